@@ -1,0 +1,198 @@
+package io.havn.common.node;
+
+import io.havn.common.model.ClusterState;
+import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.Versioned;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmRecord;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * The node's copy of the cluster state, fed by the coordinator's deltas and by its own successful
+ * writes. Versions only move forward, so a late delta never undoes a newer write. Iteration is in
+ * name order, which keeps every decision deterministic.
+ */
+final class ClusterView {
+    private static final long GONE_MEMORY_NANOS = 600_000_000_000L;
+
+    private long epoch;
+    private HostId leader;
+    private final TreeMap<HostId, Versioned<HostRecord>> hosts = new TreeMap<>();
+    private final TreeMap<HostId, Set<Long>> live = new TreeMap<>();
+    private final TreeMap<VmId, Versioned<VmRecord>> vms = new TreeMap<>();
+    private final Map<HostId, SortedSet<VmId>> byHost = new HashMap<>();
+    /** When this node saw each session of each host disappear (or first found it absent). */
+    private final Map<HostId, Map<Long, Long>> goneAt = new HashMap<>();
+
+    long epoch() {
+        return epoch;
+    }
+
+    HostId leader() {
+        return leader;
+    }
+
+    void setEpoch(long e, HostId l) {
+        if (e > epoch) {
+            epoch = e;
+            leader = l;
+        } else if (e == epoch && l != null) {
+            leader = l;
+        }
+    }
+
+    Versioned<VmRecord> vm(VmId id) {
+        return vms.get(id);
+    }
+
+    Collection<Versioned<VmRecord>> vms() {
+        return vms.values();
+    }
+
+    int vmCount() {
+        return vms.size();
+    }
+
+    /** The VMs whose record names {@code host} as owner or target, in id order. */
+    Set<VmId> vmsOf(HostId host) {
+        SortedSet<VmId> s = byHost.get(host);
+        return s == null ? Set.of() : s;
+    }
+
+    /** Applies a record unless the view already has a newer version; returns whether it applied. */
+    boolean putVm(VmId id, Versioned<VmRecord> rec) {
+        Versioned<VmRecord> old = vms.get(id);
+        if (rec == null) {
+            if (old != null) {
+                vms.remove(id);
+                unindex(id, old.value());
+            }
+            return old != null;
+        }
+        if (old != null && old.version() > rec.version()) {
+            return false;
+        }
+        if (old != null) {
+            unindex(id, old.value());
+        }
+        vms.put(id, rec);
+        index(id, rec.value());
+        return true;
+    }
+
+    private void index(VmId id, VmRecord r) {
+        if (r.owner() != null) {
+            byHost.computeIfAbsent(r.owner(), h -> new TreeSet<>()).add(id);
+        }
+        if (r.target() != null) {
+            byHost.computeIfAbsent(r.target(), h -> new TreeSet<>()).add(id);
+        }
+    }
+
+    private void unindex(VmId id, VmRecord r) {
+        for (HostId h : new HostId[] {r.owner(), r.target()}) {
+            if (h != null) {
+                SortedSet<VmId> s = byHost.get(h);
+                if (s != null) {
+                    s.remove(id);
+                    if (s.isEmpty()) {
+                        byHost.remove(h);
+                    }
+                }
+            }
+        }
+    }
+
+    Versioned<HostRecord> host(HostId id) {
+        return hosts.get(id);
+    }
+
+    Collection<Versioned<HostRecord>> hosts() {
+        return hosts.values();
+    }
+
+    Set<HostId> hostIds() {
+        return hosts.keySet();
+    }
+
+    boolean putHost(HostId id, Versioned<HostRecord> rec) {
+        Versioned<HostRecord> old = hosts.get(id);
+        if (rec == null) {
+            return hosts.remove(id) != null;
+        }
+        if (old != null && old.version() > rec.version()) {
+            return false;
+        }
+        hosts.put(id, rec);
+        return true;
+    }
+
+    Set<Long> live(HostId host) {
+        Set<Long> s = live.get(host);
+        return s == null ? Set.of() : s;
+    }
+
+    boolean isLive(HostId host, long session) {
+        return live(host).contains(session);
+    }
+
+    /** The newest live session of {@code host} (the highest id), or 0 if it has none. */
+    long liveSession(HostId host) {
+        long best = 0;
+        for (long s : live(host)) {
+            best = Math.max(best, s);
+        }
+        return best;
+    }
+
+    void setLive(HostId host, Set<Long> sessions, long now) {
+        Set<Long> before = live(host);
+        Map<Long, Long> gone = goneAt.computeIfAbsent(host, h -> new HashMap<>());
+        for (long s : before) {
+            if (!sessions.contains(s)) {
+                gone.putIfAbsent(s, now);
+            }
+        }
+        gone.values().removeIf(t -> now - t > GONE_MEMORY_NANOS);
+        if (sessions.isEmpty()) {
+            live.remove(host);
+        } else {
+            live.put(host, new HashSet<>(sessions));
+        }
+    }
+
+    /**
+     * How long ago {@code session} of {@code host} was seen gone: -1 while it is live. A session
+     * this node never saw counts as gone from the first time it asks, so the grace still applies.
+     */
+    long goneForNanos(HostId host, long session, long now) {
+        if (isLive(host, session)) {
+            return -1;
+        }
+        Map<Long, Long> gone = goneAt.computeIfAbsent(host, h -> new HashMap<>());
+        Long t = gone.get(session);
+        if (t == null) {
+            gone.put(session, now);
+            return 0;
+        }
+        return now - t;
+    }
+
+    ClusterState snapshot() {
+        Map<HostId, HostRecord> h = new TreeMap<>();
+        hosts.forEach((k, v) -> h.put(k, v.value()));
+        Map<VmId, VmRecord> v = new TreeMap<>();
+        vms.forEach((k, r) -> v.put(k, r.value()));
+        Map<HostId, SortedSet<Long>> l = new TreeMap<>();
+        live.forEach((k, s) -> l.put(k, new TreeSet<>(s)));
+        return new ClusterState(epoch, leader, new TreeMap<>(h), new TreeMap<>(l), new TreeMap<>(v));
+    }
+}

@@ -1,0 +1,31 @@
+package io.havn.common.node;
+
+import io.havn.common.model.HostId;
+import java.util.Objects;
+
+/**
+ * What one daemon tells another every heartbeat interval. No clock sync is needed: times are the
+ * sender's own monotonic clock, and {@code echoNanos} returns to the receiver the {@code sentNanos}
+ * of the last heartbeat the sender got from it, so the receiver can judge freshness on its own
+ * clock (DESIGN.md rule 5).
+ *
+ * @param from           the sender
+ * @param sequence       grows by one per heartbeat from this sender incarnation
+ * @param epoch          the leader epoch the sender knows
+ * @param sentNanos      the sender's monotonic time at sending
+ * @param echoNanos      the receiver's {@code sentNanos} last seen by the sender, or {@link #NO_ECHO}
+ * @param unconfirmedMs  how long the sender has gone without a confirmation, capped; {@link #NEVER} if never
+ * @param frozen         the sender has frozen (rule 5)
+ */
+public record Heartbeat(HostId from, long sequence, long epoch, long sentNanos, long echoNanos,
+                        int unconfirmedMs, boolean frozen) {
+    public static final long NO_ECHO = Long.MIN_VALUE;
+    public static final int NEVER = Integer.MAX_VALUE;
+
+    public Heartbeat {
+        Objects.requireNonNull(from, "from");
+        if (unconfirmedMs < 0) {
+            throw new IllegalArgumentException("unconfirmedMs must be >= 0, got " + unconfirmedMs);
+        }
+    }
+}

@@ -1,0 +1,640 @@
+package io.havn.common.node;
+
+import io.havn.common.model.DesiredState;
+import io.havn.common.model.HostAdminState;
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.Versioned;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmPhase;
+import io.havn.common.model.VmRecord;
+import io.havn.common.node.Decision.Kind;
+import io.havn.common.node.NodeEvent.WriteOutcome;
+import io.havn.common.port.CoordOp;
+import io.havn.common.port.DomainInfo;
+import io.havn.common.port.DomainState;
+import io.havn.common.port.Hypervisor;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * The part of the node that runs on every host: it holds the lease (rule 3), claims before it
+ * starts or resumes (rule 1), hands migrations over (rule 6), re-binds and reconciles after a new
+ * session (rule 7), freezes when a majority is freshly lost (rule 5) and self-fences otherwise.
+ */
+final class HostAgent {
+    private static final int MAX_CONFIRMS_IN_FLIGHT = 32;
+
+    private record PendingConfirm(long session, long sentNanos) { }
+
+    private final Node n;
+
+    // lease (rule 3)
+    private long session;
+    private long lastConfirmSent = Long.MIN_VALUE;
+    private long lastConfirmRequest = Long.MIN_VALUE;
+    private final Map<Long, PendingConfirm> confirms = new HashMap<>();
+    private long inheritedUntil = Long.MIN_VALUE;
+    private boolean frozen;
+    private boolean mayFreeze = true;
+    private boolean selfFenced;
+    private long armedUntil = Long.MIN_VALUE;
+    private boolean released = true;
+
+    // registration and reconciliation (rules 1, 7)
+    private boolean registered;
+    private boolean hostWritten;
+    private boolean ready;
+    private boolean listed;
+
+    // the local hypervisor
+    private final Map<VmId, DomainState> domains = new TreeMap<>();
+    private final Set<VmId> migratedIn = new HashSet<>();
+    private final Map<VmId, Hypervisor.Op> ops = new HashMap<>();
+    private final Set<VmId> crashed = new HashSet<>();
+    private final Map<VmId, ArrayDeque<Long>> localRestarts = new HashMap<>();
+
+    HostAgent(Node node) {
+        this.n = node;
+    }
+
+    void start() {
+        inheritedUntil = n.ports.watchdog().inheritedDeadline().orElse(Long.MIN_VALUE);
+        n.ports.hypervisor().list();
+        n.ports.coordinator().openSession();
+    }
+
+    // ---------------------------------------------------------------- the lease
+
+    long session() {
+        return session;
+    }
+
+    boolean registered() {
+        return registered;
+    }
+
+    boolean ready() {
+        return ready;
+    }
+
+    boolean frozen() {
+        return frozen;
+    }
+
+    boolean selfFenced() {
+        return selfFenced;
+    }
+
+    /** End of the lease: F after the last confirmation's send, or what a previous incarnation left. */
+    long leaseEnd() {
+        long own = session != 0 && lastConfirmSent != Long.MIN_VALUE
+                ? lastConfirmSent + Peers.ms(n.settings.leaseMs()) : Long.MIN_VALUE;
+        return Math.max(own, inheritedUntil);
+    }
+
+    boolean leaseValid(long now) {
+        return now < leaseEnd();
+    }
+
+    /** Rule 5's x: time since the last confirmation, capped. */
+    int unconfirmedMs(long now) {
+        if (session == 0 || lastConfirmSent == Long.MIN_VALUE) {
+            return Heartbeat.NEVER;
+        }
+        return (int) Math.min(Heartbeat.NEVER - 1L, (now - lastConfirmSent) / 1_000_000L);
+    }
+
+    void onSessionStarted(long s) {
+        session = s;
+        registered = false;
+        hostWritten = false;
+        ready = false;
+        lastConfirmSent = Long.MIN_VALUE;
+        confirms.clear();
+        n.decide(Kind.SESSION_STARTED, null, null, "session " + Long.toHexString(s));
+        confirm(n.now());
+    }
+
+    void onSessionEnded(long s) {
+        if (s != session) {
+            return;
+        }
+        // a quorum expired or closed the session: nothing of it confirms anything any more
+        session = 0;
+        lastConfirmSent = Long.MIN_VALUE;
+        registered = false;
+        hostWritten = false;
+        ready = false;
+        confirms.clear();
+        n.decide(Kind.SESSION_ENDED, null, null, "session " + Long.toHexString(s) + " ended");
+        n.manager.onSessionEnded();
+        checkLease(n.now());
+        n.ports.coordinator().openSession();
+    }
+
+    private void confirm(long now) {
+        if (confirms.size() >= MAX_CONFIRMS_IN_FLIGHT) {
+            return;
+        }
+        long token = n.nextToken();
+        confirms.put(token, new PendingConfirm(session, now));
+        lastConfirmRequest = now;
+        n.ports.coordinator().confirm(token);
+    }
+
+    void onConfirmed(long token, boolean ok) {
+        PendingConfirm c = confirms.remove(token);
+        if (c == null || c.session() != session || session == 0 || !ok) {
+            return;
+        }
+        // credited from when it was sent, never from when the answer came
+        lastConfirmSent = Math.max(lastConfirmSent, c.sentNanos());
+        inheritedUntil = Long.MIN_VALUE;
+        frozen = false;
+        mayFreeze = true;
+        selfFenced = false;
+        if (!registered) {
+            registered = true;
+            n.ports.coordinator().joinElection();
+        }
+        long now = n.now();
+        if (leaseValid(now)) {
+            updateWatchdog(now);
+            reconcileAll();
+        }
+    }
+
+    void tick(long now) {
+        if (session != 0 && (lastConfirmRequest == Long.MIN_VALUE
+                || now - lastConfirmRequest >= Peers.ms(n.settings.confirmIntervalMs()))) {
+            confirm(now);
+        }
+        checkLease(now);
+        if (registered && !hostWritten && !n.busy(n.self)) {
+            writeHostRecord();
+        }
+        if (leaseValid(now)) {
+            reconcileAll();
+        }
+        updateWatchdog(now);
+    }
+
+    void onHeartbeat(long now) {
+        if (frozen) {
+            checkLease(now);
+        }
+    }
+
+    /** Rules 3 and 5: past the lease, freeze if a strict majority is freshly lost, else self-fence. */
+    private void checkLease(long now) {
+        if (leaseValid(now)) {
+            return;
+        }
+        if (selfFenced || !holdsHaVms()) {
+            frozen = false;
+            return;
+        }
+        if (frozen) {
+            if (!n.majorityLost(now)) {
+                selfFence(now, "frozen, and a strict majority of voters is no longer freshly lost");
+            }
+            return;
+        }
+        if (mayFreeze && n.majorityLost(now)) {
+            frozen = true;
+            mayFreeze = false;
+            n.decide(Kind.FREEZE, null, null, "lease lapsed while a strict majority of voters is freshly lost: "
+                    + "keeping VMs, changing nothing");
+            return;
+        }
+        n.decide(Kind.LEASE_LAPSED, null, null, "no confirmation for " + unconfirmedMs(now) + " ms");
+        selfFence(now, "lease lapsed");
+    }
+
+    private void selfFence(long now, String why) {
+        selfFenced = true;
+        frozen = false;
+        n.decide(Kind.SELF_FENCE, null, null, why);
+        for (Map.Entry<VmId, DomainState> d : domains.entrySet()) {
+            if (isHa(d.getKey()) && holds(d.getValue()) && ops.get(d.getKey()) != Hypervisor.Op.DESTROY) {
+                destroy(d.getKey());
+            }
+        }
+        maybeSelfFenceDone();
+    }
+
+    private void maybeSelfFenceDone() {
+        if (selfFenced && !holdsHaVms()) {
+            n.decide(Kind.SELF_FENCE_DONE, null, null, "every HA VM of this host is destroyed");
+            updateWatchdog(n.now());
+        }
+    }
+
+    private static boolean holds(DomainState s) {
+        return s == DomainState.RUNNING || s == DomainState.PAUSED;
+    }
+
+    private boolean isHa(VmId vm) {
+        Versioned<VmRecord> r = n.vm(vm);
+        return r != null && r.value().spec().ha();
+    }
+
+    /** Whether this host runs, or is about to run, an HA VM: then the watchdog must guard it. */
+    boolean holdsHaVms() {
+        for (Map.Entry<VmId, DomainState> d : domains.entrySet()) {
+            if (holds(d.getValue()) && isHa(d.getKey())) {
+                return true;
+            }
+        }
+        for (Map.Entry<VmId, Hypervisor.Op> op : ops.entrySet()) {
+            if ((op.getValue() == Hypervisor.Op.START || op.getValue() == Hypervisor.Op.RESUME) && isHa(op.getKey())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Publishes to the watchdog until when this host may hold its HA VMs, or that it holds none. */
+    private void updateWatchdog(long now) {
+        if (!holdsHaVms()) {
+            if (!released) {
+                released = true;
+                armedUntil = Long.MIN_VALUE;
+                n.ports.watchdog().release();
+            }
+            return;
+        }
+        long until;
+        if (frozen) {
+            until = now + Peers.ms(n.settings.heartbeatTimeoutMs());
+        } else if (leaseValid(now) && !selfFenced) {
+            until = leaseEnd();
+        } else {
+            return; // let the published deadline lapse: the machine resets unless we finish self-fencing
+        }
+        if (released || until > armedUntil) {
+            released = false;
+            armedUntil = until;
+            n.ports.watchdog().armUntil(until);
+        }
+    }
+
+    // ---------------------------------------------------------------- registration
+
+    private void writeHostRecord() {
+        Versioned<HostRecord> old = n.view.host(n.self);
+        HostAdminState admin = old == null ? HostAdminState.ACTIVE : old.value().admin();
+        HostRecord rec = new HostRecord(n.self, n.identity.capacity(), n.identity.address(),
+                n.identity.fenceDevice(), admin, false);
+        int version = old == null ? CoordOp.NEW : old.version();
+        long s = session;
+        n.write(List.of(new CoordOp.PutHost(rec, version), new CoordOp.CheckSessionLive(n.self, s)), outcome -> {
+            if (outcome == WriteOutcome.OK && s == session) {
+                hostWritten = true;
+                reconcileAll();
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- hypervisor events
+
+    void onDomainsListed(List<DomainInfo> list) {
+        domains.clear();
+        for (DomainInfo d : list) {
+            if (d.state() != DomainState.SHUTOFF) {
+                domains.put(d.vm(), d.state());
+            }
+        }
+        listed = true;
+        reconcileAll();
+    }
+
+    void onDomainChanged(NodeEvent.DomainChanged e) {
+        VmId vm = e.vm();
+        if (holds(e.state())) {
+            domains.put(vm, e.state());
+            if (e.migratedIn()) {
+                migratedIn.add(vm);
+            }
+        } else {
+            domains.remove(vm);
+            migratedIn.remove(vm);
+            if (!ops.containsKey(vm)) {
+                crashed.add(vm); // nobody asked it to stop
+                n.decide(Kind.NOT_RUNNING, vm, null, "guest stopped by itself: " + e.cause());
+            }
+        }
+        reconcile(vm);
+        maybeSelfFenceDone();
+    }
+
+    void onHypervisorDone(NodeEvent.HypervisorDone e) {
+        VmId vm = e.vm();
+        ops.remove(vm);
+        Versioned<VmRecord> vr = n.vm(vm);
+        switch (e.op()) {
+            case START, RESUME -> {
+                if (e.ok()) {
+                    domains.put(vm, DomainState.RUNNING);
+                    migratedIn.remove(vm);
+                    if (selfFenced || !leaseValid(n.now()) || vr == null || !vr.value().names(n.self, session)) {
+                        destroy(vm); // lost the right to run it while it was starting
+                    } else {
+                        n.decide(e.op() == Hypervisor.Op.START ? Kind.START : Kind.RESUME, vm, null, null);
+                    }
+                } else {
+                    domains.remove(vm);
+                    n.decide(Kind.START_FAILED, vm, null, e.error());
+                    if (vr != null && vr.value().names(n.self, session) && n.self.equals(vr.value().owner())) {
+                        hostWrite(vr, vr.value().startFailed(e.error()), null);
+                    }
+                }
+            }
+            case SHUTDOWN, DESTROY -> {
+                if (e.ok()) {
+                    domains.remove(vm);
+                    migratedIn.remove(vm);
+                    if (e.op() == Hypervisor.Op.SHUTDOWN) {
+                        n.decide(Kind.STOPPED, vm, null, null);
+                    }
+                } else {
+                    n.decide(e.op() == Hypervisor.Op.DESTROY ? Kind.ALARM : Kind.STOPPED, vm, null,
+                            e.op() + " failed: " + e.error());
+                }
+            }
+            case MIGRATE -> {
+                if (e.ok()) {
+                    domains.remove(vm);
+                    n.decide(Kind.MIGRATED, vm, vr == null ? null : vr.value().target(), null);
+                } else {
+                    n.decide(Kind.MIGRATE_FAILED, vm, vr == null ? null : vr.value().target(), e.error());
+                    if (vr != null && vr.value().phase() == VmPhase.MIGRATING && n.self.equals(vr.value().owner())) {
+                        hostWrite(vr, vr.value().migrationAborted("migration failed: " + e.error()), null);
+                    }
+                }
+            }
+        }
+        maybeSelfFenceDone();
+        reconcile(vm);
+    }
+
+    private void destroy(VmId vm) {
+        ops.put(vm, Hypervisor.Op.DESTROY);
+        n.ports.hypervisor().destroy(vm);
+    }
+
+    private void op(VmId vm, Hypervisor.Op op, Runnable call) {
+        ops.put(vm, op);
+        call.run();
+    }
+
+    // ---------------------------------------------------------------- reconciliation
+
+    /** Re-examines every VM this host runs or whose record names it. */
+    void reconcileAll() {
+        Set<VmId> all = new TreeSet<>(domains.keySet());
+        all.addAll(n.view.vmsOf(n.self));
+        for (VmId vm : all) {
+            reconcile(vm);
+        }
+        if (!ready && registered && hostWritten && listed && settledLocally()) {
+            ready = true;
+            n.decide(Kind.READY, null, null, "re-bound and reconciled; taking work");
+        }
+    }
+
+    /** No record names this host in an old session, and no HA VM runs here that this host does not own. */
+    private boolean settledLocally() {
+        for (VmId vm : n.view.vmsOf(n.self)) {
+            VmRecord r = n.vm(vm).value();
+            if (r.namesHost(n.self) && !r.names(n.self, session)) {
+                return false;
+            }
+        }
+        for (Map.Entry<VmId, DomainState> d : domains.entrySet()) {
+            Versioned<VmRecord> r = n.vm(d.getKey());
+            if (r != null && r.value().spec().ha() && !r.value().names(n.self, session)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Brings one VM's local reality in line with its record, as far as this host's part goes. */
+    void reconcile(VmId vm) {
+        if (!listed || ops.containsKey(vm) || n.busy(vm)) {
+            return; // wait for what is in flight
+        }
+        Versioned<VmRecord> vr = n.vm(vm);
+        if (vr == null || !vr.value().spec().ha()) {
+            return; // not under HA: not ours to touch
+        }
+        VmRecord r = vr.value();
+        DomainState local = domains.get(vm);
+        boolean here = local != null && holds(local);
+        long now = n.now();
+        if (!registered) {
+            return; // without a session the view may be incomplete: keep what runs, under the inherited lease
+        }
+        if (r.namesHost(n.self) && !r.names(n.self, session)) {
+            if (leaseValid(now)) {
+                rebind(vr);
+            }
+            return;
+        }
+        if (!r.names(n.self, session)) {
+            if (here && ops.get(vm) == null) {
+                n.decide(Kind.DESTROY_UNOWNED, vm, r.owner(), "the record names " + r.owner() + ", not this host");
+                destroy(vm);
+            }
+            return;
+        }
+        if (!leaseValid(now) || selfFenced) {
+            return; // no lease: change nothing here; checkLease handles the rest
+        }
+        if (n.self.equals(r.owner())) {
+            reconcileOwned(vr, local);
+        } else {
+            reconcileTarget(vr, local);
+        }
+    }
+
+    private void reconcileOwned(Versioned<VmRecord> vr, DomainState local) {
+        VmRecord r = vr.value();
+        VmId vm = r.id();
+        boolean here = local != null && holds(local);
+        boolean stop = r.desired() == DesiredState.STOPPED;
+        switch (r.phase()) {
+            case PLACED -> {
+                if (stop) {
+                    if (here) {
+                        shutdown(vm);
+                    } else {
+                        hostWrite(vr, r.unowned(VmPhase.STOPPED, "stopped by operator"), null);
+                    }
+                } else {
+                    claimAndRun(vr, local, Kind.CLAIM, "placed here, generation " + r.generation());
+                }
+            }
+            case RUNNING -> {
+                if (stop) {
+                    if (here) {
+                        shutdown(vm);
+                    } else {
+                        hostWrite(vr, r.unowned(VmPhase.STOPPED, "stopped by operator"), null);
+                    }
+                } else if (local == DomainState.PAUSED) {
+                    op(vm, Hypervisor.Op.RESUME, () -> n.ports.hypervisor().resume(vm));
+                } else if (!here) {
+                    if (crashed.contains(vm) && localRestartAllowed(vm)) {
+                        claimAndRun(vr, null, Kind.RESTART_LOCAL, "guest crashed; restarting it here");
+                    } else {
+                        String why = crashed.contains(vm) ? "crashed more than " + n.settings.localRestartLimit()
+                                + " times here" : "not running on its owner";
+                        n.decide(Kind.NOT_RUNNING, vm, null, why);
+                        hostWrite(vr, r.withPhase(VmPhase.NOT_RUNNING, why), () -> crashed.remove(vm));
+                    }
+                }
+            }
+            case MIGRATING -> {
+                if (local == DomainState.RUNNING) {
+                    n.decide(Kind.MIGRATE, vm, r.target(), "live migration to " + r.target());
+                    op(vm, Hypervisor.Op.MIGRATE, () -> n.ports.hypervisor().migrate(vm, r.target()));
+                } else if (!here) {
+                    n.decide(Kind.RELEASE, vm, r.target(), "source holds no copy");
+                    hostWrite(vr, r.withPhase(VmPhase.RELEASED, "migrated to " + r.target()), null);
+                }
+            }
+            case RELOCATING -> {
+                if (here) {
+                    shutdown(vm);
+                } else {
+                    n.decide(Kind.RELEASE, vm, null, "stopped for relocation");
+                    hostWrite(vr, r.withPhase(VmPhase.RELEASED, "stopped for relocation"), null);
+                }
+            }
+            default -> {
+                if (here) {
+                    // released, failed or given up: the leader may place it elsewhere without proof
+                    n.decide(Kind.DESTROY_UNOWNED, vm, null, "record is " + r.phase() + "; no copy may run here");
+                    destroy(vm);
+                }
+            }
+        }
+    }
+
+    /** Rule 6: the destination claims a completed incoming migration, then resumes it. */
+    private void reconcileTarget(Versioned<VmRecord> vr, DomainState local) {
+        VmRecord r = vr.value();
+        VmId vm = r.id();
+        if ((r.phase() == VmPhase.MIGRATING || r.phase() == VmPhase.RELEASED)
+                && local == DomainState.PAUSED && migratedIn.contains(vm)) {
+            long s = session;
+            n.write(List.of(new CoordOp.PutVm(r.handedOverTo(n.self, s), vr.version()),
+                    new CoordOp.CheckSessionLive(n.self, s)), outcome -> {
+                        if (outcome == WriteOutcome.OK) {
+                            n.decide(Kind.HANDOVER, vm, r.owner(), "claimed the migrated copy");
+                            op(vm, Hypervisor.Op.RESUME, () -> n.ports.hypervisor().resume(vm));
+                        } else {
+                            n.decide(Kind.CLAIM_FAILED, vm, r.owner(), "hand-over claim " + outcome);
+                        }
+                    });
+        }
+    }
+
+    private void rebind(Versioned<VmRecord> vr) {
+        VmRecord r = vr.value();
+        VmRecord next = r;
+        if (n.self.equals(r.owner()) && r.ownerSession() != session) {
+            next = next.withOwnerSession(session);
+        }
+        if (n.self.equals(r.target()) && r.targetSession() != session) {
+            next = next.withTargetSession(session);
+        }
+        VmRecord rebound = next;
+        long s = session;
+        n.write(List.of(new CoordOp.PutVm(rebound, vr.version()), new CoordOp.CheckSessionLive(n.self, s)),
+                outcome -> n.decide(outcome == WriteOutcome.OK ? Kind.REBIND : Kind.REBIND_FAILED, r.id(), null,
+                        outcome == WriteOutcome.OK ? "bound to session " + Long.toHexString(s) : outcome.name()));
+    }
+
+    /** Rule 1: compare-and-set the record (bound to this session) before starting or resuming. */
+    private void claimAndRun(Versioned<VmRecord> vr, DomainState local, Kind kind, String why) {
+        VmRecord r = vr.value();
+        VmId vm = r.id();
+        long s = session;
+        VmRecord claimed = r.withPhase(VmPhase.RUNNING, null);
+        ops.put(vm, Hypervisor.Op.START); // holds the VM against a second reconcile until the claim returns
+        updateWatchdog(n.now());
+        n.write(List.of(new CoordOp.PutVm(claimed, vr.version()), new CoordOp.CheckSessionLive(n.self, s)),
+                outcome -> {
+                    ops.remove(vm);
+                    if (outcome != WriteOutcome.OK || s != session || selfFenced) {
+                        n.decide(Kind.CLAIM_FAILED, vm, null, "claim " + outcome);
+                        return;
+                    }
+                    n.decide(kind, vm, null, why);
+                    DomainState now = domains.get(vm);
+                    if (now == DomainState.RUNNING) {
+                        n.decide(Kind.ADOPT, vm, null, "already running here");
+                    } else if (now == DomainState.PAUSED) {
+                        op(vm, Hypervisor.Op.RESUME, () -> n.ports.hypervisor().resume(vm));
+                    } else {
+                        if (kind == Kind.RESTART_LOCAL) {
+                            localRestarts.computeIfAbsent(vm, k -> new ArrayDeque<>()).addLast(n.now());
+                        }
+                        crashed.remove(vm);
+                        op(vm, Hypervisor.Op.START, () -> n.ports.hypervisor().start(r.spec()));
+                    }
+                });
+    }
+
+    private boolean localRestartAllowed(VmId vm) {
+        ArrayDeque<Long> times = localRestarts.computeIfAbsent(vm, k -> new ArrayDeque<>());
+        long now = n.now();
+        while (!times.isEmpty() && now - times.peekFirst() > Peers.ms(n.settings.localRestartWindowMs())) {
+            times.removeFirst();
+        }
+        return times.size() < n.settings.localRestartLimit();
+    }
+
+    private void shutdown(VmId vm) {
+        n.decide(Kind.STOP, vm, null, "graceful shutdown");
+        op(vm, Hypervisor.Op.SHUTDOWN, () -> n.ports.hypervisor().shutdown(vm, n.settings.shutdownTimeoutMs()));
+    }
+
+    /** A host's own write on a record that names it: a compare-and-set bound to its live session. */
+    private void hostWrite(Versioned<VmRecord> vr, VmRecord next, Runnable onOk) {
+        long s = session;
+        if (s == 0) {
+            return;
+        }
+        n.write(List.of(new CoordOp.PutVm(next, vr.version()), new CoordOp.CheckSessionLive(n.self, s)), outcome -> {
+            if (outcome == WriteOutcome.OK && onOk != null) {
+                onOk.run();
+            }
+        });
+    }
+
+    /** The local domains this host runs (for status and admin requests). */
+    Map<VmId, DomainState> domains() {
+        return domains;
+    }
+
+    List<VmId> runningHere() {
+        List<VmId> out = new ArrayList<>();
+        domains.forEach((vm, s) -> {
+            if (holds(s)) {
+                out.add(vm);
+            }
+        });
+        return out;
+    }
+}

@@ -1,0 +1,525 @@
+package io.havn.common.node;
+
+import io.havn.common.model.DesiredState;
+import io.havn.common.model.HostCapacity;
+import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.MoveRequest;
+import io.havn.common.model.Versioned;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmPhase;
+import io.havn.common.model.VmRecord;
+import io.havn.common.node.Decision.Kind;
+import io.havn.common.node.NodeEvent.WriteOutcome;
+import io.havn.common.place.Placement;
+import io.havn.common.port.CoordOp;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The leader's part of the node: it turns failed hosts into fencing, proof of death and restarts
+ * (rule 4), executes operators' requests and drains hosts in maintenance. Every write it makes
+ * checks its epoch (rule 2). Fencing a failed leader falls to a deputy, the healthy host with the
+ * lowest name, so that leadership passes without waiting for the session to expire.
+ */
+final class Manager {
+    private static final class Fence {
+        final long startedAt;
+        boolean inFlight = true;
+        long retryAt = Long.MIN_VALUE;
+
+        Fence(long startedAt) {
+            this.startedAt = startedAt;
+        }
+    }
+
+    /** A VM to place in this round, with the ops that prove its old holders hold no copy. */
+    private record Pending(Versioned<VmRecord> vr, List<CoordOp> proof, Set<HostId> excluded, HostId preferred,
+                           int startFailures, List<HostId> failedHosts) { }
+
+    private final Node n;
+    private boolean leader;
+    private long claimToken;
+    private long epoch;
+    private final Map<HostId, Fence> fences = new TreeMap<>();
+    private final Set<VmId> reportedStuck = new HashSet<>();
+
+    Manager(Node node) {
+        this.n = node;
+    }
+
+    // ---------------------------------------------------------------- leadership (rule 2)
+
+    /** Whether this node leads now: elected, holding the current epoch, with a valid lease. */
+    boolean active() {
+        return leader && epoch > 0 && n.view.epoch() == epoch && n.agent.leaseValid(n.now());
+    }
+
+    long epoch() {
+        return epoch;
+    }
+
+    void onLeadership(boolean gained) {
+        if (gained && !leader) {
+            leader = true;
+            claimToken = n.nextToken();
+            n.ports.coordinator().claimEpoch(claimToken);
+        } else if (!gained && leader) {
+            stepDown("leadership lost");
+        }
+    }
+
+    void onEpochClaimed(long token, long newEpoch) {
+        if (token != claimToken || !leader) {
+            return;
+        }
+        if (newEpoch <= 0) {
+            claimToken = 0; // retried on the next tick
+            return;
+        }
+        epoch = newEpoch;
+        n.view.setEpoch(newEpoch, n.self);
+        fences.clear();
+        n.decide(Kind.LEADER_ELECTED, null, null, "epoch " + newEpoch);
+    }
+
+    void onEpochChanged() {
+        if (epoch > 0 && n.view.epoch() > epoch) {
+            stepDown("a newer epoch " + n.view.epoch() + " exists");
+        }
+    }
+
+    void onSessionEnded() {
+        if (leader) {
+            stepDown("session ended");
+        }
+    }
+
+    private void stepDown(String why) {
+        boolean was = epoch > 0;
+        leader = false;
+        epoch = 0;
+        claimToken = 0;
+        if (was) {
+            n.decide(Kind.LEADER_LOST, null, null, why);
+        }
+    }
+
+    // ---------------------------------------------------------------- the round
+
+    void tick(long now) {
+        if (leader && epoch == 0 && claimToken == 0 && n.agent.registered()) {
+            claimToken = n.nextToken();
+            n.ports.coordinator().claimEpoch(claimToken);
+        }
+        if (leader && epoch > 0 && !n.agent.leaseValid(now)) {
+            // a leader whose own lease lapsed must not decide anything: step down
+            stepDown("own lease lapsed");
+            n.ports.coordinator().resign();
+            return;
+        }
+        fenceDuty(now);
+        if (active()) {
+            recover(now);
+        }
+    }
+
+    // ---------------------------------------------------------------- fencing (rules 4, 5)
+
+    private void fenceDuty(long now) {
+        for (HostId h : n.peers.ids()) {
+            boolean suspected = n.peers.suspected(h, now);
+            if (n.peers.changeSuspicion(h, suspected)) {
+                n.decide(suspected ? Kind.SUSPECT : Kind.UNSUSPECT, null, h,
+                        String.format("phi %.1f", n.peers.phi(h, now)));
+            }
+            if (!suspected) {
+                fences.remove(h);
+            }
+        }
+        if (!n.agent.leaseValid(now) || !n.settled(now)) {
+            return; // rule 5: only with a strict majority healthy for the settle time
+        }
+        boolean lead = active();
+        for (HostId h : n.peers.ids()) {
+            Versioned<HostRecord> hr = n.view.host(h);
+            if (hr == null || hr.value().offConfirmed() || hr.value().fenceDevice() == null
+                    || !n.peers.suspected(h, now)) {
+                continue;
+            }
+            boolean isLeader = h.equals(n.view.leader());
+            boolean responsible = lead || (isLeader && isDeputy(h, now));
+            if (!responsible || (!isLeader && n.view.vmsOf(h).isEmpty())) {
+                continue; // not ours to fence, or nothing to recover from it
+            }
+            Fence f = fences.get(h);
+            if (f != null && (f.inFlight || now < f.retryAt)) {
+                continue;
+            }
+            fences.put(h, new Fence(now));
+            n.decide(Kind.FENCE_START, null, h, "suspected, device " + hr.value().fenceDevice());
+            n.ports.fencer().powerOff(h, hr.value().fenceDevice());
+        }
+    }
+
+    /** The deputy fences a failed leader: the lowest-named healthy host other than the leader. */
+    private boolean isDeputy(HostId leaderHost, long now) {
+        for (HostId h : n.view.hostIds()) {
+            if (!h.equals(leaderHost) && n.health(h, now) == Peers.Health.HEALTHY) {
+                return h.equals(n.self);
+            }
+        }
+        return false;
+    }
+
+    void onFenceDone(HostId h, boolean off, String error) {
+        Fence f = fences.get(h);
+        if (f == null || !f.inFlight) {
+            return;
+        }
+        f.inFlight = false;
+        long now = n.now();
+        if (!off) {
+            f.retryAt = now + Peers.ms(n.settings.fenceRetryMs());
+            n.decide(Kind.FENCE_FAILED, null, h, error == null ? "device did not confirm off" : error);
+            return;
+        }
+        if (n.peers.heardSince(h, f.startedAt)) {
+            f.retryAt = now + Peers.ms(n.settings.fenceRetryMs());
+            n.decide(Kind.ALARM, null, h, "fence device reported off, but a heartbeat arrived after fencing began");
+            return;
+        }
+        n.decide(Kind.FENCE_OFF, null, h, "device confirmed power off");
+        recordOff(h, "fence device confirmed", null);
+    }
+
+    /** Records in the cluster state that {@code h} is off (rule 4's proof, for every leader to come). */
+    void recordOff(HostId h, String how, java.util.function.Consumer<WriteOutcome> then) {
+        Versioned<HostRecord> hr = n.view.host(h);
+        if (hr == null || hr.value().offConfirmed()) {
+            if (then != null) {
+                then.accept(hr == null ? WriteOutcome.CONFLICT : WriteOutcome.OK);
+            }
+            return;
+        }
+        n.write(List.of(new CoordOp.PutHost(hr.value().withOffConfirmed(true), hr.version())), outcome -> {
+            if (outcome == WriteOutcome.OK) {
+                for (long s : n.view.live(h)) {
+                    n.ports.coordinator().evict(h, s);
+                }
+            }
+            if (then != null) {
+                then.accept(outcome);
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- proof of death (rule 4)
+
+    /**
+     * The ops that prove {@code session} of {@code host} holds no copy, or null when nothing proves it
+     * yet: the host is recorded off (device or operator), or the session is gone and the grace has
+     * passed while a strict majority is settled.
+     */
+    private List<CoordOp> proof(HostId host, long session, long now) {
+        Versioned<HostRecord> hr = n.view.host(host);
+        if (hr != null && hr.value().offConfirmed()) {
+            return List.of(new CoordOp.CheckHost(host, hr.version()));
+        }
+        long gone = n.view.goneForNanos(host, session, now);
+        if (gone >= Peers.ms(n.settings.graceMs()) && n.settled(now)) {
+            return List.of(new CoordOp.CheckSessionGone(host, session));
+        }
+        return null;
+    }
+
+    // ---------------------------------------------------------------- eligibility and capacity
+
+    /** Hosts that may take VMs now: registered, active, live, not suspected, not recorded off. */
+    private Map<HostId, Long> eligible(long now) {
+        Map<HostId, Long> out = new TreeMap<>();
+        for (Versioned<HostRecord> vh : n.view.hosts()) {
+            HostRecord h = vh.value();
+            long s = n.view.liveSession(h.id());
+            if (s == 0 || h.inMaintenance() || h.offConfirmed()) {
+                continue;
+            }
+            boolean ok = h.id().equals(n.self) ? n.agent.leaseValid(now) : !n.peers.suspected(h.id(), now);
+            if (ok) {
+                out.put(h.id(), s);
+            }
+        }
+        return out;
+    }
+
+    private Map<HostId, HostCapacity> free(Map<HostId, Long> hosts) {
+        Map<HostId, HostCapacity> free = new HashMap<>();
+        for (HostId h : hosts.keySet()) {
+            free.put(h, n.view.host(h).value().capacity());
+        }
+        for (Versioned<VmRecord> vr : n.view.vms()) {
+            VmRecord r = vr.value();
+            if (!r.phase().holdsCapacity()) {
+                continue;
+            }
+            free.computeIfPresent(r.owner(), (h, c) -> c.minus(r.spec().cpus(), r.spec().memoryMiB()));
+            if (r.phase() == VmPhase.MIGRATING) {
+                free.computeIfPresent(r.target(), (h, c) -> c.minus(r.spec().cpus(), r.spec().memoryMiB()));
+            }
+        }
+        return free;
+    }
+
+    // ---------------------------------------------------------------- recovery and requests
+
+    private void recover(long now) {
+        Map<HostId, Long> eligible = eligible(now);
+        Map<HostId, HostCapacity> free = free(eligible);
+        List<Pending> pending = new ArrayList<>();
+        int migrating = 0;
+        for (Versioned<VmRecord> vr : n.view.vms()) {
+            if (vr.value().phase() == VmPhase.MIGRATING) {
+                migrating++;
+            }
+        }
+        for (Versioned<VmRecord> vr : n.view.vms()) {
+            VmRecord r = vr.value();
+            if (n.busy(r.id()) || !r.spec().ha()) {
+                continue;
+            }
+            if (r.desired() == DesiredState.STOPPED) {
+                stopIfHeld(vr, now);
+                continue;
+            }
+            switch (r.phase()) {
+                case STOPPED, RECOVERING, NOT_RUNNING -> pending.add(new Pending(vr, List.of(), Set.of(),
+                        r.move() == null ? null : r.move().host(), 0, r.failedHosts()));
+                case ERROR -> { }
+                case START_FAILED -> retryFailedStart(vr, eligible, pending);
+                case RELEASED -> {
+                    if (r.target() == null) {
+                        pending.add(new Pending(vr, List.of(), Set.of(),
+                                r.move() == null ? null : r.move().host(), 0, List.of()));
+                    } else {
+                        List<CoordOp> p = proof(r.target(), r.targetSession(), now);
+                        if (p != null) {
+                            pending.add(new Pending(vr, p, Set.of(), null, 0, List.of()));
+                        }
+                    }
+                }
+                case PLACED, RUNNING, RELOCATING -> {
+                    List<CoordOp> p = proof(r.owner(), r.ownerSession(), now);
+                    if (p != null) {
+                        pending.add(new Pending(vr, p, Set.of(), null, 0, List.of()));
+                    } else if (r.phase() == VmPhase.RUNNING && migrating < n.settings.maxConcurrentMigrations()
+                            && moveOrDrain(vr, eligible, free)) {
+                        migrating++;
+                    }
+                }
+                case MIGRATING -> migratingOwnerLost(vr, eligible, now, pending);
+            }
+        }
+        place(pending, eligible, free);
+    }
+
+    private void stopIfHeld(Versioned<VmRecord> vr, long now) {
+        VmRecord r = vr.value();
+        List<CoordOp> checks = new ArrayList<>();
+        switch (r.phase()) {
+            case STOPPED -> {
+                return;
+            }
+            case RECOVERING, ERROR, START_FAILED, NOT_RUNNING -> { }
+            case RELEASED -> {
+                if (r.target() != null) {
+                    List<CoordOp> p = proof(r.target(), r.targetSession(), now);
+                    if (p == null) {
+                        return;
+                    }
+                    checks.addAll(p);
+                }
+            }
+            default -> {
+                List<CoordOp> p = proof(r.owner(), r.ownerSession(), now);
+                if (p == null) {
+                    return; // its live owner stops it
+                }
+                checks.addAll(p);
+                if (r.target() != null) {
+                    List<CoordOp> t = proof(r.target(), r.targetSession(), now);
+                    if (t == null) {
+                        return;
+                    }
+                    checks.addAll(t);
+                }
+            }
+        }
+        leaderWrite(vr, r.unowned(VmPhase.STOPPED, "stopped by operator"), checks, Kind.STOPPED, null, null);
+    }
+
+    /** A failed start: again on the same host up to maxRestart times, then up to maxRelocate other hosts. */
+    private void retryFailedStart(Versioned<VmRecord> vr, Map<HostId, Long> eligible, List<Pending> pending) {
+        VmRecord r = vr.value();
+        Long ownerSession = eligible.get(r.owner());
+        if (r.startFailures() <= n.settings.maxRestart() && ownerSession != null) {
+            VmRecord next = r.placedOn(r.owner(), ownerSession, r.startFailures(), r.failedHosts());
+            leaderWrite(vr, next, List.of(new CoordOp.CheckSessionLive(r.owner(), ownerSession)), Kind.PLACE,
+                    r.owner(), "retry " + r.startFailures() + " of " + n.settings.maxRestart() + " on the same host");
+            return;
+        }
+        List<HostId> failed = new ArrayList<>(r.failedHosts());
+        if (!failed.contains(r.owner())) {
+            failed.add(r.owner());
+        }
+        if (failed.size() > n.settings.maxRelocate()) {
+            String why = "start failed on " + failed + ": " + r.reason();
+            leaderWrite(vr, new VmRecord(r.spec(), r.desired(), VmPhase.ERROR, null, 0, r.generation(), null, 0,
+                    r.move(), r.startFailures(), failed, why), List.of(), Kind.ERROR, null, why);
+            return;
+        }
+        pending.add(new Pending(vr, List.of(), new HashSet<>(failed), null, 0, failed));
+    }
+
+    /** Rule 6: a migration whose source died goes to its live target; with both ends dead, anywhere. */
+    private void migratingOwnerLost(Versioned<VmRecord> vr, Map<HostId, Long> eligible, long now,
+                                    List<Pending> pending) {
+        VmRecord r = vr.value();
+        List<CoordOp> owner = proof(r.owner(), r.ownerSession(), now);
+        if (owner == null) {
+            return; // the live source finishes or aborts it
+        }
+        Long targetSession = eligible.get(r.target());
+        if (targetSession != null && targetSession == r.targetSession()) {
+            List<CoordOp> checks = new ArrayList<>(owner);
+            checks.add(new CoordOp.CheckSessionLive(r.target(), targetSession));
+            leaderWrite(vr, r.placedOn(r.target(), targetSession, 0, r.failedHosts()), checks, Kind.PLACE,
+                    r.target(), "source " + r.owner() + " is dead; the migration target takes it");
+            return;
+        }
+        List<CoordOp> target = proof(r.target(), r.targetSession(), now);
+        if (target != null) {
+            List<CoordOp> checks = new ArrayList<>(owner);
+            checks.addAll(target);
+            pending.add(new Pending(vr, checks, Set.of(), null, 0, List.of()));
+        }
+    }
+
+    /** Executes an operator's move request, or drains a host in maintenance. Returns whether it started a migration. */
+    private boolean moveOrDrain(Versioned<VmRecord> vr, Map<HostId, Long> eligible, Map<HostId, HostCapacity> free) {
+        VmRecord r = vr.value();
+        MoveRequest m = r.move();
+        if (m != null) {
+            if (m.host().equals(r.owner())) {
+                leaderWrite(vr, r.withMove(null), List.of(), Kind.ADMIN, m.host(), "already on " + m.host());
+                return false;
+            }
+            Long s = eligible.get(m.host());
+            HostCapacity c = free.get(m.host());
+            if (s == null || c == null || !c.fits(r.spec().cpus(), r.spec().memoryMiB())) {
+                String why = "cannot move to " + m.host() + ": " + (s == null ? "not eligible (not live, "
+                        + "in maintenance or failed)" : "not enough free capacity");
+                leaderWrite(vr, r.withMove(null).withPhase(r.phase(), why), List.of(), Kind.ADMIN, m.host(), why);
+                return false;
+            }
+            free.put(m.host(), c.minus(r.spec().cpus(), r.spec().memoryMiB()));
+            if (m.live()) {
+                leaderWrite(vr, r.withMove(null).migratingTo(m.host(), s),
+                        List.of(new CoordOp.CheckSessionLive(m.host(), s)), Kind.MIGRATE, m.host(), "operator request");
+                return true;
+            }
+            leaderWrite(vr, r.withPhase(VmPhase.RELOCATING, "cold relocation to " + m.host()), List.of(),
+                    Kind.RELOCATE, m.host(), "operator request");
+            return false;
+        }
+        Versioned<HostRecord> owner = n.view.host(r.owner());
+        if (owner == null || !owner.value().inMaintenance()) {
+            reportedStuck.remove(r.id());
+            return false;
+        }
+        Map<HostId, Long> others = new TreeMap<>(eligible);
+        others.remove(r.owner());
+        List<Placement.Host> hosts = new ArrayList<>();
+        others.forEach((h, s) -> hosts.add(new Placement.Host(h, free.get(h))));
+        Map<VmId, HostId> choice = Placement.place(List.of(new Placement.Request(r.id(), r.spec().priority(),
+                r.spec().cpus(), r.spec().memoryMiB(), Set.of(r.owner()), null)), hosts);
+        HostId target = choice.get(r.id());
+        if (target == null) {
+            if (reportedStuck.add(r.id())) {
+                n.decide(Kind.DRAIN_BLOCKED, r.id(), r.owner(), "no other host has room; it stays on " + r.owner());
+            }
+            return false;
+        }
+        free.put(target, free.get(target).minus(r.spec().cpus(), r.spec().memoryMiB()));
+        long s = others.get(target);
+        leaderWrite(vr, r.migratingTo(target, s), List.of(new CoordOp.CheckSessionLive(target, s)), Kind.MIGRATE,
+                target, "draining " + r.owner() + " (maintenance)");
+        return true;
+    }
+
+    private void place(List<Pending> pending, Map<HostId, Long> eligible, Map<HostId, HostCapacity> free) {
+        if (pending.isEmpty()) {
+            return;
+        }
+        List<Placement.Request> requests = new ArrayList<>(pending.size());
+        Map<VmId, Pending> byVm = new HashMap<>();
+        for (Pending p : pending) {
+            VmRecord r = p.vr().value();
+            byVm.put(r.id(), p);
+            requests.add(new Placement.Request(r.id(), r.spec().priority(), r.spec().cpus(), r.spec().memoryMiB(),
+                    p.excluded(), p.preferred()));
+        }
+        List<Placement.Host> hosts = new ArrayList<>();
+        for (Map.Entry<HostId, Long> e : eligible.entrySet()) {
+            hosts.add(new Placement.Host(e.getKey(), free.get(e.getKey())));
+        }
+        Map<VmId, HostId> chosen = Placement.place(requests, hosts);
+        Set<VmId> order = new LinkedHashSet<>(chosen.keySet());
+        for (Placement.Request rq : requests) {
+            order.add(rq.vm());
+        }
+        for (VmId vm : order) {
+            Pending p = byVm.get(vm);
+            VmRecord r = p.vr().value();
+            HostId h = chosen.get(vm);
+            if (h == null) {
+                if (r.phase() != VmPhase.RECOVERING) {
+                    String why = "no eligible host has " + r.spec().cpus() + " cpus and " + r.spec().memoryMiB()
+                            + " MiB free";
+                    leaderWrite(p.vr(), r.unowned(VmPhase.RECOVERING, why), p.proof(), Kind.RECOVERING, null, why);
+                }
+                continue;
+            }
+            long s = eligible.get(h);
+            List<CoordOp> checks = new ArrayList<>(p.proof());
+            checks.add(new CoordOp.CheckSessionLive(h, s));
+            VmRecord next = r.placedOn(h, s, p.startFailures(), p.failedHosts());
+            if (r.move() != null && r.move().host().equals(h)) {
+                next = next.withMove(null);
+            }
+            String why = r.owner() == null ? r.phase().name().toLowerCase() : "from " + r.owner() + " ("
+                    + r.phase().name().toLowerCase() + ")";
+            leaderWrite(p.vr(), next, checks, Kind.PLACE, h, why);
+        }
+    }
+
+    /** Every leader write: compare-and-set on the record's version, and the epoch (rule 2). */
+    private void leaderWrite(Versioned<VmRecord> vr, VmRecord next, List<CoordOp> checks, Kind kind, HostId subject,
+                             String why) {
+        List<CoordOp> ops = new ArrayList<>(checks.size() + 2);
+        ops.add(new CoordOp.CheckEpoch(epoch));
+        ops.add(new CoordOp.PutVm(next, vr.version()));
+        ops.addAll(checks);
+        VmId vm = next.id();
+        n.write(ops, outcome -> {
+            if (outcome == WriteOutcome.OK) {
+                n.decide(kind, vm, subject, why);
+            }
+        });
+    }
+}

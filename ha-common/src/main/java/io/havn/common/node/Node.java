@@ -1,0 +1,323 @@
+package io.havn.common.node;
+
+import io.havn.common.model.HostCapacity;
+import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.Versioned;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmRecord;
+import io.havn.common.port.CoordOp;
+import io.havn.common.node.NodeEvent.WriteOutcome;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * All of one host's logic: the host agent (every host) and the manager (the leader only), driven by
+ * {@link NodeEvent}s and its own timer, answering through the ports in {@link NodePorts}.
+ *
+ * <p>Threading: not thread-safe. {@link #start()}, {@link #handle(NodeEvent)} and the scheduler's
+ * tasks must all run on one thread (the daemon's event loop, or the simulator). Nothing here blocks,
+ * reads real time or makes unseeded randomness, so a run is a pure function of its events.
+ */
+public final class Node {
+    /** Static facts about this host, from its config. */
+    public record Identity(HostId id, HostCapacity capacity, String address, String fenceDevice) {
+        public Identity {
+            Objects.requireNonNull(id, "id");
+            Objects.requireNonNull(capacity, "capacity");
+        }
+    }
+
+    private record PendingWrite(List<CoordOp> ops, Consumer<WriteOutcome> then) { }
+
+    final Identity identity;
+    final HostId self;
+    final Settings settings;
+    final NodePorts ports;
+    final ClusterView view = new ClusterView();
+    final Peers peers;
+    final HostAgent agent;
+    final Manager manager;
+    private final AdminHandler admin;
+
+    private final Map<Long, PendingWrite> writes = new HashMap<>();
+    private final Set<VmId> busyVms = new HashSet<>();
+    private final Set<HostId> busyHosts = new HashSet<>();
+    private long nextToken;
+    private long healthySince = Long.MIN_VALUE;
+    private long lastHeartbeatSent = Long.MIN_VALUE;
+    private boolean started;
+    private boolean stopped;
+
+    public Node(Identity identity, Settings settings, NodePorts ports) {
+        this.identity = Objects.requireNonNull(identity, "identity");
+        this.self = identity.id();
+        this.settings = Objects.requireNonNull(settings, "settings").validate();
+        this.ports = Objects.requireNonNull(ports, "ports");
+        this.peers = new Peers(self, settings);
+        this.agent = new HostAgent(this);
+        this.manager = new Manager(this);
+        this.admin = new AdminHandler(this);
+    }
+
+    public HostId id() {
+        return self;
+    }
+
+    /** Begins: lists local domains, opens a coordination session, starts the timer. Once only. */
+    public void start() {
+        if (started) {
+            throw new IllegalStateException("node " + self + " already started");
+        }
+        started = true;
+        agent.start();
+        scheduleTick();
+    }
+
+    /** Stops reacting (the daemon is shutting down or has died in a simulation). VMs are left alone. */
+    public void stop() {
+        stopped = true;
+    }
+
+    public boolean isLeader() {
+        return manager.active();
+    }
+
+    /** Whether this host has reconciled and takes work. */
+    public boolean isReady() {
+        return agent.ready();
+    }
+
+    public boolean isFrozen() {
+        return agent.frozen();
+    }
+
+    public long epoch() {
+        return view.epoch();
+    }
+
+    /** A snapshot of this node's view of the cluster state. */
+    public io.havn.common.model.ClusterState clusterState() {
+        return view.snapshot();
+    }
+
+    /** Handles one event. Must run on the node's thread. */
+    public void handle(NodeEvent event) {
+        if (stopped) {
+            return;
+        }
+        long now = now();
+        if (event instanceof NodeEvent.HeartbeatReceived e) {
+            onHeartbeat(e.heartbeat(), now);
+        } else if (event instanceof NodeEvent.SessionStarted e) {
+            agent.onSessionStarted(e.session());
+        } else if (event instanceof NodeEvent.SessionEnded e) {
+            agent.onSessionEnded(e.session());
+        } else if (event instanceof NodeEvent.Confirmed e) {
+            agent.onConfirmed(e.token(), e.ok());
+        } else if (event instanceof NodeEvent.LeadershipChanged e) {
+            manager.onLeadership(e.leader());
+        } else if (event instanceof NodeEvent.EpochClaimed e) {
+            manager.onEpochClaimed(e.token(), e.epoch());
+        } else if (event instanceof NodeEvent.WriteDone e) {
+            onWriteDone(e);
+        } else if (event instanceof NodeEvent.VmChanged e) {
+            view.putVm(e.vm(), e.record());
+            agent.reconcile(e.vm());
+        } else if (event instanceof NodeEvent.HostChanged e) {
+            view.putHost(e.host(), e.record());
+            peers.track(view.hostIds(), now);
+        } else if (event instanceof NodeEvent.LiveChanged e) {
+            view.setLive(e.host(), e.sessions(), now);
+        } else if (event instanceof NodeEvent.EpochChanged e) {
+            view.setEpoch(e.epoch(), e.leader());
+            manager.onEpochChanged();
+        } else if (event instanceof NodeEvent.DomainsListed e) {
+            agent.onDomainsListed(e.domains());
+        } else if (event instanceof NodeEvent.HypervisorDone e) {
+            agent.onHypervisorDone(e);
+        } else if (event instanceof NodeEvent.DomainChanged e) {
+            agent.onDomainChanged(e);
+        } else if (event instanceof NodeEvent.FenceDone e) {
+            manager.onFenceDone(e.host(), e.off(), e.error());
+        } else if (event instanceof NodeEvent.AdminRequest e) {
+            admin.handle(e.requestId(), e.command());
+        }
+    }
+
+    private void scheduleTick() {
+        ports.scheduler().schedule(Peers.ms(settings.tickMs()), this::tick);
+    }
+
+    /** The periodic step: heartbeats, confirmations, lease, health, and the manager's round. */
+    void tick() {
+        if (stopped) {
+            return;
+        }
+        long now = now();
+        agent.tick(now);
+        if (lastHeartbeatSent == Long.MIN_VALUE || now - lastHeartbeatSent >= Peers.ms(settings.heartbeatIntervalMs())) {
+            lastHeartbeatSent = now;
+            sendHeartbeats(now);
+        }
+        boolean healthy = majorityHealthy(now);
+        if (!healthy) {
+            healthySince = Long.MIN_VALUE;
+        } else if (healthySince == Long.MIN_VALUE) {
+            healthySince = now;
+        }
+        manager.tick(now);
+        scheduleTick();
+    }
+
+    private void sendHeartbeats(long now) {
+        int unconfirmed = agent.unconfirmedMs(now);
+        boolean frozen = agent.frozen();
+        for (HostId peer : peers.ids()) {
+            ports.transport().send(peer, peers.outgoing(peer, now, view.epoch(), unconfirmed, frozen));
+        }
+    }
+
+    private void onHeartbeat(Heartbeat hb, long now) {
+        if (!peers.received(hb, now)) {
+            return;
+        }
+        Versioned<HostRecord> h = view.host(hb.from());
+        if (h != null && h.value().offConfirmed()) {
+            decide(Decision.Kind.ALARM, null, hb.from(),
+                    "heartbeat from a host recorded as powered off: check its fence device");
+        }
+        agent.onHeartbeat(now);
+    }
+
+    // ---- rule 5: majority
+
+    /** The number of voters: the hosts, plus the coordination service's vote when they are even. */
+    int voters() {
+        int n = Math.max(1, view.hostIds().size());
+        return n % 2 == 0 ? n + 1 : n;
+    }
+
+    /** Whether a strict majority of voters is healthy from this node's view now. */
+    boolean majorityHealthy(long now) {
+        int healthy = 0;
+        boolean anyHealthy = false;
+        for (HostId h : view.hostIds()) {
+            if (health(h, now) == Peers.Health.HEALTHY) {
+                healthy++;
+                anyHealthy = true;
+            }
+        }
+        if (view.hostIds().size() % 2 == 0 && anyHealthy) {
+            healthy++; // the coordination service's vote, held by any host with a valid lease
+        }
+        return 2 * healthy > voters();
+    }
+
+    /** Whether a strict majority of voters is freshly lost from this node's view now (rule 5's freeze). */
+    boolean majorityLost(long now) {
+        int lost = 0;
+        boolean allLost = !view.hostIds().isEmpty();
+        for (HostId h : view.hostIds()) {
+            if (health(h, now) == Peers.Health.LOST) {
+                lost++;
+            } else {
+                allLost = false;
+            }
+        }
+        if (view.hostIds().size() % 2 == 0 && allLost) {
+            lost++; // nobody holds a valid lease, so nobody holds the coordination service's vote
+        }
+        return 2 * lost > voters();
+    }
+
+    Peers.Health health(HostId h, long now) {
+        if (h.equals(self)) {
+            int x = agent.unconfirmedMs(now);
+            return x <= settings.suspectAfterMs() ? Peers.Health.HEALTHY : Peers.Health.LOST;
+        }
+        return peers.health(h, now);
+    }
+
+    /** Whether a strict majority has been healthy continuously for the settle time (rule 5). */
+    boolean settled(long now) {
+        return healthySince != Long.MIN_VALUE && now - healthySince >= Peers.ms(settings.settleMs());
+    }
+
+    // ---- writes to the cluster state
+
+    boolean busy(VmId vm) {
+        return busyVms.contains(vm);
+    }
+
+    boolean busy(HostId host) {
+        return busyHosts.contains(host);
+    }
+
+    /**
+     * Submits an atomic write. The VMs and hosts it puts are busy until its result; on success the
+     * view takes the written records at once (their version is the expected one plus one).
+     */
+    void write(List<CoordOp> ops, Consumer<WriteOutcome> then) {
+        long token = ++nextToken;
+        for (CoordOp op : ops) {
+            if (op instanceof CoordOp.PutVm p) {
+                busyVms.add(p.record().id());
+            } else if (op instanceof CoordOp.PutHost p) {
+                busyHosts.add(p.record().id());
+            }
+        }
+        writes.put(token, new PendingWrite(List.copyOf(ops), then));
+        ports.coordinator().write(token, ops);
+    }
+
+    long nextToken() {
+        return ++nextToken;
+    }
+
+    private void onWriteDone(NodeEvent.WriteDone e) {
+        PendingWrite w = writes.remove(e.token());
+        if (w == null) {
+            return;
+        }
+        for (CoordOp op : w.ops()) {
+            if (op instanceof CoordOp.PutVm p) {
+                busyVms.remove(p.record().id());
+                if (e.outcome() == WriteOutcome.OK) {
+                    view.putVm(p.record().id(), new Versioned<>(p.record(), p.expectedVersion() + 1));
+                }
+            } else if (op instanceof CoordOp.PutHost p) {
+                busyHosts.remove(p.record().id());
+                if (e.outcome() == WriteOutcome.OK) {
+                    view.putHost(p.record().id(), new Versioned<>(p.record(), p.expectedVersion() + 1));
+                    peers.track(view.hostIds(), now());
+                }
+            }
+        }
+        w.then().accept(e.outcome());
+        for (CoordOp op : w.ops()) {
+            if (op instanceof CoordOp.PutVm p) {
+                agent.reconcile(p.record().id());
+            }
+        }
+    }
+
+    // ---- helpers
+
+    long now() {
+        return ports.clock().nanos();
+    }
+
+    void decide(Decision.Kind kind, VmId vm, HostId subject, String detail) {
+        ports.decisions().record(new Decision(now(), self, kind, vm, subject, view.epoch(), detail));
+    }
+
+    Versioned<VmRecord> vm(VmId id) {
+        return view.vm(id);
+    }
+}

@@ -1,0 +1,69 @@
+package io.havn.common.node;
+
+import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmRecord;
+import io.havn.common.model.Versioned;
+import io.havn.common.port.DomainInfo;
+import io.havn.common.port.DomainState;
+import io.havn.common.port.Hypervisor;
+import java.util.List;
+import java.util.Set;
+
+/** Everything that can happen to a node. Adapters post these; the node handles them one at a time. */
+public sealed interface NodeEvent {
+
+    // ---- transport
+    record HeartbeatReceived(Heartbeat heartbeat) implements NodeEvent { }
+
+    // ---- coordinator
+    record SessionStarted(long session) implements NodeEvent { }
+
+    /** The session is over (expired or closed); ephemeral presence is gone. */
+    record SessionEnded(long session) implements NodeEvent { }
+
+    record Confirmed(long token, boolean ok) implements NodeEvent { }
+
+    record LeadershipChanged(boolean leader) implements NodeEvent { }
+
+    /** The result of claimEpoch: the new epoch, or a failure ({@code epoch <= 0}). */
+    record EpochClaimed(long token, long epoch) implements NodeEvent { }
+
+    record WriteDone(long token, WriteOutcome outcome, String detail) implements NodeEvent { }
+
+    /** A VM record appeared or changed ({@code record} non-null) or disappeared (null). */
+    record VmChanged(VmId vm, Versioned<VmRecord> record) implements NodeEvent { }
+
+    record HostChanged(HostId host, Versioned<HostRecord> record) implements NodeEvent { }
+
+    /** The complete set of live sessions of {@code host} (empty when it has none). */
+    record LiveChanged(HostId host, Set<Long> sessions) implements NodeEvent { }
+
+    record EpochChanged(long epoch, HostId leader) implements NodeEvent { }
+
+    // ---- hypervisor
+    record DomainsListed(List<DomainInfo> domains) implements NodeEvent { }
+
+    record HypervisorDone(VmId vm, Hypervisor.Op op, boolean ok, String error) implements NodeEvent { }
+
+    /**
+     * A domain changed without being asked: it crashed, was shut down from inside, or an incoming
+     * migration completed (state PAUSED, {@code migratedIn} true).
+     */
+    record DomainChanged(VmId vm, DomainState state, boolean migratedIn, String cause) implements NodeEvent { }
+
+    // ---- fencer
+    record FenceDone(HostId host, boolean off, String error) implements NodeEvent { }
+
+    // ---- operator
+    record AdminRequest(long requestId, AdminCommand command) implements NodeEvent { }
+
+    enum WriteOutcome {
+        OK,
+        /** A check failed: a version, the epoch, a session. Nothing was written. */
+        CONFLICT,
+        /** The service did not answer or failed; nothing is known to be written. */
+        FAILED
+    }
+}

@@ -1,0 +1,133 @@
+package io.havn.common.node;
+
+import io.havn.common.detect.PhiAccrualDetector;
+import io.havn.common.model.HostId;
+import java.util.Collection;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * What this node knows of its peers from their heartbeats: a phi-accrual detector each, and the
+ * last heartbeat for rule 5's health. It detects only; the agent and the manager decide.
+ */
+final class Peers {
+    /** A peer's health as rule 5 counts it. */
+    enum Health { HEALTHY, LOST, UNKNOWN }
+
+    private static final class Peer {
+        final PhiAccrualDetector detector;
+        final long trackedSince;
+        Heartbeat last;
+        long lastArrival = Long.MIN_VALUE;
+        boolean suspected;
+
+        Peer(PhiAccrualDetector detector, long trackedSince) {
+            this.detector = detector;
+            this.trackedSince = trackedSince;
+        }
+    }
+
+    private final HostId self;
+    private final Settings settings;
+    private final Map<HostId, Peer> peers = new TreeMap<>();
+    private long sequence;
+
+    Peers(HostId self, Settings settings) {
+        this.self = self;
+        this.settings = settings;
+    }
+
+    /** Keeps exactly the given hosts (minus this one) as peers. */
+    void track(Collection<HostId> hosts, long now) {
+        peers.keySet().retainAll(hosts);
+        for (HostId h : hosts) {
+            if (!h.equals(self)) {
+                peers.computeIfAbsent(h, k -> new Peer(new PhiAccrualDetector(settings.phiWindow(),
+                        ms(settings.phiMinStdDevMs()), ms(settings.phiAcceptablePauseMs()),
+                        ms(settings.heartbeatIntervalMs())), now));
+            }
+        }
+    }
+
+    Collection<HostId> ids() {
+        return peers.keySet();
+    }
+
+    Heartbeat outgoing(HostId to, long now, long epoch, int unconfirmedMs, boolean frozen) {
+        Peer p = peers.get(to);
+        long echo = p == null || p.last == null ? Heartbeat.NO_ECHO : p.last.sentNanos();
+        return new Heartbeat(self, ++sequence, epoch, now, echo, unconfirmedMs, frozen);
+    }
+
+    /** Records a heartbeat; returns false if it was ignored (unknown sender, stale or replayed). */
+    boolean received(Heartbeat hb, long now) {
+        Peer p = peers.get(hb.from());
+        if (p == null) {
+            return false;
+        }
+        if (p.last != null && hb.sentNanos() <= p.last.sentNanos()) {
+            return false;
+        }
+        p.detector.heartbeat(now);
+        p.last = hb;
+        p.lastArrival = now;
+        return true;
+    }
+
+    long lastArrival(HostId h) {
+        Peer p = peers.get(h);
+        return p == null ? Long.MIN_VALUE : p.lastArrival;
+    }
+
+    /**
+     * Whether the failure detector suspects {@code h} now. A peer never heard from is suspected
+     * once it has been tracked longer than a pause plus two heartbeat timeouts.
+     */
+    boolean suspected(HostId h, long now) {
+        Peer p = peers.get(h);
+        if (p == null) {
+            return false;
+        }
+        if (p.last == null) {
+            return now - p.trackedSince > ms(settings.phiAcceptablePauseMs() + 2 * settings.heartbeatTimeoutMs());
+        }
+        return !p.detector.isAvailable(now, settings.phiThreshold());
+    }
+
+    /** Updates and returns the remembered suspicion, so callers can report transitions once. */
+    boolean changeSuspicion(HostId h, boolean suspected) {
+        Peer p = peers.get(h);
+        if (p == null || p.suspected == suspected) {
+            return false;
+        }
+        p.suspected = suspected;
+        return true;
+    }
+
+    double phi(HostId h, long now) {
+        Peer p = peers.get(h);
+        return p == null ? 0 : p.detector.phi(now);
+    }
+
+    /** Rule 5: a peer counts only through a fresh heartbeat, one that echoes ours of less than a timeout ago. */
+    Health health(HostId h, long now) {
+        Peer p = peers.get(h);
+        if (p == null || p.last == null) {
+            return Health.UNKNOWN;
+        }
+        Heartbeat hb = p.last;
+        if (hb.echoNanos() == Heartbeat.NO_ECHO || now - hb.echoNanos() >= ms(settings.heartbeatTimeoutMs())) {
+            return Health.UNKNOWN;
+        }
+        return hb.unconfirmedMs() <= settings.suspectAfterMs() && !hb.frozen() ? Health.HEALTHY : Health.LOST;
+    }
+
+    /** Whether a heartbeat from {@code h} arrived at or after {@code since}. */
+    boolean heardSince(HostId h, long since) {
+        return lastArrival(h) >= since;
+    }
+
+    static long ms(long millis) {
+        return millis * 1_000_000L;
+    }
+}

@@ -1,0 +1,145 @@
+package io.havn.common.node;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import io.havn.common.model.Json;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The timing and policy settings of a node, by their config names. The defaults are DESIGN.md's
+ * time budget. {@link #validate()} enforces the safety relation F + W &lt; T with a drift margin.
+ */
+public record Settings(
+        long tickMs,
+        long heartbeatIntervalMs,
+        long heartbeatTimeoutMs,
+        long confirmIntervalMs,
+        long sessionTimeoutMs,
+        long leaseMs,
+        long watchdogMs,
+        long graceMs,
+        long suspectAfterMs,
+        double phiThreshold,
+        int phiWindow,
+        long phiMinStdDevMs,
+        long phiAcceptablePauseMs,
+        int maxRestart,
+        int maxRelocate,
+        int localRestartLimit,
+        long localRestartWindowMs,
+        long shutdownTimeoutMs,
+        int maxConcurrentMigrations,
+        long fenceRetryMs) {
+
+    /** DESIGN.md's defaults. */
+    public static Settings defaults() {
+        return new Settings(100, 200, 1000, 500, 10_000, 6_000, 3_000, 1_000, 1_500, 8.0, 100, 100, 1_000,
+                1, 2, 2, 600_000, 60_000, 4, 5_000);
+    }
+
+    /** The clock-rate drift F + W must leave below T: 5% of T, at least 500 ms. */
+    @JsonIgnore
+    public long driftMarginMs() {
+        return Math.max(500, sessionTimeoutMs / 20);
+    }
+
+    /** How long a strict majority must have been healthy before the cluster fences or restarts. */
+    @JsonIgnore
+    public long settleMs() {
+        return 2 * heartbeatTimeoutMs + watchdogMs;
+    }
+
+    /** Returns these settings, or throws IllegalArgumentException naming every bad key. */
+    public Settings validate() {
+        List<String> errors = new ArrayList<>();
+        positive(errors, "tickMs", tickMs);
+        positive(errors, "heartbeatIntervalMs", heartbeatIntervalMs);
+        positive(errors, "confirmIntervalMs", confirmIntervalMs);
+        positive(errors, "sessionTimeoutMs", sessionTimeoutMs);
+        positive(errors, "leaseMs", leaseMs);
+        positive(errors, "watchdogMs", watchdogMs);
+        positive(errors, "suspectAfterMs", suspectAfterMs);
+        positive(errors, "phiMinStdDevMs", phiMinStdDevMs);
+        positive(errors, "shutdownTimeoutMs", shutdownTimeoutMs);
+        positive(errors, "fenceRetryMs", fenceRetryMs);
+        positive(errors, "localRestartWindowMs", localRestartWindowMs);
+        positive(errors, "maxConcurrentMigrations", maxConcurrentMigrations);
+        positive(errors, "phiWindow", phiWindow);
+        notNegative(errors, "graceMs", graceMs);
+        notNegative(errors, "phiAcceptablePauseMs", phiAcceptablePauseMs);
+        notNegative(errors, "maxRestart", maxRestart);
+        notNegative(errors, "maxRelocate", maxRelocate);
+        notNegative(errors, "localRestartLimit", localRestartLimit);
+        if (!(phiThreshold > 0)) {
+            errors.add("phiThreshold must be > 0, got " + phiThreshold);
+        }
+        if (heartbeatTimeoutMs <= heartbeatIntervalMs) {
+            errors.add("heartbeatTimeoutMs (" + heartbeatTimeoutMs + ") must exceed heartbeatIntervalMs ("
+                    + heartbeatIntervalMs + ")");
+        }
+        if (confirmIntervalMs * 2 > leaseMs) {
+            errors.add("confirmIntervalMs (" + confirmIntervalMs + ") must be at most half of leaseMs (" + leaseMs + ")");
+        }
+        if (suspectAfterMs >= leaseMs) {
+            errors.add("suspectAfterMs (" + suspectAfterMs + ") must be below leaseMs (" + leaseMs + ")");
+        }
+        if (leaseMs + watchdogMs + driftMarginMs() > sessionTimeoutMs) {
+            errors.add("leaseMs + watchdogMs (" + (leaseMs + watchdogMs) + ") must stay below sessionTimeoutMs ("
+                    + sessionTimeoutMs + ") by the drift margin of " + driftMarginMs()
+                    + " ms, or a host could still run a VM after its session expired");
+        }
+        if (tickMs > heartbeatIntervalMs) {
+            errors.add("tickMs (" + tickMs + ") must not exceed heartbeatIntervalMs (" + heartbeatIntervalMs + ")");
+        }
+        if (!errors.isEmpty()) {
+            throw new IllegalArgumentException("invalid settings: " + String.join("; ", errors));
+        }
+        return this;
+    }
+
+    /**
+     * These settings with {@code overrides} (config name to value) applied and validated. An unknown
+     * name or a value of the wrong type is an error naming the key.
+     */
+    public Settings with(Map<String, ?> overrides) {
+        if (overrides == null || overrides.isEmpty()) {
+            return validate();
+        }
+        Map<String, Object> merged = Json.mapper().convertValue(this,
+                Json.mapper().getTypeFactory().constructMapType(Map.class, String.class, Object.class));
+        for (Map.Entry<String, ?> e : overrides.entrySet()) {
+            if (!merged.containsKey(e.getKey())) {
+                throw new IllegalArgumentException("unknown setting '" + e.getKey() + "'; known: " + merged.keySet());
+            }
+            merged.put(e.getKey(), e.getValue());
+        }
+        try {
+            return Json.mapper().convertValue(merged, Settings.class).validate();
+        } catch (IllegalArgumentException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof UnrecognizedPropertyException u) {
+                throw new IllegalArgumentException("unknown setting '" + u.getPropertyName() + "'", e);
+            }
+            if (cause instanceof JsonMappingException m && !m.getPath().isEmpty()) {
+                throw new IllegalArgumentException("invalid value for setting '"
+                        + m.getPath().get(0).getFieldName() + "': " + m.getOriginalMessage(), e);
+            }
+            throw e;
+        }
+    }
+
+    private static void positive(List<String> errors, String name, long v) {
+        if (v <= 0) {
+            errors.add(name + " must be > 0, got " + v);
+        }
+    }
+
+    private static void notNegative(List<String> errors, String name, long v) {
+        if (v < 0) {
+            errors.add(name + " must be >= 0, got " + v);
+        }
+    }
+}

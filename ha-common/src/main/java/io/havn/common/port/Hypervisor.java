@@ -1,0 +1,37 @@
+package io.havn.common.port;
+
+import io.havn.common.model.HostId;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmSpec;
+
+/**
+ * The local hypervisor (libvirt). Calls return at once; each operation's result comes back as a
+ * {@code HypervisorDone} event, the domain list as {@code DomainsListed}, and changes the node did
+ * not ask for (a guest crashed, an incoming migration completed) as {@code DomainChanged}.
+ * A call that hangs (dead storage) must end in a failure result after the adapter's timeout.
+ */
+public interface Hypervisor {
+    /** Lists every domain; reported by {@code DomainsListed}. */
+    void list();
+
+    /** Defines (from the spec's XML) and starts the domain. */
+    void start(VmSpec spec);
+
+    /** Resumes a paused domain (the destination copy of a migration). */
+    void resume(VmId vm);
+
+    /** Asks the guest to shut down; destroys it if it has not within {@code timeoutMs}. */
+    void shutdown(VmId vm, long timeoutMs);
+
+    /** Pulls the plug at once. */
+    void destroy(VmId vm);
+
+    /**
+     * Live-migrates the domain to {@code target}'s hypervisor and leaves it paused there; the
+     * source copy is gone when this succeeds and still running when it fails.
+     */
+    void migrate(VmId vm, HostId target);
+
+    /** The operations whose results come back in {@code HypervisorDone}. */
+    enum Op { START, RESUME, SHUTDOWN, DESTROY, MIGRATE }
+}

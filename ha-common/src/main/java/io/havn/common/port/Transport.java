@@ -1,0 +1,12 @@
+package io.havn.common.port;
+
+import io.havn.common.model.HostId;
+import io.havn.common.node.Heartbeat;
+
+/**
+ * Unreliable datagrams between the daemons. Sending never blocks and may silently lose the
+ * message; received heartbeats come back to the node as {@code HeartbeatReceived} events.
+ */
+public interface Transport {
+    void send(HostId to, Heartbeat heartbeat);
+}
