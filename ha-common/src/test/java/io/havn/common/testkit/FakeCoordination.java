@@ -386,4 +386,13 @@ public final class FakeCoordination {
     public boolean isLive(HostId host) {
         return !liveSessions(host).isEmpty();
     }
+
+    public boolean isLive(HostId host, long session) {
+        return sessionLive(host, session);
+    }
+
+    /** Bumps the epoch as a new leader elsewhere would, without telling anyone yet. */
+    public void bumpEpochSilently() {
+        epoch++;
+    }
 }

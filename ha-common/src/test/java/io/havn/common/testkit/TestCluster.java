@@ -257,6 +257,7 @@ public final class TestCluster {
 
             @Override
             public void start(VmSpec spec) {
+                assertClaimed(h, spec.id(), "start");
                 later(HV_OP_MS, () -> {
                     int left = failStartCount.getOrDefault(spec.id(), 0);
                     if (failStart.contains(spec.id()) || left > 0) {
@@ -272,6 +273,7 @@ public final class TestCluster {
 
             @Override
             public void resume(VmId vm) {
+                assertClaimed(h, vm, "resume");
                 later(HV_OP_MS, () -> {
                     boolean ok = h.domains.get(vm) == DomainState.PAUSED;
                     if (ok) {
@@ -324,6 +326,21 @@ public final class TestCluster {
                 });
             }
         };
+    }
+
+    /**
+     * Rule 1, checked at the port: a host starts or resumes a VM only when the record names it, in a
+     * live session, as the owner of a running VM (it claimed it).
+     */
+    private void assertClaimed(Host h, VmId vm, String what) {
+        Versioned<VmRecord> v = coordination.vm(vm);
+        VmRecord r = v == null ? null : v.value();
+        boolean ok = r != null && h.id.equals(r.owner()) && r.phase() == io.havn.common.model.VmPhase.RUNNING
+                && coordination.isLive(h.id, r.ownerSession());
+        if (!ok && violation == null) {
+            violation = h.id + " asked to " + what + " " + vm + " without a claim; record: " + r;
+            throw new AssertionError(violation + "\n" + trail());
+        }
     }
 
     /** Runs every 100 ms of virtual time: session expiry, and watchdogs that were not petted in time. */
