@@ -1,0 +1,207 @@
+package io.havn.common.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.havn.common.model.HostCapacity;
+import io.havn.common.model.HostId;
+import io.havn.common.model.Priority;
+import io.havn.common.model.Versioned;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmRecord;
+import io.havn.common.model.VmSpec;
+import io.havn.common.port.CoordOp;
+import io.havn.common.port.Coordinator;
+import io.havn.common.port.DomainInfo;
+import io.havn.common.port.DomainState;
+import io.havn.common.port.Hypervisor;
+import io.havn.common.port.Watchdog;
+import io.havn.common.testkit.ManualClock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** One node driven by events alone, its outputs recorded at the ports. */
+class NodeEventsTest {
+    private static final HostId ME = new HostId("node1");
+    private static final long MS = 1_000_000L;
+
+    private final ManualClock clock = new ManualClock();
+    private final List<String> calls = new ArrayList<>();
+    private final List<Long> confirmTokens = new ArrayList<>();
+    private final List<List<CoordOp>> writes = new ArrayList<>();
+    private final List<Long> armed = new ArrayList<>();
+    private final List<Decision> decisions = new ArrayList<>();
+    private Node node;
+
+    @BeforeEach
+    void setUp() {
+        Coordinator coordinator = new Coordinator() {
+            @Override
+            public void openSession() {
+                calls.add("openSession");
+            }
+
+            @Override
+            public void confirm(long token) {
+                confirmTokens.add(token);
+            }
+
+            @Override
+            public void joinElection() {
+                calls.add("joinElection");
+            }
+
+            @Override
+            public void resign() {
+                calls.add("resign");
+            }
+
+            @Override
+            public void evict(HostId host, long session) {
+                calls.add("evict " + host);
+            }
+
+            @Override
+            public void claimEpoch(long token) {
+                calls.add("claimEpoch");
+            }
+
+            @Override
+            public void write(long token, List<CoordOp> ops) {
+                writes.add(ops);
+            }
+        };
+        Hypervisor hypervisor = new Hypervisor() {
+            @Override
+            public void list() {
+                calls.add("list");
+            }
+
+            @Override
+            public void start(VmSpec spec) {
+                calls.add("start " + spec.id());
+            }
+
+            @Override
+            public void resume(VmId vm) {
+                calls.add("resume " + vm);
+            }
+
+            @Override
+            public void shutdown(VmId vm, long timeoutMs) {
+                calls.add("shutdown " + vm);
+            }
+
+            @Override
+            public void destroy(VmId vm) {
+                calls.add("destroy " + vm);
+            }
+
+            @Override
+            public void migrate(VmId vm, HostId target) {
+                calls.add("migrate " + vm);
+            }
+        };
+        Watchdog watchdog = new Watchdog() {
+            @Override
+            public void armUntil(long deadlineNanos) {
+                armed.add(deadlineNanos);
+            }
+
+            @Override
+            public void release() {
+                calls.add("release");
+            }
+
+            @Override
+            public OptionalLong inheritedDeadline() {
+                return OptionalLong.empty();
+            }
+        };
+        NodePorts ports = new NodePorts(clock, clock, (to, hb) -> { }, coordinator, hypervisor,
+                (h, d) -> calls.add("fence " + h), watchdog, decisions::add, (id, r) -> { });
+        node = new Node(new Node.Identity(ME, new HostCapacity(8, 16384), null, null), Settings.defaults(), ports);
+    }
+
+    private void send(NodeEvent e) {
+        node.handle(e);
+    }
+
+    @Test
+    void startListsDomainsAndOpensASession() {
+        node.start();
+        assertEquals(List.of("list", "openSession"), calls);
+        assertThrows(IllegalStateException.class, node::start, "a second start is refused");
+    }
+
+    @Test
+    void theLeaseIsCreditedFromWhenTheConfirmationWasSentNotAnswered() {
+        VmSpec spec = new VmSpec(new VmId("a"), "a", 1, 512, Priority.MEDIUM, true, "<domain/>");
+        node.start();
+        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(spec.id(), "a", DomainState.RUNNING))));
+        send(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, ME, 7), 0)));
+        send(new NodeEvent.SessionStarted(7));
+        long sentAt = clock.nanos();
+        assertEquals(1, confirmTokens.size(), "a confirmation right at session start");
+        clock.advance(2_000 * MS); // a slow quorum: the answer takes 2 s
+        send(new NodeEvent.Confirmed(confirmTokens.get(0), true));
+        assertFalse(armed.isEmpty(), "the watchdog is armed for the VM this host holds");
+        assertEquals(sentAt + Settings.defaults().leaseMs() * MS, armed.get(armed.size() - 1),
+                "deadline = send time + lease, not answer time + lease");
+    }
+
+    @Test
+    void aConfirmationOfAnEndedSessionConfirmsNothing() {
+        node.start();
+        send(new NodeEvent.DomainsListed(List.of()));
+        send(new NodeEvent.SessionStarted(7));
+        long token = confirmTokens.get(0);
+        send(new NodeEvent.SessionEnded(7));
+        send(new NodeEvent.SessionStarted(8));
+        send(new NodeEvent.Confirmed(token, true));
+        assertFalse(calls.contains("joinElection"), "an old session's confirmation did not register this host");
+    }
+
+    @Test
+    void aHostSelfFencesWhenItsLeaseLapsesWithNoMajorityLost() {
+        VmSpec spec = new VmSpec(new VmId("a"), "a", 1, 512, Priority.MEDIUM, true, "<domain/>");
+        node.start();
+        // three voters; the two peers send nothing, so they are unknown, not freshly lost
+        for (String h : List.of("node1", "node2", "node3")) {
+            HostId id = new HostId(h);
+            send(new NodeEvent.HostChanged(id, new Versioned<>(new io.havn.common.model.HostRecord(id,
+                    new HostCapacity(8, 16384), null, null, io.havn.common.model.HostAdminState.ACTIVE, false), 0)));
+        }
+        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(spec.id(), "a", DomainState.RUNNING))));
+        send(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, ME, 7), 0)));
+        send(new NodeEvent.SessionStarted(7));
+        send(new NodeEvent.Confirmed(confirmTokens.get(0), true));
+        clock.advance((Settings.defaults().leaseMs() - 100) * MS);
+        assertFalse(calls.contains("destroy a"), "still within the lease");
+        clock.advance(300 * MS);
+        assertTrue(calls.contains("destroy a"), "self-fenced once the lease lapsed: " + calls);
+        assertTrue(decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.SELF_FENCE));
+        assertFalse(decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.FREEZE), "no freeze: 1 of 3 lost");
+    }
+
+    @Test
+    void settingsRejectALeaseAndWatchdogThatDoNotFitTheSessionTimeout() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Settings.defaults().with(Map.of("leaseMs", 8000)));
+        assertTrue(e.getMessage().contains("leaseMs + watchdogMs"), e.getMessage());
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> Settings.defaults().with(Map.of("leasMs", 5000)));
+        assertTrue(unknown.getMessage().contains("unknown setting 'leasMs'"), unknown.getMessage());
+        IllegalArgumentException type = assertThrows(IllegalArgumentException.class,
+                () -> Settings.defaults().with(Map.of("graceMs", "soon")));
+        assertTrue(type.getMessage().contains("graceMs"), type.getMessage());
+        assertEquals(2000, Settings.defaults().with(Map.of("graceMs", 2000)).graceMs());
+    }
+}
