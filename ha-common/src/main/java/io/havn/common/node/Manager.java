@@ -41,7 +41,13 @@ final class Manager {
 
     /** A VM to place in this round, with the ops that prove its old holders hold no copy. */
     private record Pending(Versioned<VmRecord> vr, List<CoordOp> proof, Set<HostId> excluded, HostId preferred,
-                           int startFailures, List<HostId> failedHosts) { }
+                           int startFailures, List<HostId> failedHosts) {
+        /** A host to avoid if any other fits: the live owner that reported the VM not running there. */
+        HostId avoid() {
+            VmRecord r = vr.value();
+            return r.phase() == VmPhase.NOT_RUNNING ? r.owner() : null;
+        }
+    }
 
     private final Node n;
     private boolean leader;
@@ -442,12 +448,8 @@ final class Manager {
             reportedStuck.remove(r.id());
             return false;
         }
-        Map<HostId, Long> others = new TreeMap<>(eligible);
-        others.remove(r.owner());
-        List<Placement.Host> hosts = new ArrayList<>();
-        others.forEach((h, s) -> hosts.add(new Placement.Host(h, free.get(h))));
         Map<VmId, HostId> choice = Placement.place(List.of(new Placement.Request(r.id(), r.spec().priority(),
-                r.spec().cpus(), r.spec().memoryMiB(), Set.of(r.owner()), null)), hosts);
+                r.spec().cpus(), r.spec().memoryMiB(), Set.of(r.owner()), null)), hosts(eligible, free));
         HostId target = choice.get(r.id());
         if (target == null) {
             if (reportedStuck.add(r.id())) {
@@ -456,7 +458,7 @@ final class Manager {
             return false;
         }
         free.put(target, free.get(target).minus(r.spec().cpus(), r.spec().memoryMiB()));
-        long s = others.get(target);
+        long s = eligible.get(target);
         leaderWrite(vr, r.migratingTo(target, s), List.of(new CoordOp.CheckSessionLive(target, s)), Kind.MIGRATE,
                 target, "draining " + r.owner() + " (maintenance)");
         return true;
@@ -466,19 +468,36 @@ final class Manager {
         if (pending.isEmpty()) {
             return;
         }
-        List<Placement.Request> requests = new ArrayList<>(pending.size());
         Map<VmId, Pending> byVm = new HashMap<>();
+        List<Placement.Request> requests = new ArrayList<>(pending.size());
         for (Pending p : pending) {
             VmRecord r = p.vr().value();
             byVm.put(r.id(), p);
+            Set<HostId> excluded = p.excluded();
+            if (p.avoid() != null) {
+                excluded = new HashSet<>(excluded);
+                excluded.add(p.avoid());
+            }
             requests.add(new Placement.Request(r.id(), r.spec().priority(), r.spec().cpus(), r.spec().memoryMiB(),
-                    p.excluded(), p.preferred()));
+                    excluded, p.preferred()));
         }
-        List<Placement.Host> hosts = new ArrayList<>();
-        for (Map.Entry<HostId, Long> e : eligible.entrySet()) {
-            hosts.add(new Placement.Host(e.getKey(), free.get(e.getKey())));
+        Map<VmId, HostId> chosen = new java.util.LinkedHashMap<>(Placement.place(requests, hosts(eligible, free)));
+        // second pass: a VM whose only room is on the host it should avoid goes there rather than nowhere
+        List<Placement.Request> retry = new ArrayList<>();
+        for (Pending p : pending) {
+            VmRecord r = p.vr().value();
+            if (p.avoid() != null && !chosen.containsKey(r.id())) {
+                retry.add(new Placement.Request(r.id(), r.spec().priority(), r.spec().cpus(), r.spec().memoryMiB(),
+                        p.excluded(), p.preferred()));
+            }
         }
-        Map<VmId, HostId> chosen = Placement.place(requests, hosts);
+        if (!retry.isEmpty()) {
+            chosen.forEach((vm, h) -> {
+                VmRecord r = byVm.get(vm).vr().value();
+                free.put(h, free.get(h).minus(r.spec().cpus(), r.spec().memoryMiB()));
+            });
+            chosen.putAll(Placement.place(retry, hosts(eligible, free)));
+        }
         Set<VmId> order = new LinkedHashSet<>(chosen.keySet());
         for (Placement.Request rq : requests) {
             order.add(rq.vm());
@@ -506,6 +525,14 @@ final class Manager {
                     + r.phase().name().toLowerCase() + ")";
             leaderWrite(p.vr(), next, checks, Kind.PLACE, h, why);
         }
+    }
+
+    private static List<Placement.Host> hosts(Map<HostId, Long> eligible, Map<HostId, HostCapacity> free) {
+        List<Placement.Host> hosts = new ArrayList<>();
+        for (HostId h : eligible.keySet()) {
+            hosts.add(new Placement.Host(h, free.get(h)));
+        }
+        return hosts;
     }
 
     /** Every leader write: compare-and-set on the record's version, and the epoch (rule 2). */

@@ -97,6 +97,11 @@ public final class Node {
         return agent.frozen();
     }
 
+    /** Whether this host has self-fenced since its last confirmation (it runs no HA VM). */
+    public boolean isSelfFenced() {
+        return agent.selfFenced();
+    }
+
     public long epoch() {
         return view.epoch();
     }
