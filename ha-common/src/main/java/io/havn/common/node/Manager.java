@@ -202,6 +202,7 @@ final class Manager {
             return;
         }
         n.decide(Kind.FENCE_OFF, null, h, "device confirmed power off");
+        f.retryAt = now + Peers.ms(n.settings.fenceRetryMs()); // not again while the record catches up
         recordOff(h, "fence device confirmed", null);
     }
 

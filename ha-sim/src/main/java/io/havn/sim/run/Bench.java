@@ -1,0 +1,481 @@
+package io.havn.sim.run;
+
+import io.havn.common.model.HostAdminState;
+import io.havn.common.model.HostCapacity;
+import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.Priority;
+import io.havn.common.model.Versioned;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmRecord;
+import io.havn.common.model.VmSpec;
+import io.havn.common.node.Decision;
+import io.havn.common.node.Heartbeat;
+import io.havn.common.node.Node;
+import io.havn.common.node.NodeEvent;
+import io.havn.common.node.NodePorts;
+import io.havn.common.node.Settings;
+import io.havn.common.place.Placement;
+import io.havn.common.port.CoordOp;
+import io.havn.common.port.Coordinator;
+import io.havn.common.port.Hypervisor;
+import io.havn.common.port.Watchdog;
+import io.havn.sim.report.VmSpan;
+import io.havn.sim.scenario.Commands;
+import io.havn.sim.scenario.Fencing;
+import io.havn.sim.scenario.Scenario;
+import io.havn.sim.scenario.TimelineEntry;
+import io.havn.sim.scenario.VmDecl;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * The simulator's benchmarks: failover time after a host crash (with and without fence devices),
+ * false failovers under daemon pauses and packet loss, simulation speed, and the leader's
+ * placement time for a large failure. Prints the figures and writes them as Markdown and CSV.
+ * Wall-clock time is read here only to measure; the simulation itself never sees it.
+ */
+public final class Bench {
+    private final boolean quick;
+    private final PrintStream out;
+    private final List<String[]> rows = new ArrayList<>();
+    private final StringBuilder md = new StringBuilder();
+
+    public Bench(boolean quick, PrintStream out) {
+        this.quick = quick;
+        this.out = out;
+    }
+
+    public void run(Path dir) throws IOException {
+        md.append("# ha-sim bench\n\n");
+        md.append(quick ? "Quick mode (fewer seeds, shorter runs).\n\n" : "");
+        failover(true);
+        failover(false);
+        falseFailovers();
+        speed();
+        placement();
+        Files.createDirectories(dir);
+        StringBuilder csv = new StringBuilder("benchmark,metric,value,unit\n");
+        for (String[] r : rows) {
+            csv.append(String.join(",", r)).append('\n');
+        }
+        Files.writeString(dir.resolve("results.csv"), csv);
+        Files.writeString(dir.resolve("results.md"), md);
+        out.println("wrote " + dir.resolve("results.md") + " and " + dir.resolve("results.csv"));
+    }
+
+    private void row(String bench, String metric, double value, String unit) {
+        rows.add(new String[] {bench, metric, String.format("%.3f", value), unit});
+    }
+
+    // ---------------------------------------------------------------- failover time
+
+    private void failover(boolean device) {
+        int seeds = quick ? 20 : 300;
+        String name = "failover-" + (device ? "fence-device" : "session-expiry");
+        List<Long> lastVm = new ArrayList<>();
+        List<Long> everyVm = new ArrayList<>();
+        int failed = 0;
+        for (int seed = 1; seed <= seeds; seed++) {
+            SplittableRandom rnd = new SplittableRandom(seed);
+            Map<HostId, HostCapacity> hosts = new LinkedHashMap<>();
+            for (int i = 1; i <= 3; i++) {
+                hosts.put(new HostId("node" + i), new HostCapacity(32, 131072));
+            }
+            Map<String, VmDecl> vms = new LinkedHashMap<>();
+            for (int i = 1; i <= 6; i++) {
+                vms.put("vm" + i, new VmDecl("vm" + i, new HostId("node" + (1 + (i - 1) % 3)), 2, 2048,
+                        Priority.MEDIUM, true));
+            }
+            String victim = "node" + (1 + rnd.nextInt(3));
+            long crashAt = 10_000 + rnd.nextLong(10_000);
+            Scenario s = new Scenario(name + "-" + seed, null, seed, null, device ? Fencing.DEVICE : Fencing.NONE,
+                    hosts, vms, Map.of(), List.of(new TimelineEntry(crashAt, List.of(Commands.parse("crash " + victim)))),
+                    List.of(), crashAt + 60_000);
+            RunResult r = new ScenarioRunner(s).run();
+            if (!r.passed()) {
+                failed++;
+                continue;
+            }
+            long worst = -1;
+            boolean all = true;
+            for (VmDecl v : vms.values()) {
+                if (!v.host().value().equals(victim)) {
+                    continue;
+                }
+                long back = firstRunningElsewhere(r.trace().spans(), v.name(), victim, crashAt);
+                if (back < 0) {
+                    all = false;
+                    continue;
+                }
+                everyVm.add(back - crashAt);
+                worst = Math.max(worst, back - crashAt);
+            }
+            if (all) {
+                lastVm.add(worst);
+            } else {
+                failed++;
+            }
+        }
+        md.append("## Host crash to its VMs running elsewhere, ").append(device ? "with a fence device" : "without "
+                + "a fence device (session expiry)").append("\n\n");
+        md.append(String.format("3 hosts, 6 VMs, one host crashed at a random time; %d seeds; %d runs without a "
+                + "full recovery.%n%n", seeds, failed));
+        md.append("| measure | p50 | p90 | p99 | max |\n|---|---|---|---|---|\n");
+        md.append(percentiles("last VM of the host running", lastVm, name, "host"));
+        md.append(percentiles("each VM running", everyVm, name, "vm"));
+        md.append('\n');
+        out.printf("%s: %d seeds, %d failed; host p50 %s p99 %s max %s%n", name, seeds, failed,
+                fmt(pct(lastVm, 50)), fmt(pct(lastVm, 99)), fmt(pct(lastVm, 100)));
+        row(name, "runs-without-recovery", failed, "count");
+    }
+
+    private static long firstRunningElsewhere(List<VmSpan> spans, String vm, String victim, long after) {
+        long best = -1;
+        for (VmSpan s : spans) {
+            if (s.vm().equals(vm) && !s.host().equals(victim) && !s.paused() && s.fromMs() >= after
+                    && (best < 0 || s.fromMs() < best)) {
+                best = s.fromMs();
+            }
+        }
+        return best;
+    }
+
+    private String percentiles(String label, List<Long> ms, String bench, String what) {
+        StringBuilder b = new StringBuilder("| ").append(label);
+        for (int p : new int[] {50, 90, 99, 100}) {
+            long v = pct(ms, p);
+            b.append(" | ").append(fmt(v));
+            row(bench, what + "-p" + (p == 100 ? "max" : p), v / 1000.0, "s");
+        }
+        return b.append(" |\n").toString();
+    }
+
+    private static long pct(List<Long> values, int p) {
+        if (values.isEmpty()) {
+            return -1;
+        }
+        long[] v = values.stream().mapToLong(Long::longValue).sorted().toArray();
+        int idx = (int) Math.ceil(p / 100.0 * v.length) - 1;
+        return v[Math.max(0, Math.min(v.length - 1, idx))];
+    }
+
+    private static String fmt(long ms) {
+        return ms < 0 ? "n/a" : String.format("%.2f s", ms / 1000.0);
+    }
+
+    // ---------------------------------------------------------------- false failovers
+
+    private void falseFailovers() {
+        long minutes = quick ? 3 : 30;
+        md.append("## False failovers\n\n5 hosts, 10 VMs, ").append(minutes)
+                .append(" simulated minutes each; a false failover is any fencing, self-fencing or restart.\n\n");
+        md.append("| condition | fence starts | self-fences | restarts | VM stops |\n|---|---|---|---|---|\n");
+        for (String condition : List.of("pauses", "loss")) {
+            SplittableRandom rnd = new SplittableRandom(42);
+            List<TimelineEntry> timeline = new ArrayList<>();
+            if (condition.equals("pauses")) {
+                for (long t = 5_000; t < minutes * 60_000; t += 5_000 + rnd.nextLong(10_000)) {
+                    timeline.add(new TimelineEntry(t, List.of(Commands.parse("pause node" + (1 + rnd.nextInt(5))
+                            + " 1000ms"))));
+                }
+            } else {
+                timeline.add(new TimelineEntry(1_000, List.of(Commands.parse("loss 2%"))));
+            }
+            Scenario s = new Scenario("false-failovers-" + condition, null, 42, null, Fencing.DEVICE, fiveHosts(),
+                    tenVms(), Map.of(), timeline, List.of(), minutes * 60_000);
+            ScenarioRunner runner = new ScenarioRunner(s);
+            long[] counts = new long[4];
+            runner.world().listen(new io.havn.sim.world.SimWorld.Listener() {
+                @Override
+                public void decision(Decision d) {
+                    switch (d.kind()) {
+                        case FENCE_START -> counts[0]++;
+                        case SELF_FENCE -> counts[1]++;
+                        case PLACE -> counts[2]++;
+                        default -> { }
+                    }
+                }
+
+                @Override
+                public void domain(HostId host, VmId vm, io.havn.common.port.DomainState before,
+                                   io.havn.common.port.DomainState after, String cause) {
+                    if (before == io.havn.common.port.DomainState.RUNNING && after == null) {
+                        counts[3]++;
+                    }
+                }
+            });
+            RunResult r = runner.run();
+            String label = condition.equals("pauses") ? "1 s daemon pauses every 5-15 s" : "2% packet loss";
+            md.append(String.format("| %s%s | %d | %d | %d | %d |%n", label, r.passed() ? "" : " (run FAILED)",
+                    counts[0], counts[1], counts[2], counts[3]));
+            out.printf("false failovers under %s: fence %d, self-fence %d, restarts %d, VM stops %d%s%n", label,
+                    counts[0], counts[1], counts[2], counts[3], r.passed() ? "" : " (run failed)");
+            row("false-failovers-" + condition, "fence-starts", counts[0], "count");
+            row("false-failovers-" + condition, "self-fences", counts[1], "count");
+            row("false-failovers-" + condition, "restarts", counts[2], "count");
+            row("false-failovers-" + condition, "vm-stops", counts[3], "count");
+        }
+        md.append('\n');
+    }
+
+    private static Map<HostId, HostCapacity> fiveHosts() {
+        Map<HostId, HostCapacity> hosts = new LinkedHashMap<>();
+        for (int i = 1; i <= 5; i++) {
+            hosts.put(new HostId("node" + i), new HostCapacity(32, 131072));
+        }
+        return hosts;
+    }
+
+    private static Map<String, VmDecl> tenVms() {
+        Map<String, VmDecl> vms = new LinkedHashMap<>();
+        for (int i = 1; i <= 10; i++) {
+            vms.put("vm" + i, new VmDecl("vm" + i, new HostId("node" + (1 + (i - 1) % 5)), 1, 1024,
+                    Priority.MEDIUM, true));
+        }
+        return vms;
+    }
+
+    // ---------------------------------------------------------------- speed
+
+    private void speed() {
+        md.append("## Simulation speed\n\nEvery host runs the real node logic; heartbeats all-to-all every 200 ms. "
+                + "Two VMs per host. Measured after the cluster settled.\n\n");
+        md.append("| hosts | simulated s | wall s | simulated s per wall s | events |\n|---|---|---|---|---|\n");
+        int[][] cases = quick ? new int[][] {{10, 60}, {100, 10}} : new int[][] {{10, 600}, {100, 120}, {1000, 5}};
+        for (int[] c : cases) {
+            int n = c[0];
+            long simS = c[1];
+            Map<HostId, HostCapacity> hosts = new LinkedHashMap<>();
+            Map<String, VmDecl> vms = new LinkedHashMap<>();
+            for (int i = 1; i <= n; i++) {
+                hosts.put(new HostId("h" + i), new HostCapacity(32, 131072));
+                for (int k = 0; k < 2; k++) {
+                    String v = "v" + i + "-" + k;
+                    vms.put(v, new VmDecl(v, new HostId("h" + i), 1, 1024, Priority.MEDIUM, true));
+                }
+            }
+            Scenario s = new Scenario("speed-" + n, null, 1, null, Fencing.NONE, hosts, vms, Map.of(), List.of(),
+                    List.of(), simS * 1000);
+            ScenarioRunner runner = new ScenarioRunner(s);
+            long[] settledWall = {0};
+            long[] eventsAtSettle = {0};
+            long t0 = System.nanoTime();
+            RunResult r = runner.runTimed(() -> {
+                settledWall[0] = System.nanoTime();
+                eventsAtSettle[0] = runner.world().clock.executed();
+            });
+            long t1 = System.nanoTime();
+            double wall = (t1 - (settledWall[0] == 0 ? t0 : settledWall[0])) / 1e9;
+            double rate = simS / wall;
+            long events = r.events() - eventsAtSettle[0];
+            md.append(String.format("| %d | %d | %.2f | %.0f | %d |%n", n, simS, wall, rate, events));
+            out.printf("speed at %d hosts: %.0f simulated s per wall s (%d s in %.2f s, %d events)%s%n", n, rate, simS,
+                    wall, events, r.passed() ? "" : " (run FAILED: " + r.settleFailure() + " " + r.violation() + ")");
+            row("speed-" + n + "-hosts", "sim-seconds-per-wall-second", rate, "ratio");
+        }
+        md.append('\n');
+    }
+
+    // ---------------------------------------------------------------- placement
+
+    /** The leader's round for 40 failed hosts in a 1,000-host, 50,000-VM cluster, on the real Node. */
+    private void placement() {
+        int hostCount = 1000;
+        int perHost = 50;
+        int failed = 40;
+        int reps = quick ? 2 : 5;
+        long[] roundNanos = new long[reps];
+        long[] placeNanos = new long[reps];
+        int writes = 0;
+        for (int rep = 0; rep < reps; rep++) {
+            PlacementRig rig = new PlacementRig(hostCount, perHost, failed);
+            roundNanos[rep] = rig.timeLeaderRound();
+            writes = rig.placements();
+            placeNanos[rep] = rig.timePlacementOnly();
+        }
+        Arrays.sort(roundNanos);
+        Arrays.sort(placeNanos);
+        double round = roundNanos[reps / 2] / 1e6;
+        double place = placeNanos[reps / 2] / 1e6;
+        md.append("## Placement for a 40-host failure\n\n1,000 hosts (64 cpus, 256 GiB), 50,000 VMs (1 cpu, 1 GiB), "
+                + "40 hosts recorded off: the leader's whole round on the real node (scan, eligibility, capacity, "
+                + "placement, writes issued), median of " + reps + ".\n\n");
+        md.append("| measure | ms |\n|---|---|\n");
+        md.append(String.format("| leader round, %d VMs placed | %.1f |%n", writes, round));
+        md.append(String.format("| Placement.place alone, 2,000 VMs on 960 hosts | %.1f |%n%n", place));
+        out.printf("placement: leader round %.1f ms (%d VMs placed), Placement.place alone %.1f ms%n", round, writes,
+                place);
+        row("placement-40-of-1000-hosts", "leader-round", round, "ms");
+        row("placement-40-of-1000-hosts", "placement-only", place, "ms");
+    }
+
+    /** A leader node fed a large cluster state through events; its ports only record. */
+    private static final class PlacementRig {
+        private final List<Runnable> timers = new ArrayList<>();
+        private final List<List<CoordOp>> written = new ArrayList<>();
+        private final Node node;
+        private final int hostCount;
+        private final int perHost;
+        private final int failed;
+        private long now = 1_000_000_000L;
+
+        PlacementRig(int hostCount, int perHost, int failed) {
+            this.hostCount = hostCount;
+            this.perHost = perHost;
+            this.failed = failed;
+            HostId self = new HostId("h1");
+            Coordinator coordinator = new Coordinator() {
+                @Override
+                public void openSession() {
+                }
+
+                @Override
+                public void confirm(long token) {
+                }
+
+                @Override
+                public void joinElection() {
+                }
+
+                @Override
+                public void resign() {
+                }
+
+                @Override
+                public void evict(HostId host, long session) {
+                }
+
+                @Override
+                public void claimEpoch(long token) {
+                }
+
+                @Override
+                public void write(long token, List<CoordOp> ops) {
+                    written.add(ops);
+                }
+            };
+            Hypervisor hv = new Hypervisor() {
+                @Override
+                public void list() {
+                }
+
+                @Override
+                public void start(VmSpec spec) {
+                }
+
+                @Override
+                public void resume(VmId vm) {
+                }
+
+                @Override
+                public void shutdown(VmId vm, long timeoutMs) {
+                }
+
+                @Override
+                public void destroy(VmId vm) {
+                }
+
+                @Override
+                public void migrate(VmId vm, HostId target) {
+                }
+            };
+            Watchdog wd = new Watchdog() {
+                @Override
+                public void armUntil(long deadlineNanos) {
+                }
+
+                @Override
+                public void release() {
+                }
+
+                @Override
+                public OptionalLong inheritedDeadline() {
+                    return OptionalLong.empty();
+                }
+            };
+            NodePorts ports = new NodePorts(() -> now, (delay, task) -> {
+                timers.add(task);
+                return () -> { };
+            }, (to, hb) -> { }, coordinator, hv, (h, d) -> { }, wd, d -> { }, (id, r) -> { });
+            node = new Node(new Node.Identity(self, new HostCapacity(64, 262144), null, null), Settings.defaults(), ports);
+            node.start();
+            node.handle(new NodeEvent.DomainsListed(List.of()));
+            for (int i = 1; i <= hostCount; i++) {
+                HostId h = new HostId("h" + i);
+                boolean off = i > hostCount - failed;
+                node.handle(new NodeEvent.HostChanged(h, new Versioned<>(new HostRecord(h, new HostCapacity(64, 262144),
+                        null, "ipmi", HostAdminState.ACTIVE, off), 0)));
+                node.handle(new NodeEvent.LiveChanged(h, off ? Set.of() : Set.of((long) i)));
+                for (int k = 0; k < perHost; k++) {
+                    VmSpec spec = new VmSpec(new VmId("vm-" + i + "-" + k), "vm-" + i + "-" + k, 1, 1024,
+                            Priority.values()[k % 3], true, "<domain/>");
+                    node.handle(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, h, i), 0)));
+                }
+            }
+            node.handle(new NodeEvent.SessionStarted(1));
+            node.handle(new NodeEvent.Confirmed(1, true));
+            node.handle(new NodeEvent.LeadershipChanged(true));
+            node.handle(new NodeEvent.EpochClaimed(2, 1));
+            for (int i = 2; i <= hostCount - failed; i++) {
+                node.handle(new NodeEvent.HeartbeatReceived(new Heartbeat(new HostId("h" + i), 1, 1, now,
+                        now, 0, false)));
+            }
+        }
+
+        /** Runs the node's next timer (its tick: the manager's round) and returns its wall time. */
+        long timeLeaderRound() {
+            now += 100_000_000L;
+            List<Runnable> due = new ArrayList<>(timers);
+            timers.clear();
+            long t0 = System.nanoTime();
+            for (Runnable r : due) {
+                r.run();
+            }
+            return System.nanoTime() - t0;
+        }
+
+        int placements() {
+            int n = 0;
+            for (List<CoordOp> ops : written) {
+                for (CoordOp op : ops) {
+                    if (op instanceof CoordOp.PutVm p && p.record().phase() == io.havn.common.model.VmPhase.PLACED) {
+                        n++;
+                    }
+                }
+            }
+            return n;
+        }
+
+        long timePlacementOnly() {
+            List<Placement.Request> requests = new ArrayList<>();
+            for (int i = hostCount - failed + 1; i <= hostCount; i++) {
+                for (int k = 0; k < perHost; k++) {
+                    requests.add(new Placement.Request(new VmId("vm-" + i + "-" + k), Priority.values()[k % 3], 1, 1024,
+                            Set.of(), null));
+                }
+            }
+            List<Placement.Host> hosts = new ArrayList<>();
+            for (int i = 1; i <= hostCount - failed; i++) {
+                hosts.add(new Placement.Host(new HostId("h" + i), new HostCapacity(64 - perHost, 262144 - perHost * 1024L)));
+            }
+            long t0 = System.nanoTime();
+            Map<VmId, HostId> placed = Placement.place(requests, hosts);
+            long took = System.nanoTime() - t0;
+            if (placed.size() != requests.size()) {
+                throw new IllegalStateException("placement left " + (requests.size() - placed.size()) + " VMs");
+            }
+            return took;
+        }
+    }
+}

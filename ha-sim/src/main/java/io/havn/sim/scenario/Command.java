@@ -1,0 +1,382 @@
+package io.havn.sim.scenario;
+
+import io.havn.common.model.HostId;
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * A fault, repair or admin request of a scenario's timeline. {@link #text()} is canonical (tokens
+ * separated by single spaces) and {@link Commands#parse} turns it back into an equal command.
+ */
+public sealed interface Command {
+
+    /** The canonical text, e.g. {@code crash node1}. */
+    String text();
+
+    /** Power the host off abruptly: its daemon and VMs die. */
+    record Crash(HostId host) implements Command {
+        public Crash {
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return "crash " + host;
+        }
+    }
+
+    /** Power a crashed or fenced host back on. */
+    record PowerOn(HostId host) implements Command {
+        public PowerOn {
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return "power-on " + host;
+        }
+    }
+
+    /** Cut the host off from every other endpoint. */
+    record Isolate(HostId host) implements Command {
+        public Isolate {
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return "isolate " + host;
+        }
+    }
+
+    /** Undo {@link Isolate}. */
+    record Reconnect(HostId host) implements Command {
+        public Reconnect {
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return "reconnect " + host;
+        }
+    }
+
+    /**
+     * Split the network into groups of endpoints (host names and {@code zk1}..{@code zk3}); an
+     * endpoint is in at most one group, and unlisted endpoints belong to the first group.
+     */
+    record Partition(List<Set<String>> groups) implements Command {
+        public Partition {
+            Objects.requireNonNull(groups, "groups");
+            if (groups.size() < 2) {
+                throw new IllegalArgumentException("a partition needs at least two groups separated by '|', got "
+                        + groups.size());
+            }
+            List<Set<String>> copy = new ArrayList<>();
+            Set<String> seen = new HashSet<>();
+            for (Set<String> g : groups) {
+                Objects.requireNonNull(g, "group");
+                if (g.isEmpty()) {
+                    throw new IllegalArgumentException("empty partition group");
+                }
+                Set<String> group = new LinkedHashSet<>();
+                for (String e : g) {
+                    HostId.of(Objects.requireNonNull(e, "endpoint")); // same syntax as host names
+                    if (!seen.add(e)) {
+                        throw new IllegalArgumentException("endpoint '" + e + "' is in two partition groups");
+                    }
+                    group.add(e);
+                }
+                copy.add(Collections.unmodifiableSet(group));
+            }
+            groups = Collections.unmodifiableList(copy);
+        }
+
+        @Override
+        public String text() {
+            return "partition " + groups.stream().map(g -> String.join(",", g)).collect(Collectors.joining(" | "));
+        }
+    }
+
+    /** Undo every isolation and partition. */
+    record Heal() implements Command {
+        @Override
+        public String text() {
+            return "heal";
+        }
+    }
+
+    /** Stop the whole coordination service. */
+    record ZkDown() implements Command {
+        @Override
+        public String text() {
+            return "zk-down";
+        }
+    }
+
+    /** Start the whole coordination service again. */
+    record ZkUp() implements Command {
+        @Override
+        public String text() {
+            return "zk-up";
+        }
+    }
+
+    /** Crash coordination server {@code server} (1..3). */
+    record ZkCrash(int server) implements Command {
+        public ZkCrash {
+            checkZk(server);
+        }
+
+        @Override
+        public String text() {
+            return "zk-crash zk" + server;
+        }
+    }
+
+    /** Start coordination server {@code server} (1..3). */
+    record ZkStart(int server) implements Command {
+        public ZkStart {
+            checkZk(server);
+        }
+
+        @Override
+        public String text() {
+            return "zk-start zk" + server;
+        }
+    }
+
+    /** Kill the HA daemon on the host; its VMs keep running. */
+    record DaemonCrash(HostId host) implements Command {
+        public DaemonCrash {
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return "daemon-crash " + host;
+        }
+    }
+
+    /** Start the HA daemon on the host. */
+    record DaemonStart(HostId host) implements Command {
+        public DaemonStart {
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return "daemon-start " + host;
+        }
+    }
+
+    /** Freeze the host (daemon, VMs and watchdog timer) for {@code durationMs}. */
+    record Pause(HostId host, long durationMs) implements Command {
+        public Pause {
+            Objects.requireNonNull(host, "host");
+            if (durationMs <= 0) {
+                throw new IllegalArgumentException("pause duration must be > 0, got " + durationMs + " ms");
+            }
+        }
+
+        @Override
+        public String text() {
+            return "pause " + host + " " + Durations.format(durationMs);
+        }
+    }
+
+    /** Drop this percentage (0..100) of messages. */
+    record Loss(double percent) implements Command {
+        public Loss {
+            if (!(percent >= 0 && percent <= 100)) {
+                throw new IllegalArgumentException("loss must be between 0% and 100%, got " + percent + "%");
+            }
+        }
+
+        @Override
+        public String text() {
+            return "loss " + BigDecimal.valueOf(percent).stripTrailingZeros().toPlainString() + "%";
+        }
+    }
+
+    /** Delay every message by {@code delayMs}. */
+    record Delay(long delayMs) implements Command {
+        public Delay {
+            if (delayMs < 0) {
+                throw new IllegalArgumentException("negative delay " + delayMs + " ms");
+            }
+        }
+
+        @Override
+        public String text() {
+            return "delay " + Durations.format(delayMs);
+        }
+    }
+
+    /** The VM's process dies. */
+    record VmCrash(String vm) implements Command {
+        public VmCrash {
+            Names.vm(vm);
+        }
+
+        @Override
+        public String text() {
+            return "vm-crash " + vm;
+        }
+    }
+
+    /** The VM's next {@code times} start attempts fail. */
+    record VmFailStart(String vm, int times) implements Command {
+        public VmFailStart {
+            Names.vm(vm);
+            checkTimes(times);
+        }
+
+        @Override
+        public String text() {
+            return "vm-fail-start " + vm + " " + times;
+        }
+    }
+
+    /** The VM's next {@code times} live migrations fail. */
+    record VmFailMigrate(String vm, int times) implements Command {
+        public VmFailMigrate {
+            Names.vm(vm);
+            checkTimes(times);
+        }
+
+        @Override
+        public String text() {
+            return "vm-fail-migrate " + vm + " " + times;
+        }
+    }
+
+    /** Fencing the host fails (the fence device does not answer for it). */
+    record FenceFail(HostId host) implements Command {
+        public FenceFail {
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return "fence-fail " + host;
+        }
+    }
+
+    /** Admin request: live-migrate the VM to the host. */
+    record Migrate(String vm, HostId host) implements Command {
+        public Migrate {
+            Names.vm(vm);
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return "migrate " + vm + " " + host;
+        }
+    }
+
+    /** Admin request: stop the VM and start it on the host. */
+    record Relocate(String vm, HostId host) implements Command {
+        public Relocate {
+            Names.vm(vm);
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return "relocate " + vm + " " + host;
+        }
+    }
+
+    /** Admin request: put the host in or out of maintenance. */
+    record Maintenance(HostId host, boolean on) implements Command {
+        public Maintenance {
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return "maintenance " + host + (on ? " on" : " off");
+        }
+    }
+
+    /** Admin request: confirm that the host is off (manual fencing). */
+    record FenceConfirm(HostId host) implements Command {
+        public FenceConfirm {
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return "fence-confirm " + host;
+        }
+    }
+
+    /** Admin request: stop the VM. */
+    record VmStop(String vm) implements Command {
+        public VmStop {
+            Names.vm(vm);
+        }
+
+        @Override
+        public String text() {
+            return "vm-stop " + vm;
+        }
+    }
+
+    /** Admin request: start the VM. */
+    record VmStart(String vm) implements Command {
+        public VmStart {
+            Names.vm(vm);
+        }
+
+        @Override
+        public String text() {
+            return "vm-start " + vm;
+        }
+    }
+
+    /** Admin request: take the VM out of HA management. */
+    record VmDisable(String vm) implements Command {
+        public VmDisable {
+            Names.vm(vm);
+        }
+
+        @Override
+        public String text() {
+            return "vm-disable " + vm;
+        }
+    }
+
+    /** Admin request: put the VM back under HA management. */
+    record VmEnable(String vm) implements Command {
+        public VmEnable {
+            Names.vm(vm);
+        }
+
+        @Override
+        public String text() {
+            return "vm-enable " + vm;
+        }
+    }
+
+    private static void checkZk(int server) {
+        if (server < 1 || server > 3) {
+            throw new IllegalArgumentException("no coordination server zk" + server + ": expected zk1, zk2 or zk3");
+        }
+    }
+
+    private static void checkTimes(int times) {
+        if (times < 1) {
+            throw new IllegalArgumentException("count must be >= 1, got " + times);
+        }
+    }
+}

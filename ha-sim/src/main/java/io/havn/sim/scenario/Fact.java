@@ -1,0 +1,161 @@
+package io.havn.sim.scenario;
+
+import io.havn.common.model.HostId;
+import java.util.Objects;
+import java.util.Set;
+
+/** What an expectation asserts about the cluster. {@link #text()} is canonical and parses back to an equal fact. */
+public sealed interface Fact {
+
+    /** The canonical text, e.g. {@code web1 running not on node1|node2}. */
+    String text();
+
+    /** The VM runs somewhere. */
+    record Running(String vm) implements Fact {
+        public Running {
+            Names.vm(vm);
+        }
+
+        @Override
+        public String text() {
+            return vm + " running";
+        }
+    }
+
+    /** The VM runs on one of the hosts. */
+    record RunningOn(String vm, Set<HostId> hosts) implements Fact {
+        public RunningOn {
+            Names.vm(vm);
+            hosts = Names.hostSet(hosts);
+        }
+
+        @Override
+        public String text() {
+            return vm + " running on " + Names.alternatives(hosts);
+        }
+    }
+
+    /** The VM runs, on none of the hosts. */
+    record RunningNotOn(String vm, Set<HostId> hosts) implements Fact {
+        public RunningNotOn {
+            Names.vm(vm);
+            hosts = Names.hostSet(hosts);
+        }
+
+        @Override
+        public String text() {
+            return vm + " running not on " + Names.alternatives(hosts);
+        }
+    }
+
+    /** The VM is stopped. */
+    record Stopped(String vm) implements Fact {
+        public Stopped {
+            Names.vm(vm);
+        }
+
+        @Override
+        public String text() {
+            return vm + " stopped";
+        }
+    }
+
+    /** The VM is in the error state. */
+    record InError(String vm) implements Fact {
+        public InError {
+            Names.vm(vm);
+        }
+
+        @Override
+        public String text() {
+            return vm + " error";
+        }
+    }
+
+    /** The VM is being recovered. */
+    record Recovering(String vm) implements Fact {
+        public Recovering {
+            Names.vm(vm);
+        }
+
+        @Override
+        public String text() {
+            return vm + " recovering";
+        }
+    }
+
+    /** The VM's total downtime is at most {@code maxMs}. */
+    record Downtime(String vm, long maxMs) implements Fact {
+        public Downtime {
+            Names.vm(vm);
+            if (maxMs < 0) {
+                throw new IllegalArgumentException("negative downtime " + maxMs);
+            }
+        }
+
+        @Override
+        public String text() {
+            return vm + " downtime <= " + Durations.format(maxMs);
+        }
+    }
+
+    /** The host is fenced. */
+    record Fenced(HostId host) implements Fact {
+        public Fenced {
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return host + " fenced";
+        }
+    }
+
+    /** The host is live. */
+    record Live(HostId host) implements Fact {
+        public Live {
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return host + " live";
+        }
+    }
+
+    /** The host is in maintenance. */
+    record InMaintenance(HostId host) implements Fact {
+        public InMaintenance {
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return host + " maintenance";
+        }
+    }
+
+    /** The host is the leader. */
+    record Leader(HostId host) implements Fact {
+        public Leader {
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return "leader " + host;
+        }
+    }
+
+    /** The host is not the leader. */
+    record LeaderNot(HostId host) implements Fact {
+        public LeaderNot {
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return "leader not " + host;
+        }
+    }
+}

@@ -1,0 +1,43 @@
+package io.havn.sim.scenario;
+
+import io.havn.common.model.HostCapacity;
+import io.havn.common.model.HostId;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A parsed scenario file: the cluster, what happens to it, and what must hold. Times count from
+ * the moment the cluster has settled. Maps keep file order; the timeline is sorted by time (stable).
+ * Build one with {@link ScenarioParser}, which checks the cross-references this record does not.
+ */
+public record Scenario(String name, String description, long seed, HostId leader, Fencing fencing,
+        Map<HostId, HostCapacity> hosts, Map<String, VmDecl> vms, Map<String, Object> settings,
+        List<TimelineEntry> timeline, List<Expectation> expectations, long runForMs) {
+
+    public static final long DEFAULT_SEED = 1;
+    public static final HostCapacity DEFAULT_HOST_CAPACITY = new HostCapacity(32, 131_072);
+    /** How long a run goes on after the last timeline entry when runFor is not given. */
+    public static final long DEFAULT_RUN_AFTER_MS = 120_000;
+
+    public Scenario {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(fencing, "fencing");
+        hosts = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(hosts, "hosts")));
+        vms = Collections.unmodifiableMap(new LinkedHashMap<>(vms == null ? Map.of() : vms));
+        settings = Collections.unmodifiableMap(new LinkedHashMap<>(settings == null ? Map.of() : settings));
+        List<TimelineEntry> sorted = new ArrayList<>(timeline == null ? List.of() : timeline);
+        sorted.sort(Comparator.comparingLong(TimelineEntry::atMs)); // List.sort is stable
+        timeline = Collections.unmodifiableList(sorted);
+        expectations = List.copyOf(expectations == null ? List.of() : expectations);
+    }
+
+    /** The time of the last timeline entry, 0 without a timeline. */
+    public long lastTimelineMs() {
+        return timeline.isEmpty() ? 0 : timeline.get(timeline.size() - 1).atMs();
+    }
+}

@@ -1,0 +1,503 @@
+package io.havn.sim.world;
+
+import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.Versioned;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmRecord;
+import io.havn.common.node.NodeEvent;
+import io.havn.common.node.NodeEvent.WriteOutcome;
+import io.havn.common.port.CoordOp;
+import io.havn.common.port.Coordinator;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+/**
+ * A three-server ZooKeeper ensemble as the node sees it. A client talks to one server. A write
+ * (and so a confirmation) needs that server to be in the quorum, a group of at least two running
+ * servers that reach each other. A server cut off from the quorum keeps its clients attached for a
+ * while (it still answers pings) but serves nothing; then it drops them and they look for another
+ * server. Sessions expire when the quorum has not heard from their client for the session timeout;
+ * while there is no quorum at all, no session expires, and when a quorum forms again every
+ * session's timer restarts. Presence is ephemeral, records are versioned, multi-ops are atomic,
+ * and leadership goes to the oldest live session in the election.
+ */
+public final class SimCoordination {
+    public static final String[] SERVERS = {"zk1", "zk2", "zk3"};
+    /** How long a server without quorum keeps answering pings before it drops its clients. */
+    static final long LOST_QUORUM_GRACE_NANOS = 2_000 * SimClock.MS;
+    /** How long a request waits for an answer before the client reports it failed. */
+    static final long REQUEST_TIMEOUT_NANOS = 2_000 * SimClock.MS;
+
+    /** Hooks for the invariant checks. */
+    public interface Observer {
+        void written(List<CoordOp> ops);
+    }
+
+    private final SimClock clock;
+    private final SimNetwork net;
+    private final long sessionTimeoutNanos;
+    private final boolean[] up = {true, true, true};
+    private final Set<Integer> quorum = new HashSet<>(Set.of(0, 1, 2));
+    private boolean hadQuorum = true;
+    private long nextSession = 0x1000;
+    private long epoch;
+    private HostId epochLeader;
+    private final TreeMap<HostId, Versioned<HostRecord>> hosts = new TreeMap<>();
+    private final TreeMap<VmId, Versioned<VmRecord>> vms = new TreeMap<>();
+    private final Map<Long, Session> sessions = new LinkedHashMap<>();
+    private final List<Long> election = new ArrayList<>();
+    private final List<Client> clients = new ArrayList<>();
+    private Observer observer = ops -> { };
+
+    private static final class Session {
+        final long id;
+        final Client client;
+        long lastHeard;
+        boolean live;
+        boolean expired;
+
+        Session(long id, Client client, long now) {
+            this.id = id;
+            this.client = client;
+            this.lastHeard = now;
+        }
+    }
+
+    public SimCoordination(SimClock clock, SimNetwork net, long sessionTimeoutMs) {
+        this.clock = clock;
+        this.net = net;
+        this.sessionTimeoutNanos = sessionTimeoutMs * SimClock.MS;
+    }
+
+    public void observe(Observer o) {
+        this.observer = o;
+    }
+
+    /** One daemon incarnation's connection: the Coordinator port its node sees. */
+    public final class Client implements Coordinator {
+        final HostId host;
+        final String endpoint;
+        final Consumer<NodeEvent> inbox;
+        boolean closed;
+        int server = -1;
+        long serverLostSince = Long.MIN_VALUE;
+        Session session;
+        boolean wantSession;
+        boolean expiryReported;
+        boolean leaderNotified;
+
+        Client(HostId host, Consumer<NodeEvent> inbox) {
+            this.host = host;
+            this.endpoint = host.value();
+            this.inbox = inbox;
+        }
+
+        /** Whether this client's server serves it now: running, reachable and in the quorum. */
+        boolean served() {
+            return !closed && server >= 0 && usable(this, server);
+        }
+
+        void deliver(NodeEvent e) {
+            clock.schedule(2 * net.latencyNanos(), () -> {
+                if (served()) {
+                    inbox.accept(e);
+                }
+            });
+        }
+
+        /** Sends a request; {@code apply} runs at the quorum, or {@code onTimeout} reports a failure. */
+        private void request(Runnable apply, Runnable onTimeout) {
+            if (closed) {
+                return;
+            }
+            clock.schedule(2 * net.latencyNanos(), () -> {
+                if (served() && session != null && !session.expired) {
+                    session.lastHeard = clock.nanos();
+                    apply.run();
+                } else if (!closed) {
+                    clock.schedule(REQUEST_TIMEOUT_NANOS, onTimeout);
+                }
+            });
+        }
+
+        private void fail(NodeEvent e) {
+            if (!closed) {
+                inbox.accept(e);
+            }
+        }
+
+        @Override
+        public void openSession() {
+            wantSession = true;
+            clock.schedule(net.latencyNanos(), () -> maintain(this));
+        }
+
+        @Override
+        public void confirm(long token) {
+            request(() -> {
+                boolean was = session.live;
+                session.live = true;
+                deliver(new NodeEvent.Confirmed(token, true));
+                if (!was) {
+                    liveChanged(host);
+                }
+            }, () -> fail(new NodeEvent.Confirmed(token, false)));
+        }
+
+        @Override
+        public void joinElection() {
+            request(() -> {
+                if (!election.contains(session.id)) {
+                    election.add(session.id);
+                }
+                electionChanged();
+            }, () -> { });
+        }
+
+        @Override
+        public void resign() {
+            request(() -> {
+                election.remove(session.id);
+                election.add(session.id);
+                electionChanged();
+            }, () -> { });
+        }
+
+        @Override
+        public void evict(HostId other, long sessionId) {
+            request(() -> {
+                Session s = sessions.get(sessionId);
+                if (s != null && s.client.host.equals(other) && !s.expired) {
+                    end(s);
+                }
+            }, () -> { });
+        }
+
+        @Override
+        public void claimEpoch(long token) {
+            request(() -> {
+                if (election.isEmpty() || election.get(0) != session.id) {
+                    deliver(new NodeEvent.EpochClaimed(token, -1));
+                    return;
+                }
+                epoch++;
+                epochLeader = host;
+                deliver(new NodeEvent.EpochClaimed(token, epoch));
+                broadcast(new NodeEvent.EpochChanged(epoch, host));
+            }, () -> fail(new NodeEvent.EpochClaimed(token, -1)));
+        }
+
+        @Override
+        public void write(long token, List<CoordOp> ops) {
+            request(() -> deliver(new NodeEvent.WriteDone(token, apply(ops), null)),
+                    () -> fail(new NodeEvent.WriteDone(token, WriteOutcome.FAILED, "no answer from the ensemble")));
+        }
+    }
+
+    /** A new client for a daemon incarnation of {@code host}. */
+    public Client connect(HostId host, Consumer<NodeEvent> inbox) {
+        Client c = new Client(host, inbox);
+        clients.add(c);
+        return c;
+    }
+
+    /** The daemon of this client died: it sends nothing more; its session lives on until it expires. */
+    public void close(Client c) {
+        c.closed = true;
+        clients.remove(c);
+    }
+
+    private boolean usable(Client c, int server) {
+        return up[server] && quorum.contains(server) && net.reachable(c.endpoint, SERVERS[server]);
+    }
+
+    // ---------------------------------------------------------------- faults
+
+    public void serverDown(int index) {
+        up[index] = false;
+    }
+
+    public void serverUp(int index) {
+        up[index] = true;
+    }
+
+    public void allDown() {
+        for (int i = 0; i < up.length; i++) {
+            up[i] = false;
+        }
+    }
+
+    public void allUp() {
+        for (int i = 0; i < up.length; i++) {
+            up[i] = true;
+        }
+    }
+
+    // ---------------------------------------------------------------- time passes
+
+    /** Called every 100 ms of virtual time: quorum, client connections, session expiry. */
+    public void tick() {
+        recomputeQuorum();
+        long now = clock.nanos();
+        if (!quorum.isEmpty() && !hadQuorum) {
+            for (Session s : sessions.values()) {
+                s.lastHeard = now; // revalidated: timers restart after an outage
+            }
+        }
+        hadQuorum = !quorum.isEmpty();
+        for (Client c : new ArrayList<>(clients)) {
+            maintain(c);
+        }
+        if (quorum.isEmpty()) {
+            return;
+        }
+        for (Session s : new ArrayList<>(sessions.values())) {
+            if (!s.expired && now - s.lastHeard >= sessionTimeoutNanos) {
+                end(s);
+            }
+        }
+    }
+
+    private void recomputeQuorum() {
+        quorum.clear();
+        for (int i = 0; i < SERVERS.length; i++) {
+            if (!up[i]) {
+                continue;
+            }
+            Set<Integer> group = new HashSet<>();
+            for (int j = 0; j < SERVERS.length; j++) {
+                if (up[j] && (i == j || net.reachable(SERVERS[i], SERVERS[j]))) {
+                    group.add(j);
+                }
+            }
+            if (group.size() >= 2) {
+                quorum.addAll(group);
+                return;
+            }
+        }
+    }
+
+    /** Keeps a client attached to a serving server, as ZooKeeper's client does, and tells it what it missed. */
+    private void maintain(Client c) {
+        if (c.closed) {
+            return;
+        }
+        long now = clock.nanos();
+        if (c.server >= 0) {
+            if (c.served()) {
+                c.serverLostSince = Long.MIN_VALUE;
+                if (c.session != null && !c.session.expired) {
+                    c.session.lastHeard = now;
+                }
+            } else if (up[c.server] && net.reachable(c.endpoint, SERVERS[c.server])) {
+                // the server lost its quorum but still answers pings, for a while
+                if (c.serverLostSince == Long.MIN_VALUE) {
+                    c.serverLostSince = now;
+                } else if (now - c.serverLostSince >= LOST_QUORUM_GRACE_NANOS) {
+                    c.server = -1;
+                }
+            } else {
+                c.server = -1;
+            }
+        }
+        if (c.server < 0) {
+            int start = Math.floorMod(c.host.hashCode(), SERVERS.length);
+            for (int k = 0; k < SERVERS.length; k++) {
+                int s = (start + k) % SERVERS.length;
+                if (usable(c, s)) {
+                    c.server = s;
+                    c.serverLostSince = Long.MIN_VALUE;
+                    attached(c);
+                    break;
+                }
+            }
+        }
+        if (c.served() && c.wantSession && (c.session == null || (c.session.expired && c.expiryReported))) {
+            c.wantSession = false;
+            c.expiryReported = false;
+            c.leaderNotified = false;
+            c.session = new Session(nextSession++, c, now);
+            sessions.put(c.session.id, c.session);
+            sendFullState(c);
+            c.deliver(new NodeEvent.SessionStarted(c.session.id));
+        }
+    }
+
+    private void attached(Client c) {
+        if (c.session == null) {
+            return;
+        }
+        if (c.session.expired) {
+            if (!c.expiryReported) {
+                c.expiryReported = true;
+                c.deliver(new NodeEvent.SessionEnded(c.session.id));
+            }
+            return;
+        }
+        c.session.lastHeard = clock.nanos();
+        sendFullState(c);
+    }
+
+    private void end(Session s) {
+        boolean wasLive = s.live;
+        s.live = false;
+        s.expired = true;
+        election.remove(s.id);
+        if (wasLive) {
+            liveChanged(s.client.host);
+        }
+        electionChanged();
+        if (s.client.session == s && s.client.served() && !s.client.expiryReported) {
+            s.client.expiryReported = true;
+            s.client.deliver(new NodeEvent.SessionEnded(s.id));
+        }
+    }
+
+    private void electionChanged() {
+        Long first = election.isEmpty() ? null : election.get(0);
+        for (Client c : clients) {
+            if (c.session == null || !c.served()) {
+                continue; // told on re-attach
+            }
+            boolean leads = first != null && first == c.session.id && !c.session.expired;
+            if (leads != c.leaderNotified) {
+                c.leaderNotified = leads;
+                c.deliver(new NodeEvent.LeadershipChanged(leads));
+            }
+        }
+    }
+
+    private Set<Long> liveSessions(HostId host) {
+        Set<Long> out = new HashSet<>();
+        for (Session s : sessions.values()) {
+            if (s.live && !s.expired && s.client.host.equals(host)) {
+                out.add(s.id);
+            }
+        }
+        return out;
+    }
+
+    private void liveChanged(HostId host) {
+        broadcast(new NodeEvent.LiveChanged(host, liveSessions(host)));
+    }
+
+    private void broadcast(NodeEvent e) {
+        for (Client c : clients) {
+            if (c.served()) {
+                c.deliver(e);
+            }
+        }
+    }
+
+    private void sendFullState(Client c) {
+        c.deliver(new NodeEvent.EpochChanged(epoch, epochLeader));
+        hosts.forEach((h, r) -> c.deliver(new NodeEvent.HostChanged(h, r)));
+        Set<HostId> all = new java.util.TreeSet<>(hosts.keySet());
+        for (Session s : sessions.values()) {
+            all.add(s.client.host);
+        }
+        for (HostId h : all) {
+            c.deliver(new NodeEvent.LiveChanged(h, liveSessions(h)));
+        }
+        vms.forEach((v, r) -> c.deliver(new NodeEvent.VmChanged(v, r)));
+        Long first = election.isEmpty() ? null : election.get(0);
+        boolean leads = c.session != null && first != null && first == c.session.id;
+        if (leads != c.leaderNotified) {
+            c.leaderNotified = leads;
+            c.deliver(new NodeEvent.LeadershipChanged(leads));
+        }
+    }
+
+    private boolean sessionLive(HostId host, long id) {
+        Session s = sessions.get(id);
+        return s != null && s.live && !s.expired && s.client.host.equals(host);
+    }
+
+    /** Applies a multi-op atomically at the quorum: every check first, then every write, or nothing. */
+    WriteOutcome apply(List<CoordOp> ops) {
+        for (CoordOp op : ops) {
+            if (!holds(op)) {
+                return WriteOutcome.CONFLICT;
+            }
+        }
+        for (CoordOp op : ops) {
+            if (op instanceof CoordOp.PutVm p) {
+                Versioned<VmRecord> v = new Versioned<>(p.record(), p.expectedVersion() + 1);
+                vms.put(p.record().id(), v);
+                broadcast(new NodeEvent.VmChanged(p.record().id(), v));
+            } else if (op instanceof CoordOp.DeleteVm d) {
+                vms.remove(d.vm());
+                broadcast(new NodeEvent.VmChanged(d.vm(), null));
+            } else if (op instanceof CoordOp.PutHost p) {
+                Versioned<HostRecord> v = new Versioned<>(p.record(), p.expectedVersion() + 1);
+                hosts.put(p.record().id(), v);
+                broadcast(new NodeEvent.HostChanged(p.record().id(), v));
+            }
+        }
+        observer.written(ops);
+        return WriteOutcome.OK;
+    }
+
+    private boolean holds(CoordOp op) {
+        if (op instanceof CoordOp.CheckEpoch c) {
+            return c.epoch() == epoch;
+        } else if (op instanceof CoordOp.CheckSessionLive c) {
+            return sessionLive(c.host(), c.session());
+        } else if (op instanceof CoordOp.CheckSessionGone c) {
+            return !sessionLive(c.host(), c.session());
+        } else if (op instanceof CoordOp.CheckHost c) {
+            Versioned<HostRecord> h = hosts.get(c.host());
+            return h != null && h.version() == c.version();
+        } else if (op instanceof CoordOp.PutVm p) {
+            return matches(vms.get(p.record().id()), p.expectedVersion());
+        } else if (op instanceof CoordOp.DeleteVm d) {
+            Versioned<VmRecord> v = vms.get(d.vm());
+            return v != null && v.version() == d.expectedVersion();
+        } else if (op instanceof CoordOp.PutHost p) {
+            return matches(hosts.get(p.record().id()), p.expectedVersion());
+        }
+        return false;
+    }
+
+    private static boolean matches(Versioned<?> current, int expected) {
+        return expected == CoordOp.NEW ? current == null : current != null && current.version() == expected;
+    }
+
+    // ---------------------------------------------------------------- what the simulator reads
+
+    /** Seeds a record as an earlier cluster left it. */
+    public void seed(VmRecord rec) {
+        vms.put(rec.id(), new Versioned<>(rec, 0));
+    }
+
+    public Versioned<VmRecord> vm(VmId id) {
+        return vms.get(id);
+    }
+
+    public Map<VmId, Versioned<VmRecord>> vms() {
+        return vms;
+    }
+
+    public Versioned<HostRecord> host(HostId id) {
+        return hosts.get(id);
+    }
+
+    public boolean isLive(HostId host) {
+        return !liveSessions(host).isEmpty();
+    }
+
+    public long epoch() {
+        return epoch;
+    }
+
+    public boolean hasQuorum() {
+        return !quorum.isEmpty();
+    }
+}

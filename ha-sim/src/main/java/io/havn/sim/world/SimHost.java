@@ -1,0 +1,68 @@
+package io.havn.sim.world;
+
+import io.havn.common.model.HostCapacity;
+import io.havn.common.model.HostId;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmSpec;
+import io.havn.common.node.Node;
+import io.havn.common.port.DomainState;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** One simulated machine: power, its hypervisor's domains (they outlive the daemon), its watchdog, its daemon. */
+public final class SimHost {
+    final HostId id;
+    final String name;
+    final HostCapacity capacity;
+    final String fenceDevice;
+    boolean fenceBroken;
+    boolean powered = true;
+    Node node;
+    SimCoordination.Client client;
+    int incarnation;
+    long pausedUntil = Long.MIN_VALUE;
+    final ArrayDeque<Runnable> held = new ArrayDeque<>();
+    final Map<VmId, DomainState> domains = new TreeMap<>();
+    final Map<VmId, VmSpec> specs = new HashMap<>();
+    boolean watchdogArmed;
+    long watchdogDeadline = Long.MIN_VALUE;
+    int fencedCount;
+
+    SimHost(HostId id, HostCapacity capacity, String fenceDevice) {
+        this.id = id;
+        this.name = id.value();
+        this.capacity = capacity;
+        this.fenceDevice = fenceDevice;
+    }
+
+    public HostId id() {
+        return id;
+    }
+
+    public boolean powered() {
+        return powered;
+    }
+
+    public Node node() {
+        return node;
+    }
+
+    public boolean daemonRunning() {
+        return powered && node != null;
+    }
+
+    public DomainState domain(VmId vm) {
+        return domains.get(vm);
+    }
+
+    public Map<VmId, DomainState> domains() {
+        return domains;
+    }
+
+    /** Fenced at least once, by a device, by itself, or by its watchdog. */
+    public int fencedCount() {
+        return fencedCount;
+    }
+}

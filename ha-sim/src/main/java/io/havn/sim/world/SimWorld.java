@@ -1,0 +1,636 @@
+package io.havn.sim.world;
+
+import io.havn.common.model.DesiredState;
+import io.havn.common.model.HostCapacity;
+import io.havn.common.model.HostId;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmPhase;
+import io.havn.common.model.VmRecord;
+import io.havn.common.model.VmSpec;
+import io.havn.common.model.Versioned;
+import io.havn.common.node.AdminCommand;
+import io.havn.common.node.AdminReply;
+import io.havn.common.node.Decision;
+import io.havn.common.node.Node;
+import io.havn.common.node.NodeEvent;
+import io.havn.common.node.NodePorts;
+import io.havn.common.node.Settings;
+import io.havn.common.port.CoordOp;
+import io.havn.common.port.DomainInfo;
+import io.havn.common.port.DomainState;
+import io.havn.common.port.Fencer;
+import io.havn.common.port.Hypervisor;
+import io.havn.common.port.Scheduler;
+import io.havn.common.port.Transport;
+import io.havn.common.port.Watchdog;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * The simulated cluster: hosts running the real {@link Node}, a network, a coordination ensemble,
+ * hypervisors, fence devices and watchdogs, all in virtual time from one seed. It checks the
+ * invariants on every event and keeps the first violation with the trail that led to it.
+ */
+public final class SimWorld {
+    public static final long MS = SimClock.MS;
+    static final long LIST_MS = 20;
+    static final long START_MS = 500;
+    static final long RESUME_MS = 50;
+    static final long SHUTDOWN_MS = 2_000;
+    static final long DESTROY_MS = 100;
+    static final long MIGRATE_MS = 2_000;
+    static final long FENCE_MS = 1_000;
+    static final long FENCE_FAIL_MS = 5_000;
+    static final long REBOOT_MS = 30_000;
+    static final long TICK_MS = 100;
+    private static final int TRAIL = 60;
+
+    /** What the runner and reports watch. */
+    public interface Listener {
+        default void decision(Decision d) { }
+
+        default void domain(HostId host, VmId vm, DomainState before, DomainState after, String cause) { }
+
+        default void note(HostId host, String kind, String text) { }
+    }
+
+    public final SimClock clock = new SimClock();
+    public final SplittableRandom random;
+    public final Settings settings;
+    public final SimNetwork net;
+    public final SimCoordination coordination;
+    private final Map<HostId, SimHost> hosts = new LinkedHashMap<>();
+    private final Map<VmId, Integer> failStarts = new HashMap<>();
+    private final Map<VmId, Integer> failMigrations = new HashMap<>();
+    private final Map<VmId, Set<HostId>> runningOn = new HashMap<>();
+    private final Set<VmId> everRecorded = new HashSet<>();
+    private final Map<Long, HostId> epochLeaders = new HashMap<>();
+    private long highestEpoch;
+    private final ArrayDeque<String> trail = new ArrayDeque<>();
+    private final List<Listener> listeners = new ArrayList<>();
+    private final Map<Long, AdminReply> replies = new HashMap<>();
+    private long nextRequest = 1;
+    private String violation;
+    private long worldVersion;
+
+    public SimWorld(long seed, Settings settings) {
+        this.random = new SplittableRandom(seed);
+        this.settings = settings;
+        this.net = new SimNetwork(random.split());
+        this.coordination = new SimCoordination(clock, net, settings.sessionTimeoutMs());
+        this.coordination.observe(this::checkWrite);
+        clock.schedule(TICK_MS * MS, this::tick);
+    }
+
+    public void listen(Listener l) {
+        listeners.add(l);
+    }
+
+    // ---------------------------------------------------------------- building
+
+    public SimHost addHost(HostId id, HostCapacity capacity, boolean fenceDevice) {
+        SimHost h = new SimHost(id, capacity, fenceDevice ? "sim-ipmi-" + id : null);
+        hosts.put(id, h);
+        return h;
+    }
+
+    /** A VM already running on {@code host}, with the record an earlier cluster left. */
+    public void addVm(VmSpec spec, HostId host) {
+        SimHost h = hosts.get(host);
+        h.specs.put(spec.id(), spec);
+        setDomain(h, spec.id(), DomainState.RUNNING, "initial");
+        coordination.seed(VmRecord.running(spec, host, 0));
+        everRecorded.add(spec.id());
+    }
+
+    public SimHost host(HostId id) {
+        return hosts.get(id);
+    }
+
+    public Collection<SimHost> hosts() {
+        return hosts.values();
+    }
+
+    /** Starts the daemon of {@code id} (a new incarnation). */
+    public void bootDaemon(HostId id) {
+        SimHost h = hosts.get(id);
+        if (!h.powered || h.node != null) {
+            return;
+        }
+        h.incarnation++;
+        int inc = h.incarnation;
+        Node[] self = new Node[1];
+        Consumer<NodeEvent> inbox = e -> deliver(h, inc, () -> self[0].handle(e));
+        h.client = coordination.connect(id, inbox);
+        Scheduler scheduler = (delay, task) -> {
+            Runnable cancel = clock.schedule(delay, () -> deliver(h, inc, task));
+            return cancel::run;
+        };
+        NodePorts ports = new NodePorts(clock, scheduler, transport(h, inc), h.client, hypervisor(h, inbox),
+                fencer(h, inbox), watchdog(h), this::onDecision, (rid, reply) -> replies.put(rid, reply));
+        Node node = new Node(new Node.Identity(id, h.capacity, h.name + ":7405", h.fenceDevice), settings, ports);
+        self[0] = node;
+        h.node = node;
+        note(id, "daemon", "daemon starts (incarnation " + inc + ")");
+        deliver(h, inc, node::start);
+    }
+
+    /** Runs {@code r} on the daemon's thread: not at all if that incarnation is gone, later if it is paused. */
+    private void deliver(SimHost h, int inc, Runnable r) {
+        if (h.incarnation != inc || !h.powered || h.node == null) {
+            return;
+        }
+        if (clock.nanos() < h.pausedUntil || !h.held.isEmpty()) {
+            h.held.add(r);
+            return;
+        }
+        runGuarded(r);
+    }
+
+    private void runGuarded(Runnable r) {
+        if (violation != null) {
+            return;
+        }
+        r.run();
+    }
+
+    // ---------------------------------------------------------------- ports
+
+    private Transport transport(SimHost from, int inc) {
+        return (to, hb) -> {
+            SimHost dest = hosts.get(to);
+            if (dest == null || from.incarnation != inc || !net.delivers(from.name, dest.name)) {
+                return;
+            }
+            NodeEvent e = new NodeEvent.HeartbeatReceived(hb);
+            int destInc = dest.incarnation;
+            clock.schedule(net.latencyNanos(), () -> {
+                if (dest.node != null && dest.incarnation == destInc) {
+                    deliver(dest, destInc, () -> dest.node.handle(e));
+                }
+            });
+        };
+    }
+
+    private Watchdog watchdog(SimHost h) {
+        return new Watchdog() {
+            @Override
+            public void armUntil(long deadlineNanos) {
+                h.watchdogArmed = true;
+                h.watchdogDeadline = deadlineNanos;
+            }
+
+            @Override
+            public void release() {
+                h.watchdogArmed = false;
+            }
+
+            @Override
+            public OptionalLong inheritedDeadline() {
+                return h.watchdogArmed && h.watchdogDeadline > clock.nanos()
+                        ? OptionalLong.of(h.watchdogDeadline) : OptionalLong.empty();
+            }
+        };
+    }
+
+    private Fencer fencer(SimHost from, Consumer<NodeEvent> inbox) {
+        return (target, device) -> {
+            SimHost t = hosts.get(target);
+            if (t == null || t.fenceDevice == null || t.fenceBroken) {
+                clock.schedule(FENCE_FAIL_MS * MS, () -> inbox.accept(new NodeEvent.FenceDone(target, false,
+                        "fence device " + device + " did not answer")));
+                return;
+            }
+            clock.schedule(FENCE_MS * MS, () -> {
+                if (t.fenceBroken) {
+                    inbox.accept(new NodeEvent.FenceDone(target, false, "fence device " + device + " failed"));
+                    return;
+                }
+                t.fencedCount++;
+                note(target, "fence", "powered off by fence device");
+                powerOff(t, "fenced");
+                inbox.accept(new NodeEvent.FenceDone(target, true, null));
+            });
+        };
+    }
+
+    private Hypervisor hypervisor(SimHost h, Consumer<NodeEvent> inbox) {
+        return new Hypervisor() {
+            private void later(long ms, Runnable r) {
+                int inc = h.incarnation;
+                clock.schedule(ms * MS, () -> {
+                    if (h.powered && h.incarnation == inc) {
+                        r.run();
+                    }
+                });
+            }
+
+            @Override
+            public void list() {
+                later(LIST_MS, () -> {
+                    List<DomainInfo> out = new ArrayList<>();
+                    h.domains.forEach((v, s) -> out.add(new DomainInfo(v, v.value(), s)));
+                    inbox.accept(new NodeEvent.DomainsListed(out));
+                });
+            }
+
+            @Override
+            public void start(VmSpec spec) {
+                later(START_MS, () -> {
+                    int left = failStarts.getOrDefault(spec.id(), 0);
+                    if (left > 0) {
+                        failStarts.put(spec.id(), left - 1);
+                        inbox.accept(new NodeEvent.HypervisorDone(spec.id(), Op.START, false, "injected start failure"));
+                        return;
+                    }
+                    h.specs.put(spec.id(), spec);
+                    setDomain(h, spec.id(), DomainState.RUNNING, "started");
+                    inbox.accept(new NodeEvent.HypervisorDone(spec.id(), Op.START, true, null));
+                });
+            }
+
+            @Override
+            public void resume(VmId vm) {
+                later(RESUME_MS, () -> {
+                    boolean ok = h.domains.get(vm) == DomainState.PAUSED;
+                    if (ok) {
+                        setDomain(h, vm, DomainState.RUNNING, "resumed");
+                    }
+                    inbox.accept(new NodeEvent.HypervisorDone(vm, Op.RESUME, ok, ok ? null : "domain is not paused"));
+                });
+            }
+
+            @Override
+            public void shutdown(VmId vm, long timeoutMs) {
+                checkKill(h, vm, "shutdown");
+                later(SHUTDOWN_MS, () -> {
+                    setDomain(h, vm, null, "shut down");
+                    inbox.accept(new NodeEvent.HypervisorDone(vm, Op.SHUTDOWN, true, null));
+                });
+            }
+
+            @Override
+            public void destroy(VmId vm) {
+                checkKill(h, vm, "destroy");
+                later(DESTROY_MS, () -> {
+                    setDomain(h, vm, null, "destroyed");
+                    inbox.accept(new NodeEvent.HypervisorDone(vm, Op.DESTROY, true, null));
+                });
+            }
+
+            @Override
+            public void migrate(VmId vm, HostId target) {
+                later(MIGRATE_MS, () -> {
+                    SimHost t = hosts.get(target);
+                    int left = failMigrations.getOrDefault(vm, 0);
+                    boolean ok = t != null && t.powered && h.domains.get(vm) == DomainState.RUNNING
+                            && net.reachable(h.name, t.name) && left == 0 && !t.domains.containsKey(vm);
+                    if (!ok) {
+                        if (left > 0) {
+                            failMigrations.put(vm, left - 1);
+                        }
+                        inbox.accept(new NodeEvent.HypervisorDone(vm, Op.MIGRATE, false, "live migration failed"));
+                        return;
+                    }
+                    // the guest stops on the source and waits, paused, on the destination
+                    t.specs.put(vm, h.specs.get(vm));
+                    setDomain(h, vm, null, "migrated out");
+                    setDomain(t, vm, DomainState.PAUSED, "migrated in");
+                    inbox.accept(new NodeEvent.HypervisorDone(vm, Op.MIGRATE, true, null));
+                    if (t.node != null) {
+                        int tinc = t.incarnation;
+                        Node tn = t.node;
+                        clock.schedule(MS, () -> deliver(t, tinc, () -> tn.handle(
+                                new NodeEvent.DomainChanged(vm, DomainState.PAUSED, true, "incoming migration complete"))));
+                    }
+                });
+            }
+        };
+    }
+
+    // ---------------------------------------------------------------- invariants
+
+    private void setDomain(SimHost h, VmId vm, DomainState state, String cause) {
+        DomainState before = state == null ? h.domains.remove(vm) : h.domains.put(vm, state);
+        if (before == state) {
+            return;
+        }
+        worldVersion++;
+        Set<HostId> on = runningOn.computeIfAbsent(vm, k -> new HashSet<>());
+        if (state == DomainState.RUNNING) {
+            on.add(h.id);
+            if (on.size() > 1) {
+                violate("VM " + vm + " runs on two hosts at once: " + new java.util.TreeSet<>(on));
+            }
+        } else {
+            on.remove(h.id);
+        }
+        for (Listener l : listeners) {
+            l.domain(h.id, vm, before, state, cause);
+        }
+        trail(h.name + " " + vm + ": " + before + " -> " + state + " (" + cause + ")");
+    }
+
+    /**
+     * No HA VM is stopped except by fencing, an admin request or its own crash: a running copy that
+     * the record still gives to this host may be killed only by a host that has self-fenced, or
+     * because the operator stopped or is relocating it.
+     */
+    private void checkKill(SimHost h, VmId vm, String how) {
+        if (h.domains.get(vm) != DomainState.RUNNING) {
+            return;
+        }
+        Versioned<VmRecord> vr = coordination.vm(vm);
+        if (vr == null || !vr.value().spec().ha()) {
+            return;
+        }
+        VmRecord r = vr.value();
+        boolean mine = h.id.equals(r.owner()) || h.id.equals(r.target());
+        boolean admin = r.desired() == DesiredState.STOPPED || r.phase() == VmPhase.RELOCATING;
+        boolean fenced = h.node != null && h.node.isSelfFenced();
+        if (mine && !admin && !fenced) {
+            violate("needless kill: " + h.name + " " + how + "s " + vm + ", which its record gives to it ("
+                    + r.phase().name().toLowerCase() + "), without fencing or an admin request");
+        }
+    }
+
+    /** No VM disappears from the cluster state. */
+    private void checkWrite(List<CoordOp> ops) {
+        worldVersion++;
+        for (CoordOp op : ops) {
+            if (op instanceof CoordOp.PutVm p) {
+                everRecorded.add(p.record().id());
+            }
+        }
+        for (VmId vm : everRecorded) {
+            if (coordination.vm(vm) == null) {
+                violate("VM " + vm + " disappeared from the cluster state");
+            }
+        }
+    }
+
+    /** At most one leader per epoch, and epochs only grow. */
+    private void onDecision(Decision d) {
+        if (d.kind() == Decision.Kind.LEADER_ELECTED) {
+            HostId prev = epochLeaders.putIfAbsent(d.epoch(), d.host());
+            if (prev != null && !prev.equals(d.host())) {
+                violate("two leaders for epoch " + d.epoch() + ": " + prev + " and " + d.host());
+            }
+            if (d.epoch() < highestEpoch) {
+                violate("epoch went back from " + highestEpoch + " to " + d.epoch() + " (" + d.host() + ")");
+            }
+            highestEpoch = Math.max(highestEpoch, d.epoch());
+            worldVersion++;
+        } else if (d.kind() == Decision.Kind.SELF_FENCE) {
+            hosts.get(d.host()).fencedCount++;
+            worldVersion++;
+        } else if (d.kind() == Decision.Kind.LEADER_LOST) {
+            worldVersion++;
+        }
+        trail(d.host() + " " + d.kind() + (d.vm() != null ? " vm=" + d.vm() : "")
+                + (d.subject() != null ? " host=" + d.subject() : "") + (d.detail() != null ? ": " + d.detail() : ""));
+        for (Listener l : listeners) {
+            l.decision(d);
+        }
+    }
+
+    private void violate(String what) {
+        if (violation == null) {
+            violation = String.format("%.3fs %s", clock.nanos() / 1e9, what);
+            trail("VIOLATION " + what);
+        }
+    }
+
+    private void trail(String line) {
+        trail.addLast(String.format("%10.3fs %s", clock.nanos() / 1e9, line));
+        if (trail.size() > TRAIL) {
+            trail.removeFirst();
+        }
+    }
+
+    public String violation() {
+        return violation;
+    }
+
+    public List<String> trail() {
+        return new ArrayList<>(trail);
+    }
+
+    /** Grows with every change the facts of a scenario can see. */
+    public long version() {
+        return worldVersion;
+    }
+
+    // ---------------------------------------------------------------- time
+
+    private void tick() {
+        coordination.tick();
+        long now = clock.nanos();
+        for (SimHost h : hosts.values()) {
+            if (h.powered && h.watchdogArmed && now > h.watchdogDeadline + settings.watchdogMs() * MS) {
+                h.fencedCount++;
+                note(h.id, "fence", "watchdog reset: the lease it guarded ran out");
+                powerOff(h, "watchdog reset");
+                clock.schedule(REBOOT_MS * MS, () -> powerOn(h.id));
+            }
+        }
+        clock.schedule(TICK_MS * MS, this::tick);
+    }
+
+    /** Runs events until {@code untilNanos}, or until {@code stop} holds or an invariant is violated. */
+    public void runUntil(long untilNanos, BooleanSupplier stop) {
+        while (violation == null && !stop.getAsBoolean() && clock.runNext(untilNanos)) {
+            // each event ran
+        }
+        if (violation == null && !stop.getAsBoolean()) {
+            clock.advanceTo(untilNanos);
+        }
+    }
+
+    public void runUntil(long untilNanos) {
+        runUntil(untilNanos, () -> false);
+    }
+
+    // ---------------------------------------------------------------- faults and requests
+
+    public void crash(HostId id) {
+        SimHost h = hosts.get(id);
+        note(id, "fault", "power loss");
+        powerOff(h, "power loss");
+    }
+
+    private void powerOff(SimHost h, String cause) {
+        if (!h.powered) {
+            return;
+        }
+        for (VmId vm : new ArrayList<>(h.domains.keySet())) {
+            setDomain(h, vm, null, cause);
+        }
+        stopDaemon(h);
+        h.powered = false;
+        h.watchdogArmed = false;
+        h.pausedUntil = Long.MIN_VALUE;
+        worldVersion++;
+    }
+
+    public void powerOn(HostId id) {
+        SimHost h = hosts.get(id);
+        if (h.powered) {
+            return;
+        }
+        h.powered = true;
+        net.reconnect(h.name);
+        note(id, "power", "powered on");
+        bootDaemon(id);
+    }
+
+    private void stopDaemon(SimHost h) {
+        if (h.node != null) {
+            h.node.stop();
+            h.node = null;
+        }
+        if (h.client != null) {
+            coordination.close(h.client);
+            h.client = null;
+        }
+        h.held.clear();
+        h.incarnation++;
+    }
+
+    public void daemonCrash(HostId id) {
+        note(id, "fault", "daemon crash");
+        stopDaemon(hosts.get(id));
+    }
+
+    public void daemonStart(HostId id) {
+        bootDaemon(id);
+    }
+
+    public void pause(HostId id, long durationMs) {
+        SimHost h = hosts.get(id);
+        if (!h.daemonRunning()) {
+            return;
+        }
+        note(id, "fault", "daemon paused for " + durationMs + " ms");
+        h.pausedUntil = Math.max(h.pausedUntil, clock.nanos() + durationMs * MS);
+        int inc = h.incarnation;
+        clock.scheduleAt(h.pausedUntil, () -> drain(h, inc));
+    }
+
+    private void drain(SimHost h, int inc) {
+        if (h.incarnation != inc || clock.nanos() < h.pausedUntil) {
+            return;
+        }
+        while (!h.held.isEmpty() && h.incarnation == inc && clock.nanos() >= h.pausedUntil) {
+            runGuarded(h.held.removeFirst());
+        }
+    }
+
+    public void isolate(HostId id) {
+        note(id, "fault", "isolated");
+        net.isolate(id.value());
+    }
+
+    public void reconnect(HostId id) {
+        note(id, "fault", "reconnected");
+        net.reconnect(id.value());
+    }
+
+    public void vmCrash(VmId vm) {
+        for (SimHost h : hosts.values()) {
+            if (h.domains.get(vm) == DomainState.RUNNING) {
+                setDomain(h, vm, null, "guest crashed");
+                if (h.node != null) {
+                    int inc = h.incarnation;
+                    Node n = h.node;
+                    clock.schedule(MS, () -> deliver(h, inc, () -> n.handle(
+                            new NodeEvent.DomainChanged(vm, DomainState.CRASHED, false, "guest crashed"))));
+                }
+            }
+        }
+    }
+
+    public void failStarts(VmId vm, int times) {
+        failStarts.merge(vm, times, Integer::sum);
+    }
+
+    public void failMigrations(VmId vm, int times) {
+        failMigrations.merge(vm, times, Integer::sum);
+    }
+
+    public void breakFence(HostId id) {
+        hosts.get(id).fenceBroken = true;
+    }
+
+    /**
+     * Sends an admin request to the first host (in name order) whose daemon is ready, as an operator
+     * at that host's admin socket would. Returns the request id, or -1 when no daemon is ready.
+     */
+    public long admin(AdminCommand cmd) {
+        for (SimHost h : new TreeMap<>(hosts).values()) {
+            if (h.daemonRunning() && h.node.isReady()) {
+                long id = nextRequest++;
+                int inc = h.incarnation;
+                Node n = h.node;
+                clock.schedule(MS, () -> deliver(h, inc, () -> n.handle(new NodeEvent.AdminRequest(id, cmd))));
+                return id;
+            }
+        }
+        return -1;
+    }
+
+    public AdminReply reply(long id) {
+        return replies.get(id);
+    }
+
+    private void note(HostId host, String kind, String text) {
+        trail((host == null ? "cluster" : host.value()) + " " + text);
+        for (Listener l : listeners) {
+            l.note(host, kind, text);
+        }
+    }
+
+    /** A cluster-wide fault or change, for the trail and the timeline. */
+    public void noteCluster(String text) {
+        note(null, "fault", text);
+    }
+
+    // ---------------------------------------------------------------- facts
+
+    /** The hosts where {@code vm} runs now. */
+    public Set<HostId> runningOn(VmId vm) {
+        Set<HostId> s = runningOn.get(vm);
+        return s == null ? Set.of() : s;
+    }
+
+    public boolean isLeader(HostId id) {
+        SimHost h = hosts.get(id);
+        return h != null && h.daemonRunning() && h.node.isLeader();
+    }
+
+    public boolean hostLive(HostId id) {
+        return coordination.isLive(id);
+    }
+
+    public boolean inMaintenance(HostId id) {
+        var r = coordination.host(id);
+        return r != null && r.value().inMaintenance();
+    }
+
+    public VmRecord record(VmId vm) {
+        Versioned<VmRecord> v = coordination.vm(vm);
+        return v == null ? null : v.value();
+    }
+}

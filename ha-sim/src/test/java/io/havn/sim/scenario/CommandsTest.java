@@ -1,0 +1,131 @@
+package io.havn.sim.scenario;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.havn.common.model.HostId;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class CommandsTest {
+    private static final HostId N1 = HostId.of("node1");
+
+    /** One example of every command, with its canonical text. */
+    static final Map<String, Command> EXAMPLES = examples();
+
+    private static Map<String, Command> examples() {
+        Map<String, Command> m = new java.util.LinkedHashMap<>();
+        m.put("crash node1", new Command.Crash(N1));
+        m.put("power-on node1", new Command.PowerOn(N1));
+        m.put("isolate node1", new Command.Isolate(N1));
+        m.put("reconnect node1", new Command.Reconnect(N1));
+        m.put("partition node1,zk1 | node2 | node3,zk3",
+                new Command.Partition(List.of(set("node1", "zk1"), set("node2"), set("node3", "zk3"))));
+        m.put("heal", new Command.Heal());
+        m.put("zk-down", new Command.ZkDown());
+        m.put("zk-up", new Command.ZkUp());
+        m.put("zk-crash zk2", new Command.ZkCrash(2));
+        m.put("zk-start zk3", new Command.ZkStart(3));
+        m.put("daemon-crash node1", new Command.DaemonCrash(N1));
+        m.put("daemon-start node1", new Command.DaemonStart(N1));
+        m.put("pause node1 1500ms", new Command.Pause(N1, 1_500));
+        m.put("loss 0.5%", new Command.Loss(0.5));
+        m.put("delay 2m", new Command.Delay(120_000));
+        m.put("vm-crash web1", new Command.VmCrash("web1"));
+        m.put("vm-fail-start web1 2", new Command.VmFailStart("web1", 2));
+        m.put("vm-fail-migrate web1 1", new Command.VmFailMigrate("web1", 1));
+        m.put("fence-fail node1", new Command.FenceFail(N1));
+        m.put("migrate web1 node1", new Command.Migrate("web1", N1));
+        m.put("relocate web1 node1", new Command.Relocate("web1", N1));
+        m.put("maintenance node1 on", new Command.Maintenance(N1, true));
+        m.put("fence-confirm node1", new Command.FenceConfirm(N1));
+        m.put("vm-stop web1", new Command.VmStop("web1"));
+        m.put("vm-start web1", new Command.VmStart("web1"));
+        m.put("vm-disable web1", new Command.VmDisable("web1"));
+        m.put("vm-enable web1", new Command.VmEnable("web1"));
+        return m;
+    }
+
+    static Set<String> set(String... names) {
+        return new LinkedHashSet<>(List.of(names));
+    }
+
+    @Test
+    void everyCommandHasAnExample() {
+        assertEquals(Command.class.getPermittedSubclasses().length, EXAMPLES.size());
+        assertEquals(Commands.verbs().size(), EXAMPLES.size());
+    }
+
+    @Test
+    void everyCommandRoundTrips() {
+        for (Map.Entry<String, Command> e : EXAMPLES.entrySet()) {
+            assertEquals(e.getValue(), Commands.parse(e.getKey()), e.getKey());
+            assertEquals(e.getKey(), e.getValue().text());
+            assertEquals(e.getValue(), Commands.parse(e.getValue().text()));
+        }
+    }
+
+    @Test
+    void variantsParseToCanonicalCommands() {
+        assertEquals("loss 2%", Commands.parse("loss 2%").text());
+        assertEquals(new Command.Loss(2), Commands.parse("loss 2.0%"));
+        assertEquals(new Command.Loss(100), Commands.parse("loss 100%"));
+        assertEquals(new Command.Loss(0), Commands.parse("loss 0%"));
+        assertEquals(new Command.Maintenance(N1, false), Commands.parse("maintenance node1 off"));
+        assertEquals("maintenance node1 off", Commands.parse("  maintenance   node1  off ").text());
+        assertEquals("partition node1 | node2,zk1", Commands.parse("partition node1|node2, zk1").text());
+    }
+
+    @Test
+    void rejectsUnknownCommands() {
+        assertProblem("reboot node1", "unknown command 'reboot'", "crash, power-on");
+        assertProblem("", "empty command");
+    }
+
+    @Test
+    void rejectsWrongArity() {
+        assertProblem("crash", "'crash' takes 1 argument (crash HOST), got 0");
+        assertProblem("crash node1 node2", "'crash' takes 1 argument", "got 2");
+        assertProblem("heal now", "'heal' takes 0 arguments");
+        assertProblem("migrate web1", "'migrate' takes 2 arguments (migrate VM HOST)");
+        assertProblem("partition", "no groups given");
+    }
+
+    @Test
+    void rejectsBadArguments() {
+        assertProblem("zk-crash zk4", "zk4", "expected zk1, zk2 or zk3");
+        assertProblem("zk-start zk0", "zk0", "expected zk1, zk2 or zk3");
+        assertProblem("zk-crash node1", "expected zk1, zk2 or zk3");
+        assertProblem("loss 101%", "between 0% and 100%");
+        assertProblem("loss 2", "invalid percentage '2'");
+        assertProblem("loss -1%", "invalid percentage");
+        assertProblem("pause node1 5", "invalid duration '5'");
+        assertProblem("pause node1 0s", "pause duration must be > 0");
+        assertProblem("delay soon", "invalid duration 'soon'");
+        assertProblem("vm-fail-start web1 0", "count must be >= 1");
+        assertProblem("vm-fail-migrate web1 x", "invalid count 'x'");
+        assertProblem("maintenance node1 maybe", "expected on or off");
+        assertProblem("crash no/de", "invalid host name 'no/de'");
+        assertProblem("vm-crash web/1", "invalid VM name 'web/1'");
+    }
+
+    @Test
+    void rejectsBadPartitions() {
+        assertProblem("partition node1,node2", "at least two groups");
+        assertProblem("partition node1 | node2,node1", "'node1' is in two partition groups");
+        assertProblem("partition node1 | ", "empty partition group");
+        assertProblem("partition node1,,node3 | node2", "empty endpoint name");
+        assertProblem("partition node1,node1 | node2", "'node1' is listed twice");
+    }
+
+    private static void assertProblem(String text, String... fragments) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Commands.parse(text), text);
+        for (String f : fragments) {
+            assertTrue(e.getMessage().contains(f), "'" + e.getMessage() + "' should contain '" + f + "'");
+        }
+    }
+}
