@@ -42,6 +42,7 @@ final class HostAgent {
     private final Map<Long, PendingConfirm> confirms = new HashMap<>();
     private long inheritedUntil = Long.MIN_VALUE;
     private boolean frozen;
+    private long thawUntil = Long.MIN_VALUE;
     private boolean mayFreeze = true;
     private boolean selfFenced;
     private long armedUntil = Long.MIN_VALUE;
@@ -158,6 +159,7 @@ final class HostAgent {
         lastConfirmSent = Math.max(lastConfirmSent, c.sentNanos());
         inheritedUntil = Long.MIN_VALUE;
         frozen = false;
+        thawUntil = Long.MIN_VALUE;
         mayFreeze = true;
         selfFenced = false;
         if (!registered) {
@@ -202,7 +204,15 @@ final class HostAgent {
             return;
         }
         if (frozen) {
-            if (!n.majorityLost(now)) {
+            if (n.majorityLost(now)) {
+                thawUntil = Long.MIN_VALUE;
+            } else if (thawUntil == Long.MIN_VALUE) {
+                // Peers recovered first: confirm at once, and self-fence unless that lands within
+                // a heartbeat timeout. The quorum restarted this session's timer no earlier than
+                // the peers' recovery, so the session cannot expire before F + W has passed.
+                thawUntil = now + Peers.ms(n.settings.heartbeatTimeoutMs());
+                confirm(now);
+            } else if (now >= thawUntil) {
                 selfFence(now, "frozen, and a strict majority of voters is no longer freshly lost");
             }
             return;
@@ -221,6 +231,7 @@ final class HostAgent {
     private void selfFence(long now, String why) {
         selfFenced = true;
         frozen = false;
+        thawUntil = Long.MIN_VALUE;
         n.decide(Kind.SELF_FENCE, null, null, why);
         for (Map.Entry<VmId, DomainState> d : domains.entrySet()) {
             if (isHa(d.getKey()) && holds(d.getValue()) && ops.get(d.getKey()) != Hypervisor.Op.DESTROY) {
@@ -273,7 +284,7 @@ final class HostAgent {
         }
         long until;
         if (frozen) {
-            until = now + Peers.ms(n.settings.heartbeatTimeoutMs());
+            until = thawUntil != Long.MIN_VALUE ? thawUntil : now + Peers.ms(n.settings.heartbeatTimeoutMs());
         } else if (leaseValid(now) && !selfFenced) {
             until = leaseEnd();
         } else {

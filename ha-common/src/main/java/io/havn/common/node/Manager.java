@@ -53,6 +53,7 @@ final class Manager {
     private boolean leader;
     private long claimToken;
     private long epoch;
+    private long lastClaim = Long.MIN_VALUE / 2;
     private final Map<HostId, Fence> fences = new TreeMap<>();
     private final Set<VmId> reportedStuck = new HashSet<>();
 
@@ -74,20 +75,26 @@ final class Manager {
     void onLeadership(boolean gained) {
         if (gained && !leader) {
             leader = true;
-            claimToken = n.nextToken();
-            n.ports.coordinator().claimEpoch(claimToken);
+            claim();
         } else if (!gained && leader) {
+            leader = false;
             stepDown("leadership lost");
         }
+    }
+
+    private void claim() {
+        claimToken = n.nextToken();
+        lastClaim = n.now();
+        n.ports.coordinator().claimEpoch(claimToken);
     }
 
     void onEpochClaimed(long token, long newEpoch) {
         if (token != claimToken || !leader) {
             return;
         }
+        claimToken = 0;
         if (newEpoch <= 0) {
-            claimToken = 0; // retried on the next tick
-            return;
+            return; // retried on a later tick while the election still names this host
         }
         epoch = newEpoch;
         n.view.setEpoch(newEpoch, n.self);
@@ -102,14 +109,16 @@ final class Manager {
     }
 
     void onSessionEnded() {
-        if (leader) {
-            stepDown("session ended");
-        }
+        leader = false;
+        stepDown("session ended");
     }
 
+    /**
+     * Stops acting as leader. Whether this host still heads the election is the coordinator's to
+     * say: while it does, it claims a new epoch once its lease is valid again.
+     */
     private void stepDown(String why) {
         boolean was = epoch > 0;
-        leader = false;
         epoch = 0;
         claimToken = 0;
         if (was) {
@@ -120,9 +129,9 @@ final class Manager {
     // ---------------------------------------------------------------- the round
 
     void tick(long now) {
-        if (leader && epoch == 0 && claimToken == 0 && n.agent.registered()) {
-            claimToken = n.nextToken();
-            n.ports.coordinator().claimEpoch(claimToken);
+        if (leader && epoch == 0 && claimToken == 0 && n.agent.registered() && n.agent.leaseValid(now)
+                && now - lastClaim >= Peers.ms(n.settings.heartbeatTimeoutMs())) {
+            claim();
         }
         if (leader && epoch > 0 && !n.agent.leaseValid(now)) {
             // a leader whose own lease lapsed must not decide anything: step down

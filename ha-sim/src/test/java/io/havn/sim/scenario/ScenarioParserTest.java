@@ -277,7 +277,7 @@ class ScenarioParserTest {
 
     @Test
     void invalidYaml() {
-        assertError("name: t\nhosts: {node1: {}\n", "hosts", "invalid YAML");
+        assertError("name: t\nhosts: {node1: {}\n", "hosts.node1", "invalid YAML: while parsing a flow mapping");
     }
 
     @Test

@@ -42,7 +42,7 @@ class ScenarioWriterTest {
             y.append("      - '").append(command).append("'\n");
         }
         y.append("""
-                  - {at: 30s, do: [crash on, partition on,7seas | node1]}
+                  - {at: 30s, do: [crash on, 'partition on,7seas | node1']}
                   - {at: 1500ms, do: 'loss 12.25%'}
                 expect:
                   - "at 31s: web1 running"
