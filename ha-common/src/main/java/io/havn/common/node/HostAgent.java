@@ -425,7 +425,7 @@ final class HostAgent {
     private boolean settledLocally() {
         for (VmId vm : n.view.vmsOf(n.self)) {
             VmRecord r = n.vm(vm).value();
-            if (r.namesHost(n.self) && !r.names(n.self, session)) {
+            if (r.spec().ha() && r.namesHost(n.self) && !r.names(n.self, session)) {
                 return false;
             }
         }

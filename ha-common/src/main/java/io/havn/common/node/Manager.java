@@ -56,6 +56,8 @@ final class Manager {
     private long lastClaim = Long.MIN_VALUE / 2;
     private final Map<HostId, Fence> fences = new TreeMap<>();
     private final Set<VmId> reportedStuck = new HashSet<>();
+    /** When this leader first saw each VM released by its source to a target that has not claimed it. */
+    private final Map<VmId, Long> releasedSince = new HashMap<>();
 
     Manager(Node node) {
         this.n = node;
@@ -295,6 +297,10 @@ final class Manager {
     // ---------------------------------------------------------------- recovery and requests
 
     private void recover(long now) {
+        releasedSince.keySet().removeIf(vm -> {
+            Versioned<VmRecord> v = n.view.vm(vm);
+            return v == null || v.value().phase() != VmPhase.RELEASED || v.value().target() == null;
+        });
         Map<HostId, Long> eligible = eligible(now);
         Map<HostId, HostCapacity> free = free(eligible);
         List<Pending> pending = new ArrayList<>();
@@ -323,10 +329,7 @@ final class Manager {
                         pending.add(new Pending(vr, List.of(), Set.of(),
                                 r.move() == null ? null : r.move().host(), 0, List.of()));
                     } else {
-                        List<CoordOp> p = proof(r.target(), r.targetSession(), now);
-                        if (p != null) {
-                            pending.add(new Pending(vr, p, Set.of(), null, 0, List.of()));
-                        }
+                        releasedToTarget(vr, eligible, now, pending);
                     }
                 }
                 case PLACED, RUNNING, RELOCATING -> {
@@ -423,6 +426,31 @@ final class Manager {
             List<CoordOp> checks = new ArrayList<>(owner);
             checks.addAll(target);
             pending.add(new Pending(vr, checks, Set.of(), null, 0, List.of()));
+        }
+    }
+
+    /**
+     * Rule 6, after the source released: the target normally claims its migrated copy at once. If
+     * it has not within a heartbeat timeout (the migration never completed, say because the source
+     * died and came back), the VM is placed on the live target, which resumes its copy if it has
+     * one and starts it afresh otherwise; with the target dead, anywhere once that is proven.
+     */
+    private void releasedToTarget(Versioned<VmRecord> vr, Map<HostId, Long> eligible, long now,
+                                  List<Pending> pending) {
+        VmRecord r = vr.value();
+        Long targetSession = eligible.get(r.target());
+        if (targetSession != null && targetSession == r.targetSession()) {
+            Long seen = releasedSince.putIfAbsent(r.id(), now);
+            if (seen != null && now - seen >= Peers.ms(n.settings.heartbeatTimeoutMs())) {
+                leaderWrite(vr, r.placedOn(r.target(), targetSession, 0, r.failedHosts()),
+                        List.of(new CoordOp.CheckSessionLive(r.target(), targetSession)), Kind.PLACE, r.target(),
+                        "the source released it but the target never claimed it");
+            }
+            return;
+        }
+        List<CoordOp> p = proof(r.target(), r.targetSession(), now);
+        if (p != null) {
+            pending.add(new Pending(vr, p, Set.of(), null, 0, List.of()));
         }
     }
 
