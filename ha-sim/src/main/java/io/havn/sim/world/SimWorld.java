@@ -322,6 +322,17 @@ public final class SimWorld {
 
     // ---------------------------------------------------------------- invariants
 
+    /** For the invariant checks' own tests: changes a domain as the hypervisor would. */
+    void setDomainForTest(HostId host, VmId vm, DomainState state) {
+        setDomain(hosts.get(host), vm, state, "test");
+    }
+
+    /** For the invariant checks' own tests: a destroy call as a node would make it. */
+    void destroyForTest(HostId host, VmId vm) {
+        checkKill(hosts.get(host), vm, "destroy");
+        setDomain(hosts.get(host), vm, null, "test");
+    }
+
     private void setDomain(SimHost h, VmId vm, DomainState state, String cause) {
         DomainState before = state == null ? h.domains.remove(vm) : h.domains.put(vm, state);
         if (before == state) {
@@ -382,7 +393,7 @@ public final class SimWorld {
     }
 
     /** At most one leader per epoch, and epochs only grow. */
-    private void onDecision(Decision d) {
+    void onDecision(Decision d) {
         if (d.kind() == Decision.Kind.LEADER_ELECTED) {
             HostId prev = epochLeaders.putIfAbsent(d.epoch(), d.host());
             if (prev != null && !prev.equals(d.host())) {
