@@ -26,6 +26,7 @@ final class ClusterView {
     private long epoch;
     private HostId leader;
     private final TreeMap<HostId, Versioned<HostRecord>> hosts = new TreeMap<>();
+    private final Set<HostId> recordedOff = new HashSet<>();
     private final TreeMap<HostId, Set<Long>> live = new TreeMap<>();
     private final TreeMap<VmId, Versioned<VmRecord>> vms = new TreeMap<>();
     private final Map<HostId, SortedSet<VmId>> byHost = new HashMap<>();
@@ -126,13 +127,24 @@ final class ClusterView {
     boolean putHost(HostId id, Versioned<HostRecord> rec) {
         Versioned<HostRecord> old = hosts.get(id);
         if (rec == null) {
+            recordedOff.remove(id);
             return hosts.remove(id) != null;
         }
         if (old != null && old.version() > rec.version()) {
             return false;
         }
         hosts.put(id, rec);
+        if (rec.value().offConfirmed()) {
+            recordedOff.add(id);
+        } else {
+            recordedOff.remove(id);
+        }
         return true;
+    }
+
+    /** Whether the cluster state records {@code host} as powered off (by a fence device or an operator). */
+    boolean recordedOff(HostId host) {
+        return recordedOff.contains(host);
     }
 
     Set<Long> live(HostId host) {

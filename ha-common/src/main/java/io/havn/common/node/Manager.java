@@ -276,13 +276,17 @@ final class Manager {
         return out;
     }
 
-    private Map<HostId, HostCapacity> free(Map<HostId, Long> hosts) {
+    /** Free capacity of the given hosts; counts the migrations in flight into {@code migrating[0]}. */
+    private Map<HostId, HostCapacity> free(Map<HostId, Long> hosts, int[] migrating) {
         Map<HostId, HostCapacity> free = new HashMap<>();
         for (HostId h : hosts.keySet()) {
             free.put(h, n.view.host(h).value().capacity());
         }
         for (Versioned<VmRecord> vr : n.view.vms()) {
             VmRecord r = vr.value();
+            if (r.phase() == VmPhase.MIGRATING) {
+                migrating[0]++;
+            }
             if (!r.phase().holdsCapacity()) {
                 continue;
             }
@@ -302,14 +306,9 @@ final class Manager {
             return v == null || v.value().phase() != VmPhase.RELEASED || v.value().target() == null;
         });
         Map<HostId, Long> eligible = eligible(now);
-        Map<HostId, HostCapacity> free = free(eligible);
+        int[] migrating = {0};
+        Map<HostId, HostCapacity> free = free(eligible, migrating);
         List<Pending> pending = new ArrayList<>();
-        int migrating = 0;
-        for (Versioned<VmRecord> vr : n.view.vms()) {
-            if (vr.value().phase() == VmPhase.MIGRATING) {
-                migrating++;
-            }
-        }
         for (Versioned<VmRecord> vr : n.view.vms()) {
             VmRecord r = vr.value();
             if (n.busy(r.id()) || !r.spec().ha()) {
@@ -336,9 +335,9 @@ final class Manager {
                     List<CoordOp> p = proof(r.owner(), r.ownerSession(), now);
                     if (p != null) {
                         pending.add(new Pending(vr, p, Set.of(), null, 0, List.of()));
-                    } else if (r.phase() == VmPhase.RUNNING && migrating < n.settings.maxConcurrentMigrations()
+                    } else if (r.phase() == VmPhase.RUNNING && migrating[0] < n.settings.maxConcurrentMigrations()
                             && moveOrDrain(vr, eligible, free)) {
-                        migrating++;
+                        migrating[0]++;
                     }
                 }
                 case MIGRATING -> migratingOwnerLost(vr, eligible, now, pending);

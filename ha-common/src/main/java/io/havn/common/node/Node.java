@@ -192,8 +192,7 @@ public final class Node {
         if (!peers.received(hb, now)) {
             return;
         }
-        Versioned<HostRecord> h = view.host(hb.from());
-        if (h != null && h.value().offConfirmed()) {
+        if (view.recordedOff(hb.from())) {
             decide(Decision.Kind.ALARM, null, hb.from(),
                     "heartbeat from a host recorded as powered off: check its fence device");
         }

@@ -4,7 +4,6 @@ import io.havn.common.detect.PhiAccrualDetector;
 import io.havn.common.model.HostId;
 import java.util.Collection;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * What this node knows of its peers from their heartbeats: a phi-accrual detector each, and the
@@ -29,7 +28,9 @@ final class Peers {
 
     private final HostId self;
     private final Settings settings;
-    private final Map<HostId, Peer> peers = new TreeMap<>();
+    private final Map<HostId, Peer> peers = new java.util.HashMap<>();
+    /** The peers in name order, for deterministic iteration. */
+    private final java.util.List<HostId> ids = new java.util.ArrayList<>();
     private long sequence;
 
     Peers(HostId self, Settings settings) {
@@ -39,18 +40,24 @@ final class Peers {
 
     /** Keeps exactly the given hosts (minus this one) as peers. */
     void track(Collection<HostId> hosts, long now) {
-        peers.keySet().retainAll(hosts);
+        boolean changed = peers.keySet().retainAll(hosts instanceof java.util.Set ? hosts : new java.util.HashSet<>(hosts));
         for (HostId h : hosts) {
-            if (!h.equals(self)) {
-                peers.computeIfAbsent(h, k -> new Peer(new PhiAccrualDetector(settings.phiWindow(),
+            if (!h.equals(self) && !peers.containsKey(h)) {
+                peers.put(h, new Peer(new PhiAccrualDetector(settings.phiWindow(),
                         ms(settings.phiMinStdDevMs()), ms(settings.phiAcceptablePauseMs()),
                         ms(settings.heartbeatIntervalMs())), now));
+                changed = true;
             }
+        }
+        if (changed) {
+            ids.clear();
+            ids.addAll(new java.util.TreeSet<>(peers.keySet()));
         }
     }
 
+    /** The peers, in name order. */
     Collection<HostId> ids() {
-        return peers.keySet();
+        return ids;
     }
 
     Heartbeat outgoing(HostId to, long now, long epoch, int unconfirmedMs, boolean frozen) {

@@ -53,6 +53,8 @@ public final class SimCoordination {
     private final TreeMap<VmId, Versioned<VmRecord>> vms = new TreeMap<>();
     private final Map<Long, Session> sessions = new LinkedHashMap<>();
     private final List<Long> election = new ArrayList<>();
+    /** The live sessions of each host, kept in step with the sessions' live flags. */
+    private final Map<HostId, Set<Long>> live = new java.util.HashMap<>();
     private final List<Client> clients = new ArrayList<>();
     private Observer observer = ops -> { };
 
@@ -146,6 +148,7 @@ public final class SimCoordination {
                 session.live = true;
                 deliver(new NodeEvent.Confirmed(token, true));
                 if (!was) {
+                    live.computeIfAbsent(host, h -> new java.util.TreeSet<>()).add(session.id);
                     liveChanged(host);
                 }
             }, () -> fail(new NodeEvent.Confirmed(token, false)));
@@ -349,6 +352,10 @@ public final class SimCoordination {
         boolean wasLive = s.live;
         s.live = false;
         s.expired = true;
+        Set<Long> l = live.get(s.client.host);
+        if (l != null) {
+            l.remove(s.id);
+        }
         election.remove(s.id);
         if (wasLive) {
             liveChanged(s.client.host);
@@ -375,13 +382,8 @@ public final class SimCoordination {
     }
 
     private Set<Long> liveSessions(HostId host) {
-        Set<Long> out = new HashSet<>();
-        for (Session s : sessions.values()) {
-            if (s.live && !s.expired && s.client.host.equals(host)) {
-                out.add(s.id);
-            }
-        }
-        return out;
+        Set<Long> l = live.get(host);
+        return l == null ? Set.of() : Set.copyOf(l);
     }
 
     private void liveChanged(HostId host) {
@@ -490,7 +492,8 @@ public final class SimCoordination {
     }
 
     public boolean isLive(HostId host) {
-        return !liveSessions(host).isEmpty();
+        Set<Long> l = live.get(host);
+        return l != null && !l.isEmpty();
     }
 
     public long epoch() {

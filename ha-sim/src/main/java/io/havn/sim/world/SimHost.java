@@ -29,6 +29,7 @@ public final class SimHost {
     boolean watchdogArmed;
     long watchdogDeadline = Long.MIN_VALUE;
     int fencedCount;
+    SimWorld.Batch outgoing;
 
     SimHost(HostId id, HostCapacity capacity, String fenceDevice) {
         this.id = id;

@@ -168,20 +168,51 @@ public final class SimWorld {
 
     // ---------------------------------------------------------------- ports
 
+    /**
+     * Heartbeats a sender sends in one instant all take the same latency, so they travel as one
+     * event; loss is still drawn per datagram, at sending, in sending order.
+     */
     private Transport transport(SimHost from, int inc) {
         return (to, hb) -> {
             SimHost dest = hosts.get(to);
             if (dest == null || from.incarnation != inc || !net.delivers(from.name, dest.name)) {
                 return;
             }
-            NodeEvent e = new NodeEvent.HeartbeatReceived(hb);
-            int destInc = dest.incarnation;
-            clock.schedule(net.latencyNanos(), () -> {
-                if (dest.node != null && dest.incarnation == destInc) {
-                    deliver(dest, destInc, () -> dest.node.handle(e));
-                }
-            });
+            Batch b = from.outgoing;
+            if (b == null || b.at != clock.nanos()) {
+                Batch fresh = new Batch(clock.nanos());
+                from.outgoing = fresh;
+                clock.schedule(net.latencyNanos(), () -> deliverBatch(fresh));
+                b = fresh;
+            }
+            b.to.add(dest);
+            b.incarnations.add(dest.incarnation);
+            b.beats.add(hb);
         };
+    }
+
+    /** One sender's heartbeats of one instant, on their way. */
+    static final class Batch {
+        final long at;
+        final List<SimHost> to = new ArrayList<>();
+        final List<Integer> incarnations = new ArrayList<>();
+        final List<io.havn.common.node.Heartbeat> beats = new ArrayList<>();
+
+        Batch(long at) {
+            this.at = at;
+        }
+    }
+
+    private void deliverBatch(Batch b) {
+        for (int i = 0; i < b.to.size(); i++) {
+            SimHost dest = b.to.get(i);
+            int destInc = b.incarnations.get(i);
+            if (dest.node != null && dest.incarnation == destInc) {
+                NodeEvent e = new NodeEvent.HeartbeatReceived(b.beats.get(i));
+                Node n = dest.node;
+                deliver(dest, destInc, () -> n.handle(e));
+            }
+        }
     }
 
     private Watchdog watchdog(SimHost h) {
