@@ -243,12 +243,16 @@ final class Manager {
     /**
      * The ops that prove {@code session} of {@code host} holds no copy, or null when nothing proves it
      * yet: the host is recorded off (device or operator), or the session is gone and the grace has
-     * passed while a strict majority is settled.
+     * passed while a strict majority is settled. A record bound to no session (0) is proven only by
+     * the host being recorded off.
      */
     private List<CoordOp> proof(HostId host, long session, long now) {
         Versioned<HostRecord> hr = n.view.host(host);
         if (hr != null && hr.value().offConfirmed()) {
             return List.of(new CoordOp.CheckHost(host, hr.version()));
+        }
+        if (session == 0) {
+            return null; // bound to no session yet: its expiry proves nothing, only "recorded off" does
         }
         long gone = n.view.goneForNanos(host, session, now);
         if (gone >= Peers.ms(n.settings.graceMs()) && n.settled(now)) {

@@ -136,7 +136,11 @@ public final class Node {
             agent.reconcile(e.vm());
         } else if (event instanceof NodeEvent.HostChanged e) {
             view.putHost(e.host(), e.record());
-            peers.track(view.hostIds(), now);
+            if (e.record() == null) {
+                peers.remove(e.host());
+            } else {
+                peers.add(e.host(), now);
+            }
         } else if (event instanceof NodeEvent.LiveChanged e) {
             view.setLive(e.host(), e.sessions(), now);
         } else if (event instanceof NodeEvent.EpochChanged e) {
@@ -299,7 +303,7 @@ public final class Node {
                 busyHosts.remove(p.record().id());
                 if (e.outcome() == WriteOutcome.OK) {
                     view.putHost(p.record().id(), new Versioned<>(p.record(), p.expectedVersion() + 1));
-                    peers.track(view.hostIds(), now());
+                    peers.add(p.record().id(), now());
                 }
             }
         }

@@ -38,20 +38,21 @@ final class Peers {
         this.settings = settings;
     }
 
-    /** Keeps exactly the given hosts (minus this one) as peers. */
-    void track(Collection<HostId> hosts, long now) {
-        boolean changed = peers.keySet().retainAll(hosts instanceof java.util.Set ? hosts : new java.util.HashSet<>(hosts));
-        for (HostId h : hosts) {
-            if (!h.equals(self) && !peers.containsKey(h)) {
-                peers.put(h, new Peer(new PhiAccrualDetector(settings.phiWindow(),
-                        ms(settings.phiMinStdDevMs()), ms(settings.phiAcceptablePauseMs()),
-                        ms(settings.heartbeatIntervalMs())), now));
-                changed = true;
-            }
+    /** Starts tracking {@code host} (registered in the cluster state) if it is a new peer. */
+    void add(HostId host, long now) {
+        if (host.equals(self) || peers.containsKey(host)) {
+            return;
         }
-        if (changed) {
-            ids.clear();
-            ids.addAll(new java.util.TreeSet<>(peers.keySet()));
+        peers.put(host, new Peer(new PhiAccrualDetector(settings.phiWindow(), ms(settings.phiMinStdDevMs()),
+                ms(settings.phiAcceptablePauseMs()), ms(settings.heartbeatIntervalMs())), now));
+        int at = java.util.Collections.binarySearch(ids, host);
+        ids.add(-at - 1, host);
+    }
+
+    /** Stops tracking {@code host} (gone from the cluster state). */
+    void remove(HostId host) {
+        if (peers.remove(host) != null) {
+            ids.remove(host);
         }
     }
 

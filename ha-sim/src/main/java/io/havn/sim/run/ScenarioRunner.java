@@ -87,9 +87,17 @@ public final class ScenarioRunner {
         long at = 0;
         for (HostId h : order) {
             world.clock.scheduleAt(at, () -> world.bootDaemon(h));
-            at += (h.equals(order.get(0)) ? 300 : 20) * MS; // the chosen leader joins the election first
+            at += h.equals(order.get(0)) ? 300 * MS : MS; // the chosen leader joins the election first
         }
-        world.runUntil(SETTLE_BOUND_MS * MS, this::settled);
+        long[] lastCheck = {-SETTLE_BOUND_MS * MS};
+        world.runUntil(SETTLE_BOUND_MS * MS, () -> {
+            // checked at most every 10 ms of virtual time: it looks at every host and VM
+            if (world.clock.nanos() - lastCheck[0] < 10 * MS) {
+                return false;
+            }
+            lastCheck[0] = world.clock.nanos();
+            return settled();
+        });
         List<ExpectationJudge.Tracker> trackers = new ArrayList<>();
         if (world.violation() != null || !settled()) {
             String why = world.violation() != null ? "invariant violated while settling: " + world.violation()

@@ -493,10 +493,11 @@ public final class SimWorld {
 
     /** Runs events until {@code untilNanos}, or until {@code stop} holds or an invariant is violated. */
     public void runUntil(long untilNanos, BooleanSupplier stop) {
-        while (violation == null && !stop.getAsBoolean() && clock.runNext(untilNanos)) {
+        boolean stopped = false;
+        while (violation == null && !(stopped = stop.getAsBoolean()) && clock.runNext(untilNanos)) {
             // each event ran
         }
-        if (violation == null && !stop.getAsBoolean()) {
+        if (violation == null && !stopped) {
             clock.advanceTo(untilNanos);
         }
     }
