@@ -550,7 +550,7 @@ final class HostAgent {
             long s = session;
             n.write(List.of(new CoordOp.PutVm(r.handedOverTo(n.self, s), vr.version()),
                     new CoordOp.CheckSessionLive(n.self, s)), outcome -> {
-                        if (outcome == WriteOutcome.OK) {
+                        if (outcome == WriteOutcome.OK && s == session && !selfFenced && leaseValid(n.now())) {
                             n.decide(Kind.HANDOVER, vm, r.owner(), "claimed the migrated copy");
                             op(vm, Hypervisor.Op.RESUME, () -> n.ports.hypervisor().resume(vm));
                         } else {
@@ -587,8 +587,10 @@ final class HostAgent {
         n.write(List.of(new CoordOp.PutVm(claimed, vr.version()), new CoordOp.CheckSessionLive(n.self, s)),
                 outcome -> {
                     ops.remove(vm);
-                    if (outcome != WriteOutcome.OK || s != session || selfFenced) {
-                        n.decide(Kind.CLAIM_FAILED, vm, null, "claim " + outcome);
+                    if (outcome != WriteOutcome.OK || s != session || selfFenced || !leaseValid(n.now())) {
+                        // an answer that comes after the lease lapsed gives no right to run anything
+                        n.decide(Kind.CLAIM_FAILED, vm, null, "claim " + outcome
+                                + (outcome == WriteOutcome.OK ? " but the lease lapsed meanwhile" : ""));
                         return;
                     }
                     n.decide(kind, vm, null, why);

@@ -417,6 +417,19 @@ public final class SimCoordination {
         }
     }
 
+    /** Whether {@code session} of {@code host} is live (has its live node) now. */
+    public boolean isLive(HostId host, long session) {
+        return sessionLive(host, session);
+    }
+
+    /**
+     * Bumps the epoch as a new leader elsewhere would, without telling anyone: the state a
+     * paused, deposed leader wakes up to. For tests of rule 2.
+     */
+    public void bumpEpochSilently() {
+        epoch++;
+    }
+
     private boolean sessionLive(HostId host, long id) {
         Session s = sessions.get(id);
         return s != null && s.live && !s.expired && s.client.host.equals(host);

@@ -29,6 +29,7 @@ public final class SimHost {
     boolean watchdogArmed;
     long watchdogDeadline = Long.MIN_VALUE;
     int fencedCount;
+    int watchdogResets;
     SimWorld.Batch outgoing;
 
     SimHost(HostId id, HostCapacity capacity, String fenceDevice) {
@@ -60,6 +61,11 @@ public final class SimHost {
 
     public Map<VmId, DomainState> domains() {
         return domains;
+    }
+
+    /** How often its watchdog reset it. */
+    public int watchdogResets() {
+        return watchdogResets;
     }
 
     /** Fenced at least once, by a device, by itself, or by its watchdog. */

@@ -279,6 +279,7 @@ public final class SimWorld {
 
             @Override
             public void start(VmSpec spec) {
+                checkClaimed(h, spec.id(), "start");
                 later(START_MS, () -> {
                     int left = failStarts.getOrDefault(spec.id(), 0);
                     if (left > 0) {
@@ -294,6 +295,7 @@ public final class SimWorld {
 
             @Override
             public void resume(VmId vm) {
+                checkClaimed(h, vm, "resume");
                 later(RESUME_MS, () -> {
                     boolean ok = h.domains.get(vm) == DomainState.PAUSED;
                     if (ok) {
@@ -408,6 +410,22 @@ public final class SimWorld {
         }
     }
 
+    /**
+     * Rule 1 at the hypervisor: a host starts or resumes an HA VM only while the record names it,
+     * in a live session, as the owner of a running VM (it claimed it).
+     */
+    private void checkClaimed(SimHost h, VmId vm, String how) {
+        Versioned<VmRecord> vr = coordination.vm(vm);
+        if (vr == null || !vr.value().spec().ha()) {
+            return;
+        }
+        VmRecord r = vr.value();
+        if (!h.id.equals(r.owner()) || r.phase() != VmPhase.RUNNING || !coordination.isLive(h.id, r.ownerSession())) {
+            violate(h.name + " was asked to " + how + " " + vm + " without holding the claim; record: "
+                    + r.phase().name().toLowerCase() + " on " + r.owner());
+        }
+    }
+
     /** No VM disappears from the cluster state. */
     private void checkWrite(List<CoordOp> ops) {
         worldVersion++;
@@ -483,6 +501,7 @@ public final class SimWorld {
         for (SimHost h : hosts.values()) {
             if (h.powered && h.watchdogArmed && now > h.watchdogDeadline + settings.watchdogMs() * MS) {
                 h.fencedCount++;
+                h.watchdogResets++;
                 note(h.id, "fence", "watchdog reset: the lease it guarded ran out");
                 powerOff(h, "watchdog reset");
                 clock.schedule(REBOOT_MS * MS, () -> powerOn(h.id));
@@ -624,14 +643,32 @@ public final class SimWorld {
     public long admin(AdminCommand cmd) {
         for (SimHost h : new TreeMap<>(hosts).values()) {
             if (h.daemonRunning() && h.node.isReady()) {
-                long id = nextRequest++;
-                int inc = h.incarnation;
-                Node n = h.node;
-                clock.schedule(MS, () -> deliver(h, inc, () -> n.handle(new NodeEvent.AdminRequest(id, cmd))));
-                return id;
+                return admin(h.id, cmd);
             }
         }
         return -1;
+    }
+
+    /** Sends an admin request to the daemon of {@code via}; returns the request id, or -1 if it runs none. */
+    public long admin(HostId via, AdminCommand cmd) {
+        SimHost h = hosts.get(via);
+        if (h == null || !h.daemonRunning()) {
+            return -1;
+        }
+        long id = nextRequest++;
+        inject(via, new NodeEvent.AdminRequest(id, cmd));
+        return id;
+    }
+
+    /** Hands {@code event} to the daemon of {@code host} a millisecond from now, as its adapters would. */
+    public void inject(HostId host, NodeEvent event) {
+        SimHost h = hosts.get(host);
+        if (h == null || !h.daemonRunning()) {
+            return;
+        }
+        int inc = h.incarnation;
+        Node n = h.node;
+        clock.schedule(MS, () -> deliver(h, inc, () -> n.handle(event)));
     }
 
     public AdminReply reply(long id) {
