@@ -38,6 +38,7 @@ class NodeEventsTest {
     private final List<List<CoordOp>> writes = new ArrayList<>();
     private final List<Long> armed = new ArrayList<>();
     private final List<Decision> decisions = new ArrayList<>();
+    private final Map<HostId, Heartbeat> sent = new java.util.HashMap<>();
     private Node node;
 
     @BeforeEach
@@ -125,7 +126,7 @@ class NodeEventsTest {
                 return OptionalLong.empty();
             }
         };
-        NodePorts ports = new NodePorts(clock, clock, (to, hb) -> { }, coordinator, hypervisor,
+        NodePorts ports = new NodePorts(clock, clock, sent::put, coordinator, hypervisor,
                 (h, d) -> calls.add("fence " + h), watchdog, decisions::add, (id, r) -> { });
         node = new Node(new Node.Identity(ME, new HostCapacity(8, 16384), null, null), Settings.defaults(), ports);
     }
@@ -189,6 +190,73 @@ class NodeEventsTest {
         assertTrue(calls.contains("destroy a"), "self-fenced once the lease lapsed: " + calls);
         assertTrue(decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.SELF_FENCE));
         assertFalse(decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.FREEZE), "no freeze: 1 of 3 lost");
+    }
+
+    /** A node of a three-host cluster running VM a, registered, its lease confirmed once. */
+    private void runningWithTwoPeers() {
+        VmSpec spec = new VmSpec(new VmId("a"), "a", 1, 512, Priority.MEDIUM, true, "<domain/>");
+        node.start();
+        for (String h : List.of("node1", "node2", "node3")) {
+            HostId id = new HostId(h);
+            send(new NodeEvent.HostChanged(id, new Versioned<>(new io.havn.common.model.HostRecord(id,
+                    new HostCapacity(8, 16384), null, null, io.havn.common.model.HostAdminState.ACTIVE, false), 0)));
+        }
+        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(spec.id(), "a", DomainState.RUNNING))));
+        send(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, ME, 7), 0)));
+        send(new NodeEvent.SessionStarted(7));
+        send(new NodeEvent.Confirmed(confirmTokens.get(0), true));
+    }
+
+    /** Both peers answer our last heartbeat (fresh), reporting {@code unconfirmedMs}. */
+    private void peersSay(int unconfirmedMs) {
+        for (String h : List.of("node2", "node3")) {
+            Heartbeat ours = sent.get(new HostId(h));
+            send(new NodeEvent.HeartbeatReceived(new Heartbeat(new HostId(h), clock.nanos(), 1, clock.nanos(),
+                    ours.sentNanos(), unconfirmedMs, false)));
+        }
+    }
+
+    /** Lets time pass in heartbeat steps, the peers reporting {@code unconfirmedMs} all along. */
+    private void passWithPeers(long ms, int unconfirmedMs) {
+        for (long t = 0; t < ms; t += 200) {
+            clock.advance(200 * MS);
+            peersSay(unconfirmedMs);
+        }
+    }
+
+    @Test
+    void aHostWhoseLeaseLapsesWhileAMajorityIsFreshlyLostFreezesAndKeepsItsVms() {
+        runningWithTwoPeers();
+        passWithPeers(Settings.defaults().leaseMs() + 2_000, 5_000);
+        assertTrue(node.isFrozen(), "frozen: " + decisions);
+        assertFalse(calls.contains("destroy a"), "a frozen host keeps its VMs");
+    }
+
+    @Test
+    void aFrozenHostWhosePeersRecoverFirstConfirmsAndThawsWithoutKillingItsVms() {
+        runningWithTwoPeers();
+        passWithPeers(Settings.defaults().leaseMs() + 2_000, 5_000);
+        assertTrue(node.isFrozen());
+        int before = confirmTokens.size();
+        clock.advance(10 * MS);
+        peersSay(100); // the coordination service is back: the peers have confirmed
+        assertTrue(confirmTokens.size() > before, "a confirmation went out at once");
+        long token = confirmTokens.get(confirmTokens.size() - 1);
+        clock.advance(300 * MS);
+        assertFalse(calls.contains("destroy a"), "it waits for its own confirmation, a heartbeat timeout at most");
+        send(new NodeEvent.Confirmed(token, true));
+        passWithPeers(5_000, 100);
+        assertFalse(node.isFrozen());
+        assertFalse(calls.contains("destroy a"), "thawed with its VMs: " + calls);
+    }
+
+    @Test
+    void aFrozenHostThatCannotConfirmOnceItsPeersRecoveredSelfFences() {
+        runningWithTwoPeers();
+        passWithPeers(Settings.defaults().leaseMs() + 2_000, 5_000);
+        assertTrue(node.isFrozen());
+        passWithPeers(Settings.defaults().heartbeatTimeoutMs() + 400, 100); // no confirmation comes back
+        assertTrue(calls.contains("destroy a"), "self-fenced after the thaw window: " + calls);
     }
 
     @Test

@@ -1,4 +1,9 @@
-package io.havn.common.node;
+package io.havn.sim.cluster;
+
+import io.havn.common.node.AdminCommand;
+import io.havn.common.node.Decision;
+import io.havn.common.node.Heartbeat;
+import io.havn.common.node.Node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -11,7 +16,7 @@ import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
 import io.havn.common.port.DomainState;
 import io.havn.common.model.VmId;
-import io.havn.common.testkit.TestCluster;
+
 import org.junit.jupiter.api.Test;
 
 /**
@@ -98,7 +103,7 @@ class SafetyRulesTest {
         c.start();
         c.isolate("node3");
         c.awaitMs(10_000, () -> c.decided("node3", Decision.Kind.SELF_FENCE_DONE), "self-fence completes");
-        assertTrue(c.host("node3").domains().isEmpty());
+        assertTrue(c.domains("node3").isEmpty());
     }
 
     // ---- rule 4: proof of death before restart
@@ -156,6 +161,23 @@ class SafetyRulesTest {
         assertTrue(c.decided("node2", Decision.Kind.FENCE_OFF), "node2, the deputy, fenced node1\n" + c.trail());
     }
 
+    @Test
+    void aRecordBoundToNoSessionIsNotRestartedOnExpiryAlone() {
+        TestCluster c = threeHosts(false);
+        c.addRunningVm("a", "node1", Priority.MEDIUM);
+        c.addRunningVm("c", "node3", Priority.MEDIUM);
+        // node3's daemon never starts: its record was left bound to no session, and its guest runs on
+        c.start(java.util.Set.of("node3"));
+        c.runMs(30_000);
+        assertTrue(c.runsOn("c", "node3"), "no session ever expired for c, so nothing proves node3 dead\n"
+                + c.trail());
+        assertEquals(0, c.count(d -> d.kind() == Decision.Kind.PLACE), c.trail());
+        c.crash("node3");
+        c.powerOn("node3");
+        c.awaitMs(10_000, () -> c.whereRunning("c").size() == 1, "node3 comes back empty, re-binds c, reports it "
+                + "not running, and the leader starts it again");
+    }
+
     // ---- rule 5: majority and freezing
 
     @Test
@@ -202,9 +224,9 @@ class SafetyRulesTest {
         TestCluster c = threeHosts(false);
         c.addRunningVm("a", "node2", Priority.MEDIUM);
         // a stale paused copy of a on node3, left from an interrupted migration
-        c.host("node3").domains().put(new VmId("a"), DomainState.PAUSED);
+        c.domains("node3").put(new VmId("a"), DomainState.PAUSED);
         c.start();
-        assertFalse(c.host("node3").domains().containsKey(new VmId("a")), "stale copy destroyed\n" + c.trail());
+        assertFalse(c.domains("node3").containsKey(new VmId("a")), "stale copy destroyed\n" + c.trail());
         assertTrue(c.decided("node3", Decision.Kind.DESTROY_UNOWNED), c.trail());
         assertTrue(c.runsOn("a", "node2"));
     }

@@ -1,8 +1,11 @@
-package io.havn.common.node;
+package io.havn.sim.cluster;
+
+import io.havn.common.node.AdminCommand;
+import io.havn.common.node.AdminReply;
+import io.havn.common.node.Decision;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,7 +17,7 @@ import io.havn.common.model.VmId;
 import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
 import io.havn.common.port.DomainState;
-import io.havn.common.testkit.TestCluster;
+
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -269,7 +272,7 @@ class ManagerPathsTest {
         c.awaitMs(10_000, () -> c.whereRunning("x").size() == 1, "x runs again");
         assertTrue(c.runsOn("x", "node1"), "x on node1, not on node2 in maintenance\n" + c.trail());
 
-        assertTrue(c.host("node2").domains().isEmpty(), "node2 holds no domain: " + c.host("node2").domains()
+        assertTrue(c.domains("node2").isEmpty(), "node2 holds no domain: " + c.domains("node2")
                 + "\n" + c.trail());
         assertEquals(List.of(), towards(c, from, "node2"), "no placement or move towards node2\n" + c.trail());
     }
@@ -287,7 +290,7 @@ class ManagerPathsTest {
         ok(c, c.adminAndWait("node1", new AdminCommand.Maintenance(new HostId("node2"), true)));
         List<String> vms = List.of("a", "b");
         Set<VmPhase> seen = EnumSet.noneOf(VmPhase.class);
-        stepUntil(c, 10_000, () -> c.host("node2").domains().isEmpty()
+        stepUntil(c, 10_000, () -> c.domains("node2").isEmpty()
                         && vms.stream().allMatch(v -> c.runsNotOn(v, "node2") && phase(c, v) == VmPhase.RUNNING),
                 () -> {
                     for (String v : vms) {
@@ -314,7 +317,7 @@ class ManagerPathsTest {
         assertTrue(c.runsOn("k", "node3"), "k was not touched\n" + c.trail());
 
         c.runMs(10_000);
-        assertTrue(c.host("node2").domains().isEmpty(), "the drained host keeps no VM\n" + c.trail());
+        assertTrue(c.domains("node2").isEmpty(), "the drained host keeps no VM\n" + c.trail());
         for (VmRecord r : records(c)) {
             assertFalse(r.namesHost(new HostId("node2")), "no record names node2: " + r + "\n" + c.trail());
         }
@@ -330,7 +333,7 @@ class ManagerPathsTest {
         c.runMs(2_000);
 
         ok(c, c.adminAndWait("node1", new AdminCommand.Maintenance(new HostId("node2"), true)));
-        c.awaitMs(10_000, () -> c.host("node2").domains().isEmpty() && c.runsNotOn("a", "node2"), "node2 drained");
+        c.awaitMs(10_000, () -> c.domains("node2").isEmpty() && c.runsNotOn("a", "node2"), "node2 drained");
 
         c.crash("node2");
         c.runMs(3_000);
@@ -347,7 +350,7 @@ class ManagerPathsTest {
         c.awaitMs(15_000, () -> c.runsNotOn("b", "node3") && c.runsNotOn("d", "node3"), "b and d run again");
         assertTrue(c.runsOn("b", "node1") && c.runsOn("d", "node1"),
                 "b and d on node1, not on node2 in maintenance\n" + c.trail());
-        assertTrue(c.host("node2").domains().isEmpty(), "node2 holds no domain\n" + c.trail());
+        assertTrue(c.domains("node2").isEmpty(), "node2 holds no domain\n" + c.trail());
         assertEquals(List.of(), towards(c, from, "node2"), "no placement or move towards node2\n" + c.trail());
     }
 
@@ -362,7 +365,7 @@ class ManagerPathsTest {
         assertTrue(c.host("node1").node().isLeader(), "node1 leads first\n" + c.trail());
 
         ok(c, c.adminAndWait("node2", new AdminCommand.Maintenance(new HostId("node3"), true)));
-        c.awaitMs(10_000, () -> c.host("node3").domains().isEmpty() && c.runsNotOn("m", "node3"), "node3 drained");
+        c.awaitMs(10_000, () -> c.domains("node3").isEmpty() && c.runsNotOn("m", "node3"), "node3 drained");
         int from = c.decisions().size();
 
         c.crash("node1"); // the leader
@@ -373,7 +376,7 @@ class ManagerPathsTest {
         assertEquals(HostAdminState.MAINTENANCE, c.coordination.host(new HostId("node3")).value().admin(),
                 "node3 is still in maintenance under the new leader\n" + c.trail());
         c.runMs(5_000);
-        assertTrue(c.host("node3").domains().isEmpty(), "node3 holds no domain\n" + c.trail());
+        assertTrue(c.domains("node3").isEmpty(), "node3 holds no domain\n" + c.trail());
         assertEquals(List.of(), towards(c, from, "node3"), "no placement or move towards node3\n" + c.trail());
     }
 
@@ -443,7 +446,7 @@ class ManagerPathsTest {
         assertEquals(new HostId("node2"), r.owner(), "owner is the source\n" + c.trail());
         assertNull(r.target(), "no target left in the record\n" + c.trail());
         assertNull(r.move(), "no pending move left\n" + c.trail());
-        assertTrue(c.host("node3").domains().isEmpty(), "no copy on the target: " + c.host("node3").domains()
+        assertTrue(c.domains("node3").isEmpty(), "no copy on the target: " + c.domains("node3")
                 + "\n" + c.trail());
     }
 

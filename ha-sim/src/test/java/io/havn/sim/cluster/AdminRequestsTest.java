@@ -1,4 +1,8 @@
-package io.havn.common.node;
+package io.havn.sim.cluster;
+
+import io.havn.common.node.AdminCommand;
+import io.havn.common.node.AdminReply;
+import io.havn.common.node.Decision;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -17,7 +21,7 @@ import io.havn.common.model.VmId;
 import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
 import io.havn.common.port.DomainState;
-import io.havn.common.testkit.TestCluster;
+
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -91,7 +95,7 @@ class AdminRequestsTest {
         assertNull(r.target(), "no target\n" + c.trail());
         assertFalse(since(c, from, Decision.Kind.RELOCATE, "a").isEmpty(), "a cold relocation\n" + c.trail());
         assertEquals(List.of(), since(c, from, Decision.Kind.MIGRATE, "a"), "not a live migration\n" + c.trail());
-        assertTrue(c.host("node2").domains().isEmpty(), "no copy left on node2\n" + c.trail());
+        assertTrue(c.domains("node2").isEmpty(), "no copy left on node2\n" + c.trail());
         c.runMs(5_000);
         assertTrue(c.runsOn("a", "node1"), "a stays on node1\n" + c.trail());
     }

@@ -1,10 +1,11 @@
-package io.havn.common.node;
+package io.havn.sim.cluster;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import io.havn.common.node.Decision;
+
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havn.common.model.Priority;
-import io.havn.common.testkit.TestCluster;
+
 import org.junit.jupiter.api.Test;
 
 class FailoverTest {
