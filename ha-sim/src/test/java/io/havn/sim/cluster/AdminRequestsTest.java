@@ -20,14 +20,10 @@ import io.havn.common.model.Versioned;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
-import io.havn.common.port.DomainState;
 
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -61,21 +57,21 @@ class AdminRequestsTest {
 
         AdminReply reply = c.adminAndWait("node1", new AdminCommand.Migrate(vm("a"), host("node3")));
         assertTrue(reply.ok(), "accepted: " + reply + "\n" + c.trail());
-        stepUntil(c, 10_000, () -> c.runsOn("a", "node3") && phase(c, "a") == VmPhase.RUNNING,
-                () -> assertEquals(1, holders(c, "a").size(), () -> "t=" + c.clock.nanos() / 1_000_000
+        c.stepUntil(10_000, () -> c.runsOn("a", "node3") && phase(c, "a") == VmPhase.RUNNING,
+                () -> assertEquals(1, c.holders("a").size(), () -> "t=" + c.clock.nanos() / 1_000_000
                         + " ms: a exists (running, or paused for the hand-over) on exactly one host, not "
-                        + holders(c, "a") + "\n" + c.trail()),
+                        + c.holders("a") + "\n" + c.trail()),
                 "a migrated to node3");
 
         VmRecord r = c.record("a");
         assertEquals(host("node3"), r.owner(), "owner\n" + c.trail());
         assertNull(r.target(), "no migration in flight\n" + c.trail());
         assertNull(r.move(), "the move request is done\n" + c.trail());
-        assertFalse(since(c, from, Decision.Kind.MIGRATE, "a").isEmpty(), "live migration\n" + c.trail());
-        assertFalse(since(c, from, Decision.Kind.HANDOVER, "a").isEmpty(), "hand-over\n" + c.trail());
+        assertFalse(c.since(from, Decision.Kind.MIGRATE, "a").isEmpty(), "live migration\n" + c.trail());
+        assertFalse(c.since(from, Decision.Kind.HANDOVER, "a").isEmpty(), "hand-over\n" + c.trail());
         for (Decision.Kind k : List.of(Decision.Kind.STOP, Decision.Kind.STOPPED, Decision.Kind.START,
                 Decision.Kind.RELOCATE, Decision.Kind.PLACE)) {
-            assertEquals(List.of(), since(c, from, k, "a"), "a live move has no " + k + "\n" + c.trail());
+            assertEquals(List.of(), c.since(from, k, "a"), "a live move has no " + k + "\n" + c.trail());
         }
         assertTrue(c.runsOn("b", "node3"), "b untouched\n" + c.trail());
     }
@@ -93,8 +89,8 @@ class AdminRequestsTest {
         assertEquals(host("node1"), r.owner(), "owner\n" + c.trail());
         assertNull(r.move(), "the move request is done\n" + c.trail());
         assertNull(r.target(), "no target\n" + c.trail());
-        assertFalse(since(c, from, Decision.Kind.RELOCATE, "a").isEmpty(), "a cold relocation\n" + c.trail());
-        assertEquals(List.of(), since(c, from, Decision.Kind.MIGRATE, "a"), "not a live migration\n" + c.trail());
+        assertFalse(c.since(from, Decision.Kind.RELOCATE, "a").isEmpty(), "a cold relocation\n" + c.trail());
+        assertEquals(List.of(), c.since(from, Decision.Kind.MIGRATE, "a"), "not a live migration\n" + c.trail());
         assertTrue(c.domains("node2").isEmpty(), "no copy left on node2\n" + c.trail());
         c.runMs(5_000);
         assertTrue(c.runsOn("a", "node1"), "a stays on node1\n" + c.trail());
@@ -120,7 +116,7 @@ class AdminRequestsTest {
         c.runMs(20_000);
         assertTrue(c.whereRunning("a").isEmpty(), "a stopped VM is not failed over\n" + c.trail());
         assertEquals(VmPhase.STOPPED, phase(c, "a"), "record stays stopped\n" + c.trail());
-        assertEquals(List.of(), since(c, from, Decision.Kind.PLACE, "a"), "never placed\n" + c.trail());
+        assertEquals(List.of(), c.since(from, Decision.Kind.PLACE, "a"), "never placed\n" + c.trail());
         assertTrue(c.runsOn("b", "node3"), "b untouched\n" + c.trail());
     }
 
@@ -137,7 +133,7 @@ class AdminRequestsTest {
         assertTrue(c.whereRunning("a").isEmpty(), "a is not restarted anywhere\n" + c.trail());
         assertEquals(VmPhase.STOPPED, phase(c, "a"), "record stays stopped\n" + c.trail());
         assertEquals(DesiredState.STOPPED, c.record("a").desired(), "desired stopped\n" + c.trail());
-        assertEquals(List.of(), since(c, from, Decision.Kind.PLACE, "a"), "never placed\n" + c.trail());
+        assertEquals(List.of(), c.since(from, Decision.Kind.PLACE, "a"), "never placed\n" + c.trail());
     }
 
     @Test
@@ -283,7 +279,7 @@ class AdminRequestsTest {
         c.runMs(3_000);
         assertEquals(before, snapshot(c), "a refused request changes nothing\n" + c.trail());
         assertTrue(c.runsOn("a", "node2"), "a stays on node2\n" + c.trail());
-        assertEquals(List.of(), since(c, from, Decision.Kind.MIGRATE, "a"), "no migration\n" + c.trail());
+        assertEquals(List.of(), c.since(from, Decision.Kind.MIGRATE, "a"), "no migration\n" + c.trail());
     }
 
     @Test
@@ -371,37 +367,4 @@ class AdminRequestsTest {
         return r == null ? null : r.phase();
     }
 
-    private static List<Decision> since(TestCluster c, int from, Decision.Kind kind, String vm) {
-        VmId id = vm(vm);
-        List<Decision> out = new ArrayList<>();
-        for (Decision d : c.decisions().subList(from, c.decisions().size())) {
-            if (d.kind() == kind && id.equals(d.vm())) {
-                out.add(d);
-            }
-        }
-        return out;
-    }
-
-    private static Set<HostId> holders(TestCluster c, String vm) {
-        Set<HostId> out = new HashSet<>();
-        for (String h : HOSTS) {
-            DomainState s = c.host(h).domains().get(vm(vm));
-            if (s == DomainState.RUNNING || s == DomainState.PAUSED) {
-                out.add(host(h));
-            }
-        }
-        return out;
-    }
-
-    private static void stepUntil(TestCluster c, long boundMs, BooleanSupplier done, Runnable check, String what) {
-        long start = c.clock.nanos();
-        check.run();
-        while (!done.getAsBoolean()) {
-            if (c.clock.nanos() - start > boundMs * 1_000_000L) {
-                throw new AssertionError("not within " + boundMs + " ms: " + what + "\n" + c.trail());
-            }
-            c.runMs(1);
-            check.run();
-        }
-    }
 }

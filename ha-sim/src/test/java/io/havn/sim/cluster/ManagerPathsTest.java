@@ -16,7 +16,6 @@ import io.havn.common.model.Priority;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
-import io.havn.common.port.DomainState;
 
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -25,7 +24,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -59,9 +57,9 @@ class ManagerPathsTest {
         assertNotNull(first, "a was placed after the start request\n" + c.trail());
         assertEquals(Set.of(first), c.whereRunning("a"),
                 "one failed start is retried on the same host, " + first + "\n" + c.trail());
-        assertEquals(1, since(c, from, Decision.Kind.START_FAILED, "a").size(),
+        assertEquals(1, c.since(from, Decision.Kind.START_FAILED, "a").size(),
                 "exactly one start failed\n" + c.trail());
-        assertTrue(since(c, from, Decision.Kind.PLACE, "a").stream().anyMatch(d -> first.equals(d.subject())
+        assertTrue(c.since(from, Decision.Kind.PLACE, "a").stream().anyMatch(d -> first.equals(d.subject())
                         && d.detail() != null && d.detail().contains("retry 1 of 1 on the same host")),
                 "the leader logged the retry on the same host\n" + c.trail());
         VmRecord r = c.record("a");
@@ -85,7 +83,7 @@ class ManagerPathsTest {
 
         HostId first = firstPlacement(c, from, "a");
         assertNotNull(first, "a was placed after the start request\n" + c.trail());
-        List<Decision> failed = since(c, from, Decision.Kind.START_FAILED, "a");
+        List<Decision> failed = c.since(from, Decision.Kind.START_FAILED, "a");
         assertEquals(2, failed.size(), "two failed starts, then success\n" + c.trail());
         assertTrue(failed.stream().allMatch(d -> d.host().equals(first)),
                 "both failed starts were on the first host " + first + " (1 + maxRestart)\n" + c.trail());
@@ -96,7 +94,7 @@ class ManagerPathsTest {
         assertEquals(List.of(first), r.failedHosts(), "the record names the host where it failed for good\n"
                 + c.trail());
         assertEquals(where.iterator().next(), r.owner(), "record owner is where it runs\n" + c.trail());
-        List<Decision> placed = since(c, from, Decision.Kind.PLACE, "a");
+        List<Decision> placed = c.since(from, Decision.Kind.PLACE, "a");
         assertTrue(placed.stream().anyMatch(d -> !first.equals(d.subject())),
                 "the leader logged the move to another host\n" + c.trail());
     }
@@ -123,21 +121,21 @@ class ManagerPathsTest {
             assertTrue(r.reason().contains(h.value()), "the reason '" + r.reason() + "' names " + h + "\n" + c.trail());
         }
         assertNull(r.owner(), "nobody owns a VM in error\n" + c.trail());
-        List<Decision> errors = since(c, from, Decision.Kind.ERROR, "a");
+        List<Decision> errors = c.since(from, Decision.Kind.ERROR, "a");
         assertEquals(1, errors.size(), "the leader logged the error once (visible, not silent)\n" + c.trail());
         for (HostId h : r.failedHosts()) {
             assertTrue(errors.get(0).detail().contains(h.value()), "the logged error names " + h + "\n" + c.trail());
         }
         int expectedStarts = hostsTried * (1 + c.settings.maxRestart());
-        assertEquals(expectedStarts, since(c, from, Decision.Kind.START_FAILED, "a").size(),
+        assertEquals(expectedStarts, c.since(from, Decision.Kind.START_FAILED, "a").size(),
                 "1 + maxRestart starts on each host tried\n" + c.trail());
 
         c.runMs(20_000);
         assertEquals(VmPhase.ERROR, phase(c, "a"), "it stays in error\n" + c.trail());
         assertTrue(c.whereRunning("a").isEmpty(), "it runs nowhere\n" + c.trail());
-        assertEquals(expectedStarts, since(c, from, Decision.Kind.START_FAILED, "a").size(),
+        assertEquals(expectedStarts, c.since(from, Decision.Kind.START_FAILED, "a").size(),
                 "no further start attempts once in error\n" + c.trail());
-        Set<HostId> placedOn = since(c, from, Decision.Kind.PLACE, "a").stream().map(Decision::subject)
+        Set<HostId> placedOn = c.since(from, Decision.Kind.PLACE, "a").stream().map(Decision::subject)
                 .collect(Collectors.toSet());
         assertEquals(new HashSet<>(r.failedHosts()), placedOn, "it was placed only on the hosts tried\n" + c.trail());
     }
@@ -290,11 +288,11 @@ class ManagerPathsTest {
         ok(c, c.adminAndWait("node1", new AdminCommand.Maintenance(new HostId("node2"), true)));
         List<String> vms = List.of("a", "b");
         Set<VmPhase> seen = EnumSet.noneOf(VmPhase.class);
-        stepUntil(c, 10_000, () -> c.domains("node2").isEmpty()
+        c.stepUntil(10_000, () -> c.domains("node2").isEmpty()
                         && vms.stream().allMatch(v -> c.runsNotOn(v, "node2") && phase(c, v) == VmPhase.RUNNING),
                 () -> {
                     for (String v : vms) {
-                        Set<HostId> h = holders(c, v, HOSTS3);
+                        Set<HostId> h = c.holders(v);
                         assertEquals(1, h.size(), () -> "t=" + c.clock.nanos() / 1_000_000 + " ms: " + v
                                 + " must exist (running or paused for the hand-over) on exactly one host, not "
                                 + h + "\n" + c.trail());
@@ -306,11 +304,11 @@ class ManagerPathsTest {
                         || seen.contains(VmPhase.PLACED) || seen.contains(VmPhase.RELOCATING),
                 "drained live, never stopped or placed afresh: phases seen " + seen + "\n" + c.trail());
         for (String v : vms) {
-            assertFalse(since(c, from, Decision.Kind.MIGRATE, v).isEmpty(), v + " was live-migrated\n" + c.trail());
-            assertFalse(since(c, from, Decision.Kind.HANDOVER, v).isEmpty(), v + " was handed over\n" + c.trail());
+            assertFalse(c.since(from, Decision.Kind.MIGRATE, v).isEmpty(), v + " was live-migrated\n" + c.trail());
+            assertFalse(c.since(from, Decision.Kind.HANDOVER, v).isEmpty(), v + " was handed over\n" + c.trail());
             for (Decision.Kind k : List.of(Decision.Kind.STOP, Decision.Kind.STOPPED, Decision.Kind.START,
                     Decision.Kind.RELOCATE, Decision.Kind.PLACE)) {
-                assertEquals(List.of(), since(c, from, k, v), v + " had no " + k + " while draining\n" + c.trail());
+                assertEquals(List.of(), c.since(from, k, v), v + " had no " + k + " while draining\n" + c.trail());
             }
             assertNull(c.record(v).target(), v + " has no migration in flight at the end\n" + c.trail());
         }
@@ -398,21 +396,21 @@ class ManagerPathsTest {
             c.vmCrash("a");
             int n = i;
             c.awaitMs(5_000, () -> c.runsOn("a", "node2")
-                    && since(c, from, Decision.Kind.RESTART_LOCAL, "a").size() == n, "local restart " + n);
+                    && c.since(from, Decision.Kind.RESTART_LOCAL, "a").size() == n, "local restart " + n);
         }
-        List<Decision> local = since(c, from, Decision.Kind.RESTART_LOCAL, "a");
+        List<Decision> local = c.since(from, Decision.Kind.RESTART_LOCAL, "a");
         assertEquals(limit, local.size(), "restarted locally " + limit + " times\n" + c.trail());
         assertTrue(local.stream().allMatch(d -> d.host().equals(new HostId("node2"))), "by node2\n" + c.trail());
-        assertEquals(List.of(), since(c, from, Decision.Kind.PLACE, "a"),
+        assertEquals(List.of(), c.since(from, Decision.Kind.PLACE, "a"),
                 "the leader did not intervene within the limit\n" + c.trail());
 
         int before = c.decisions().size();
         c.vmCrash("a");
         c.awaitMs(10_000, () -> c.whereRunning("a").size() == 1 && phase(c, "a") == VmPhase.RUNNING
-                && !since(c, before, Decision.Kind.PLACE, "a").isEmpty(), "a restarted by the leader");
-        assertEquals(limit, since(c, from, Decision.Kind.RESTART_LOCAL, "a").size(),
+                && !c.since(before, Decision.Kind.PLACE, "a").isEmpty(), "a restarted by the leader");
+        assertEquals(limit, c.since(from, Decision.Kind.RESTART_LOCAL, "a").size(),
                 "no local restart beyond the limit\n" + c.trail());
-        assertTrue(since(c, before, Decision.Kind.NOT_RUNNING, "a").stream().anyMatch(d ->
+        assertTrue(c.since(before, Decision.Kind.NOT_RUNNING, "a").stream().anyMatch(d ->
                         d.host().equals(new HostId("node2")) && d.detail() != null && d.detail().contains("crashed more than")),
                 "node2 reported it not running after the limit\n" + c.trail());
         Set<HostId> where = c.whereRunning("a");
@@ -433,7 +431,7 @@ class ManagerPathsTest {
 
         c.failMigrations("a", 1);
         ok(c, c.adminAndWait("node1", new AdminCommand.Migrate(vm("a"), new HostId("node3"))));
-        stepUntil(c, 10_000, () -> !since(c, from, Decision.Kind.MIGRATE_FAILED, "a").isEmpty()
+        c.stepUntil(10_000, () -> !c.since(from, Decision.Kind.MIGRATE_FAILED, "a").isEmpty()
                         && phase(c, "a") == VmPhase.RUNNING && c.record("a").target() == null,
                 () -> assertTrue(c.runsOn("a", "node2"), () -> "t=" + c.clock.nanos() / 1_000_000
                         + " ms: a keeps running on node2 throughout\n" + c.trail()),
@@ -478,19 +476,8 @@ class ManagerPathsTest {
         c.awaitMs(5_000, () -> c.whereRunning(vm).isEmpty() && phase(c, vm) == VmPhase.STOPPED, vm + " stopped");
     }
 
-    static List<Decision> since(TestCluster c, int from, Decision.Kind kind, String vm) {
-        VmId id = vm(vm);
-        List<Decision> out = new ArrayList<>();
-        for (Decision d : c.decisions().subList(from, c.decisions().size())) {
-            if (d.kind() == kind && id.equals(d.vm())) {
-                out.add(d);
-            }
-        }
-        return out;
-    }
-
     static HostId firstPlacement(TestCluster c, int from, String vm) {
-        List<Decision> placed = since(c, from, Decision.Kind.PLACE, vm);
+        List<Decision> placed = c.since(from, Decision.Kind.PLACE, vm);
         return placed.isEmpty() ? null : placed.get(0).subject();
     }
 
@@ -507,34 +494,10 @@ class ManagerPathsTest {
         return out;
     }
 
-    /** The hosts holding a copy of {@code vm}: running, or paused for a migration's hand-over. */
-    static Set<HostId> holders(TestCluster c, String vm, String... hosts) {
-        Set<HostId> out = new HashSet<>();
-        for (String h : hosts) {
-            DomainState s = c.host(h).domains().get(vm(vm));
-            if (s == DomainState.RUNNING || s == DomainState.PAUSED) {
-                out.add(new HostId(h));
-            }
-        }
-        return out;
-    }
-
     static List<VmRecord> records(TestCluster c) {
         List<VmRecord> out = new ArrayList<>();
         c.coordination.vms().values().forEach(v -> out.add(v.value()));
         return out;
     }
 
-    /** Advances virtual time 1 ms at a time, running {@code check} at every step, until {@code done}. */
-    static void stepUntil(TestCluster c, long boundMs, BooleanSupplier done, Runnable check, String what) {
-        long start = c.clock.nanos();
-        check.run();
-        while (!done.getAsBoolean()) {
-            if (c.clock.nanos() - start > boundMs * 1_000_000L) {
-                throw new AssertionError("not within " + boundMs + " ms: " + what + "\n" + c.trail());
-            }
-            c.runMs(1);
-            check.run();
-        }
-    }
 }

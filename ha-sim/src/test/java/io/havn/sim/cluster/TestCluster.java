@@ -269,6 +269,43 @@ public final class TestCluster {
         return host(host).domains();
     }
 
+    /** The decisions of {@code kind} about {@code vm} since decision number {@code from}. */
+    public List<Decision> since(int from, Decision.Kind kind, String vm) {
+        VmId id = new VmId(vm);
+        List<Decision> out = new ArrayList<>();
+        for (Decision d : decisions.subList(from, decisions.size())) {
+            if (d.kind() == kind && id.equals(d.vm())) {
+                out.add(d);
+            }
+        }
+        return out;
+    }
+
+    /** The hosts holding a copy of {@code vm}: running, or paused for a migration's hand-over. */
+    public Set<HostId> holders(String vm) {
+        Set<HostId> out = new HashSet<>();
+        for (HostId h : order) {
+            DomainState s = world.host(h).domains().get(new VmId(vm));
+            if (s == DomainState.RUNNING || s == DomainState.PAUSED) {
+                out.add(h);
+            }
+        }
+        return out;
+    }
+
+    /** Advances virtual time 1 ms at a time, running {@code check} at every step, until {@code done}. */
+    public void stepUntil(long boundMs, BooleanSupplier done, Runnable check, String what) {
+        long start = clock.nanos();
+        check.run();
+        while (!done.getAsBoolean()) {
+            if (clock.nanos() - start > ms(boundMs)) {
+                throw new AssertionError("not within " + boundMs + " ms: " + what + "\n" + trail());
+            }
+            runMs(1);
+            check.run();
+        }
+    }
+
     public String trail() {
         StringBuilder b = new StringBuilder("last events:\n");
         for (String line : world.trail()) {
