@@ -123,7 +123,7 @@ final class AdminHandler {
             return;
         }
         n.decide(Kind.ADMIN, null, host, "operator confirmed powered off");
-        n.manager.recordOff(host, "operator", outcome -> answer(id, outcome, "fence confirm " + host));
+        n.manager.recordOff(host, outcome -> answer(id, outcome, "fence confirm " + host));
     }
 
     private void add(long id, VmSpec spec) {

@@ -58,10 +58,6 @@ final class ClusterView {
         return vms.values();
     }
 
-    int vmCount() {
-        return vms.size();
-    }
-
     /** The VMs whose record names {@code host} as owner or target, in id order. */
     Set<VmId> vmsOf(HostId host) {
         SortedSet<VmId> s = byHost.get(host);

@@ -14,7 +14,6 @@ import io.havn.common.port.DomainInfo;
 import io.havn.common.port.DomainState;
 import io.havn.common.port.Hypervisor;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -639,15 +638,5 @@ final class HostAgent {
     /** The local domains this host runs (for status and admin requests). */
     Map<VmId, DomainState> domains() {
         return domains;
-    }
-
-    List<VmId> runningHere() {
-        List<VmId> out = new ArrayList<>();
-        domains.forEach((vm, s) -> {
-            if (holds(s)) {
-                out.add(vm);
-            }
-        });
-        return out;
     }
 }

@@ -214,11 +214,11 @@ final class Manager {
         }
         n.decide(Kind.FENCE_OFF, null, h, "device confirmed power off");
         f.retryAt = now + Peers.ms(n.settings.fenceRetryMs()); // not again while the record catches up
-        recordOff(h, "fence device confirmed", null);
+        recordOff(h, null);
     }
 
     /** Records in the cluster state that {@code h} is off (rule 4's proof, for every leader to come). */
-    void recordOff(HostId h, String how, java.util.function.Consumer<WriteOutcome> then) {
+    void recordOff(HostId h, java.util.function.Consumer<WriteOutcome> then) {
         Versioned<HostRecord> hr = n.view.host(h);
         if (hr == null || hr.value().offConfirmed()) {
             if (then != null) {

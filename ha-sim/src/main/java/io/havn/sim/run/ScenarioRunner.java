@@ -49,9 +49,7 @@ public final class ScenarioRunner {
     private final List<VmSpan> spans = new ArrayList<>();
     private final List<Mark> marks = new ArrayList<>();
     private final Map<String, long[]> openSpans = new HashMap<>();
-    private final Map<Long, String> adminRequests = new HashMap<>();
     private long settledAt = -1;
-    private long decisionsSeen;
 
     public ScenarioRunner(Scenario scenario) {
         this.scenario = scenario;
@@ -278,7 +276,6 @@ public final class ScenarioRunner {
             line(null, "admin request refused: no daemon is ready to take it");
             return;
         }
-        adminRequests.put(id, c.text());
         world.clock.schedule(5_000 * MS, () -> {
             var reply = world.reply(id);
             if (reply == null) {
@@ -307,7 +304,6 @@ public final class ScenarioRunner {
     private final class Recorder implements SimWorld.Listener {
         @Override
         public void decision(Decision d) {
-            decisionsSeen++;
             StringBuilder b = new StringBuilder(d.kind().name().toLowerCase().replace('_', '-'));
             if (d.vm() != null) {
                 b.append(' ').append(d.vm());
