@@ -17,8 +17,8 @@ package io.havn.common.detect;
  * window fills. Each heartbeat is O(1) and allocates nothing.
  *
  * <p>A heartbeat not later than the previous one (out of order or a duplicate) is ignored.
- * Intervals spent while the peer was suspected are recorded like any other. The class is
- * thread-safe.
+ * Intervals spent while the peer was suspected are recorded like any other. Not thread-safe:
+ * the node's one thread owns it.
  */
 public final class PhiAccrualDetector {
     private static final double LN_10 = Math.log(10.0);
@@ -73,7 +73,7 @@ public final class PhiAccrualDetector {
     }
 
     /** Records a heartbeat that arrived at {@code nowNanos}; ignored unless later than the previous one. */
-    public synchronized void heartbeat(long nowNanos) {
+    public void heartbeat(long nowNanos) {
         if (!started) {
             started = true;
             lastNanos = nowNanos;
@@ -97,7 +97,9 @@ public final class PhiAccrualDetector {
      * The suspicion level at {@code nowNanos}: 0.0 before the first heartbeat, otherwise a finite
      * value >= 0 that does not decrease as {@code nowNanos} grows (until the next heartbeat).
      */
-    public synchronized double phi(long nowNanos) {
+    private static final double LOG10_2 = Math.log10(2.0);
+
+    public double phi(long nowNanos) {
         if (!started) {
             return 0.0;
         }
@@ -115,12 +117,15 @@ public final class PhiAccrualDetector {
     }
 
     /** Whether {@code phi(nowNanos) < threshold}, i.e. the peer is not suspected at that level. */
-    public synchronized boolean isAvailable(long nowNanos, double threshold) {
+    public boolean isAvailable(long nowNanos, double threshold) {
+        if (started && threshold > LOG10_2 && elapsedSince(lastNanos, nowNanos) <= sum() / count + acceptablePauseNanos) {
+            return true; // not later than the expected arrival: y <= 0, so phi <= log10(2)
+        }
         return phi(nowNanos) < threshold;
     }
 
     /** The arrival time of the latest recorded heartbeat, or {@code Long.MIN_VALUE} before the first. */
-    public synchronized long lastHeartbeatNanos() {
+    public long lastHeartbeatNanos() {
         return started ? lastNanos : Long.MIN_VALUE;
     }
 
@@ -128,7 +133,7 @@ public final class PhiAccrualDetector {
      * How many intervals the estimate uses now: 0 before the first heartbeat, then the seeds plus
      * measured intervals, never more than {@code windowSize}.
      */
-    public synchronized int sampleCount() {
+    public int sampleCount() {
         return count;
     }
 

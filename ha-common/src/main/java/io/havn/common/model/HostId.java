@@ -34,6 +34,16 @@ public record HostId(String value) implements Comparable<HostId> {
     }
 
     @Override
+    public boolean equals(Object o) {
+        return o instanceof HostId other && value.equals(other.value);
+    }
+
+    @Override
+    public int hashCode() {
+        return value.hashCode();
+    }
+
+    @Override
     public String toString() {
         return value;
     }

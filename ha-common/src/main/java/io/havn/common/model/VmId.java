@@ -34,6 +34,16 @@ public record VmId(String value) implements Comparable<VmId> {
     }
 
     @Override
+    public boolean equals(Object o) {
+        return o instanceof VmId other && value.equals(other.value);
+    }
+
+    @Override
+    public int hashCode() {
+        return value.hashCode();
+    }
+
+    @Override
     public String toString() {
         return value;
     }

@@ -150,24 +150,26 @@ final class Manager {
     // ---------------------------------------------------------------- fencing (rules 4, 5)
 
     private void fenceDuty(long now) {
+        List<HostId> suspects = new ArrayList<>();
         for (HostId h : n.peers.ids()) {
             boolean suspected = n.peers.suspected(h, now);
             if (n.peers.changeSuspicion(h, suspected)) {
                 n.decide(suspected ? Kind.SUSPECT : Kind.UNSUSPECT, null, h,
                         String.format("phi %.1f", n.peers.phi(h, now)));
             }
-            if (!suspected) {
+            if (suspected) {
+                suspects.add(h);
+            } else {
                 fences.remove(h);
             }
         }
-        if (!n.agent.leaseValid(now) || !n.settled(now)) {
+        if (suspects.isEmpty() || !n.agent.leaseValid(now) || !n.settled(now)) {
             return; // rule 5: only with a strict majority healthy for the settle time
         }
         boolean lead = active();
-        for (HostId h : n.peers.ids()) {
+        for (HostId h : suspects) {
             Versioned<HostRecord> hr = n.view.host(h);
-            if (hr == null || hr.value().offConfirmed() || hr.value().fenceDevice() == null
-                    || !n.peers.suspected(h, now)) {
+            if (hr == null || hr.value().offConfirmed() || hr.value().fenceDevice() == null) {
                 continue;
             }
             boolean isLeader = h.equals(n.view.leader());

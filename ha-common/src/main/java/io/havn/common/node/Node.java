@@ -185,11 +185,7 @@ public final class Node {
     }
 
     private void sendHeartbeats(long now) {
-        int unconfirmed = agent.unconfirmedMs(now);
-        boolean frozen = agent.frozen();
-        for (HostId peer : peers.ids()) {
-            ports.transport().send(peer, peers.outgoing(peer, now, view.epoch(), unconfirmed, frozen));
-        }
+        peers.sendAll(ports.transport(), now, view.epoch(), agent.unconfirmedMs(now), agent.frozen());
     }
 
     private void onHeartbeat(Heartbeat hb, long now) {
@@ -213,15 +209,9 @@ public final class Node {
 
     /** Whether a strict majority of voters is healthy from this node's view now. */
     boolean majorityHealthy(long now) {
-        int healthy = 0;
-        boolean anyHealthy = false;
-        for (HostId h : view.hostIds()) {
-            if (health(h, now) == Peers.Health.HEALTHY) {
-                healthy++;
-                anyHealthy = true;
-            }
-        }
-        if (view.hostIds().size() % 2 == 0 && anyHealthy) {
+        int[] peerCounts = peers.countHealth(now);
+        int healthy = peerCounts[0] + (selfVotes() && health(self, now) == Peers.Health.HEALTHY ? 1 : 0);
+        if (view.hostIds().size() % 2 == 0 && healthy > 0) {
             healthy++; // the coordination service's vote, held by any host with a valid lease
         }
         return 2 * healthy > voters();
@@ -229,19 +219,19 @@ public final class Node {
 
     /** Whether a strict majority of voters is freshly lost from this node's view now (rule 5's freeze). */
     boolean majorityLost(long now) {
-        int lost = 0;
-        boolean allLost = !view.hostIds().isEmpty();
-        for (HostId h : view.hostIds()) {
-            if (health(h, now) == Peers.Health.LOST) {
-                lost++;
-            } else {
-                allLost = false;
-            }
-        }
+        int[] peerCounts = peers.countHealth(now);
+        boolean selfLost = selfVotes() && health(self, now) == Peers.Health.LOST;
+        int lost = peerCounts[1] + (selfLost ? 1 : 0);
+        boolean allLost = !view.hostIds().isEmpty() && lost == view.hostIds().size();
         if (view.hostIds().size() % 2 == 0 && allLost) {
             lost++; // nobody holds a valid lease, so nobody holds the coordination service's vote
         }
         return 2 * lost > voters();
+    }
+
+    /** This host votes once it is registered in the cluster state. */
+    private boolean selfVotes() {
+        return view.host(self) != null;
     }
 
     Peers.Health health(HostId h, long now) {

@@ -14,13 +14,15 @@ final class Peers {
     enum Health { HEALTHY, LOST, UNKNOWN }
 
     private static final class Peer {
+        final HostId id;
         final PhiAccrualDetector detector;
         final long trackedSince;
         Heartbeat last;
         long lastArrival = Long.MIN_VALUE;
         boolean suspected;
 
-        Peer(PhiAccrualDetector detector, long trackedSince) {
+        Peer(HostId id, PhiAccrualDetector detector, long trackedSince) {
+            this.id = id;
             this.detector = detector;
             this.trackedSince = trackedSince;
         }
@@ -31,6 +33,7 @@ final class Peers {
     private final Map<HostId, Peer> peers = new java.util.HashMap<>();
     /** The peers in name order, for deterministic iteration. */
     private final java.util.List<HostId> ids = new java.util.ArrayList<>();
+    private final java.util.List<Peer> ordered = new java.util.ArrayList<>();
     private long sequence;
 
     Peers(HostId self, Settings settings) {
@@ -43,16 +46,20 @@ final class Peers {
         if (host.equals(self) || peers.containsKey(host)) {
             return;
         }
-        peers.put(host, new Peer(new PhiAccrualDetector(settings.phiWindow(), ms(settings.phiMinStdDevMs()),
-                ms(settings.phiAcceptablePauseMs()), ms(settings.heartbeatIntervalMs())), now));
-        int at = java.util.Collections.binarySearch(ids, host);
-        ids.add(-at - 1, host);
+        Peer p = new Peer(host, new PhiAccrualDetector(settings.phiWindow(), ms(settings.phiMinStdDevMs()),
+                ms(settings.phiAcceptablePauseMs()), ms(settings.heartbeatIntervalMs())), now);
+        peers.put(host, p);
+        int at = -java.util.Collections.binarySearch(ids, host) - 1;
+        ids.add(at, host);
+        ordered.add(at, p);
     }
 
     /** Stops tracking {@code host} (gone from the cluster state). */
     void remove(HostId host) {
-        if (peers.remove(host) != null) {
+        Peer p = peers.remove(host);
+        if (p != null) {
             ids.remove(host);
+            ordered.remove(p);
         }
     }
 
@@ -61,10 +68,26 @@ final class Peers {
         return ids;
     }
 
-    Heartbeat outgoing(HostId to, long now, long epoch, int unconfirmedMs, boolean frozen) {
-        Peer p = peers.get(to);
-        long echo = p == null || p.last == null ? Heartbeat.NO_ECHO : p.last.sentNanos();
-        return new Heartbeat(self, ++sequence, epoch, now, echo, unconfirmedMs, frozen);
+    /** Sends a heartbeat to every peer, each echoing the last one that peer sent us. */
+    void sendAll(io.havn.common.port.Transport transport, long now, long epoch, int unconfirmedMs, boolean frozen) {
+        for (Peer p : ordered) {
+            long echo = p.last == null ? Heartbeat.NO_ECHO : p.last.sentNanos();
+            transport.send(p.id, new Heartbeat(self, ++sequence, epoch, now, echo, unconfirmedMs, frozen));
+        }
+    }
+
+    /** How many peers are healthy ({@code [0]}) and how many freshly lost ({@code [1]}) now. */
+    int[] countHealth(long now) {
+        int[] counts = new int[2];
+        for (Peer p : ordered) {
+            Health h = health(p, now);
+            if (h == Health.HEALTHY) {
+                counts[0]++;
+            } else if (h == Health.LOST) {
+                counts[1]++;
+            }
+        }
+        return counts;
     }
 
     /** Records a heartbeat; returns false if it was ignored (unknown sender, stale or replayed). */
@@ -119,7 +142,10 @@ final class Peers {
 
     /** Rule 5: a peer counts only through a fresh heartbeat, one that echoes ours of less than a timeout ago. */
     Health health(HostId h, long now) {
-        Peer p = peers.get(h);
+        return health(peers.get(h), now);
+    }
+
+    private Health health(Peer p, long now) {
         if (p == null || p.last == null) {
             return Health.UNKNOWN;
         }

@@ -279,12 +279,16 @@ public final class Bench {
             double wall = (t1 - (settledWall[0] == 0 ? t0 : settledWall[0])) / 1e9;
             double rate = simS / wall;
             long events = r.events() - eventsAtSettle[0];
-            md.append(String.format("| %d | %d | %.2f | %.0f | %d |%n", n, simS, wall, rate, events));
-            out.printf("speed at %d hosts: %.0f simulated s per wall s (%d s in %.2f s, %d events)%s%n", n, rate, simS,
+            md.append(String.format("| %d | %d | %.2f | %s | %d |%n", n, simS, wall, rate(rate), events));
+            out.printf("speed at %d hosts: %s simulated s per wall s (%d s in %.2f s, %d events)%s%n", n, rate(rate), simS,
                     wall, events, r.passed() ? "" : " (run FAILED: " + r.settleFailure() + " " + r.violation() + ")");
             row("speed-" + n + "-hosts", "sim-seconds-per-wall-second", rate, "ratio");
         }
         md.append('\n');
+    }
+
+    private static String rate(double r) {
+        return r >= 10 ? String.format("%.0f", r) : String.format("%.2f", r);
     }
 
     // ---------------------------------------------------------------- placement
