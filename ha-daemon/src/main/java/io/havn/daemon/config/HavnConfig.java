@@ -1,0 +1,307 @@
+package io.havn.daemon.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.havn.common.model.HostCapacity;
+import io.havn.common.model.HostId;
+import io.havn.common.node.Settings;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The daemon's configuration ({@code /etc/havn/havn.yaml}). {@link #load} reads and checks it;
+ * every problem is reported at once, each naming its key, and a bad file never yields a config.
+ *
+ * @param cluster    the cluster's name: the ZooKeeper chroot {@code /havn/<cluster>} and the heartbeat cluster id
+ * @param host       this host
+ * @param zookeeper  where the coordination service is
+ * @param heartbeat  the heartbeat transport
+ * @param libvirt    the local hypervisor
+ * @param fence      fence devices
+ * @param watchdog   the watchdog state file the petter process reads
+ * @param settings   the node's timing and policy settings (defaults overridden by the file's {@code settings})
+ */
+public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbeat heartbeat, Libvirt libvirt,
+                         Fence fence, Watchdog watchdog, Settings settings) {
+
+    public record Host(HostId name, HostCapacity capacity, InetSocketAddress address) { }
+
+    public record ZooKeeper(String connect, int sessionTimeoutMs, String digest) { }
+
+    public record Heartbeat(InetSocketAddress bind, Path keyFile) { }
+
+    public record Libvirt(String uri, int callTimeoutMs, int workers, int pollMs, String peerUriTemplate) { }
+
+    public record FenceDevice(String agent, Map<String, String> options) { }
+
+    /** The devices by name, and the name of the device that fences this host (or null). */
+    public record Fence(Map<String, FenceDevice> devices, String device) { }
+
+    public record Watchdog(Path stateFile) { }
+
+    private static final Set<String> TOP = Set.of("cluster", "host", "zookeeper", "heartbeat", "libvirt", "fence",
+            "watchdog", "settings");
+
+    /** Reads and checks {@code file}; throws {@link ConfigException} listing every problem. */
+    public static HavnConfig load(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot read: " + e.getMessage());
+        }
+        return parse(text, file.toString());
+    }
+
+    /** Checks the YAML {@code text}; {@code source} names it in messages. */
+    public static HavnConfig parse(String text, String source) {
+        ObjectMapper yaml = new ObjectMapper(YAMLFactory.builder()
+                .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
+        JsonNode root;
+        try {
+            root = yaml.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new ConfigException(source + ": not valid YAML: " + e.getOriginalMessage()
+                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
+        }
+        Reader r = new Reader(source);
+        if (root == null || !root.isObject()) {
+            throw new ConfigException(source + ": the file must be a mapping of keys");
+        }
+        r.only(root, "", TOP);
+        String cluster = r.name(root, "cluster", true);
+        JsonNode h = r.section(root, "host", Set.of("name", "cpus", "memoryMiB", "address"));
+        HostId name = r.hostId(h, "host.name");
+        HostCapacity cap = new HostCapacity(r.integer(h, "host.cpus", 0, 1, 1 << 16),
+                r.integer(h, "host.memoryMiB", 0, 1, Integer.MAX_VALUE));
+        InetSocketAddress address = r.address(h, "host.address", null);
+        JsonNode z = r.section(root, "zookeeper", Set.of("connect", "sessionTimeoutMs", "digest"));
+        String connect = r.text(z, "zookeeper.connect", null);
+        int sessionMs = r.integer(z, "zookeeper.sessionTimeoutMs", 10_000, 2_000, 600_000);
+        String digest = r.text(z, "zookeeper.digest", "");
+        if (!digest.isEmpty() && !digest.matches("[^:]+:.+")) {
+            r.error("zookeeper.digest", "must be user:password");
+        }
+        JsonNode hb = r.section(root, "heartbeat", Set.of("bind", "keyFile"));
+        InetSocketAddress bind = r.address(hb, "heartbeat.bind", "0.0.0.0:7405");
+        String key = r.text(hb, "heartbeat.keyFile", "/etc/havn/cluster.key");
+        JsonNode lv = r.section(root, "libvirt", Set.of("uri", "callTimeoutMs", "workers", "pollMs", "peerUri"));
+        Libvirt libvirt = new Libvirt(r.text(lv, "libvirt.uri", "qemu:///system"),
+                r.integer(lv, "libvirt.callTimeoutMs", 30_000, 100, 3_600_000),
+                r.integer(lv, "libvirt.workers", 4, 1, 64),
+                r.integer(lv, "libvirt.pollMs", 1_000, 50, 60_000),
+                r.text(lv, "libvirt.peerUri", "qemu+tcp://{host}/system"));
+        if (!libvirt.peerUriTemplate().contains("{host}")) {
+            r.error("libvirt.peerUri", "must contain {host}, replaced by a peer's host name");
+        }
+        Fence fence = r.fence(root);
+        JsonNode wd = r.section(root, "watchdog", Set.of("stateFile"));
+        Path state = Path.of(r.text(wd, "watchdog.stateFile", "/run/havn/watchdog.state"));
+        Settings settings = Settings.defaults();
+        JsonNode s = root.get("settings");
+        if (s != null && !s.isNull()) {
+            if (!s.isObject()) {
+                r.error("settings", "must be a mapping of setting names to values");
+            } else {
+                Map<String, Object> overrides = new LinkedHashMap<>();
+                s.fields().forEachRemaining(e -> overrides.put(e.getKey(), yaml.convertValue(e.getValue(), Object.class)));
+                overrides.putIfAbsent("sessionTimeoutMs", sessionMs);
+                try {
+                    settings = Settings.defaults().with(overrides);
+                } catch (IllegalArgumentException e) {
+                    r.error("settings", e.getMessage());
+                }
+            }
+        } else {
+            try {
+                settings = Settings.defaults().with(Map.of("sessionTimeoutMs", sessionMs));
+            } catch (IllegalArgumentException e) {
+                r.error("zookeeper.sessionTimeoutMs", e.getMessage());
+            }
+        }
+        r.done();
+        return new HavnConfig(cluster, new Host(name, cap, address == null ? bind : address),
+                new ZooKeeper(connect, sessionMs, digest.isEmpty() ? null : digest),
+                new Heartbeat(bind, Path.of(key)), libvirt, fence, new Watchdog(state), settings);
+    }
+
+    /** Collects every problem with its key, then throws them together. */
+    private static final class Reader {
+        private final String source;
+        private final List<String> errors = new ArrayList<>();
+
+        Reader(String source) {
+            this.source = source;
+        }
+
+        void error(String key, String what) {
+            errors.add(key + ": " + what);
+        }
+
+        void done() {
+            if (!errors.isEmpty()) {
+                throw new ConfigException(source + ": " + String.join("; ", errors));
+            }
+        }
+
+        void only(JsonNode node, String prefix, Set<String> known) {
+            for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+                String k = it.next();
+                if (!known.contains(k)) {
+                    error(prefix + k, "unknown key (known: " + String.join(", ", new java.util.TreeSet<>(known)) + ")");
+                }
+            }
+        }
+
+        JsonNode section(JsonNode root, String name, Set<String> keys) {
+            JsonNode n = root.get(name);
+            if (n == null || n.isNull()) {
+                return new ObjectMapper().createObjectNode();
+            }
+            if (!n.isObject()) {
+                error(name, "must be a mapping");
+                return new ObjectMapper().createObjectNode();
+            }
+            only(n, name + ".", keys);
+            return n;
+        }
+
+        private JsonNode field(JsonNode section, String key) {
+            return section.get(key.substring(key.lastIndexOf('.') + 1));
+        }
+
+        String text(JsonNode section, String key, String dflt) {
+            JsonNode n = field(section, key);
+            if (n == null || n.isNull()) {
+                if (dflt == null) {
+                    error(key, "required");
+                    return "";
+                }
+                return dflt;
+            }
+            if (!n.isValueNode() || n.asText().isBlank()) {
+                error(key, "must be a non-empty string");
+                return dflt == null ? "" : dflt;
+            }
+            return n.asText();
+        }
+
+        String name(JsonNode root, String key, boolean required) {
+            String v = text(root, key, required ? null : "");
+            if (!v.isEmpty() && !v.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}")) {
+                error(key, "'" + v + "' is not a valid name (letters, digits, '.', '_', '-')");
+            }
+            return v;
+        }
+
+        HostId hostId(JsonNode section, String key) {
+            String v = text(section, key, null);
+            try {
+                return new HostId(v);
+            } catch (IllegalArgumentException e) {
+                if (!v.isEmpty()) {
+                    error(key, e.getMessage());
+                }
+                return new HostId("invalid");
+            }
+        }
+
+        int integer(JsonNode section, String key, int dflt, int min, int max) {
+            JsonNode n = field(section, key);
+            if (n == null || n.isNull()) {
+                if (dflt == 0) {
+                    error(key, "required");
+                }
+                return Math.max(dflt, min);
+            }
+            if (!n.canConvertToInt() || !n.isIntegralNumber()) {
+                error(key, "must be a whole number, got '" + n.asText() + "'");
+                return Math.max(dflt, min);
+            }
+            int v = n.intValue();
+            if (v < min || v > max) {
+                error(key, "must be between " + min + " and " + max + ", got " + v);
+                return Math.min(max, Math.max(min, v));
+            }
+            return v;
+        }
+
+        InetSocketAddress address(JsonNode section, String key, String dflt) {
+            String v = text(section, key, dflt == null ? "" : dflt);
+            if (v.isEmpty()) {
+                return null;
+            }
+            int colon = v.lastIndexOf(':');
+            if (colon <= 0 || colon == v.length() - 1) {
+                error(key, "must be host:port, got '" + v + "'");
+                return null;
+            }
+            try {
+                int port = Integer.parseInt(v.substring(colon + 1));
+                if (port < 1 || port > 65535) {
+                    error(key, "port must be 1-65535, got " + port);
+                    return null;
+                }
+                return InetSocketAddress.createUnresolved(v.substring(0, colon), port);
+            } catch (NumberFormatException e) {
+                error(key, "must be host:port, got '" + v + "'");
+                return null;
+            }
+        }
+
+        Fence fence(JsonNode root) {
+            JsonNode f = section(root, "fence", Set.of("devices", "device"));
+            Map<String, FenceDevice> devices = new LinkedHashMap<>();
+            JsonNode ds = f.get("devices");
+            if (ds != null && !ds.isNull()) {
+                if (!ds.isObject()) {
+                    error("fence.devices", "must be a mapping of device names to {agent, options}");
+                } else {
+                    ds.fields().forEachRemaining(e -> {
+                        String k = "fence.devices." + e.getKey();
+                        JsonNode d = e.getValue();
+                        if (d == null || !d.isObject()) {
+                            error(k, "must be a mapping with agent and options");
+                            return;
+                        }
+                        only(d, k + ".", Set.of("agent", "options"));
+                        String agent = text(d, k + ".agent", null);
+                        Map<String, String> options = new LinkedHashMap<>();
+                        JsonNode o = d.get("options");
+                        if (o != null && !o.isNull()) {
+                            if (!o.isObject()) {
+                                error(k + ".options", "must be a mapping of option names to values");
+                            } else {
+                                o.fields().forEachRemaining(oe -> options.put(oe.getKey(), oe.getValue().asText()));
+                            }
+                        }
+                        devices.put(e.getKey(), new FenceDevice(agent, Map.copyOf(options)));
+                    });
+                }
+            }
+            String device = f.has("device") && !f.get("device").isNull() ? f.get("device").asText() : null;
+            if (device != null && !devices.containsKey(device)) {
+                error("fence.device", "'" + device + "' is not one of fence.devices " + devices.keySet());
+            }
+            return new Fence(Map.copyOf(devices), device);
+        }
+    }
+
+    /** A configuration problem; the message names the file and every bad key. */
+    public static final class ConfigException extends RuntimeException {
+        public ConfigException(String message) {
+            super(message);
+        }
+    }
+}

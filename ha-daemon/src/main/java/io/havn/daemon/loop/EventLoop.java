@@ -1,0 +1,131 @@
+package io.havn.daemon.loop;
+
+import io.havn.common.node.Node;
+import io.havn.common.node.NodeEvent;
+import io.havn.common.port.Clock;
+import io.havn.common.port.Scheduler;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one thread that drives a {@link Node}: adapters post events from their own threads with
+ * {@link #post}; the node's timers run here too. Nothing else touches the node.
+ *
+ * <p>The node must never throw; if it does, the event is logged and counted and the loop goes on
+ * (a daemon that stops handling events would stop confirming its lease and self-fence, which is
+ * the safe outcome anyway, but an exception is a bug to see, not a reason to stop).
+ */
+public final class EventLoop implements Clock, Scheduler, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(EventLoop.class);
+
+    private enum State { LATENT, STARTED, CLOSED }
+
+    private final ScheduledThreadPoolExecutor executor;
+    private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
+    private final AtomicLong failures = new AtomicLong();
+    private volatile Node node;
+
+    public EventLoop(String name) {
+        executor = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(false);
+            return t;
+        });
+        executor.setRemoveOnCancelPolicy(true);
+    }
+
+    /** Binds the node this loop drives and starts it on the loop's thread. Once only. */
+    public void start(Node n) {
+        if (!state.compareAndSet(State.LATENT, State.STARTED)) {
+            throw new IllegalStateException("event loop already started or closed");
+        }
+        this.node = n;
+        run(n::start);
+    }
+
+    /** Hands an event to the node, on the loop's thread. Thread-safe; never blocks. */
+    public void post(NodeEvent event) {
+        run(() -> node.handle(event));
+    }
+
+    /** The sink adapters post to. */
+    public Consumer<NodeEvent> sink() {
+        return this::post;
+    }
+
+    /** Runs {@code task} on the loop's thread (dropped once closed). */
+    public void run(Runnable task) {
+        if (state.get() == State.CLOSED) {
+            return;
+        }
+        try {
+            executor.execute(() -> guarded(task));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closed meanwhile
+        }
+    }
+
+    private void guarded(Runnable task) {
+        try {
+            task.run();
+        } catch (RuntimeException e) {
+            failures.incrementAndGet();
+            LOG.error("the node threw while handling an event; continuing", e);
+        }
+    }
+
+    @Override
+    public long nanos() {
+        return System.nanoTime();
+    }
+
+    @Override
+    public Cancellable schedule(long delayNanos, Runnable task) {
+        if (state.get() == State.CLOSED) {
+            return () -> { };
+        }
+        try {
+            ScheduledFuture<?> f = executor.schedule(() -> guarded(task), Math.max(0, delayNanos), TimeUnit.NANOSECONDS);
+            return () -> f.cancel(false);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return () -> { };
+        }
+    }
+
+    /** How many events or timers threw. */
+    public long failures() {
+        return failures.get();
+    }
+
+    /** The executor, for adapters that want to run small tasks on the loop (tests). */
+    ScheduledExecutorService executor() {
+        return executor;
+    }
+
+    @Override
+    public void close() {
+        if (state.getAndSet(State.CLOSED) == State.CLOSED) {
+            return;
+        }
+        Node n = node;
+        if (n != null) {
+            executor.execute(n::stop);
+        }
+        executor.shutdown();
+        try {
+            if (!executor.awaitTermination(5, TimeUnit.SECONDS)) {
+                executor.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            executor.shutdownNow();
+        }
+    }
+}

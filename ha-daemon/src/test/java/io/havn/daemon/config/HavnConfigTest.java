@@ -1,0 +1,78 @@
+package io.havn.daemon.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.havn.common.model.HostId;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+class HavnConfigTest {
+    private static final String GOOD = """
+            cluster: prod
+            host: {name: node1, cpus: 32, memoryMiB: 131072, address: "10.0.0.1:7405"}
+            zookeeper: {connect: "zk1:2181,zk2:2181,zk3:2181", sessionTimeoutMs: 10000}
+            heartbeat: {bind: "0.0.0.0:7405", keyFile: /etc/havn/cluster.key}
+            libvirt: {uri: "qemu:///system"}
+            fence:
+              devices:
+                ipmi-node1: {agent: /usr/sbin/fence_ipmilan, options: {ip: 10.0.1.1, username: admin, password: secret}}
+              device: ipmi-node1
+            settings: {graceMs: 2000}
+            """;
+
+    @Test
+    void aCompleteFileIsReadWithItsValuesAndDefaults() {
+        HavnConfig c = HavnConfig.parse(GOOD, "havn.yaml");
+        assertEquals("prod", c.cluster());
+        assertEquals(new HostId("node1"), c.host().name());
+        assertEquals(32, c.host().capacity().cpus());
+        assertEquals("zk1:2181,zk2:2181,zk3:2181", c.zookeeper().connect());
+        assertEquals(2000, c.settings().graceMs());
+        assertEquals(10_000, c.settings().sessionTimeoutMs());
+        assertEquals("/usr/sbin/fence_ipmilan", c.fence().devices().get("ipmi-node1").agent());
+        assertEquals("ipmi-node1", c.fence().device());
+        assertEquals(30_000, c.libvirt().callTimeoutMs(), "default");
+        assertEquals(Path.of("/run/havn/watchdog.state"), c.watchdog().stateFile(), "default");
+        assertNull(c.zookeeper().digest());
+    }
+
+    @Test
+    void everyProblemIsReportedWithItsKey() {
+        String bad = """
+                cluster: "bad name!"
+                host: {name: node1, cpus: -1, memoryMiB: 1024, colour: blue}
+                zookeeper: {sessionTimeoutMs: 10}
+                heartbeat: {bind: "nohostport"}
+                fence: {device: missing}
+                settings: {leasMs: 5}
+                extra: 1
+                """;
+        HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class,
+                () -> HavnConfig.parse(bad, "havn.yaml"));
+        String m = e.getMessage();
+        for (String key : new String[] {"havn.yaml", "cluster:", "host.cpus", "host.colour", "zookeeper.connect: required",
+                "zookeeper.sessionTimeoutMs", "heartbeat.bind", "fence.device", "settings", "leasMs", "extra"}) {
+            assertTrue(m.contains(key), "names " + key + ": " + m);
+        }
+    }
+
+    @Test
+    void unsafeTimingIsRefused() {
+        HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
+                GOOD.replace("settings: {graceMs: 2000}", "settings: {leaseMs: 9000}"), "havn.yaml"));
+        assertTrue(e.getMessage().contains("leaseMs + watchdogMs"), e.getMessage());
+    }
+
+    @Test
+    void notYamlOrMissingFileIsAClearError() {
+        HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class,
+                () -> HavnConfig.parse("cluster: [unclosed", "havn.yaml"));
+        assertTrue(e.getMessage().startsWith("havn.yaml: not valid YAML"), e.getMessage());
+        HavnConfig.ConfigException f = assertThrows(HavnConfig.ConfigException.class,
+                () -> HavnConfig.load(Path.of("/nonexistent/havn.yaml")));
+        assertTrue(f.getMessage().contains("/nonexistent/havn.yaml: cannot read"), f.getMessage());
+    }
+}
