@@ -10,6 +10,9 @@ import java.util.Objects;
  * clock (DESIGN.md rule 5).
  *
  * @param from           the sender
+ * @param incarnation    the sender daemon's incarnation: grows with every start of the daemon, across
+ *                       reboots too (the daemon takes its wall-clock start time), so a rebooted host,
+ *                       whose monotonic clock began again, is told apart from a replay of its past
  * @param sequence       grows by one per heartbeat from this sender incarnation
  * @param epoch          the leader epoch the sender knows
  * @param sentNanos      the sender's monotonic time at sending
@@ -17,7 +20,7 @@ import java.util.Objects;
  * @param unconfirmedMs  how long the sender has gone without a confirmation, capped; {@link #NEVER} if never
  * @param frozen         the sender has frozen (rule 5)
  */
-public record Heartbeat(HostId from, long sequence, long epoch, long sentNanos, long echoNanos,
+public record Heartbeat(HostId from, long incarnation, long sequence, long epoch, long sentNanos, long echoNanos,
                         int unconfirmedMs, boolean frozen) {
     public static final long NO_ECHO = Long.MIN_VALUE;
     public static final int NEVER = Integer.MAX_VALUE;
@@ -27,5 +30,19 @@ public record Heartbeat(HostId from, long sequence, long epoch, long sentNanos, 
         if (unconfirmedMs < 0) {
             throw new IllegalArgumentException("unconfirmedMs must be >= 0, got " + unconfirmedMs);
         }
+    }
+
+    /** A heartbeat of incarnation 0 (tests). */
+    public Heartbeat(HostId from, long sequence, long epoch, long sentNanos, long echoNanos, int unconfirmedMs,
+                     boolean frozen) {
+        this(from, 0, sequence, epoch, sentNanos, echoNanos, unconfirmedMs, frozen);
+    }
+
+    /** Whether this heartbeat comes after {@code earlier} of the same sender: a later incarnation, or a later send. */
+    public boolean isAfter(Heartbeat earlier) {
+        if (incarnation != earlier.incarnation) {
+            return incarnation > earlier.incarnation;
+        }
+        return sentNanos > earlier.sentNanos || (sentNanos == earlier.sentNanos && sequence > earlier.sequence);
     }
 }

@@ -25,11 +25,19 @@ import java.util.function.Consumer;
  * reads real time or makes unseeded randomness, so a run is a pure function of its events.
  */
 public final class Node {
-    /** Static facts about this host, from its config. */
-    public record Identity(HostId id, HostCapacity capacity, String address, String fenceDevice) {
+    /**
+     * Static facts about this host, from its config, and this daemon's incarnation (see
+     * {@link Heartbeat#incarnation()}): it must grow with every start of the daemon on this host.
+     */
+    public record Identity(HostId id, HostCapacity capacity, String address, String fenceDevice, long incarnation) {
         public Identity {
             Objects.requireNonNull(id, "id");
             Objects.requireNonNull(capacity, "capacity");
+        }
+
+        /** An identity of incarnation 0 (tests, one-off nodes). */
+        public Identity(HostId id, HostCapacity capacity, String address, String fenceDevice) {
+            this(id, capacity, address, fenceDevice, 0);
         }
     }
 
@@ -59,7 +67,7 @@ public final class Node {
         this.self = identity.id();
         this.settings = Objects.requireNonNull(settings, "settings").validate();
         this.ports = Objects.requireNonNull(ports, "ports");
-        this.peers = new Peers(self, settings);
+        this.peers = new Peers(self, identity.incarnation(), settings);
         this.agent = new HostAgent(this);
         this.manager = new Manager(this);
         this.admin = new AdminHandler(this);

@@ -15,7 +15,7 @@ final class Peers {
 
     private static final class Peer {
         final HostId id;
-        final PhiAccrualDetector detector;
+        PhiAccrualDetector detector;
         final long trackedSince;
         Heartbeat last;
         long lastArrival = Long.MIN_VALUE;
@@ -29,6 +29,7 @@ final class Peers {
     }
 
     private final HostId self;
+    private final long incarnation;
     private final Settings settings;
     private final Map<HostId, Peer> peers = new java.util.HashMap<>();
     /** The peers in name order, for deterministic iteration. */
@@ -36,8 +37,9 @@ final class Peers {
     private final java.util.List<Peer> ordered = new java.util.ArrayList<>();
     private long sequence;
 
-    Peers(HostId self, Settings settings) {
+    Peers(HostId self, long incarnation, Settings settings) {
         this.self = self;
+        this.incarnation = incarnation;
         this.settings = settings;
     }
 
@@ -46,12 +48,16 @@ final class Peers {
         if (host.equals(self) || peers.containsKey(host)) {
             return;
         }
-        Peer p = new Peer(host, new PhiAccrualDetector(settings.phiWindow(), ms(settings.phiMinStdDevMs()),
-                ms(settings.phiAcceptablePauseMs()), ms(settings.heartbeatIntervalMs())), now);
+        Peer p = new Peer(host, detector(), now);
         peers.put(host, p);
         int at = -java.util.Collections.binarySearch(ids, host) - 1;
         ids.add(at, host);
         ordered.add(at, p);
+    }
+
+    private PhiAccrualDetector detector() {
+        return new PhiAccrualDetector(settings.phiWindow(), ms(settings.phiMinStdDevMs()),
+                ms(settings.phiAcceptablePauseMs()), ms(settings.heartbeatIntervalMs()));
     }
 
     /** Stops tracking {@code host} (gone from the cluster state). */
@@ -72,7 +78,7 @@ final class Peers {
     void sendAll(io.havn.common.port.Transport transport, long now, long epoch, int unconfirmedMs, boolean frozen) {
         for (Peer p : ordered) {
             long echo = p.last == null ? Heartbeat.NO_ECHO : p.last.sentNanos();
-            transport.send(p.id, new Heartbeat(self, ++sequence, epoch, now, echo, unconfirmedMs, frozen));
+            transport.send(p.id, new Heartbeat(self, incarnation, ++sequence, epoch, now, echo, unconfirmedMs, frozen));
         }
     }
 
@@ -96,13 +102,22 @@ final class Peers {
         if (p == null) {
             return false;
         }
-        if (p.last != null && hb.sentNanos() <= p.last.sentNanos()) {
-            return false;
+        if (p.last != null && !hb.isAfter(p.last)) {
+            return false; // stale, duplicate, or of an older incarnation
+        }
+        if (p.last != null && hb.incarnation() != p.last.incarnation()) {
+            p.detector = detector(); // a restarted daemon: its old arrival times say nothing now
         }
         p.detector.heartbeat(now);
         p.last = hb;
         p.lastArrival = now;
         return true;
+    }
+
+    /** The last heartbeat taken from {@code h}, or null. */
+    Heartbeat lastHeartbeat(HostId h) {
+        Peer p = peers.get(h);
+        return p == null ? null : p.last;
     }
 
     long lastArrival(HostId h) {

@@ -260,6 +260,25 @@ class NodeEventsTest {
     }
 
     @Test
+    void aRebootedPeerWhoseClockBeganAgainIsHeardAgain() {
+        runningWithTwoPeers();
+        clock.advance(200 * MS); // one round of our heartbeats goes out
+        HostId two = new HostId("node2");
+        Heartbeat ours = sent.get(two);
+        send(new NodeEvent.HeartbeatReceived(new Heartbeat(two, 1, 500, 1, 9_000_000_000L, ours.sentNanos(), 10,
+                false)));
+        assertEquals(Peers.Health.HEALTHY, node.peers.health(two, clock.nanos()));
+        clock.advance(200 * MS);
+        ours = sent.get(two);
+        // node2 rebooted: a smaller clock and sequence, a later incarnation
+        send(new NodeEvent.HeartbeatReceived(new Heartbeat(two, 2, 1, 1, 3_000_000L, ours.sentNanos(), 10, false)));
+        assertEquals(3_000_000L, node.peers.lastHeartbeat(two).sentNanos(), "the new incarnation was taken");
+        send(new NodeEvent.HeartbeatReceived(new Heartbeat(two, 1, 501, 1, 9_200_000_000L, ours.sentNanos(), 10,
+                false)));
+        assertEquals(3_000_000L, node.peers.lastHeartbeat(two).sentNanos(), "the old incarnation is ignored");
+    }
+
+    @Test
     void settingsRejectALeaseAndWatchdogThatDoNotFitTheSessionTimeout() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Settings.defaults().with(Map.of("leaseMs", 8000)));

@@ -140,7 +140,7 @@ public final class SimWorld {
         };
         NodePorts ports = new NodePorts(clock, scheduler, transport(h, inc), h.client, hypervisor(h, inbox),
                 fencer(h, inbox), watchdog(h), this::onDecision, (rid, reply) -> replies.put(rid, reply));
-        Node node = new Node(new Node.Identity(id, h.capacity, h.name + ":7405", h.fenceDevice), settings, ports);
+        Node node = new Node(new Node.Identity(id, h.capacity, h.name + ":7405", h.fenceDevice, inc), settings, ports);
         self[0] = node;
         h.node = node;
         note(id, "daemon", "daemon starts (incarnation " + inc + ")");

@@ -1,0 +1,344 @@
+package io.havn.daemon.transport;
+
+import io.havn.common.model.HostId;
+import io.havn.common.node.Heartbeat;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Objects;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * The wire format of one heartbeat datagram, authenticated with the cluster key.
+ *
+ * <p>Layout, big-endian, version 2 (version 1 lacked the incarnation):
+ * <pre>
+ *   magic          2 bytes   0x48 0x56 ("HV")
+ *   version        1 byte    1
+ *   cluster id     1 byte length (1-64) + UTF-8 bytes
+ *   sender         1 byte length (1-63) + ASCII host name
+ *   receiver       1 byte length (1-63) + ASCII host name
+ *   incarnation    8 bytes
+ *   sequence       8 bytes
+ *   epoch          8 bytes
+ *   sentNanos      8 bytes
+ *   echoNanos      8 bytes
+ *   unconfirmedMs  4 bytes, >= 0
+ *   frozen         1 byte, 0 or 1
+ *   tag           32 bytes   HMAC-SHA256(cluster key, every byte before the tag)
+ * </pre>
+ * The receiver's name is authenticated, so a datagram cannot be replayed to another host; the
+ * cluster id is authenticated, so it cannot be replayed into another cluster that shares the key.
+ *
+ * <p>{@link #decode} never throws. It checks in this order: length, magic, version, cluster id,
+ * tag, then the rest of the structure. The cluster id is compared before the tag on purpose: a
+ * datagram of another cluster (two clusters on one network, a misdirected port) is counted as
+ * {@link Reason#FOREIGN_CLUSTER} rather than drowned among {@link Reason#BAD_MAC}, so the
+ * operator sees the misconfiguration. Nothing but that counter depends on unauthenticated bytes.
+ *
+ * <p>Thread-safe: each thread gets its own {@link Mac}.
+ */
+public final class HeartbeatCodec {
+    public static final int MIN_KEY_BYTES = 16;
+    public static final int MAX_CLUSTER_ID_BYTES = 64;
+    public static final int TAG_BYTES = 32;
+
+    static final byte MAGIC_0 = 0x48;
+    static final byte MAGIC_1 = 0x56;
+    static final byte VERSION = 2;
+    private static final int MAX_HOST_BYTES = 63;
+    /** Magic, version, three length bytes, four longs, an int, the frozen flag and the tag. */
+    private static final int FIXED_BYTES = 2 + 1 + 3 + 5 * Long.BYTES + Integer.BYTES + 1 + TAG_BYTES;
+    static final int MIN_DATAGRAM_BYTES = FIXED_BYTES + 3;
+    public static final int MAX_DATAGRAM_BYTES = FIXED_BYTES + MAX_CLUSTER_ID_BYTES + 2 * MAX_HOST_BYTES;
+    private static final int MAX_KEY_FILE_BYTES = 4096;
+    private static final String HMAC = "HmacSHA256";
+
+    /** Why a datagram was rejected. */
+    public enum Reason {
+        /** Shorter than the smallest possible heartbeat. */
+        TOO_SHORT,
+        /** Not a havn heartbeat at all. */
+        BAD_MAGIC,
+        /** A havn heartbeat of a format version this daemon does not speak. */
+        BAD_VERSION,
+        /** Lengths or fields out of bounds, invalid host names, trailing bytes. */
+        MALFORMED,
+        /** A well-formed heartbeat of another cluster. */
+        FOREIGN_CLUSTER,
+        /** The tag does not match: a forgery, a corruption, or a peer with another key. */
+        BAD_MAC
+    }
+
+    /** The outcome of {@link #decode}. */
+    public sealed interface Decoded permits Ok, Rejected { }
+
+    /** An authentic heartbeat addressed to {@code to}. */
+    public record Ok(HostId to, Heartbeat heartbeat) implements Decoded {
+        public Ok {
+            Objects.requireNonNull(to, "to");
+            Objects.requireNonNull(heartbeat, "heartbeat");
+        }
+    }
+
+    public record Rejected(Reason reason) implements Decoded {
+        private static final Rejected[] BY_REASON = Arrays.stream(Reason.values())
+                .map(Rejected::new).toArray(Rejected[]::new);
+
+        public Rejected {
+            Objects.requireNonNull(reason, "reason");
+        }
+
+        static Rejected of(Reason reason) {
+            return BY_REASON[reason.ordinal()];
+        }
+    }
+
+    private final String clusterId;
+    private final byte[] clusterIdBytes;
+    private final ThreadLocal<Mac> mac;
+
+    /**
+     * @param clusterId the cluster's name, 1-64 bytes of UTF-8
+     * @param key       the cluster key, at least {@value #MIN_KEY_BYTES} bytes; copied
+     * @throws IllegalArgumentException naming the bad argument
+     */
+    public HeartbeatCodec(String clusterId, byte[] key) {
+        Objects.requireNonNull(clusterId, "clusterId");
+        Objects.requireNonNull(key, "key");
+        byte[] id = clusterId.getBytes(StandardCharsets.UTF_8);
+        if (id.length == 0 || id.length > MAX_CLUSTER_ID_BYTES) {
+            throw new IllegalArgumentException("cluster id '" + clusterId + "' is " + id.length
+                    + " bytes of UTF-8; use 1-" + MAX_CLUSTER_ID_BYTES);
+        }
+        if (key.length < MIN_KEY_BYTES) {
+            throw new IllegalArgumentException("cluster key is " + key.length + " bytes; at least "
+                    + MIN_KEY_BYTES + " are needed (32 random bytes recommended: openssl rand -hex 32)");
+        }
+        this.clusterId = clusterId;
+        this.clusterIdBytes = id;
+        SecretKeySpec spec = new SecretKeySpec(key, HMAC); // copies the key
+        newMac(spec); // fail here, not on the first datagram
+        this.mac = ThreadLocal.withInitial(() -> newMac(spec));
+    }
+
+    public String clusterId() {
+        return clusterId;
+    }
+
+    /** The datagram carrying {@code heartbeat} to {@code to}; at most {@link #MAX_DATAGRAM_BYTES} long. */
+    public byte[] encode(HostId to, Heartbeat heartbeat) {
+        Objects.requireNonNull(to, "to");
+        Objects.requireNonNull(heartbeat, "heartbeat");
+        byte[] from = ascii(heartbeat.from());
+        byte[] receiver = ascii(to);
+        int bodyBytes = FIXED_BYTES - TAG_BYTES + clusterIdBytes.length + from.length + receiver.length;
+        byte[] out = new byte[bodyBytes + TAG_BYTES];
+        ByteBuffer b = ByteBuffer.wrap(out);
+        b.put(MAGIC_0).put(MAGIC_1).put(VERSION);
+        b.put((byte) clusterIdBytes.length).put(clusterIdBytes);
+        b.put((byte) from.length).put(from);
+        b.put((byte) receiver.length).put(receiver);
+        b.putLong(heartbeat.incarnation()).putLong(heartbeat.sequence()).putLong(heartbeat.epoch())
+                .putLong(heartbeat.sentNanos()).putLong(heartbeat.echoNanos());
+        b.putInt(heartbeat.unconfirmedMs());
+        b.put((byte) (heartbeat.frozen() ? 1 : 0));
+        System.arraycopy(tag(out, bodyBytes), 0, out, bodyBytes, TAG_BYTES);
+        return out;
+    }
+
+    /** Decodes and authenticates one datagram. Never throws; {@code null} is {@link Reason#TOO_SHORT}. */
+    public Decoded decode(byte[] datagram) {
+        if (datagram == null || datagram.length < MIN_DATAGRAM_BYTES) {
+            return Rejected.of(Reason.TOO_SHORT);
+        }
+        try {
+            return decodeChecked(datagram);
+        } catch (RuntimeException e) {
+            // every branch below is bounds-checked; this only keeps a bug from escaping the contract
+            return Rejected.of(Reason.MALFORMED);
+        }
+    }
+
+    private Decoded decodeChecked(byte[] d) {
+        if (d[0] != MAGIC_0 || d[1] != MAGIC_1) {
+            return Rejected.of(Reason.BAD_MAGIC);
+        }
+        if (d[2] != VERSION) {
+            return Rejected.of(Reason.BAD_VERSION);
+        }
+        int bodyBytes = d.length - TAG_BYTES;
+        int idLength = d[3] & 0xff;
+        int pos = 4;
+        if (idLength == 0 || idLength > MAX_CLUSTER_ID_BYTES || pos + idLength > bodyBytes) {
+            return Rejected.of(Reason.MALFORMED);
+        }
+        if (!Arrays.equals(d, pos, pos + idLength, clusterIdBytes, 0, clusterIdBytes.length)) {
+            return Rejected.of(Reason.FOREIGN_CLUSTER);
+        }
+        pos += idLength;
+        // authenticate before trusting any other byte
+        if (!MessageDigest.isEqual(tag(d, bodyBytes), Arrays.copyOfRange(d, bodyBytes, d.length))) {
+            return Rejected.of(Reason.BAD_MAC);
+        }
+        HostId from = host(d, pos, bodyBytes);
+        if (from == null) {
+            return Rejected.of(Reason.MALFORMED);
+        }
+        pos += 1 + from.value().length();
+        HostId to = host(d, pos, bodyBytes);
+        if (to == null) {
+            return Rejected.of(Reason.MALFORMED);
+        }
+        pos += 1 + to.value().length();
+        // a sender with the key but another layout (a bug, or a version that forgot to bump) ends here
+        if (bodyBytes - pos != 5 * Long.BYTES + Integer.BYTES + 1) {
+            return Rejected.of(Reason.MALFORMED);
+        }
+        ByteBuffer b = ByteBuffer.wrap(d, pos, bodyBytes - pos);
+        long incarnation = b.getLong();
+        long sequence = b.getLong();
+        long epoch = b.getLong();
+        long sentNanos = b.getLong();
+        long echoNanos = b.getLong();
+        int unconfirmedMs = b.getInt();
+        byte frozen = b.get();
+        if (unconfirmedMs < 0 || (frozen != 0 && frozen != 1)) {
+            return Rejected.of(Reason.MALFORMED);
+        }
+        return new Ok(to, new Heartbeat(from, incarnation, sequence, epoch, sentNanos, echoNanos, unconfirmedMs,
+                frozen == 1));
+    }
+
+    /** The host name at {@code pos} (length byte, then ASCII), or null if out of bounds or invalid. */
+    private static HostId host(byte[] d, int pos, int limit) {
+        if (pos >= limit) {
+            return null;
+        }
+        int length = d[pos] & 0xff;
+        if (length == 0 || length > MAX_HOST_BYTES || pos + 1 + length > limit) {
+            return null;
+        }
+        for (int i = pos + 1; i <= pos + length; i++) {
+            if (d[i] < 0) {
+                return null; // not ASCII: the name would not survive the round trip
+            }
+        }
+        try {
+            return new HostId(new String(d, pos + 1, length, StandardCharsets.US_ASCII));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private static byte[] ascii(HostId host) {
+        return host.value().getBytes(StandardCharsets.US_ASCII); // HostId admits ASCII only
+    }
+
+    private byte[] tag(byte[] data, int length) {
+        Mac m = mac.get();
+        m.update(data, 0, length);
+        return m.doFinal();
+    }
+
+    private static Mac newMac(SecretKeySpec spec) {
+        try {
+            Mac m = Mac.getInstance(HMAC);
+            m.init(spec);
+            return m;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(HMAC + " is not available in this JVM", e);
+        }
+    }
+
+    /**
+     * Reads a cluster key file. The file holds the key as hexadecimal text, nothing else but
+     * leading and trailing white space (make one with {@code openssl rand -hex 32}); at least
+     * {@value #MIN_KEY_BYTES} bytes, that is 32 hex digits. Error messages name the file, never
+     * its content.
+     *
+     * @throws IOException              naming the file, if it cannot be read
+     * @throws IllegalArgumentException naming the file and the problem, if its content is not a key
+     */
+    public static byte[] readKeyFile(Path file) throws IOException {
+        Objects.requireNonNull(file, "file");
+        byte[] raw;
+        try {
+            if (Files.size(file) > MAX_KEY_FILE_BYTES) {
+                throw new IllegalArgumentException("cluster key file " + file + " is larger than "
+                        + MAX_KEY_FILE_BYTES + " bytes; it must hold only the key as hex text");
+            }
+            raw = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new IOException("cluster key file " + file + " does not exist", e);
+        } catch (AccessDeniedException e) {
+            throw new IOException("cluster key file " + file + " cannot be read: permission denied", e);
+        } catch (IOException e) {
+            throw new IOException("cluster key file " + file + " cannot be read: " + e, e);
+        }
+        try {
+            return parseHexKey(file, raw);
+        } finally {
+            Arrays.fill(raw, (byte) 0);
+        }
+    }
+
+    private static byte[] parseHexKey(Path file, byte[] raw) {
+        int start = 0;
+        int end = raw.length;
+        while (start < end && isSpace(raw[start])) {
+            start++;
+        }
+        while (end > start && isSpace(raw[end - 1])) {
+            end--;
+        }
+        String hint = "; it must hold the key as hex text, e.g. from: openssl rand -hex 32";
+        if (start == end) {
+            throw new IllegalArgumentException("cluster key file " + file + " is empty" + hint);
+        }
+        for (int i = start; i < end; i++) {
+            if (Character.digit(raw[i], 16) < 0) {
+                throw new IllegalArgumentException("cluster key file " + file + ": byte " + i
+                        + " is not a hex digit" + hint);
+            }
+        }
+        int digits = end - start;
+        if (digits % 2 != 0) {
+            throw new IllegalArgumentException("cluster key file " + file + " has an odd number of hex digits ("
+                    + digits + ")" + hint);
+        }
+        if (digits / 2 < MIN_KEY_BYTES) {
+            throw new IllegalArgumentException("cluster key file " + file + " holds a " + digits / 2
+                    + "-byte key; at least " + MIN_KEY_BYTES + " bytes (" + 2 * MIN_KEY_BYTES
+                    + " hex digits) are needed" + hint);
+        }
+        char[] hex = new char[digits];
+        for (int i = 0; i < digits; i++) {
+            hex[i] = (char) raw[start + i];
+        }
+        try {
+            return HexFormat.of().parseHex(CharBuffer.wrap(hex)); // no String: it could not be wiped
+        } finally {
+            Arrays.fill(hex, '\0');
+        }
+    }
+
+    private static boolean isSpace(byte b) {
+        return b == ' ' || b == '\t' || b == '\n' || b == '\r';
+    }
+
+    @Override
+    public String toString() {
+        return "HeartbeatCodec[cluster=" + clusterId + "]"; // never the key
+    }
+}
