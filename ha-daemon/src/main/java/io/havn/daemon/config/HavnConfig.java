@@ -8,6 +8,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
 import io.havn.common.node.Settings;
+import io.havn.daemon.fence.FenceDevice;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -42,8 +43,6 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
     public record Heartbeat(InetSocketAddress bind, Path keyFile) { }
 
     public record Libvirt(String uri, int callTimeoutMs, int workers, int pollMs, String peerUriTemplate) { }
-
-    public record FenceDevice(String agent, Map<String, String> options) { }
 
     /** The devices by name, and the name of the device that fences this host (or null). */
     public record Fence(Map<String, FenceDevice> devices, String device) { }
@@ -286,7 +285,11 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
                                 o.fields().forEachRemaining(oe -> options.put(oe.getKey(), oe.getValue().asText()));
                             }
                         }
-                        devices.put(e.getKey(), new FenceDevice(agent, Map.copyOf(options)));
+                        try {
+                            devices.put(e.getKey(), new FenceDevice(agent, options));
+                        } catch (IllegalArgumentException bad) {
+                            error(k, bad.getMessage());
+                        }
                     });
                 }
             }

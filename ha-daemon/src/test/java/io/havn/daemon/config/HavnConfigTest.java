@@ -37,6 +37,7 @@ class HavnConfigTest {
         assertEquals(30_000, c.libvirt().callTimeoutMs(), "default");
         assertEquals(Path.of("/run/havn/watchdog.state"), c.watchdog().stateFile(), "default");
         assertNull(c.zookeeper().digest());
+        assertTrue(!c.toString().contains("secret"), "no password in the config's text: " + c);
     }
 
     @Test
