@@ -1,0 +1,465 @@
+package io.havn.daemon.libvirt;
+
+import com.sun.jna.Pointer;
+import io.havn.common.model.HostId;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmSpec;
+import io.havn.common.node.NodeEvent;
+import io.havn.common.node.NodeEvent.DomainChanged;
+import io.havn.common.node.NodeEvent.DomainsListed;
+import io.havn.common.node.NodeEvent.HypervisorDone;
+import io.havn.common.port.DomainState;
+import io.havn.common.port.Hypervisor;
+import io.havn.daemon.libvirt.CallRunner.Result;
+import io.havn.daemon.libvirt.DomainWatch.Effect;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.libvirt.Connect;
+import org.libvirt.Domain;
+import org.libvirt.LibvirtException;
+import org.libvirt.jna.Libvirt;
+import org.libvirt.jna.virError;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link Hypervisor} port on libvirt-java 0.5.2: the local libvirt (e.g. {@code qemu:///system},
+ * or {@code test:///...} in tests). It translates; it decides nothing.
+ *
+ * <p><b>Results.</b> Every call returns at once. Its libvirt work runs on a bounded pool of workers
+ * (see {@link CallRunner}) and its result comes back only as an event on the sink:
+ * {@code DomainsListed} for {@link #list}, one {@code HypervisorDone} per operation. Each libvirt
+ * call has the per-call timeout; one that hangs (dead storage) ends in
+ * {@code HypervisorDone(vm, op, false, "timed out after ...")} while its worker stays busy until
+ * libvirt returns. If it does return and had succeeded, the effect is reported as a
+ * {@code DomainChanged} (e.g. RUNNING for a START the node was told failed). An operation on a
+ * domain libvirt does not know, a full pool, a broken connection: all are failure events, never
+ * exceptions. A {@link #list} that fails has no failure event; it is retried at the next poll.
+ *
+ * <p><b>Operations.</b> {@code start}: define the spec's XML (persistent), check that its UUID is the
+ * VM id, create. {@code shutdown}: ask the guest, look every poll interval whether it is off, destroy
+ * it once {@code timeoutMs} has passed. {@code destroy} and {@code shutdown} of a defined domain
+ * that is already off succeed. {@code migrate}: live migration to the target host's libvirt URI
+ * (VIR_MIGRATE_LIVE | PERSIST_DEST | UNDEFINE_SOURCE | PAUSED), so the guest waits paused on the
+ * destination; the whole migration is one call under the per-call timeout, and on timeout the
+ * migration job is aborted, best effort.
+ *
+ * <p><b>Changes not asked for.</b> Every poll interval the adapter lists the active domains and
+ * posts {@code DomainChanged(vm, state, false, cause)} when a domain it knew running or paused
+ * stops or crashes while none of its operations is in flight on it, and
+ * {@code DomainChanged(vm, PAUSED, true, "incoming migration complete")} when a paused domain
+ * appears that it did not start, once libvirt's state reason says the migration finished. See
+ * {@link DomainWatch}. (libvirt-java 0.5.2 offers lifecycle events, but they need libvirt's event
+ * loop on a thread of its own; polling keeps one code path for every driver.)
+ *
+ * <p><b>Lifecycle.</b> LATENT until {@link #start()}, which may be called once; the connection
+ * opens lazily on a worker and reopens after a failure that says it broke. {@link #close()} stops
+ * polling and the workers (waiting up to a second for running calls) and closes the connection, or,
+ * if a hung call still holds it, leaves it to close when that call returns; no event is posted
+ * after it, and results of operations still in flight are dropped. Calls before {@code start()} or
+ * after {@code close()} throw {@link IllegalStateException}.
+ *
+ * <p>Threading: the sink is called from worker and timer threads and must be thread-safe.
+ * VM ids are domain UUIDs; events from polls and lists carry libvirt's lower-case spelling.
+ */
+public final class LibvirtHypervisor implements Hypervisor, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(LibvirtHypervisor.class);
+
+    /** Calls that may wait for a worker; beyond that a call is rejected with a failure event. */
+    static final int QUEUE_CAPACITY = 256;
+
+    // virDomainMigrateFlags (libvirt-domain.h); libvirt-java 0.5.2 keeps its MigrateFlags package-private
+    static final long VIR_MIGRATE_LIVE = 1;
+    static final long VIR_MIGRATE_PERSIST_DEST = 8;
+    static final long VIR_MIGRATE_UNDEFINE_SOURCE = 16;
+    static final long VIR_MIGRATE_PAUSED = 32;
+    static final long MIGRATE_FLAGS = VIR_MIGRATE_LIVE | VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE
+            | VIR_MIGRATE_PAUSED;
+
+    /** Keeps libvirt from printing every error to stderr; they become events and logs instead. */
+    private static final Libvirt.VirErrorCallback QUIET_ERRORS = (Pointer userData, virError error) ->
+            LOG.trace("libvirt error {}: {}", error.code, error.message);
+
+    private enum State { LATENT, STARTED, CLOSED }
+
+    private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
+    private final Consumer<NodeEvent> sink;
+    private final Function<HostId, String> peerUri;
+    private final long pollIntervalMs;
+    private final LibvirtConnection connection;
+    private final CallRunner calls;
+    private final DomainWatch watch = new DomainWatch();
+    private final AtomicBoolean pollInFlight = new AtomicBoolean();
+    private final AtomicBoolean pollFailing = new AtomicBoolean();
+    private final AtomicBoolean listRetry = new AtomicBoolean();
+
+    /**
+     * @param uri          the local libvirt, e.g. {@code qemu:///system}
+     * @param sink         where results and changes go; called from adapter threads, so thread-safe
+     * @param callTimeout  how long one libvirt call may take before it is reported failed
+     * @param workers      libvirt calls that may run at once; a hung call holds one until it returns
+     * @param pollInterval how often domains are listed to see changes, and the step of a shutdown's wait
+     * @param peerUri      a peer host's libvirt URI, the destination of a migration (null: unknown)
+     */
+    public LibvirtHypervisor(String uri, Consumer<NodeEvent> sink, Duration callTimeout, int workers,
+                             Duration pollInterval, Function<HostId, String> peerUri) {
+        this(uri, sink, callTimeout, workers, pollInterval, peerUri, QUEUE_CAPACITY, CallRunner.Hook.NONE);
+    }
+
+    /** For tests: a queue capacity of their choosing, and a hook that runs on the worker before each call. */
+    LibvirtHypervisor(String uri, Consumer<NodeEvent> sink, Duration callTimeout, int workers,
+                      Duration pollInterval, Function<HostId, String> peerUri, int queueCapacity,
+                      CallRunner.Hook hook) {
+        if (uri == null || uri.isBlank()) {
+            throw new IllegalArgumentException("libvirt uri must not be blank");
+        }
+        this.sink = Objects.requireNonNull(sink, "sink");
+        this.peerUri = Objects.requireNonNull(peerUri, "peerUri");
+        long timeoutMs = positiveMs(callTimeout, "libvirt callTimeout");
+        this.pollIntervalMs = positiveMs(pollInterval, "libvirt pollInterval");
+        if (workers < 1) {
+            throw new IllegalArgumentException("libvirt workers must be at least 1, got " + workers);
+        }
+        if (queueCapacity < 1) {
+            throw new IllegalArgumentException("libvirt queueCapacity must be at least 1, got " + queueCapacity);
+        }
+        this.connection = new LibvirtConnection(uri);
+        this.calls = new CallRunner(connection, timeoutMs, workers, queueCapacity, Objects.requireNonNull(hook));
+    }
+
+    private static long positiveMs(Duration d, String name) {
+        if (d == null || d.isNegative() || d.isZero() || d.toMillis() < 1) {
+            throw new IllegalArgumentException(name + " must be at least 1 ms, got " + d);
+        }
+        return d.toMillis();
+    }
+
+    /** Starts polling. The connection opens with the first call. */
+    public void start() {
+        if (!state.compareAndSet(State.LATENT, State.STARTED)) {
+            throw new IllegalStateException("LibvirtHypervisor cannot be started more than once");
+        }
+        try {
+            Connect.setErrorCallback(QUIET_ERRORS);
+        } catch (LibvirtException | RuntimeException e) {
+            LOG.debug("cannot install the libvirt error callback: {}", e.toString());
+        }
+        calls.every(pollIntervalMs, this::tick);
+    }
+
+    /**
+     * Stops polling and the workers and closes the connection (see the class comment); blocks at
+     * most about a second. No event is posted afterwards. A second call does nothing.
+     */
+    @Override
+    public void close() {
+        if (state.getAndSet(State.CLOSED) == State.CLOSED) {
+            return;
+        }
+        boolean idle = calls.shutdown();
+        connection.close(idle);
+    }
+
+    /** For tests: the connection the workers share. */
+    LibvirtConnection connection() {
+        return connection;
+    }
+
+    // ---------------------------------------------------------------- the port
+
+    @Override
+    public void list() {
+        checkStarted();
+        runList();
+    }
+
+    @Override
+    public void start(VmSpec spec) {
+        checkStarted();
+        VmId vm = spec.id();
+        String xml = spec.domainXml();
+        if (xml == null || xml.isBlank()) {
+            post(new HypervisorDone(vm, Op.START, false, "VM " + vm + " has no domain XML"));
+            return;
+        }
+        operate(vm, Op.START, "start", Effect.RUNNING, c -> {
+            Domain d = c.domainDefineXML(xml);
+            try {
+                String uuid = d.getUUIDString();
+                if (!uuid.equalsIgnoreCase(vm.value())) {
+                    throw new CallFailed("the domain XML of VM " + vm + " defines UUID " + uuid
+                            + "; the VM id must be the domain's UUID");
+                }
+                d.create();
+                return null;
+            } finally {
+                Domains.free(d);
+            }
+        });
+    }
+
+    @Override
+    public void resume(VmId vm) {
+        checkStarted();
+        operate(vm, Op.RESUME, "resume", Effect.RUNNING, c -> {
+            Domain d = Domains.lookup(c, vm);
+            try {
+                d.resume();
+                return null;
+            } finally {
+                Domains.free(d);
+            }
+        });
+    }
+
+    @Override
+    public void destroy(VmId vm) {
+        checkStarted();
+        operate(vm, Op.DESTROY, "destroy", Effect.GONE, c -> Domains.destroyNow(c, vm, false));
+    }
+
+    @Override
+    public void shutdown(VmId vm, long timeoutMs) {
+        checkStarted();
+        watch.begin(vm);
+        new Shutdown(vm, timeoutMs).ask();
+    }
+
+    @Override
+    public void migrate(VmId vm, HostId target) {
+        checkStarted();
+        String uri;
+        try {
+            uri = peerUri.apply(target);
+        } catch (RuntimeException e) {
+            post(new HypervisorDone(vm, Op.MIGRATE, false, "no libvirt URI for host " + target + ": " + e));
+            return;
+        }
+        if (uri == null || uri.isBlank()) {
+            post(new HypervisorDone(vm, Op.MIGRATE, false, "no libvirt URI known for host " + target));
+            return;
+        }
+        String destination = uri;
+        watch.begin(vm);
+        calls.<Void>run("migrate", c -> {
+            Domain d = Domains.lookup(c, vm);
+            try {
+                Connect dconn;
+                try {
+                    dconn = new Connect(destination);
+                } catch (LibvirtException e) {
+                    throw new CallFailed("cannot connect to " + target + "'s libvirt at " + destination + ": "
+                            + LibvirtConnection.message(e));
+                }
+                try {
+                    Domains.free(d.migrate(dconn, MIGRATE_FLAGS, null, null, 0));
+                    return null;
+                } finally {
+                    Domains.closeQuietly(dconn); // the migration's outcome is known: closing cannot change it
+                }
+            } finally {
+                Domains.free(d);
+            }
+        }, r -> {
+            finish(vm, Op.MIGRATE, Effect.GONE, r);
+            if (r.timedOut()) {
+                abortMigration(vm);
+            }
+        }, late -> lateSuccess(vm, Op.MIGRATE, Effect.GONE, late));
+    }
+
+    // ---------------------------------------------------------------- operations
+
+    /** Runs a one-call operation: HypervisorDone when it ends, DomainChanged if it succeeds too late. */
+    private void operate(VmId vm, Op op, String name, Effect effect, LibvirtCall<Void> call) {
+        watch.begin(vm);
+        calls.run(name, call, r -> finish(vm, op, effect, r), late -> lateSuccess(vm, op, effect, late));
+    }
+
+    private void finish(VmId vm, Op op, Effect effect, Result<?> r) {
+        watch.end(vm, r.ok() ? effect : Effect.NONE);
+        post(new HypervisorDone(vm, op, r.ok(), r.error()));
+    }
+
+    /** An operation reported timed out has succeeded after all: the node must learn what it did. */
+    private void lateSuccess(VmId vm, Op op, Effect effect, Result<?> r) {
+        if (!r.ok() || effect == Effect.NONE) {
+            return;
+        }
+        watch.late(vm, effect);
+        DomainState now = effect == Effect.RUNNING ? DomainState.RUNNING : DomainState.SHUTOFF;
+        post(new DomainChanged(vm, now, false, op + " completed after it was reported timed out"));
+    }
+
+    private void abortMigration(VmId vm) {
+        calls.<Void>run("abort-migration", c -> {
+            Domain d = Domains.lookup(c, vm);
+            try {
+                d.abortJob();
+                return null;
+            } finally {
+                Domains.free(d);
+            }
+        }, r -> LOG.warn("migration of {} timed out; aborting its job: {}", vm, r.ok() ? "done" : r.error()),
+                late -> { });
+    }
+
+    /**
+     * One shutdown: ask the guest, then check every poll interval whether it is off, and destroy it
+     * once {@code timeoutMs} has passed. Time comes from the timer's delays; no clock is read.
+     */
+    private final class Shutdown {
+        private final VmId vm;
+        private final long timeoutMs;
+        private final long checks;
+        private final AtomicBoolean finished = new AtomicBoolean();
+
+        Shutdown(VmId vm, long timeoutMs) {
+            this.vm = vm;
+            this.timeoutMs = timeoutMs;
+            this.checks = timeoutMs <= 0 ? 0 : (timeoutMs + pollIntervalMs - 1) / pollIntervalMs;
+        }
+
+        /** What asking the guest gave: it is off, or it was asked, or it refused to be asked. */
+        private record Asked(boolean off, String refusal) { }
+
+        void ask() {
+            calls.<Asked>run("shutdown", c -> {
+                Domain d = Domains.lookup(c, vm);
+                try {
+                    if (Domains.isOff(d)) {
+                        return new Asked(true, null);
+                    }
+                    try {
+                        d.shutdown();
+                    } catch (LibvirtException e) {
+                        return Domains.isOff(d) ? new Asked(true, null) : new Asked(false,
+                                "the guest could not be asked to shut down (" + LibvirtConnection.message(e) + ")");
+                    }
+                    return new Asked(Domains.isOff(d), null);
+                } finally {
+                    Domains.free(d);
+                }
+            }, r -> {
+                if (!r.ok()) {
+                    finish(false, r.error());
+                } else if (r.value().off()) {
+                    finish(true, null);
+                } else if (r.value().refusal() != null) {
+                    forceOff(r.value().refusal()); // asking failed: waiting cannot help
+                } else {
+                    check(1);
+                }
+            }, late -> { }); // a late ask shows later as the guest shutting down by itself
+        }
+
+        private void check(long n) {
+            if (n > checks) {
+                forceOff("the guest did not shut down within " + timeoutMs + " ms");
+                return;
+            }
+            boolean scheduled = calls.schedule(pollIntervalMs, () -> calls.<Boolean>run("shutdown-check", c -> {
+                try {
+                    Domain d = Domains.lookup(c, vm);
+                    try {
+                        return Domains.isOff(d);
+                    } finally {
+                        Domains.free(d);
+                    }
+                } catch (CallFailed gone) {
+                    return true; // a transient domain vanishes when it stops
+                }
+            }, r -> {
+                if (r.ok() && r.value()) {
+                    finish(true, null);
+                } else {
+                    check(n + 1); // a failed look is no answer: keep waiting until the deadline
+                }
+            }, late -> { }));
+            if (!scheduled) {
+                finish(false, "the libvirt adapter is closed");
+            }
+        }
+
+        private void forceOff(String why) {
+            LOG.info("shutdown of {}: {}; destroying it", vm, why);
+            calls.run("shutdown-destroy", c -> Domains.destroyNow(c, vm, true), r -> {
+                if (r.ok()) {
+                    finish(true, null);
+                } else {
+                    finish(false, why + "; destroying it failed: " + r.error());
+                }
+            }, late -> lateSuccess(vm, Op.SHUTDOWN, Effect.GONE, late));
+        }
+
+        private void finish(boolean ok, String error) {
+            if (finished.compareAndSet(false, true)) {
+                LibvirtHypervisor.this.finish(vm, Op.SHUTDOWN, Effect.GONE,
+                        ok ? Result.ok(null) : Result.failed(error));
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- listing and polling
+
+    private void runList() {
+        calls.run("list", Domains::listAll, r -> {
+            if (r.ok()) {
+                post(new DomainsListed(r.value()));
+            } else {
+                LOG.warn("listing domains failed, retrying at the next poll: {}", r.error());
+                listRetry.set(true);
+            }
+        }, late -> { });
+    }
+
+    private void tick() {
+        if (state.get() != State.STARTED) {
+            return;
+        }
+        if (listRetry.getAndSet(false)) {
+            runList();
+        }
+        if (!pollInFlight.compareAndSet(false, true)) {
+            return; // the last poll has not ended yet
+        }
+        calls.run("poll", c -> Domains.observe(c, watch.seq(), watch.known()), r -> {
+            pollInFlight.set(false);
+            if (r.ok()) {
+                if (pollFailing.getAndSet(false)) {
+                    LOG.info("polling libvirt works again");
+                }
+                if (state.get() == State.STARTED) {
+                    watch.apply(r.value()).forEach(this::post);
+                }
+            } else if (state.get() == State.STARTED && !pollFailing.getAndSet(true)) {
+                LOG.warn("polling libvirt failed; changes go unseen until it works again: {}", r.error());
+            }
+        }, late -> { });
+    }
+
+    // ---------------------------------------------------------------- lifecycle helpers
+
+    private void checkStarted() {
+        State s = state.get();
+        if (s != State.STARTED) {
+            throw new IllegalStateException(s == State.LATENT ? "LibvirtHypervisor is not started; call start() first"
+                    : "LibvirtHypervisor is closed");
+        }
+    }
+
+    private void post(NodeEvent e) {
+        if (state.get() != State.STARTED) {
+            return; // closed: the node no longer listens
+        }
+        try {
+            sink.accept(e);
+        } catch (RuntimeException ex) {
+            LOG.error("the event sink refused {}", e, ex);
+        }
+    }
+}

@@ -1,0 +1,47 @@
+package io.havn.daemon.libvirt;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.havn.common.port.DomainState;
+import org.junit.jupiter.api.Test;
+import org.libvirt.DomainInfo;
+
+class DomainStatesTest {
+    @Test
+    void activeStatesReadAsThePortsStates() {
+        assertEquals(DomainState.RUNNING, DomainStates.ofActive(DomainInfo.DomainState.VIR_DOMAIN_RUNNING));
+        assertEquals(DomainState.RUNNING, DomainStates.ofActive(DomainInfo.DomainState.VIR_DOMAIN_BLOCKED));
+        assertEquals(DomainState.PAUSED, DomainStates.ofActive(DomainInfo.DomainState.VIR_DOMAIN_PAUSED));
+        assertEquals(DomainState.CRASHED, DomainStates.ofActive(DomainInfo.DomainState.VIR_DOMAIN_CRASHED));
+        assertEquals(DomainState.SHUTOFF, DomainStates.ofActive(DomainInfo.DomainState.VIR_DOMAIN_SHUTOFF));
+    }
+
+    @Test
+    void anActiveDomainThatStillHoldsItsDisksIsNeverReadAsShutOff() {
+        assertEquals(DomainState.RUNNING, DomainStates.ofActive(DomainInfo.DomainState.VIR_DOMAIN_SHUTDOWN),
+                "shutting down");
+        assertEquals(DomainState.RUNNING, DomainStates.ofActive(DomainInfo.DomainState.VIR_DOMAIN_NOSTATE),
+                "no state");
+        assertEquals(DomainState.RUNNING, DomainStates.ofActive(null), "a state libvirt-java cannot name");
+    }
+
+    @Test
+    void anIncomingMigrationIsUnderWayUntilLibvirtPausesItForTheUser() {
+        assertTrue(DomainStates.migrationInProgress(StateReasons.PAUSED_MIGRATION));
+        assertTrue(DomainStates.migrationInProgress(StateReasons.PAUSED_STARTING_UP));
+        assertTrue(DomainStates.migrationInProgress(StateReasons.PAUSED_POSTCOPY));
+        assertFalse(DomainStates.migrationInProgress(StateReasons.PAUSED_USER), "finished with VIR_MIGRATE_PAUSED");
+        assertFalse(DomainStates.migrationInProgress(StateReasons.UNKNOWN), "no reason known");
+    }
+
+    @Test
+    void aStopReadsAsACrashOnlyWhenLibvirtSaysCrashed() {
+        assertEquals(DomainState.CRASHED, DomainStates.ofStopped(StateReasons.SHUTOFF_CRASHED));
+        assertEquals(DomainState.SHUTOFF, DomainStates.ofStopped(StateReasons.SHUTOFF_SHUTDOWN));
+        assertEquals(DomainState.SHUTOFF, DomainStates.ofStopped(StateReasons.UNKNOWN));
+        assertEquals("destroyed outside havn", DomainStates.stopCause(StateReasons.SHUTOFF_DESTROYED));
+        assertEquals("stopped (libvirt gives no reason)", DomainStates.stopCause(StateReasons.UNKNOWN));
+    }
+}
