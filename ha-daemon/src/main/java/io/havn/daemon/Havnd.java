@@ -1,0 +1,154 @@
+package io.havn.daemon;
+
+import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
+import io.havn.common.node.Node;
+import io.havn.common.node.NodeEvent;
+import io.havn.common.node.NodePorts;
+import io.havn.daemon.config.HavnConfig;
+import io.havn.daemon.coord.CuratorCoordinator;
+import io.havn.daemon.fence.FenceAgentFencer;
+import io.havn.daemon.libvirt.LibvirtHypervisor;
+import io.havn.daemon.log.LoggingDecisionLog;
+import io.havn.daemon.loop.EventLoop;
+import io.havn.daemon.transport.HeartbeatCodec;
+import io.havn.daemon.transport.NettyTransport;
+import io.havn.daemon.watchdog.WatchdogPublisher;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code havnd}: one host's daemon. It reads the config, builds the real adapters around one
+ * {@link Node} and runs it on an {@link EventLoop} until stopped. A bad config exits non-zero
+ * before anything touches a VM.
+ */
+@Command(name = "havnd", mixinStandardHelpOptions = true, version = "havnd 0.1",
+        description = "The havn daemon: keeps this host's HA VMs safe and the cluster's VMs running.")
+public final class Havnd implements Callable<Integer>, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Havnd.class);
+
+    @Option(names = "--config", paramLabel = "PATH", defaultValue = "/etc/havn/havn.yaml",
+            description = "the configuration file (default ${DEFAULT-VALUE})")
+    Path config;
+
+    @Option(names = "--check-config", description = "check the configuration and exit: 0 if it is valid")
+    boolean checkOnly;
+
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new Havnd()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        HavnConfig cfg;
+        try {
+            cfg = HavnConfig.load(config);
+        } catch (HavnConfig.ConfigException e) {
+            System.err.println("havnd: " + e.getMessage());
+            return 2;
+        }
+        if (checkOnly) {
+            System.out.println(config + ": valid (host " + cfg.host().name() + ", cluster " + cfg.cluster() + ")");
+            return 0;
+        }
+        start(cfg);
+        Runtime.getRuntime().addShutdownHook(new Thread(this::close, "havnd-shutdown"));
+        stopped.await();
+        return 0;
+    }
+
+    /** Builds and starts everything for {@code cfg}; returns the running node's event loop. */
+    public EventLoop start(HavnConfig cfg) throws Exception {
+        HostId self = cfg.host().name();
+        EventLoop loop = new EventLoop("havn-node");
+        closeables.add(loop);
+        Map<HostId, InetSocketAddress> peers = new ConcurrentHashMap<>();
+        // the transport learns peers' addresses from the host records the node sees
+        Consumer<NodeEvent> sink = event -> {
+            if (event instanceof NodeEvent.HostChanged h && h.record() != null) {
+                remember(peers, h.record().value());
+            }
+            loop.post(event);
+        };
+        HeartbeatCodec codec = new HeartbeatCodec(cfg.cluster(), HeartbeatCodec.readKeyFile(cfg.heartbeat().keyFile()));
+        InetSocketAddress bind = resolved(cfg.heartbeat().bind());
+        NettyTransport transport = new NettyTransport(self, bind, codec, peers::get, sink);
+        closeables.add(transport);
+        CuratorCoordinator coordinator = new CuratorCoordinator(cfg.zookeeper().connect(),
+                cfg.zookeeper().sessionTimeoutMs(), cfg.zookeeper().digest(), cfg.cluster(), self, sink);
+        closeables.add(coordinator);
+        String peerUri = cfg.libvirt().peerUriTemplate();
+        LibvirtHypervisor hypervisor = new LibvirtHypervisor(cfg.libvirt().uri(), sink,
+                Duration.ofMillis(cfg.libvirt().callTimeoutMs()), cfg.libvirt().workers(),
+                Duration.ofMillis(cfg.libvirt().pollMs()), h -> peerUri.replace("{host}", h.value()));
+        closeables.add(hypervisor);
+        FenceAgentFencer fencer = new FenceAgentFencer(cfg.fence().devices(), sink);
+        closeables.add(fencer);
+        WatchdogPublisher watchdog = new WatchdogPublisher(cfg.watchdog().stateFile());
+        NodePorts ports = new NodePorts(loop, loop, transport, coordinator, hypervisor, fencer, watchdog,
+                new LoggingDecisionLog(), (id, reply) -> LOG.info("admin reply {}: {}", id, reply));
+        InetSocketAddress advertised = cfg.host().address();
+        Node node = new Node(new Node.Identity(self, cfg.host().capacity(),
+                advertised.getHostString() + ":" + advertised.getPort(), cfg.fence().device(),
+                System.currentTimeMillis()), cfg.settings(), ports);
+        transport.start();
+        coordinator.start();
+        hypervisor.start();
+        loop.start(node);
+        LOG.info("havnd started: host {} in cluster {}, heartbeats on {} ({})", self, cfg.cluster(), bind,
+                transport.ioMode());
+        return loop;
+    }
+
+    private static void remember(Map<HostId, InetSocketAddress> peers, HostRecord h) {
+        if (h.address() == null) {
+            return;
+        }
+        int colon = h.address().lastIndexOf(':');
+        if (colon > 0) {
+            try {
+                peers.put(h.id(), new InetSocketAddress(h.address().substring(0, colon),
+                        Integer.parseInt(h.address().substring(colon + 1))));
+            } catch (IllegalArgumentException e) {
+                LOG.warn("host {} has an unusable heartbeat address '{}'", h.id(), h.address());
+            }
+        }
+    }
+
+    private static InetSocketAddress resolved(InetSocketAddress a) {
+        return a.isUnresolved() ? new InetSocketAddress(a.getHostString(), a.getPort()) : a;
+    }
+
+    /** Stops everything, newest first. The VMs are left running: a daemon restart never kills a VM. */
+    @Override
+    public void close() {
+        for (int i = closeables.size() - 1; i >= 0; i--) {
+            try {
+                closeables.get(i).close();
+            } catch (Exception e) {
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                }
+                LOG.warn("while stopping: {}", e.toString());
+            }
+        }
+        closeables.clear();
+        stopped.countDown();
+    }
+}

@@ -1,0 +1,120 @@
+package io.havn.daemon.coord;
+
+import io.havn.common.model.HostId;
+import io.havn.common.model.VmId;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * The znode layout under the cluster's chroot ({@code /havn/<cluster>}, Curator's namespace), and
+ * the names that encode ids. Paths here are relative to the chroot.
+ *
+ * <pre>
+ * hosts/&lt;host&gt;                 persistent, JSON HostRecord; znode version = record version
+ * vms/&lt;vm&gt;                     persistent, JSON VmRecord
+ * live/&lt;host&gt;                  persistent parent, created by the host's first confirmation
+ * live/&lt;host&gt;/&lt;session&gt;        ephemeral of that session, session id in lower-case hex
+ * leader/&lt;session&gt;-&lt;host&gt;-&lt;seq&gt;  ephemeral sequential election entry; lowest sequence leads
+ * epoch                        persistent; its znode version is the epoch, its data the leader's name
+ * </pre>
+ */
+final class CoordPaths {
+    static final String HOSTS = "/hosts";
+    static final String VMS = "/vms";
+    static final String LIVE = "/live";
+    static final String LEADER = "/leader";
+    static final String EPOCH = "/epoch";
+    /** The nodes every session makes sure exist before it reads the state. */
+    static final List<String> BASE = List.of(HOSTS, VMS, LIVE, LEADER, EPOCH);
+
+    /** ZooKeeper appends ten digits to a sequential node's name. */
+    private static final int SEQUENCE_DIGITS = 10;
+
+    private CoordPaths() {
+    }
+
+    static String host(HostId host) {
+        return HOSTS + "/" + host.value();
+    }
+
+    static String vm(VmId vm) {
+        return VMS + "/" + vm.value();
+    }
+
+    static String liveDir(HostId host) {
+        return LIVE + "/" + host.value();
+    }
+
+    static String live(HostId host, long session) {
+        return liveDir(host) + "/" + sessionName(session);
+    }
+
+    static String sessionName(long session) {
+        return Long.toHexString(session);
+    }
+
+    /** The session a live node's name encodes, or empty for a name this adapter did not write. */
+    static OptionalLong parseSession(String name) {
+        try {
+            return OptionalLong.of(Long.parseUnsignedLong(name, 16));
+        } catch (NumberFormatException e) {
+            return OptionalLong.empty();
+        }
+    }
+
+    /** The path to create (sequentially) for {@code session} of {@code host} to enter the election. */
+    static String electionPrefix(long session, HostId host) {
+        return LEADER + "/" + sessionName(session) + "-" + host.value() + "-";
+    }
+
+    static String electionPath(ElectionEntry e) {
+        return LEADER + "/" + e.name();
+    }
+
+    /** One entry of the election: who entered it, in which session, and its place in line. */
+    record ElectionEntry(String name, long session, HostId host, long sequence) {
+    }
+
+    /** Reads an election node's name, or empty for a name this adapter did not write. */
+    static Optional<ElectionEntry> parseElection(String name) {
+        int dash = name.indexOf('-');
+        int seqStart = name.length() - SEQUENCE_DIGITS;
+        if (dash <= 0 || seqStart - 1 <= dash + 1 || name.charAt(seqStart - 1) != '-') {
+            return Optional.empty();
+        }
+        OptionalLong session = parseSession(name.substring(0, dash));
+        if (session.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            long sequence = Long.parseLong(name.substring(seqStart));
+            HostId host = new HostId(name.substring(dash + 1, seqStart - 1));
+            return Optional.of(new ElectionEntry(name, session.getAsLong(), host, sequence));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Whether {@code path} is the data node of a host or VM record, or the epoch. */
+    static boolean isDataPath(String path) {
+        return EPOCH.equals(path) || isChild(path, HOSTS) || isChild(path, VMS);
+    }
+
+    /** Whether {@code path} is a node whose children the mirror watches. */
+    static boolean isChildrenPath(String path) {
+        return HOSTS.equals(path) || VMS.equals(path) || LIVE.equals(path) || LEADER.equals(path)
+                || isChild(path, LIVE);
+    }
+
+    /** Whether {@code path} is exactly one level below {@code dir}. */
+    static boolean isChild(String path, String dir) {
+        return path.length() > dir.length() + 1 && path.startsWith(dir + "/")
+                && path.indexOf('/', dir.length() + 1) < 0;
+    }
+
+    /** The last segment of {@code path}. */
+    static String name(String path) {
+        return path.substring(path.lastIndexOf('/') + 1);
+    }
+}

@@ -1,0 +1,339 @@
+package io.havn.daemon.coord;
+
+import io.havn.common.model.HostId;
+import io.havn.common.node.NodeEvent;
+import io.havn.common.port.CoordOp;
+import java.util.List;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.utils.ThreadUtils;
+import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.KeeperException.Code;
+import org.apache.zookeeper.WatchedEvent;
+import org.apache.zookeeper.Watcher.Event.KeeperState;
+import org.apache.zookeeper.ZooKeeper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One ZooKeeper session of a {@link CuratorCoordinator}: its own CuratorFramework with exactly one
+ * ZooKeeper handle, the mirror of the state it watches, and the port's operations run in it.
+ *
+ * <p>Phases: CONNECTING until the handle first connects (the session id is known), LOADING while
+ * it makes sure the base nodes exist and reads the whole state, STARTED once it posted that state
+ * and {@code SessionStarted}, ENDED when ZooKeeper said it expired, when it found its live node
+ * deleted (evicted), or when the coordinator abandoned it.
+ *
+ * <p>Threading: confined to the coordinator's loop thread (but {@link #ensureBase}, which touches
+ * only final fields); Curator's callbacks and ZooKeeper's events hop onto it. State work stops at
+ * the end; a callback that arrives after it only completes its request's answer.
+ *
+ * <p>The framework decides nothing about the session ({@link SessionFramework}); the election and
+ * epoch are in {@link Election}, writes in {@link Multi}.
+ */
+final class CoordSession implements StateMirror.Owner {
+    private static final Logger log = LoggerFactory.getLogger(CoordSession.class);
+    private static final byte[] EMPTY = new byte[0];
+
+    private enum Phase { CONNECTING, LOADING, STARTED, ENDED }
+
+    private final CuratorCoordinator owner;
+    private final HostId host;
+    private final OneSessionZookeeperFactory factory;
+    private final CuratorFramework client;
+    private final StateMirror mirror = new StateMirror(this);
+    private final Election election;
+
+    private Phase phase = Phase.CONNECTING;
+    private long id;
+    private boolean liveCreated;
+    private boolean leaderNotified;
+
+    CoordSession(CuratorCoordinator owner) {
+        this.owner = owner;
+        this.host = owner.settings().host();
+        this.factory = new OneSessionZookeeperFactory(
+                e -> owner.execute(() -> connectionEvent(e)),
+                () -> owner.execute(this::abandonedByCurator));
+        this.client = SessionFramework.build(owner.settings(), factory);
+        this.election = new Election(this, mirror, host);
+    }
+
+    void start() {
+        client.getConnectionStateListenable().addListener((c, state) ->
+                log.debug("{}: Curator connection state {} (information only, proves nothing)", host, state));
+        client.start();
+    }
+
+    long id() {
+        return id;
+    }
+
+    boolean started() {
+        return phase == Phase.STARTED;
+    }
+
+    boolean ended() {
+        return phase == Phase.ENDED;
+    }
+
+    /** The one ZooKeeper handle (for tests that expire it on purpose), or null before it exists. */
+    ZooKeeper zooKeeper() {
+        return factory.handle();
+    }
+
+    // ---------------------------------------------------------------- session lifecycle
+
+    private void connectionEvent(WatchedEvent e) {
+        KeeperState s = e.getState();
+        if (s == KeeperState.SyncConnected) {
+            connected();
+        } else if (s == KeeperState.Expired) {
+            expired();
+        } else {
+            log.debug("{}: ZooKeeper connection event {} in session {}", host, s, CoordPaths.sessionName(id));
+        }
+    }
+
+    private void connected() {
+        if (phase != Phase.CONNECTING) {
+            return; // a reconnection: watches come back by themselves, failed reads are being retried
+        }
+        ZooKeeper zk = factory.handle();
+        if (zk == null) {
+            later(this::connected);
+            return;
+        }
+        id = zk.getSessionId();
+        phase = Phase.LOADING;
+        log.info("{}: session {} connected; loading the cluster state", host, CoordPaths.sessionName(id));
+        owner.blocking(this::ensureBase);
+    }
+
+    /**
+     * Makes sure the base nodes exist, then starts the load. Runs off the loop thread: the first
+     * operation of a namespaced framework creates the namespace in the foreground.
+     */
+    private void ensureBase() {
+        try {
+            for (String path : CoordPaths.BASE) {
+                try {
+                    client.create().creatingParentsIfNeeded().withMode(CreateMode.PERSISTENT).forPath(path, EMPTY);
+                } catch (KeeperException.NodeExistsException e) {
+                    // there already
+                }
+            }
+            onLoop(mirror::load);
+        } catch (Exception e) {
+            ThreadUtils.checkInterrupted(e);
+            if (e instanceof KeeperException.NoAuthException) {
+                log.warn("{}: no permission to create the base nodes under /{}: check the digest credentials",
+                        host, owner.settings().namespace());
+            } else {
+                log.debug("{}: creating the base nodes failed ({}); trying again", host, e.toString());
+            }
+            later(() -> owner.blocking(this::ensureBase));
+        }
+    }
+
+    @Override
+    public void loaded() {
+        if (phase != Phase.LOADING) {
+            return;
+        }
+        phase = Phase.STARTED;
+        for (NodeEvent e : mirror.snapshot()) {
+            owner.post(e);
+        }
+        electionChanged();
+        log.info("{}: session {} started", host, CoordPaths.sessionName(id));
+        owner.post(new NodeEvent.SessionStarted(id));
+    }
+
+    private void expired() {
+        if (phase == Phase.ENDED) {
+            return;
+        }
+        if (phase != Phase.STARTED) {
+            // the node never heard of this session: quietly try another
+            log.info("{}: session {} expired before it started", host, CoordPaths.sessionName(id));
+            phase = Phase.ENDED;
+            closeFramework();
+            owner.sessionLostBeforeStart(this);
+            return;
+        }
+        end("expired");
+        closeFramework();
+    }
+
+    private void abandonedByCurator() {
+        if (phase == Phase.ENDED) {
+            return;
+        }
+        // should not happen with the settings above; if it does, the session is lost to this side
+        log.warn("{}: Curator dropped the handle of session {}", host, CoordPaths.sessionName(id));
+        if (phase == Phase.STARTED) {
+            end("dropped by Curator");
+        } else {
+            phase = Phase.ENDED;
+            owner.sessionLostBeforeStart(this);
+        }
+        abandon();
+    }
+
+    /** Tells the node the session is over: its presence is gone, and with it any leadership. */
+    private void end(String why) {
+        phase = Phase.ENDED;
+        log.warn("{}: session {} ended: {}", host, CoordPaths.sessionName(id), why);
+        if (leaderNotified) {
+            leaderNotified = false;
+            owner.post(new NodeEvent.LeadershipChanged(false));
+        }
+        owner.post(new NodeEvent.SessionEnded(id));
+    }
+
+    /**
+     * Drops the session without closing it: the ensemble expires it one session timeout after it
+     * last heard from this side, as if the daemon had died. Closing it instead would delete this
+     * host's presence at once, while its lease, and so its VMs, may still be valid.
+     */
+    void abandon() {
+        phase = Phase.ENDED;
+        ZooKeeper zk = factory.handle();
+        if (zk != null && zk.getState().isAlive()) {
+            // the only public way to drop a handle without sending closeSession
+            zk.getTestable().injectSessionExpiration();
+        }
+        closeFramework();
+    }
+
+    private void closeFramework() {
+        factory.closing();
+        owner.closeFramework(client);
+    }
+
+    // ---------------------------------------------------------------- the mirror's owner
+
+    @Override
+    public CuratorFramework client() {
+        return client;
+    }
+
+    @Override
+    public void onLoop(Runnable task) {
+        owner.execute(() -> {
+            if (phase != Phase.ENDED) {
+                task.run();
+            }
+        });
+    }
+
+    /** Runs {@code task} on the loop thread even after the end: for answers to requests. */
+    void reply(Runnable task) {
+        owner.execute(task);
+    }
+
+    @Override
+    public void later(Runnable task) {
+        owner.schedule(() -> {
+            if (phase != Phase.ENDED) {
+                task.run();
+            }
+        }, CuratorCoordinator.RETRY_MS);
+    }
+
+    @Override
+    public void emit(NodeEvent event) {
+        if (phase == Phase.STARTED) {
+            owner.post(event);
+        }
+    }
+
+    @Override
+    public void electionChanged() {
+        if (phase != Phase.STARTED) {
+            return;
+        }
+        boolean leads = election.leads();
+        if (leads != leaderNotified) {
+            leaderNotified = leads;
+            log.info("{}: {} the election in session {}", host, leads ? "leads" : "no longer leads",
+                    CoordPaths.sessionName(id));
+            owner.post(new NodeEvent.LeadershipChanged(leads));
+        }
+    }
+
+    // ---------------------------------------------------------------- the port's operations
+
+    /** Creates the live node on the first confirmation of the session, then rewrites it. */
+    void confirm(long token, Answer answer) {
+        String path = CoordPaths.live(host, id);
+        if (liveCreated) {
+            rewriteLive(token, path, answer);
+            return;
+        }
+        try {
+            client.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL)
+                    .inBackground((c, e) -> reply(() -> {
+                        Code code = Code.get(e.getResultCode());
+                        if (code == Code.OK) {
+                            liveCreated = true;
+                            answer.complete(new NodeEvent.Confirmed(token, true));
+                        } else if (code == Code.NODEEXISTS && phase == Phase.STARTED) {
+                            // an earlier create went through although its answer was lost
+                            liveCreated = true;
+                            rewriteLive(token, path, answer);
+                        } else {
+                            answer.fail();
+                        }
+                    }))
+                    .forPath(path, EMPTY);
+        } catch (Exception e) {
+            ThreadUtils.checkInterrupted(e);
+            answer.fail();
+        }
+    }
+
+    private void rewriteLive(long token, String path, Answer answer) {
+        try {
+            client.setData().withVersion(-1)
+                    .inBackground((c, e) -> reply(() -> {
+                        Code code = Code.get(e.getResultCode());
+                        if (code == Code.OK) {
+                            answer.complete(new NodeEvent.Confirmed(token, true));
+                            return;
+                        }
+                        answer.fail();
+                        if (code == Code.NONODE && phase == Phase.STARTED) {
+                            // deleted by someone else while the session lives: evicted
+                            end("evicted: " + path + " was deleted");
+                            abandon();
+                        }
+                    }))
+                    .forPath(path, EMPTY);
+        } catch (Exception e) {
+            ThreadUtils.checkInterrupted(e);
+            answer.fail();
+        }
+    }
+
+    void joinElection() {
+        election.join();
+    }
+
+    void resign() {
+        election.resign();
+    }
+
+    void evict(HostId other, long session) {
+        election.evict(other, session);
+    }
+
+    void claimEpoch(long token, Answer answer) {
+        election.claimEpoch(token, answer);
+    }
+
+    void write(long token, List<CoordOp> ops, Answer answer) {
+        Multi.run(this, token, ops, answer);
+    }
+}

@@ -1,0 +1,228 @@
+package io.havn.daemon.coord;
+
+import io.havn.common.model.HostId;
+import io.havn.common.model.Json;
+import io.havn.common.node.NodeEvent;
+import io.havn.common.node.NodeEvent.WriteOutcome;
+import io.havn.common.port.CoordOp;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.api.CuratorEvent;
+import org.apache.curator.framework.api.transaction.CuratorOp;
+import org.apache.curator.framework.api.transaction.CuratorTransactionResult;
+import org.apache.curator.framework.api.transaction.TransactionOp;
+import org.apache.curator.utils.ThreadUtils;
+import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.KeeperException.Code;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One write of the port as one ZooKeeper multi-op: the translation of its ops, the run, and the
+ * translation of the result into {@code WriteDone}.
+ *
+ * <ul>
+ *   <li>{@code CheckEpoch(e)}: check the version of {@code epoch} is e;</li>
+ *   <li>{@code CheckSessionLive(h, s)}: check {@code live/h/s} exists (any version);</li>
+ *   <li>{@code CheckSessionGone(h, s)}: create {@code live/h/s}, then delete it, in the same multi.
+ *       ZooKeeper has no "must not exist" check; the create fails with NodeExists exactly when the
+ *       session is live, and the delete undoes the create, so the multi leaves no trace but a bump
+ *       of {@code live/h}'s child version (watchers of {@code live/h} see a change with nothing
+ *       changed). The parent {@code live/h} must exist, or the create fails with NoNode: the
+ *       parent is created (idempotently) before such a multi;</li>
+ *   <li>{@code CheckHost(h, v)}: check the version of {@code hosts/h} is v;</li>
+ *   <li>{@code PutVm}/{@code PutHost}: create when the expected version is NEW, else set the data
+ *       at that version;</li>
+ *   <li>{@code DeleteVm(v, n)}: delete at version n.</li>
+ * </ul>
+ *
+ * <p>ZooKeeper reads version -1 as "any version", while the port's versions are exact (NEW, -1,
+ * only means "absent" for a put). A check or delete naming a negative version, or a put naming a
+ * version below NEW, can never hold: {@link #neverHolds} says so, and the write is a conflict
+ * without being sent.
+ */
+final class Multi {
+    private static final Logger log = LoggerFactory.getLogger(Multi.class);
+    /** ZooKeeper's "whatever the version". */
+    private static final int ANY_VERSION = -1;
+
+    private final List<CuratorOp> ops;
+    /** For each ZooKeeper op, the port's op it came from. */
+    private final List<CoordOp> origins;
+
+    private Multi(List<CuratorOp> ops, List<CoordOp> origins) {
+        this.ops = List.copyOf(ops);
+        this.origins = List.copyOf(origins);
+    }
+
+    private List<CuratorOp> ops() {
+        return ops;
+    }
+
+    /**
+     * Runs {@code ops} as one multi and completes {@code answer} with its WriteDone. An op that can
+     * never hold makes it a conflict without a round trip; CheckSessionGone first gets the live
+     * parents it needs, with idempotent creates.
+     */
+    static void run(CoordSession session, long token, List<CoordOp> ops, Answer answer) {
+        for (CoordOp op : ops) {
+            String never = neverHolds(op);
+            if (never != null) {
+                answer.complete(new NodeEvent.WriteDone(token, WriteOutcome.CONFLICT, never));
+                return;
+            }
+        }
+        Set<HostId> parents = parentsNeeded(ops);
+        if (parents.isEmpty()) {
+            send(session, token, ops, answer);
+            return;
+        }
+        int[] missing = {parents.size()};
+        boolean[] failed = {false};
+        for (HostId h : parents) {
+            try {
+                session.client().create().creatingParentsIfNeeded().withMode(CreateMode.PERSISTENT)
+                        .inBackground((c, e) -> session.reply(() -> {
+                            Code code = Code.get(e.getResultCode());
+                            failed[0] |= code != Code.OK && code != Code.NODEEXISTS;
+                            if (--missing[0] > 0) {
+                                return;
+                            }
+                            if (failed[0]) {
+                                answer.complete(new NodeEvent.WriteDone(token, WriteOutcome.FAILED,
+                                        "cannot create the live parents of " + parents));
+                            } else {
+                                send(session, token, ops, answer);
+                            }
+                        }))
+                        .forPath(CoordPaths.liveDir(h), new byte[0]);
+            } catch (Exception e) {
+                ThreadUtils.checkInterrupted(e);
+                answer.complete(new NodeEvent.WriteDone(token, WriteOutcome.FAILED, e.toString()));
+                return;
+            }
+        }
+    }
+
+    private static void send(CoordSession session, long token, List<CoordOp> ops, Answer answer) {
+        try {
+            Multi m = of(session.client(), ops);
+            session.client().transaction()
+                    .inBackground((c, e) -> session.reply(() -> answer.complete(m.done(token, e))))
+                    .forOperations(m.ops());
+        } catch (Exception e) {
+            ThreadUtils.checkInterrupted(e);
+            answer.complete(new NodeEvent.WriteDone(token, WriteOutcome.FAILED, e.toString()));
+        }
+    }
+
+    private NodeEvent.WriteDone done(long token, CuratorEvent e) {
+        Code code = Code.get(e.getResultCode());
+        WriteOutcome outcome = outcome(code);
+        if (outcome == WriteOutcome.OK) {
+            return new NodeEvent.WriteDone(token, outcome, null);
+        }
+        String detail = describeFailure(code, e.getOpResults());
+        log.info("write {} {}: {}", token, outcome, detail);
+        return new NodeEvent.WriteDone(token, outcome, detail);
+    }
+
+    /** Why {@code op} can never hold in ZooKeeper's terms, or null when it can. */
+    static String neverHolds(CoordOp op) {
+        if (op instanceof CoordOp.CheckEpoch c && (c.epoch() < 0 || c.epoch() > Integer.MAX_VALUE)) {
+            return "no epoch is " + c.epoch();
+        } else if (op instanceof CoordOp.CheckHost c && c.version() < 0) {
+            return "no host record has version " + c.version();
+        } else if (op instanceof CoordOp.DeleteVm d && d.expectedVersion() < 0) {
+            return "no VM record has version " + d.expectedVersion();
+        } else if (op instanceof CoordOp.PutVm p && p.expectedVersion() < CoordOp.NEW) {
+            return "no VM record has version " + p.expectedVersion();
+        } else if (op instanceof CoordOp.PutHost p && p.expectedVersion() < CoordOp.NEW) {
+            return "no host record has version " + p.expectedVersion();
+        }
+        return null;
+    }
+
+    /** The hosts whose {@code live/<host>} parent must exist before the multi (CheckSessionGone). */
+    private static Set<HostId> parentsNeeded(List<CoordOp> ops) {
+        Set<HostId> out = new LinkedHashSet<>();
+        for (CoordOp op : ops) {
+            if (op instanceof CoordOp.CheckSessionGone g) {
+                out.add(g.host());
+            }
+        }
+        return out;
+    }
+
+    /** Translates {@code ops}, none of which {@link #neverHolds}. */
+    private static Multi of(CuratorFramework client, List<CoordOp> ops) throws Exception {
+        TransactionOp t = client.transactionOp();
+        List<CuratorOp> out = new ArrayList<>();
+        List<CoordOp> origins = new ArrayList<>();
+        for (CoordOp op : ops) {
+            if (op instanceof CoordOp.CheckEpoch c) {
+                out.add(t.check().withVersion((int) c.epoch()).forPath(CoordPaths.EPOCH));
+            } else if (op instanceof CoordOp.CheckSessionLive c) {
+                out.add(t.check().withVersion(ANY_VERSION).forPath(CoordPaths.live(c.host(), c.session())));
+            } else if (op instanceof CoordOp.CheckSessionGone c) {
+                String path = CoordPaths.live(c.host(), c.session());
+                out.add(t.create().withMode(CreateMode.PERSISTENT).forPath(path, new byte[0]));
+                out.add(t.delete().withVersion(ANY_VERSION).forPath(path));
+            } else if (op instanceof CoordOp.CheckHost c) {
+                out.add(t.check().withVersion(c.version()).forPath(CoordPaths.host(c.host())));
+            } else if (op instanceof CoordOp.PutVm p) {
+                out.add(put(t, CoordPaths.vm(p.record().id()), Json.toBytes(p.record()), p.expectedVersion()));
+            } else if (op instanceof CoordOp.PutHost p) {
+                out.add(put(t, CoordPaths.host(p.record().id()), Json.toBytes(p.record()), p.expectedVersion()));
+            } else if (op instanceof CoordOp.DeleteVm d) {
+                out.add(t.delete().withVersion(d.expectedVersion()).forPath(CoordPaths.vm(d.vm())));
+            } else {
+                throw new IllegalArgumentException("unknown coordination op " + op);
+            }
+            while (origins.size() < out.size()) {
+                origins.add(op);
+            }
+        }
+        if (out.isEmpty()) {
+            // an empty write still needs the quorum's answer to succeed
+            out.add(t.check().withVersion(ANY_VERSION).forPath(CoordPaths.EPOCH));
+            origins.add(null);
+        }
+        return new Multi(out, origins);
+    }
+
+    private static CuratorOp put(TransactionOp t, String path, byte[] data, int expectedVersion) throws Exception {
+        return expectedVersion == CoordOp.NEW
+                ? t.create().withMode(CreateMode.PERSISTENT).forPath(path, data)
+                : t.setData().withVersion(expectedVersion).forPath(path, data);
+    }
+
+    /** A check or a version failed: nothing was written, and it would fail again as it stands. */
+    private static WriteOutcome outcome(Code code) {
+        if (code == Code.OK) {
+            return WriteOutcome.OK;
+        }
+        if (code == Code.BADVERSION || code == Code.NONODE || code == Code.NODEEXISTS) {
+            return WriteOutcome.CONFLICT;
+        }
+        return WriteOutcome.FAILED;
+    }
+
+    /** Which op failed and how, for the log and the WriteDone detail. */
+    private String describeFailure(Code code, List<CuratorTransactionResult> results) {
+        if (results != null) {
+            for (int i = 0; i < results.size(); i++) {
+                int err = results.get(i).getError();
+                if (err != 0 && err != Code.RUNTIMEINCONSISTENCY.intValue()) {
+                    CoordOp origin = i < origins.size() ? origins.get(i) : null;
+                    return Code.get(err) + " on " + results.get(i).getForPath()
+                            + (origin == null ? "" : " (" + origin + ")");
+                }
+            }
+        }
+        return String.valueOf(code);
+    }
+}

@@ -1,0 +1,404 @@
+package io.havn.daemon.coord;
+
+import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.Json;
+import io.havn.common.model.Versioned;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmRecord;
+import io.havn.common.node.NodeEvent;
+import io.havn.daemon.coord.CoordPaths.ElectionEntry;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Function;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.api.CuratorEvent;
+import org.apache.curator.framework.api.CuratorWatcher;
+import org.apache.curator.utils.ThreadUtils;
+import org.apache.zookeeper.KeeperException.Code;
+import org.apache.zookeeper.WatchedEvent;
+import org.apache.zookeeper.Watcher.Event.EventType;
+import org.apache.zookeeper.data.Stat;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One session's copy of the cluster state, kept by ZooKeeper watches, that turns each change
+ * into the node's delta events.
+ *
+ * <p>Threading: every method runs on the coordinator's loop thread; ZooKeeper's callbacks and
+ * watch events are handed over to it in the order they arrive, which is the server's order for
+ * one session. Reads are asynchronous, one-shot watches are set again by each read, and
+ * ZooKeeper re-registers them after a reconnection within the session, firing those whose node
+ * changed meanwhile; a read that fails is tried again later while the session lasts.
+ *
+ * <p>It deliberately does not watch the data of live nodes: every host rewrites its own twice a
+ * second, and only their presence matters. A live node is seen through the children of
+ * {@code live/<host>}.
+ */
+final class StateMirror {
+    private static final Logger log = LoggerFactory.getLogger(StateMirror.class);
+
+    /** What the mirror needs from its session. */
+    interface Owner {
+        CuratorFramework client();
+
+        /** Runs {@code task} on the loop thread, if the session still lasts then. */
+        void onLoop(Runnable task);
+
+        /** Runs {@code task} on the loop thread a little later, if the session still lasts then. */
+        void later(Runnable task);
+
+        /** Posts a delta; called only once the initial load is over. */
+        void emit(NodeEvent event);
+
+        void electionChanged();
+
+        /** The first complete read of the state is done; {@link #snapshot()} is ready. */
+        void loaded();
+    }
+
+    /** A record as read, with the zxids that order its versions and tell a re-created node apart. */
+    private record Entry<T>(Versioned<T> record, long czxid, long mzxid) {
+    }
+
+    private final Owner owner;
+    private final CuratorWatcher watcher = this::watched;
+
+    private final TreeMap<HostId, Entry<HostRecord>> hosts = new TreeMap<>();
+    private final TreeMap<VmId, Entry<VmRecord>> vms = new TreeMap<>();
+    private final Set<HostId> liveDirs = new HashSet<>();
+    private final TreeMap<HostId, Set<Long>> live = new TreeMap<>();
+    private List<ElectionEntry> election = List.of();
+    private long epoch = -1;
+    private HostId epochLeader;
+
+    private int outstanding;
+    private boolean loaded;
+
+    StateMirror(Owner owner) {
+        this.owner = owner;
+    }
+
+    /** Starts the initial load: every node of the state, with its watch. */
+    void load() {
+        readData(CoordPaths.EPOCH);
+        readChildren(CoordPaths.HOSTS);
+        readChildren(CoordPaths.VMS);
+        readChildren(CoordPaths.LIVE);
+        readChildren(CoordPaths.LEADER);
+    }
+
+    /** The whole state as deltas, in the order the simulated coordinator gives it. */
+    List<NodeEvent> snapshot() {
+        List<NodeEvent> out = new ArrayList<>();
+        out.add(new NodeEvent.EpochChanged(Math.max(0, epoch), epochLeader));
+        hosts.forEach((h, e) -> out.add(new NodeEvent.HostChanged(h, e.record())));
+        Set<HostId> all = new TreeSet<>(hosts.keySet());
+        all.addAll(live.keySet());
+        for (HostId h : all) {
+            out.add(new NodeEvent.LiveChanged(h, liveSessions(h)));
+        }
+        vms.forEach((v, e) -> out.add(new NodeEvent.VmChanged(v, e.record())));
+        return out;
+    }
+
+    /** The election entries, first in line first. */
+    List<ElectionEntry> election() {
+        return election;
+    }
+
+    Optional<ElectionEntry> first() {
+        return election.isEmpty() ? Optional.empty() : Optional.of(election.get(0));
+    }
+
+    Set<Long> liveSessions(HostId host) {
+        Set<Long> s = live.get(host);
+        return s == null ? Set.of() : Set.copyOf(s);
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    private void readChildren(String path) {
+        outstanding++;
+        issueChildren(path);
+    }
+
+    private void readData(String path) {
+        outstanding++;
+        issueData(path);
+    }
+
+    private void issueChildren(String path) {
+        try {
+            owner.client().getChildren().usingWatcher(watcher)
+                    .inBackground((c, e) -> owner.onLoop(() -> childrenRead(path, e)))
+                    .forPath(path);
+        } catch (Exception e) {
+            ThreadUtils.checkInterrupted(e);
+            failed(path, () -> issueChildren(path), e.toString());
+        }
+    }
+
+    private void issueData(String path) {
+        try {
+            owner.client().getData().usingWatcher(watcher)
+                    .inBackground((c, e) -> owner.onLoop(() -> dataRead(path, e)))
+                    .forPath(path);
+        } catch (Exception e) {
+            ThreadUtils.checkInterrupted(e);
+            failed(path, () -> issueData(path), e.toString());
+        }
+    }
+
+    /** A read that failed stays outstanding and is issued again a little later. */
+    private void failed(String path, Runnable retry, String why) {
+        log.debug("reading {} failed ({}); trying again", path, why);
+        owner.later(retry);
+    }
+
+    private void done() {
+        outstanding--;
+        if (!loaded && outstanding == 0) {
+            loaded = true;
+            owner.loaded();
+        }
+    }
+
+    private void watched(WatchedEvent event) {
+        String path = event.getPath();
+        if (event.getType() == EventType.None || path == null) {
+            return; // connection events: the session handles those
+        }
+        owner.onLoop(() -> {
+            if (CoordPaths.isChildrenPath(path)) {
+                readChildren(path);
+            } else if (CoordPaths.isDataPath(path)) {
+                readData(path);
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- results
+
+    private void childrenRead(String path, CuratorEvent e) {
+        Code code = Code.get(e.getResultCode());
+        if (code != Code.OK && code != Code.NONODE) {
+            failed(path, () -> issueChildren(path), String.valueOf(code));
+            return;
+        }
+        List<String> names = code == Code.OK ? e.getChildren() : List.of();
+        if (CoordPaths.HOSTS.equals(path)) {
+            recordsListed(names, hosts, HostId::new, CoordPaths.HOSTS,
+                    h -> new NodeEvent.HostChanged(h, null));
+        } else if (CoordPaths.VMS.equals(path)) {
+            recordsListed(names, vms, VmId::new, CoordPaths.VMS, v -> new NodeEvent.VmChanged(v, null));
+        } else if (CoordPaths.LIVE.equals(path)) {
+            liveHostsListed(names);
+        } else if (CoordPaths.LEADER.equals(path)) {
+            electionListed(names);
+        } else {
+            liveSessionsListed(id(CoordPaths.name(path), HostId::new), code == Code.NONODE, names);
+        }
+        done();
+    }
+
+    private <K extends Comparable<K>, T> void recordsListed(List<String> names, TreeMap<K, Entry<T>> known,
+                                                            Function<String, K> id, String dir,
+                                                            Function<K, NodeEvent> removed) {
+        Set<K> present = new HashSet<>(ids(names, id));
+        for (K k : present) {
+            if (!known.containsKey(k)) {
+                readData(dir + "/" + k);
+            }
+        }
+        for (K k : new ArrayList<>(known.keySet())) {
+            if (!present.contains(k)) {
+                known.remove(k);
+                emit(removed.apply(k));
+            }
+        }
+    }
+
+    private void liveHostsListed(List<String> names) {
+        Set<HostId> present = new HashSet<>(ids(names, HostId::new));
+        for (HostId h : present) {
+            if (liveDirs.add(h)) {
+                readChildren(CoordPaths.liveDir(h));
+            }
+        }
+        for (HostId h : new ArrayList<>(liveDirs)) {
+            if (!present.contains(h)) {
+                liveDirs.remove(h);
+                setLive(h, Set.of());
+            }
+        }
+    }
+
+    private void liveSessionsListed(HostId host, boolean gone, List<String> names) {
+        if (host == null) {
+            return;
+        }
+        if (gone) {
+            liveDirs.remove(host); // the watch on live/ sees it again if it comes back
+        }
+        Set<Long> sessions = new TreeSet<>();
+        for (String n : names) {
+            OptionalLong s = CoordPaths.parseSession(n);
+            if (s.isPresent()) {
+                sessions.add(s.getAsLong());
+            } else {
+                log.warn("ignoring live node {}/{}: not a session id", CoordPaths.liveDir(host), n);
+            }
+        }
+        setLive(host, sessions);
+    }
+
+    private void setLive(HostId host, Set<Long> sessions) {
+        if (liveSessions(host).equals(sessions)) {
+            return;
+        }
+        if (sessions.isEmpty()) {
+            live.remove(host);
+        } else {
+            live.put(host, new TreeSet<>(sessions));
+        }
+        emit(new NodeEvent.LiveChanged(host, Set.copyOf(sessions)));
+    }
+
+    private void electionListed(List<String> names) {
+        List<ElectionEntry> entries = new ArrayList<>();
+        for (String n : names) {
+            Optional<ElectionEntry> e = CoordPaths.parseElection(n);
+            if (e.isPresent()) {
+                entries.add(e.get());
+            } else {
+                log.warn("ignoring election node {}/{}: not written by havn", CoordPaths.LEADER, n);
+            }
+        }
+        entries.sort(Comparator.comparingLong(ElectionEntry::sequence));
+        if (!entries.equals(election)) {
+            election = List.copyOf(entries);
+            owner.electionChanged();
+        }
+    }
+
+    private void dataRead(String path, CuratorEvent e) {
+        Code code = Code.get(e.getResultCode());
+        if (code != Code.OK && code != Code.NONODE) {
+            failed(path, () -> issueData(path), String.valueOf(code));
+            return;
+        }
+        byte[] data = code == Code.OK ? e.getData() : null;
+        Stat stat = code == Code.OK ? e.getStat() : null;
+        if (CoordPaths.EPOCH.equals(path)) {
+            epochRead(data, stat);
+        } else if (CoordPaths.isChild(path, CoordPaths.HOSTS)) {
+            HostId h = id(CoordPaths.name(path), HostId::new);
+            if (h != null) {
+                recordRead(hosts, h, path, data, stat, HostRecord.class, NodeEvent.HostChanged::new);
+            }
+        } else {
+            VmId v = id(CoordPaths.name(path), VmId::new);
+            if (v != null) {
+                recordRead(vms, v, path, data, stat, VmRecord.class, NodeEvent.VmChanged::new);
+            }
+        }
+        done();
+    }
+
+    private interface Change<K, T> {
+        NodeEvent of(K key, Versioned<T> record);
+    }
+
+    private <K, T> void recordRead(Map<K, Entry<T>> known, K key, String path, byte[] data, Stat stat,
+                                   Class<T> type, Change<K, T> change) {
+        Entry<T> old = known.get(key);
+        if (stat == null) {
+            if (old != null) {
+                known.remove(key);
+                emit(change.of(key, null));
+            }
+            return;
+        }
+        if (old != null && old.czxid() == stat.getCzxid() && old.mzxid() >= stat.getMzxid()) {
+            return; // nothing new: an older or the same version
+        }
+        T value;
+        try {
+            value = Json.fromJson(data, type);
+        } catch (IllegalArgumentException ex) {
+            log.warn("ignoring {} at version {}: {}", path, stat.getVersion(), ex.getMessage());
+            return;
+        }
+        if (old != null && old.czxid() != stat.getCzxid()) {
+            // deleted and created again between two reads: say so, versions start again at 0
+            known.remove(key);
+            emit(change.of(key, null));
+        }
+        Versioned<T> v = new Versioned<>(value, stat.getVersion());
+        known.put(key, new Entry<>(v, stat.getCzxid(), stat.getMzxid()));
+        emit(change.of(key, v));
+    }
+
+    private void epochRead(byte[] data, Stat stat) {
+        if (stat == null) {
+            log.warn("{} is missing; the epoch is 0 until it is created again", CoordPaths.EPOCH);
+            return;
+        }
+        HostId leader = null;
+        if (data != null && data.length > 0) {
+            String name = new String(data, StandardCharsets.UTF_8);
+            try {
+                leader = new HostId(name);
+            } catch (IllegalArgumentException ex) {
+                log.warn("epoch {} names an invalid leader '{}'", stat.getVersion(), name);
+            }
+        }
+        if (stat.getVersion() == epoch && Objects.equals(leader, epochLeader)) {
+            return;
+        }
+        epoch = stat.getVersion();
+        epochLeader = leader;
+        emit(new NodeEvent.EpochChanged(epoch, leader));
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private void emit(NodeEvent event) {
+        if (loaded) {
+            owner.emit(event);
+        }
+    }
+
+    private static <K> List<K> ids(List<String> names, Function<String, K> parse) {
+        List<K> out = new ArrayList<>();
+        for (String n : names) {
+            K k = id(n, parse);
+            if (k != null) {
+                out.add(k);
+            }
+        }
+        return out;
+    }
+
+    /** The id a znode's name spells, or null (logged) for a name that is no valid id. */
+    private static <K> K id(String name, Function<String, K> parse) {
+        try {
+            return parse.apply(name);
+        } catch (IllegalArgumentException e) {
+            log.warn("ignoring znode '{}': {}", name, e.getMessage());
+            return null;
+        }
+    }
+}

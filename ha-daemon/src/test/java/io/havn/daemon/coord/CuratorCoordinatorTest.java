@@ -1,0 +1,353 @@
+package io.havn.daemon.coord;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.Json;
+import io.havn.common.model.VmRecord;
+import io.havn.common.node.NodeEvent;
+import io.havn.common.node.NodeEvent.LeadershipChanged;
+import io.havn.common.node.NodeEvent.LiveChanged;
+import io.havn.common.node.NodeEvent.WriteOutcome;
+import io.havn.common.port.CoordOp;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.RetryNTimes;
+import org.apache.curator.test.InstanceSpec;
+import org.apache.curator.test.KillSession;
+import org.apache.curator.test.TestingCluster;
+import org.apache.curator.utils.ThreadUtils;
+import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.Watcher.Event.KeeperState;
+import org.apache.zookeeper.ZooKeeper;
+import org.apache.zookeeper.client.FourLetterWordMain;
+import org.apache.zookeeper.data.ACL;
+import org.apache.zookeeper.data.Stat;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The coordinator contract on a real three-server ZooKeeper ensemble (curator-test's
+ * TestingCluster, shared by the class; each test has its own cluster name, so its own chroot),
+ * plus what only the real adapter has: the znode layout, the digest ACL, and closing without
+ * ending the session. Real time; every wait is a bounded wait on the event queue.
+ */
+class CuratorCoordinatorTest extends CoordinatorContract {
+    static final int SESSION_TIMEOUT_MS = 3_000;
+    /** Server tick: sessions between 300 ms and 6 s, quick elections. */
+    static final int TICK_MS = 300;
+    static final long SERVING_MS = 30_000;
+    static final AtomicInteger TESTS = new AtomicInteger();
+    static TestingCluster cluster;
+
+    @BeforeAll
+    static void startEnsemble() throws Exception {
+        InstanceSpec.reset();
+        List<InstanceSpec> specs = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            specs.add(new InstanceSpec(null, -1, -1, -1, true, -1, TICK_MS, -1));
+        }
+        cluster = new TestingCluster(specs);
+        cluster.start();
+        for (InstanceSpec s : cluster.getInstances()) {
+            awaitServing(s);
+        }
+    }
+
+    @AfterAll
+    static void stopEnsemble() throws Exception {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    @Override
+    CoordinationHarness newHarness(String testName) {
+        String name = "t" + TESTS.incrementAndGet() + "-" + testName;
+        return new CuratorHarness(name.length() > 63 ? name.substring(0, 63) : name, null);
+    }
+
+    // ---------------------------------------------------------------- the real adapter only
+
+    @Test
+    void theStateLivesWhereTheDesignSaysWithZnodeVersionsAsRecordVersions() throws Exception {
+        Probe p1 = started(NODE1);
+        long s1 = p1.session();
+        confirmOk(p1);
+        HostRecord host1 = hostRecord(NODE1);
+        VmRecord vm1 = vm("vm1", NODE1, s1);
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutHost(host1, CoordOp.NEW)));
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(vm1, CoordOp.NEW)));
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(vm1.withPhase(vm1.phase(), "again"), 0)));
+        p1.coordinator().joinElection();
+        await(p1, 0, LeadershipChanged.class, LeadershipChanged::leader, ANSWER_MS);
+        assertEquals(1, claim(p1));
+
+        try (CuratorFramework raw = raw(((CuratorHarness) h).cluster, null)) {
+            Stat stat = new Stat();
+            byte[] data = raw.getData().storingStatIn(stat).forPath("/hosts/node1");
+            assertEquals(host1, Json.fromJson(data, HostRecord.class));
+            assertEquals(0, stat.getVersion());
+            raw.getData().storingStatIn(stat).forPath("/vms/vm1");
+            assertEquals(1, stat.getVersion(), "znode version = record version");
+
+            String live = "/live/node1/" + Long.toHexString(s1);
+            assertEquals(s1, raw.checkExists().forPath(live).getEphemeralOwner(), "live node bound to the session");
+
+            byte[] leader = raw.getData().storingStatIn(stat).forPath("/epoch");
+            assertEquals(1, stat.getVersion(), "the epoch is the epoch znode's version");
+            assertArrayEquals("node1".getBytes(StandardCharsets.UTF_8), leader);
+
+            List<String> election = raw.getChildren().forPath("/leader");
+            assertEquals(1, election.size(), "election: " + election);
+            assertTrue(election.get(0).startsWith(Long.toHexString(s1) + "-node1-"), "election: " + election);
+            assertEquals(s1, raw.checkExists().forPath("/leader/" + election.get(0)).getEphemeralOwner());
+        }
+    }
+
+    @Test
+    void aDigestAclKeepsOtherClientsOut() throws Exception {
+        CuratorHarness secured = new CuratorHarness("t" + TESTS.incrementAndGet() + "-acl", "havn:s3cret");
+        try {
+            Probe p = secured.connect(NODE1);
+            p.coordinator().openSession();
+            assertTrue(secured.awaitUntil(() -> p.has(0, NodeEvent.SessionStarted.class, x -> true), START_MS),
+                    "no session: " + p);
+            long t = p.write(List.of(new CoordOp.PutVm(vm("vm1", NODE1, p.session()), CoordOp.NEW)));
+            assertTrue(secured.awaitUntil(() -> p.has(0, NodeEvent.WriteDone.class,
+                    w -> w.token() == t && w.outcome() == WriteOutcome.OK), ANSWER_MS), "write: " + p);
+
+            try (CuratorFramework stranger = raw(secured.cluster, null)) {
+                assertThrows(KeeperException.NoAuthException.class, () -> stranger.getData().forPath("/vms/vm1"));
+                assertThrows(KeeperException.NoAuthException.class,
+                        () -> stranger.create().withMode(CreateMode.PERSISTENT).forPath("/vms/intruder"));
+                assertThrows(KeeperException.NoAuthException.class, () -> stranger.getACL().forPath("/vms/vm1"));
+            }
+            try (CuratorFramework friend = raw(secured.cluster, "havn:s3cret")) {
+                assertTrue(friend.getData().forPath("/vms/vm1").length > 0);
+                for (String path : List.of("/", "/hosts", "/vms", "/live", "/leader", "/epoch", "/vms/vm1")) {
+                    List<ACL> acl = friend.getACL().forPath(path);
+                    assertEquals(1, acl.size(), path + ": " + acl);
+                    assertEquals("digest", acl.get(0).getId().getScheme(), path + ": " + acl);
+                    assertTrue(acl.get(0).getId().getId().startsWith("havn:"), path + ": " + acl);
+                }
+            }
+        } finally {
+            secured.close();
+        }
+    }
+
+    @Test
+    void closingAbandonsTheSessionSoPresenceLastsUntilItExpires() {
+        Probe p1 = started(NODE1);
+        Probe p2 = started(NODE2);
+        long s1 = p1.session();
+        confirmOk(p1);
+        await(p2, 0, LiveChanged.class, l -> l.equals(new LiveChanged(NODE1, Set.of(s1))), ANSWER_MS);
+        int mark = p2.mark();
+
+        p1.close();
+        // closing the session would delete node1's presence at once, while its lease may still be valid
+        assertFalse(h.awaitUntil(() -> p2.has(mark, LiveChanged.class, l -> l.host().equals(NODE1)),
+                SESSION_TIMEOUT_MS / 2), "node1's presence went at once: " + p2);
+        await(p2, mark, LiveChanged.class, l -> l.equals(new LiveChanged(NODE1, Set.of())), SESSION_TIMEOUT_MS + 6_000);
+    }
+
+    // ---------------------------------------------------------------- the harness
+
+    /** Clients of the shared ensemble under {@code /havn/<cluster>}; events arrive on one queue. */
+    static final class CuratorHarness implements CoordinationHarness {
+        private record Arrival(Probe probe, NodeEvent event) {
+        }
+
+        final String cluster;
+        private final String credentials;
+        private final BlockingQueue<Arrival> arrivals = new LinkedBlockingQueue<>();
+        private final List<Probe> probes = new ArrayList<>();
+        private final Set<InstanceSpec> down = new LinkedHashSet<>();
+
+        CuratorHarness(String cluster, String credentials) {
+            this.cluster = cluster;
+            this.credentials = credentials;
+        }
+
+        @Override
+        public long sessionTimeoutMs() {
+            return SESSION_TIMEOUT_MS;
+        }
+
+        @Override
+        public Probe connect(HostId host) {
+            Probe p = new Probe(host);
+            CuratorCoordinator c = new CuratorCoordinator(CuratorCoordinatorTest.cluster.getConnectString(),
+                    SESSION_TIMEOUT_MS, credentials, cluster, host, e -> arrivals.add(new Arrival(p, e)));
+            c.start();
+            p.attach(c, c::close);
+            probes.add(p);
+            return p;
+        }
+
+        @Override
+        public boolean awaitUntil(BooleanSupplier condition, long withinMs) {
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(withinMs);
+            for (Arrival a; (a = arrivals.poll()) != null; ) {
+                a.probe().receive(a.event());
+            }
+            while (!condition.getAsBoolean()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    Arrival a = arrivals.poll(left, TimeUnit.NANOSECONDS);
+                    if (a != null) {
+                        a.probe().receive(a.event());
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new AssertionError("interrupted", e);
+                }
+            }
+            return true;
+        }
+
+        /** Expires the session on the client side at once; the ensemble expires it a session timeout later. */
+        @Override
+        public void expire(Probe p) {
+            ZooKeeper zk = ((CuratorCoordinator) p.coordinator()).zooKeeper();
+            assertTrue(zk != null, p.host + " has no ZooKeeper handle");
+            KillSession.kill(zk);
+        }
+
+        @Override
+        public void crashServer() {
+            InstanceSpec leader = ensembleLeader();
+            kill(leader);
+        }
+
+        @Override
+        public void restartServer() {
+            restartAll();
+        }
+
+        @Override
+        public void loseQuorum() {
+            List<InstanceSpec> all = new ArrayList<>(CuratorCoordinatorTest.cluster.getInstances());
+            kill(all.get(0));
+            kill(all.get(1));
+        }
+
+        @Override
+        public void regainQuorum() {
+            restartAll();
+        }
+
+        @Override
+        public void close() {
+            for (Probe p : probes) {
+                p.close();
+            }
+            restartAll();
+            for (InstanceSpec s : CuratorCoordinatorTest.cluster.getInstances()) {
+                awaitServing(s);
+            }
+        }
+
+        private void kill(InstanceSpec s) {
+            try {
+                assertTrue(CuratorCoordinatorTest.cluster.killServer(s), "no server " + s);
+                down.add(s);
+            } catch (Exception e) {
+                ThreadUtils.checkInterrupted(e);
+                throw new AssertionError("cannot kill " + s, e);
+            }
+        }
+
+        private void restartAll() {
+            for (InstanceSpec s : new ArrayList<>(down)) {
+                try {
+                    CuratorCoordinatorTest.cluster.restartServer(s);
+                    down.remove(s);
+                } catch (Exception e) {
+                    ThreadUtils.checkInterrupted(e);
+                    throw new AssertionError("cannot restart " + s, e);
+                }
+            }
+        }
+    }
+
+    /** The ensemble's current leader, asked with the four-letter word {@code srvr}. */
+    static InstanceSpec ensembleLeader() {
+        for (InstanceSpec s : cluster.getInstances()) {
+            try {
+                String srvr = FourLetterWordMain.send4LetterWord(s.getHostname(), s.getPort(), "srvr");
+                if (srvr.contains("Mode: leader")) {
+                    return s;
+                }
+            } catch (Exception e) {
+                ThreadUtils.checkInterrupted(e);
+                // not answering: not the leader
+            }
+        }
+        throw new AssertionError("the ensemble has no leader");
+    }
+
+    /** Waits until {@code s} serves clients, which a server does only as part of a quorum. */
+    static void awaitServing(InstanceSpec s) {
+        CountDownLatch connected = new CountDownLatch(1);
+        ZooKeeper zk = null;
+        try {
+            zk = new ZooKeeper(s.getConnectString(), 10_000, e -> {
+                if (e.getState() == KeeperState.SyncConnected) {
+                    connected.countDown();
+                }
+            });
+            assertTrue(connected.await(SERVING_MS, TimeUnit.MILLISECONDS), s + " does not serve");
+        } catch (Exception e) {
+            ThreadUtils.checkInterrupted(e);
+            throw new AssertionError("cannot reach " + s, e);
+        } finally {
+            if (zk != null) {
+                try {
+                    zk.close();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    /** A plain client of the cluster's chroot, outside the adapter, to look at the znodes. */
+    static CuratorFramework raw(String clusterName, String credentials) {
+        CuratorFrameworkFactory.Builder b = CuratorFrameworkFactory.builder()
+                .connectString(cluster.getConnectString())
+                .namespace("havn/" + clusterName)
+                .sessionTimeoutMs(SESSION_TIMEOUT_MS)
+                .connectionTimeoutMs(SESSION_TIMEOUT_MS)
+                .retryPolicy(new RetryNTimes(0, 0));
+        if (credentials != null) {
+            b.authorization("digest", credentials.getBytes(StandardCharsets.UTF_8));
+        }
+        CuratorFramework c = b.build();
+        c.start();
+        return c;
+    }
+}
