@@ -199,6 +199,7 @@ final class CoordSession implements StateMirror.Owner {
      */
     void abandon() {
         phase = Phase.ENDED;
+        factory.closing(); // from now on the handle's close sends no closeSession
         ZooKeeper zk = factory.handle();
         if (zk != null && zk.getState().isAlive()) {
             // the only public way to drop a handle without sending closeSession

@@ -57,10 +57,46 @@ final class OneSessionZookeeperFactory implements ZookeeperFactory {
                 watcher.process(event);
             };
             ZooKeeper zk = config == null
-                    ? new ZooKeeper(connectString, sessionTimeout, observed, canBeReadOnly)
-                    : new ZooKeeper(connectString, sessionTimeout, observed, canBeReadOnly, config);
+                    ? new AbandonableZooKeeper(connectString, sessionTimeout, observed, canBeReadOnly)
+                    : new AbandonableZooKeeper(connectString, sessionTimeout, observed, canBeReadOnly, config);
             handle.set(zk);
             return zk;
+        }
+    }
+
+    /**
+     * A handle whose {@code close} sends no closeSession once its framework is closing: the session
+     * is abandoned and expires in the ensemble a session timeout later, as if the daemon had died.
+     * Closing it would delete this host's presence at once while its lease, and so its VMs, may
+     * still be valid. (Without this, a reconnect racing the injected expiry could revive the
+     * handle's state, and Curator's close would then send closeSession.)
+     */
+    private final class AbandonableZooKeeper extends ZooKeeper {
+        AbandonableZooKeeper(String connect, int timeout, Watcher watcher, boolean readOnly) throws java.io.IOException {
+            super(connect, timeout, watcher, readOnly);
+        }
+
+        AbandonableZooKeeper(String connect, int timeout, Watcher watcher, boolean readOnly, ZKClientConfig config)
+                throws java.io.IOException {
+            super(connect, timeout, watcher, readOnly, config);
+        }
+
+        @Override
+        public synchronized void close() throws InterruptedException {
+            if (closing) {
+                getTestable().injectSessionExpiration(); // stops the client's threads, sends nothing
+                return;
+            }
+            super.close();
+        }
+
+        @Override
+        public boolean close(int waitForShutdownTimeoutMs) throws InterruptedException {
+            if (closing) {
+                getTestable().injectSessionExpiration();
+                return true;
+            }
+            return super.close(waitForShutdownTimeoutMs);
         }
     }
 
