@@ -75,6 +75,15 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
 
     /** Builds and starts everything for {@code cfg}; returns the running node's event loop. */
     public EventLoop start(HavnConfig cfg) throws Exception {
+        return start(cfg, d -> { }, (id, reply) -> LOG.info("admin reply {}: {}", id, reply));
+    }
+
+    /**
+     * Like {@link #start(HavnConfig)}, also handing every decision to {@code decisions} and every
+     * admin answer to {@code replies} (the admin socket, tests), on the node's thread.
+     */
+    public EventLoop start(HavnConfig cfg, java.util.function.Consumer<io.havn.common.node.Decision> decisions,
+                           io.havn.common.port.AdminReplies replies) throws Exception {
         HostId self = cfg.host().name();
         EventLoop loop = new EventLoop("havn-node");
         closeables.add(loop);
@@ -101,8 +110,11 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         FenceAgentFencer fencer = new FenceAgentFencer(cfg.fence().devices(), sink);
         closeables.add(fencer);
         WatchdogPublisher watchdog = new WatchdogPublisher(cfg.watchdog().stateFile());
-        NodePorts ports = new NodePorts(loop, loop, transport, coordinator, hypervisor, fencer, watchdog,
-                new LoggingDecisionLog(), (id, reply) -> LOG.info("admin reply {}: {}", id, reply));
+        LoggingDecisionLog log = new LoggingDecisionLog();
+        NodePorts ports = new NodePorts(loop, loop, transport, coordinator, hypervisor, fencer, watchdog, d -> {
+            log.record(d);
+            decisions.accept(d);
+        }, replies);
         InetSocketAddress advertised = cfg.host().address();
         Node node = new Node(new Node.Identity(self, cfg.host().capacity(),
                 advertised.getHostString() + ":" + advertised.getPort(), cfg.fence().device(),

@@ -1,0 +1,96 @@
+package io.havn.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.havn.common.model.Priority;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmSpec;
+import io.havn.common.node.AdminCommand;
+import io.havn.common.node.AdminReply;
+import io.havn.common.node.Decision;
+import io.havn.common.node.NodeEvent;
+import io.havn.daemon.config.HavnConfig;
+import io.havn.daemon.loop.EventLoop;
+import java.net.DatagramSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.apache.curator.test.TestingServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * One real havnd: a real ZooKeeper server, Netty on loopback, libvirt's test driver. It registers,
+ * wins the election, and when an operator adds a VM it places, claims and starts it in libvirt.
+ */
+class HavndIntegrationTest {
+    private static final String DOMAIN = """
+            <domain type='test'>
+              <name>web1</name>
+              <uuid>6f1c5c2e-2f6b-4a55-9c39-3d1d2d6f0a01</uuid>
+              <memory unit='MiB'>256</memory>
+              <vcpu>1</vcpu>
+              <os><type>hvm</type></os>
+            </domain>
+            """;
+
+    private static Decision await(BlockingQueue<Decision> q, Decision.Kind kind, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            Decision d = q.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+            if (d != null && d.kind() == kind) {
+                return d;
+            }
+        }
+        throw new AssertionError("no " + kind + " within 30 s: " + what);
+    }
+
+    @Test
+    void aDaemonJoinsLeadsAndStartsAnAddedVmInLibvirt(@TempDir Path dir) throws Exception {
+        try (TestingServer zk = new TestingServer(true)) {
+            Path key = dir.resolve("cluster.key");
+            byte[] k = new byte[32];
+            new java.security.SecureRandom().nextBytes(k);
+            Files.writeString(key, HexFormat.of().formatHex(k));
+            Path node = dir.resolve("node.xml");
+            Files.writeString(node, "<node/>");
+            int port;
+            try (DatagramSocket s = new DatagramSocket(0)) {
+                port = s.getLocalPort();
+            }
+            HavnConfig cfg = HavnConfig.parse("""
+                    cluster: it
+                    host: {name: node1, cpus: 4, memoryMiB: 8192, address: "127.0.0.1:%d"}
+                    zookeeper: {connect: "%s"}
+                    heartbeat: {bind: "127.0.0.1:%d", keyFile: "%s"}
+                    libvirt: {uri: "test://%s", pollMs: 200}
+                    watchdog: {stateFile: "%s"}
+                    """.formatted(port, zk.getConnectString(), port, key, node, dir.resolve("watchdog.state")),
+                    "it.yaml");
+            BlockingQueue<Decision> decisions = new LinkedBlockingQueue<>();
+            BlockingQueue<AdminReply> replies = new LinkedBlockingQueue<>();
+            try (Havnd havnd = new Havnd()) {
+                EventLoop loop = havnd.start(cfg, decisions::add, (id, r) -> replies.add(r));
+                await(decisions, Decision.Kind.LEADER_ELECTED, "the only daemon leads");
+                await(decisions, Decision.Kind.READY, "the daemon reconciled and takes work");
+                VmSpec spec = new VmSpec(new VmId("6f1c5c2e-2f6b-4a55-9c39-3d1d2d6f0a01"), "web1", 1, 256,
+                        Priority.HIGH, true, DOMAIN);
+                loop.post(new NodeEvent.AdminRequest(1, new AdminCommand.VmAdd(spec)));
+                AdminReply reply = replies.poll(30, TimeUnit.SECONDS);
+                assertNotNull(reply, "an answer to vm add");
+                assertTrue(reply.ok(), reply.toString());
+                Decision placed = await(decisions, Decision.Kind.PLACE, "the leader places the new VM");
+                assertTrue(placed.subject().value().equals("node1"), placed.toString());
+                await(decisions, Decision.Kind.CLAIM, "the host claims it");
+                Decision started = await(decisions, Decision.Kind.START, "libvirt started it");
+                assertTrue(started.vm().equals(spec.id()), started.toString());
+                assertTrue(Files.readString(dir.resolve("watchdog.state")).contains("armed"),
+                        "the watchdog guards the running HA VM");
+            }
+        }
+    }
+}
