@@ -1,0 +1,216 @@
+package io.havn.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.havn.common.model.HostId;
+import io.havn.common.model.Priority;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmSpec;
+import io.havn.common.node.AdminCommand;
+import io.havn.common.node.AdminReply;
+import io.havn.common.node.Decision;
+import io.havn.common.node.NodeEvent;
+import io.havn.daemon.config.HavnConfig;
+import io.havn.daemon.loop.EventLoop;
+import java.net.DatagramSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.apache.curator.test.TestingServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three real daemons in one JVM: a real ZooKeeper server, Netty heartbeats on loopback, each its
+ * own private libvirt test-driver hypervisor (it vanishes with its daemon, as at power loss). A
+ * daemon is stopped abruptly and the others restart its VMs; it comes back empty; then the leader
+ * is stopped and a new one takes over and restarts its VMs (two of three hosts are a majority). A VM is started on a new host only once the host that ran
+ * it is gone, so it never runs on two hypervisors.
+ */
+class ThreeDaemonsIntegrationTest {
+    private static final long BOUND_S = 60;
+
+    private record Seen(HostId host, Decision decision) { }
+
+    private final BlockingQueue<Seen> decisions = new LinkedBlockingQueue<>();
+    private final List<Seen> all = new ArrayList<>();
+    private final Map<String, Havnd> daemons = new HashMap<>();
+    private final Map<String, EventLoop> loops = new HashMap<>();
+    private final Set<String> gone = ConcurrentHashMap.newKeySet();
+    /** Where each VM was last started, and the violations seen (a start while the previous host still ran). */
+    private final Map<VmId, String> runningOn = new ConcurrentHashMap<>();
+    private final List<String> violations = new ArrayList<>();
+
+    private static String domain(String name, String uuid) {
+        return """
+                <domain type='test'>
+                  <name>%s</name>
+                  <uuid>%s</uuid>
+                  <memory unit='MiB'>128</memory>
+                  <vcpu>1</vcpu>
+                  <os><type>hvm</type></os>
+                </domain>
+                """.formatted(name, uuid);
+    }
+
+    private Seen await(Predicate<Seen> p, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
+        while (System.nanoTime() < deadline) {
+            Seen s = decisions.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+            if (s == null) {
+                break;
+            }
+            synchronized (all) {
+                all.add(s);
+            }
+            if (p.test(s)) {
+                return s;
+            }
+        }
+        throw new AssertionError("not within " + BOUND_S + " s: " + what + "\nseen: " + tail());
+    }
+
+    private String tail() {
+        synchronized (all) {
+            StringBuilder b = new StringBuilder();
+            for (Seen s : all.subList(Math.max(0, all.size() - 40), all.size())) {
+                b.append("\n  ").append(s.decision());
+            }
+            return b.toString();
+        }
+    }
+
+    private void onDecision(String host, Decision d) {
+        if (d.kind() == Decision.Kind.START || d.kind() == Decision.Kind.RESUME) {
+            String before = runningOn.put(d.vm(), host);
+            if (before != null && !before.equals(host) && !gone.contains(before)) {
+                synchronized (violations) {
+                    violations.add(d.vm() + " started on " + host + " while " + before + " still ran it");
+                }
+            }
+        }
+        decisions.add(new Seen(new HostId(host), d));
+    }
+
+    private void boot(String host, TestingServer zk, Path dir, Path key) throws Exception {
+        Path node = dir.resolve(host + "-node.xml");
+        Files.writeString(node, "<node/>");
+        int port;
+        try (DatagramSocket s = new DatagramSocket(0)) {
+            port = s.getLocalPort();
+        }
+        HavnConfig cfg = HavnConfig.parse("""
+                cluster: it3
+                host: {name: %s, cpus: 8, memoryMiB: 16384, address: "127.0.0.1:%d"}
+                zookeeper: {connect: "%s", sessionTimeoutMs: 4000}
+                heartbeat: {bind: "127.0.0.1:%d", keyFile: "%s"}
+                libvirt: {uri: "test://%s", pollMs: 200}
+                watchdog: {stateFile: "%s"}
+                settings: {leaseMs: 2000, watchdogMs: 1000, suspectAfterMs: 1000, graceMs: 500}
+                """.formatted(host, port, zk.getConnectString(), port, key, node, dir.resolve(host + ".wd")), host);
+        Havnd h = new Havnd();
+        daemons.put(host, h);
+        loops.put(host, h.start(cfg, d -> onDecision(host, d), (id, r) -> replies.add(r)));
+    }
+
+    private final BlockingQueue<AdminReply> replies = new LinkedBlockingQueue<>();
+
+    private void stop(String host) {
+        gone.add(host);
+        daemons.remove(host).close();
+        loops.remove(host);
+    }
+
+    @Test
+    void theOthersRestartAStoppedDaemonsVmsAndANewLeaderTakesOver(@TempDir Path dir) throws Exception {
+        try (TestingServer zk = new TestingServer(true)) {
+            Path key = dir.resolve("cluster.key");
+            byte[] k = new byte[32];
+            new java.security.SecureRandom().nextBytes(k);
+            Files.writeString(key, HexFormat.of().formatHex(k));
+            try {
+                boot("node1", zk, dir, key);
+                await(s -> s.decision().kind() == Decision.Kind.LEADER_ELECTED, "node1 leads");
+                boot("node2", zk, dir, key);
+                boot("node3", zk, dir, key);
+                Set<String> ready = new java.util.HashSet<>();
+                while (ready.size() < 3) {
+                    ready.add(await(s -> s.decision().kind() == Decision.Kind.READY, "every daemon ready")
+                            .host().value());
+                }
+                List<VmId> vms = new ArrayList<>();
+                for (int i = 1; i <= 3; i++) {
+                    String uuid = "0d9e4a52-6a4f-4c4b-8f0e-00000000000" + i;
+                    VmSpec spec = new VmSpec(new VmId(uuid), "vm" + i, 1, 128, Priority.MEDIUM, true,
+                            domain("vm" + i, uuid));
+                    vms.add(spec.id());
+                    loops.get("node1").post(new NodeEvent.AdminRequest(i, new AdminCommand.VmAdd(spec)));
+                    AdminReply r = replies.poll(BOUND_S, TimeUnit.SECONDS);
+                    assertNotNull(r);
+                    assertTrue(r.ok(), r.toString());
+                }
+                Set<VmId> started = new java.util.HashSet<>();
+                while (started.size() < 3) {
+                    started.add(await(s -> s.decision().kind() == Decision.Kind.START, "all three VMs start")
+                            .decision().vm());
+                }
+                // a daemon that is not the leader dies with its hypervisor
+                String victim = runningOn.get(vms.get(0)).equals("node1") ? runningOn.get(vms.get(1)) : runningOn.get(vms.get(0));
+                if (victim.equals("node1")) {
+                    victim = "node2";
+                }
+                List<VmId> itsVms = new ArrayList<>();
+                for (VmId v : vms) {
+                    if (victim.equals(runningOn.get(v))) {
+                        itsVms.add(v);
+                    }
+                }
+                stop(victim);
+                for (VmId v : itsVms) {
+                    String from = victim;
+                    await(s -> s.decision().kind() == Decision.Kind.START && v.equals(s.decision().vm())
+                            && !s.host().value().equals(from), v + " restarts away from " + from);
+                }
+                // the stopped host comes back (empty), so that a majority survives the next failure
+                gone.remove(victim);
+                boot(victim, zk, dir, key);
+                String back = victim;
+                await(s -> s.decision().kind() == Decision.Kind.READY && s.host().value().equals(back),
+                        back + " is back and ready");
+                // now the leader dies; a new leader takes over and restarts its VMs
+                List<VmId> leadersVms = new ArrayList<>();
+                for (VmId v : vms) {
+                    if ("node1".equals(runningOn.get(v))) {
+                        leadersVms.add(v);
+                    }
+                }
+                stop("node1");
+                Seen newLeader = await(s -> s.decision().kind() == Decision.Kind.LEADER_ELECTED
+                        && !s.host().value().equals("node1"), "a new leader");
+                assertTrue(newLeader.decision().epoch() > 1, newLeader.toString());
+                for (VmId v : leadersVms) {
+                    await(s -> s.decision().kind() == Decision.Kind.START && v.equals(s.decision().vm())
+                            && !s.host().value().equals("node1"), v + " restarts away from the old leader");
+                }
+                synchronized (violations) {
+                    assertTrue(violations.isEmpty(), violations + tail());
+                }
+            } finally {
+                for (String h : new ArrayList<>(daemons.keySet())) {
+                    stop(h);
+                }
+            }
+        }
+    }
+}
