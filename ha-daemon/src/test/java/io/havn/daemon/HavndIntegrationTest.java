@@ -12,10 +12,8 @@ import io.havn.common.node.Decision;
 import io.havn.common.node.NodeEvent;
 import io.havn.daemon.config.HavnConfig;
 import io.havn.daemon.loop.EventLoop;
-import java.net.DatagramSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HexFormat;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -52,25 +50,8 @@ class HavndIntegrationTest {
     @Test
     void aDaemonJoinsLeadsAndStartsAnAddedVmInLibvirt(@TempDir Path dir) throws Exception {
         try (TestingServer zk = new TestingServer(true)) {
-            Path key = dir.resolve("cluster.key");
-            byte[] k = new byte[32];
-            new java.security.SecureRandom().nextBytes(k);
-            Files.writeString(key, HexFormat.of().formatHex(k));
-            Path node = dir.resolve("node.xml");
-            Files.writeString(node, "<node/>");
-            int port;
-            try (DatagramSocket s = new DatagramSocket(0)) {
-                port = s.getLocalPort();
-            }
-            HavnConfig cfg = HavnConfig.parse("""
-                    cluster: it
-                    host: {name: node1, cpus: 4, memoryMiB: 8192, address: "127.0.0.1:%d"}
-                    zookeeper: {connect: "%s"}
-                    heartbeat: {bind: "127.0.0.1:%d", keyFile: "%s"}
-                    libvirt: {uri: "test://%s", pollMs: 200}
-                    watchdog: {stateFile: "%s"}
-                    """.formatted(port, zk.getConnectString(), port, key, node, dir.resolve("watchdog.state")),
-                    "it.yaml");
+            HavnConfig cfg = DaemonFixture.config("it", "node1", zk.getConnectString(), 10_000, dir,
+                    DaemonFixture.clusterKey(dir), "");
             BlockingQueue<Decision> decisions = new LinkedBlockingQueue<>();
             BlockingQueue<AdminReply> replies = new LinkedBlockingQueue<>();
             try (Havnd havnd = new Havnd()) {
@@ -88,7 +69,7 @@ class HavndIntegrationTest {
                 await(decisions, Decision.Kind.CLAIM, "the host claims it");
                 Decision started = await(decisions, Decision.Kind.START, "libvirt started it");
                 assertTrue(started.vm().equals(spec.id()), started.toString());
-                assertTrue(Files.readString(dir.resolve("watchdog.state")).contains("armed"),
+                assertTrue(Files.readString(dir.resolve("node1.wd")).contains("armed"),
                         "the watchdog guards the running HA VM");
             }
         }

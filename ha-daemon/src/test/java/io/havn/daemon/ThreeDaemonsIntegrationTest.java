@@ -13,12 +13,9 @@ import io.havn.common.node.Decision;
 import io.havn.common.node.NodeEvent;
 import io.havn.daemon.config.HavnConfig;
 import io.havn.daemon.loop.EventLoop;
-import java.net.DatagramSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -104,21 +101,10 @@ class ThreeDaemonsIntegrationTest {
     }
 
     private void boot(String host, TestingServer zk, Path dir, Path key) throws Exception {
-        Path node = dir.resolve(host + "-node.xml");
-        Files.writeString(node, "<node/>");
-        int port;
-        try (DatagramSocket s = new DatagramSocket(0)) {
-            port = s.getLocalPort();
-        }
-        HavnConfig cfg = HavnConfig.parse("""
-                cluster: it3
-                host: {name: %s, cpus: 8, memoryMiB: 16384, address: "127.0.0.1:%d"}
-                zookeeper: {connect: "%s", sessionTimeoutMs: 4000}
-                heartbeat: {bind: "127.0.0.1:%d", keyFile: "%s"}
-                libvirt: {uri: "test://%s", pollMs: 200}
-                watchdog: {stateFile: "%s"}
+        // a 4 s session timeout, and a lease and watchdog that fit in it, so that failover is quick
+        HavnConfig cfg = DaemonFixture.config("it3", host, zk.getConnectString(), 4_000, dir, key, """
                 settings: {leaseMs: 2000, watchdogMs: 1000, suspectAfterMs: 1000, graceMs: 500}
-                """.formatted(host, port, zk.getConnectString(), port, key, node, dir.resolve(host + ".wd")), host);
+                """);
         Havnd h = new Havnd();
         daemons.put(host, h);
         loops.put(host, h.start(cfg, d -> onDecision(host, d), (id, r) -> replies.add(r)));
@@ -135,10 +121,7 @@ class ThreeDaemonsIntegrationTest {
     @Test
     void theOthersRestartAStoppedDaemonsVmsAndANewLeaderTakesOver(@TempDir Path dir) throws Exception {
         try (TestingServer zk = new TestingServer(true)) {
-            Path key = dir.resolve("cluster.key");
-            byte[] k = new byte[32];
-            new java.security.SecureRandom().nextBytes(k);
-            Files.writeString(key, HexFormat.of().formatHex(k));
+            Path key = DaemonFixture.clusterKey(dir);
             try {
                 boot("node1", zk, dir, key);
                 await(s -> s.decision().kind() == Decision.Kind.LEADER_ELECTED, "node1 leads");

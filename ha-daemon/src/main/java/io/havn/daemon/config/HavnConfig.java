@@ -115,7 +115,12 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
             } else {
                 Map<String, Object> overrides = new LinkedHashMap<>();
                 s.fields().forEachRemaining(e -> overrides.put(e.getKey(), yaml.convertValue(e.getValue(), Object.class)));
-                overrides.putIfAbsent("sessionTimeoutMs", sessionMs);
+                Object t = overrides.get("sessionTimeoutMs");
+                if (t != null && !String.valueOf(t).equals(String.valueOf(sessionMs))) {
+                    r.error("settings.sessionTimeoutMs", "the session timeout is zookeeper.sessionTimeoutMs ("
+                            + sessionMs + "); set it there only");
+                }
+                overrides.put("sessionTimeoutMs", sessionMs);
                 try {
                     settings = Settings.defaults().with(overrides);
                 } catch (IllegalArgumentException e) {

@@ -68,6 +68,13 @@ class HavnConfigTest {
     }
 
     @Test
+    void theSessionTimeoutIsSetOnceInTheZooKeeperSection() {
+        HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
+                GOOD.replace("settings: {graceMs: 2000}", "settings: {sessionTimeoutMs: 20000}"), "havn.yaml"));
+        assertTrue(e.getMessage().contains("settings.sessionTimeoutMs"), e.getMessage());
+    }
+
+    @Test
     void notYamlOrMissingFileIsAClearError() {
         HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class,
                 () -> HavnConfig.parse("cluster: [unclosed", "havn.yaml"));

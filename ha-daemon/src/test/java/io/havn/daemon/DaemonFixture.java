@@ -1,0 +1,52 @@
+package io.havn.daemon;
+
+import io.havn.daemon.config.HavnConfig;
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+
+/** What a test needs to run real daemons on this machine: a cluster key, free ports, a config. */
+final class DaemonFixture {
+    private DaemonFixture() {
+    }
+
+    /** Writes a fresh cluster key (hex) into {@code dir} and returns its path. */
+    static Path clusterKey(Path dir) throws IOException {
+        byte[] k = new byte[32];
+        new SecureRandom().nextBytes(k);
+        Path key = dir.resolve("cluster.key");
+        Files.writeString(key, HexFormat.of().formatHex(k));
+        return key;
+    }
+
+    /** A UDP port on loopback that is free now. */
+    static int freeUdpPort() throws IOException {
+        try (DatagramSocket s = new DatagramSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /**
+     * The config of daemon {@code host} of {@code cluster}: heartbeats on a free loopback port, a
+     * private libvirt test-driver hypervisor of its own, its watchdog state file in {@code dir};
+     * a session timeout of {@code sessionTimeoutMs}; {@code extra} is appended (e.g. settings).
+     */
+    static HavnConfig config(String cluster, String host, String zkConnect, int sessionTimeoutMs, Path dir, Path key,
+                             String extra) throws IOException {
+        Path node = dir.resolve(host + "-node.xml");
+        Files.writeString(node, "<node/>");
+        int port = freeUdpPort();
+        return HavnConfig.parse("""
+                cluster: %s
+                host: {name: %s, cpus: 8, memoryMiB: 16384, address: "127.0.0.1:%d"}
+                zookeeper: {connect: "%s", sessionTimeoutMs: %d}
+                heartbeat: {bind: "127.0.0.1:%d", keyFile: "%s"}
+                libvirt: {uri: "test://%s", pollMs: 200}
+                watchdog: {stateFile: "%s"}
+                """.formatted(cluster, host, port, zkConnect, sessionTimeoutMs, port, key,
+                node, dir.resolve(host + ".wd")) + extra, host + ".yaml");
+    }
+}
