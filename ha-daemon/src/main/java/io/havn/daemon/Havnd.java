@@ -11,6 +11,7 @@ import io.havn.daemon.fence.FenceAgentFencer;
 import io.havn.daemon.libvirt.LibvirtHypervisor;
 import io.havn.daemon.log.LoggingDecisionLog;
 import io.havn.daemon.loop.EventLoop;
+import io.havn.daemon.systemd.SystemdNotifier;
 import io.havn.daemon.transport.HeartbeatCodec;
 import io.havn.daemon.transport.NettyTransport;
 import io.havn.daemon.watchdog.WatchdogPublisher;
@@ -48,6 +49,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     boolean checkOnly;
 
     private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
     public static void main(String[] args) {
@@ -113,6 +115,9 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         LoggingDecisionLog log = new LoggingDecisionLog();
         NodePorts ports = new NodePorts(loop, loop, transport, coordinator, hypervisor, fencer, watchdog, d -> {
             log.record(d);
+            if (d.kind() == io.havn.common.node.Decision.Kind.READY) {
+                systemd.notify("READY=1\nSTATUS=joined cluster " + cfg.cluster());
+            }
             decisions.accept(d);
         }, replies);
         InetSocketAddress advertised = cfg.host().address();
@@ -123,6 +128,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         coordinator.start();
         hypervisor.start();
         loop.start(node);
+        systemd.petFrom(loop); // WATCHDOG=1 from the node's own thread, under WatchdogSec=
         LOG.info("havnd started: host {} in cluster {}, heartbeats on {} ({})", self, cfg.cluster(), bind,
                 transport.ioMode());
         return loop;
@@ -150,6 +156,9 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     /** Stops everything, newest first. The VMs are left running: a daemon restart never kills a VM. */
     @Override
     public void close() {
+        if (!closeables.isEmpty()) {
+            systemd.notify("STOPPING=1");
+        }
         for (int i = closeables.size() - 1; i >= 0; i--) {
             try {
                 closeables.get(i).close();
