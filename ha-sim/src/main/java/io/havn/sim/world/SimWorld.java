@@ -215,6 +215,14 @@ public final class SimWorld {
         }
     }
 
+    /**
+     * The simulated hypervisor of {@code host} on its own, its events going straight to
+     * {@code events}: for the hypervisor contract suite, which holds it to what libvirt does.
+     */
+    public Hypervisor hypervisor(HostId host, Consumer<NodeEvent> events) {
+        return hypervisor(hosts.get(host), events);
+    }
+
     private Watchdog watchdog(SimHost h) {
         return new Watchdog() {
             @Override
@@ -281,6 +289,11 @@ public final class SimWorld {
             public void start(VmSpec spec) {
                 checkClaimed(h, spec.id(), "start");
                 later(START_MS, () -> {
+                    if (spec.domainXml() == null || !spec.domainXml().contains("<domain")) {
+                        inbox.accept(new NodeEvent.HypervisorDone(spec.id(), Op.START, false,
+                                "invalid domain XML: no <domain> element"));
+                        return;
+                    }
                     int left = failStarts.getOrDefault(spec.id(), 0);
                     if (left > 0) {
                         failStarts.put(spec.id(), left - 1);
@@ -309,6 +322,10 @@ public final class SimWorld {
             public void shutdown(VmId vm, long timeoutMs) {
                 checkKill(h, vm, "shutdown");
                 later(SHUTDOWN_MS, () -> {
+                    if (!h.domains.containsKey(vm)) {
+                        inbox.accept(new NodeEvent.HypervisorDone(vm, Op.SHUTDOWN, false, "no domain " + vm));
+                        return;
+                    }
                     setDomain(h, vm, null, "shut down");
                     inbox.accept(new NodeEvent.HypervisorDone(vm, Op.SHUTDOWN, true, null));
                 });
@@ -318,6 +335,10 @@ public final class SimWorld {
             public void destroy(VmId vm) {
                 checkKill(h, vm, "destroy");
                 later(DESTROY_MS, () -> {
+                    if (!h.domains.containsKey(vm)) {
+                        inbox.accept(new NodeEvent.HypervisorDone(vm, Op.DESTROY, false, "no domain " + vm));
+                        return;
+                    }
                     setDomain(h, vm, null, "destroyed");
                     inbox.accept(new NodeEvent.HypervisorDone(vm, Op.DESTROY, true, null));
                 });

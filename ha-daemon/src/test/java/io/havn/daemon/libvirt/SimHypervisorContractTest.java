@@ -1,0 +1,154 @@
+package io.havn.daemon.libvirt;
+
+import io.havn.common.model.HostCapacity;
+import io.havn.common.model.HostId;
+import io.havn.common.model.Priority;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmSpec;
+import io.havn.common.node.NodeEvent;
+import io.havn.common.node.Settings;
+import io.havn.common.port.Hypervisor;
+import io.havn.sim.world.SimClock;
+import io.havn.sim.world.SimWorld;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The simulator's hypervisor held to the same contract as the libvirt adapter, so that what the
+ * simulator proves is about a hypervisor that behaves like the real one. Virtual time runs on a
+ * pump thread; every call to the simulated hypervisor and every step of time take one lock.
+ */
+class SimHypervisorContractTest extends HypervisorContract {
+    private static final HostId HOST = new HostId("sim1");
+    private static final HostId PEER = new HostId("sim2");
+    private final AtomicInteger specs = new AtomicInteger();
+
+    private final class SimSubject implements Subject {
+        private final Object lock = new Object();
+        private final SimWorld world = new SimWorld(1, Settings.defaults());
+        private final BlockingQueue<NodeEvent> events = new LinkedBlockingQueue<>();
+        private final AtomicBoolean closed = new AtomicBoolean();
+        private final Hypervisor hv;
+        private final Thread pump;
+
+        SimSubject() {
+            world.addHost(HOST, new HostCapacity(32, 131072), false);
+            world.addHost(PEER, new HostCapacity(32, 131072), false);
+            Hypervisor inner = world.hypervisor(HOST, events::add);
+            hv = new Hypervisor() {
+                @Override
+                public void list() {
+                    synchronized (lock) {
+                        inner.list();
+                    }
+                }
+
+                @Override
+                public void start(VmSpec spec) {
+                    synchronized (lock) {
+                        inner.start(spec);
+                    }
+                }
+
+                @Override
+                public void resume(VmId vm) {
+                    synchronized (lock) {
+                        inner.resume(vm);
+                    }
+                }
+
+                @Override
+                public void shutdown(VmId vm, long timeoutMs) {
+                    synchronized (lock) {
+                        inner.shutdown(vm, timeoutMs);
+                    }
+                }
+
+                @Override
+                public void destroy(VmId vm) {
+                    synchronized (lock) {
+                        inner.destroy(vm);
+                    }
+                }
+
+                @Override
+                public void migrate(VmId vm, HostId target) {
+                    synchronized (lock) {
+                        inner.migrate(vm, target);
+                    }
+                }
+            };
+            // virtual time advances a millisecond per step, as fast as the machine goes
+            pump = new Thread(() -> {
+                while (!closed.get()) {
+                    synchronized (lock) {
+                        world.runUntil(world.clock.nanos() + SimClock.MS);
+                    }
+                    Thread.yield();
+                }
+            }, "sim-pump");
+            pump.setDaemon(true);
+            pump.start();
+        }
+
+        @Override
+        public Hypervisor hypervisor() {
+            return hv;
+        }
+
+        @Override
+        public BlockingQueue<NodeEvent> events() {
+            return events;
+        }
+
+        @Override
+        public VmSpec newSpec() {
+            String name = "simvm" + specs.incrementAndGet();
+            return new VmSpec(new VmId(name), name, 1, 256, Priority.MEDIUM, true,
+                    "<domain type='kvm'><name>" + name + "</name></domain>");
+        }
+
+        @Override
+        public VmSpec invalidSpec() {
+            String name = "badvm" + specs.incrementAndGet();
+            return new VmSpec(new VmId(name), name, 1, 256, Priority.MEDIUM, true, "not xml");
+        }
+
+        @Override
+        public HostId peer() {
+            return PEER;
+        }
+
+        @Override
+        public Outside outside() {
+            return null;
+        }
+
+        @Override
+        public void close() {
+            closed.set(true);
+            try {
+                pump.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    protected Subject newSubject() {
+        return new SimSubject();
+    }
+
+    @Override
+    protected Subject newSubjectWithOutside() {
+        return null;
+    }
+
+    @Override
+    protected Subject newHangingSubject() {
+        return null;
+    }
+}
