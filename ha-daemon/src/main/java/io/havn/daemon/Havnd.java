@@ -5,6 +5,7 @@ import io.havn.common.model.HostRecord;
 import io.havn.common.node.Node;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.node.NodePorts;
+import io.havn.daemon.admin.AdminSocketServer;
 import io.havn.daemon.config.HavnConfig;
 import io.havn.daemon.coord.CuratorCoordinator;
 import io.havn.daemon.fence.FenceAgentFencer;
@@ -77,7 +78,13 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
 
     /** Builds and starts everything for {@code cfg}; returns the running node's event loop. */
     public EventLoop start(HavnConfig cfg) throws Exception {
-        return start(cfg, d -> { }, (id, reply) -> LOG.info("admin reply {}: {}", id, reply));
+        AdminSocketServer[] admin = new AdminSocketServer[1];
+        EventLoop loop = start(cfg, d -> { }, (id, reply) -> admin[0].reply(id, reply));
+        admin[0] = new AdminSocketServer(cfg.admin().socket(), cfg.admin().allowedUsers(), loop.sink(),
+                java.time.Duration.ofSeconds(30), java.time.Duration.ofSeconds(60));
+        closeables.add(admin[0]);
+        admin[0].start();
+        return loop;
     }
 
     /**

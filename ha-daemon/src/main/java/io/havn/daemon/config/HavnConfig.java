@@ -34,7 +34,7 @@ import java.util.Set;
  * @param settings   the node's timing and policy settings (defaults overridden by the file's {@code settings})
  */
 public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbeat heartbeat, Libvirt libvirt,
-                         Fence fence, Watchdog watchdog, Settings settings) {
+                         Fence fence, Watchdog watchdog, Admin admin, Settings settings) {
 
     public record Host(HostId name, HostCapacity capacity, InetSocketAddress address) { }
 
@@ -49,8 +49,11 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
 
     public record Watchdog(Path stateFile) { }
 
+    /** The admin socket and who besides root may use it. */
+    public record Admin(Path socket, java.util.Set<String> allowedUsers) { }
+
     private static final Set<String> TOP = Set.of("cluster", "host", "zookeeper", "heartbeat", "libvirt", "fence",
-            "watchdog", "settings");
+            "watchdog", "admin", "settings");
 
     /** Reads and checks {@code file}; throws {@link ConfigException} listing every problem. */
     public static HavnConfig load(Path file) {
@@ -107,6 +110,17 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         Fence fence = r.fence(root);
         JsonNode wd = r.section(root, "watchdog", Set.of("stateFile"));
         Path state = Path.of(r.text(wd, "watchdog.stateFile", "/run/havn/watchdog.state"));
+        JsonNode ad = r.section(root, "admin", Set.of("socket", "allowedUsers"));
+        Path socket = Path.of(r.text(ad, "admin.socket", "/run/havn/admin.sock"));
+        java.util.Set<String> users = new java.util.TreeSet<>();
+        JsonNode au = ad.get("allowedUsers");
+        if (au != null && !au.isNull()) {
+            if (!au.isArray()) {
+                r.error("admin.allowedUsers", "must be a list of user names");
+            } else {
+                au.forEach(u -> users.add(u.asText()));
+            }
+        }
         Settings settings = Settings.defaults();
         JsonNode s = root.get("settings");
         if (s != null && !s.isNull()) {
@@ -137,7 +151,8 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         r.done();
         return new HavnConfig(cluster, new Host(name, cap, address == null ? bind : address),
                 new ZooKeeper(connect, sessionMs, digest.isEmpty() ? null : digest),
-                new Heartbeat(bind, Path.of(key)), libvirt, fence, new Watchdog(state), settings);
+                new Heartbeat(bind, Path.of(key)), libvirt, fence, new Watchdog(state), new Admin(socket, Set.copyOf(users)),
+                settings);
     }
 
     /** Collects every problem with its key, then throws them together. */

@@ -38,6 +38,10 @@ class HavnConfigTest {
         assertEquals(Path.of("/run/havn/watchdog.state"), c.watchdog().stateFile(), "default");
         assertNull(c.zookeeper().digest());
         assertTrue(!c.toString().contains("secret"), "no password in the config's text: " + c);
+        assertEquals(Path.of("/run/havn/admin.sock"), c.admin().socket(), "default");
+        assertEquals(java.util.Set.of(), c.admin().allowedUsers(), "only root by default");
+        assertEquals(java.util.Set.of("ops"), HavnConfig.parse(GOOD + "admin: {allowedUsers: [ops]}\n", "h.yaml")
+                .admin().allowedUsers());
     }
 
     @Test
