@@ -61,7 +61,21 @@ class ThreeDaemonsIntegrationTest {
                 """.formatted(name, uuid);
     }
 
+    /** Decisions before this index in {@link #all} are history: awaits look only at what came later. */
+    private int mark;
+
+    /**
+     * Waits for a decision matching {@code p} that came after the mark: one already seen by an
+     * earlier wait counts too, so the order in which decisions of different hosts arrive does not matter.
+     */
     private Seen await(Predicate<Seen> p, String what) throws InterruptedException {
+        synchronized (all) {
+            for (Seen s : all.subList(mark, all.size())) {
+                if (p.test(s)) {
+                    return s;
+                }
+            }
+        }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
         while (System.nanoTime() < deadline) {
             Seen s = decisions.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
@@ -113,6 +127,10 @@ class ThreeDaemonsIntegrationTest {
     private final BlockingQueue<AdminReply> replies = new LinkedBlockingQueue<>();
 
     private void stop(String host) {
+        synchronized (all) {
+            decisions.drainTo(all);
+            mark = all.size();
+        }
         gone.add(host);
         daemons.remove(host).close();
         loops.remove(host);
@@ -129,8 +147,8 @@ class ThreeDaemonsIntegrationTest {
                 boot("node3", zk, dir, key);
                 Set<String> ready = new java.util.HashSet<>();
                 while (ready.size() < 3) {
-                    ready.add(await(s -> s.decision().kind() == Decision.Kind.READY, "every daemon ready")
-                            .host().value());
+                    ready.add(await(s -> s.decision().kind() == Decision.Kind.READY
+                            && !ready.contains(s.host().value()), "every daemon ready").host().value());
                 }
                 List<VmId> vms = new ArrayList<>();
                 for (int i = 1; i <= 3; i++) {
@@ -145,8 +163,8 @@ class ThreeDaemonsIntegrationTest {
                 }
                 Set<VmId> started = new java.util.HashSet<>();
                 while (started.size() < 3) {
-                    started.add(await(s -> s.decision().kind() == Decision.Kind.START, "all three VMs start")
-                            .decision().vm());
+                    started.add(await(s -> s.decision().kind() == Decision.Kind.START
+                            && !started.contains(s.decision().vm()), "all three VMs start").decision().vm());
                 }
                 // a daemon that is not the leader dies with its hypervisor
                 String victim = runningOn.get(vms.get(0)).equals("node1") ? runningOn.get(vms.get(1)) : runningOn.get(vms.get(0));
