@@ -172,18 +172,8 @@ class NodeEventsTest {
 
     @Test
     void aHostSelfFencesWhenItsLeaseLapsesWithNoMajorityLost() {
-        VmSpec spec = new VmSpec(new VmId("a"), "a", 1, 512, Priority.MEDIUM, true, "<domain/>");
-        node.start();
         // three voters; the two peers send nothing, so they are unknown, not freshly lost
-        for (String h : List.of("node1", "node2", "node3")) {
-            HostId id = new HostId(h);
-            send(new NodeEvent.HostChanged(id, new Versioned<>(new io.havn.common.model.HostRecord(id,
-                    new HostCapacity(8, 16384), null, null, io.havn.common.model.HostAdminState.ACTIVE, false), 0)));
-        }
-        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(spec.id(), "a", DomainState.RUNNING))));
-        send(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, ME, 7), 0)));
-        send(new NodeEvent.SessionStarted(7));
-        send(new NodeEvent.Confirmed(confirmTokens.get(0), true));
+        runningWithTwoPeers();
         clock.advance((Settings.defaults().leaseMs() - 100) * MS);
         assertFalse(calls.contains("destroy a"), "still within the lease");
         clock.advance(300 * MS);

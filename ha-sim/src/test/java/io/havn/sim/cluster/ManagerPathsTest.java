@@ -142,17 +142,22 @@ class ManagerPathsTest {
 
     // ------------------------------------------------------------------ capacity
 
-    @Test
-    void vmThatFitsNowhereStaysRecoveringAndIsPlacedWhenAnotherVmStops() {
+    /** Three hosts each running a VM too big to share a host with another; node3 crashes: big3 fits nowhere. */
+    private static TestCluster bigVmsWithNode3Crashed() {
         TestCluster c = cluster(HOSTS3);
         c.addRunningVm("big1", "node1", Priority.MEDIUM, 20, 40_000);
         c.addRunningVm("big2", "node2", Priority.MEDIUM, 20, 40_000);
         c.addRunningVm("big3", "node3", Priority.MEDIUM, 20, 40_000);
         c.start();
         c.runMs(2_000);
-
         c.crash("node3");
         c.awaitMs(15_000, () -> phase(c, "big3") == VmPhase.RECOVERING, "big3 recovering: 12 cpus free per host");
+        return c;
+    }
+
+    @Test
+    void vmThatFitsNowhereStaysRecoveringAndIsPlacedWhenAnotherVmStops() {
+        TestCluster c = bigVmsWithNode3Crashed();
         c.runMs(10_000);
         VmRecord r = c.record("big3");
         assertEquals(VmPhase.RECOVERING, r.phase(), "it stays recovering while nothing fits\n" + c.trail());
@@ -170,15 +175,7 @@ class ManagerPathsTest {
 
     @Test
     void vmThatFitsNowhereIsPlacedWhenAHostPowersOn() {
-        TestCluster c = cluster(HOSTS3);
-        c.addRunningVm("big1", "node1", Priority.MEDIUM, 20, 40_000);
-        c.addRunningVm("big2", "node2", Priority.MEDIUM, 20, 40_000);
-        c.addRunningVm("big3", "node3", Priority.MEDIUM, 20, 40_000);
-        c.start();
-        c.runMs(2_000);
-
-        c.crash("node3");
-        c.awaitMs(15_000, () -> phase(c, "big3") == VmPhase.RECOVERING, "big3 recovering: 12 cpus free per host");
+        TestCluster c = bigVmsWithNode3Crashed();
         c.runMs(5_000);
         assertEquals(VmPhase.RECOVERING, phase(c, "big3"), "still recovering\n" + c.trail());
         assertNotNull(c.record("big3").reason(), "recovering with a reason\n" + c.trail());
