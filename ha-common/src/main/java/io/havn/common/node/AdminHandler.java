@@ -30,7 +30,7 @@ final class AdminHandler {
 
     void handle(long id, AdminCommand cmd) {
         if (cmd instanceof AdminCommand.Status) {
-            n.ports.admin().reply(id, AdminReply.state(n.view.snapshot()));
+            n.ports.admin().reply(id, AdminReply.state(n.view.snapshot(), n.self, n.peerStats()));
             return;
         }
         if (n.agent.session() == 0 || !n.agent.registered()) {

@@ -13,8 +13,35 @@ import io.havn.common.model.VmId;
  * @param subject  the other host concerned (fenced, target, placed on), or null
  * @param epoch    the epoch the deciding node knew
  * @param detail   why, in words
+ * @param timings  for {@link Kind#RECOVERED}: how long each phase of the failover took; else null
  */
-public record Decision(long atNanos, HostId host, Kind kind, VmId vm, HostId subject, long epoch, String detail) {
+public record Decision(long atNanos, HostId host, Kind kind, VmId vm, HostId subject, long epoch, String detail,
+                       Timings timings) {
+
+    public Decision(long atNanos, HostId host, Kind kind, VmId vm, HostId subject, long epoch, String detail) {
+        this(atNanos, host, kind, vm, subject, epoch, detail, null);
+    }
+
+    /** How the failed host was proven to hold no copy of the VM any more. */
+    public enum Proof { FENCE_DEVICE, OPERATOR, SESSION_EXPIRED }
+
+    /**
+     * The phases of one VM's failover, as the leader saw them on its own clock. A phase the leader
+     * did not see (it was not watching the host then) is -1.
+     *
+     * @param detectNanos   from the failed host's last heartbeat to the leader's suspicion
+     * @param fenceNanos    from the suspicion to the proof that the host holds no copy
+     * @param restartNanos  from the proof to the VM claimed by its new host (placement, then the new
+     *                      host's claim, after which it starts the guest at once; the guest's own
+     *                      start time shows in that host's START decision)
+     * @param proof         what the proof was
+     */
+    public record Timings(long detectNanos, long fenceNanos, long restartNanos, Proof proof) {
+        /** The whole failover, from the last heartbeat; -1 if a phase is unknown. */
+        public long totalNanos() {
+            return detectNanos < 0 || fenceNanos < 0 ? -1 : detectNanos + fenceNanos + restartNanos;
+        }
+    }
 
     public enum Kind {
         LEADER_ELECTED, LEADER_LOST, SESSION_STARTED, SESSION_ENDED, READY,
@@ -23,7 +50,7 @@ public record Decision(long atNanos, HostId host, Kind kind, VmId vm, HostId sub
         ADOPT, REBIND, REBIND_FAILED, DESTROY_UNOWNED,
         PLACE, RECOVERING, ERROR, CLAIM, CLAIM_FAILED, START, START_FAILED, RESUME, RESTART_LOCAL, NOT_RUNNING,
         MIGRATE, MIGRATED, MIGRATE_FAILED, HANDOVER, RELOCATE, RELEASE, STOP, STOPPED,
-        MAINTENANCE, DRAIN_BLOCKED, ADMIN
+        MAINTENANCE, DRAIN_BLOCKED, ADMIN, RECOVERED
     }
 
     @Override
@@ -36,9 +63,18 @@ public record Decision(long atNanos, HostId host, Kind kind, VmId vm, HostId sub
             b.append(" host=").append(subject);
         }
         b.append(" epoch=").append(epoch);
+        if (timings != null) {
+            b.append(" detect=").append(ms(timings.detectNanos())).append(" fence=").append(ms(timings.fenceNanos()))
+                    .append(" restart=").append(ms(timings.restartNanos())).append(" proof=")
+                    .append(timings.proof().name().toLowerCase().replace('_', '-'));
+        }
         if (detail != null && !detail.isEmpty()) {
             b.append(": ").append(detail);
         }
         return b.toString();
+    }
+
+    private static String ms(long nanos) {
+        return nanos < 0 ? "?" : (nanos / 1_000_000L) + "ms";
     }
 }

@@ -49,6 +49,10 @@ final class Manager {
         }
     }
 
+    /** A failover this leader is carrying out: when the VM runs again, it reports the phases' timings. */
+    private record Failover(HostId from, long lastHeard, long suspectedAt, long provenAt, Decision.Proof proof) {
+    }
+
     private final Node n;
     private boolean leader;
     private long claimToken;
@@ -58,6 +62,11 @@ final class Manager {
     private final Set<VmId> reportedStuck = new HashSet<>();
     /** When this leader first saw each VM released by its source to a target that has not claimed it. */
     private final Map<VmId, Long> releasedSince = new HashMap<>();
+    /** When this node began to suspect each host it suspects now. */
+    private final Map<HostId, Long> suspectedAt = new HashMap<>();
+    /** The hosts this leader's fence device call confirmed off. */
+    private final Set<HostId> fencedOff = new HashSet<>();
+    private final Map<VmId, Failover> failovers = new HashMap<>();
 
     Manager(Node node) {
         this.n = node;
@@ -123,6 +132,7 @@ final class Manager {
         boolean was = epoch > 0;
         epoch = 0;
         claimToken = 0;
+        failovers.clear();
         if (was) {
             n.decide(Kind.LEADER_LOST, null, null, why);
         }
@@ -154,6 +164,12 @@ final class Manager {
         for (HostId h : n.peers.ids()) {
             boolean suspected = n.peers.suspected(h, now);
             if (n.peers.changeSuspicion(h, suspected)) {
+                if (suspected) {
+                    suspectedAt.put(h, now);
+                } else {
+                    suspectedAt.remove(h);
+                    fencedOff.remove(h);
+                }
                 n.decide(suspected ? Kind.SUSPECT : Kind.UNSUSPECT, null, h,
                         String.format("phi %.1f", n.peers.phi(h, now)));
             }
@@ -215,6 +231,7 @@ final class Manager {
             return;
         }
         n.decide(Kind.FENCE_OFF, null, h, "device confirmed power off");
+        fencedOff.add(h);
         f.retryAt = now + Peers.ms(n.settings.fenceRetryMs()); // not again while the record catches up
         recordOff(h, null);
     }
@@ -422,6 +439,7 @@ final class Manager {
         if (targetSession != null && targetSession == r.targetSession()) {
             List<CoordOp> checks = new ArrayList<>(owner);
             checks.add(new CoordOp.CheckSessionLive(r.target(), targetSession));
+            failingOver(r.id(), r.owner(), owner, now);
             leaderWrite(vr, r.placedOn(r.target(), targetSession, 0, r.failedHosts()), checks, Kind.PLACE,
                     r.target(), "source " + r.owner() + " is dead; the migration target takes it");
             return;
@@ -549,6 +567,9 @@ final class Manager {
             Pending p = byVm.get(vm);
             VmRecord r = p.vr().value();
             HostId h = chosen.get(vm);
+            if (!p.proof().isEmpty() && r.owner() != null) {
+                failingOver(vm, r.owner(), p.proof(), n.now());
+            }
             if (h == null) {
                 if (r.phase() != VmPhase.RECOVERING) {
                     String why = "no eligible host has " + r.spec().cpus() + " cpus and " + r.spec().memoryMiB()
@@ -568,6 +589,42 @@ final class Manager {
                     + r.phase().name().toLowerCase() + ")";
             leaderWrite(p.vr(), next, checks, Kind.PLACE, h, why);
         }
+    }
+
+    // ---------------------------------------------------------------- failover timings
+
+    /** Notes that {@code vm}, held by dead host {@code from} as {@code proof} shows, is being recovered. */
+    private void failingOver(VmId vm, HostId from, List<CoordOp> proof, long now) {
+        if (failovers.containsKey(vm)) {
+            return;
+        }
+        Decision.Proof how = proof.get(0) instanceof CoordOp.CheckSessionGone ? Decision.Proof.SESSION_EXPIRED
+                : fencedOff.contains(from) ? Decision.Proof.FENCE_DEVICE : Decision.Proof.OPERATOR;
+        long heard = n.peers.lastArrival(from);
+        failovers.put(vm, new Failover(from, heard, suspectedAt.getOrDefault(from, Long.MIN_VALUE), now, how));
+    }
+
+    /** Reports a failover once another host has claimed its VM; forgets it if the VM was stopped or failed. */
+    void onVmChanged(VmId vm, long now) {
+        Failover f = failovers.get(vm);
+        if (f == null) {
+            return;
+        }
+        Versioned<VmRecord> vr = n.view.vm(vm);
+        if (vr == null || vr.value().phase() == VmPhase.ERROR || vr.value().desired() == DesiredState.STOPPED) {
+            failovers.remove(vm);
+            return;
+        }
+        VmRecord r = vr.value();
+        if (r.phase() != VmPhase.RUNNING || f.from().equals(r.owner())) {
+            return;
+        }
+        failovers.remove(vm);
+        long detect = f.lastHeard() == Long.MIN_VALUE || f.suspectedAt() == Long.MIN_VALUE ? -1
+                : Math.max(0, f.suspectedAt() - f.lastHeard());
+        long fence = f.suspectedAt() == Long.MIN_VALUE ? -1 : Math.max(0, f.provenAt() - f.suspectedAt());
+        n.recovered(vm, f.from(), new Decision.Timings(detect, fence, now - f.provenAt(), f.proof()),
+                "claimed by " + r.owner() + ", which starts it");
     }
 
     private static List<Placement.Host> hosts(Map<HostId, Long> eligible, Map<HostId, HostCapacity> free) {

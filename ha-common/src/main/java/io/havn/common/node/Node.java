@@ -119,6 +119,11 @@ public final class Node {
         return view.snapshot();
     }
 
+    /** This node's view of each peer's heartbeats now. Must run on the node's thread. */
+    public java.util.List<PeerStat> peerStats() {
+        return peers.stats(now());
+    }
+
     /** Handles one event. Must run on the node's thread. */
     public void handle(NodeEvent event) {
         if (stopped) {
@@ -142,6 +147,7 @@ public final class Node {
         } else if (event instanceof NodeEvent.VmChanged e) {
             view.putVm(e.vm(), e.record());
             agent.reconcile(e.vm());
+            manager.onVmChanged(e.vm(), now);
         } else if (event instanceof NodeEvent.HostChanged e) {
             view.putHost(e.host(), e.record());
             if (e.record() == null) {
@@ -309,6 +315,7 @@ public final class Node {
         for (CoordOp op : w.ops()) {
             if (op instanceof CoordOp.PutVm p) {
                 agent.reconcile(p.record().id());
+                manager.onVmChanged(p.record().id(), now());
             }
         }
     }
@@ -321,6 +328,11 @@ public final class Node {
 
     void decide(Decision.Kind kind, VmId vm, HostId subject, String detail) {
         ports.decisions().record(new Decision(now(), self, kind, vm, subject, view.epoch(), detail));
+    }
+
+    void recovered(VmId vm, HostId from, Decision.Timings timings, String detail) {
+        ports.decisions().record(new Decision(now(), self, Decision.Kind.RECOVERED, vm, from, view.epoch(), detail,
+                timings));
     }
 
     Versioned<VmRecord> vm(VmId id) {

@@ -19,6 +19,8 @@ final class Peers {
         final long trackedSince;
         Heartbeat last;
         long lastArrival = Long.MIN_VALUE;
+        /** The echo delay of the last heartbeat, or -1 before the first echo. */
+        long echoDelay = -1;
         boolean suspected;
 
         Peer(HostId id, PhiAccrualDetector detector, long trackedSince) {
@@ -111,7 +113,20 @@ final class Peers {
         p.detector.heartbeat(now);
         p.last = hb;
         p.lastArrival = now;
+        p.echoDelay = hb.echoNanos() == Heartbeat.NO_ECHO ? -1 : now - hb.echoNanos();
         return true;
+    }
+
+    /** Each peer's state now, in name order, for status and metrics. */
+    java.util.List<PeerStat> stats(long now) {
+        java.util.List<PeerStat> out = new java.util.ArrayList<>(ordered.size());
+        for (Peer p : ordered) {
+            double phi = p.last == null ? 0 : p.detector.phi(now);
+            out.add(new PeerStat(p.id, health(p, now).name(), suspected(p.id, now), phi,
+                    p.echoDelay < 0 ? Double.NaN : p.echoDelay / 1e6,
+                    p.lastArrival == Long.MIN_VALUE ? -1 : (now - p.lastArrival) / 1_000_000L));
+        }
+        return out;
     }
 
     /** The last heartbeat taken from {@code h}, or null. */

@@ -268,6 +268,22 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
         if (r.state() != null) {
             out.set("state", Json.mapper().valueToTree(r.state()));
         }
+        if (r.from() != null) {
+            out.put("from", r.from().value());
+        }
+        if (r.peers() != null) {
+            ObjectNode peers = out.putObject("peers");
+            for (io.havn.common.node.PeerStat p : r.peers()) {
+                ObjectNode o = peers.putObject(p.host().value());
+                o.put("health", p.health());
+                o.put("suspected", p.suspected());
+                o.put("phi", Math.round(p.phi() * 100) / 100.0);
+                if (!Double.isNaN(p.rttMs())) {
+                    o.put("rttMs", Math.round(p.rttMs() * 1000) / 1000.0);
+                }
+                o.put("sinceLastMs", p.sinceLastMs());
+            }
+        }
         return out.toString();
     }
 

@@ -34,9 +34,20 @@ public final class LoggingDecisionLog implements DecisionLog {
             b.append(" subject=").append(d.subject());
         }
         b.append(" epoch=").append(d.epoch());
+        if (d.timings() != null) {
+            Decision.Timings t = d.timings();
+            b.append(" detect_ms=").append(ms(t.detectNanos())).append(" fence_ms=").append(ms(t.fenceNanos()))
+                    .append(" restart_ms=").append(ms(t.restartNanos())).append(" total_ms=").append(ms(t.totalNanos()))
+                    .append(" proof=").append(t.proof().name().toLowerCase().replace('_', '-'));
+        }
         if (d.detail() != null && !d.detail().isEmpty()) {
             b.append(" reason=\"").append(d.detail().replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
         }
         return b.toString();
+    }
+
+    /** Milliseconds, or -1 for a phase the leader did not see. */
+    private static long ms(long nanos) {
+        return nanos < 0 ? -1 : nanos / 1_000_000L;
     }
 }

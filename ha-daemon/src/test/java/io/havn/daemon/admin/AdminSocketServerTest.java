@@ -44,7 +44,7 @@ class AdminSocketServerTest {
             NodeEvent.AdminRequest r = (NodeEvent.AdminRequest) e;
             seen.add(r.command());
             CompletableFuture.runAsync(() -> s[0].reply(r.requestId(), r.command() instanceof AdminCommand.Status
-                    ? AdminReply.state(new ClusterState(3, null, null, null, null)) : AdminReply.ok("accepted")));
+                    ? AdminReply.state(new ClusterState(3, null, null, null, null), null, null) : AdminReply.ok("accepted")));
         }, Duration.ofSeconds(5), idle);
         s[0].start();
         server = s[0];
