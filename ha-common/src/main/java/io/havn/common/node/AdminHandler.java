@@ -2,6 +2,7 @@ package io.havn.common.node;
 
 import io.havn.common.model.DesiredState;
 import io.havn.common.model.HostAdminState;
+import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
 import io.havn.common.model.MoveRequest;
@@ -14,42 +15,236 @@ import io.havn.common.node.Decision.Kind;
 import io.havn.common.node.NodeEvent.WriteOutcome;
 import io.havn.common.port.CoordOp;
 import io.havn.common.port.DomainState;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /**
- * Operators' requests, on any live host. A request is validated against this node's view, then
- * recorded in the cluster state as intent by a compare-and-set (a move request, a desired state,
- * an admin state, a confirmation); the leader carries it out. Bad input changes nothing.
+ * Operators' requests. Status is answered by the host that takes it, from its own view. A change
+ * is checked there first, so that bad input is refused at once and changes nothing; then it goes
+ * to the leader as a {@link ChangeRequest} in the cluster state. The leader checks it again against
+ * its own view and writes its verdict together with the change, atomically and under its epoch
+ * (rule 2); the origin answers the operator with that verdict, or, when no verdict comes in time,
+ * withdraws the request (a compare-and-set, so it is either withdrawn or decided, never both).
  */
 final class AdminHandler {
+    /** What checking a command against a view concluded. */
+    private sealed interface Outcome { }
+
+    private record Refuse(String code, String message) implements Outcome { }
+
+    /** Nothing to change: already so. */
+    private record Already(String message) implements Outcome { }
+
+    /** The writes that carry the change out, what to call it, and what to do once it is written. */
+    private record Change(List<CoordOp> ops, String what, Runnable after) implements Outcome { }
+
+    /** A request this host took and forwarded, awaiting the leader's verdict. */
+    private static final class Waiting {
+        final long replyId;
+        long deadline;
+        boolean withdrawing;
+
+        Waiting(long replyId, long deadline) {
+            this.replyId = replyId;
+            this.deadline = deadline;
+        }
+    }
+
     private final Node n;
+    private final Map<String, Waiting> waiting = new HashMap<>();
+    private long sequence;
+    /** Requests the leader is writing a verdict for. */
+    private final Set<String> deciding = new HashSet<>();
+    /** When this leader first saw each decided or orphaned request, to remove it if nobody else does. */
+    private final Map<String, Long> leftover = new HashMap<>();
 
     AdminHandler(Node node) {
         this.n = node;
     }
+
+    // ---------------------------------------------------------------- the origin
 
     void handle(long id, AdminCommand cmd) {
         if (cmd instanceof AdminCommand.Status) {
             n.ports.admin().reply(id, AdminReply.state(n.view.snapshot(), n.self, n.peerStats()));
             return;
         }
-        if (n.agent.session() == 0 || !n.agent.registered()) {
+        long s = n.agent.session();
+        if (s == 0 || !n.agent.registered()) {
             refuse(id, "unavailable", "host " + n.self + " has no coordination session right now; try another host");
             return;
         }
+        boolean held = cmd instanceof AdminCommand.VmAdd a && heldHere(a.spec().id());
+        Outcome o = check(cmd, n.self, s, held);
+        if (o instanceof Refuse r) {
+            refuse(id, r.code(), r.message());
+            return;
+        }
+        if (o instanceof Already a) {
+            n.ports.admin().reply(id, AdminReply.ok(a.message()));
+            return;
+        }
+        if (n.view.leader() == null || n.view.epoch() == 0) {
+            refuse(id, "no-leader", "no host leads the cluster right now (an election is under way); retry shortly");
+            return;
+        }
+        String rid = n.self.value() + "." + Long.toHexString(s) + "." + (++sequence);
+        ChangeRequest req = ChangeRequest.pending(rid, n.self, s, cmd, held);
+        n.write(List.of(new CoordOp.PutRequest(req, CoordOp.NEW), new CoordOp.CheckSessionLive(n.self, s)),
+                outcome -> {
+                    if (outcome != WriteOutcome.OK) {
+                        refuse(id, "unavailable", "the coordination service did not take the request (" + outcome
+                                + "); retry");
+                        return;
+                    }
+                    waiting.put(rid, new Waiting(id, n.now() + Peers.ms(n.settings.adminTimeoutMs())));
+                    onRequestChanged(rid);
+                });
+    }
+
+    private boolean heldHere(VmId vm) {
+        DomainState here = n.agent.domains().get(vm);
+        return here == DomainState.RUNNING || here == DomainState.PAUSED;
+    }
+
+    /** Answers the operator once the leader's verdict on {@code rid} shows. */
+    void onRequestChanged(String rid) {
+        Waiting w = waiting.get(rid);
+        if (w == null) {
+            return;
+        }
+        Versioned<ChangeRequest> vr = n.view.request(rid);
+        if (vr == null) {
+            if (w.withdrawing) {
+                return; // this host's own withdrawal: its outcome answers
+            }
+            waiting.remove(rid);
+            refuse(w.replyId, "withdrawn", "the request was dropped before the leader decided on it; nothing changed");
+            return;
+        }
+        ChangeRequest r = vr.value();
+        if (r.pending()) {
+            return;
+        }
+        waiting.remove(rid);
+        n.ports.admin().reply(w.replyId, r.verdict() == ChangeRequest.Verdict.ACCEPTED ? AdminReply.ok(r.message())
+                : AdminReply.error(r.code(), r.message()));
+        n.write(List.of(new CoordOp.DeleteRequest(rid, vr.version())), outcome -> { });
+    }
+
+    /** Withdraws the requests the leader has not decided on in time. */
+    void tick(long now) {
+        for (Map.Entry<String, Waiting> e : new ArrayList<>(waiting.entrySet())) {
+            String rid = e.getKey();
+            Waiting w = e.getValue();
+            Versioned<ChangeRequest> vr = n.view.request(rid);
+            if (w.withdrawing || now < w.deadline || vr == null || !vr.value().pending()) {
+                continue;
+            }
+            w.withdrawing = true; // one withdrawal at a time; its outcome or the verdict answers
+            n.write(List.of(new CoordOp.DeleteRequest(rid, vr.version())), outcome -> {
+                w.withdrawing = false;
+                if (outcome == WriteOutcome.OK && waiting.remove(rid) != null) {
+                    refuse(w.replyId, "timeout", "no leader decided on the request within "
+                            + n.settings.adminTimeoutMs() + " ms; it was withdrawn and changed nothing");
+                } else if (outcome != WriteOutcome.OK) {
+                    w.deadline = n.now() + Peers.ms(n.settings.heartbeatTimeoutMs()); // decided meanwhile, or retry
+                    onRequestChanged(rid);
+                }
+            });
+        }
+    }
+
+    // ---------------------------------------------------------------- the leader
+
+    /**
+     * The leader's round over the requests: decides the pending ones, and removes those whose origin
+     * is gone (nobody to answer, so they are dropped unexecuted) or that stayed after their answer.
+     */
+    void serve(long epoch, long now) {
+        Set<String> present = new HashSet<>();
+        for (Versioned<ChangeRequest> vr : n.view.requests()) {
+            ChangeRequest r = vr.value();
+            present.add(r.id());
+            if (deciding.contains(r.id())) {
+                continue;
+            }
+            boolean originLive = n.view.isLive(r.origin(), r.originSession());
+            if (r.pending() && originLive) {
+                leftover.remove(r.id());
+                decide(vr, epoch);
+                continue;
+            }
+            // the origin wrote it while live: absent from this view only briefly, unless it is gone
+            boolean originGone = !originLive && n.view.goneForNanos(r.origin(), r.originSession(), now)
+                    >= Peers.ms(n.settings.heartbeatTimeoutMs());
+            long seen = leftover.computeIfAbsent(r.id(), k -> now);
+            if (originGone || now - seen >= Peers.ms(2 * n.settings.adminTimeoutMs())) {
+                deciding.add(r.id());
+                n.write(List.of(new CoordOp.CheckEpoch(epoch), new CoordOp.DeleteRequest(r.id(), vr.version())),
+                        outcome -> deciding.remove(r.id()));
+            }
+        }
+        leftover.keySet().retainAll(present);
+    }
+
+    private void decide(Versioned<ChangeRequest> vr, long epoch) {
+        ChangeRequest r = vr.value();
+        Outcome o = check(r.command(), r.origin(), r.originSession(), r.heldByOrigin());
+        List<CoordOp> ops = new ArrayList<>();
+        ops.add(new CoordOp.CheckEpoch(epoch));
+        String what;
+        if (o instanceof Refuse x) {
+            ops.add(new CoordOp.PutRequest(r.refused(x.code(), x.message()), vr.version()));
+            what = null;
+        } else if (o instanceof Already a) {
+            ops.add(new CoordOp.PutRequest(r.accepted(a.message()), vr.version()));
+            what = null;
+        } else {
+            Change c = (Change) o;
+            ops.add(new CoordOp.PutRequest(r.accepted(c.what() + ": accepted by the leader " + n.self + " (epoch "
+                    + epoch + ")"), vr.version()));
+            ops.addAll(c.ops());
+            what = c.what();
+        }
+        deciding.add(r.id());
+        n.write(ops, outcome -> {
+            deciding.remove(r.id());
+            if (outcome == WriteOutcome.OK && o instanceof Change c) {
+                n.decide(Kind.ADMIN, null, null, what + " (asked on " + r.origin() + ")");
+                if (c.after() != null) {
+                    c.after().run();
+                }
+            }
+            // a conflict (the state changed meanwhile) is decided again in the next round
+        });
+    }
+
+    // ---------------------------------------------------------------- the checks, on any view
+
+    /**
+     * Checks {@code cmd}, taken by {@code origin} in {@code session}, against this node's view: a
+     * refusal naming what is wrong, "already so", or the writes that carry it out.
+     */
+    private Outcome check(AdminCommand cmd, HostId origin, long session, boolean heldByOrigin) {
         if (cmd instanceof AdminCommand.Migrate c) {
-            move(id, c.vm(), c.host(), true);
+            return move(c.vm(), c.host(), true);
         } else if (cmd instanceof AdminCommand.Relocate c) {
-            move(id, c.vm(), c.host(), false);
+            return move(c.vm(), c.host(), false);
         } else if (cmd instanceof AdminCommand.Maintenance c) {
-            maintenance(id, c.host(), c.on());
+            return maintenance(c.host(), c.on());
         } else if (cmd instanceof AdminCommand.FenceConfirm c) {
-            fenceConfirm(id, c.host());
+            return fenceConfirm(c.host(), origin);
         } else if (cmd instanceof AdminCommand.VmStop c) {
-            vmWrite(id, c.vm(), r -> r.desired() == DesiredState.STOPPED ? null : r.withDesired(DesiredState.STOPPED),
-                    "stop");
+            return vmWrite(c.vm(), r -> r.desired() == DesiredState.STOPPED ? null
+                    : r.withDesired(DesiredState.STOPPED), "stop");
         } else if (cmd instanceof AdminCommand.VmStart c) {
-            vmWrite(id, c.vm(), r -> {
+            return vmWrite(c.vm(), r -> {
                 if (r.phase() == VmPhase.ERROR) {
                     // a fresh start: forget the failures that led to the error
                     return new VmRecord(r.spec(), DesiredState.RUNNING, VmPhase.RECOVERING, null, 0, r.generation(),
@@ -58,121 +253,117 @@ final class AdminHandler {
                 return r.desired() == DesiredState.RUNNING ? null : r.withDesired(DesiredState.RUNNING);
             }, "start");
         } else if (cmd instanceof AdminCommand.VmEnable c) {
-            vmWrite(id, c.vm(), r -> r.spec().ha() ? null : r.withSpec(r.spec().withHa(true)), "enable HA");
+            return vmWrite(c.vm(), r -> r.spec().ha() ? null : r.withSpec(r.spec().withHa(true)), "enable HA");
         } else if (cmd instanceof AdminCommand.VmDisable c) {
-            vmWrite(id, c.vm(), r -> r.spec().ha() ? r.withSpec(r.spec().withHa(false)) : null, "disable HA");
+            return vmWrite(c.vm(), r -> r.spec().ha() ? r.withSpec(r.spec().withHa(false)) : null, "disable HA");
         } else if (cmd instanceof AdminCommand.VmAdd c) {
-            add(id, c.spec());
+            return add(c.spec(), origin, session, heldByOrigin);
         }
+        return new Refuse("bad-request", "unknown command " + cmd);
     }
 
-    private void move(long id, VmId vm, HostId host, boolean live) {
+    private Outcome move(VmId vm, HostId host, boolean live) {
         Versioned<VmRecord> vr = n.vm(vm);
         if (vr == null) {
-            refuse(id, "unknown-vm", "no HA VM " + vm);
-            return;
+            return new Refuse("unknown-vm", "no HA VM " + vm);
         }
         Versioned<HostRecord> hr = n.view.host(host);
         if (hr == null) {
-            refuse(id, "unknown-host", "no host " + host);
-            return;
+            return new Refuse("unknown-host", "no host " + host);
         }
         VmRecord r = vr.value();
         if (n.view.liveSession(host) == 0) {
-            refuse(id, "host-not-live", "host " + host + " is not live");
+            return new Refuse("host-not-live", "host " + host + " is not live");
         } else if (hr.value().inMaintenance()) {
-            refuse(id, "host-maintenance", "host " + host + " is in maintenance");
-        } else if (r.phase() != VmPhase.RUNNING) {
-            refuse(id, "vm-not-running", "VM " + vm + " is " + r.phase().name().toLowerCase() + ", not running");
+            return new Refuse("host-maintenance", "host " + host + " is in maintenance");
         } else if (host.equals(r.owner())) {
-            refuse(id, "already-there", "VM " + vm + " already runs on " + host);
-        } else {
-            submit(id, List.of(new CoordOp.PutVm(r.withMove(new MoveRequest(host, live)), vr.version())),
-                    (live ? "migrate " : "relocate ") + vm + " to " + host);
+            return new Refuse("already-there", "VM " + vm + " already runs on " + host);
+        } else if (r.phase() != VmPhase.RUNNING) {
+            return new Refuse("vm-not-running", "VM " + vm + " is " + r.phase().name().toLowerCase()
+                    + ", not running");
+        } else if (!free(host).fits(r.spec().cpus(), r.spec().memoryMiB())) {
+            HostCapacity f = free(host);
+            return new Refuse("no-capacity", "host " + host + " has " + f.cpus() + " cpus and " + f.memoryMiB()
+                    + " MiB free; VM " + vm + " needs " + r.spec().cpus() + " and " + r.spec().memoryMiB());
         }
+        return new Change(List.of(new CoordOp.PutVm(r.withMove(new MoveRequest(host, live)), vr.version())),
+                (live ? "migrate " : "relocate ") + vm + " to " + host, null);
     }
 
-    private void maintenance(long id, HostId host, boolean on) {
+    /** The capacity of {@code host} not held by the VMs it runs or receives. */
+    private HostCapacity free(HostId host) {
+        HostCapacity c = n.view.host(host).value().capacity();
+        for (VmId v : n.view.vmsOf(host)) {
+            VmRecord r = n.vm(v).value();
+            if (r.phase().holdsCapacity()) {
+                c = c.minus(r.spec().cpus(), r.spec().memoryMiB());
+            }
+        }
+        return c;
+    }
+
+    private Outcome maintenance(HostId host, boolean on) {
         Versioned<HostRecord> hr = n.view.host(host);
         if (hr == null) {
-            refuse(id, "unknown-host", "no host " + host);
-            return;
+            return new Refuse("unknown-host", "no host " + host);
         }
         HostAdminState want = on ? HostAdminState.MAINTENANCE : HostAdminState.ACTIVE;
         if (hr.value().admin() == want) {
-            n.ports.admin().reply(id, AdminReply.ok("host " + host + " is already " + want.name().toLowerCase()));
-            return;
+            return new Already("host " + host + " is already " + want.name().toLowerCase());
         }
-        n.decide(Kind.MAINTENANCE, null, host, on ? "on" : "off");
-        submit(id, List.of(new CoordOp.PutHost(hr.value().withAdmin(want), hr.version())),
-                "maintenance " + (on ? "on" : "off") + " for " + host);
+        return new Change(List.of(new CoordOp.PutHost(hr.value().withAdmin(want), hr.version())),
+                "maintenance " + (on ? "on" : "off") + " for " + host,
+                () -> n.decide(Kind.MAINTENANCE, null, host, on ? "on" : "off"));
     }
 
-    private void fenceConfirm(long id, HostId host) {
+    private Outcome fenceConfirm(HostId host, HostId origin) {
         Versioned<HostRecord> hr = n.view.host(host);
         if (hr == null) {
-            refuse(id, "unknown-host", "no host " + host);
-            return;
+            return new Refuse("unknown-host", "no host " + host);
+        }
+        if (host.equals(origin)) {
+            return new Refuse("bad-request", "host " + host + " cannot confirm itself powered off");
         }
         if (host.equals(n.self)) {
-            refuse(id, "bad-request", "host " + host + " cannot confirm itself powered off");
-            return;
+            return new Refuse("host-alive", "host " + host + " leads the cluster: it is not powered off");
         }
         if (n.peers.health(host, n.now()) != Peers.Health.UNKNOWN) {
-            refuse(id, "host-alive", "host " + host + " is sending heartbeats: it is not off");
-            return;
+            return new Refuse("host-alive", "host " + host + " is sending heartbeats: it is not off");
         }
-        n.decide(Kind.ADMIN, null, host, "operator confirmed powered off");
-        n.manager.recordOff(host, outcome -> answer(id, outcome, "fence confirm " + host));
+        if (hr.value().offConfirmed()) {
+            return new Already("host " + host + " is already recorded powered off");
+        }
+        return new Change(List.of(new CoordOp.PutHost(hr.value().withOffConfirmed(true), hr.version())),
+                "fence confirm " + host, () -> {
+                    n.decide(Kind.ADMIN, null, host, "operator confirmed powered off");
+                    n.manager.evictAll(host);
+                });
     }
 
-    private void add(long id, VmSpec spec) {
+    private Outcome add(VmSpec spec, HostId origin, long session, boolean heldByOrigin) {
         if (n.vm(spec.id()) != null) {
-            refuse(id, "exists", "VM " + spec.id() + " is already under HA");
-            return;
+            return new Refuse("exists", "VM " + spec.id() + " is already under HA");
         }
-        long s = n.agent.session();
-        DomainState here = n.agent.domains().get(spec.id());
-        VmRecord rec;
-        List<CoordOp> ops;
-        if (here == DomainState.RUNNING || here == DomainState.PAUSED) {
-            rec = VmRecord.running(spec, n.self, s);
-            ops = List.of(new CoordOp.PutVm(rec, CoordOp.NEW), new CoordOp.CheckSessionLive(n.self, s));
-        } else {
-            rec = new VmRecord(spec, DesiredState.RUNNING, VmPhase.RECOVERING, null, 0, 0, null, 0, null, 0,
-                    List.of(), "added; not running anywhere yet");
-            ops = List.of(new CoordOp.PutVm(rec, CoordOp.NEW));
+        if (heldByOrigin) {
+            return new Change(List.of(new CoordOp.PutVm(VmRecord.running(spec, origin, session), CoordOp.NEW),
+                    new CoordOp.CheckSessionLive(origin, session)), "add " + spec.id() + " (running on " + origin
+                    + ")", null);
         }
-        submit(id, ops, "add " + spec.id());
+        VmRecord rec = new VmRecord(spec, DesiredState.RUNNING, VmPhase.RECOVERING, null, 0, 0, null, 0, null, 0,
+                List.of(), "added; not running anywhere yet");
+        return new Change(List.of(new CoordOp.PutVm(rec, CoordOp.NEW)), "add " + spec.id(), null);
     }
 
-    private void vmWrite(long id, VmId vm, java.util.function.UnaryOperator<VmRecord> change, String what) {
+    private Outcome vmWrite(VmId vm, UnaryOperator<VmRecord> change, String what) {
         Versioned<VmRecord> vr = n.vm(vm);
         if (vr == null) {
-            refuse(id, "unknown-vm", "no HA VM " + vm);
-            return;
+            return new Refuse("unknown-vm", "no HA VM " + vm);
         }
         VmRecord next = change.apply(vr.value());
         if (next == null) {
-            n.ports.admin().reply(id, AdminReply.ok(what + " " + vm + ": nothing to change"));
-            return;
+            return new Already(what + " " + vm + ": nothing to change");
         }
-        submit(id, List.of(new CoordOp.PutVm(next, vr.version())), what + " " + vm);
-    }
-
-    private void submit(long id, List<CoordOp> ops, String what) {
-        n.write(ops, outcome -> answer(id, outcome, what));
-    }
-
-    private void answer(long id, WriteOutcome outcome, String what) {
-        switch (outcome) {
-            case OK -> {
-                n.decide(Kind.ADMIN, null, null, what);
-                n.ports.admin().reply(id, AdminReply.ok(what + ": accepted"));
-            }
-            case CONFLICT -> refuse(id, "conflict", what + ": the cluster state changed meanwhile; retry");
-            case FAILED -> refuse(id, "unavailable", what + ": the coordination service did not answer; retry");
-        }
+        return new Change(List.of(new CoordOp.PutVm(next, vr.version())), what + " " + vm, null);
     }
 
     private void refuse(long id, String code, String message) {

@@ -30,6 +30,7 @@ final class ClusterView {
     private final TreeMap<HostId, Set<Long>> live = new TreeMap<>();
     private final TreeMap<VmId, Versioned<VmRecord>> vms = new TreeMap<>();
     private final Map<HostId, SortedSet<VmId>> byHost = new HashMap<>();
+    private final TreeMap<String, Versioned<ChangeRequest>> requests = new TreeMap<>();
     /** When this node saw each session of each host disappear (or first found it absent). */
     private final Map<HostId, Map<Long, Long>> goneAt = new HashMap<>();
 
@@ -56,6 +57,25 @@ final class ClusterView {
 
     Collection<Versioned<VmRecord>> vms() {
         return vms.values();
+    }
+
+    Versioned<ChangeRequest> request(String id) {
+        return requests.get(id);
+    }
+
+    /** The change requests, in id order (a copy: serving them changes the view). */
+    java.util.List<Versioned<ChangeRequest>> requests() {
+        return new java.util.ArrayList<>(requests.values());
+    }
+
+    /** Applies a change request unless the view already has a newer version. */
+    void putRequest(String id, Versioned<ChangeRequest> rec) {
+        Versioned<ChangeRequest> old = requests.get(id);
+        if (rec == null) {
+            requests.remove(id);
+        } else if (old == null || old.version() <= rec.version()) {
+            requests.put(id, rec);
+        }
     }
 
     /** The VMs whose record names {@code host} as owner or target, in id order. */

@@ -153,6 +153,7 @@ final class Manager {
         }
         fenceDuty(now);
         if (active()) {
+            n.admin.serve(epoch, now);
             recover(now);
         }
     }
@@ -247,14 +248,19 @@ final class Manager {
         }
         n.write(List.of(new CoordOp.PutHost(hr.value().withOffConfirmed(true), hr.version())), outcome -> {
             if (outcome == WriteOutcome.OK) {
-                for (long s : n.view.live(h)) {
-                    n.ports.coordinator().evict(h, s);
-                }
+                evictAll(h);
             }
             if (then != null) {
                 then.accept(outcome);
             }
         });
+    }
+
+    /** Ends the sessions of a host recorded off, so that leadership and locks it held pass at once. */
+    void evictAll(HostId h) {
+        for (long s : new ArrayList<>(n.view.live(h))) {
+            n.ports.coordinator().evict(h, s);
+        }
     }
 
     // ---------------------------------------------------------------- proof of death (rule 4)
@@ -605,6 +611,13 @@ final class Manager {
     }
 
     /** Reports a failover once another host has claimed its VM; forgets it if the VM was stopped or failed. */
+    /** Decides on requests as they come, not only in the round. */
+    void onRequestChanged(long now) {
+        if (active()) {
+            n.admin.serve(epoch, now);
+        }
+    }
+
     void onVmChanged(VmId vm, long now) {
         Failover f = failovers.get(vm);
         if (f == null) {

@@ -51,7 +51,7 @@ public final class Node {
     final Peers peers;
     final HostAgent agent;
     final Manager manager;
-    private final AdminHandler admin;
+    final AdminHandler admin;
 
     private final Map<Long, PendingWrite> writes = new HashMap<>();
     private final Set<VmId> busyVms = new HashSet<>();
@@ -148,6 +148,10 @@ public final class Node {
             view.putVm(e.vm(), e.record());
             agent.reconcile(e.vm());
             manager.onVmChanged(e.vm(), now);
+        } else if (event instanceof NodeEvent.RequestChanged e) {
+            view.putRequest(e.id(), e.record());
+            admin.onRequestChanged(e.id());
+            manager.onRequestChanged(now);
         } else if (event instanceof NodeEvent.HostChanged e) {
             view.putHost(e.host(), e.record());
             if (e.record() == null) {
@@ -195,6 +199,7 @@ public final class Node {
             healthySince = now;
         }
         manager.tick(now);
+        admin.tick(now);
         scheduleTick();
     }
 
@@ -303,6 +308,14 @@ public final class Node {
                 if (e.outcome() == WriteOutcome.OK) {
                     view.putVm(p.record().id(), new Versioned<>(p.record(), p.expectedVersion() + 1));
                 }
+            } else if (op instanceof CoordOp.PutRequest p) {
+                if (e.outcome() == WriteOutcome.OK) {
+                    view.putRequest(p.record().id(), new Versioned<>(p.record(), p.expectedVersion() + 1));
+                }
+            } else if (op instanceof CoordOp.DeleteRequest d) {
+                if (e.outcome() == WriteOutcome.OK) {
+                    view.putRequest(d.id(), null);
+                }
             } else if (op instanceof CoordOp.PutHost p) {
                 busyHosts.remove(p.record().id());
                 if (e.outcome() == WriteOutcome.OK) {
@@ -316,6 +329,9 @@ public final class Node {
             if (op instanceof CoordOp.PutVm p) {
                 agent.reconcile(p.record().id());
                 manager.onVmChanged(p.record().id(), now());
+            } else if (op instanceof CoordOp.PutRequest p && e.outcome() == WriteOutcome.OK) {
+                admin.onRequestChanged(p.record().id());
+                manager.onRequestChanged(now());
             }
         }
     }

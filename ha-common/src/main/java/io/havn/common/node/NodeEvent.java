@@ -35,6 +35,9 @@ public sealed interface NodeEvent {
     /** A VM record appeared or changed ({@code record} non-null) or disappeared (null). */
     record VmChanged(VmId vm, Versioned<VmRecord> record) implements NodeEvent { }
 
+    /** A change request appeared or changed ({@code record} non-null) or disappeared (null). */
+    record RequestChanged(String id, Versioned<ChangeRequest> record) implements NodeEvent { }
+
     record HostChanged(HostId host, Versioned<HostRecord> record) implements NodeEvent { }
 
     /** The complete set of live sessions of {@code host} (empty when it has none). */

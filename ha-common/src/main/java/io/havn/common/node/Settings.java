@@ -32,12 +32,13 @@ public record Settings(
         long localRestartWindowMs,
         long shutdownTimeoutMs,
         int maxConcurrentMigrations,
-        long fenceRetryMs) {
+        long fenceRetryMs,
+        long adminTimeoutMs) {
 
     /** DESIGN.md's defaults. */
     public static Settings defaults() {
         return new Settings(100, 200, 1000, 500, 10_000, 6_000, 3_000, 1_000, 1_500, 8.0, 100, 100, 1_000,
-                1, 2, 2, 600_000, 60_000, 4, 5_000);
+                1, 2, 2, 600_000, 60_000, 4, 5_000, 10_000);
     }
 
     /** The clock-rate drift F + W must leave below T: 5% of T, at least 500 ms. */
@@ -65,6 +66,7 @@ public record Settings(
         positive(errors, "phiMinStdDevMs", phiMinStdDevMs);
         positive(errors, "shutdownTimeoutMs", shutdownTimeoutMs);
         positive(errors, "fenceRetryMs", fenceRetryMs);
+        positive(errors, "adminTimeoutMs", adminTimeoutMs);
         positive(errors, "localRestartWindowMs", localRestartWindowMs);
         positive(errors, "maxConcurrentMigrations", maxConcurrentMigrations);
         positive(errors, "phiWindow", phiWindow);

@@ -4,6 +4,7 @@ import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmRecord;
+import io.havn.common.node.ChangeRequest;
 
 /**
  * One operation of an atomic multi-op on the cluster state. Either every op of a write applies
@@ -32,4 +33,10 @@ public sealed interface CoordOp {
 
     /** Writes a host record if it is at {@code expectedVersion} (or absent, for NEW). */
     record PutHost(HostRecord record, int expectedVersion) implements CoordOp { }
+
+    /** Writes an operator's change request if it is at {@code expectedVersion} (or absent, for NEW). */
+    record PutRequest(ChangeRequest record, int expectedVersion) implements CoordOp { }
+
+    /** Removes a change request at {@code expectedVersion}. */
+    record DeleteRequest(String id, int expectedVersion) implements CoordOp { }
 }

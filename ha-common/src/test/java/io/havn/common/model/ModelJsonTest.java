@@ -163,6 +163,38 @@ class ModelJsonTest {
     }
 
     @Test
+    void changeRequestsRoundTripWithEveryCommand() {
+        ClusterState state = fullState();
+        VmSpec spec = state.vms().values().iterator().next().spec();
+        VmId vm = spec.id();
+        List<io.havn.common.node.AdminCommand> commands = List.of(
+                new io.havn.common.node.AdminCommand.Migrate(vm, H2),
+                new io.havn.common.node.AdminCommand.Relocate(vm, H2),
+                new io.havn.common.node.AdminCommand.Maintenance(H1, true),
+                new io.havn.common.node.AdminCommand.FenceConfirm(H2),
+                new io.havn.common.node.AdminCommand.VmStop(vm),
+                new io.havn.common.node.AdminCommand.VmStart(vm),
+                new io.havn.common.node.AdminCommand.VmEnable(vm),
+                new io.havn.common.node.AdminCommand.VmDisable(vm),
+                new io.havn.common.node.AdminCommand.VmAdd(spec));
+        for (io.havn.common.node.AdminCommand c : commands) {
+            io.havn.common.node.ChangeRequest pending = io.havn.common.node.ChangeRequest.pending("hv-01.1f.7", H1,
+                    0x1f, c, c instanceof io.havn.common.node.AdminCommand.VmAdd);
+            for (io.havn.common.node.ChangeRequest r : List.of(pending, pending.accepted("done"),
+                    pending.refused("unknown-vm", "no HA VM"))) {
+                assertEquals(r, Json.fromJson(Json.toJson(r), io.havn.common.node.ChangeRequest.class));
+            }
+        }
+        String json = Json.toJson(io.havn.common.node.ChangeRequest.pending("hv-01.1f.8", H1, 0x1f, commands.get(0),
+                false));
+        assertTrue(json.contains("\"command\":\"migrate\""), json);
+        assertThrows(IllegalArgumentException.class, () -> io.havn.common.node.ChangeRequest.pending("../x", H1, 1,
+                commands.get(0), false));
+        assertThrows(IllegalArgumentException.class, () -> io.havn.common.node.ChangeRequest.pending("a", H1, 1,
+                new io.havn.common.node.AdminCommand.Status(), false));
+    }
+
+    @Test
     void anEmptyClusterRoundTripsAndOmitsTheMissingLeader() throws Exception {
         ClusterState empty = new ClusterState(0, null, null, null, null);
         String json = Json.toJson(empty);

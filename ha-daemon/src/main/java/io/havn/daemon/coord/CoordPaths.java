@@ -13,6 +13,8 @@ import java.util.OptionalLong;
  * <pre>
  * hosts/&lt;host&gt;                 persistent, JSON HostRecord; znode version = record version
  * vms/&lt;vm&gt;                     persistent, JSON VmRecord
+ * requests/&lt;id&gt;               persistent, JSON ChangeRequest: an operator's change on its way
+ *                              to the leader and its verdict on the way back
  * live/&lt;host&gt;                  persistent parent, created by the host's first confirmation
  * live/&lt;host&gt;/&lt;session&gt;        ephemeral of that session, session id in lower-case hex
  * leader/&lt;session&gt;-&lt;host&gt;-&lt;seq&gt;  ephemeral sequential election entry; lowest sequence leads
@@ -22,11 +24,12 @@ import java.util.OptionalLong;
 final class CoordPaths {
     static final String HOSTS = "/hosts";
     static final String VMS = "/vms";
+    static final String REQUESTS = "/requests";
     static final String LIVE = "/live";
     static final String LEADER = "/leader";
     static final String EPOCH = "/epoch";
     /** The nodes every session makes sure exist before it reads the state. */
-    static final List<String> BASE = List.of(HOSTS, VMS, LIVE, LEADER, EPOCH);
+    static final List<String> BASE = List.of(HOSTS, VMS, REQUESTS, LIVE, LEADER, EPOCH);
 
     /** ZooKeeper appends ten digits to a sequential node's name. */
     private static final int SEQUENCE_DIGITS = 10;
@@ -40,6 +43,10 @@ final class CoordPaths {
 
     static String vm(VmId vm) {
         return VMS + "/" + vm.value();
+    }
+
+    static String request(String id) {
+        return REQUESTS + "/" + id;
     }
 
     static String liveDir(HostId host) {
@@ -96,14 +103,15 @@ final class CoordPaths {
         }
     }
 
-    /** Whether {@code path} is the data node of a host or VM record, or the epoch. */
+    /** Whether {@code path} is the data node of a host or VM record, a request, or the epoch. */
     static boolean isDataPath(String path) {
-        return EPOCH.equals(path) || isChild(path, HOSTS) || isChild(path, VMS);
+        return EPOCH.equals(path) || isChild(path, HOSTS) || isChild(path, VMS) || isChild(path, REQUESTS);
     }
 
     /** Whether {@code path} is a node whose children the mirror watches. */
     static boolean isChildrenPath(String path) {
-        return HOSTS.equals(path) || VMS.equals(path) || LIVE.equals(path) || LEADER.equals(path)
+        return HOSTS.equals(path) || VMS.equals(path) || REQUESTS.equals(path) || LIVE.equals(path)
+                || LEADER.equals(path)
                 || isChild(path, LIVE);
     }
 

@@ -142,6 +142,10 @@ final class Multi {
             return "no VM record has version " + p.expectedVersion();
         } else if (op instanceof CoordOp.PutHost p && p.expectedVersion() < CoordOp.NEW) {
             return "no host record has version " + p.expectedVersion();
+        } else if (op instanceof CoordOp.PutRequest p && p.expectedVersion() < CoordOp.NEW) {
+            return "no request has version " + p.expectedVersion();
+        } else if (op instanceof CoordOp.DeleteRequest d && d.expectedVersion() < 0) {
+            return "no request has version " + d.expectedVersion();
         }
         return null;
     }
@@ -179,6 +183,10 @@ final class Multi {
                 out.add(put(t, CoordPaths.host(p.record().id()), Json.toBytes(p.record()), p.expectedVersion()));
             } else if (op instanceof CoordOp.DeleteVm d) {
                 out.add(t.delete().withVersion(d.expectedVersion()).forPath(CoordPaths.vm(d.vm())));
+            } else if (op instanceof CoordOp.PutRequest p) {
+                out.add(put(t, CoordPaths.request(p.record().id()), Json.toBytes(p.record()), p.expectedVersion()));
+            } else if (op instanceof CoordOp.DeleteRequest d) {
+                out.add(t.delete().withVersion(d.expectedVersion()).forPath(CoordPaths.request(d.id())));
             } else {
                 throw new IllegalArgumentException("unknown coordination op " + op);
             }

@@ -6,6 +6,7 @@ import io.havn.common.model.Json;
 import io.havn.common.model.Versioned;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmRecord;
+import io.havn.common.node.ChangeRequest;
 import io.havn.common.node.NodeEvent;
 import io.havn.daemon.coord.CoordPaths.ElectionEntry;
 import java.nio.charset.StandardCharsets;
@@ -77,6 +78,7 @@ final class StateMirror {
 
     private final TreeMap<HostId, Entry<HostRecord>> hosts = new TreeMap<>();
     private final TreeMap<VmId, Entry<VmRecord>> vms = new TreeMap<>();
+    private final TreeMap<String, Entry<ChangeRequest>> requests = new TreeMap<>();
     private final Set<HostId> liveDirs = new HashSet<>();
     private final TreeMap<HostId, Set<Long>> live = new TreeMap<>();
     private List<ElectionEntry> election = List.of();
@@ -95,6 +97,7 @@ final class StateMirror {
         readData(CoordPaths.EPOCH);
         readChildren(CoordPaths.HOSTS);
         readChildren(CoordPaths.VMS);
+        readChildren(CoordPaths.REQUESTS);
         readChildren(CoordPaths.LIVE);
         readChildren(CoordPaths.LEADER);
     }
@@ -110,6 +113,7 @@ final class StateMirror {
             out.add(new NodeEvent.LiveChanged(h, liveSessions(h)));
         }
         vms.forEach((v, e) -> out.add(new NodeEvent.VmChanged(v, e.record())));
+        requests.forEach((r, e) -> out.add(new NodeEvent.RequestChanged(r, e.record())));
         return out;
     }
 
@@ -203,6 +207,9 @@ final class StateMirror {
                     h -> new NodeEvent.HostChanged(h, null));
         } else if (CoordPaths.VMS.equals(path)) {
             recordsListed(names, vms, VmId::new, CoordPaths.VMS, v -> new NodeEvent.VmChanged(v, null));
+        } else if (CoordPaths.REQUESTS.equals(path)) {
+            recordsListed(names, requests, ChangeRequest::checkId, CoordPaths.REQUESTS,
+                    r -> new NodeEvent.RequestChanged(r, null));
         } else if (CoordPaths.LIVE.equals(path)) {
             liveHostsListed(names);
         } else if (CoordPaths.LEADER.equals(path)) {
@@ -307,6 +314,11 @@ final class StateMirror {
             HostId h = id(CoordPaths.name(path), HostId::new);
             if (h != null) {
                 recordRead(hosts, h, path, data, stat, HostRecord.class, NodeEvent.HostChanged::new);
+            }
+        } else if (CoordPaths.isChild(path, CoordPaths.REQUESTS)) {
+            String r = id(CoordPaths.name(path), ChangeRequest::checkId);
+            if (r != null) {
+                recordRead(requests, r, path, data, stat, ChangeRequest.class, NodeEvent.RequestChanged::new);
             }
         } else {
             VmId v = id(CoordPaths.name(path), VmId::new);

@@ -15,6 +15,8 @@ import io.havn.common.model.VmId;
 import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
 import io.havn.common.model.VmSpec;
+import io.havn.common.node.AdminCommand;
+import io.havn.common.node.ChangeRequest;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.node.NodeEvent.Confirmed;
 import io.havn.common.node.NodeEvent.EpochChanged;
@@ -22,6 +24,7 @@ import io.havn.common.node.NodeEvent.EpochClaimed;
 import io.havn.common.node.NodeEvent.HostChanged;
 import io.havn.common.node.NodeEvent.LeadershipChanged;
 import io.havn.common.node.NodeEvent.LiveChanged;
+import io.havn.common.node.NodeEvent.RequestChanged;
 import io.havn.common.node.NodeEvent.SessionEnded;
 import io.havn.common.node.NodeEvent.SessionStarted;
 import io.havn.common.node.NodeEvent.VmChanged;
@@ -213,6 +216,27 @@ abstract class CoordinatorContract {
         assertFalse(p2.has(mark, VmChanged.class, e -> e.vm().equals(v0.id()) && e.record() != null),
                 "no conflicting write may show: " + p2);
         assertFalse(p2.has(mark, HostChanged.class, e -> true), "no conflicting write may show: " + p2);
+    }
+
+    @Test
+    void changeRequestsAreWrittenDecidedAndRemovedByCompareAndSet() {
+        Probe p1 = started(NODE1);
+        Probe p2 = started(NODE2);
+        long s1 = p1.session();
+        ChangeRequest req = ChangeRequest.pending("node1.1.1", NODE1, s1,
+                new AdminCommand.Maintenance(NODE2, true), false);
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutRequest(req, CoordOp.NEW)));
+        await(p2, 0, RequestChanged.class, e -> e.equals(new RequestChanged(req.id(), new Versioned<>(req, 0))),
+                ANSWER_MS);
+        assertEquals(WriteOutcome.CONFLICT, write(p2, new CoordOp.PutRequest(req, CoordOp.NEW)), "exists already");
+        ChangeRequest decided = req.accepted("done");
+        assertEquals(WriteOutcome.OK, write(p2, new CoordOp.PutRequest(decided, 0)));
+        await(p1, 0, RequestChanged.class, e -> e.equals(new RequestChanged(req.id(), new Versioned<>(decided, 1))),
+                ANSWER_MS);
+        assertEquals(WriteOutcome.CONFLICT, write(p1, new CoordOp.DeleteRequest(req.id(), 0)), "a stale withdrawal");
+        assertEquals(WriteOutcome.CONFLICT, write(p1, new CoordOp.DeleteRequest(req.id(), -1)), "any version");
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.DeleteRequest(req.id(), 1)));
+        await(p2, 0, RequestChanged.class, e -> e.equals(new RequestChanged(req.id(), null)), ANSWER_MS);
     }
 
     @Test

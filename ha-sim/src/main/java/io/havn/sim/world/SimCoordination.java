@@ -5,6 +5,7 @@ import io.havn.common.model.HostRecord;
 import io.havn.common.model.Versioned;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmRecord;
+import io.havn.common.node.ChangeRequest;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.node.NodeEvent.WriteOutcome;
 import io.havn.common.port.CoordOp;
@@ -51,6 +52,7 @@ public final class SimCoordination {
     private HostId epochLeader;
     private final TreeMap<HostId, Versioned<HostRecord>> hosts = new TreeMap<>();
     private final TreeMap<VmId, Versioned<VmRecord>> vms = new TreeMap<>();
+    private final TreeMap<String, Versioned<ChangeRequest>> requests = new TreeMap<>();
     private final Map<Long, Session> sessions = new LinkedHashMap<>();
     private final List<Long> election = new ArrayList<>();
     /** The live sessions of each host, kept in step with the sessions' live flags. */
@@ -409,6 +411,7 @@ public final class SimCoordination {
             c.deliver(new NodeEvent.LiveChanged(h, liveSessions(h)));
         }
         vms.forEach((v, r) -> c.deliver(new NodeEvent.VmChanged(v, r)));
+        requests.forEach((id, r) -> c.deliver(new NodeEvent.RequestChanged(id, r)));
         Long first = election.isEmpty() ? null : election.get(0);
         boolean leads = c.session != null && first != null && first == c.session.id;
         if (leads != c.leaderNotified) {
@@ -454,6 +457,13 @@ public final class SimCoordination {
                 Versioned<HostRecord> v = new Versioned<>(p.record(), p.expectedVersion() + 1);
                 hosts.put(p.record().id(), v);
                 broadcast(new NodeEvent.HostChanged(p.record().id(), v));
+            } else if (op instanceof CoordOp.PutRequest p) {
+                Versioned<ChangeRequest> v = new Versioned<>(p.record(), p.expectedVersion() + 1);
+                requests.put(p.record().id(), v);
+                broadcast(new NodeEvent.RequestChanged(p.record().id(), v));
+            } else if (op instanceof CoordOp.DeleteRequest d) {
+                requests.remove(d.id());
+                broadcast(new NodeEvent.RequestChanged(d.id(), null));
             }
         }
         observer.written(ops);
@@ -477,6 +487,11 @@ public final class SimCoordination {
             return v != null && v.version() == d.expectedVersion();
         } else if (op instanceof CoordOp.PutHost p) {
             return matches(hosts.get(p.record().id()), p.expectedVersion());
+        } else if (op instanceof CoordOp.PutRequest p) {
+            return matches(requests.get(p.record().id()), p.expectedVersion());
+        } else if (op instanceof CoordOp.DeleteRequest d) {
+            Versioned<ChangeRequest> v = requests.get(d.id());
+            return v != null && v.version() == d.expectedVersion();
         }
         return false;
     }
@@ -487,6 +502,11 @@ public final class SimCoordination {
 
     // ---------------------------------------------------------------- what the simulator reads
 
+    /** Applies {@code ops} now, as a client the simulation does not model would (tests). */
+    public WriteOutcome writeAsOutsider(List<CoordOp> ops) {
+        return apply(ops);
+    }
+
     /** Seeds a record as an earlier cluster left it. */
     public void seed(VmRecord rec) {
         vms.put(rec.id(), new Versioned<>(rec, 0));
@@ -494,6 +514,11 @@ public final class SimCoordination {
 
     public Versioned<VmRecord> vm(VmId id) {
         return vms.get(id);
+    }
+
+    /** The change requests on their way to the leader or back. */
+    public Map<String, Versioned<ChangeRequest>> requests() {
+        return requests;
     }
 
     public Map<VmId, Versioned<VmRecord>> vms() {

@@ -2,7 +2,10 @@ package io.havn.sim.cluster;
 
 import io.havn.common.node.AdminCommand;
 import io.havn.common.node.AdminReply;
+import io.havn.common.node.ChangeRequest;
 import io.havn.common.node.Decision;
+import io.havn.common.node.NodeEvent;
+import io.havn.common.port.CoordOp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -326,6 +329,84 @@ class AdminRequestsTest {
     /** The versions of every record in the coordination service (and the VM records themselves). */
     private record Snapshot(TreeMap<String, Integer> versions, TreeMap<String, VmRecord> vms,
                             TreeMap<String, HostRecord> hosts) { }
+
+    // ------------------------------------------------------------------ the way to the leader
+
+    @Test
+    void aRequestTakenByAFollowerIsAnsweredWithTheLeadersVerdict() {
+        TestCluster c = started(true);
+        int from = c.decisions().size();
+        AdminReply reply = c.adminAndWait("node3", new AdminCommand.Maintenance(host("node2"), true));
+        assertTrue(reply.ok(), reply.toString());
+        assertTrue(reply.message().contains("accepted by the leader node1"), reply.message());
+        List<Decision> admin = c.decisions().subList(from, c.decisions().size()).stream()
+                .filter(d -> d.kind() == Decision.Kind.ADMIN || d.kind() == Decision.Kind.MAINTENANCE).toList();
+        assertFalse(admin.isEmpty(), c.trail());
+        assertTrue(admin.stream().allMatch(d -> d.host().value().equals("node1")), "decided by the leader: " + admin);
+        c.runMs(500);
+        assertTrue(c.coordination.requests().isEmpty(), "the origin removed the answered request");
+    }
+
+    @Test
+    void theLeaderRefusesARequestItsViewRejectsAndChangesNothing() {
+        TestCluster c = started(true);
+        Snapshot before = snapshot(c);
+        HostId origin = host("node2");
+        long session = liveSession(c, origin);
+        // a request that reached the cluster state although it names no VM (an origin with a stale view)
+        ChangeRequest req = ChangeRequest.pending("node2.test.1", origin, session,
+                new AdminCommand.VmStop(vm("ghost")), false);
+        assertEquals(NodeEvent.WriteOutcome.OK, c.coordination.writeAsOutsider(
+                List.of(new CoordOp.PutRequest(req, CoordOp.NEW))));
+        c.awaitMs(2_000, () -> !c.coordination.requests().get("node2.test.1").value().pending(),
+                "the leader decides");
+        ChangeRequest decided = c.coordination.requests().get("node2.test.1").value();
+        assertEquals(ChangeRequest.Verdict.REFUSED, decided.verdict());
+        assertEquals("unknown-vm", decided.code());
+        assertEquals(before, snapshot(c));
+    }
+
+    @Test
+    void aRequestMadeWhileTheLeaderDiesIsDecidedByTheNextLeader() {
+        TestCluster c = started(true);
+        c.crash("node1");
+        long id = c.admin("node2", new AdminCommand.Maintenance(host("node3"), true));
+        c.awaitMs(c.settings.adminTimeoutMs(), () -> c.reply(id) != null, "an answer");
+        AdminReply reply = c.reply(id);
+        assertTrue(reply.ok(), reply + "\n" + c.trail());
+        assertTrue(reply.message().contains("accepted by the leader node2")
+                || reply.message().contains("accepted by the leader node3"), reply.message());
+        assertEquals(HostAdminState.MAINTENANCE, c.coordination.host(host("node3")).value().admin());
+    }
+
+    @Test
+    void aRequestNoLeaderDecidesInTimeIsWithdrawnAndChangesNothing() {
+        TestCluster c = started(true);
+        c.coordination.bumpEpochSilently(); // node1 is deposed and does not know it: its verdicts fail
+        Snapshot before = snapshot(c);
+        long id = c.admin("node2", new AdminCommand.Maintenance(host("node3"), true));
+        c.awaitMs(c.settings.adminTimeoutMs() + 1_000, () -> c.reply(id) != null, "an answer");
+        assertRefused(c, c.reply(id), "timeout");
+        assertTrue(c.coordination.requests().isEmpty(), "withdrawn");
+        assertEquals(before, snapshot(c));
+    }
+
+    @Test
+    void theLeaderDropsUnexecutedARequestWhoseOriginIsGone() {
+        TestCluster c = started(true);
+        Snapshot before = snapshot(c);
+        ChangeRequest req = ChangeRequest.pending("node3.dead.1", host("node3"), 0x5eed,
+                new AdminCommand.Maintenance(host("node2"), true), false);
+        assertEquals(NodeEvent.WriteOutcome.OK, c.coordination.writeAsOutsider(
+                List.of(new CoordOp.PutRequest(req, CoordOp.NEW))));
+        c.awaitMs(c.settings.heartbeatTimeoutMs() + 1_000, () -> c.coordination.requests().isEmpty(),
+                "the leader removes it");
+        assertEquals(before, snapshot(c));
+    }
+
+    private static long liveSession(TestCluster c, HostId h) {
+        return c.leaderNode().clusterState().live().get(h).first();
+    }
 
     private static Snapshot snapshot(TestCluster c) {
         TreeMap<String, Integer> versions = new TreeMap<>();

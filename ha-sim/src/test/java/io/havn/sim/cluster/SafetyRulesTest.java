@@ -72,8 +72,11 @@ class SafetyRulesTest {
         assertEquals(VmPhase.RUNNING, r.phase(), "the deposed leader could not start a migration\n" + c.trail());
         assertEquals(null, r.target());
         assertTrue(c.runsOn("a", "node2"));
-        assertEquals(version + 1, c.coordination.vm(new VmId("a")).version(),
-                "only the operator's move request was written, nothing by the stale leader");
+        assertEquals(version, c.coordination.vm(new VmId("a")).version(),
+                "the stale leader wrote nothing: neither the operator's move nor a migration");
+        assertEquals(1, c.coordination.requests().size());
+        assertTrue(c.coordination.requests().values().iterator().next().value().pending(),
+                "its verdict on the request failed its epoch check too");
     }
 
     // ---- rule 3: self-fencing when the lease lapses
