@@ -44,6 +44,11 @@ final class AdminClient {
             JsonNode m = json.get("message");
             return m == null || m.isNull() ? null : m.asText();
         }
+
+        /** A refused answer as the command's failure. */
+        Failure refusal() {
+            return Failure.refused(code(), message() == null ? "(no message)" : message());
+        }
     }
 
     private final Path socket;
@@ -53,10 +58,6 @@ final class AdminClient {
     AdminClient(Path socket, Duration timeout) {
         this.socket = socket;
         this.timeout = timeout;
-    }
-
-    Path socket() {
-        return socket;
     }
 
     /** Sends {@code request} (given an id here) and returns the answer to it. */

@@ -13,13 +13,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import picocli.AutoComplete;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.UsageMessageSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -46,6 +49,8 @@ import picocli.CommandLine.TypeConversionException;
             "3:cannot reach the daemon (no socket, permission denied, timeout) or, for vm add, libvirt"})
 public final class Havnctl {
     static final String DEFAULT_SOCKET = "/run/havn/admin.sock";
+    private static final List<String> HELP_ORDER = List.of("status", "hosts", "vms", "migrate", "relocate",
+            "maintenance", "fence", "vm", "completion");
 
     @Option(names = "--socket", paramLabel = "PATH", scope = ScopeType.INHERIT,
             description = "havnd's admin socket (default: $HAVN_SOCKET, else " + DEFAULT_SOCKET + ")")
@@ -99,6 +104,14 @@ public final class Havnctl {
 
     private static CommandLine commandLine(Havnctl ctl) {
         CommandLine cl = new CommandLine(ctl);
+        // picocli lists method commands by name after the classes; an operator reads them by use
+        cl.getHelpSectionMap().put(UsageMessageSpec.SECTION_KEY_COMMAND_LIST, help -> {
+            Map<String, CommandLine.Help> ordered = new LinkedHashMap<>();
+            HELP_ORDER.stream().filter(help.subcommands()::containsKey)
+                    .forEach(name -> ordered.put(name, help.subcommands().get(name)));
+            help.subcommands().forEach(ordered::putIfAbsent);
+            return help.commandList(ordered);
+        });
         cl.registerConverter(HostId.class, text -> {
             try {
                 return new HostId(text);
@@ -111,32 +124,17 @@ public final class Havnctl {
 
     @Command(name = "status", description = "The leader, every host and VM, and what needs attention.")
     int status() {
-        AdminClient.Answer a = ask(request("status"));
-        if (json) {
-            return printed(a);
-        }
-        out.print(view(a).render());
-        return 0;
+        return show(StatusView::render);
     }
 
     @Command(name = "hosts", description = "The hosts: state, heartbeat health, free capacity, VMs.")
     int hosts() {
-        AdminClient.Answer a = ask(request("status"));
-        if (json) {
-            return printed(a);
-        }
-        out.print(view(a).hosts());
-        return 0;
+        return show(StatusView::hosts);
     }
 
     @Command(name = "vms", description = "The HA VMs: phase, desired state, owner.")
     int vms() {
-        AdminClient.Answer a = ask(request("status"));
-        if (json) {
-            return printed(a);
-        }
-        out.print(view(a).vms());
-        return 0;
+        return show(StatusView::vms);
     }
 
     @Command(name = "migrate", description = "Live-migrate a running VM to another host.")
@@ -250,18 +248,28 @@ public final class Havnctl {
         return client().ask(request);
     }
 
+    /** Shows {@code part} of a status answer, or the answer itself with {@code --json}. */
+    private int show(Function<StatusView, String> part) {
+        AdminClient.Answer a = ask(request("status"));
+        if (json) {
+            return printed(a);
+        }
+        out.print(part.apply(view(a)));
+        return 0;
+    }
+
     /** The VM an operator's argument names, through a status request; nothing else is sent. */
     private VmId vmId(String arg) {
         AdminClient.Answer a = ask(request("status"));
-        if (!a.ok()) {
-            throw Failure.refused(a.code(), "status, to find VM '" + arg + "': " + a.message());
+        if (!a.ok() && json) {
+            out.println(a.line());
         }
         return VmArgument.resolve(view(a).state(), arg);
     }
 
     private static StatusView view(AdminClient.Answer a) {
         if (!a.ok()) {
-            throw Failure.refused(a.code(), String.valueOf(a.message()));
+            throw a.refusal();
         }
         try {
             return StatusView.of(a.json());
@@ -277,7 +285,7 @@ public final class Havnctl {
             return printed(a);
         }
         if (!a.ok()) {
-            throw Failure.refused(a.code(), String.valueOf(a.message()));
+            throw a.refusal();
         }
         out.println(a.message() == null ? "done" : a.message());
         return 0;
@@ -287,7 +295,7 @@ public final class Havnctl {
     private int printed(AdminClient.Answer a) {
         out.println(a.line());
         if (!a.ok()) {
-            throw Failure.refused(a.code(), String.valueOf(a.message()));
+            throw a.refusal();
         }
         return 0;
     }

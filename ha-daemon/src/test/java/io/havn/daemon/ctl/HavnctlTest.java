@@ -288,6 +288,46 @@ class HavnctlTest {
         assertTrue(tookMs >= 500 && tookMs < 5_000, "gave up after its timeout, not the server's: " + tookMs + " ms");
     }
 
+    /** Serves one connection on {@code path}: reads the request line, answers {@code answer} (raw) and closes. */
+    private static Thread rawServer(Path path, String answer) throws Exception {
+        java.nio.channels.ServerSocketChannel server = java.nio.channels.ServerSocketChannel.open(
+                java.net.StandardProtocolFamily.UNIX);
+        server.bind(java.net.UnixDomainSocketAddress.of(path));
+        Thread t = new Thread(() -> {
+            try (server; java.nio.channels.SocketChannel c = server.accept()) {
+                java.io.InputStream in = java.nio.channels.Channels.newInputStream(c);
+                while (in.read() != '\n') {
+                    // the request, unread
+                }
+                c.write(java.nio.ByteBuffer.wrap(answer.getBytes(StandardCharsets.UTF_8)));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        t.start();
+        return t;
+    }
+
+    @Test
+    void anAnswerThatIsNoAnswerExitsThree() throws Exception {
+        String[][] cases = {
+            {"hello\n", "answered something that is not JSON: hello"},
+            {"[1]\n", "answered something that is not an answer: [1]"},
+            {"", "closed the connection without answering"},
+            {"{\"id\":1,\"ok\":false,\"code\":\"forbidden\",\"message\":\"user bob may not\"}\n",
+                "does not admit this request: user bob may not"},
+            {"{\"id\":1,\"ok\":true,\"state\":{\"epoch\":\"soon\"}}\n", "status answer is not understood"},
+        };
+        for (int i = 0; i < cases.length; i++) {
+            Path sock = dir.resolve("raw" + i + ".sock");
+            Thread server = rawServer(sock, cases[i][0]);
+            Result r = run(Map.of(), "--socket", sock.toString(), "--timeout", "10", "status");
+            server.join(10_000);
+            assertEquals(3, r.code(), cases[i][0] + ": " + r);
+            assertTrue(r.err().contains(cases[i][1]), cases[i][0] + ": " + r);
+        }
+    }
+
     @Test
     void theSocketComesFromHavnSocketUnlessGiven() {
         Result r = run(Map.of("HAVN_SOCKET", daemon.socket.toString()), "vms");
