@@ -71,6 +71,7 @@ public final class Havnctl {
     private final PrintStream out;
     private final PrintStream err;
     private final Map<String, String> env;
+    private AdminClient client;
 
     private Havnctl(PrintStream out, PrintStream err, Map<String, String> env) {
         this.out = out;
@@ -237,15 +238,14 @@ public final class Havnctl {
         return Json.mapper().createObjectNode().put("command", command);
     }
 
-    private AdminClient client() {
-        String fromEnv = env.get("HAVN_SOCKET");
-        Path path = socket != null ? socket
-                : Path.of(fromEnv == null || fromEnv.isBlank() ? DEFAULT_SOCKET : fromEnv);
-        return new AdminClient(path, timeout);
-    }
-
+    /** Asks the daemon; one client per command line, so its requests are numbered 1, 2... */
     private AdminClient.Answer ask(ObjectNode request) {
-        return client().ask(request);
+        if (client == null) {
+            String fromEnv = env.get("HAVN_SOCKET");
+            client = new AdminClient(socket != null ? socket
+                    : Path.of(fromEnv == null || fromEnv.isBlank() ? DEFAULT_SOCKET : fromEnv), timeout);
+        }
+        return client.ask(request);
     }
 
     /** Shows {@code part} of a status answer, or the answer itself with {@code --json}. */
