@@ -51,7 +51,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Request: {@code {"id": 7, "command": "migrate", "vm": "...", "host": "..."}}; commands:
  * status, migrate, relocate (vm, host), maintenance (host, on), fence-confirm (host), vm-stop,
- * vm-start, vm-enable, vm-disable (vm). Answer: {@code {"id": 7, "ok": true, "message": ...}} or
+ * vm-start, vm-enable, vm-disable (vm), vm-add (spec: a {@link io.havn.common.model.VmSpec} as JSON,
+ * checked by {@link VmSpecRequest}). Answer: {@code {"id": 7, "ok": true, "message": ...}} or
  * {@code {"id": 7, "ok": false, "code": "unknown-vm", "message": ...}}.
  */
 public final class AdminSocketServer implements AdminReplies, AutoCloseable {
@@ -234,8 +235,9 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
             case "vm-start" -> new AdminCommand.VmStart(vm(req));
             case "vm-enable" -> new AdminCommand.VmEnable(vm(req));
             case "vm-disable" -> new AdminCommand.VmDisable(vm(req));
+            case "vm-add" -> new AdminCommand.VmAdd(VmSpecRequest.read(req.get("spec")));
             default -> throw new IllegalArgumentException("unknown command '" + c + "'; known: status, migrate, "
-                    + "relocate, maintenance, fence-confirm, vm-stop, vm-start, vm-enable, vm-disable");
+                    + "relocate, maintenance, fence-confirm, vm-stop, vm-start, vm-enable, vm-disable, vm-add");
         };
     }
 

@@ -12,6 +12,7 @@ import io.havn.daemon.fence.FenceDevice;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -42,7 +43,17 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
 
     public record Heartbeat(InetSocketAddress bind, Path keyFile) { }
 
-    public record Libvirt(String uri, int callTimeoutMs, int workers, int pollMs, String peerUriTemplate) { }
+    /**
+     * The local libvirt. {@code sharedStorage}: the directories (or device paths) every host reaches
+     * alike; {@code havnctl vm add} refuses a VM with a disk elsewhere, since no other host could
+     * start it. The daemon itself does not use it.
+     */
+    public record Libvirt(String uri, int callTimeoutMs, int workers, int pollMs, String peerUriTemplate,
+                          List<Path> sharedStorage) {
+        public Libvirt {
+            sharedStorage = List.copyOf(sharedStorage);
+        }
+    }
 
     /** The devices by name, and the name of the device that fences this host (or null). */
     public record Fence(Map<String, FenceDevice> devices, String device) { }
@@ -98,12 +109,14 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         JsonNode hb = r.section(root, "heartbeat", Set.of("bind", "keyFile"));
         InetSocketAddress bind = r.address(hb, "heartbeat.bind", "0.0.0.0:7405");
         String key = r.text(hb, "heartbeat.keyFile", "/etc/havn/cluster.key");
-        JsonNode lv = r.section(root, "libvirt", Set.of("uri", "callTimeoutMs", "workers", "pollMs", "peerUri"));
+        JsonNode lv = r.section(root, "libvirt", Set.of("uri", "callTimeoutMs", "workers", "pollMs", "peerUri",
+                "sharedStorage"));
         Libvirt libvirt = new Libvirt(r.text(lv, "libvirt.uri", "qemu:///system"),
                 r.integer(lv, "libvirt.callTimeoutMs", 30_000, 100, 3_600_000),
                 r.integer(lv, "libvirt.workers", 4, 1, 64),
                 r.integer(lv, "libvirt.pollMs", 1_000, 50, 60_000),
-                r.text(lv, "libvirt.peerUri", "qemu+tcp://{host}/system"));
+                r.text(lv, "libvirt.peerUri", "qemu+tcp://{host}/system"),
+                r.absolutePaths(lv, "libvirt.sharedStorage"));
         if (!libvirt.peerUriTemplate().contains("{host}")) {
             r.error("libvirt.peerUri", "must contain {host}, replaced by a peer's host name");
         }
@@ -254,6 +267,32 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
                 return Math.min(max, Math.max(min, v));
             }
             return v;
+        }
+
+        /** A list of absolute paths (normalised), empty when absent; names each bad entry by its index. */
+        List<Path> absolutePaths(JsonNode section, String key) {
+            JsonNode n = field(section, key);
+            List<Path> out = new ArrayList<>();
+            if (n == null || n.isNull()) {
+                return out;
+            }
+            if (!n.isArray()) {
+                error(key, "must be a list of absolute paths");
+                return out;
+            }
+            for (int i = 0; i < n.size(); i++) {
+                JsonNode e = n.get(i);
+                String v = e.isTextual() ? e.asText() : "";
+                try {
+                    if (!v.startsWith("/")) {
+                        throw new InvalidPathException(v, "not absolute");
+                    }
+                    out.add(Path.of(v).normalize());
+                } catch (InvalidPathException bad) {
+                    error(key + "[" + i + "]", "must be an absolute path, got '" + e.asText() + "'");
+                }
+            }
+            return out;
         }
 
         InetSocketAddress address(JsonNode section, String key, String dflt) {

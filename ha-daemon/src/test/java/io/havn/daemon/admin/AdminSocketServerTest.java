@@ -5,8 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.havn.common.model.ClusterState;
 import io.havn.common.model.Json;
+import io.havn.common.model.Priority;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmSpec;
 import io.havn.common.node.AdminCommand;
 import io.havn.common.node.AdminReply;
 import io.havn.common.node.NodeEvent;
@@ -134,6 +138,69 @@ class AdminSocketServerTest {
             assertFalse(a.get("ok").asBoolean(), c[0] + " -> " + a);
             assertEquals("bad-request", a.get("code").asText(), c[0] + " -> " + a);
             assertTrue(a.get("message").asText().contains(c[1]), c[0] + " -> " + a);
+        }
+        assertEquals(List.of(), seen, "nothing reached the node");
+    }
+
+    private static final String UUID = "6f1c5c2e-2f6b-4a55-9c39-3d1d2d6f0a01";
+    private static final String DOMAIN = "<domain type='kvm'><name>web1</name><uuid>" + UUID + "</uuid>"
+            + "<memory unit='KiB'>2097152</memory><vcpu>2</vcpu><os><type>hvm</type></os></domain>";
+
+    private static ObjectNode specJson() {
+        return Json.mapper().valueToTree(new VmSpec(new VmId(UUID), "web1", 2, 2048, Priority.HIGH, true, DOMAIN));
+    }
+
+    private static String vmAdd(JsonNode spec) {
+        ObjectNode req = Json.mapper().createObjectNode().put("id", 9).put("command", "vm-add");
+        return req.set("spec", spec).toString();
+    }
+
+    @Test
+    void vmAddCarriesTheSpecToTheNode() throws Exception {
+        start(Duration.ofSeconds(30));
+        JsonNode a = ask(vmAdd(specJson()));
+        assertTrue(a.get("ok").asBoolean(), a.toString());
+        assertEquals(List.of(new AdminCommand.VmAdd(new VmSpec(new VmId(UUID), "web1", 2, 2048, Priority.HIGH, true,
+                DOMAIN))), seen);
+        ObjectNode minimal = specJson();
+        minimal.remove("priority");
+        minimal.remove("ha");
+        ask(vmAdd(minimal));
+        assertEquals(new VmSpec(new VmId(UUID), "web1", 2, 2048, Priority.MEDIUM, true, DOMAIN),
+                ((AdminCommand.VmAdd) seen.get(1)).spec(), "priority medium and HA on unless said otherwise");
+    }
+
+    @Test
+    void aBadVmAddSpecIsRefusedNamingItsField() throws Exception {
+        start(Duration.ofSeconds(30));
+        Object[][] cases = {
+            {null, "vm-add needs \"spec\""},
+            {Json.mapper().getNodeFactory().textNode("web1"), "vm-add needs \"spec\""},
+            {specJson().put("colour", "blue"), "spec.colour: unknown field"},
+            {specJson().put("id", "not a uuid!"), "spec.id: invalid VM id"},
+            {specJson().put("name", " "), "spec.name: required"},
+            {specJson().put("cpus", 0), "spec.cpus: required, a whole number from 1"},
+            {specJson().put("cpus", "2"), "spec.cpus"},
+            {specJson().put("memoryMiB", 1.5), "spec.memoryMiB"},
+            {specJson().put("priority", "urgent"), "spec.priority: invalid priority 'urgent'"},
+            {specJson().put("ha", "yes"), "spec.ha: must be true or false"},
+            {specJson().put("domainXml", "<domain><name>web1"), "spec.domainXml: not well-formed XML"},
+            {specJson().put("domainXml", DOMAIN.replace("<memory unit='KiB'>2097152</memory>", "")),
+                "spec.domainXml: no <memory> element"},
+            {specJson().put("domainXml", DOMAIN.replace(UUID, "11111111-2222-3333-4444-555555555555")),
+                "spec.domainXml: defines UUID 11111111-2222-3333-4444-555555555555, but spec.id is " + UUID},
+            {specJson().put("domainXml", DOMAIN.replace("web1", "web2")),
+                "spec.domainXml: names the domain 'web2', but spec.name is 'web1'"},
+        };
+        for (Object[] c : cases) {
+            ObjectNode req = Json.mapper().createObjectNode().put("id", 1).put("command", "vm-add");
+            if (c[0] != null) {
+                req.set("spec", (JsonNode) c[0]);
+            }
+            JsonNode a = ask(req.toString());
+            assertFalse(a.get("ok").asBoolean(), req + " -> " + a);
+            assertEquals("bad-request", a.get("code").asText(), req + " -> " + a);
+            assertTrue(a.get("message").asText().contains((String) c[1]), req + " -> " + a);
         }
         assertEquals(List.of(), seen, "nothing reached the node");
     }

@@ -87,4 +87,22 @@ class HavnConfigTest {
                 () -> HavnConfig.load(Path.of("/nonexistent/havn.yaml")));
         assertTrue(f.getMessage().contains("/nonexistent/havn.yaml: cannot read"), f.getMessage());
     }
+
+    @Test
+    void sharedStorageIsAListOfAbsolutePathsAndNoneByDefault() {
+        assertEquals(java.util.List.of(), HavnConfig.parse(GOOD, "havn.yaml").libvirt().sharedStorage());
+        HavnConfig c = HavnConfig.parse(GOOD.replace("libvirt: {uri: \"qemu:///system\"}",
+                "libvirt: {uri: \"qemu:///system\", sharedStorage: [/mnt/vms, \"/srv/nfs/../san/\"]}"), "havn.yaml");
+        assertEquals(java.util.List.of(Path.of("/mnt/vms"), Path.of("/srv/san")), c.libvirt().sharedStorage());
+        HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
+                GOOD.replace("libvirt: {uri: \"qemu:///system\"}",
+                        "libvirt: {sharedStorage: [/mnt/vms, images/shared, {a: 1}]}"), "havn.yaml"));
+        assertTrue(e.getMessage().contains("libvirt.sharedStorage[1]: must be an absolute path, got 'images/shared'"),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("libvirt.sharedStorage[2]"), e.getMessage());
+        assertTrue(!e.getMessage().contains("sharedStorage[0]"), e.getMessage());
+        HavnConfig.ConfigException f = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
+                GOOD.replace("libvirt: {uri: \"qemu:///system\"}", "libvirt: {sharedStorage: /mnt/vms}"), "havn.yaml"));
+        assertTrue(f.getMessage().contains("libvirt.sharedStorage: must be a list of absolute paths"), f.getMessage());
+    }
 }

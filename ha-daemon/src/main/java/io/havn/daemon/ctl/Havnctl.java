@@ -1,0 +1,357 @@
+package io.havn.daemon.ctl;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.havn.common.model.HostId;
+import io.havn.common.model.Json;
+import io.havn.common.model.Priority;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmSpec;
+import io.havn.daemon.config.HavnConfig;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import picocli.AutoComplete;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.UsageMessageSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * {@code havnctl}: the operator's client of the local havnd's admin socket. It shows the cluster
+ * (status, hosts, vms) and asks for changes (migrate, relocate, maintenance, fence confirm, vm
+ * ...); a change is answered once the cluster's leader accepted or refused it. A VM may be named
+ * by name or UUID; names are resolved through a status request first, and an unknown or ambiguous
+ * name stops the command before anything is sent. Exit status: 0 done, 1 refused by the daemon,
+ * 2 bad input, 3 the daemon cannot be reached.
+ *
+ * <p>{@link #run} runs it in-process (tests); {@link #main} is the command line's.
+ */
+@Command(name = "havnctl", mixinStandardHelpOptions = true, scope = ScopeType.INHERIT, version = "havnctl 0.1",
+        description = "Shows and changes a havn cluster through this host's havnd.",
+        subcommands = {Havnctl.Fence.class, Havnctl.Vm.class},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {"0:done",
+            "1:the daemon refused; its code and message go to stderr",
+            "2:usage or bad input; nothing was sent",
+            "3:cannot reach the daemon (no socket, permission denied, timeout) or, for vm add, libvirt"})
+public final class Havnctl {
+    static final String DEFAULT_SOCKET = "/run/havn/admin.sock";
+    private static final List<String> HELP_ORDER = List.of("status", "hosts", "vms", "migrate", "relocate",
+            "maintenance", "fence", "vm", "completion");
+
+    @Option(names = "--socket", paramLabel = "PATH", scope = ScopeType.INHERIT,
+            description = "havnd's admin socket (default: $HAVN_SOCKET, else " + DEFAULT_SOCKET + ")")
+    Path socket;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "30", converter = Seconds.class,
+            scope = ScopeType.INHERIT, description = "how long to wait for an answer; a change is answered once "
+            + "the leader accepted or refused it (default ${DEFAULT-VALUE})")
+    Duration timeout;
+
+    @Option(names = "--json", scope = ScopeType.INHERIT,
+            description = "print the daemon's answer as it came: one JSON line, for scripts")
+    boolean json;
+
+    @CommandLine.Spec
+    CommandSpec spec;
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final Map<String, String> env;
+    private AdminClient client;
+
+    private Havnctl(PrintStream out, PrintStream err, Map<String, String> env) {
+        this.out = out;
+        this.err = err;
+        this.env = env;
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Runs one command line, printing to {@code out} and {@code err}; returns the exit status. */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, out, err, System.getenv());
+    }
+
+    /** Like {@link #run(String[], PrintStream, PrintStream)}, with {@code env} as the environment. */
+    static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env) {
+        CommandLine cl = commandLine(new Havnctl(out, err, env));
+        cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+        cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        cl.setExecutionExceptionHandler((e, line, parsed) -> {
+            if (e instanceof Failure f) {
+                err.println("havnctl: " + f.getMessage());
+                return f.exitCode();
+            }
+            throw e;
+        });
+        return cl.execute(args);
+    }
+
+    private static CommandLine commandLine(Havnctl ctl) {
+        CommandLine cl = new CommandLine(ctl);
+        // picocli lists method commands by name after the classes; an operator reads them by use
+        cl.getHelpSectionMap().put(UsageMessageSpec.SECTION_KEY_COMMAND_LIST, help -> {
+            Map<String, CommandLine.Help> ordered = new LinkedHashMap<>();
+            HELP_ORDER.stream().filter(help.subcommands()::containsKey)
+                    .forEach(name -> ordered.put(name, help.subcommands().get(name)));
+            help.subcommands().forEach(ordered::putIfAbsent);
+            return help.commandList(ordered);
+        });
+        cl.registerConverter(HostId.class, text -> {
+            try {
+                return new HostId(text);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        });
+        return cl;
+    }
+
+    @Command(name = "status", description = "The leader, every host and VM, and what needs attention.")
+    int status() {
+        return show(StatusView::render);
+    }
+
+    @Command(name = "hosts", description = "The hosts: state, heartbeat health, free capacity, VMs.")
+    int hosts() {
+        return show(StatusView::hosts);
+    }
+
+    @Command(name = "vms", description = "The HA VMs: phase, desired state, owner.")
+    int vms() {
+        return show(StatusView::vms);
+    }
+
+    @Command(name = "migrate", description = "Live-migrate a running VM to another host.")
+    int migrate(@Parameters(paramLabel = "VM", description = "name or UUID") String vm,
+                @Parameters(paramLabel = "HOST", description = "the destination") HostId host) {
+        return change(request("migrate").put("vm", vmId(vm).value()).put("host", host.value()));
+    }
+
+    @Command(name = "relocate", description = "Move a VM to another host by shutting it down and starting it there.")
+    int relocate(@Parameters(paramLabel = "VM", description = "name or UUID") String vm,
+                 @Parameters(paramLabel = "HOST", description = "the destination") HostId host) {
+        return change(request("relocate").put("vm", vmId(vm).value()).put("host", host.value()));
+    }
+
+    @Command(name = "maintenance", description = "Put a host in maintenance (it gets no VMs and is drained), "
+            + "or take it out.")
+    int maintenance(@Parameters(paramLabel = "HOST") HostId host,
+                    @Parameters(paramLabel = "on|off", converter = OnOff.class, completionCandidates = OnOff.class)
+                    Switch on) {
+        return change(request("maintenance").put("host", host.value()).put("on", on == Switch.ON));
+    }
+
+    @Command(name = "completion", description = "Print the bash completion script: "
+            + "source <(havnctl completion)")
+    int completion() {
+        out.print(AutoComplete.bash("havnctl", spec.commandLine()));
+        return 0;
+    }
+
+    /** Host fencing by the operator. */
+    @Command(name = "fence", description = "Confirm a host fenced by hand.")
+    static final class Fence {
+        @ParentCommand
+        Havnctl ctl;
+
+        @Command(name = "confirm", description = "Confirm that HOST is powered off, so its VMs may start "
+                + "elsewhere. Only when it really is: a VM must never run twice.")
+        int confirm(@Parameters(paramLabel = "HOST") HostId host) {
+            return ctl.change(request("fence-confirm").put("host", host.value()));
+        }
+    }
+
+    /** One VM's HA settings and state. */
+    @Command(name = "vm", description = "Add a VM to HA, start, stop, enable or disable it.")
+    static final class Vm {
+        @ParentCommand
+        Havnctl ctl;
+
+        @Command(name = "start", description = "Want the VM running (also restarts a VM in error).")
+        int start(@Parameters(paramLabel = "VM", description = "name or UUID") String vm) {
+            return ctl.change(request("vm-start").put("vm", ctl.vmId(vm).value()));
+        }
+
+        @Command(name = "stop", description = "Want the VM stopped; havn stops it and keeps it stopped.")
+        int stop(@Parameters(paramLabel = "VM", description = "name or UUID") String vm) {
+            return ctl.change(request("vm-stop").put("vm", ctl.vmId(vm).value()));
+        }
+
+        @Command(name = "enable", description = "Turn HA on for the VM.")
+        int enable(@Parameters(paramLabel = "VM", description = "name or UUID") String vm) {
+            return ctl.change(request("vm-enable").put("vm", ctl.vmId(vm).value()));
+        }
+
+        @Command(name = "disable", description = "Turn HA off for the VM: havn leaves it alone.")
+        int disable(@Parameters(paramLabel = "VM", description = "name or UUID") String vm) {
+            return ctl.change(request("vm-disable").put("vm", ctl.vmId(vm).value()));
+        }
+
+        @Command(name = "add", description = {"Put a VM of this host's libvirt under HA. Its domain XML is "
+                + "read from libvirt, and every disk must lie on the shared storage the daemon's config names "
+                + "(libvirt.sharedStorage)."})
+        int add(@Parameters(paramLabel = "VM", description = "the domain's name or UUID in the local libvirt")
+                String vm,
+                @Option(names = "--priority", paramLabel = "high|medium|low", defaultValue = "medium",
+                        converter = Priorities.class, completionCandidates = Priorities.class,
+                        description = "restart order when capacity is short (default ${DEFAULT-VALUE})")
+                Priority priority,
+                @Option(names = "--libvirt-uri", paramLabel = "URI",
+                        description = "the local libvirt (default: libvirt.uri of the config, else qemu:///system)")
+                String libvirtUri,
+                @Option(names = "--config", paramLabel = "PATH", defaultValue = "/etc/havn/havn.yaml",
+                        description = "the daemon's config, for libvirt.sharedStorage (default ${DEFAULT-VALUE})")
+                Path config) {
+            HavnConfig cfg;
+            try {
+                cfg = HavnConfig.load(config);
+            } catch (HavnConfig.ConfigException e) {
+                throw Failure.usage("vm add needs libvirt.sharedStorage from the daemon's config: " + e.getMessage());
+            }
+            String uri = libvirtUri != null ? libvirtUri : cfg.libvirt().uri();
+            VmSpec s = LocalDomain.spec(uri, vm, cfg.libvirt().sharedStorage(), "libvirt.sharedStorage in " + config,
+                    priority);
+            ObjectNode req = request("vm-add");
+            req.set("spec", Json.mapper().valueToTree(s));
+            return ctl.change(req);
+        }
+    }
+
+    private static ObjectNode request(String command) {
+        return Json.mapper().createObjectNode().put("command", command);
+    }
+
+    /** Asks the daemon; one client per command line, so its requests are numbered 1, 2... */
+    private AdminClient.Answer ask(ObjectNode request) {
+        if (client == null) {
+            String fromEnv = env.get("HAVN_SOCKET");
+            client = new AdminClient(socket != null ? socket
+                    : Path.of(fromEnv == null || fromEnv.isBlank() ? DEFAULT_SOCKET : fromEnv), timeout);
+        }
+        return client.ask(request);
+    }
+
+    /** Shows {@code part} of a status answer, or the answer itself with {@code --json}. */
+    private int show(Function<StatusView, String> part) {
+        AdminClient.Answer a = ask(request("status"));
+        if (json) {
+            return printed(a);
+        }
+        out.print(part.apply(view(a)));
+        return 0;
+    }
+
+    /** The VM an operator's argument names, through a status request; nothing else is sent. */
+    private VmId vmId(String arg) {
+        AdminClient.Answer a = ask(request("status"));
+        if (!a.ok() && json) {
+            out.println(a.line());
+        }
+        return VmArgument.resolve(view(a).state(), arg);
+    }
+
+    private static StatusView view(AdminClient.Answer a) {
+        if (!a.ok()) {
+            throw a.refusal();
+        }
+        try {
+            return StatusView.of(a.json());
+        } catch (IllegalArgumentException e) {
+            throw Failure.unreachable("havnd's status answer is not understood: " + e.getMessage());
+        }
+    }
+
+    /** Sends a change and reports its answer: its message, or the refusal on stderr. */
+    private int change(ObjectNode request) {
+        AdminClient.Answer a = ask(request);
+        if (json) {
+            return printed(a);
+        }
+        if (!a.ok()) {
+            throw a.refusal();
+        }
+        out.println(a.message() == null ? "done" : a.message());
+        return 0;
+    }
+
+    /** {@code --json}: the answer as it came; a refusal still exits 1, with its message on stderr. */
+    private int printed(AdminClient.Answer a) {
+        out.println(a.line());
+        if (!a.ok()) {
+            throw a.refusal();
+        }
+        return 0;
+    }
+
+    /** {@code --timeout}: a positive number of seconds. */
+    static final class Seconds implements ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String text) {
+            double s;
+            try {
+                s = Double.parseDouble(text);
+            } catch (NumberFormatException e) {
+                s = Double.NaN;
+            }
+            if (!(s > 0) || s > 86_400) {
+                throw new TypeConversionException("expected a number of seconds above 0 and up to 86400, got '"
+                        + text + "'");
+            }
+            return Duration.ofMillis(Math.max(1, Math.round(s * 1000)));
+        }
+    }
+
+    /** An operator's on or off. */
+    enum Switch { ON, OFF }
+
+    /** {@code on} or {@code off}, and their completion. */
+    static final class OnOff implements ITypeConverter<Switch>, Iterable<String> {
+        @Override
+        public Switch convert(String text) {
+            return switch (text) {
+                case "on" -> Switch.ON;
+                case "off" -> Switch.OFF;
+                default -> throw new TypeConversionException("expected on or off, got '" + text + "'");
+            };
+        }
+
+        @Override
+        public Iterator<String> iterator() {
+            return List.of("on", "off").iterator();
+        }
+    }
+
+    /** {@code --priority}: high, medium or low, and their completion. */
+    static final class Priorities implements ITypeConverter<Priority>, Iterable<String> {
+        @Override
+        public Priority convert(String text) {
+            try {
+                return Priority.parse(text);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+
+        @Override
+        public Iterator<String> iterator() {
+            return List.of("high", "medium", "low").iterator();
+        }
+    }
+}

@@ -1,0 +1,237 @@
+package io.havn.daemon.ctl;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectReader;
+import io.havn.common.model.ClusterState;
+import io.havn.common.model.HostCapacity;
+import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.Json;
+import io.havn.common.model.VmPhase;
+import io.havn.common.model.VmRecord;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A status answer as an operator reads it: the leader, a table of hosts (state, heartbeat health
+ * as the answering host sees it, free capacity, VMs), a table of VMs, and what needs attention.
+ * Only text comes out of here; the I/O is the caller's. The {@code from} and {@code peers} of an
+ * answer are shown when the daemon sends them and left out when it does not.
+ */
+final class StatusView {
+    /** Fields a newer daemon may add are skipped, not fatal: the operator still gets a view. */
+    private static final ObjectReader STATE = Json.mapper().readerFor(ClusterState.class)
+            .without(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    private static final Set<VmPhase> ATTENTION = Set.of(VmPhase.RECOVERING, VmPhase.ERROR);
+    private static final String NONE = "-";
+
+    private final ClusterState state;
+    private final String from;
+    private final JsonNode peers;
+
+    private StatusView(ClusterState state, String from, JsonNode peers) {
+        this.state = state;
+        this.from = from;
+        this.peers = peers;
+    }
+
+    /** The view of a successful status answer; an IllegalArgumentException says what it lacks. */
+    static StatusView of(JsonNode answer) {
+        JsonNode s = answer.get("state");
+        if (s == null || !s.isObject()) {
+            throw new IllegalArgumentException("a status answer without a \"state\" object");
+        }
+        ClusterState state;
+        try {
+            state = STATE.readValue(s);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("a cluster state havnctl cannot read: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("a cluster state havnctl cannot read: " + e.getMessage(), e);
+        }
+        JsonNode from = answer.get("from");
+        JsonNode peers = answer.get("peers");
+        return new StatusView(state, from == null || from.isNull() ? null : from.asText(),
+                peers == null || !peers.isObject() ? null : peers);
+    }
+
+    ClusterState state() {
+        return state;
+    }
+
+    /** Everything: the leader line, both tables and the attention list, in titled sections. */
+    String render() {
+        StringBuilder b = new StringBuilder();
+        b.append(state.leader() == null ? "No leader" : "Leader " + state.leader()).append(", epoch ")
+                .append(state.epoch());
+        if (from != null) {
+            b.append("; answered by ").append(from);
+        }
+        b.append("\n\nHosts:\n");
+        b.append(state.hosts().isEmpty() ? "  none\n" : hostTable().render("  "));
+        b.append("\nVMs:\n");
+        b.append(state.vms().isEmpty() ? "  none\n" : vmTable().render("  "));
+        b.append("\nNeeds attention:\n");
+        List<String> attention = attention();
+        if (attention.isEmpty()) {
+            b.append("  nothing\n");
+        }
+        attention.forEach(a -> b.append("  ").append(a).append('\n'));
+        return b.toString();
+    }
+
+    /** The hosts table alone. */
+    String hosts() {
+        return hostTable().render("");
+    }
+
+    /** The VMs table alone. */
+    String vms() {
+        return vmTable().render("");
+    }
+
+    private Table hostTable() {
+        Table t = peers == null
+                ? new Table("HOST", "STATE", "ADMIN", "FREE CPUS", "FREE MEMORY", "VMS")
+                : new Table("HOST", "STATE", "ADMIN", "HEARTBEAT", "FREE CPUS", "FREE MEMORY", "VMS");
+        Map<HostId, HostCapacity> used = new HashMap<>();
+        Map<HostId, List<String>> names = new HashMap<>();
+        for (VmRecord r : sortedVms()) {
+            // a migrating VM holds capacity on both ends
+            if (r.owner() != null) {
+                names.computeIfAbsent(r.owner(), k -> new ArrayList<>()).add(r.spec().name());
+            }
+            if (r.target() != null) {
+                names.computeIfAbsent(r.target(), k -> new ArrayList<>()).add(r.spec().name() + " (incoming)");
+            }
+            if (r.phase().holdsCapacity()) {
+                for (HostId h : r.target() == null ? List.of(r.owner()) : List.of(r.owner(), r.target())) {
+                    used.merge(h, new HostCapacity(r.spec().cpus(), r.spec().memoryMiB()),
+                            (a, c) -> a.plus(c.cpus(), c.memoryMiB()));
+                }
+            }
+        }
+        for (HostRecord h : state.hosts().values()) {
+            HostCapacity cap = h.capacity();
+            HostCapacity u = used.getOrDefault(h.id(), HostCapacity.ZERO);
+            HostCapacity free = cap.minus(u.cpus(), u.memoryMiB());
+            List<String> cells = new ArrayList<>(List.of(h.id().value(), hostState(h), h.admin().name()
+                    .toLowerCase(Locale.ROOT)));
+            if (peers != null) {
+                cells.add(heartbeat(h.id()));
+            }
+            cells.add(free.cpus() + " of " + cap.cpus());
+            cells.add(memory(free.memoryMiB(), cap.memoryMiB()));
+            cells.add(names.containsKey(h.id()) ? String.join(", ", names.get(h.id())) : NONE);
+            t.row(cells.toArray(String[]::new));
+        }
+        return t;
+    }
+
+    private boolean live(HostId h) {
+        return !state.live().getOrDefault(h, Collections.emptySortedSet()).isEmpty();
+    }
+
+    private String hostState(HostRecord h) {
+        String s = live(h.id()) ? "live" : h.offConfirmed() ? "down, off confirmed" : "down";
+        return h.id().equals(state.leader()) ? s + " (leader)" : s;
+    }
+
+    private String heartbeat(HostId h) {
+        if (h.value().equals(from)) {
+            return "self";
+        }
+        JsonNode p = peers.get(h.value());
+        if (p == null || !p.isObject()) {
+            return NONE;
+        }
+        String health = p.path("health").asText("unknown").toLowerCase(Locale.ROOT);
+        if (p.path("suspected").asBoolean(false) && health.equals("healthy")) {
+            health = "suspected";
+        }
+        StringBuilder b = new StringBuilder(health);
+        if (p.path("phi").isNumber()) {
+            b.append(" phi ").append(p.get("phi").asText());
+        }
+        if (p.path("rttMs").isNumber() && health.equals("healthy")) {
+            b.append(" rtt ").append(p.get("rttMs").asText()).append(" ms");
+        }
+        if (p.path("sinceLastMs").isNumber() && !health.equals("healthy")) {
+            b.append(", last ").append(ago(p.get("sinceLastMs").asLong())).append(" ago");
+        }
+        return b.toString();
+    }
+
+    private Table vmTable() {
+        Table t = new Table("NAME", "UUID", "PHASE", "DESIRED", "HA", "PRIORITY", "OWNER");
+        for (VmRecord r : sortedVms()) {
+            String owner = r.owner() == null ? NONE : r.owner().value();
+            if (r.target() != null) {
+                owner += " -> " + r.target();
+            } else if (r.move() != null) {
+                owner += " -> " + r.move().host() + " (" + (r.move().live() ? "migration" : "relocation")
+                        + " requested)";
+            }
+            t.row(r.spec().name(), r.id().value(), phase(r.phase()), r.desired().name().toLowerCase(Locale.ROOT),
+                    r.spec().ha() ? "yes" : "no", r.spec().priority().name().toLowerCase(Locale.ROOT), owner);
+        }
+        return t;
+    }
+
+    private List<VmRecord> sortedVms() {
+        List<VmRecord> vms = new ArrayList<>(state.vms().values());
+        vms.sort(Comparator.comparing((VmRecord r) -> r.spec().name()).thenComparing(VmRecord::id));
+        return vms;
+    }
+
+    /** What an operator should look at: no leader, hosts down or unheard, VMs recovering or in error. */
+    List<String> attention() {
+        List<String> out = new ArrayList<>();
+        if (state.leader() == null) {
+            out.add("no leader: changes wait until a host is elected");
+        }
+        for (HostRecord h : state.hosts().values()) {
+            if (!live(h.id())) {
+                out.add("host " + h.id() + ": down" + (h.offConfirmed() ? " (confirmed powered off)" : ""));
+            } else if (peers != null && peers.path(h.id().value()).path("health").asText("").equals("LOST")) {
+                out.add("host " + h.id() + ": live in the cluster, but its heartbeats no longer reach " + from);
+            }
+        }
+        for (VmRecord r : sortedVms()) {
+            if (ATTENTION.contains(r.phase())) {
+                out.add("VM " + r.spec().name() + " (" + r.id() + "): " + phase(r.phase()) + ": "
+                        + (r.reason() == null ? "no reason recorded" : r.reason()));
+            }
+        }
+        return out;
+    }
+
+    private static String phase(VmPhase p) {
+        return p.name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    /** "12 of 16 GiB" (or MiB under a GiB); GiB with one decimal when not whole. */
+    static String memory(long freeMiB, long totalMiB) {
+        if (totalMiB < 1024) {
+            return freeMiB + " of " + totalMiB + " MiB";
+        }
+        return gib(freeMiB) + " of " + gib(totalMiB) + " GiB";
+    }
+
+    private static String gib(long mib) {
+        return mib % 1024 == 0 ? Long.toString(mib / 1024) : String.format(Locale.ROOT, "%.1f", mib / 1024.0);
+    }
+
+    private static String ago(long ms) {
+        return ms < 1000 ? ms + " ms" : String.format(Locale.ROOT, "%.1f s", ms / 1000.0);
+    }
+}
