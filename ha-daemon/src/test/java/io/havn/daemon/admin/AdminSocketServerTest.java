@@ -48,7 +48,12 @@ class AdminSocketServerTest {
             NodeEvent.AdminRequest r = (NodeEvent.AdminRequest) e;
             seen.add(r.command());
             CompletableFuture.runAsync(() -> s[0].reply(r.requestId(), r.command() instanceof AdminCommand.Status
-                    ? AdminReply.state(new ClusterState(3, null, null, null, null), null, null) : AdminReply.ok("accepted")));
+                    ? AdminReply.state(new ClusterState(3, null, null, null, null), new io.havn.common.model.HostId("node1"),
+                            java.util.List.of(new io.havn.common.node.PeerStat(new io.havn.common.model.HostId("node2"),
+                                    "HEALTHY", false, 0.41, 1.25, 120),
+                                    new io.havn.common.node.PeerStat(new io.havn.common.model.HostId("node3"),
+                                    "UNKNOWN", true, 15.0, Double.NaN, -1)))
+                    : AdminReply.ok("accepted")));
         }, Duration.ofSeconds(5), idle);
         s[0].start();
         server = s[0];
@@ -111,6 +116,14 @@ class AdminSocketServerTest {
         assertEquals(7, a.get("id").asInt());
         assertTrue(a.get("ok").asBoolean(), a.toString());
         assertEquals(3, a.get("state").get("epoch").asInt());
+        assertEquals("node1", a.get("from").asText());
+        JsonNode n2 = a.get("peers").get("node2");
+        assertEquals("HEALTHY", n2.get("health").asText());
+        assertEquals(1.25, n2.get("rttMs").asDouble());
+        assertEquals(120, n2.get("sinceLastMs").asLong());
+        JsonNode n3 = a.get("peers").get("node3");
+        assertTrue(n3.get("suspected").asBoolean());
+        assertFalse(n3.has("rttMs"), "no round trip measured yet: the field is left out, not NaN: " + n3);
     }
 
     @Test

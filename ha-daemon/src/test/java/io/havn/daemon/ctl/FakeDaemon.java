@@ -56,7 +56,7 @@ final class FakeDaemon implements AutoCloseable {
             seen.add(r.command());
             if (r.command() instanceof AdminCommand.Status) {
                 ClusterState now = state;
-                CompletableFuture.runAsync(() -> s[0].reply(r.requestId(), AdminReply.state(now)));
+                CompletableFuture.runAsync(() -> s[0].reply(r.requestId(), AdminReply.state(now, null, null)));
             } else if (!silent) {
                 AdminReply answer = reply;
                 CompletableFuture.runAsync(() -> s[0].reply(r.requestId(), answer));
