@@ -165,7 +165,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
      * a scrape that fails shows as {@code up == 0}).
      */
     private HavnMetrics metrics(HavnConfig cfg, NettyTransport transport) {
-        HavnMetrics m = new HavnMetrics(cfg.host().name());
+        HavnMetrics m = new HavnMetrics(cfg.cluster(), cfg.host().name());
         closeables.add(m);
         m.bindHeartbeatDrops(transport);
         MetricsServer server = new MetricsServer(resolved(cfg.metrics().bind()), m::scrape);

@@ -88,9 +88,12 @@ public final class HavnMetrics implements AutoCloseable {
     private final Set<String> adminCommands = new HashSet<>();
     private final Set<String> adminResults = new HashSet<>();
 
-    /** @param host this daemon's host, the {@code host} label of every series */
-    public HavnMetrics(HostId host) {
-        registry.config().commonTags("host", host.value());
+    /**
+     * @param cluster  the cluster's name, the {@code cluster} label of every series
+     * @param host     this daemon's host, the {@code host} label of every series
+     */
+    public HavnMetrics(String cluster, HostId host) {
+        registry.config().commonTags("cluster", cluster, "host", host.value());
         new JvmMemoryMetrics().bindTo(registry);
         gc.bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);

@@ -26,7 +26,7 @@ class HavnMetricsTest {
     private static final HostId N3 = new HostId("node3");
     private static final long MS = 1_000_000L;
 
-    private final HavnMetrics metrics = new HavnMetrics(SELF);
+    private final HavnMetrics metrics = new HavnMetrics("prod", SELF);
 
     @AfterEach
     void close() {
@@ -143,7 +143,8 @@ class HavnMetricsTest {
         assertEquals(0.15, value(e, "havn_peer_last_heartbeat_age_seconds", "peer", "node2"), 1e-12);
         assertEquals(0, value(e, "havn_peer_healthy", "peer", "node3"));
         assertTrue(Double.isNaN(value(e, "havn_peer_heartbeat_rtt_seconds", "peer", "node3")), "no echo yet");
-        assertEquals("node1", e.find("havn_leader").get(0).labels().get("host"), "every series names its host");
+        assertEquals(Map.of("cluster", "prod", "host", "node1"), e.find("havn_leader").get(0).labels(),
+                "every series names its cluster and host");
         assertTrue(e.help().get("havn_peer_heartbeat_rtt_seconds").contains("echo delay"),
                 e.help().get("havn_peer_heartbeat_rtt_seconds"));
 

@@ -26,7 +26,7 @@ class MetricsServerTest {
 
     @Test
     void getMetricsAnswersTheRegistrysTextAndOtherPathsAre404() throws Exception {
-        try (HavnMetrics m = new HavnMetrics(new HostId("node1"));
+        try (HavnMetrics m = new HavnMetrics("prod", new HostId("node1"));
              MetricsServer s = new MetricsServer(new InetSocketAddress("127.0.0.1", 0), m::scrape)) {
             s.start();
             HttpResponse<String> ok = request(s, "GET", "/metrics");
