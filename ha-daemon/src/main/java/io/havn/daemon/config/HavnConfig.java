@@ -68,7 +68,7 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         public enum Format { CONSOLE, JSON }
     }
 
-    static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error");
+    private static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error");
 
     private static final Set<String> TOP = Set.of("cluster", "host", "zookeeper", "heartbeat", "libvirt", "fence",
             "watchdog", "admin", "metrics", "logging", "settings");
