@@ -10,8 +10,13 @@ import io.havn.daemon.config.HavnConfig;
 import io.havn.daemon.coord.CuratorCoordinator;
 import io.havn.daemon.fence.FenceAgentFencer;
 import io.havn.daemon.libvirt.LibvirtHypervisor;
+import io.havn.daemon.log.LogSetup;
 import io.havn.daemon.log.LoggingDecisionLog;
 import io.havn.daemon.loop.EventLoop;
+import io.havn.daemon.metrics.HavnMetrics;
+import io.havn.daemon.metrics.MetricsServer;
+import io.havn.daemon.metrics.NodeSnapshot;
+import io.havn.daemon.systemd.StatusLine;
 import io.havn.daemon.systemd.SystemdNotifier;
 import io.havn.daemon.transport.HeartbeatCodec;
 import io.havn.daemon.transport.NettyTransport;
@@ -41,6 +46,8 @@ import picocli.CommandLine.Option;
         description = "The havn daemon: keeps this host's HA VMs safe and the cluster's VMs running.")
 public final class Havnd implements Callable<Integer>, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Havnd.class);
+    /** How often the node's state is sampled for the metrics' gauges and systemd's status line. */
+    private static final long SAMPLE_NANOS = 1_000_000_000L;
 
     @Option(names = "--config", paramLabel = "PATH", defaultValue = "/etc/havn/havn.yaml",
             description = "the configuration file (default ${DEFAULT-VALUE})")
@@ -52,6 +59,8 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private final SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
     private final CountDownLatch stopped = new CountDownLatch(1);
+    /** The running daemon's metrics, or null when they are disabled. */
+    private HavnMetrics metrics;
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new Havnd()).execute(args));
@@ -70,6 +79,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
             System.out.println(config + ": valid (host " + cfg.host().name() + ", cluster " + cfg.cluster() + ")");
             return 0;
         }
+        LogSetup.apply(cfg.logging());
         start(cfg);
         Runtime.getRuntime().addShutdownHook(new Thread(this::close, "havnd-shutdown"));
         stopped.await();
@@ -83,6 +93,9 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         admin[0] = new AdminSocketServer(cfg.admin().socket(), cfg.admin().allowedUsers(), loop.sink(),
                 java.time.Duration.ofSeconds(30), java.time.Duration.ofSeconds(60));
         closeables.add(admin[0]);
+        if (metrics != null) {
+            admin[0].onAnswer(metrics::adminAnswered);
+        }
         admin[0].start();
         return loop;
     }
@@ -119,11 +132,15 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         FenceAgentFencer fencer = new FenceAgentFencer(cfg.fence().devices(), sink);
         closeables.add(fencer);
         WatchdogPublisher watchdog = new WatchdogPublisher(cfg.watchdog().stateFile());
+        HavnMetrics m = cfg.metrics().enabled() ? metrics(cfg, transport) : null;
         LoggingDecisionLog log = new LoggingDecisionLog();
         NodePorts ports = new NodePorts(loop, loop, transport, coordinator, hypervisor, fencer, watchdog, d -> {
             log.record(d);
+            if (m != null) {
+                m.record(d);
+            }
             if (d.kind() == io.havn.common.node.Decision.Kind.READY) {
-                systemd.notify("READY=1\nSTATUS=joined cluster " + cfg.cluster());
+                systemd.notify("READY=1");
             }
             decisions.accept(d);
         }, replies);
@@ -136,9 +153,45 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         hypervisor.start();
         loop.start(node);
         systemd.petFrom(loop); // WATCHDOG=1 from the node's own thread, under WatchdogSec=
+        sampleEverySecond(loop, node, m);
         LOG.info("havnd started: host {} in cluster {}, heartbeats on {} ({})", self, cfg.cluster(), bind,
                 transport.ioMode());
         return loop;
+    }
+
+    /**
+     * The metrics, served on {@code metrics.bind}. A port that cannot be bound is logged and the
+     * daemon runs on without the endpoint: keeping VMs safe does not depend on being watched (and
+     * a scrape that fails shows as {@code up == 0}).
+     */
+    private HavnMetrics metrics(HavnConfig cfg, NettyTransport transport) {
+        HavnMetrics m = new HavnMetrics(cfg.cluster(), cfg.host().name());
+        closeables.add(m);
+        m.bindHeartbeatDrops(transport);
+        MetricsServer server = new MetricsServer(resolved(cfg.metrics().bind()), m::scrape);
+        try {
+            server.start();
+            closeables.add(server);
+        } catch (java.io.IOException e) {
+            LOG.error("metrics: cannot listen on {}: {}; running without the /metrics endpoint",
+                    cfg.metrics().bind(), e.toString());
+        }
+        metrics = m;
+        return m;
+    }
+
+    /** On the node's thread, every second: the node's state into the metrics' gauges and systemd's status. */
+    private void sampleEverySecond(EventLoop loop, Node node, HavnMetrics m) {
+        Runnable[] sample = new Runnable[1];
+        sample[0] = () -> {
+            NodeSnapshot s = NodeSnapshot.of(node);
+            if (m != null) {
+                m.update(s);
+            }
+            systemd.status(StatusLine.of(s));
+            loop.schedule(SAMPLE_NANOS, sample[0]);
+        };
+        loop.run(sample[0]);
     }
 
     private static void remember(Map<HostId, InetSocketAddress> peers, HostRecord h) {

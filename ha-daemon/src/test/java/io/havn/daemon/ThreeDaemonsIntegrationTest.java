@@ -1,5 +1,6 @@
 package io.havn.daemon;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,7 +14,16 @@ import io.havn.common.node.Decision;
 import io.havn.common.node.NodeEvent;
 import io.havn.daemon.config.HavnConfig;
 import io.havn.daemon.loop.EventLoop;
+import io.havn.daemon.metrics.Exposition;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -21,6 +31,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -114,17 +125,60 @@ class ThreeDaemonsIntegrationTest {
         decisions.add(new Seen(new HostId(host), d));
     }
 
+    /** Each running daemon's metrics port. */
+    private final Map<String, Integer> metricsPorts = new HashMap<>();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+    private static int freeTcpPort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
     private void boot(String host, TestingServer zk, Path dir, Path key) throws Exception {
         // a 4 s session timeout, and a lease and watchdog that fit in it, so that failover is quick
+        int metricsPort = freeTcpPort();
+        metricsPorts.put(host, metricsPort);
         HavnConfig cfg = DaemonFixture.config("it3", host, zk.getConnectString(), 4_000, dir, key, """
                 settings: {leaseMs: 2000, watchdogMs: 1000, suspectAfterMs: 1000, graceMs: 500}
-                """);
+                metrics: {bind: "127.0.0.1:%d"}
+                """.formatted(metricsPort));
         Havnd h = new Havnd();
         daemons.put(host, h);
         loops.put(host, h.start(cfg, d -> onDecision(host, d), (id, r) -> replies.add(r)));
     }
 
     private final BlockingQueue<AdminReply> replies = new LinkedBlockingQueue<>();
+
+    /**
+     * Scrapes {@code host}'s /metrics over HTTP until {@code p} holds. Between scrapes it waits for
+     * a task the daemon's loop runs one sampling period later, so each retry sees a fresh sample
+     * of the node's state.
+     */
+    private Exposition scrapeUntil(String host, Predicate<Exposition> p, String what) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
+        String body = "";
+        while (System.nanoTime() < deadline) {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + metricsPorts.get(host) + "/metrics"))
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), r.body());
+            body = r.body();
+            Exposition e = Exposition.parse(body);
+            if (p.test(e)) {
+                return e;
+            }
+            CountDownLatch sampled = new CountDownLatch(1);
+            loops.get(host).schedule(TimeUnit.MILLISECONDS.toNanos(1_100), sampled::countDown);
+            assertTrue(sampled.await(BOUND_S, TimeUnit.SECONDS), host + "'s loop runs");
+        }
+        throw new AssertionError("not within " + BOUND_S + " s: " + what + "\n" + body.lines()
+                .filter(l -> l.startsWith("havn_")).collect(java.util.stream.Collectors.joining("\n")));
+    }
+
+    private static double value(Exposition e, String name, String... labels) {
+        return e.value(name, labels).orElse(Double.NaN);
+    }
 
     private void stop(String host) {
         synchronized (all) {
@@ -134,6 +188,15 @@ class ThreeDaemonsIntegrationTest {
         gone.add(host);
         daemons.remove(host).close();
         loops.remove(host);
+    }
+
+    private static String otherThan(String a, String b) {
+        for (String h : List.of("node1", "node2", "node3")) {
+            if (!h.equals(a) && !h.equals(b)) {
+                return h;
+            }
+        }
+        throw new IllegalArgumentException(a + ", " + b);
     }
 
     @Test
@@ -182,7 +245,23 @@ class ThreeDaemonsIntegrationTest {
                     String from = victim;
                     await(s -> s.decision().kind() == Decision.Kind.START && v.equals(s.decision().vm())
                             && !s.host().value().equals(from), v + " restarts away from " + from);
+                    await(s -> s.decision().kind() == Decision.Kind.RECOVERED && v.equals(s.decision().vm())
+                            && s.host().value().equals("node1"), "the leader reports " + v + " recovered");
                 }
+                // the leader's metrics show the failovers (no fence device: proven by session expiry) and the dead host
+                int failedOver = itsVms.size();
+                Exposition leader = scrapeUntil("node1", e -> value(e, "havn_hosts", "state", "down") == 1,
+                        "the leader's metrics count " + victim + " down");
+                assertEquals(1, value(leader, "havn_leader"));
+                assertEquals(2, value(leader, "havn_hosts", "state", "live"));
+                assertTrue(value(leader, "havn_failovers_total", "proof", "session_expired") >= failedOver,
+                        "failovers counted: " + leader.find("havn_failovers_total"));
+                assertTrue(value(leader, "havn_failover_phase_seconds_count", "phase", "restart",
+                        "proof", "session_expired") >= failedOver, leader.find("havn_failover_phase_seconds_count").toString());
+                assertEquals(0, value(leader, "havn_failovers_total", "proof", "fence_device"), "no fence device here");
+                assertTrue(value(leader, "havn_vms", "phase", "running") >= 1, leader.find("havn_vms").toString());
+                assertEquals(1, value(leader, "havn_peer_healthy", "peer", otherThan("node1", victim)),
+                        "the surviving peer is healthy");
                 // the stopped host comes back (empty), so that a majority survives the next failure
                 gone.remove(victim);
                 boot(victim, zk, dir, key);

@@ -76,6 +76,8 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
             r -> daemonThread(r, "havn-admin-timer"));
     private final ExecutorService acceptor = Executors.newSingleThreadExecutor(r -> daemonThread(r, "havn-admin-accept"));
     private ServerSocketChannel server;
+    /** Told of every answer: the request line (null if refused before one) and the answer line (metrics). */
+    private volatile java.util.function.BiConsumer<String, String> answered = (request, answer) -> { };
 
     /**
      * @param path           the socket's path (its directory must exist)
@@ -112,6 +114,11 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
         LOG.info("admin socket listening on {}", path);
     }
 
+    /** Calls {@code hook} with each request line (null if refused before one) and its answer line. */
+    public void onAnswer(java.util.function.BiConsumer<String, String> hook) {
+        this.answered = hook;
+    }
+
     /** Whether {@code user} may use the socket: root always, and the configured users. */
     public boolean allowed(String user) {
         return "root".equals(user) || allowedUsers.contains(user);
@@ -141,7 +148,9 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
         try (c) {
             String user = peerUser(c);
             if (user == null || !allowed(user)) {
-                write(c, error(null, "forbidden", "user " + user + " may not use the admin socket"));
+                String refused = error(null, "forbidden", "user " + user + " may not use the admin socket");
+                answered.accept(null, refused);
+                write(c, refused);
                 return;
             }
             ByteArrayOutputStream line = new ByteArrayOutputStream();
@@ -152,7 +161,10 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
                     byte b = buf.get();
                     if (b == '\n') {
                         idle.cancel(false);
-                        write(c, handle(line.toString(StandardCharsets.UTF_8)));
+                        String request = line.toString(StandardCharsets.UTF_8);
+                        String answer = handle(request);
+                        answered.accept(request, answer);
+                        write(c, answer);
                         line.reset();
                         idle = timers.schedule(() -> closeQuietly(c), idleTimeout.toMillis(), TimeUnit.MILLISECONDS);
                     } else if (line.size() >= MAX_LINE_BYTES) {

@@ -32,10 +32,14 @@ import java.util.Set;
  * @param libvirt    the local hypervisor
  * @param fence      fence devices
  * @param watchdog   the watchdog state file the petter process reads
+ * @param admin      the admin socket
+ * @param metrics    the Prometheus endpoint
+ * @param logging    the log format and level
  * @param settings   the node's timing and policy settings (defaults overridden by the file's {@code settings})
  */
 public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbeat heartbeat, Libvirt libvirt,
-                         Fence fence, Watchdog watchdog, Admin admin, Settings settings) {
+                         Fence fence, Watchdog watchdog, Admin admin, Metrics metrics, Logging logging,
+                         Settings settings) {
 
     public record Host(HostId name, HostCapacity capacity, InetSocketAddress address) { }
 
@@ -63,8 +67,22 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
     /** The admin socket and who besides root may use it. */
     public record Admin(Path socket, java.util.Set<String> allowedUsers) { }
 
+    /** The Prometheus endpoint ({@code /metrics}); {@code bind} is where it listens when enabled. */
+    public record Metrics(boolean enabled, InetSocketAddress bind) { }
+
+    /**
+     * How the daemon logs to stdout: {@code console} (plain lines for journald, which adds the
+     * time) or {@code json} (one object per line, for log shippers); {@code level} is the least
+     * severe level written (trace, debug, info, warn or error).
+     */
+    public record Logging(Format format, String level) {
+        public enum Format { CONSOLE, JSON }
+    }
+
+    private static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error");
+
     private static final Set<String> TOP = Set.of("cluster", "host", "zookeeper", "heartbeat", "libvirt", "fence",
-            "watchdog", "admin", "settings");
+            "watchdog", "admin", "metrics", "logging", "settings");
 
     /** Reads and checks {@code file}; throws {@link ConfigException} listing every problem. */
     public static HavnConfig load(Path file) {
@@ -134,6 +152,13 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
                 au.forEach(u -> users.add(u.asText()));
             }
         }
+        JsonNode me = r.section(root, "metrics", Set.of("enabled", "bind"));
+        Metrics metrics = new Metrics(r.bool(me, "metrics.enabled", true),
+                r.address(me, "metrics.bind", "127.0.0.1:9464"));
+        JsonNode lg = r.section(root, "logging", Set.of("format", "level"));
+        String format = r.choice(lg, "logging.format", "console", Set.of("console", "json"));
+        Logging logging = new Logging(Logging.Format.valueOf(format.toUpperCase(java.util.Locale.ROOT)),
+                r.choice(lg, "logging.level", "info", LOG_LEVELS));
         Settings settings = Settings.defaults();
         JsonNode s = root.get("settings");
         if (s != null && !s.isNull()) {
@@ -165,7 +190,7 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         return new HavnConfig(cluster, new Host(name, cap, address == null ? bind : address),
                 new ZooKeeper(connect, sessionMs, digest.isEmpty() ? null : digest),
                 new Heartbeat(bind, Path.of(key)), libvirt, fence, new Watchdog(state), new Admin(socket, Set.copyOf(users)),
-                settings);
+                metrics, logging, settings);
     }
 
     /** Collects every problem with its key, then throws them together. */
@@ -293,6 +318,28 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
                 }
             }
             return out;
+        }
+
+        boolean bool(JsonNode section, String key, boolean dflt) {
+            JsonNode n = field(section, key);
+            if (n == null || n.isNull()) {
+                return dflt;
+            }
+            if (!n.isBoolean()) {
+                error(key, "must be true or false, got '" + n.asText() + "'");
+                return dflt;
+            }
+            return n.booleanValue();
+        }
+
+        /** One of {@code allowed}, or {@code dflt} when absent. */
+        String choice(JsonNode section, String key, String dflt, Set<String> allowed) {
+            String v = text(section, key, dflt);
+            if (!allowed.contains(v)) {
+                error(key, "must be one of " + String.join(", ", new java.util.TreeSet<>(allowed)) + ", got '" + v + "'");
+                return dflt;
+            }
+            return v;
         }
 
         InetSocketAddress address(JsonNode section, String key, String dflt) {

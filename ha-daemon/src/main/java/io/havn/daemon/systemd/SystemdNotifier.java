@@ -11,13 +11,15 @@ import org.slf4j.LoggerFactory;
  * systemd's notification protocol ({@code sd_notify}): datagrams of {@code KEY=value} lines to
  * {@code $NOTIFY_SOCKET}. Under {@code WatchdogSec=} systemd sets {@code $WATCHDOG_USEC}; the
  * daemon then sends {@code WATCHDOG=1} every half of it from the node's own thread, so a hung
- * node is restarted by systemd. Without {@code $NOTIFY_SOCKET} every call does nothing.
+ * node is restarted by systemd. {@link #status} keeps {@code STATUS=} up to date. Without
+ * {@code $NOTIFY_SOCKET} every call does nothing.
  */
 public final class SystemdNotifier {
     private static final Logger LOG = LoggerFactory.getLogger(SystemdNotifier.class);
 
     private final String socket;
     private final long watchdogUsec;
+    private String lastStatus;
 
     SystemdNotifier(String socket, long watchdogUsec) {
         this.socket = socket == null || socket.isEmpty() ? null : socket;
@@ -54,6 +56,19 @@ public final class SystemdNotifier {
         } catch (RuntimeException | Error e) {
             LOG.warn("sd_notify '{}' to {} failed: {}", state, socket, e.toString());
         }
+    }
+
+    /**
+     * Sets the one-line status {@code systemctl status} shows ({@code STATUS=}), if it differs from
+     * the last one sent: call it as often as convenient. Call from one thread (the node's).
+     */
+    public void status(String line) {
+        String oneLine = line.replace('\n', ' ');
+        if (socket == null || oneLine.equals(lastStatus)) {
+            return;
+        }
+        lastStatus = oneLine;
+        notify("STATUS=" + oneLine);
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.havn.daemon.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -76,6 +77,42 @@ class HavnConfigTest {
         HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
                 GOOD.replace("settings: {graceMs: 2000}", "settings: {sessionTimeoutMs: 20000}"), "havn.yaml"));
         assertTrue(e.getMessage().contains("settings.sessionTimeoutMs"), e.getMessage());
+    }
+
+    @Test
+    void metricsAndLoggingHaveSafeDefaultsAndCanBeSet() {
+        HavnConfig d = HavnConfig.parse(GOOD, "havn.yaml");
+        assertTrue(d.metrics().enabled(), "metrics on by default");
+        assertEquals("127.0.0.1:9464", d.metrics().bind().getHostString() + ":" + d.metrics().bind().getPort(),
+                "on loopback by default");
+        assertEquals(HavnConfig.Logging.Format.CONSOLE, d.logging().format(), "plain lines for journald by default");
+        assertEquals("info", d.logging().level());
+        HavnConfig c = HavnConfig.parse(GOOD + """
+                metrics: {enabled: false, bind: "10.0.0.1:9100"}
+                logging: {format: json, level: debug}
+                """, "havn.yaml");
+        assertFalse(c.metrics().enabled());
+        assertEquals(9100, c.metrics().bind().getPort());
+        assertEquals(HavnConfig.Logging.Format.JSON, c.logging().format());
+        assertEquals("debug", c.logging().level());
+    }
+
+    @Test
+    void badMetricsAndLoggingValuesAreNamed() {
+        HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(GOOD + """
+                metrics: {enabled: "yes please", bind: "9464", port: 1}
+                logging: {format: xml, level: loud}
+                """, "havn.yaml"));
+        String m = e.getMessage();
+        for (String expected : new String[] {"metrics.enabled: must be true or false", "metrics.bind: must be host:port",
+                "metrics.port: unknown key", "logging.format: must be one of console, json, got 'xml'",
+                "logging.level: must be one of debug, error, info, trace, warn, got 'loud'"}) {
+            assertTrue(m.contains(expected), "names " + expected + ": " + m);
+        }
+        HavnConfig.ConfigException n = assertThrows(HavnConfig.ConfigException.class,
+                () -> HavnConfig.parse(GOOD + "metrics: on\nlogging: [json]\n", "havn.yaml"));
+        assertTrue(n.getMessage().contains("metrics: must be a mapping"), n.getMessage());
+        assertTrue(n.getMessage().contains("logging: must be a mapping"), n.getMessage());
     }
 
     @Test

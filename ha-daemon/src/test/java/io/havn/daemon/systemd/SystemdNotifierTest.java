@@ -58,10 +58,31 @@ class SystemdNotifierTest {
     }
 
     @Test
+    void theStatusIsSentOnlyWhenItChanges(@TempDir Path dir) throws Exception {
+        String path = dir.resolve("status.sock").toString();
+        int fd = UnixDatagram.bound(path);
+        try {
+            SystemdNotifier n = SystemdNotifier.fromEnvironment(Map.of("NOTIFY_SOCKET", path));
+            n.status("joining");
+            n.status("joining");
+            n.status("joining");
+            n.status("leader epoch 2 · 1/1 hosts live\n· 0 VMs running");
+            n.status("joining");
+            assertEquals("STATUS=joining", receiveOne(fd));
+            assertEquals("STATUS=leader epoch 2 · 1/1 hosts live · 0 VMs running", receiveOne(fd),
+                    "the repeats were not sent; a line break would end the STATUS= value, so it is not sent either");
+            assertEquals("STATUS=joining", receiveOne(fd), "a change back is a change");
+        } finally {
+            UnixDatagram.close(fd);
+        }
+    }
+
+    @Test
     void withoutNotifySocketNothingIsSentAndNothingFails() {
         SystemdNotifier n = SystemdNotifier.fromEnvironment(Map.of());
         assertFalse(n.enabled());
         n.notify("READY=1");
+        n.status("joining");
         n.petFrom((delay, task) -> {
             throw new AssertionError("nothing to schedule without systemd");
         });

@@ -1,0 +1,113 @@
+package io.havn.daemon.metrics;
+
+import io.havn.common.model.ClusterState;
+import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.VmPhase;
+import io.havn.common.model.VmRecord;
+import io.havn.common.node.Node;
+import io.havn.common.node.PeerStat;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What one node knows, taken at one instant on the node's own thread, for readers on other
+ * threads (the metrics scrape, systemd's status line). Immutable; nothing in it refers back
+ * to the node.
+ *
+ * @param leader      whether this node leads
+ * @param epoch       the epoch it knows
+ * @param leaderHost  the host that holds that epoch, or null while none does
+ * @param ready       whether it has reconciled and takes work
+ * @param frozen      whether it is frozen (lease lapsed, the majority lost too: keeps its VMs)
+ * @param selfFenced  whether it has self-fenced since its last confirmation
+ * @param hosts       the registered hosts by state, each host counted once (a state left out is 0)
+ * @param hostsLive   the registered hosts with a live session (maintenance ones too)
+ * @param vms         the HA VMs by phase (a phase left out is 0)
+ * @param peers       its view of each peer's heartbeats, in name order
+ */
+public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolean ready, boolean frozen,
+                           boolean selfFenced, Map<HostState, Integer> hosts, int hostsLive,
+                           Map<VmPhase, Integer> vms, List<PeerStat> peers) {
+
+    /**
+     * A host's state for the {@code havn_hosts} gauge: the first that holds of maintenance (the
+     * operator took it out, up or not), off_confirmed (an operator or a fence device said it is
+     * off), live (it has a coordination session) and down (none of these: a failure to look at).
+     */
+    public enum HostState {
+        LIVE, DOWN, MAINTENANCE, OFF_CONFIRMED;
+
+        /** The label value: lower case. */
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    public NodeSnapshot {
+        hosts = filled(HostState.class, hosts);
+        vms = filled(VmPhase.class, vms);
+        peers = List.copyOf(peers);
+    }
+
+    /** Before the node's first sample: no state known yet. */
+    public static NodeSnapshot none() {
+        return new NodeSnapshot(false, 0, null, false, false, false, zeros(HostState.class), 0, zeros(VmPhase.class),
+                List.of());
+    }
+
+    /** Takes the snapshot. Must run on {@code node}'s thread. */
+    public static NodeSnapshot of(Node node) {
+        ClusterState state = node.clusterState();
+        Map<HostState, Integer> hosts = zeros(HostState.class);
+        int live = 0;
+        for (HostRecord h : state.hosts().values()) {
+            Set<Long> sessions = state.live().get(h.id());
+            boolean up = sessions != null && !sessions.isEmpty();
+            live += up ? 1 : 0;
+            HostState s = h.inMaintenance() ? HostState.MAINTENANCE
+                    : h.offConfirmed() ? HostState.OFF_CONFIRMED
+                    : up ? HostState.LIVE : HostState.DOWN;
+            hosts.merge(s, 1, Integer::sum);
+        }
+        Map<VmPhase, Integer> vms = zeros(VmPhase.class);
+        for (VmRecord v : state.vms().values()) {
+            vms.merge(v.phase(), 1, Integer::sum);
+        }
+        return new NodeSnapshot(node.isLeader(), node.epoch(), state.leader(), node.isReady(), node.isFrozen(),
+                node.isSelfFenced(), hosts, live, vms, node.peerStats());
+    }
+
+    /** The number of registered hosts. */
+    public int hostsTotal() {
+        return hosts.values().stream().mapToInt(Integer::intValue).sum();
+    }
+
+    /** The number of VMs in any of {@code phases}. */
+    public int vmsIn(VmPhase... phases) {
+        int n = 0;
+        for (VmPhase p : phases) {
+            n += vms.get(p);
+        }
+        return n;
+    }
+
+    /** {@code counts} with every constant of {@code type}, a missing one at 0; unmodifiable. */
+    private static <E extends Enum<E>> Map<E, Integer> filled(Class<E> type, Map<E, Integer> counts) {
+        Map<E, Integer> m = zeros(type);
+        m.putAll(counts);
+        return Collections.unmodifiableMap(m);
+    }
+
+    private static <E extends Enum<E>> Map<E, Integer> zeros(Class<E> type) {
+        Map<E, Integer> m = new EnumMap<>(type);
+        for (E e : type.getEnumConstants()) {
+            m.put(e, 0);
+        }
+        return m;
+    }
+}
