@@ -1,0 +1,270 @@
+# hosts.sh: hypervisor hosts made of Linux namespaces on one machine, for the end-to-end test.
+# Sourced by e2e.sh, which sets E2E_DIR (the state directory), E2E_HERE (this directory) and the
+# jars, and defines fail and say.
+#
+# A host is a network namespace (/run/netns/havn-e2e-hostN) with a veth into the bridge
+# havne2e0 of the root namespace, plus a mount and a UTS namespace of its own, kept by bind
+# mounts in $E2E_DIR/ns so that they outlive its processes, as a machine outlives a power cut.
+# In its mount namespace /run/libvirt, /var/lib/libvirt, /etc/libvirt, /var/log/libvirt,
+# /var/cache/libvirt, /etc/hosts, /etc/passwd and /etc/group are its own; the rest of the
+# filesystem, /dev included, every host sees alike: the guests' disks, loop devices over images
+# in one directory, are at the same path on every host, as a SAN's LUNs would be.
+
+E2E_NET=10.88.0                   # the test bridge's /24; the root namespace is .1
+E2E_BRIDGE=havne2e0
+E2E_ZK_PORT=2181
+E2E_HOSTS=(host1 host2 host3)
+# Mount points the private directories are bound over, in every host
+E2E_PRIVATE_DIRS=(/run/libvirt /var/lib/libvirt /etc/libvirt /var/log/libvirt /var/cache/libvirt)
+
+host_ip() { echo "$E2E_NET.1${1#host}"; }          # host1 -> 10.88.0.11
+host_netns() { echo "havn-e2e-$1"; }
+host_dir() { echo "$E2E_DIR/$1"; }
+host_veth() { echo "he2e-$1"; }                     # the root end of the host's link
+
+# Runs a command inside HOST: its network, mount and UTS namespaces.
+in_host() {
+  local h=$1
+  shift
+  nsenter --net="/run/netns/$(host_netns "$h")" --mount="$E2E_DIR/ns/$h.mnt" --uts="$E2E_DIR/ns/$h.uts" -- "$@"
+}
+
+virsh_in() {
+  local h=$1
+  shift
+  in_host "$h" virsh -q -c qemu:///system "$@"
+}
+
+# The pids of every process in HOST's network namespace.
+host_pids() {
+  local inode p link
+  inode=$(stat -L -c %i "/run/netns/$(host_netns "$1")" 2>/dev/null) || return 0
+  for p in /proc/[0-9]*; do
+    link=$(readlink "$p/ns/net" 2>/dev/null) || continue
+    [ "$link" = "net:[$inode]" ] && echo "${p#/proc/}"
+  done
+  return 0
+}
+
+# ---------------------------------------------------------------- the network
+
+net_make() {
+  local taken
+  taken=$(ip -o route show match "$E2E_NET.0/24" | grep -v '^default' || true)
+  [ -z "$taken" ] || fail "$E2E_NET.0/24 is already routed on this machine ($taken); the test bridge needs it"
+  # ip netns makes /run/netns a mount of its own; if it does so now, teardown undoes it
+  mountpoint -q /run/netns || echo /run/netns >> "$E2E_DIR/made-mounts"
+  ip link add "$E2E_BRIDGE" type bridge
+  ip addr add "$E2E_NET.1/24" dev "$E2E_BRIDGE"
+  ip link set "$E2E_BRIDGE" up
+}
+
+# ---------------------------------------------------------------- a host
+
+# Creates HOST's directories, its libvirt and system files, and its namespaces.
+host_make() {
+  local h=$1 d ip n t
+  d=$(host_dir "$h")
+  ip=$(host_ip "$h")
+  n=$(host_netns "$h")
+  mkdir -p "$d"/run "$d"/lib "$d"/etc/qemu "$d"/log "$d"/cache "$d"/havn
+  # libvirtd: TCP without authentication on the host's own address only. That is safe here and
+  # only here: the bridge is a closed test network inside this machine, reached by nobody else.
+  cat > "$d/etc/libvirtd.conf" <<EOF
+listen_tls = 0
+listen_tcp = 1
+listen_addr = "$ip"
+auth_tcp = "none"
+auth_unix_ro = "none"
+auth_unix_rw = "none"
+unix_sock_rw_perms = "0700"
+host_uuid = "00000000-0000-4000-8000-00000000e2e${h#host}"
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+EOF
+  # QEMU as root, with no per-guest mount namespace, cgroups or security labels: none of
+  # them works, or matters, inside the test's namespaces.
+  cat > "$d/etc/qemu.conf" <<EOF
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+security_driver = "none"
+namespaces = []
+cgroup_controllers = []
+EOF
+  {
+    echo "127.0.0.1 localhost"
+    for t in "${E2E_HOSTS[@]}"; do echo "$(host_ip "$t") $t"; done
+  } > "$d/hosts"
+  # libvirtd insists on the user its package creates (libvirt-daemon-system); the host gets it
+  # in its own /etc/passwd rather than the machine in its real one.
+  cp /etc/passwd "$d/passwd"
+  cp /etc/group "$d/group"
+  grep -q '^libvirt-qemu:' "$d/passwd" || echo "libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin" >> "$d/passwd"
+  grep -q '^libvirt-qemu:' "$d/group" || echo "libvirt-qemu:x:64055:" >> "$d/group"
+  grep -q '^kvm:' "$d/group" || echo "kvm:x:64056:" >> "$d/group"
+  grep -q '^libvirt:' "$d/group" || echo "libvirt:x:64057:" >> "$d/group"
+
+  ip netns add "$n"
+  ip link add "$(host_veth "$h")" type veth peer name eth0 netns "$n"
+  ip link set "$(host_veth "$h")" master "$E2E_BRIDGE" up
+  ip -n "$n" link set lo up
+  ip -n "$n" addr add "$ip/24" dev eth0
+  ip -n "$n" link set eth0 up
+
+  for t in "${E2E_PRIVATE_DIRS[@]}"; do
+    if [ ! -d "$t" ]; then
+      mkdir -p "$t"
+      echo "$t" >> "$E2E_DIR/made-dirs"
+    fi
+  done
+  touch "$E2E_DIR/ns/$h.mnt" "$E2E_DIR/ns/$h.uts"
+  nsenter --net="/run/netns/$n" unshare --mount="$E2E_DIR/ns/$h.mnt" --uts="$E2E_DIR/ns/$h.uts" \
+    --propagation slave /bin/sh -euc '
+      d=$1; h=$2
+      hostname "$h"
+      mount --bind "$d/run" /run/libvirt
+      mount --bind "$d/lib" /var/lib/libvirt
+      mount --bind "$d/etc" /etc/libvirt
+      mount --bind "$d/log" /var/log/libvirt
+      mount --bind "$d/cache" /var/cache/libvirt
+      mount --bind "$d/hosts" /etc/hosts
+      mount --bind "$d/passwd" /etc/passwd
+      mount --bind "$d/group" /etc/group
+      # sysfs of this network namespace, so that /sys/class/net shows its own links
+      mount -t sysfs sysfs /sys' sh "$d" "$h"
+}
+
+# Starts the virtlogd and libvirtd of each HOST, after emptying its /run/libvirt as a reboot
+# empties /run, and waits until every libvirtd answers (they probe QEMU at first start: a few
+# seconds, spent in parallel).
+libvirt_start() {
+  local h d
+  for h in "$@"; do
+    d=$(host_dir "$h")
+    find "$d/run" -mindepth 1 -delete
+    in_host "$h" virtlogd -d -p /run/libvirt/virtlogd.pid < /dev/null >> "$d/log/virtlogd.out" 2>&1 \
+      || fail "virtlogd did not start on $h (see $d/log)"
+    in_host "$h" libvirtd -d --listen -p /run/libvirt/libvirtd.pid < /dev/null >> "$d/log/libvirtd.out" 2>&1 \
+      || fail "libvirtd did not start on $h: $(tail -3 "$d/log/libvirtd.out" "$d/log/libvirtd.log" 2>/dev/null)"
+  done
+  for h in "$@"; do
+    wait_for "libvirtd on $h" 60 virsh_in "$h" version
+  done
+}
+
+# Starts HOST's havnd with its config; its log is $(host_dir)/havnd.log.
+havnd_start() {
+  local h=$1 d
+  d=$(host_dir "$h")
+  echo "---- havnd start $(date -u +%T.%3N)" >> "$d/havnd.log"
+  spawn "$d/havnd.log" "$d/havnd.pid" nsenter --net="/run/netns/$(host_netns "$h")" --mount="$E2E_DIR/ns/$h.mnt" \
+    --uts="$E2E_DIR/ns/$h.uts" -- java $E2E_JAVA_OPTS -jar "$HAVND_JAR" --config "$d/havn.yaml"
+}
+
+# Runs a daemon in a session of its own, appending its output to LOG and its pid to PIDFILE. It is
+# no job of the harness's: the harness kills daemons on purpose and is not to be told.
+spawn() {
+  local log=$1 pidfile=$2
+  shift 2
+  ( trap - ERR; exec setsid "$@" ) < /dev/null >> "$log" 2>&1 &
+  echo $! > "$pidfile"
+  disown $!
+}
+
+# Stops the havnd of every HOST at once (SIGTERM, as systemd would); their VMs keep running.
+havnd_stop() {
+  local h pids=()
+  for h in "$@"; do
+    pids+=("$(cat "$(host_dir "$h")/havnd.pid")")
+  done
+  kill -TERM "${pids[@]}"
+  for h in "${pids[@]}"; do
+    wait_for "havnd (pid $h) to stop" 30 not_running "$h"
+  done
+}
+
+not_running() { ! kill -0 "$1" 2>/dev/null; }
+
+# The fence agent on HOST, from the root namespace: action off or status.
+fence_host() {
+  printf 'netns=%s\naction=%s\n' "$(host_netns "$1")" "$2" | "$E2E_HERE/fence_havn_e2e"
+}
+
+link_set() {
+  ip -n "$(host_netns "$1")" link set eth0 "$2"
+}
+
+# ---------------------------------------------------------------- ZooKeeper
+
+# One ZooKeeper server in the root namespace, on the bridge's address.
+zk_start() {
+  local z=$E2E_DIR/zk
+  mkdir -p "$z/data"
+  cat > "$z/zoo.cfg" <<EOF
+tickTime=1000
+dataDir=$z/data
+clientPortAddress=$E2E_NET.1
+clientPort=$E2E_ZK_PORT
+maxSessionTimeout=60000
+admin.enableServer=false
+4lw.commands.whitelist=ruok
+EOF
+  spawn "$z/zk.log" "$z/zk.pid" java -Xmx256m -cp "$E2E_ZK_CLASSPATH" \
+    org.apache.zookeeper.server.ZooKeeperServerMain "$z/zoo.cfg"
+  wait_for "ZooKeeper on $E2E_NET.1:$E2E_ZK_PORT" 60 zk_ok_or_gone "$(cat "$z/zk.pid")"
+  kill -0 "$(cat "$z/zk.pid")" 2>/dev/null \
+    || fail "ZooKeeper exited (does HAVN_E2E_ZK_CLASSPATH hold metrics-core and snappy-java?): $(grep -m1 -A1 Exception "$z/zk.log")"
+}
+
+zk_ok_or_gone() { zk_ok || ! kill -0 "$1" 2>/dev/null; }
+
+zk_ok() {
+  [ "$(exec 3<>"/dev/tcp/$E2E_NET.1/$E2E_ZK_PORT" && printf ruok >&3 && timeout 2 cat <&3)" = imok ] 2>/dev/null
+}
+
+# ---------------------------------------------------------------- teardown
+
+# Removes everything a run made, also what a killed run left behind: processes, namespaces,
+# links, the bridge, mounts, directories. Safe to call at any point and more than once.
+teardown() (
+  set +e
+  trap - ERR
+  local h pids t z
+  for h in "${E2E_HOSTS[@]}"; do
+    [ -e "/run/netns/$(host_netns "$h")" ] || continue
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+      pids=$(host_pids "$h")
+      [ -z "$pids" ] && break
+      kill -KILL $pids 2>/dev/null
+      sleep 0.2
+    done
+  done
+  # the ZooKeeper server, if the pid it left is still that server (a pid can be reused)
+  z=$(cat "$E2E_DIR/zk/zk.pid" 2>/dev/null) \
+    && cat "/proc/$z/cmdline" 2>/dev/null | tr '\0' ' ' | grep "ZooKeeperServerMain $E2E_DIR/zk/zoo.cfg" > /dev/null \
+    && kill -KILL "$z"
+  for t in "$E2E_DIR"/shared/*.img; do
+    [ -f "$t" ] || continue
+    for z in $(losetup -j "$t" -O NAME -n 2>/dev/null); do losetup -d "$z"; done
+  done
+  for h in "${E2E_HOSTS[@]}"; do
+    for t in mnt uts; do
+      umount "$E2E_DIR/ns/$h.$t" 2>/dev/null
+    done
+    ip netns del "$(host_netns "$h")" 2>/dev/null
+    ip link del "$(host_veth "$h")" 2>/dev/null
+  done
+  ip link del "$E2E_BRIDGE" 2>/dev/null
+  if [ -f "$E2E_DIR/made-mounts" ]; then
+    while read -r t; do
+      [ -z "$(ls -A "$t" 2>/dev/null)" ] && umount "$t" && rmdir "$t"
+    done < "$E2E_DIR/made-mounts"
+  fi
+  umount "$E2E_DIR/ns" 2>/dev/null
+  if [ -f "$E2E_DIR/made-dirs" ]; then
+    while read -r t; do rmdir "$t" 2>/dev/null; done < <(sort -ru "$E2E_DIR/made-dirs")
+  fi
+  rm -rf "$E2E_DIR"
+  return 0
+)

@@ -1,0 +1,126 @@
+package io.havn.packaging.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.havn.packaging.e2e.Results.Fact;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * havn end to end on real libvirt and QEMU: three hosts made of namespaces on this machine, a
+ * ZooKeeper server, six KVM (or TCG) guests and a havnd per host, built and torn down by the
+ * harness {@code src/e2e/e2e.sh}, which drives the faults and writes what it saw. The harness runs
+ * once; each test checks one step's facts. It fails with the harness's output when a step fails,
+ * and is skipped only where the machine cannot run it at all (not root, no namespaces).
+ *
+ * <p>The times are the harness's own: from the power cut or the link going down to each guest
+ * seen running in {@code virsh list} on a survivor, polled every ~0.1 s.
+ */
+class EndToEndIT {
+    /** zookeeper.sessionTimeoutMs of the harness's configs (the default). */
+    private static final double SESSION_TIMEOUT_S = 10;
+    /** settings.leaseMs + settings.watchdogMs: a host is without its guests by then. */
+    private static final double LEASE_PLUS_WATCHDOG_S = 9;
+    /** The guests' boot sector writes this at 0x7e04 ("HAVN"). */
+    private static final String GUEST_MAGIC = "0x4e564148";
+
+    private static Harness.Run run;
+
+    @BeforeAll
+    static void runTheHarness() throws Exception {
+        String why = Harness.cannotRun();
+        if (why != null) {
+            System.out.println("EndToEndIT skipped: " + why);
+        }
+        Assumptions.assumeTrue(why == null, why);
+        Path module = Harness.moduleDir();
+        run = new Harness(module, module.resolve("target/e2e")).run();
+        assertEquals(0, run.exit(), () -> "the end-to-end harness failed (exit " + run.exit() + "); its output:\n"
+                + run.output());
+    }
+
+    @Test
+    void maintenanceLiveMigratesEveryGuestOffTheHostWithoutRestartingIt() {
+        List<Fact> migrated = run.results().all("migrated", "from", "host2");
+        assertEquals(2, migrated.size(), "host2's two guests migrated: " + run.results());
+        for (Fact m : migrated) {
+            assertTrue(Set.of("host1", "host3").contains(m.get("to")), "to a host not in maintenance: " + m);
+            // libvirt says "migrated" for a guest resumed by the migration itself and "unpaused"
+            // for one resumed after it (havn migrates paused, then resumes once it has claimed
+            // the VM); a guest started afresh says "booted"
+            assertTrue(Set.of("running (migrated)", "running (unpaused)").contains(m.get("state")),
+                    "the guest runs as a migrated one, not a booted one: " + m);
+            assertEquals(GUEST_MAGIC, m.get("magic"), "the guest runs the test's boot sector: " + m);
+            assertTrue(m.number("counter_after") >= m.number("counter_before"),
+                    "the guest's own uptime counter went on; a restart would have reset it: " + m);
+        }
+        assertEquals(0, run.results().one("drained", "host", "host2").number("running"), "host2 ends empty");
+    }
+
+    @Test
+    void powerLossWithFenceDevicesRestartsTheGuestsElsewhereBeforeAnySessionCouldExpire() {
+        List<Fact> recovered = run.results().all("recovered", "path", "fence");
+        assertTrue(recovered.size() >= 2, "host3's guests were timed: " + run.results());
+        for (Fact r : recovered) {
+            assertTrue(Set.of("host1", "host2").contains(r.get("on")), "on a survivor: " + r);
+            assertTrue(r.number("seconds") < SESSION_TIMEOUT_S,
+                    "the fence device's proof, not the session's expiry, let it restart: " + r);
+        }
+        assertNeverHeldTwice("power loss (fence path)");
+    }
+
+    @Test
+    void powerLossWithoutFenceDevicesRestartsTheGuestsOnlyAfterTheSessionExpired() {
+        List<Fact> recovered = run.results().all("recovered", "path", "expiry");
+        assertTrue(recovered.size() >= 2, "host3's guests were timed: " + run.results());
+        for (Fact r : recovered) {
+            assertTrue(Set.of("host1", "host2").contains(r.get("on")), "on a survivor: " + r);
+            assertTrue(r.number("seconds") >= SESSION_TIMEOUT_S,
+                    "without a fence device nothing may restart before host3's session expired: " + r);
+        }
+        assertNeverHeldTwice("power loss (expiry path)");
+        Fact summary = run.results().one("summary");
+        assertTrue(summary.number("fence_median") < summary.number("expiry_median"), summary.toString());
+        assertTrue(run.output().contains("e2e: power loss -> VM running: fence path median "),
+                "the summary line is printed: " + run.output());
+    }
+
+    @Test
+    void anIsolatedHostDestroysItsGuestsItselfBeforeTheyRunElsewhere() {
+        double selfFenced = run.results().one("selffenced", "host", "host1").number("seconds");
+        assertTrue(selfFenced < LEASE_PLUS_WATCHDOG_S, "host1 destroyed its guests within lease + watchdog: "
+                + selfFenced + " s");
+        List<Fact> recovered = run.results().all("recovered", "path", "isolation");
+        assertTrue(recovered.size() >= 2, "host1's guests were timed: " + run.results());
+        for (Fact r : recovered) {
+            assertTrue(Set.of("host2", "host3").contains(r.get("on")), "on another host: " + r);
+            assertTrue(r.number("seconds") > selfFenced, "restarted only after host1 destroyed its copy: " + r);
+            assertTrue(r.number("seconds") >= SESSION_TIMEOUT_S, "restarted only after host1's session expired: " + r);
+        }
+        assertNeverHeldTwice("isolation");
+        assertTrue(run.results().one("rejoined", "host", "host1").number("self_fences_total") >= 1,
+                "host1's havnd counts its self-fencing, and rejoined in a new session: " + run.results());
+    }
+
+    @Test
+    void theLeadersMetricsCountTheFailoversByTheirProof() {
+        for (String proof : List.of("fence_device", "session_expired")) {
+            Fact m = run.results().one("metrics", "proof", proof);
+            assertTrue(m.number("failovers_total") > 0, "havn_failovers_total{proof=" + proof + "}: " + m);
+            assertTrue(m.number("phase_seconds_count") > 0, "havn_failover_phase_seconds_count{proof=" + proof + "}: "
+                    + m);
+        }
+    }
+
+    /** No sample of the QEMU processes' command lines, every ~0.1 s, showed one disk open twice. */
+    private static void assertNeverHeldTwice(String step) {
+        Fact d = run.results().one("disk-holders", "step", step);
+        assertTrue(d.number("samples") > 10, "the sampler ran through the step: " + d);
+        assertEquals(0, d.number("violations"), "no disk was held by two QEMU processes at once: " + d);
+    }
+}
