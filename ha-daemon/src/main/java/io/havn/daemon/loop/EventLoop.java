@@ -4,6 +4,8 @@ import io.havn.common.node.Node;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.port.Clock;
 import io.havn.common.port.Scheduler;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -21,16 +23,25 @@ import org.slf4j.LoggerFactory;
  * <p>The node must never throw; if it does, the event is logged and counted and the loop goes on
  * (a daemon that stops handling events would stop confirming its lease and self-fence, which is
  * the safe outcome anyway, but an exception is a bug to see, not a reason to stop).
+ *
+ * <p>Adapters start before the node does (the node's start uses them), so events can come before
+ * {@link #start}: a peer's heartbeat, the first poll of libvirt. They are kept, up to
+ * {@link #EARLY_EVENTS}, and handed to the node right after its start, in the order they came.
  */
 public final class EventLoop implements Clock, Scheduler, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EventLoop.class);
 
     private enum State { LATENT, STARTED, CLOSED }
 
+    /** Events kept before start; more are dropped (and counted as failures): heartbeats come again. */
+    static final int EARLY_EVENTS = 1024;
+
     private final ScheduledThreadPoolExecutor executor;
     private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
     private final AtomicLong failures = new AtomicLong();
     private volatile Node node;
+    /** Events posted before start, guarded by itself; handed over and emptied by start. */
+    private final List<NodeEvent> early = new ArrayList<>();
 
     public EventLoop(String name) {
         executor = new ScheduledThreadPoolExecutor(1, r -> {
@@ -41,17 +52,37 @@ public final class EventLoop implements Clock, Scheduler, AutoCloseable {
         executor.setRemoveOnCancelPolicy(true);
     }
 
-    /** Binds the node this loop drives and starts it on the loop's thread. Once only. */
+    /**
+     * Binds the node this loop drives and starts it on the loop's thread, then hands it the events
+     * posted before. Once only.
+     */
     public void start(Node n) {
-        if (!state.compareAndSet(State.LATENT, State.STARTED)) {
-            throw new IllegalStateException("event loop already started or closed");
+        synchronized (early) {
+            if (!state.compareAndSet(State.LATENT, State.STARTED)) {
+                throw new IllegalStateException("event loop already started or closed");
+            }
+            this.node = n;
+            run(n::start);
+            early.forEach(e -> run(() -> n.handle(e)));
+            early.clear();
         }
-        this.node = n;
-        run(n::start);
     }
 
-    /** Hands an event to the node, on the loop's thread. Thread-safe; never blocks. */
+    /** Hands an event to the node, on the loop's thread (kept until start). Thread-safe; never blocks. */
     public void post(NodeEvent event) {
+        if (node == null) {
+            synchronized (early) {
+                if (state.get() == State.LATENT) {
+                    if (early.size() < EARLY_EVENTS) {
+                        early.add(event);
+                    } else {
+                        failures.incrementAndGet();
+                        LOG.warn("dropping {}: {} events already wait for the node to start", event, EARLY_EVENTS);
+                    }
+                    return;
+                }
+            }
+        }
         run(() -> node.handle(event));
     }
 
