@@ -209,6 +209,17 @@ final class Domains {
         }
     }
 
+    /**
+     * Closes {@code c} on a thread of its own, for a connection to another host: closing it sends
+     * a request there, and a host that is gone (power lost, link down) leaves that request
+     * unanswered until libvirt's keepalive gives up.
+     */
+    static void closeInBackground(Connect c) {
+        Thread t = new Thread(() -> closeQuietly(c), "havn-libvirt-close");
+        t.setDaemon(true);
+        t.start();
+    }
+
     static void free(Domain d) {
         if (d == null) {
             return;

@@ -45,8 +45,9 @@ import org.slf4j.LoggerFactory;
  * it once {@code timeoutMs} has passed. {@code destroy} and {@code shutdown} of a defined domain
  * that is already off succeed. {@code migrate}: live migration to the target host's libvirt URI
  * (VIR_MIGRATE_LIVE | PERSIST_DEST | UNDEFINE_SOURCE | PAUSED), so the guest waits paused on the
- * destination; the whole migration is one call under the per-call timeout, and on timeout the
- * migration job is aborted, best effort.
+ * destination; the whole migration is one call under the per-call timeout (closing the
+ * connection to the destination happens after, off the call), and on timeout the migration job is
+ * aborted, best effort.
  *
  * <p><b>Changes not asked for.</b> Every poll interval the adapter lists the active domains and
  * posts {@code DomainChanged(vm, state, false, cause)} when a domain it knew running or paused
@@ -89,6 +90,7 @@ public final class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
     private final Consumer<NodeEvent> sink;
     private final Function<HostId, String> peerUri;
+    private final PeerConnector peers;
     private final long pollIntervalMs;
     private final LibvirtConnection connection;
     private final CallRunner calls;
@@ -114,11 +116,25 @@ public final class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     LibvirtHypervisor(String uri, Consumer<NodeEvent> sink, Duration callTimeout, int workers,
                       Duration pollInterval, Function<HostId, String> peerUri, int queueCapacity,
                       CallRunner.Hook hook) {
+        this(uri, sink, callTimeout, workers, pollInterval, peerUri, queueCapacity, hook, Connect::new);
+    }
+
+    /** How a migration connects to its destination's libvirt; tests hand in connections of their own. */
+    @FunctionalInterface
+    interface PeerConnector {
+        Connect open(String uri) throws LibvirtException;
+    }
+
+    /** For tests: also how a migration connects to its destination. */
+    LibvirtHypervisor(String uri, Consumer<NodeEvent> sink, Duration callTimeout, int workers,
+                      Duration pollInterval, Function<HostId, String> peerUri, int queueCapacity,
+                      CallRunner.Hook hook, PeerConnector peers) {
         if (uri == null || uri.isBlank()) {
             throw new IllegalArgumentException("libvirt uri must not be blank");
         }
         this.sink = Objects.requireNonNull(sink, "sink");
         this.peerUri = Objects.requireNonNull(peerUri, "peerUri");
+        this.peers = Objects.requireNonNull(peers, "peers");
         long timeoutMs = positiveMs(callTimeout, "libvirt callTimeout");
         this.pollIntervalMs = positiveMs(pollInterval, "libvirt pollInterval");
         if (workers < 1) {
@@ -250,7 +266,7 @@ public final class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             try {
                 Connect dconn;
                 try {
-                    dconn = new Connect(destination);
+                    dconn = peers.open(destination);
                 } catch (LibvirtException e) {
                     throw new CallFailed("cannot connect to " + target + "'s libvirt at " + destination + ": "
                             + LibvirtConnection.message(e));
@@ -259,7 +275,10 @@ public final class LibvirtHypervisor implements Hypervisor, AutoCloseable {
                     Domains.free(d.migrate(dconn, MIGRATE_FLAGS, null, null, 0));
                     return null;
                 } finally {
-                    Domains.closeQuietly(dconn); // the migration's outcome is known: closing cannot change it
+                    // The outcome is known and closing cannot change it, but closing talks to the
+                    // destination: one that died just now would hold the outcome until libvirt's
+                    // keepalive gives up (~30 s), past the call's deadline.
+                    Domains.closeInBackground(dconn);
                 }
             } finally {
                 Domains.free(d);

@@ -22,7 +22,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.libvirt.Connect;
@@ -245,6 +247,41 @@ class LibvirtHypervisorTest extends HypervisorContract {
         s.hypervisor().list();
         List<DomainInfo> listed = events.await(NodeEvent.DomainsListed.class, l -> true, WAIT, "DomainsListed").domains();
         assertEquals(DomainState.RUNNING, find(listed, spec.id()).state(), "the source still runs");
+    }
+
+    @Test
+    void aMigrationsOutcomeDoesNotWaitForTheConnectionToTheDestinationToClose() throws Exception {
+        // closing a connection to a host that just died waits for libvirt's keepalive (~30 s)
+        CountDownLatch closing = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        BlockingQueue<NodeEvent> raw = new LinkedBlockingQueue<>();
+        String peerUri = privateUri();
+        LibvirtHypervisor h = closeAfter(new LibvirtHypervisor(privateUri(), raw::add, Duration.ofSeconds(120), 2, POLL,
+                p -> peerUri, LibvirtHypervisor.QUEUE_CAPACITY, CallRunner.Hook.NONE, uri -> new Connect(uri) {
+                    @Override
+                    public int close() throws LibvirtException {
+                        closing.countDown();
+                        try {
+                            release.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        return super.close();
+                    }
+                }));
+        try {
+            h.start();
+            Events events = new Events(raw);
+            VmSpec spec = newTestSpec();
+            h.start(spec);
+            assertTrue(awaitDone(events, spec.id(), Op.START).ok());
+            h.migrate(spec.id(), PEER);
+            HypervisorDone done = awaitDone(events, spec.id(), Op.MIGRATE);
+            assertTrue(done.error().contains("not supported"), "the test driver's own answer: " + done);
+            assertTrue(closing.await(WAIT.toMillis(), TimeUnit.MILLISECONDS), "the connection is closed all the same");
+        } finally {
+            release.countDown();
+        }
     }
 
     @Test
