@@ -237,7 +237,10 @@ final class Manager {
         recordOff(h, null);
     }
 
-    /** Records in the cluster state that {@code h} is off (rule 4's proof, for every leader to come). */
+    /**
+     * Records in the cluster state that {@code h}'s fence device powered it off (rule 4's proof,
+     * for every leader to come).
+     */
     void recordOff(HostId h, java.util.function.Consumer<WriteOutcome> then) {
         Versioned<HostRecord> hr = n.view.host(h);
         if (hr == null || hr.value().offConfirmed()) {
@@ -246,7 +249,7 @@ final class Manager {
             }
             return;
         }
-        n.write(List.of(new CoordOp.PutHost(hr.value().withOffConfirmed(true), hr.version())), outcome -> {
+        n.write(List.of(new CoordOp.PutHost(hr.value().withFencedOff(), hr.version())), outcome -> {
             if (outcome == WriteOutcome.OK) {
                 evictAll(h);
             }
@@ -604,8 +607,12 @@ final class Manager {
         if (failovers.containsKey(vm)) {
             return;
         }
+        Versioned<HostRecord> hr = n.view.host(from);
+        // the record says whose proof it is: the device of whichever host fenced it (the deputy
+        // fences a dead leader, and another host may lead next), or an operator
+        boolean byDevice = fencedOff.contains(from) || (hr != null && hr.value().offByFenceDevice());
         Decision.Proof how = proof.get(0) instanceof CoordOp.CheckSessionGone ? Decision.Proof.SESSION_EXPIRED
-                : fencedOff.contains(from) ? Decision.Proof.FENCE_DEVICE : Decision.Proof.OPERATOR;
+                : byDevice ? Decision.Proof.FENCE_DEVICE : Decision.Proof.OPERATOR;
         long heard = n.peers.lastArrival(from);
         failovers.put(vm, new Failover(from, heard, suspectedAt.getOrDefault(from, Long.MIN_VALUE), now, how));
     }

@@ -68,6 +68,28 @@ class FailoverTest {
     }
 
     @Test
+    void aLeaderFencedByTheDeputyIsReportedWithTheFenceDeviceAsProofByWhicheverHostLeadsNext() {
+        TestCluster c = new TestCluster();
+        // booted in this order, node3 is next in the election while node2, the lowest-named
+        // healthy host, is the deputy that fences a dead leader
+        c.addHost("node1", true);
+        c.addHost("node3", true);
+        c.addHost("node2", true);
+        c.addRunningVm("a", "node1", Priority.MEDIUM);
+        c.start();
+        c.runMs(5_000);
+        assertEquals("node1", c.leaderNode().id().value());
+        int mark = c.decisions().size();
+        c.crash("node1");
+        c.awaitMs(15_000, () -> c.since(mark, Decision.Kind.RECOVERED, "a").size() == 1, "a reported recovered");
+        assertTrue(c.decided("node2", Decision.Kind.FENCE_OFF), "the deputy fenced node1\n" + c.trail());
+        Decision d = c.since(mark, Decision.Kind.RECOVERED, "a").get(0);
+        assertEquals("node3", d.host().value(), "the next leader reports it\n" + c.trail());
+        assertEquals(Decision.Proof.FENCE_DEVICE, d.timings().proof(), "node2's fence device proved node1 off, "
+                + "no operator did: " + d);
+    }
+
+    @Test
     void withoutAFenceDeviceTheReportNamesSessionExpiryAsTheProof() {
         TestCluster c = new TestCluster();
         c.addHost("node1", false);
