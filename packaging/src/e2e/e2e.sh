@@ -28,6 +28,7 @@ E2E_DIR=${HAVN_E2E_DIR:-/tmp/havn-e2e}
 E2E_RESULTS=${HAVN_E2E_RESULTS:-/dev/null}
 E2E_JAVA_OPTS=${HAVN_E2E_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC}
 E2E_START_US=${EPOCHREALTIME/./}
+exec {E2E_OUT}>&1 {E2E_ERR}>&2   # the harness's own output, for its report on exit
 # shellcheck source=hosts.sh
 source "$E2E_HERE/hosts.sh"
 
@@ -555,6 +556,9 @@ step_metrics() {
 on_exit() {
   local rc=$? f
   trap - EXIT
+  # a signal may land inside a function whose output is redirected (to /dev/null, say): the
+  # report and the teardown's messages go to the harness's own output
+  exec 1>&"$E2E_OUT" 2>&"$E2E_ERR"
   [ -z "${SAMPLER_PID:-}" ] || kill "$SAMPLER_PID" 2>/dev/null || true
   if [ "$rc" -ne 0 ] && [ -d "$E2E_DIR" ]; then
     echo "e2e: the last lines of the daemons' logs:" >&2

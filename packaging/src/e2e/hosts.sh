@@ -144,9 +144,9 @@ libvirt_start() {
     d=$(host_dir "$h")
     find "$d/run" -mindepth 1 -delete
     in_host "$h" virtlogd -d -p /run/libvirt/virtlogd.pid < /dev/null >> "$d/log/virtlogd.out" 2>&1 \
-      || fail "virtlogd did not start on $h (see $d/log)"
+      {E2E_OUT}>&- {E2E_ERR}>&- || fail "virtlogd did not start on $h (see $d/log)"
     in_host "$h" libvirtd -d --listen -p /run/libvirt/libvirtd.pid < /dev/null >> "$d/log/libvirtd.out" 2>&1 \
-      || fail "libvirtd did not start on $h: $(tail -3 "$d/log/libvirtd.out" "$d/log/libvirtd.log" 2>/dev/null)"
+      {E2E_OUT}>&- {E2E_ERR}>&- || fail "libvirtd did not start on $h: $(tail -3 "$d/log/libvirtd.out" "$d/log/libvirtd.log" 2>/dev/null)"
   done
   for h in "$@"; do
     wait_for "libvirtd on $h" 60 virsh_in "$h" version
@@ -163,11 +163,12 @@ havnd_start() {
 }
 
 # Runs a daemon in a session of its own, appending its output to LOG and its pid to PIDFILE. It is
-# no job of the harness's: the harness kills daemons on purpose and is not to be told.
+# no job of the harness's: the harness kills daemons on purpose and is not to be told. It keeps
+# none of the harness's own output open (whoever reads it would wait for the daemon's end).
 spawn() {
   local log=$1 pidfile=$2
   shift 2
-  ( trap - ERR; exec setsid "$@" ) < /dev/null >> "$log" 2>&1 &
+  ( trap - ERR; exec setsid "$@" {E2E_OUT}>&- {E2E_ERR}>&- ) < /dev/null >> "$log" 2>&1 &
   echo $! > "$pidfile"
   disown $!
 }
