@@ -26,7 +26,7 @@ trap 'echo "e2e: unexpected failure (status $?) at line $LINENO: $BASH_COMMAND" 
 E2E_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 E2E_DIR=${HAVN_E2E_DIR:-/tmp/havn-e2e}
 E2E_RESULTS=${HAVN_E2E_RESULTS:-/dev/null}
-E2E_JAVA_OPTS=${HAVN_E2E_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC}
+E2E_JAVA_OPTS=${HAVN_E2E_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1}   # small and quick to start: 4 JVMs share the machine
 E2E_START_US=${EPOCHREALTIME/./}
 exec {E2E_OUT}>&1 {E2E_ERR}>&2   # the harness's own output, for its report on exit
 # shellcheck source=hosts.sh
@@ -488,6 +488,15 @@ step_power_loss() {
   for h in "${E2E_HOSTS[@]}"; do havnd_start "$h"; done
   wait_ready "${E2E_HOSTS[@]}"
   say "havnd restarted on every host, without fence devices; leader $(leader)"
+  # A restart longer than the lease (6 s from the last confirmation) makes the new daemon
+  # self-fence and the leader restart its guests, by design; three JVMs starting at once on a
+  # small machine can take that long. Not a failure here, but said.
+  for h in "${E2E_HOSTS[@]}"; do
+    if [ "$(metric "$h" havn_self_fences_total)" != 0 ]; then
+      result "restart-self-fenced host=$h"
+      say "  note: $h's havnd took longer than its lease to come back and self-fenced; its guests were restarted"
+    fi
+  done
   wait_for "the leader to see all ${#GUESTS[@]} HA VMs running" 30 leader_metric_is "${#GUESTS[@]}" havn_vms 'phase="running"'
   power_loss expiry
   power_on_host3
