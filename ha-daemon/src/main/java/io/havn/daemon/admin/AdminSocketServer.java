@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.havn.common.model.HostId;
 import io.havn.common.model.Json;
 import io.havn.common.model.VmId;
+import io.havn.common.model.VmSpec;
 import io.havn.common.node.AdminCommand;
 import io.havn.common.node.AdminReply;
 import io.havn.common.node.NodeEvent;
@@ -51,7 +52,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Request: {@code {"id": 7, "command": "migrate", "vm": "...", "host": "..."}}; commands:
  * status, migrate, relocate (vm, host), maintenance (host, on), fence-confirm (host), vm-stop,
- * vm-start, vm-enable, vm-disable (vm). Answer: {@code {"id": 7, "ok": true, "message": ...}} or
+ * vm-start, vm-enable, vm-disable (vm), vm-add (spec: a {@link VmSpec} as JSON). Answer: {@code {"id": 7, "ok": true, "message": ...}} or
  * {@code {"id": 7, "ok": false, "code": "unknown-vm", "message": ...}}.
  */
 public final class AdminSocketServer implements AdminReplies, AutoCloseable {
@@ -234,8 +235,9 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
             case "vm-start" -> new AdminCommand.VmStart(vm(req));
             case "vm-enable" -> new AdminCommand.VmEnable(vm(req));
             case "vm-disable" -> new AdminCommand.VmDisable(vm(req));
+            case "vm-add" -> new AdminCommand.VmAdd(spec(req));
             default -> throw new IllegalArgumentException("unknown command '" + c + "'; known: status, migrate, "
-                    + "relocate, maintenance, fence-confirm, vm-stop, vm-start, vm-enable, vm-disable");
+                    + "relocate, maintenance, fence-confirm, vm-stop, vm-start, vm-enable, vm-disable, vm-add");
         };
     }
 
@@ -249,6 +251,14 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
 
     private static VmId vm(JsonNode req) {
         return new VmId(text(req, "vm"));
+    }
+
+    private static VmSpec spec(JsonNode req) {
+        JsonNode n = req.get("spec");
+        if (n == null || !n.isObject()) {
+            throw new IllegalArgumentException("\"spec\" is required (the VM as a JSON object)");
+        }
+        return Json.fromJson(n.toString(), VmSpec.class);
     }
 
     private static HostId host(JsonNode req) {

@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.havn.common.model.ClusterState;
 import io.havn.common.model.Json;
+import io.havn.common.model.Priority;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmSpec;
 import io.havn.common.node.AdminCommand;
 import io.havn.common.node.AdminReply;
 import io.havn.common.node.NodeEvent;
@@ -119,6 +122,16 @@ class AdminSocketServerTest {
     }
 
     @Test
+    void vmAddCarriesTheSpecToTheNode() throws Exception {
+        start(Duration.ofSeconds(30));
+        VmSpec spec = new VmSpec(new VmId("6f1c5c2e-2f6b-4a55-9c39-3d1d2d6f0a01"), "web1", 1, 256, Priority.HIGH,
+                true, "<domain type='test'/>");
+        JsonNode a = ask("{\"id\": 2, \"command\": \"vm-add\", \"spec\": " + Json.toJson(spec) + "}");
+        assertTrue(a.get("ok").asBoolean(), a.toString());
+        assertEquals(List.of(new AdminCommand.VmAdd(spec)), seen);
+    }
+
+    @Test
     void badInputGetsAClearErrorAndReachesNothing() throws Exception {
         start(Duration.ofSeconds(30));
         String[][] cases = {
@@ -128,6 +141,9 @@ class AdminSocketServerTest {
             {"{\"id\":1,\"command\":\"migrate\",\"host\":\"node2\"}", "\"vm\" is required"},
             {"{\"id\":1,\"command\":\"maintenance\",\"host\":\"node2\"}", "\"on\": true or false"},
             {"{\"id\":1,\"command\":\"fence-confirm\",\"host\":\"bad host!\"}", "invalid host name"},
+            {"{\"id\":1,\"command\":\"vm-add\"}", "\"spec\" is required"},
+            {"{\"id\":1,\"command\":\"vm-add\",\"spec\":{\"id\":\"v1\",\"name\":\"v\",\"cpus\":0,"
+                    + "\"memoryMiB\":128,\"priority\":\"high\",\"ha\":true}}", "cpus must be >= 1"},
         };
         for (String[] c : cases) {
             JsonNode a = ask(c[0]);
