@@ -181,6 +181,7 @@ final class Failover {
             case PLACE -> d.host() + " places " + vm + " on " + d.subject() + why;
             case CLAIM -> d.host() + " claims " + vm + why;
             case START -> d.host() + " started " + vm + " in its hypervisor";
+            case RECOVERED -> "the leader " + d.host() + " reports " + vm + " recovered from " + d.subject() + why;
             default -> d.host() + " " + d.kind().name().toLowerCase().replace('_', '-')
                     + (vm == null ? "" : " " + vm) + (d.subject() == null ? "" : " " + d.subject()) + why;
         };
