@@ -1,0 +1,81 @@
+package io.havn.packaging;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+
+/**
+ * The artifacts under test, as the build made them: the build passes its version and
+ * directories as system properties (failsafe's systemPropertyVariables).
+ */
+final class Artifacts {
+    private Artifacts() {
+    }
+
+    /** The project's version, e.g. 0.1.0-SNAPSHOT. */
+    static String version() {
+        return property("havn.version");
+    }
+
+    /** The Debian form of the version: a snapshot sorts before its release, so "-" becomes "~". */
+    static String debianVersion() {
+        return version().replace("-SNAPSHOT", "~SNAPSHOT");
+    }
+
+    static Path target() {
+        return Path.of(property("havn.target"));
+    }
+
+    /** packaging/src: what the artifacts were made from. */
+    static Path sources() {
+        return Path.of(property("havn.sources"));
+    }
+
+    static Path tarball() {
+        return existing(target().resolve("havn-" + version() + ".tar.gz"));
+    }
+
+    static Path deb() {
+        return existing(target().resolve("havn_" + debianVersion() + "_all.deb"));
+    }
+
+    /** Extracts the tarball into {@code dir} with tar, as a user would; returns its top directory. */
+    static Path extractTarball(Path dir) {
+        Run.run("tar", "-xzf", tarball().toString(), "-C", dir.toString()).ok();
+        Path top = dir.resolve("havn-" + version());
+        assertTrue(Files.isDirectory(top), "the tarball unpacks into havn-" + version() + "/");
+        return top;
+    }
+
+    /** ha-daemon/CONFIG.md, the configuration reference the artifacts carry. */
+    static Path configReference() {
+        return sources().getParent().resolveSibling("ha-daemon").resolve("CONFIG.md");
+    }
+
+    /** The names of the files in {@code dir} ending in {@code suffix}; none if there is no such directory. */
+    static Set<String> names(Path dir, String suffix) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return Set.of();
+        }
+        try (var files = Files.list(dir)) {
+            return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(suffix))
+                    .collect(Collectors.toCollection(TreeSet::new));
+        }
+    }
+
+    private static Path existing(Path p) {
+        assertTrue(Files.isRegularFile(p), p + " was built (run through mvn verify)");
+        return p;
+    }
+
+    private static String property(String name) {
+        String v = System.getProperty(name);
+        assertTrue(v != null && !v.isBlank(), "system property " + name + " (set by the build)");
+        return v;
+    }
+}
