@@ -141,13 +141,17 @@ class TarballIT {
             Process p = new ProcessBuilder(top.resolve("bin/havn-watchdog").toString(), "--device", device.toString(),
                     "--state", dir.resolve("watchdog.state").toString(), "--interval-ms", "50")
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            List<ProcessHandle> under = List.of();
             try {
                 awaitFirstPet(watch, device, p, log);
+                under = p.descendants().toList(); // none, unless the wrapper failed to exec
                 // the wrapper exec'd the JVM, so this SIGTERM reaches the petter itself, not a shell
                 p.destroy();
                 assertTrue(p.waitFor(WAIT_S, TimeUnit.SECONDS), "the petter stopped on SIGTERM");
+                assertEquals(List.of(), under, "the wrapper's process is the JVM itself");
             } finally {
                 p.destroyForcibly();
+                under.forEach(ProcessHandle::destroyForcibly);
             }
         }
         String bytes = Files.readString(device, StandardCharsets.US_ASCII);
