@@ -57,13 +57,31 @@ final class Artifacts {
         return sources().getParent().resolveSibling("ha-daemon").resolve("CONFIG.md");
     }
 
-    /** The names of the files in {@code dir} ending in {@code suffix}; none if there is no such directory. */
-    static Set<String> names(Path dir, String suffix) throws IOException {
+    /**
+     * The docs that come along where the sources have them (another part of the build adds them),
+     * as paths under the docs directory: the metrics' reference, Grafana dashboards, alert rules.
+     */
+    static Set<String> optionalDocs() throws IOException {
+        Set<String> docs = new TreeSet<>();
+        if (Files.isRegularFile(configReference().resolveSibling("METRICS.md"))) {
+            docs.add("METRICS.md");
+        }
+        docs.addAll(names(sources().resolveSibling("grafana"), ".json", "grafana/"));
+        docs.addAll(names(sources().resolveSibling("prometheus"), ".yaml", "prometheus/"));
+        return docs;
+    }
+
+    /** Where {@link #optionalDocs} doc {@code path} comes from. */
+    static Path optionalDocSource(String path) {
+        return path.equals("METRICS.md") ? configReference().resolveSibling(path) : sources().resolveSibling(path);
+    }
+
+    private static Set<String> names(Path dir, String suffix, String prefix) throws IOException {
         if (!Files.isDirectory(dir)) {
             return Set.of();
         }
         try (var files = Files.list(dir)) {
-            return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(suffix))
+            return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(suffix)).map(n -> prefix + n)
                     .collect(Collectors.toCollection(TreeSet::new));
         }
     }

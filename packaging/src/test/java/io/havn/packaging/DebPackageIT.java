@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DebPackageIT {
     static final String JAVA = "default-jre-headless (>= 2:1.17) | java17-runtime-headless";
 
-    /** Every file of the package and its mode. */
+    /** Every file of the package and its mode, besides {@link Artifacts#optionalDocs}. */
     static final Map<String, String> FILES = new TreeMap<>(Map.ofEntries(
             Map.entry("/usr/bin/havnd", "-rwxr-xr-x"),
             Map.entry("/usr/bin/havnctl", "-rwxr-xr-x"),
@@ -85,7 +85,7 @@ class DebPackageIT {
     }
 
     @Test
-    void everyFileIsInItsPlaceWithItsModeAndEtcHavnIsClosed() {
+    void everyFileIsInItsPlaceWithItsModeAndEtcHavnIsClosed() throws IOException {
         Map<String, String> files = new TreeMap<>();
         Map<String, String> dirs = new TreeMap<>();
         for (String line : Run.run("dpkg-deb", "--contents", Artifacts.deb().toString()).ok().out().lines().toList()) {
@@ -95,8 +95,9 @@ class DebPackageIT {
             String path = f[5].substring(1).replaceFirst("/$", "");
             (f[0].startsWith("d") ? dirs : files).put(path, f[0]);
         }
-        files.keySet().removeIf(p -> p.matches("/usr/share/doc/havn/(grafana/[^/]+\\.json|prometheus/[^/]+\\.yaml)"));
-        assertEquals(FILES, files, "the package's files and their modes");
+        Map<String, String> expected = new TreeMap<>(FILES);
+        Artifacts.optionalDocs().forEach(d -> expected.put("/usr/share/doc/havn/" + d, "-rw-r--r--"));
+        assertEquals(expected, files, "the package's files and their modes");
         assertEquals("drwxr-x---", dirs.get("/etc/havn"), "/etc/havn holds secrets: " + dirs);
     }
 
@@ -140,12 +141,10 @@ class DebPackageIT {
 
     @Test
     void theDocsAreThoseOfTheSources() throws IOException {
-        assertArrayEquals(Files.readAllBytes(Artifacts.configReference()),
-                Files.readAllBytes(extracted.resolve("usr/share/doc/havn/CONFIG.md")));
-        for (String[] docs : List.of(new String[] {"grafana", ".json"}, new String[] {"prometheus", ".yaml"})) {
-            Path source = Artifacts.sources().resolveSibling(docs[0]);
-            Path shipped = extracted.resolve("usr/share/doc/havn").resolve(docs[0]);
-            assertEquals(Artifacts.names(source, docs[1]), Artifacts.names(shipped, docs[1]), docs[0] + " docs, where the sources have them");
+        Path docs = extracted.resolve("usr/share/doc/havn");
+        assertArrayEquals(Files.readAllBytes(Artifacts.configReference()), Files.readAllBytes(docs.resolve("CONFIG.md")));
+        for (String d : Artifacts.optionalDocs()) {
+            assertArrayEquals(Files.readAllBytes(Artifacts.optionalDocSource(d)), Files.readAllBytes(docs.resolve(d)), d);
         }
     }
 

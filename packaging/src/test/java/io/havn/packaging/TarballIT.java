@@ -1,5 +1,6 @@
 package io.havn.packaging;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * from elsewhere and through symbolic links, with real JVMs.
  */
 class TarballIT {
-    /** Every file of the tarball and its mode; directories come with them. */
+    /** Every file of the tarball and its mode, besides {@link Artifacts#optionalDocs}. */
     private static final Map<String, String> FILES = new TreeMap<>(Map.ofEntries(
             Map.entry("bin/havnd", "rwxr-xr-x"),
             Map.entry("bin/havnctl", "rwxr-xr-x"),
@@ -64,17 +65,18 @@ class TarballIT {
                 found.put(top.relativize(p).toString(), PosixFilePermissions.toString(Files.getPosixFilePermissions(p)));
             }
         }
-        // the dashboards and alert rules come along where the build found them
-        found.keySet().removeIf(f -> f.matches("doc/grafana/[^/]+\\.json|doc/prometheus/[^/]+\\.yaml"));
-        assertEquals(FILES, found, "the tarball's files and their modes");
-        assertDocsWhereTheSourcesHaveThem(Artifacts.sources().resolveSibling("grafana"), ".json", top.resolve("doc/grafana"));
-        assertDocsWhereTheSourcesHaveThem(Artifacts.sources().resolveSibling("prometheus"), ".yaml",
-                top.resolve("doc/prometheus"));
+        Map<String, String> expected = new TreeMap<>(FILES);
+        Artifacts.optionalDocs().forEach(d -> expected.put("doc/" + d, "rw-r--r--"));
+        assertEquals(expected, found, "the tarball's files and their modes");
     }
 
-    private static void assertDocsWhereTheSourcesHaveThem(Path source, String suffix, Path shipped) throws IOException {
-        assertEquals(Artifacts.names(source, suffix), Artifacts.names(shipped, suffix),
-                "the " + suffix + " files of " + source + " are in " + shipped);
+    @Test
+    void itsDocsAreThoseOfTheSources() throws IOException {
+        assertArrayEquals(Files.readAllBytes(Artifacts.configReference()), Files.readAllBytes(top.resolve("doc/CONFIG.md")));
+        for (String d : Artifacts.optionalDocs()) {
+            assertArrayEquals(Files.readAllBytes(Artifacts.optionalDocSource(d)), Files.readAllBytes(top.resolve("doc/" + d)),
+                    d);
+        }
     }
 
     @Test
