@@ -22,7 +22,7 @@ final class Artifacts {
         return property("havn.version");
     }
 
-    /** The Debian form of the version: a snapshot sorts before its release, so "-" becomes "~". */
+    /** The Debian form of the version, where a snapshot sorts before its release: 0.1.0~SNAPSHOT. */
     static String debianVersion() {
         return version().replace("-SNAPSHOT", "~SNAPSHOT");
     }
