@@ -13,9 +13,9 @@
 # Usage: e2e.sh [run|clean]   (as root; clean removes what an interrupted run left behind)
 # Environment:
 #   HAVN_E2E_JARS          directory holding havnd.jar and havnctl.jar (searched 3 levels deep);
-#                          default: packaging/target/havn-*/ when built, else ha-daemon/target
-#   HAVN_E2E_ZK_CLASSPATH  what the ZooKeeper server needs besides havnd.jar: the metrics-core
-#                          and snappy-java jars (the end-to-end test passes its own)
+#                          default: the extracted tarball packaging/target/havn-*/, else
+#                          ha-daemon/target
+#   HAVN_E2E_ZK_CLASSPATH  jars the ZooKeeper server needs besides havnd.jar, if any
 #   HAVN_E2E_DIR           the state directory (default /tmp/havn-e2e); removed at the end
 #   HAVN_E2E_RESULTS       a file to write the results to, one fact per line
 #   HAVN_E2E_LOGS          a directory to copy every daemon's log to before teardown

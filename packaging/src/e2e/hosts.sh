@@ -215,7 +215,7 @@ EOF
     org.apache.zookeeper.server.ZooKeeperServerMain "$z/zoo.cfg"
   wait_for "ZooKeeper on $E2E_NET.1:$E2E_ZK_PORT" 60 zk_ok_or_gone "$(cat "$z/zk.pid")"
   kill -0 "$(cat "$z/zk.pid")" 2>/dev/null \
-    || fail "ZooKeeper exited (does HAVN_E2E_ZK_CLASSPATH hold metrics-core and snappy-java?): $(grep -m1 -A1 Exception "$z/zk.log")"
+    || fail "ZooKeeper exited (a havnd.jar without metrics-core and snappy-java needs them in HAVN_E2E_ZK_CLASSPATH): $(grep -m1 -A1 Exception "$z/zk.log")"
 }
 
 zk_ok_or_gone() { zk_ok || ! kill -0 "$1" 2>/dev/null; }

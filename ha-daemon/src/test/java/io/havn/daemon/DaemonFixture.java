@@ -22,6 +22,21 @@ final class DaemonFixture {
         return key;
     }
 
+    /** The next decision of {@code kind} from {@code q}, waiting at most 30 s for it. */
+    static io.havn.common.node.Decision await(java.util.concurrent.BlockingQueue<io.havn.common.node.Decision> q,
+                                              io.havn.common.node.Decision.Kind kind, String what)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            io.havn.common.node.Decision d = q.poll(deadline - System.nanoTime(),
+                    java.util.concurrent.TimeUnit.NANOSECONDS);
+            if (d != null && d.kind() == kind) {
+                return d;
+            }
+        }
+        throw new AssertionError("no " + kind + " within 30 s: " + what);
+    }
+
     /** A UDP port on loopback that is free now. */
     static int freeUdpPort() throws IOException {
         try (DatagramSocket s = new DatagramSocket(0)) {

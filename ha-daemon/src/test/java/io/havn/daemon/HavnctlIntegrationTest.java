@@ -33,17 +33,6 @@ import org.junit.jupiter.api.io.TempDir;
 class HavnctlIntegrationTest {
     private static final String UUID = "2b7f3f4e-8c1d-4d7e-9a55-0c6a1f2e3d41";
 
-    private static Decision await(BlockingQueue<Decision> q, Decision.Kind kind, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            Decision d = q.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
-            if (d != null && d.kind() == kind) {
-                return d;
-            }
-        }
-        throw new AssertionError("no " + kind + " within 30 s: " + what);
-    }
-
     private record Run(int exit, String out, String err) { }
 
     private static Run havnctl(String... args) {
@@ -97,8 +86,8 @@ class HavnctlIntegrationTest {
                         Duration.ofSeconds(60));
                 try (AdminSocketServer server = admin[0]) {
                     server.start();
-                    await(decisions, Decision.Kind.LEADER_ELECTED, "the only daemon leads");
-                    await(decisions, Decision.Kind.READY, "the daemon reconciled and takes work");
+                    DaemonFixture.await(decisions, Decision.Kind.LEADER_ELECTED, "the only daemon leads");
+                    DaemonFixture.await(decisions, Decision.Kind.READY, "the daemon reconciled and takes work");
 
                     Run add = havnctl("--socket", sock.toString(), "vm", "add", "app1", "--config", cfgFile.toString(),
                             "--libvirt-uri", "test://" + node);

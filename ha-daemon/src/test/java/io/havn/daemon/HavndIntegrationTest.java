@@ -36,17 +36,6 @@ class HavndIntegrationTest {
             </domain>
             """;
 
-    private static Decision await(BlockingQueue<Decision> q, Decision.Kind kind, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            Decision d = q.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
-            if (d != null && d.kind() == kind) {
-                return d;
-            }
-        }
-        throw new AssertionError("no " + kind + " within 30 s: " + what);
-    }
-
     @Test
     void aDaemonJoinsLeadsAndStartsAnAddedVmInLibvirt(@TempDir Path dir) throws Exception {
         try (TestingServer zk = new TestingServer(true)) {
@@ -56,18 +45,18 @@ class HavndIntegrationTest {
             BlockingQueue<AdminReply> replies = new LinkedBlockingQueue<>();
             try (Havnd havnd = new Havnd()) {
                 EventLoop loop = havnd.start(cfg, decisions::add, (id, r) -> replies.add(r));
-                await(decisions, Decision.Kind.LEADER_ELECTED, "the only daemon leads");
-                await(decisions, Decision.Kind.READY, "the daemon reconciled and takes work");
+                DaemonFixture.await(decisions, Decision.Kind.LEADER_ELECTED, "the only daemon leads");
+                DaemonFixture.await(decisions, Decision.Kind.READY, "the daemon reconciled and takes work");
                 VmSpec spec = new VmSpec(new VmId("6f1c5c2e-2f6b-4a55-9c39-3d1d2d6f0a01"), "web1", 1, 256,
                         Priority.HIGH, true, DOMAIN);
                 loop.post(new NodeEvent.AdminRequest(1, new AdminCommand.VmAdd(spec)));
                 AdminReply reply = replies.poll(30, TimeUnit.SECONDS);
                 assertNotNull(reply, "an answer to vm add");
                 assertTrue(reply.ok(), reply.toString());
-                Decision placed = await(decisions, Decision.Kind.PLACE, "the leader places the new VM");
+                Decision placed = DaemonFixture.await(decisions, Decision.Kind.PLACE, "the leader places the new VM");
                 assertTrue(placed.subject().value().equals("node1"), placed.toString());
-                await(decisions, Decision.Kind.CLAIM, "the host claims it");
-                Decision started = await(decisions, Decision.Kind.START, "libvirt started it");
+                DaemonFixture.await(decisions, Decision.Kind.CLAIM, "the host claims it");
+                Decision started = DaemonFixture.await(decisions, Decision.Kind.START, "libvirt started it");
                 assertTrue(started.vm().equals(spec.id()), started.toString());
                 assertTrue(Files.readString(dir.resolve("node1.wd")).contains("armed"),
                         "the watchdog guards the running HA VM");

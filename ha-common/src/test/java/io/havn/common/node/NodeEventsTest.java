@@ -39,6 +39,7 @@ class NodeEventsTest {
     private final List<Long> armed = new ArrayList<>();
     private final List<Decision> decisions = new ArrayList<>();
     private final Map<HostId, Heartbeat> sent = new java.util.HashMap<>();
+    private final List<AdminReply> replies = new ArrayList<>();
     private Node node;
 
     @BeforeEach
@@ -127,7 +128,7 @@ class NodeEventsTest {
             }
         };
         NodePorts ports = new NodePorts(clock, clock, sent::put, coordinator, hypervisor,
-                (h, d) -> calls.add("fence " + h), watchdog, decisions::add, (id, r) -> { });
+                (h, d) -> calls.add("fence " + h), watchdog, decisions::add, (id, r) -> replies.add(r));
         node = new Node(new Node.Identity(ME, new HostCapacity(8, 16384), null, null), Settings.defaults(), ports);
     }
 
@@ -180,6 +181,25 @@ class NodeEventsTest {
         assertTrue(calls.contains("destroy a"), "self-fenced once the lease lapsed: " + calls);
         assertTrue(decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.SELF_FENCE));
         assertFalse(decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.FREEZE), "no freeze: 1 of 3 lost");
+    }
+
+    @Test
+    void aChangeIsRefusedWhileNoHostLeadsAndForwardedOnceOneDoes() {
+        runningWithTwoPeers();
+        int before = writes.size();
+        AdminCommand change = new AdminCommand.Maintenance(new HostId("node2"), true);
+        send(new NodeEvent.AdminRequest(1, change));
+        assertEquals(1, replies.size());
+        assertEquals("no-leader", replies.get(0).code(), replies.get(0).toString());
+        assertTrue(writes.subList(before, writes.size()).stream().flatMap(List::stream)
+                .noneMatch(op -> op instanceof CoordOp.PutRequest), "nothing was written: " + writes);
+
+        send(new NodeEvent.EpochChanged(1, new HostId("node2")));
+        send(new NodeEvent.AdminRequest(2, change));
+        assertEquals(1, replies.size(), "no answer before the leader's verdict");
+        List<CoordOp> put = writes.get(writes.size() - 1);
+        assertTrue(put.get(0) instanceof CoordOp.PutRequest p && p.record().pending()
+                && p.record().command().equals(change) && p.record().origin().equals(ME), put.toString());
     }
 
     /** A node of a three-host cluster running VM a, registered, its lease confirmed once. */

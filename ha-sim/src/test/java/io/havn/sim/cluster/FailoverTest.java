@@ -14,12 +14,18 @@ import org.junit.jupiter.api.Test;
 
 class FailoverTest {
 
+    /** node1, node2 and node3, with or without fence devices, not started yet. */
+    private static TestCluster threeHosts(boolean fenceDevices) {
+        TestCluster c = new TestCluster();
+        for (String h : new String[] {"node1", "node2", "node3"}) {
+            c.addHost(h, fenceDevices);
+        }
+        return c;
+    }
+
     @Test
     void crashWithFenceDeviceRestartsVmsElsewhereWithinSeconds() {
-        TestCluster c = new TestCluster();
-        c.addHost("node1", true);
-        c.addHost("node2", true);
-        c.addHost("node3", true);
+        TestCluster c = threeHosts(true);
         c.addRunningVm("a", "node2", Priority.MEDIUM);
         c.addRunningVm("b", "node2", Priority.HIGH);
         c.addRunningVm("c", "node3", Priority.MEDIUM);
@@ -36,10 +42,7 @@ class FailoverTest {
 
     @Test
     void theLeaderReportsEachRecoveredVmWithThePhasesOfItsFailover() {
-        TestCluster c = new TestCluster();
-        c.addHost("node1", true);
-        c.addHost("node2", true);
-        c.addHost("node3", true);
+        TestCluster c = threeHosts(true);
         c.addRunningVm("a", "node2", Priority.MEDIUM);
         c.addRunningVm("b", "node2", Priority.HIGH);
         c.start();
@@ -91,10 +94,7 @@ class FailoverTest {
 
     @Test
     void withoutAFenceDeviceTheReportNamesSessionExpiryAsTheProof() {
-        TestCluster c = new TestCluster();
-        c.addHost("node1", false);
-        c.addHost("node2", false);
-        c.addHost("node3", false);
+        TestCluster c = threeHosts(false);
         c.addRunningVm("a", "node3", Priority.MEDIUM);
         c.start();
         c.runMs(5_000);
@@ -109,10 +109,7 @@ class FailoverTest {
 
     @Test
     void peerStatsShowHealthyPeersAndThenTheCrashedOneLost() {
-        TestCluster c = new TestCluster();
-        c.addHost("node1", true);
-        c.addHost("node2", true);
-        c.addHost("node3", true);
+        TestCluster c = threeHosts(true);
         c.start();
         c.runMs(5_000);
         io.havn.common.node.Node n1 = c.world.host(new HostId("node1")).node();

@@ -3,7 +3,6 @@ package io.havn.packaging.e2e;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,10 +17,9 @@ import java.util.concurrent.TimeUnit;
  * message; the facts it writes are read back as {@link Results}.
  *
  * <p>The havn jars come from the system property {@code havn.e2e.jars} or the environment's
- * {@code HAVN_E2E_JARS}, else the extracted tarball {@code target/havn-<version>/} if it exists,
- * else {@code ha-daemon/target} (havnd.jar and havnctl.jar). The ZooKeeper server runs from
- * havnd.jar plus the two jars ZooKeeper's own pom leaves out of it (metrics-core and
- * snappy-java), taken from this test's classpath.
+ * {@code HAVN_E2E_JARS}, else the tarball extracted into {@code target/havn-<version>/} (by this
+ * test, when the build made the tarball), else {@code ha-daemon/target} (havnd.jar and
+ * havnctl.jar): what ships is what is tested, when there is something shipped.
  */
 final class Harness {
     /** The whole run, setup and teardown included; it takes 2-3 minutes here. */
@@ -78,7 +76,6 @@ final class Harness {
         ProcessBuilder pb = new ProcessBuilder("bash", script().toString(), "run").redirectErrorStream(true);
         Map<String, String> env = pb.environment();
         env.put("HAVN_E2E_JARS", jars().toString());
-        env.put("HAVN_E2E_ZK_CLASSPATH", jarOf("com.codahale.metrics.Reservoir") + ":" + jarOf("org.xerial.snappy.Snappy"));
         env.put("HAVN_E2E_RESULTS", results.toString());
         env.put("HAVN_E2E_LOGS", work.resolve("logs").toString());
         Process p = pb.start();
@@ -115,22 +112,25 @@ final class Harness {
     }
 
     /** Where havnd.jar and havnctl.jar are: see the class comment. */
-    Path jars() {
+    Path jars() throws IOException, InterruptedException {
         String given = System.getProperty("havn.e2e.jars", System.getenv("HAVN_E2E_JARS"));
         if (given != null && !given.isBlank()) {
             return Path.of(given).toAbsolutePath();
         }
-        Path tarball = module.resolve("target/havn-" + System.getProperty("havn.version", "0.1.0-SNAPSHOT"));
-        return Files.isDirectory(tarball) ? tarball : module.resolveSibling("ha-daemon").resolve("target");
-    }
-
-    private static String jarOf(String className) {
-        try {
-            return Path.of(Class.forName(className).getProtectionDomain().getCodeSource().getLocation().toURI())
-                    .toString();
-        } catch (ClassNotFoundException | URISyntaxException e) {
-            throw new IllegalStateException("the ZooKeeper server needs " + className + " on the test classpath", e);
+        String top = "havn-" + System.getProperty("havn.version", "0.1.0-SNAPSHOT");
+        Path target = module.resolve("target");
+        Path extracted = target.resolve(top);
+        Path tarball = target.resolve(top + ".tar.gz");
+        if (!Files.isDirectory(extracted) && Files.isRegularFile(tarball)) {
+            Process tar = new ProcessBuilder("tar", "-xzf", tarball.toString(), "-C", target.toString())
+                    .redirectErrorStream(true).start();
+            if (!tar.waitFor(60, TimeUnit.SECONDS) || tar.exitValue() != 0) {
+                tar.destroyForcibly();
+                throw new AssertionError("cannot extract " + tarball + ": "
+                        + new String(tar.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            }
         }
+        return Files.isDirectory(extracted) ? extracted : module.resolveSibling("ha-daemon").resolve("target");
     }
 
     private static void copyLines(Process p, StringBuilder output) {

@@ -1,0 +1,211 @@
+package io.havn.packaging;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The tarball as a user gets it: unpacked with tar into a directory of its own, its scripts run
+ * from elsewhere and through symbolic links, with real JVMs.
+ */
+class TarballIT {
+    /** Every file of the tarball and its mode, besides {@link Artifacts#optionalDocs}. */
+    private static final Map<String, String> FILES = new TreeMap<>(Map.ofEntries(
+            Map.entry("bin/havnd", "rwxr-xr-x"),
+            Map.entry("bin/havnctl", "rwxr-xr-x"),
+            Map.entry("bin/havn-watchdog", "rwxr-xr-x"),
+            Map.entry("lib/havnd.jar", "rw-r--r--"),
+            Map.entry("lib/havnctl.jar", "rw-r--r--"),
+            Map.entry("conf/havn.yaml", "rw-r-----"),
+            Map.entry("systemd/havnd.service", "rw-r--r--"),
+            Map.entry("systemd/havn-watchdog.service", "rw-r--r--"),
+            Map.entry("completion/havnctl", "rw-r--r--"),
+            Map.entry("man/havnd.8", "rw-r--r--"),
+            Map.entry("man/havnctl.8", "rw-r--r--"),
+            Map.entry("doc/CONFIG.md", "rw-r--r--"),
+            Map.entry("README", "rw-r--r--")));
+    private static final long WAIT_S = 60;
+
+    @TempDir
+    static Path unpacked;
+    static Path top;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void unpack() {
+        top = Artifacts.extractTarball(unpacked);
+    }
+
+    @Test
+    void holdsEveryFileWithItsModeAndNothingElse() throws IOException {
+        Map<String, String> found = new TreeMap<>();
+        try (var files = Files.walk(top)) {
+            for (Path p : files.filter(Files::isRegularFile).collect(Collectors.toList())) {
+                found.put(top.relativize(p).toString(), PosixFilePermissions.toString(Files.getPosixFilePermissions(p)));
+            }
+        }
+        Map<String, String> expected = new TreeMap<>(FILES);
+        Artifacts.optionalDocs().forEach(d -> expected.put("doc/" + d, "rw-r--r--"));
+        assertEquals(expected, found, "the tarball's files and their modes");
+    }
+
+    @Test
+    void itsDocsAreThoseOfTheSources() throws IOException {
+        assertArrayEquals(Files.readAllBytes(Artifacts.configReference()), Files.readAllBytes(top.resolve("doc/CONFIG.md")));
+        for (String d : Artifacts.optionalDocs()) {
+            assertArrayEquals(Files.readAllBytes(Artifacts.optionalDocSource(d)), Files.readAllBytes(top.resolve("doc/" + d)),
+                    d);
+        }
+    }
+
+    @Test
+    void havndAcceptsTheShippedConfig() {
+        Run.Result r = Run.run(dir, env -> { }, top.resolve("bin/havnd").toString(), "--check-config", "--config",
+                top.resolve("conf/havn.yaml").toString()).ok();
+        assertTrue(r.out().contains("valid (host hv1, cluster prod)"), r.describe());
+    }
+
+    @Test
+    void havndExitsTwoNamingTheBadKeyOfABadConfig() throws IOException {
+        String shipped = Files.readString(top.resolve("conf/havn.yaml"));
+        Path bad = Files.writeString(dir.resolve("bad.yaml"), shipped.replace("  cpus: 32", "  cpus: many"));
+        Run.Result r = Run.run(dir, env -> { }, top.resolve("bin/havnd").toString(), "--check-config", "--config",
+                bad.toString()).exits(2);
+        assertTrue(r.err().contains("host.cpus: must be a whole number, got 'many'"), r.describe());
+    }
+
+    @Test
+    void havnctlShowsItsCommands() {
+        Run.Result r = Run.run(dir, env -> { }, top.resolve("bin/havnctl").toString(), "--help").ok();
+        assertTrue(r.out().startsWith("Usage: havnctl"), r.describe());
+        assertTrue(r.out().contains("maintenance"), r.describe());
+    }
+
+    @Test
+    void wrappersRunJavaFromJavaHomeWithTheOptionsAndFindTheirJarsThroughASymlink() throws IOException {
+        Path jdk = fakeJava(dir.resolve("jdk/bin"));
+        Path link = Files.createSymbolicLink(Files.createDirectories(dir.resolve("elsewhere")).resolve("ctl"),
+                top.resolve("bin/havnctl"));
+        Path cwd = Files.createDirectories(dir.resolve("cwd"));
+
+        Run.Result r = Run.run(cwd, env -> {
+            env.put("JAVA_HOME", jdk.getParent().toString());
+            env.put("HAVN_JAVA_OPTS", "-Dhavn.probe=1 -Xmx64m");
+        }, link.toString(), "--version").ok();
+
+        assertEquals("havnctl 0.1", r.out().strip(), r.describe());
+        assertEquals(List.of("-Dhavn.probe=1", "-Xmx64m", "-jar", top.toRealPath().resolve("lib/havnctl.jar").toString(), "--version"),
+                javaArguments(jdk), "$JAVA_HOME/bin/java ran, with HAVN_JAVA_OPTS, on the tarball's jar");
+        Files.delete(link); // @TempDir would warn of a link to outside it
+    }
+
+    @Test
+    void wrappersRunJavaFromThePathWithoutJavaHome() throws IOException {
+        Path bin = fakeJava(dir.resolve("bin"));
+        Run.Result r = Run.run(dir, env -> {
+            env.remove("JAVA_HOME");
+            env.remove("HAVN_JAVA_OPTS");
+            env.put("PATH", bin + ":" + env.getOrDefault("PATH", "/usr/bin:/bin"));
+        }, top.resolve("bin/havnd").toString(), "--version").ok();
+
+        assertEquals("havnd 0.1", r.out().strip(), r.describe());
+        assertEquals(List.of("-jar", top.toRealPath().resolve("lib/havnd.jar").toString(), "--version"), javaArguments(bin),
+                "java from the PATH ran on the tarball's jar");
+    }
+
+    @Test
+    void theWatchdogWrapperPetsAndItsJvmGetsSigtermToDisarm() throws Exception {
+        Path device = Files.createFile(dir.resolve("watchdog"));
+        Path log = dir.resolve("petter.log");
+        try (WatchService watch = FileSystems.getDefault().newWatchService()) {
+            dir.register(watch, StandardWatchEventKinds.ENTRY_MODIFY);
+            Process p = new ProcessBuilder(top.resolve("bin/havn-watchdog").toString(), "--device", device.toString(),
+                    "--state", dir.resolve("watchdog.state").toString(), "--interval-ms", "50")
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            List<ProcessHandle> under = List.of();
+            try {
+                awaitFirstPet(watch, device, p, log);
+                under = p.descendants().toList(); // none, unless the wrapper failed to exec
+                // the wrapper exec'd the JVM, so this SIGTERM reaches the petter itself, not a shell
+                p.destroy();
+                assertTrue(p.waitFor(WAIT_S, TimeUnit.SECONDS), "the petter stopped on SIGTERM");
+                assertEquals(List.of(), under, "the wrapper's process is the JVM itself");
+            } finally {
+                p.destroyForcibly();
+                under.forEach(ProcessHandle::destroyForcibly);
+            }
+        }
+        String bytes = Files.readString(device, StandardCharsets.US_ASCII);
+        assertTrue(bytes.matches("\\.+V"), "pets, then the magic close; got '" + bytes + "', log:\n" + Files.readString(log));
+        assertTrue(Files.readString(log).contains("disarmed by magic close"), Files.readString(log));
+    }
+
+    /** Waits, on file events, until the device has its first byte. */
+    private static void awaitFirstPet(WatchService watch, Path device, Process p, Path log)
+            throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+        while (Files.size(device) == 0) {
+            WatchKey key = watch.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (key == null) {
+                throw new AssertionError("no pet within " + WAIT_S + " s (alive: " + p.isAlive() + "); log:\n"
+                        + Files.readString(log));
+            }
+            key.pollEvents();
+            key.reset();
+        }
+    }
+
+    @Test
+    void theCompletionCompletesHavnctlsCommandsInBash() {
+        String script = "source \"$1\"\n"
+                + "fn=$(complete -p havnctl | sed -E 's/.* -F ([^ ]+).*/\\1/')\n"
+                + "COMP_WORDS=(havnctl ma); COMP_CWORD=1; COMP_LINE='havnctl ma'; COMP_POINT=${#COMP_LINE}\n"
+                + "\"$fn\" havnctl ma havnctl; echo \"ma: ${COMPREPLY[*]}\"\n"
+                + "COMP_WORDS=(havnctl vm ''); COMP_CWORD=2; COMP_LINE='havnctl vm '; COMP_POINT=${#COMP_LINE}\n"
+                + "\"$fn\" havnctl '' vm; echo \"vm: ${COMPREPLY[*]}\"\n";
+        Run.Result r = Run.run(dir, env -> { }, "bash", "-c", script, "completion",
+                top.resolve("completion/havnctl").toString()).ok();
+        assertTrue(r.out().contains("ma: maintenance\n"), r.describe());
+        assertEquals(Set.of("add", "start", "stop", "enable", "disable"),
+                Set.of(r.out().lines().filter(l -> l.startsWith("vm: ")).findFirst().orElse("vm: ").substring(4).split(" ")),
+                r.describe());
+    }
+
+    /** A java that writes its arguments to a file beside it, then runs the real one. */
+    private static Path fakeJava(Path bin) throws IOException {
+        Files.createDirectories(bin);
+        Path java = bin.resolve("java");
+        Files.writeString(java, "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$(dirname \"$0\")/args\"\nexec '"
+                + Path.of(System.getProperty("java.home"), "bin", "java") + "' \"$@\"\n");
+        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return bin;
+    }
+
+    private static List<String> javaArguments(Path bin) throws IOException {
+        Path args = bin.resolve("args");
+        assertTrue(Files.exists(args), "the java of " + bin + " ran");
+        return Files.readAllLines(args).stream().map(a -> a.startsWith("/") ? Path.of(a).normalize().toString() : a)
+                .collect(Collectors.toList());
+    }
+}
