@@ -27,6 +27,12 @@ public record ClusterState(long epoch, HostId leader, SortedMap<HostId, HostReco
         vms = vms == null ? new TreeMap<>() : new TreeMap<>(vms);
     }
 
+    /** Whether {@code host} has a live coordination session. */
+    public boolean isLive(HostId host) {
+        SortedSet<Long> s = live.get(host);
+        return s != null && !s.isEmpty();
+    }
+
     private static SortedMap<HostId, SortedSet<Long>> copyLive(Map<HostId, ? extends Set<Long>> in) {
         SortedMap<HostId, SortedSet<Long>> out = new TreeMap<>();
         in.forEach((h, s) -> out.put(h, new TreeSet<>(s)));

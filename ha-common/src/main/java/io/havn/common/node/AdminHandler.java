@@ -281,25 +281,14 @@ final class AdminHandler {
         } else if (r.phase() != VmPhase.RUNNING) {
             return new Refuse("vm-not-running", "VM " + vm + " is " + r.phase().name().toLowerCase()
                     + ", not running");
-        } else if (!free(host).fits(r.spec().cpus(), r.spec().memoryMiB())) {
-            HostCapacity f = free(host);
+        }
+        HostCapacity f = n.view.free(List.of(host)).get(host);
+        if (!f.fits(r.spec().cpus(), r.spec().memoryMiB())) {
             return new Refuse("no-capacity", "host " + host + " has " + f.cpus() + " cpus and " + f.memoryMiB()
                     + " MiB free; VM " + vm + " needs " + r.spec().cpus() + " and " + r.spec().memoryMiB());
         }
         return new Change(List.of(new CoordOp.PutVm(r.withMove(new MoveRequest(host, live)), vr.version())),
                 (live ? "migrate " : "relocate ") + vm + " to " + host, null);
-    }
-
-    /** The capacity of {@code host} not held by the VMs it runs or receives. */
-    private HostCapacity free(HostId host) {
-        HostCapacity c = n.view.host(host).value().capacity();
-        for (VmId v : n.view.vmsOf(host)) {
-            VmRecord r = n.vm(v).value();
-            if (r.phase().holdsCapacity()) {
-                c = c.minus(r.spec().cpus(), r.spec().memoryMiB());
-            }
-        }
-        return c;
     }
 
     private Outcome maintenance(HostId host, boolean on) {

@@ -1,10 +1,12 @@
 package io.havn.common.node;
 
 import io.havn.common.model.ClusterState;
+import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
 import io.havn.common.model.Versioned;
 import io.havn.common.model.VmId;
+import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
 import java.util.Collection;
 import java.util.HashMap;
@@ -76,6 +78,39 @@ final class ClusterView {
         } else if (old == null || old.version() <= rec.version()) {
             requests.put(id, rec);
         }
+    }
+
+    /**
+     * The capacity of each of {@code hosts} (registered) not held by the VMs it runs, is placed to
+     * run, or receives by a live migration in flight; a new map the caller may change.
+     */
+    Map<HostId, HostCapacity> free(Collection<HostId> ids) {
+        Map<HostId, HostCapacity> free = new HashMap<>();
+        for (HostId h : ids) {
+            free.put(h, hosts.get(h).value().capacity());
+        }
+        for (Versioned<VmRecord> vr : vms.values()) {
+            VmRecord r = vr.value();
+            if (!r.phase().holdsCapacity()) {
+                continue;
+            }
+            free.computeIfPresent(r.owner(), (h, c) -> c.minus(r.spec().cpus(), r.spec().memoryMiB()));
+            if (r.phase() == VmPhase.MIGRATING) {
+                free.computeIfPresent(r.target(), (h, c) -> c.minus(r.spec().cpus(), r.spec().memoryMiB()));
+            }
+        }
+        return free;
+    }
+
+    /** The live migrations in flight. */
+    int migrating() {
+        int n = 0;
+        for (Versioned<VmRecord> vr : vms.values()) {
+            if (vr.value().phase() == VmPhase.MIGRATING) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** The VMs whose record names {@code host} as owner or target, in id order. */

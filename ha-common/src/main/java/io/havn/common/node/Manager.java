@@ -64,8 +64,6 @@ final class Manager {
     private final Map<VmId, Long> releasedSince = new HashMap<>();
     /** When this node began to suspect each host it suspects now. */
     private final Map<HostId, Long> suspectedAt = new HashMap<>();
-    /** The hosts this leader's fence device call confirmed off. */
-    private final Set<HostId> fencedOff = new HashSet<>();
     private final Map<VmId, Failover> failovers = new HashMap<>();
 
     Manager(Node node) {
@@ -169,7 +167,6 @@ final class Manager {
                     suspectedAt.put(h, now);
                 } else {
                     suspectedAt.remove(h);
-                    fencedOff.remove(h);
                 }
                 n.decide(suspected ? Kind.SUSPECT : Kind.UNSUSPECT, null, h,
                         String.format("phi %.1f", n.peers.phi(h, now)));
@@ -232,29 +229,22 @@ final class Manager {
             return;
         }
         n.decide(Kind.FENCE_OFF, null, h, "device confirmed power off");
-        fencedOff.add(h);
         f.retryAt = now + Peers.ms(n.settings.fenceRetryMs()); // not again while the record catches up
-        recordOff(h, null);
+        recordOff(h);
     }
 
     /**
      * Records in the cluster state that {@code h}'s fence device powered it off (rule 4's proof,
      * for every leader to come).
      */
-    void recordOff(HostId h, java.util.function.Consumer<WriteOutcome> then) {
+    private void recordOff(HostId h) {
         Versioned<HostRecord> hr = n.view.host(h);
         if (hr == null || hr.value().offConfirmed()) {
-            if (then != null) {
-                then.accept(hr == null ? WriteOutcome.CONFLICT : WriteOutcome.OK);
-            }
             return;
         }
         n.write(List.of(new CoordOp.PutHost(hr.value().withFencedOff(), hr.version())), outcome -> {
             if (outcome == WriteOutcome.OK) {
                 evictAll(h);
-            }
-            if (then != null) {
-                then.accept(outcome);
             }
         });
     }
@@ -308,28 +298,6 @@ final class Manager {
         return out;
     }
 
-    /** Free capacity of the given hosts; counts the migrations in flight into {@code migrating[0]}. */
-    private Map<HostId, HostCapacity> free(Map<HostId, Long> hosts, int[] migrating) {
-        Map<HostId, HostCapacity> free = new HashMap<>();
-        for (HostId h : hosts.keySet()) {
-            free.put(h, n.view.host(h).value().capacity());
-        }
-        for (Versioned<VmRecord> vr : n.view.vms()) {
-            VmRecord r = vr.value();
-            if (r.phase() == VmPhase.MIGRATING) {
-                migrating[0]++;
-            }
-            if (!r.phase().holdsCapacity()) {
-                continue;
-            }
-            free.computeIfPresent(r.owner(), (h, c) -> c.minus(r.spec().cpus(), r.spec().memoryMiB()));
-            if (r.phase() == VmPhase.MIGRATING) {
-                free.computeIfPresent(r.target(), (h, c) -> c.minus(r.spec().cpus(), r.spec().memoryMiB()));
-            }
-        }
-        return free;
-    }
-
     // ---------------------------------------------------------------- recovery and requests
 
     private void recover(long now) {
@@ -338,8 +306,8 @@ final class Manager {
             return v == null || v.value().phase() != VmPhase.RELEASED || v.value().target() == null;
         });
         Map<HostId, Long> eligible = eligible(now);
-        int[] migrating = {0};
-        Map<HostId, HostCapacity> free = free(eligible, migrating);
+        int migrating = n.view.migrating();
+        Map<HostId, HostCapacity> free = n.view.free(eligible.keySet());
         List<Pending> pending = new ArrayList<>();
         for (Versioned<VmRecord> vr : n.view.vms()) {
             VmRecord r = vr.value();
@@ -367,9 +335,9 @@ final class Manager {
                     List<CoordOp> p = proof(r.owner(), r.ownerSession(), now);
                     if (p != null) {
                         pending.add(new Pending(vr, p, Set.of(), null, 0, List.of()));
-                    } else if (r.phase() == VmPhase.RUNNING && migrating[0] < n.settings.maxConcurrentMigrations()
+                    } else if (r.phase() == VmPhase.RUNNING && migrating < n.settings.maxConcurrentMigrations()
                             && moveOrDrain(vr, eligible, free)) {
-                        migrating[0]++;
+                        migrating++;
                     }
                 }
                 case MIGRATING -> migratingOwnerLost(vr, eligible, now, pending);
@@ -608,16 +576,15 @@ final class Manager {
             return;
         }
         Versioned<HostRecord> hr = n.view.host(from);
-        // the record says whose proof it is: the device of whichever host fenced it (the deputy
-        // fences a dead leader, and another host may lead next), or an operator
-        boolean byDevice = fencedOff.contains(from) || (hr != null && hr.value().offByFenceDevice());
+        // the record the proof checks says whose proof it is: the device of whichever host fenced
+        // it (the deputy fences a dead leader, and another host may lead next), or an operator
+        boolean byDevice = hr != null && hr.value().offByFenceDevice();
         Decision.Proof how = proof.get(0) instanceof CoordOp.CheckSessionGone ? Decision.Proof.SESSION_EXPIRED
                 : byDevice ? Decision.Proof.FENCE_DEVICE : Decision.Proof.OPERATOR;
         long heard = n.peers.lastArrival(from);
         failovers.put(vm, new Failover(from, heard, suspectedAt.getOrDefault(from, Long.MIN_VALUE), now, how));
     }
 
-    /** Reports a failover once another host has claimed its VM; forgets it if the VM was stopped or failed. */
     /** Decides on requests as they come, not only in the round. */
     void onRequestChanged(long now) {
         if (active()) {
@@ -625,6 +592,7 @@ final class Manager {
         }
     }
 
+    /** Reports a failover once another host has claimed its VM; forgets it if the VM was stopped or failed. */
     void onVmChanged(VmId vm, long now) {
         Failover f = failovers.get(vm);
         if (f == null) {

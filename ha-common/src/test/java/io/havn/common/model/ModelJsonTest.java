@@ -195,6 +195,18 @@ class ModelJsonTest {
     }
 
     @Test
+    void aHostIsLiveWhileItHasASession() {
+        ClusterState state = fullState();
+        assertTrue(state.isLive(H1), "two sessions");
+        assertTrue(state.isLive(H2));
+        assertFalse(state.isLive(H3), "registered, no session");
+        assertFalse(state.isLive(HostId.of("hv-99")), "not even registered");
+        ClusterState emptySessions = new ClusterState(1, null, state.hosts(),
+                new TreeMap<>(Map.of(H1, new TreeSet<Long>())), state.vms());
+        assertFalse(emptySessions.isLive(H1), "an empty set of sessions is no session");
+    }
+
+    @Test
     void anEmptyClusterRoundTripsAndOmitsTheMissingLeader() throws Exception {
         ClusterState empty = new ClusterState(0, null, null, null, null);
         String json = Json.toJson(empty);

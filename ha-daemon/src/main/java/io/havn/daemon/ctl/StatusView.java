@@ -13,7 +13,6 @@ import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -137,12 +136,8 @@ final class StatusView {
         return t;
     }
 
-    private boolean live(HostId h) {
-        return !state.live().getOrDefault(h, Collections.emptySortedSet()).isEmpty();
-    }
-
     private String hostState(HostRecord h) {
-        String s = live(h.id()) ? "live" : h.offConfirmed() ? "down, off confirmed" : "down";
+        String s = state.isLive(h.id()) ? "live" : h.offConfirmed() ? "down, off confirmed" : "down";
         return h.id().equals(state.leader()) ? s + " (leader)" : s;
     }
 
@@ -200,7 +195,7 @@ final class StatusView {
             out.add("no leader: changes wait until a host is elected");
         }
         for (HostRecord h : state.hosts().values()) {
-            if (!live(h.id())) {
+            if (!state.isLive(h.id())) {
                 out.add("host " + h.id() + ": down" + (h.offConfirmed() ? " (confirmed powered off)" : ""));
             } else if (peers != null && peers.path(h.id().value()).path("health").asText("").equals("LOST")) {
                 out.add("host " + h.id() + ": live in the cluster, but its heartbeats no longer reach " + from);

@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /** The cluster state as a few lines: the leader and epoch, then each host, its state and its VMs. */
 final class StatusTable {
@@ -21,8 +20,7 @@ final class StatusTable {
         out.add("leader " + (s.leader() == null ? "(none)" : s.leader()) + ", epoch " + s.epoch());
         for (Map.Entry<HostId, HostRecord> e : s.hosts().entrySet()) {
             HostId h = e.getKey();
-            Set<Long> sessions = s.live().get(h);
-            String state = sessions != null && !sessions.isEmpty() ? "live"
+            String state = s.isLive(h) ? "live"
                     : e.getValue().offConfirmed() ? "down, fenced" : "down";
             List<String> vms = new ArrayList<>();
             for (VmRecord r : byName(s, names)) {

@@ -12,7 +12,6 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * What one node knows, taken at one instant on the node's own thread, for readers on other
@@ -66,8 +65,7 @@ public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolea
         Map<HostState, Integer> hosts = zeros(HostState.class);
         int live = 0;
         for (HostRecord h : state.hosts().values()) {
-            Set<Long> sessions = state.live().get(h.id());
-            boolean up = sessions != null && !sessions.isEmpty();
+            boolean up = state.isLive(h.id());
             live += up ? 1 : 0;
             HostState s = h.inMaintenance() ? HostState.MAINTENANCE
                     : h.offConfirmed() ? HostState.OFF_CONFIRMED
