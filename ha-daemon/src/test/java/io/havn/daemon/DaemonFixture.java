@@ -37,6 +37,24 @@ final class DaemonFixture {
         throw new AssertionError("no " + kind + " within 30 s: " + what);
     }
 
+    /** Waits at most 30 s until decisions of every one of {@code kinds} came from {@code q}, in any order. */
+    static void awaitAll(java.util.concurrent.BlockingQueue<io.havn.common.node.Decision> q,
+                         java.util.Set<io.havn.common.node.Decision.Kind> kinds, String what)
+            throws InterruptedException {
+        java.util.Set<io.havn.common.node.Decision.Kind> missing = java.util.EnumSet.copyOf(kinds);
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (!missing.isEmpty() && System.nanoTime() < deadline) {
+            io.havn.common.node.Decision d = q.poll(deadline - System.nanoTime(),
+                    java.util.concurrent.TimeUnit.NANOSECONDS);
+            if (d != null) {
+                missing.remove(d.kind());
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new AssertionError("no " + missing + " within 30 s: " + what);
+        }
+    }
+
     /** A UDP port on loopback that is free now. */
     static int freeUdpPort() throws IOException {
         try (DatagramSocket s = new DatagramSocket(0)) {

@@ -45,8 +45,9 @@ class HavndIntegrationTest {
             BlockingQueue<AdminReply> replies = new LinkedBlockingQueue<>();
             try (Havnd havnd = new Havnd()) {
                 EventLoop loop = havnd.start(cfg, decisions::add, (id, r) -> replies.add(r));
-                DaemonFixture.await(decisions, Decision.Kind.LEADER_ELECTED, "the only daemon leads");
-                DaemonFixture.await(decisions, Decision.Kind.READY, "the daemon reconciled and takes work");
+                // in either order: the daemon may reconcile before it has claimed the epoch
+                DaemonFixture.awaitAll(decisions, java.util.Set.of(Decision.Kind.LEADER_ELECTED, Decision.Kind.READY),
+                        "the only daemon leads, reconciled and takes work");
                 VmSpec spec = new VmSpec(new VmId("6f1c5c2e-2f6b-4a55-9c39-3d1d2d6f0a01"), "web1", 1, 256,
                         Priority.HIGH, true, DOMAIN);
                 loop.post(new NodeEvent.AdminRequest(1, new AdminCommand.VmAdd(spec)));
