@@ -18,7 +18,11 @@ public sealed interface NodeEvent {
     record HeartbeatReceived(Heartbeat heartbeat) implements NodeEvent { }
 
     // ---- coordinator
-    record SessionStarted(long session) implements NodeEvent { }
+    /**
+     * A session began. {@code timeoutMs} is the session timeout the ensemble negotiated (ZooKeeper
+     * clamps the requested one to its own minimum and maximum): the lease is derived from it.
+     */
+    record SessionStarted(long session, long timeoutMs) implements NodeEvent { }
 
     /** The session is over (expired or closed); ephemeral presence is gone. */
     record SessionEnded(long session) implements NodeEvent { }
@@ -48,7 +52,19 @@ public sealed interface NodeEvent {
     // ---- hypervisor
     record DomainsListed(List<DomainInfo> domains) implements NodeEvent { }
 
-    record HypervisorDone(VmId vm, Hypervisor.Op op, boolean ok, String error) implements NodeEvent { }
+    /**
+     * An operation ended. {@code timedOut}: the adapter gave up waiting, but the call itself may still
+     * complete; if it does, a {@link HypervisorLate} follows. Nothing can be inferred from such a failure.
+     */
+    record HypervisorDone(VmId vm, Hypervisor.Op op, boolean ok, String error, boolean timedOut) implements NodeEvent {
+        /** A result the call itself gave (not a timeout). */
+        public HypervisorDone(VmId vm, Hypervisor.Op op, boolean ok, String error) {
+            this(vm, op, ok, error, false);
+        }
+    }
+
+    /** A call reported as timed out ({@link HypervisorDone#timedOut()}) has returned after all, with this outcome. */
+    record HypervisorLate(VmId vm, Hypervisor.Op op, boolean ok, String error) implements NodeEvent { }
 
     /**
      * A domain changed without being asked: it crashed, was shut down from inside, or an incoming

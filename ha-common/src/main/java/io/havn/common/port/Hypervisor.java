@@ -11,10 +11,19 @@ import io.havn.common.model.VmSpec;
  * A call that hangs (dead storage) must end in a failure result after the adapter's timeout.
  */
 public interface Hypervisor {
-    /** Lists every domain; reported by {@code DomainsListed}. */
+    /**
+     * Lists every domain the hypervisor has, whatever its state and whoever started it (havn, an
+     * operator's {@code virsh start}, libvirt autostart); reported by {@code DomainsListed}.
+     */
     void list();
 
-    /** Defines (from the spec's XML) and starts the domain. */
+    /**
+     * Turns libvirt autostart off for the domain, so that the host's next boot starts nothing
+     * unclaimed. No result event: the next {@link #list} shows the flag.
+     */
+    void disableAutostart(VmId vm);
+
+    /** Defines (from the spec's XML, with autostart off) and starts the domain. */
     void start(VmSpec spec);
 
     /** Resumes a paused domain (the destination copy of a migration). */

@@ -110,6 +110,11 @@ class NodeEventsTest {
             public void migrate(VmId vm, HostId target) {
                 calls.add("migrate " + vm);
             }
+
+            @Override
+            public void disableAutostart(VmId vm) {
+                calls.add("autostart-off " + vm);
+            }
         };
         Watchdog watchdog = new Watchdog() {
             @Override
@@ -126,11 +131,19 @@ class NodeEventsTest {
             public OptionalLong inheritedDeadline() {
                 return OptionalLong.empty();
             }
+
+            @Override
+            public java.util.Optional<String> problem() {
+                return java.util.Optional.ofNullable(watchdogProblem);
+            }
         };
         NodePorts ports = new NodePorts(clock, clock, sent::put, coordinator, hypervisor,
                 (h, d) -> calls.add("fence " + h), watchdog, decisions::add, (id, r) -> replies.add(r));
         node = new Node(new Node.Identity(ME, new HostCapacity(8, 16384), null, null), Settings.defaults(), ports);
     }
+
+    /** What the watchdog says is wrong with it, or null when it guards the host. */
+    private String watchdogProblem;
 
     private void send(NodeEvent e) {
         node.handle(e);
@@ -149,7 +162,7 @@ class NodeEventsTest {
         node.start();
         send(new NodeEvent.DomainsListed(List.of(new DomainInfo(spec.id(), "a", DomainState.RUNNING))));
         send(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, ME, 7), 0)));
-        send(new NodeEvent.SessionStarted(7));
+        send(new NodeEvent.SessionStarted(7, 10_000));
         long sentAt = clock.nanos();
         assertEquals(1, confirmTokens.size(), "a confirmation right at session start");
         clock.advance(2_000 * MS); // a slow quorum: the answer takes 2 s
@@ -163,10 +176,10 @@ class NodeEventsTest {
     void aConfirmationOfAnEndedSessionConfirmsNothing() {
         node.start();
         send(new NodeEvent.DomainsListed(List.of()));
-        send(new NodeEvent.SessionStarted(7));
+        send(new NodeEvent.SessionStarted(7, 10_000));
         long token = confirmTokens.get(0);
         send(new NodeEvent.SessionEnded(7));
-        send(new NodeEvent.SessionStarted(8));
+        send(new NodeEvent.SessionStarted(8, 10_000));
         send(new NodeEvent.Confirmed(token, true));
         assertFalse(calls.contains("joinElection"), "an old session's confirmation did not register this host");
     }
@@ -213,7 +226,7 @@ class NodeEventsTest {
         }
         send(new NodeEvent.DomainsListed(List.of(new DomainInfo(spec.id(), "a", DomainState.RUNNING))));
         send(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, ME, 7), 0)));
-        send(new NodeEvent.SessionStarted(7));
+        send(new NodeEvent.SessionStarted(7, 10_000));
         send(new NodeEvent.Confirmed(confirmTokens.get(0), true));
     }
 

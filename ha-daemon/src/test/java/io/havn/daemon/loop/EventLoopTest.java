@@ -39,7 +39,7 @@ class EventLoopTest {
                     recording(Coordinator.class, seen), recording(Hypervisor.class, seen), recording(Fencer.class, seen),
                     recording(Watchdog.class, seen), d -> seen.add(d.kind().name()), (id, reply) -> { }));
             // the coordinator's adapter runs before the node does: its session can be there first
-            loop.post(new NodeEvent.SessionStarted(0x42));
+            loop.post(new NodeEvent.SessionStarted(0x42, 10_000));
             loop.post(new NodeEvent.SessionEnded(0x42));
             loop.start(node);
             List<String> order = new ArrayList<>();

@@ -439,7 +439,7 @@ public final class Bench {
                     node.handle(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, h, i), 0)));
                 }
             }
-            node.handle(new NodeEvent.SessionStarted(1));
+            node.handle(new NodeEvent.SessionStarted(1, 10_000));
             node.handle(new NodeEvent.Confirmed(confirmToken, true));
             node.handle(new NodeEvent.LeadershipChanged(true));
             node.handle(new NodeEvent.EpochClaimed(claimToken, 1));
