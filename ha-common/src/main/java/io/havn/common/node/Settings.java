@@ -33,12 +33,13 @@ public record Settings(
         long shutdownTimeoutMs,
         int maxConcurrentMigrations,
         long fenceRetryMs,
-        long adminTimeoutMs) {
+        long adminTimeoutMs,
+        long relistMs) {
 
     /** DESIGN.md's defaults. */
     public static Settings defaults() {
         return new Settings(100, 200, 1000, 500, 10_000, 6_000, 3_000, 1_000, 1_500, 8.0, 100, 100, 1_000,
-                1, 2, 2, 600_000, 60_000, 4, 5_000, 10_000);
+                1, 2, 2, 600_000, 60_000, 4, 5_000, 10_000, 5_000);
     }
 
     /** The clock-rate drift F + W must leave below T: 5% of T, at least 500 ms. */
@@ -68,6 +69,7 @@ public record Settings(
         positive(errors, "fenceRetryMs", fenceRetryMs);
         positive(errors, "adminTimeoutMs", adminTimeoutMs);
         positive(errors, "localRestartWindowMs", localRestartWindowMs);
+        positive(errors, "relistMs", relistMs);
         positive(errors, "maxConcurrentMigrations", maxConcurrentMigrations);
         positive(errors, "phiWindow", phiWindow);
         notNegative(errors, "graceMs", graceMs);

@@ -400,6 +400,10 @@ public final class Bench {
                 @Override
                 public void migrate(VmId vm, HostId target) {
                 }
+
+                @Override
+                public void disableAutostart(VmId vm) {
+                }
             };
             Watchdog wd = new Watchdog() {
                 @Override
@@ -413,6 +417,11 @@ public final class Bench {
                 @Override
                 public OptionalLong inheritedDeadline() {
                     return OptionalLong.empty();
+                }
+
+                @Override
+                public java.util.Optional<String> problem() {
+                    return java.util.Optional.empty();
                 }
             };
             NodePorts ports = new NodePorts(() -> now, (delay, task) -> {

@@ -54,7 +54,7 @@ public final class ScenarioRunner {
     public ScenarioRunner(Scenario scenario) {
         this.scenario = scenario;
         Settings settings = Settings.defaults().with(scenario.settings());
-        this.world = new SimWorld(scenario.seed(), settings);
+        this.world = new SimWorld(scenario.seed(), settings, scenario.zkMaxSessionTimeoutMs());
         for (Map.Entry<HostId, io.havn.common.model.HostCapacity> h : scenario.hosts().entrySet()) {
             world.addHost(h.getKey(), h.getValue(), scenario.fencing() == Fencing.DEVICE);
         }
@@ -244,6 +244,18 @@ public final class ScenarioRunner {
             world.failMigrations(new VmId(x.vm()), x.times());
         } else if (c instanceof Command.FenceFail x) {
             world.breakFence(x.host());
+        } else if (c instanceof Command.VmStartLate x) {
+            world.startLate(new VmId(x.vm()), x.timeoutMs(), x.lateMs());
+        } else if (c instanceof Command.VmStartErrorRuns x) {
+            world.startErrorRuns(new VmId(x.vm()));
+        } else if (c instanceof Command.VmOutsideStart x) {
+            world.outsideStart(new VmId(x.vm()), x.host());
+        } else if (c instanceof Command.Autostart x) {
+            world.autostart(new VmId(x.vm()), x.host());
+        } else if (c instanceof Command.Cut x) {
+            world.cut(x.from(), x.to(), x.oneWay());
+        } else if (c instanceof Command.ClockStep x) {
+            world.clockStep(x.host(), x.deltaMs());
         } else {
             admin(c);
         }

@@ -258,6 +258,101 @@ public sealed interface Command {
         }
     }
 
+    /**
+     * The VM's next start call times out after {@code timeoutMs} (the adapter reports it failed,
+     * timed out), and the guest comes up {@code lateMs} after the call anyway, when libvirt finally
+     * returns (then the late result reaches the node).
+     */
+    record VmStartLate(String vm, long timeoutMs, long lateMs) implements Command {
+        public VmStartLate {
+            Names.vm(vm);
+            if (timeoutMs <= 0) {
+                throw new IllegalArgumentException("the start timeout must be > 0, got " + timeoutMs + " ms");
+            }
+            if (lateMs <= timeoutMs) {
+                throw new IllegalArgumentException("the guest must come up after the timeout: LATE ("
+                        + Durations.format(Math.max(0, lateMs)) + ") must exceed TIMEOUT (" + Durations.format(timeoutMs) + ")");
+            }
+        }
+
+        @Override
+        public String text() {
+            return "vm-start-late " + vm + " " + Durations.format(timeoutMs) + " " + Durations.format(lateMs);
+        }
+    }
+
+    /** The VM's next start reports an error, yet the guest runs. */
+    record VmStartErrorRuns(String vm) implements Command {
+        public VmStartErrorRuns {
+            Names.vm(vm);
+        }
+
+        @Override
+        public String text() {
+            return "vm-start-error-runs " + vm;
+        }
+    }
+
+    /** Someone starts the VM's domain by hand on {@code host} ({@code virsh start}), behind havn's back. */
+    record VmOutsideStart(String vm, HostId host) implements Command {
+        public VmOutsideStart {
+            Names.vm(vm);
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return "vm-outside-start " + vm + " " + host;
+        }
+    }
+
+    /** libvirt autostart is switched on for the VM's definition on {@code host}: its next boot starts it. */
+    record Autostart(String vm, HostId host) implements Command {
+        public Autostart {
+            Names.vm(vm);
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return "autostart " + vm + " " + host;
+        }
+    }
+
+    /**
+     * Cut the link between two endpoints (hosts or {@code zk1}..{@code zk3}): both ways, or with
+     * {@code oneWay} only what {@code from} sends to {@code to}.
+     */
+    record Cut(String from, String to, boolean oneWay) implements Command {
+        public Cut {
+            HostId.of(Objects.requireNonNull(from, "from"));
+            HostId.of(Objects.requireNonNull(to, "to"));
+            if (from.equals(to)) {
+                throw new IllegalArgumentException("cannot cut '" + from + "' from itself");
+            }
+        }
+
+        @Override
+        public String text() {
+            return (oneWay ? "cut-oneway " : "cut ") + from + " " + to;
+        }
+    }
+
+    /** The host's wall clock jumps by {@code deltaMs} (negative: backwards), as a bad time source makes it. */
+    record ClockStep(HostId host, long deltaMs) implements Command {
+        public ClockStep {
+            Objects.requireNonNull(host, "host");
+            if (deltaMs == 0) {
+                throw new IllegalArgumentException("a clock step of 0 changes nothing");
+            }
+        }
+
+        @Override
+        public String text() {
+            return "clock-step " + host + " " + (deltaMs < 0 ? "-" : "") + Durations.format(Math.abs(deltaMs));
+        }
+    }
+
     /** Fencing the host fails (the fence device does not answer for it). */
     record FenceFail(HostId host) implements Command {
         public FenceFail {

@@ -43,6 +43,16 @@ public final class Commands {
                 a -> new Command.VmFailStart(a[1], count(a[2]))));
         SYNTAX.put("vm-fail-migrate", new Syntax("vm-fail-migrate VM N", 2,
                 a -> new Command.VmFailMigrate(a[1], count(a[2]))));
+        SYNTAX.put("vm-start-late", new Syntax("vm-start-late VM TIMEOUT LATE", 3,
+                a -> new Command.VmStartLate(a[1], Durations.parseMs(a[2]), Durations.parseMs(a[3]))));
+        vm("vm-start-error-runs", Command.VmStartErrorRuns::new);
+        SYNTAX.put("vm-outside-start", new Syntax("vm-outside-start VM HOST", 2,
+                a -> new Command.VmOutsideStart(a[1], HostId.of(a[2]))));
+        SYNTAX.put("autostart", new Syntax("autostart VM HOST", 2, a -> new Command.Autostart(a[1], HostId.of(a[2]))));
+        SYNTAX.put("cut", new Syntax("cut A B", 2, a -> new Command.Cut(a[1], a[2], false)));
+        SYNTAX.put("cut-oneway", new Syntax("cut-oneway FROM TO", 2, a -> new Command.Cut(a[1], a[2], true)));
+        SYNTAX.put("clock-step", new Syntax("clock-step HOST [-]DURATION", 2,
+                a -> new Command.ClockStep(HostId.of(a[1]), signedMs(a[2]))));
         host("fence-fail", Command.FenceFail::new);
         SYNTAX.put("migrate", new Syntax("migrate VM HOST", 2, a -> new Command.Migrate(a[1], HostId.of(a[2]))));
         SYNTAX.put("relocate", new Syntax("relocate VM HOST", 2, a -> new Command.Relocate(a[1], HostId.of(a[2]))));
@@ -122,6 +132,10 @@ public final class Commands {
 
     private static void vm(String verb, Function<String, Command> build) {
         SYNTAX.put(verb, new Syntax(verb + " VM", 1, a -> build.apply(a[1])));
+    }
+
+    private static long signedMs(String s) {
+        return s.startsWith("-") ? -Durations.parseMs(s.substring(1)) : Durations.parseMs(s);
     }
 
     private static int zk(String s) {

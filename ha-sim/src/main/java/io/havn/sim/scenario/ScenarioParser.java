@@ -37,7 +37,7 @@ import java.util.regex.Pattern;
 public final class ScenarioParser {
     /** The top-level keys of a scenario file, in canonical order. */
     public static final List<String> TOP_LEVEL_KEYS = List.of("name", "description", "seed", "leader", "fencing",
-            "hosts", "vms", "settings", "timeline", "expect", "runFor");
+            "hosts", "vms", "settings", "zkMaxSessionTimeout", "timeline", "expect", "runFor");
     private static final List<String> HOST_KEYS = List.of("cpus", "memoryMiB");
     private static final List<String> VM_KEYS = List.of("host", "cpus", "memoryMiB", "priority", "ha");
     private static final List<String> ENTRY_KEYS = List.of("at", "do");
@@ -113,6 +113,13 @@ public final class ScenarioParser {
             }
             vms(root.get("vms"));
             Map<String, Object> settings = settings(root.get("settings"));
+            long zkMax = 0;
+            if (present(root.get("zkMaxSessionTimeout"))) {
+                zkMax = duration(root.get("zkMaxSessionTimeout"), "zkMaxSessionTimeout");
+                if (zkMax <= 0) {
+                    throw fail("zkMaxSessionTimeout", "must be > 0");
+                }
+            }
             List<TimelineEntry> timeline = timeline(root.get("timeline"));
             long last = timeline.stream().mapToLong(TimelineEntry::atMs).max().orElse(0);
             long runForMs;
@@ -130,7 +137,7 @@ public final class ScenarioParser {
             }
             List<Expectation> expectations = expectations(root.get("expect"), runForMs);
             return new Scenario(name, description, seed, leader, fencing, hosts, vms, settings, timeline,
-                    expectations, runForMs);
+                    expectations, runForMs, zkMax);
         }
 
         private JsonNode read(String yaml) {
@@ -366,6 +373,11 @@ public final class ScenarioParser {
 
         /** Checks that every host and VM a command or fact names is declared. */
         private void references(Record r, String where, String text) {
+            if (r instanceof Command.Cut cut) {
+                endpoint(cut.from(), where, text);
+                endpoint(cut.to(), where, text);
+                return;
+            }
             for (RecordComponent c : r.getClass().getRecordComponents()) {
                 Object value;
                 try {
@@ -385,6 +397,13 @@ public final class ScenarioParser {
                     throw fail(where, "'" + text + "' names undeclared VM '" + value + "'; declared: "
                             + (vms.isEmpty() ? "none" : String.join(", ", vms.keySet())));
                 }
+            }
+        }
+
+        private void endpoint(String e, String where, String text) {
+            if (!Names.ZK_SERVERS.contains(e) && !hosts.containsKey(HostId.of(e))) {
+                throw fail(where, "'" + text + "' names unknown endpoint '" + e + "'; expected a declared host ("
+                        + join(hosts.keySet()) + ") or " + String.join(", ", Names.ZK_SERVERS));
             }
         }
 

@@ -81,6 +81,10 @@ public final class ScenarioWriter {
             }
         }
 
+        if (s.clampsSessions()) {
+            y.append("zkMaxSessionTimeout: ").append(Durations.format(s.zkMaxSessionTimeoutMs())).append('\n');
+        }
+
         if (s.timeline().isEmpty()) {
             y.append("timeline: []\n");
         } else {

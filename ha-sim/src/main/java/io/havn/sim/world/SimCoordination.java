@@ -43,6 +43,7 @@ public final class SimCoordination {
 
     private final SimClock clock;
     private final SimNetwork net;
+    /** The timeout the hosts ask for, and the longest the ensemble grants (its maxSessionTimeout). */
     private final long sessionTimeoutNanos;
     private final boolean[] up = {true, true, true};
     private final Set<Integer> quorum = new HashSet<>(Set.of(0, 1, 2));
@@ -75,9 +76,23 @@ public final class SimCoordination {
     }
 
     public SimCoordination(SimClock clock, SimNetwork net, long sessionTimeoutMs) {
+        this(clock, net, sessionTimeoutMs, 0);
+    }
+
+    /**
+     * An ensemble whose maxSessionTimeout is {@code maxSessionTimeoutMs} (0: none): every session
+     * that asks for more is negotiated down to it, as ZooKeeper does, and told so in SessionStarted.
+     */
+    public SimCoordination(SimClock clock, SimNetwork net, long sessionTimeoutMs, long maxSessionTimeoutMs) {
         this.clock = clock;
         this.net = net;
-        this.sessionTimeoutNanos = sessionTimeoutMs * SimClock.MS;
+        long negotiated = maxSessionTimeoutMs > 0 ? Math.min(sessionTimeoutMs, maxSessionTimeoutMs) : sessionTimeoutMs;
+        this.sessionTimeoutNanos = negotiated * SimClock.MS;
+    }
+
+    /** The session timeout every session gets, after negotiation. */
+    public long negotiatedTimeoutMs() {
+        return sessionTimeoutNanos / SimClock.MS;
     }
 
     public void observe(Observer o) {
@@ -96,6 +111,8 @@ public final class SimCoordination {
         boolean wantSession;
         boolean expiryReported;
         boolean leaderNotified;
+        /** Whether the daemon is stopped (SIGSTOP, a long pause): its client sends no pings meanwhile. */
+        java.util.function.BooleanSupplier paused = () -> false;
 
         Client(HostId host, Consumer<NodeEvent> inbox) {
             this.host = host;
@@ -220,7 +237,7 @@ public final class SimCoordination {
     }
 
     private boolean usable(Client c, int server) {
-        return up[server] && quorum.contains(server) && net.reachable(c.endpoint, SERVERS[server]);
+        return up[server] && quorum.contains(server) && net.connected(c.endpoint, SERVERS[server]);
     }
 
     // ---------------------------------------------------------------- faults
@@ -278,7 +295,7 @@ public final class SimCoordination {
             }
             Set<Integer> group = new HashSet<>();
             for (int j = 0; j < SERVERS.length; j++) {
-                if (up[j] && (i == j || net.reachable(SERVERS[i], SERVERS[j]))) {
+                if (up[j] && (i == j || net.connected(SERVERS[i], SERVERS[j]))) {
                     group.add(j);
                 }
             }
@@ -298,10 +315,10 @@ public final class SimCoordination {
         if (c.server >= 0) {
             if (c.served()) {
                 c.serverLostSince = Long.MIN_VALUE;
-                if (c.session != null && !c.session.expired) {
+                if (c.session != null && !c.session.expired && !c.paused.getAsBoolean()) {
                     c.session.lastHeard = now;
                 }
-            } else if (up[c.server] && net.reachable(c.endpoint, SERVERS[c.server])) {
+            } else if (up[c.server] && net.connected(c.endpoint, SERVERS[c.server])) {
                 // the server lost its quorum but still answers pings, for a while
                 if (c.serverLostSince == Long.MIN_VALUE) {
                     c.serverLostSince = now;
@@ -331,7 +348,7 @@ public final class SimCoordination {
             c.session = new Session(nextSession++, c, now);
             sessions.put(c.session.id, c.session);
             sendFullState(c);
-            c.deliver(new NodeEvent.SessionStarted(c.session.id));
+            c.deliver(new NodeEvent.SessionStarted(c.session.id, negotiatedTimeoutMs()));
         }
     }
 

@@ -31,6 +31,14 @@ public final class SimHost {
     int fencedCount;
     int watchdogResets;
     SimWorld.Batch outgoing;
+    /** The VMs whose definition here has libvirt autostart on: the next boot starts them. */
+    final java.util.Set<VmId> autostart = new java.util.TreeSet<>();
+    /** How far this host's wall clock is off (a step moves it); it only feeds the incarnation. */
+    long wallOffsetMs;
+    /** The last incarnation the daemon recorded on this host's disk (survives power loss); 0: none. */
+    long recordedIncarnation;
+    /** What the watchdog says is wrong with it, or null when it guards the host. */
+    String watchdogProblem;
 
     SimHost(HostId id, HostCapacity capacity, String fenceDevice) {
         this.id = id;
@@ -61,6 +69,11 @@ public final class SimHost {
 
     public Map<VmId, DomainState> domains() {
         return domains;
+    }
+
+    /** The VMs whose libvirt definition here has autostart on. */
+    public java.util.Set<VmId> autostart() {
+        return autostart;
     }
 
     /** How often its watchdog reset it. */

@@ -55,6 +55,8 @@ public final class SimWorld {
     static final long FENCE_FAIL_MS = 5_000;
     static final long REBOOT_MS = 30_000;
     static final long TICK_MS = 100;
+    /** The wall clock of a host at virtual time 0, in ms since the epoch (it only feeds incarnations). */
+    static final long WALL_BASE_MS = 1_800_000_000_000L;
     private static final int TRAIL = 60;
 
     /** What the runner and reports watch. */
@@ -74,6 +76,10 @@ public final class SimWorld {
     private final Map<HostId, SimHost> hosts = new LinkedHashMap<>();
     private final Map<VmId, Integer> failStarts = new HashMap<>();
     private final Map<VmId, Integer> failMigrations = new HashMap<>();
+    /** The next start of a VM that lies about its outcome. */
+    private final Map<VmId, StartFault> startFaults = new HashMap<>();
+    /** Copies started behind havn's back ("host vm"), and since when: havn must remove them within a bound. */
+    private final Map<String, Long> outsideCopies = new HashMap<>();
     private final Map<VmId, Set<HostId>> runningOn = new HashMap<>();
     private final Set<VmId> everRecorded = new HashSet<>();
     private final Map<Long, HostId> epochLeaders = new HashMap<>();
@@ -85,11 +91,19 @@ public final class SimWorld {
     private String violation;
     private long worldVersion;
 
+    /** How a start lies: it times out and the guest comes up late, or it reports an error and the guest runs. */
+    private record StartFault(long timeoutMs, long lateMs, boolean errorRuns) { }
+
     public SimWorld(long seed, Settings settings) {
+        this(seed, settings, 0);
+    }
+
+    /** A world whose ensemble negotiates every session down to {@code zkMaxSessionTimeoutMs} (0: no limit). */
+    public SimWorld(long seed, Settings settings, long zkMaxSessionTimeoutMs) {
         this.random = new SplittableRandom(seed);
         this.settings = settings;
         this.net = new SimNetwork(random.split());
-        this.coordination = new SimCoordination(clock, net, settings.sessionTimeoutMs());
+        this.coordination = new SimCoordination(clock, net, settings.sessionTimeoutMs(), zkMaxSessionTimeoutMs);
         this.coordination.observe(this::checkWrite);
         clock.schedule(TICK_MS * MS, this::tick);
     }
@@ -134,13 +148,20 @@ public final class SimWorld {
         Node[] self = new Node[1];
         Consumer<NodeEvent> inbox = e -> deliver(h, inc, () -> self[0].handle(e));
         h.client = coordination.connect(id, inbox);
+        h.client.paused = () -> clock.nanos() < h.pausedUntil;
         Scheduler scheduler = (delay, task) -> {
             Runnable cancel = clock.schedule(delay, () -> deliver(h, inc, task));
             return cancel::run;
         };
         NodePorts ports = new NodePorts(clock, scheduler, transport(h, inc), h.client, hypervisor(h, inbox),
                 fencer(h, inbox), watchdog(h), this::onDecision, (rid, reply) -> replies.put(rid, reply));
-        Node node = new Node(new Node.Identity(id, h.capacity, h.name + ":7405", h.fenceDevice, inc), settings, ports);
+        // as havnd does: above the incarnation recorded on the host's disk, whatever its wall clock says
+        long wallMs = WALL_BASE_MS + clock.nanos() / MS + h.wallOffsetMs;
+        long incarnation = io.havn.common.node.Incarnation.next(h.recordedIncarnation == 0 ? OptionalLong.empty()
+                : OptionalLong.of(h.recordedIncarnation), wallMs);
+        h.recordedIncarnation = incarnation;
+        Node node = new Node(new Node.Identity(id, h.capacity, h.name + ":7405", h.fenceDevice, incarnation),
+                settings, ports);
         self[0] = node;
         h.node = node;
         note(id, "daemon", "daemon starts (incarnation " + inc + ")");
@@ -241,6 +262,11 @@ public final class SimWorld {
                 return h.watchdogArmed && h.watchdogDeadline > clock.nanos()
                         ? OptionalLong.of(h.watchdogDeadline) : OptionalLong.empty();
             }
+
+            @Override
+            public java.util.Optional<String> problem() {
+                return java.util.Optional.ofNullable(h.watchdogProblem);
+            }
         };
     }
 
@@ -280,18 +306,42 @@ public final class SimWorld {
             public void list() {
                 later(LIST_MS, () -> {
                     List<DomainInfo> out = new ArrayList<>();
-                    h.domains.forEach((v, s) -> out.add(new DomainInfo(v, v.value(), s)));
+                    h.domains.forEach((v, s) -> out.add(new DomainInfo(v, v.value(), s, h.autostart.contains(v))));
+                    for (VmId v : h.autostart) {
+                        if (!h.domains.containsKey(v)) {
+                            out.add(new DomainInfo(v, v.value(), DomainState.SHUTOFF, true));
+                        }
+                    }
                     inbox.accept(new NodeEvent.DomainsListed(out));
+                });
+            }
+
+            @Override
+            public void disableAutostart(VmId vm) {
+                later(LIST_MS, () -> {
+                    if (h.autostart.remove(vm)) {
+                        note(h.id, "autostart", "autostart cleared for " + vm);
+                    }
                 });
             }
 
             @Override
             public void start(VmSpec spec) {
                 checkClaimed(h, spec.id(), "start");
+                StartFault fault = startFaults.remove(spec.id());
+                if (fault != null && !fault.errorRuns()) {
+                    startLate(h, spec, fault, inbox);
+                    return;
+                }
                 later(START_MS, () -> {
                     if (spec.domainXml() == null || !spec.domainXml().contains("<domain")) {
                         inbox.accept(new NodeEvent.HypervisorDone(spec.id(), Op.START, false,
                                 "invalid domain XML: no <domain> element"));
+                        return;
+                    }
+                    if (h.domains.containsKey(spec.id())) {
+                        inbox.accept(new NodeEvent.HypervisorDone(spec.id(), Op.START, false,
+                                "Requested operation is not valid: domain is already running"));
                         return;
                     }
                     int left = failStarts.getOrDefault(spec.id(), 0);
@@ -301,6 +351,13 @@ public final class SimWorld {
                         return;
                     }
                     h.specs.put(spec.id(), spec);
+                    h.autostart.remove(spec.id()); // defined with autostart off
+                    if (fault != null) {
+                        setDomain(h, spec.id(), DomainState.RUNNING, "started, though libvirt reported an error");
+                        inbox.accept(new NodeEvent.HypervisorDone(spec.id(), Op.START, false,
+                                "injected: libvirt reported an error, but the guest started"));
+                        return;
+                    }
                     setDomain(h, spec.id(), DomainState.RUNNING, "started");
                     inbox.accept(new NodeEvent.HypervisorDone(spec.id(), Op.START, true, null));
                 });
@@ -374,6 +431,32 @@ public final class SimWorld {
         };
     }
 
+    /**
+     * A start whose call times out: the adapter reports the timeout, and the guest comes up later,
+     * when the call returns, whether or not the daemon that asked still runs (libvirtd does the work).
+     */
+    private void startLate(SimHost h, VmSpec spec, StartFault fault, Consumer<NodeEvent> inbox) {
+        int inc = h.incarnation;
+        VmId vm = spec.id();
+        clock.schedule(fault.timeoutMs() * MS, () -> {
+            if (h.powered && h.incarnation == inc) {
+                inbox.accept(new NodeEvent.HypervisorDone(vm, Hypervisor.Op.START, false,
+                        "timed out after " + fault.timeoutMs() + " ms waiting for libvirt (start)", true));
+            }
+        });
+        clock.schedule(fault.lateMs() * MS, () -> {
+            if (!h.powered || h.domains.containsKey(vm)) {
+                return;
+            }
+            h.specs.put(vm, spec);
+            h.autostart.remove(vm);
+            setDomain(h, vm, DomainState.RUNNING, "started late, after the call timed out");
+            if (h.incarnation == inc) {
+                inbox.accept(new NodeEvent.HypervisorLate(vm, Hypervisor.Op.START, true, null));
+            }
+        });
+    }
+
     // ---------------------------------------------------------------- invariants
 
     /** For the invariant checks' own tests: changes a domain as the hypervisor would. */
@@ -396,16 +479,41 @@ public final class SimWorld {
         Set<HostId> on = runningOn.computeIfAbsent(vm, k -> new HashSet<>());
         if (state == DomainState.RUNNING) {
             on.add(h.id);
-            if (on.size() > 1) {
-                violate("VM " + vm + " runs on two hosts at once: " + new java.util.TreeSet<>(on));
-            }
+            checkOneCopy(vm);
         } else {
             on.remove(h.id);
+            outsideCopies.remove(h.name + " " + vm);
         }
         for (Listener l : listeners) {
             l.domain(h.id, vm, before, state, cause);
         }
         trail(h.name + " " + vm + ": " + before + " -> " + state + " (" + cause + ")");
+    }
+
+    /**
+     * A VM runs on one host at most. A copy started behind havn's back is havn's to remove, not to
+     * prevent: it counts only once it has outlived {@link #outsideGraceNanos()}.
+     */
+    private void checkOneCopy(VmId vm) {
+        Set<HostId> on = runningOn.get(vm);
+        if (on == null || on.size() < 2) {
+            return;
+        }
+        int counted = 0;
+        for (HostId x : on) {
+            Long since = outsideCopies.get(x.value() + " " + vm);
+            if (since == null || clock.nanos() - since >= outsideGraceNanos()) {
+                counted++;
+            }
+        }
+        if (counted > 1) {
+            violate("VM " + vm + " runs on two hosts at once: " + new java.util.TreeSet<>(on));
+        }
+    }
+
+    /** How long havn may take to find and destroy a copy started behind its back: a re-list and a destroy. */
+    long outsideGraceNanos() {
+        return (settings.relistMs() + 2 * settings.heartbeatTimeoutMs() + DESTROY_MS) * MS;
     }
 
     /**
@@ -519,6 +627,11 @@ public final class SimWorld {
     private void tick() {
         coordination.tick();
         long now = clock.nanos();
+        if (!outsideCopies.isEmpty()) {
+            for (String key : new ArrayList<>(outsideCopies.keySet())) {
+                checkOneCopy(new VmId(key.substring(key.indexOf(' ') + 1)));
+            }
+        }
         for (SimHost h : hosts.values()) {
             if (h.powered && h.watchdogArmed && now > h.watchdogDeadline + settings.watchdogMs() * MS) {
                 h.fencedCount++;
@@ -576,6 +689,12 @@ public final class SimWorld {
         h.powered = true;
         net.reconnect(h.name);
         note(id, "power", "powered on");
+        // libvirtd starts before havnd, and with it every domain whose definition has autostart on
+        for (VmId vm : h.autostart) {
+            if (h.specs.containsKey(vm)) {
+                setDomain(h, vm, DomainState.RUNNING, "libvirt autostart at boot");
+            }
+        }
         bootDaemon(id);
     }
 
@@ -647,6 +766,75 @@ public final class SimWorld {
 
     public void failStarts(VmId vm, int times) {
         failStarts.merge(vm, times, Integer::sum);
+    }
+
+    /** The VM's next start times out after {@code timeoutMs}; the guest comes up {@code lateMs} after the call. */
+    public void startLate(VmId vm, long timeoutMs, long lateMs) {
+        startFaults.put(vm, new StartFault(timeoutMs, lateMs, false));
+    }
+
+    /** The VM's next start reports an error, yet the guest runs. */
+    public void startErrorRuns(VmId vm) {
+        startFaults.put(vm, new StartFault(0, 0, true));
+    }
+
+    /**
+     * An operator starts the VM's domain on {@code host} by hand: libvirt runs it, and no event
+     * reaches havn (the worst case: the adapter missed it); only a listing shows it.
+     */
+    public void outsideStart(VmId vm, HostId host) {
+        SimHost h = hosts.get(host);
+        VmSpec spec = specOf(vm);
+        if (!h.powered || spec == null || h.domains.containsKey(vm)) {
+            note(host, "fault", "outside start of " + vm + " does nothing here");
+            return;
+        }
+        note(host, "fault", "someone starts " + vm + " by hand, behind havn's back");
+        h.specs.put(vm, spec);
+        outsideCopies.put(h.name + " " + vm, clock.nanos());
+        setDomain(h, vm, DomainState.RUNNING, "started outside havn");
+    }
+
+    /** libvirt autostart is switched on for the VM's definition on {@code host} (defining it there if needed). */
+    public void autostart(VmId vm, HostId host) {
+        SimHost h = hosts.get(host);
+        VmSpec spec = specOf(vm);
+        if (spec == null) {
+            return;
+        }
+        h.specs.putIfAbsent(vm, spec);
+        h.autostart.add(vm);
+        note(host, "fault", "libvirt autostart switched on for " + vm);
+    }
+
+    /** The host's wall clock jumps by {@code deltaMs}. */
+    public void clockStep(HostId host, long deltaMs) {
+        hosts.get(host).wallOffsetMs += deltaMs;
+        note(host, "fault", "wall clock steps " + (deltaMs < 0 ? "back " : "ahead ") + Math.abs(deltaMs) + " ms");
+    }
+
+    /** The watchdog of {@code host} says what is wrong with it (null: nothing). */
+    public void watchdogProblem(HostId host, String problem) {
+        hosts.get(host).watchdogProblem = problem;
+    }
+
+    /** Cuts a link (hosts or zk1..zk3), both ways or one way. */
+    public void cut(String from, String to, boolean oneWay) {
+        net.cut(from, to, !oneWay);
+        noteCluster((oneWay ? "cut-oneway " : "cut ") + from + " " + to);
+    }
+
+    private VmSpec specOf(VmId vm) {
+        Versioned<VmRecord> r = coordination.vm(vm);
+        if (r != null) {
+            return r.value().spec();
+        }
+        for (SimHost x : hosts.values()) {
+            if (x.specs.containsKey(vm)) {
+                return x.specs.get(vm);
+            }
+        }
+        return null;
     }
 
     public void failMigrations(VmId vm, int times) {
