@@ -319,10 +319,31 @@ final class AdminHandler {
         if (n.peers.health(host, n.now()) != Peers.Health.UNKNOWN) {
             return new Refuse("host-alive", "host " + host + " is sending heartbeats: it is not off");
         }
+        if (!n.view.live(host).isEmpty()) {
+            // a host that still confirms its session to a quorum is running, whatever its heartbeats say
+            return new Refuse("host-alive", "host " + host + " still holds a live coordination session: it is "
+                    + "not off (a powered-off host's session expires within " + n.settings.sessionTimeoutMs() + " ms)");
+        }
         if (hr.value().offConfirmed()) {
             return new Already("host " + host + " is already recorded powered off");
         }
-        return new Change(List.of(new CoordOp.PutHost(hr.value().withOffConfirmed(true), hr.version())),
+        List<CoordOp> ops = new java.util.ArrayList<>();
+        ops.add(new CoordOp.PutHost(hr.value().withOffConfirmed(true), hr.version()));
+        // and in the same write: none of the sessions its VMs are bound to is live at the quorum
+        java.util.Set<Long> bound = new java.util.TreeSet<>();
+        for (io.havn.common.model.VmId vm : n.view.vmsOf(host)) {
+            io.havn.common.model.VmRecord r = n.vm(vm).value();
+            if (host.equals(r.owner()) && r.ownerSession() != 0) {
+                bound.add(r.ownerSession());
+            }
+            if (host.equals(r.target()) && r.targetSession() != 0) {
+                bound.add(r.targetSession());
+            }
+        }
+        for (long s : bound) {
+            ops.add(new CoordOp.CheckSessionGone(host, s));
+        }
+        return new Change(List.copyOf(ops),
                 "fence confirm " + host, () -> {
                     n.decide(Kind.ADMIN, null, host, "operator confirmed powered off");
                     n.manager.evictAll(host);

@@ -46,6 +46,12 @@ final class HostAgent {
     private boolean selfFenced;
     private long armedUntil = Long.MIN_VALUE;
     private boolean released = true;
+    /** The session timeout the ensemble negotiated for the current session, 0 before one started. */
+    private long sessionTimeoutMs;
+    /** The lease the current session allows (F, shortened to fit the negotiated timeout); 0: none fits. */
+    private long sessionLeaseMs;
+    /** What the watchdog last said was wrong with it (null: nothing), to report each change once. */
+    private String watchdogProblem;
 
     // registration and reconciliation (rules 1, 7)
     private boolean registered;
@@ -60,13 +66,31 @@ final class HostAgent {
     private final Set<VmId> crashed = new HashSet<>();
     private final Map<VmId, ArrayDeque<Long>> localRestarts = new HashMap<>();
 
+    // listing: one call in flight; its answer counts only for VMs nothing happened to since it was asked
+    private long changes;
+    private final Map<VmId, Long> lastChange = new HashMap<>();
+    private boolean listInFlight;
+    private boolean listWanted;
+    private long listAskedAt = Long.MIN_VALUE;
+    private long listAskedSeq;
+    /**
+     * Starts and resumes that failed, and since when: the guest may run anyway (libvirt reports
+     * errors for starts that did start it), so the VM stays held until a listing asked after the
+     * failure says whether it runs.
+     */
+    private final Map<VmId, Long> confirming = new HashMap<>();
+    /** Why each VM in {@link #confirming} failed, for the record if it turns out not to run. */
+    private final Map<VmId, String> failures = new HashMap<>();
+    /** Starts whose call timed out: it may still complete, so the VM stays held until it returns. */
+    private final Set<VmId> startsInDoubt = new HashSet<>();
+
     HostAgent(Node node) {
         this.n = node;
     }
 
     void start() {
         inheritedUntil = n.ports.watchdog().inheritedDeadline().orElse(Long.MIN_VALUE);
-        n.ports.hypervisor().list();
+        requestList(n.now());
         n.ports.coordinator().openSession();
     }
 
@@ -92,11 +116,28 @@ final class HostAgent {
         return selfFenced;
     }
 
-    /** End of the lease: F after the last confirmation's send, or what a previous incarnation left. */
+    /**
+     * End of the lease: F after the last confirmation's send, or what a previous incarnation left.
+     * None while the watchdog cannot guard the host, or when the negotiated session timeout leaves
+     * no room for a lease: such a host runs no HA VM.
+     */
     long leaseEnd() {
-        long own = session != 0 && lastConfirmSent != Long.MIN_VALUE
-                ? lastConfirmSent + Peers.ms(n.settings.leaseMs()) : Long.MIN_VALUE;
+        if (watchdogProblem != null) {
+            return Long.MIN_VALUE;
+        }
+        long own = session != 0 && lastConfirmSent != Long.MIN_VALUE && sessionLeaseMs > 0
+                ? lastConfirmSent + Peers.ms(sessionLeaseMs) : Long.MIN_VALUE;
         return Math.max(own, inheritedUntil);
+    }
+
+    /** Whether this host may not hold a lease at all now (no working watchdog, or no lease fits the session). */
+    private boolean barred() {
+        return watchdogProblem != null || (session != 0 && sessionLeaseMs == 0);
+    }
+
+    /** The lease the current session allows, in ms (0: none fits, or no session). */
+    long sessionLeaseMs() {
+        return sessionLeaseMs;
     }
 
     boolean leaseValid(long now) {
@@ -111,8 +152,20 @@ final class HostAgent {
         return (int) Math.min(Heartbeat.NEVER - 1L, (now - lastConfirmSent) / 1_000_000L);
     }
 
-    void onSessionStarted(long s) {
+    void onSessionStarted(long s, long timeoutMs) {
         session = s;
+        sessionTimeoutMs = timeoutMs;
+        sessionLeaseMs = n.settings.leaseForSessionMs(timeoutMs);
+        if (sessionLeaseMs == 0) {
+            n.decide(Kind.ALARM, null, null, "the ensemble negotiated a session timeout of " + timeoutMs
+                    + " ms (asked " + n.settings.sessionTimeoutMs() + " ms): no lease fits below it with watchdogMs "
+                    + n.settings.watchdogMs() + " and the drift margin; running no HA VM. Raise the ensemble's "
+                    + "maxSessionTimeout or lower watchdogMs");
+        } else if (sessionLeaseMs < n.settings.leaseMs()) {
+            n.decide(Kind.ALARM, null, null, "the ensemble negotiated a session timeout of " + timeoutMs
+                    + " ms (asked " + n.settings.sessionTimeoutMs() + " ms): lease shortened to " + sessionLeaseMs
+                    + " ms");
+        }
         registered = false;
         hostWritten = false;
         ready = false;
@@ -128,6 +181,7 @@ final class HostAgent {
         }
         // a quorum expired or closed the session: nothing of it confirms anything any more
         session = 0;
+        sessionLeaseMs = 0;
         lastConfirmSent = Long.MIN_VALUE;
         registered = false;
         hostWritten = false;
@@ -173,6 +227,15 @@ final class HostAgent {
     }
 
     void tick(long now) {
+        String problem = n.ports.watchdog().problem().orElse(null);
+        if (!java.util.Objects.equals(problem, watchdogProblem)) {
+            watchdogProblem = problem;
+            n.decide(Kind.ALARM, null, null, problem == null ? "the watchdog guards this host again"
+                    : "the watchdog cannot guard this host: " + problem + "; running no HA VM");
+        }
+        if (listAskedAt == Long.MIN_VALUE || now - listAskedAt >= Peers.ms(n.settings.relistMs())) {
+            requestList(now);
+        }
         if (session != 0 && (lastConfirmRequest == Long.MIN_VALUE
                 || now - lastConfirmRequest >= Peers.ms(n.settings.confirmIntervalMs()))) {
             confirm(now);
@@ -202,6 +265,10 @@ final class HostAgent {
             frozen = false;
             return;
         }
+        if (frozen && barred()) {
+            selfFence(now, "frozen, and this host may hold no lease now");
+            return;
+        }
         if (frozen) {
             if (n.majorityLost(now)) {
                 thawUntil = Long.MIN_VALUE;
@@ -216,7 +283,7 @@ final class HostAgent {
             }
             return;
         }
-        if (mayFreeze && n.majorityLost(now)) {
+        if (mayFreeze && !barred() && n.majorityLost(now)) {
             frozen = true;
             mayFreeze = false;
             n.decide(Kind.FREEZE, null, null, "lease lapsed while a strict majority of voters is freshly lost: "
@@ -315,19 +382,107 @@ final class HostAgent {
 
     // ---------------------------------------------------------------- hypervisor events
 
+    /** Asks for a listing of every local domain; while one is in flight, for another after it. */
+    private void requestList(long now) {
+        if (listInFlight) {
+            listWanted = true;
+            return;
+        }
+        listInFlight = true;
+        listAskedAt = now;
+        listAskedSeq = changes;
+        n.ports.hypervisor().list();
+    }
+
+    private void changed(VmId vm) {
+        lastChange.put(vm, ++changes);
+    }
+
+    /**
+     * Takes a listing in. For each VM it counts only if nothing happened to it here since the listing
+     * was asked for (no event, no call in flight), or if the VM waits for exactly this answer after
+     * a failed start; anything else is newer than the listing.
+     */
     void onDomainsListed(List<DomainInfo> list) {
-        domains.clear();
+        listInFlight = false;
+        Map<VmId, DomainInfo> byVm = new TreeMap<>();
         for (DomainInfo d : list) {
-            if (d.state() != DomainState.SHUTOFF) {
-                domains.put(d.vm(), d.state());
+            byVm.put(d.vm(), d);
+        }
+        Set<VmId> all = new TreeSet<>(byVm.keySet());
+        all.addAll(domains.keySet());
+        all.addAll(confirming.keySet());
+        List<VmId> confirmed = new java.util.ArrayList<>();
+        for (VmId vm : all) {
+            DomainInfo d = byVm.get(vm);
+            DomainState listedState = d == null || !holds(d.state()) ? null : d.state();
+            Long failedAt = confirming.get(vm);
+            if (failedAt != null) {
+                if (failedAt <= listAskedSeq) {
+                    confirmed.add(vm);
+                    put(vm, listedState);
+                }
+                continue;
+            }
+            if (ops.containsKey(vm) || lastChange.getOrDefault(vm, 0L) > listAskedSeq) {
+                continue;
+            }
+            DomainState known = domains.get(vm);
+            if (listedState != known) {
+                if (listed && listedState != null) {
+                    n.decide(Kind.ALARM, vm, null, "found " + listedState.name().toLowerCase()
+                            + " here, not started by this daemon (by hand, libvirt autostart, or a call that landed late)");
+                }
+                put(vm, listedState);
+            }
+        }
+        for (DomainInfo d : list) {
+            if (d.autostart() && isHa(d.vm())) {
+                n.decide(Kind.ALARM, d.vm(), null, "libvirt autostart was on for this HA VM: turning it off");
+                n.ports.hypervisor().disableAutostart(d.vm());
             }
         }
         listed = true;
+        for (VmId vm : confirmed) {
+            confirmed(vm);
+        }
         reconcileAll();
+        if (listWanted) {
+            listWanted = false;
+            requestList(n.now());
+        }
+    }
+
+    private void put(VmId vm, DomainState state) {
+        if (state == null) {
+            domains.remove(vm);
+            migratedIn.remove(vm);
+        } else {
+            domains.put(vm, state);
+        }
+    }
+
+    /** A failed start or resume, now that a listing asked after the failure says what runs here. */
+    private void confirmed(VmId vm) {
+        confirming.remove(vm);
+        String error = failures.remove(vm);
+        ops.remove(vm);
+        Versioned<VmRecord> vr = n.vm(vm);
+        DomainState now = domains.get(vm);
+        if (now != null) {
+            n.decide(Kind.ALARM, vm, null, "the failed call left the guest " + now.name().toLowerCase()
+                    + " here: keeping it under this host's claim");
+            return; // reconcile adopts it, resumes it, or destroys it, as its record says
+        }
+        if (vr != null && vr.value().names(n.self, session) && n.self.equals(vr.value().owner())) {
+            // only now, with no copy here and no call in flight, may another host be asked to start it
+            hostWrite(vr, vr.value().startFailed(error), null);
+        }
     }
 
     void onDomainChanged(NodeEvent.DomainChanged e) {
         VmId vm = e.vm();
+        changed(vm);
         if (holds(e.state())) {
             domains.put(vm, e.state());
             if (e.migratedIn()) {
@@ -348,23 +503,19 @@ final class HostAgent {
     void onHypervisorDone(NodeEvent.HypervisorDone e) {
         VmId vm = e.vm();
         ops.remove(vm);
+        changed(vm);
         Versioned<VmRecord> vr = n.vm(vm);
         switch (e.op()) {
             case START, RESUME -> {
                 if (e.ok()) {
-                    domains.put(vm, DomainState.RUNNING);
-                    migratedIn.remove(vm);
-                    if (selfFenced || !leaseValid(n.now()) || vr == null || !vr.value().names(n.self, session)) {
-                        destroy(vm); // lost the right to run it while it was starting
-                    } else {
-                        n.decide(e.op() == Hypervisor.Op.START ? Kind.START : Kind.RESUME, vm, null, null);
-                    }
+                    started(vm, e.op(), vr, null);
+                } else if (e.timedOut() && e.op() == Hypervisor.Op.START) {
+                    // the call may still start the guest: hold the VM (and the watchdog) until it returns
+                    ops.put(vm, Hypervisor.Op.START);
+                    startsInDoubt.add(vm);
+                    n.decide(Kind.START_FAILED, vm, null, e.error() + "; holding the VM until the call returns");
                 } else {
-                    domains.remove(vm);
-                    n.decide(Kind.START_FAILED, vm, null, e.error());
-                    if (vr != null && vr.value().names(n.self, session) && n.self.equals(vr.value().owner())) {
-                        hostWrite(vr, vr.value().startFailed(e.error()), null);
-                    }
+                    failedStart(vm, e.op() + " failed: " + e.error());
                 }
             }
             case SHUTDOWN, DESTROY -> {
@@ -395,12 +546,64 @@ final class HostAgent {
         reconcile(vm);
     }
 
+    /** A start or resume succeeded (in time or late): keep the guest if this host still may run it. */
+    private void started(VmId vm, Hypervisor.Op op, Versioned<VmRecord> vr, String how) {
+        domains.put(vm, DomainState.RUNNING);
+        migratedIn.remove(vm);
+        if (selfFenced || !leaseValid(n.now()) || vr == null || !vr.value().names(n.self, session)) {
+            destroy(vm); // lost the right to run it while it was starting
+        } else {
+            n.decide(op == Hypervisor.Op.START ? Kind.START : Kind.RESUME, vm, null, how);
+        }
+    }
+
+    /**
+     * A start or resume that failed: the guest may run anyway, so the VM stays held (nobody else is
+     * asked to start it) until a listing asked after the failure shows what runs here.
+     */
+    private void failedStart(VmId vm, String error) {
+        n.decide(Kind.START_FAILED, vm, null, error + "; checking what runs here before letting it go");
+        ops.put(vm, Hypervisor.Op.START);
+        confirming.put(vm, ++changes);
+        lastChange.put(vm, changes);
+        failures.put(vm, error);
+        requestList(n.now());
+    }
+
+    /** A call that was reported timed out has returned after all. */
+    void onHypervisorLate(NodeEvent.HypervisorLate e) {
+        VmId vm = e.vm();
+        changed(vm);
+        boolean held = startsInDoubt.remove(vm);
+        if (held) {
+            ops.remove(vm);
+        }
+        if (e.op() == Hypervisor.Op.START) {
+            if (e.ok()) {
+                started(vm, Hypervisor.Op.START, n.vm(vm), "the start that timed out completed late");
+            } else if (held) {
+                failedStart(vm, "the start that timed out failed late: " + e.error());
+            }
+        } else if (!e.ok()) {
+            n.decide(Kind.ALARM, vm, null, e.op() + " that timed out failed late: " + e.error());
+        } else if (e.op() == Hypervisor.Op.DESTROY || e.op() == Hypervisor.Op.SHUTDOWN
+                || e.op() == Hypervisor.Op.MIGRATE) {
+            put(vm, null); // the guest is gone from here after all
+        } else {
+            domains.put(vm, DomainState.RUNNING); // a late resume
+        }
+        maybeSelfFenceDone();
+        reconcile(vm);
+    }
+
     private void destroy(VmId vm) {
+        changed(vm);
         ops.put(vm, Hypervisor.Op.DESTROY);
         n.ports.hypervisor().destroy(vm);
     }
 
     private void op(VmId vm, Hypervisor.Op op, Runnable call) {
+        changed(vm);
         ops.put(vm, op);
         call.run();
     }

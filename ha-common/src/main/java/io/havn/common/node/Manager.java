@@ -58,6 +58,8 @@ final class Manager {
     private long claimToken;
     private long epoch;
     private long lastClaim = Long.MIN_VALUE / 2;
+    /** After handing leadership over, this host claims no epoch before this time. */
+    private long noClaimBefore = Long.MIN_VALUE;
     private final Map<HostId, Fence> fences = new TreeMap<>();
     private final Set<VmId> reportedStuck = new HashSet<>();
     /** When this leader first saw each VM released by its source to a target that has not claimed it. */
@@ -140,7 +142,7 @@ final class Manager {
 
     void tick(long now) {
         if (leader && epoch == 0 && claimToken == 0 && n.agent.registered() && n.agent.leaseValid(now)
-                && now - lastClaim >= Peers.ms(n.settings.heartbeatTimeoutMs())) {
+                && now - lastClaim >= Peers.ms(n.settings.heartbeatTimeoutMs()) && now >= noClaimBefore) {
             claim();
         }
         if (leader && epoch > 0 && !n.agent.leaseValid(now)) {
@@ -149,11 +151,35 @@ final class Manager {
             n.ports.coordinator().resign();
             return;
         }
+        if (active() && n.unhealthyForNanos(now) >= Peers.ms(handOverAfterMs()) && anotherHostIsLive()) {
+            // It reaches the coordination service but hears no healthy majority, so it can neither
+            // fence nor restart anything: let a host that hears the others lead.
+            stepDown("no healthy majority heard for " + n.unhealthyForNanos(now) / 1_000_000L
+                    + " ms while other hosts are live: handing over");
+            n.ports.coordinator().resign();
+            noClaimBefore = now + Peers.ms(handOverAfterMs());
+            return;
+        }
         fenceDuty(now);
         if (active()) {
             n.admin.serve(epoch, now);
             recover(now);
         }
+    }
+
+    /** How long a leader goes on without hearing a healthy majority before it hands over: the settle time. */
+    private long handOverAfterMs() {
+        return n.settings.settleMs();
+    }
+
+    /** Whether another registered host holds a live session (someone else could lead). */
+    private boolean anotherHostIsLive() {
+        for (HostId h : n.view.hostIds()) {
+            if (!h.equals(n.self) && !n.view.live(h).isEmpty()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     // ---------------------------------------------------------------- fencing (rules 4, 5)

@@ -58,6 +58,8 @@ public final class Node {
     private final Set<HostId> busyHosts = new HashSet<>();
     private long nextToken;
     private long healthySince = Long.MIN_VALUE;
+    /** Since when this node has not seen a strict majority healthy (MIN_VALUE while it does). */
+    private long unhealthySince = Long.MIN_VALUE;
     private long lastHeartbeatSent = Long.MIN_VALUE;
     private boolean started;
     private boolean stopped;
@@ -133,7 +135,7 @@ public final class Node {
         if (event instanceof NodeEvent.HeartbeatReceived e) {
             onHeartbeat(e.heartbeat(), now);
         } else if (event instanceof NodeEvent.SessionStarted e) {
-            agent.onSessionStarted(e.session());
+            agent.onSessionStarted(e.session(), e.timeoutMs());
         } else if (event instanceof NodeEvent.SessionEnded e) {
             agent.onSessionEnded(e.session());
         } else if (event instanceof NodeEvent.Confirmed e) {
@@ -168,6 +170,8 @@ public final class Node {
             agent.onDomainsListed(e.domains());
         } else if (event instanceof NodeEvent.HypervisorDone e) {
             agent.onHypervisorDone(e);
+        } else if (event instanceof NodeEvent.HypervisorLate e) {
+            agent.onHypervisorLate(e);
         } else if (event instanceof NodeEvent.DomainChanged e) {
             agent.onDomainChanged(e);
         } else if (event instanceof NodeEvent.FenceDone e) {
@@ -195,8 +199,14 @@ public final class Node {
         boolean healthy = majorityHealthy(now);
         if (!healthy) {
             healthySince = Long.MIN_VALUE;
-        } else if (healthySince == Long.MIN_VALUE) {
-            healthySince = now;
+            if (unhealthySince == Long.MIN_VALUE) {
+                unhealthySince = now;
+            }
+        } else {
+            unhealthySince = Long.MIN_VALUE;
+            if (healthySince == Long.MIN_VALUE) {
+                healthySince = now;
+            }
         }
         manager.tick(now);
         admin.tick(now);
@@ -259,6 +269,11 @@ public final class Node {
             return x <= settings.suspectAfterMs() ? Peers.Health.HEALTHY : Peers.Health.LOST;
         }
         return peers.health(h, now);
+    }
+
+    /** How long this node has not seen a strict majority healthy, 0 while it does. */
+    long unhealthyForNanos(long now) {
+        return unhealthySince == Long.MIN_VALUE ? 0 : now - unhealthySince;
     }
 
     /** Whether a strict majority has been healthy continuously for the settle time (rule 5). */

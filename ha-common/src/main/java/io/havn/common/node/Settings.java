@@ -48,6 +48,26 @@ public record Settings(
         return Math.max(500, sessionTimeoutMs / 20);
     }
 
+    /** The drift margin for a session timeout of {@code timeoutMs}: 5% of it, at least 500 ms. */
+    public static long driftMarginMs(long timeoutMs) {
+        return Math.max(500, timeoutMs / 20);
+    }
+
+    /**
+     * The lease a session whose negotiated timeout is {@code negotiatedMs} allows: {@code leaseMs},
+     * shortened so that lease + watchdogMs + the drift margin stays below the negotiated timeout; 0
+     * when what is left is too short to hold (not above {@code suspectAfterMs}, or less than two
+     * confirmation intervals), so the host must run no HA VM.
+     */
+    public long leaseForSessionMs(long negotiatedMs) {
+        long room = negotiatedMs - watchdogMs - driftMarginMs(negotiatedMs);
+        long lease = Math.min(leaseMs, room);
+        if (lease <= suspectAfterMs || lease < 2 * confirmIntervalMs) {
+            return 0;
+        }
+        return lease;
+    }
+
     /** How long a strict majority must have been healthy before the cluster fences or restarts. */
     @JsonIgnore
     public long settleMs() {

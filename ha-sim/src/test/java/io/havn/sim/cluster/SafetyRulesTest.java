@@ -146,7 +146,8 @@ class SafetyRulesTest {
         c.start();
         c.crash("node2");
         c.awaitMs(8_000, () -> c.coordination.host(new HostId("node2")).value().offConfirmed(), "node2 recorded off");
-        c.injectHeartbeat("node1", new Heartbeat(new HostId("node2"), 99, 1, 1, Long.MAX_VALUE / 2, Heartbeat.NO_ECHO,
+        c.injectHeartbeat("node1", new Heartbeat(new HostId("node2"), Long.MAX_VALUE / 2, 1, 1, Long.MAX_VALUE / 2,
+                Heartbeat.NO_ECHO,
                 0, false));
         c.runMs(10);
         assertTrue(c.decided("node1", Decision.Kind.ALARM), c.trail());

@@ -172,7 +172,7 @@ class ScenarioParserTest {
     void unknownTopLevelKey() {
         assertError(BASE_HOSTS + "expectations: []\n", "expectations",
                 "unknown key 'expectations'; known keys: name, description, seed, leader, fencing, hosts, vms, settings,"
-                        + " timeline, expect, runFor");
+                        + " zkMaxSessionTimeout, timeline, expect, runFor");
     }
 
     @Test
