@@ -136,6 +136,26 @@ class NodeSafetyChecksTest {
                 + "lease lapsed gives no right to resume\n" + rig.trail());
     }
 
+    @Test
+    void aMigrationTargetNamedInAnOldSessionReBindsTheRecordBeforeItClaimsTheHandOver() {
+        OneNodeRig rig = threeHosts();
+        VmId a = new VmId("a");
+        rig.vm(migratingToNode1("a", 4), 3); // recorded under node1's previous session 4; node1 is in 7 now
+        rig.domains.put(a, DomainState.PAUSED);
+        rig.node.handle(new NodeEvent.DomainChanged(a, DomainState.PAUSED, true, "incoming migration complete"));
+        rig.passMs(1_000, "node2", "node3");
+        List<VmRecord> puts = rig.writes.stream().flatMap(List::stream)
+                .filter(op -> op instanceof CoordOp.PutVm p && p.record().id().equals(a))
+                .map(op -> ((CoordOp.PutVm) op).record()).toList();
+        assertFalse(puts.isEmpty(), rig.trail());
+        VmRecord first = puts.get(0);
+        assertTrue(first.phase() == VmPhase.MIGRATING && NODE1.equals(first.target()) && first.targetSession() == 7,
+                "a record that names this host in an old session counts as its own only once re-bound to the current "
+                + "session; the first write was " + first + "\n" + rig.trail());
+        assertTrue(rig.called("resume a"), "then the hand-over, claimed under session 7, resumes the copy\n"
+                + rig.trail());
+    }
+
     // ---------------------------------------------------------------- rule 2: epochs
 
     @Test
