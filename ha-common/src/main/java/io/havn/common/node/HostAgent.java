@@ -146,7 +146,8 @@ final class HostAgent {
 
     /** Rule 5's x: time since the last confirmation, capped. */
     int unconfirmedMs(long now) {
-        if (session == 0 || lastConfirmSent == Long.MIN_VALUE) {
+        if (session == 0 || lastConfirmSent == Long.MIN_VALUE || barred()) {
+            // a host that may hold no lease says so: its peers count it lost and place nothing on it
             return Heartbeat.NEVER;
         }
         return (int) Math.min(Heartbeat.NEVER - 1L, (now - lastConfirmSent) / 1_000_000L);
@@ -617,7 +618,11 @@ final class HostAgent {
         for (VmId vm : all) {
             reconcile(vm);
         }
-        if (!ready && registered && hostWritten && listed && settledLocally()) {
+        if (ready && barred()) {
+            ready = false;
+            n.decide(Kind.ALARM, null, null, "this host may hold no lease now: taking no work");
+        }
+        if (!ready && registered && hostWritten && listed && !barred() && settledLocally()) {
             ready = true;
             n.decide(Kind.READY, null, null, "re-bound and reconciled; taking work");
         }

@@ -799,8 +799,9 @@ public final class SimWorld {
     public void autostart(VmId vm, HostId host) {
         SimHost h = hosts.get(host);
         VmSpec spec = specOf(vm);
-        if (spec == null) {
-            return;
+        if (spec == null || !h.powered) {
+            note(host, "fault", "autostart of " + vm + " does nothing here: the host is off");
+            return; // nobody reaches the libvirt of a host that is off
         }
         h.specs.putIfAbsent(vm, spec);
         h.autostart.add(vm);
