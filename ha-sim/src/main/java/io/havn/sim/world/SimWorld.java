@@ -75,6 +75,7 @@ public final class SimWorld {
     private final Map<VmId, Integer> failStarts = new HashMap<>();
     private final Map<VmId, Integer> failMigrations = new HashMap<>();
     private final Map<VmId, Set<HostId>> runningOn = new HashMap<>();
+    private final Map<HostId, Set<VmId>> autostart = new HashMap<>();
     private final Set<VmId> everRecorded = new HashSet<>();
     private final Map<Long, HostId> epochLeaders = new HashMap<>();
     private long highestEpoch;
@@ -215,6 +216,11 @@ public final class SimWorld {
         }
     }
 
+    /** The VMs whose domains on {@code h} libvirt would start at boot (autostart on). */
+    private Set<VmId> autostart(SimHost h) {
+        return autostart.computeIfAbsent(h.id, k -> new HashSet<>());
+    }
+
     /**
      * The simulated hypervisor of {@code host} on its own, its events going straight to
      * {@code events}: for the hypervisor contract suite, which holds it to what libvirt does.
@@ -280,9 +286,15 @@ public final class SimWorld {
             public void list() {
                 later(LIST_MS, () -> {
                     List<DomainInfo> out = new ArrayList<>();
-                    h.domains.forEach((v, s) -> out.add(new DomainInfo(v, v.value(), s)));
+                    Set<VmId> auto = autostart(h);
+                    h.domains.forEach((v, s) -> out.add(new DomainInfo(v, v.value(), s, auto.contains(v))));
                     inbox.accept(new NodeEvent.DomainsListed(out));
                 });
+            }
+
+            @Override
+            public void disableAutostart(VmId vm) {
+                later(LIST_MS, () -> autostart(h).remove(vm));
             }
 
             @Override
@@ -301,6 +313,7 @@ public final class SimWorld {
                         return;
                     }
                     h.specs.put(spec.id(), spec);
+                    autostart(h).remove(spec.id()); // defined with autostart off
                     setDomain(h, spec.id(), DomainState.RUNNING, "started");
                     inbox.accept(new NodeEvent.HypervisorDone(spec.id(), Op.START, true, null));
                 });
