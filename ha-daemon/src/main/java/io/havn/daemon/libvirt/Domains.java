@@ -95,9 +95,13 @@ final class Domains {
                 if (s == DomainState.SHUTOFF) {
                     continue; // stopped between the two calls: looked at below if known
                 }
-                if (s == DomainState.PAUSED && !known.contains(vm)
-                        && DomainStates.migrationInProgress(StateReasons.reason(c, vm, StateReasons.STATE_PAUSED))) {
-                    seen.put(vm, Seen.unsettled()); // an incoming migration still under way
+                if (s == DomainState.PAUSED) {
+                    int reason = StateReasons.reason(c, vm, StateReasons.STATE_PAUSED);
+                    if (!known.contains(vm) && DomainStates.migrationInProgress(reason)) {
+                        seen.put(vm, Seen.unsettled()); // an incoming migration still under way
+                    } else {
+                        seen.put(vm, Seen.paused(DomainStates.pauseCause(reason)));
+                    }
                 } else {
                     seen.put(vm, Seen.active(s));
                 }
