@@ -46,6 +46,13 @@ class SimHypervisorContractTest extends HypervisorContract {
                 }
 
                 @Override
+                public void disableAutostart(VmId vm) {
+                    synchronized (lock) {
+                        inner.disableAutostart(vm);
+                    }
+                }
+
+                @Override
                 public void start(VmSpec spec) {
                     synchronized (lock) {
                         inner.start(spec);
