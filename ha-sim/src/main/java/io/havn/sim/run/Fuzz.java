@@ -310,7 +310,12 @@ public final class Fuzz {
             } else if (kind < 24) {
                 add(t, "vm-start-error-runs " + vm);
             } else if (kind < 36) {
-                add(t, "vm-outside-start " + vm + " " + h);
+                // havn removes such a copy while its daemon runs: no stall or crash of that host meanwhile
+                long until = t + 10_000;
+                if (fits(h, t, until)) {
+                    impaired.get(h).add(new long[] {t, until});
+                    add(t, "vm-outside-start " + vm + " " + h);
+                }
             } else if (kind < 46) {
                 // the host clears it at its next listing: no power loss of that host meanwhile
                 long until = t + 8_000;
