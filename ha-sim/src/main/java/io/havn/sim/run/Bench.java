@@ -35,6 +35,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -400,6 +401,10 @@ public final class Bench {
                 @Override
                 public void migrate(VmId vm, HostId target) {
                 }
+
+                @Override
+                public void disableAutostart(VmId vm) {
+                }
             };
             Watchdog wd = new Watchdog() {
                 @Override
@@ -413,6 +418,11 @@ public final class Bench {
                 @Override
                 public OptionalLong inheritedDeadline() {
                     return OptionalLong.empty();
+                }
+
+                @Override
+                public Optional<String> problem() {
+                    return Optional.empty();
                 }
             };
             NodePorts ports = new NodePorts(() -> now, (delay, task) -> {

@@ -331,7 +331,7 @@ public final class SimCoordination {
             c.session = new Session(nextSession++, c, now);
             sessions.put(c.session.id, c.session);
             sendFullState(c);
-            c.deliver(new NodeEvent.SessionStarted(c.session.id));
+            c.deliver(new NodeEvent.SessionStarted(c.session.id, sessionTimeoutNanos / SimClock.MS));
         }
     }
 

@@ -31,6 +31,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -241,6 +242,11 @@ public final class SimWorld {
                 return h.watchdogArmed && h.watchdogDeadline > clock.nanos()
                         ? OptionalLong.of(h.watchdogDeadline) : OptionalLong.empty();
             }
+
+            @Override
+            public Optional<String> problem() {
+                return Optional.empty(); // the simulated watchdog always guards its host
+            }
         };
     }
 
@@ -283,6 +289,11 @@ public final class SimWorld {
                     h.domains.forEach((v, s) -> out.add(new DomainInfo(v, v.value(), s)));
                     inbox.accept(new NodeEvent.DomainsListed(out));
                 });
+            }
+
+            @Override
+            public void disableAutostart(VmId vm) {
+                // temporary, until the simulated hypervisor models autostart
             }
 
             @Override
