@@ -79,6 +79,13 @@ class SimHypervisorContractTest extends HypervisorContract {
                         inner.migrate(vm, target);
                     }
                 }
+
+                @Override
+                public void disableAutostart(VmId vm) {
+                    synchronized (lock) {
+                        inner.disableAutostart(vm);
+                    }
+                }
             };
             // virtual time advances a millisecond per step, as fast as the machine goes
             pump = new Thread(() -> {
