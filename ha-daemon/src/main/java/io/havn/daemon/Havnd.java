@@ -131,7 +131,8 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         closeables.add(hypervisor);
         FenceAgentFencer fencer = new FenceAgentFencer(cfg.fence().devices(), sink);
         closeables.add(fencer);
-        WatchdogPublisher watchdog = new WatchdogPublisher(cfg.watchdog().stateFile());
+        WatchdogPublisher watchdog = new WatchdogPublisher(cfg.watchdog().stateFile(), cfg.settings().watchdogMs(),
+                cfg.watchdog().required());
         HavnMetrics m = cfg.metrics().enabled() ? metrics(cfg, transport) : null;
         LoggingDecisionLog log = new LoggingDecisionLog();
         NodePorts ports = new NodePorts(loop, loop, transport, coordinator, hypervisor, fencer, watchdog, d -> {

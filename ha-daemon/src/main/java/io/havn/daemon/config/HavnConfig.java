@@ -31,7 +31,7 @@ import java.util.Set;
  * @param heartbeat  the heartbeat transport
  * @param libvirt    the local hypervisor
  * @param fence      fence devices
- * @param watchdog   the watchdog state file the petter process reads
+ * @param watchdog   the watchdog state file the petter process reads, and whether a verified petter is required
  * @param admin      the admin socket
  * @param metrics    the Prometheus endpoint
  * @param logging    the log format and level
@@ -62,7 +62,11 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
     /** The devices by name, and the name of the device that fences this host (or null). */
     public record Fence(Map<String, FenceDevice> devices, String device) { }
 
-    public record Watchdog(Path stateFile) { }
+    /**
+     * The watchdog's state file, and whether HA VMs need a petter that verified the device's timeout
+     * ({@code required}: false only for demos and tests, where no hardware watchdog guards anything).
+     */
+    public record Watchdog(Path stateFile, boolean required) { }
 
     /** The admin socket and who besides root may use it. */
     public record Admin(Path socket, java.util.Set<String> allowedUsers) { }
@@ -139,8 +143,9 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
             r.error("libvirt.peerUri", "must contain {host}, replaced by a peer's host name");
         }
         Fence fence = r.fence(root);
-        JsonNode wd = r.section(root, "watchdog", Set.of("stateFile"));
+        JsonNode wd = r.section(root, "watchdog", Set.of("stateFile", "required"));
         Path state = Path.of(r.text(wd, "watchdog.stateFile", "/run/havn/watchdog.state"));
+        boolean watchdogRequired = r.bool(wd, "watchdog.required", true);
         JsonNode ad = r.section(root, "admin", Set.of("socket", "allowedUsers"));
         Path socket = Path.of(r.text(ad, "admin.socket", "/run/havn/admin.sock"));
         java.util.Set<String> users = new java.util.TreeSet<>();
@@ -189,7 +194,8 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         r.done();
         return new HavnConfig(cluster, new Host(name, cap, address == null ? bind : address),
                 new ZooKeeper(connect, sessionMs, digest.isEmpty() ? null : digest),
-                new Heartbeat(bind, Path.of(key)), libvirt, fence, new Watchdog(state), new Admin(socket, Set.copyOf(users)),
+                new Heartbeat(bind, Path.of(key)), libvirt, fence, new Watchdog(state, watchdogRequired),
+                new Admin(socket, Set.copyOf(users)),
                 metrics, logging, settings);
     }
 

@@ -66,6 +66,15 @@ class HavnConfigTest {
     }
 
     @Test
+    void aVerifiedWatchdogIsRequiredUnlessTheFileSaysOtherwise() {
+        assertTrue(HavnConfig.parse(GOOD, "havn.yaml").watchdog().required(), "HA VMs need a verified petter");
+        assertFalse(HavnConfig.parse(GOOD + "watchdog: {required: false}\n", "h.yaml").watchdog().required());
+        HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class,
+                () -> HavnConfig.parse(GOOD + "watchdog: {required: maybe}\n", "havn.yaml"));
+        assertTrue(e.getMessage().contains("watchdog.required: must be true or false, got 'maybe'"), e.getMessage());
+    }
+
+    @Test
     void unsafeTimingIsRefused() {
         HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
                 GOOD.replace("settings: {graceMs: 2000}", "settings: {leaseMs: 9000}"), "havn.yaml"));
