@@ -75,6 +75,17 @@ class HavnConfigTest {
     }
 
     @Test
+    void theStateDirIsOnTheDiskByDefaultAndAnAbsolutePath() {
+        assertEquals(Path.of("/var/lib/havn"), HavnConfig.parse(GOOD, "havn.yaml").host().stateDir(), "not /run");
+        assertEquals(Path.of("/srv/state"), HavnConfig.parse(GOOD.replace("address: \"10.0.0.1:7405\"}",
+                "address: \"10.0.0.1:7405\", stateDir: /srv/havn/../state}"), "h.yaml").host().stateDir());
+        HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
+                GOOD.replace("address: \"10.0.0.1:7405\"}", "address: \"10.0.0.1:7405\", stateDir: var/lib/havn}"),
+                "havn.yaml"));
+        assertTrue(e.getMessage().contains("host.stateDir: must be an absolute path, got 'var/lib/havn'"), e.getMessage());
+    }
+
+    @Test
     void unsafeTimingIsRefused() {
         HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
                 GOOD.replace("settings: {graceMs: 2000}", "settings: {leaseMs: 9000}"), "havn.yaml"));
