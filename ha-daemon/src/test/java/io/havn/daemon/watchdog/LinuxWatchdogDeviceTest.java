@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.sun.jna.NativeLong;
+import com.sun.jna.ptr.IntByReference;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -47,6 +49,21 @@ class LinuxWatchdogDeviceTest {
             d.write((byte) 'V');
         }
         assertEquals(".V", Files.readString(file, StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void theIoctlMappingHandsTheKernelAnIntPointerAndReadsWhatItWrote() throws IOException {
+        // FIONREAD (asm-generic/ioctls.h, 0x541B) writes an int through its pointer like
+        // WDIOC_GETTIMEOUT does, and works on a plain file: the bytes left to read
+        Path file = Files.writeString(dir.resolve("five-bytes"), "12345");
+        int fd = LinuxWatchdogDevice.LibC.INSTANCE.open(file.toString(), 0);
+        try {
+            IntByReference left = new IntByReference(-1);
+            assertEquals(0, LinuxWatchdogDevice.LibC.INSTANCE.ioctl(fd, new NativeLong(0x541B), left));
+            assertEquals(5, left.getValue());
+        } finally {
+            LinuxWatchdogDevice.LibC.INSTANCE.close(fd);
+        }
     }
 
     @Test
