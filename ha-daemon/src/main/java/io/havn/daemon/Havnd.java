@@ -108,7 +108,8 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
 
     /**
      * Builds and starts everything for {@code cfg}; returns the running node's event loop. Throws
-     * {@link IncarnationFile.Unusable} before it builds anything when the incarnation record is.
+     * {@link IncarnationFile.Unusable}, before it builds anything, when the incarnation record
+     * cannot be read or written.
      */
     public EventLoop start(HavnConfig cfg) throws Exception {
         AdminSocketServer[] admin = new AdminSocketServer[1];

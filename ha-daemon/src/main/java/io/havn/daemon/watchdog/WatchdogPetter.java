@@ -163,8 +163,8 @@ public final class WatchdogPetter {
                 }
             } else if (clean && v.reason() == Reason.ARMED) {
                 LOG.error("STOPPED WHILE ARMED ({}): this host runs HA VMs under a lease, so {} stays armed without "
-                        + "the magic close; the hardware WILL RESET THIS MACHINE within {} ms unless the petter is "
-                        + "restarted (systemctl start havn-watchdog)", v.detail(), devicePath, timeoutMs);
+                        + "the magic close; the hardware WILL RESET THIS MACHINE within {} ms unless a petter is back by "
+                        + "then (systemctl start havn-watchdog havnd)", v.detail(), devicePath, timeoutMs);
             } else {
                 LOG.error("stopped without the magic close ({}): the hardware resets this machine unless a petter takes over",
                         clean ? v.detail() : "not a clean stop");
