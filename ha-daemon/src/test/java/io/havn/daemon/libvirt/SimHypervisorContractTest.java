@@ -86,6 +86,7 @@ class SimHypervisorContractTest extends HypervisorContract {
                         inner.migrate(vm, target);
                     }
                 }
+
             };
             // virtual time advances a millisecond per step, as fast as the machine goes
             pump = new Thread(() -> {
