@@ -256,24 +256,6 @@ public final class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     }
 
     @Override
-    public void disableAutostart(VmId vm) {
-        checkStarted();
-        calls.<Void>run("disable-autostart", c -> {
-            Domain d = Domains.lookup(c, vm);
-            try {
-                d.setAutostart(false);
-                return null;
-            } finally {
-                Domains.free(d);
-            }
-        }, r -> {
-            if (!r.ok()) {
-                LOG.warn("cannot turn autostart off for {}: {}", vm, r.error());
-            }
-        }, late -> { });
-    }
-
-    @Override
     public void resume(VmId vm) {
         checkStarted();
         operate(vm, Op.RESUME, "resume", Effect.RUNNING, c -> {
