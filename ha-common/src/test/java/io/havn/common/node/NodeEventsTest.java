@@ -451,8 +451,24 @@ class NodeEventsTest {
         watchdogProblem = "no watchdog device";
         clock.advance(200 * MS);
         assertTrue(alarmed("no watchdog device"), "said loudly: " + decisions);
+        // a petter restarting says so for a moment: the hardware still guards the host for W
+        clock.advance((Settings.defaults().watchdogMs() - 400) * MS);
+        assertFalse(calls.contains("destroy a"), "not within W of the first report: " + calls);
+        clock.advance(400 * MS);
         assertTrue(calls.contains("destroy a"), "runs no HA VM without a watchdog: " + calls);
         assertFalse(node.agent.leaseValid(clock.nanos()), "no lease");
+    }
+
+    @Test
+    void aWatchdogThatRecoversWithinItsTimeoutCostsNothing() {
+        runningWithTwoPeers();
+        clock.advance(200 * MS);
+        watchdogProblem = "no status file: the petter is not running";
+        clock.advance((Settings.defaults().watchdogMs() - 500) * MS);
+        watchdogProblem = null; // the petter is back
+        clock.advance(2_000 * MS);
+        assertFalse(calls.contains("destroy a"), "a petter restart costs no VM: " + calls);
+        assertTrue(alarmed("guards this host again"), decisions.toString());
     }
 
     @Test
