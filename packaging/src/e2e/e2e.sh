@@ -230,10 +230,11 @@ guest_counter() {
 
 # The QEMU processes alive in HOST (a zombie has let go of its disks and its namespaces).
 qemu_on() {
-  local p inode
-  inode=$(stat -L -c %i "/run/netns/$(host_netns "$1")")
+  local p ns
+  ns=/run/netns/$(host_netns "$1")
+  [ -e "$ns" ] || fail "no network namespace $ns"
   for p in $(pgrep -x qemu-system-x86 || true); do
-    [ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" = "net:[$inode]" ] && echo "$p"
+    [[ "/proc/$p/ns/net" -ef "$ns" ]] && echo "$p"
   done
   return 0
 }
