@@ -116,11 +116,11 @@ write_config() {
   {
     cat <<EOF
 cluster: e2e
-host: {name: $h, cpus: 8, memoryMiB: 1024, address: "$ip:7405"}
+host: {name: $h, cpus: 8, memoryMiB: 1024, address: "$ip:7405", stateDir: "$d/state"}
 zookeeper: {connect: "$E2E_NET.1:$E2E_ZK_PORT", sessionTimeoutMs: 10000}
 heartbeat: {bind: "$ip:7405", keyFile: "$E2E_DIR/cluster.key"}
 libvirt: {uri: "qemu:///system", peerUri: "qemu+tcp://{host}/system", sharedStorage: ["$E2E_DIR/lun"]}
-watchdog: {stateFile: "$d/havn/watchdog.state"}
+watchdog: {stateFile: "$d/havn/watchdog.state", required: false}
 admin: {socket: "$d/havn/admin.sock"}
 metrics: {enabled: true, bind: "$ip:9464"}
 EOF
