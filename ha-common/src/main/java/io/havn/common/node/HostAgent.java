@@ -46,8 +46,6 @@ final class HostAgent {
     private boolean selfFenced;
     private long armedUntil = Long.MIN_VALUE;
     private boolean released = true;
-    /** The session timeout the ensemble negotiated for the current session, 0 before one started. */
-    private long sessionTimeoutMs;
     /** The lease the current session allows (F, shortened to fit the negotiated timeout); 0: none fits. */
     private long sessionLeaseMs;
     /** What the watchdog last said was wrong with it (null: nothing), to report each change once. */
@@ -167,7 +165,6 @@ final class HostAgent {
 
     void onSessionStarted(long s, long timeoutMs) {
         session = s;
-        sessionTimeoutMs = timeoutMs;
         sessionLeaseMs = n.settings.leaseForSessionMs(timeoutMs);
         if (sessionLeaseMs == 0) {
             n.decide(Kind.ALARM, null, null, "the ensemble negotiated a session timeout of " + timeoutMs
