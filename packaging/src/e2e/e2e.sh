@@ -69,15 +69,22 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR == 
 
 # ---------------------------------------------------------------- the jars and the machine
 
+# The first path find prints for its ARGS, or nothing.
+first_found() {
+  local out
+  out=$(find "$@" 2>/dev/null || true)
+  echo "${out%%$'\n'*}"
+}
+
 find_jars() {
   local dir=${HAVN_E2E_JARS:-} repo
   repo=$(cd "$E2E_HERE/../../.." && pwd)
   if [ -z "$dir" ]; then
-    dir=$(find "$repo/packaging/target" -maxdepth 1 -type d -name 'havn-*' 2>/dev/null | head -1 || true)
+    dir=$(first_found "$repo/packaging/target" -maxdepth 1 -type d -name 'havn-*')
     [ -n "$dir" ] || dir=$repo/ha-daemon/target
   fi
-  HAVND_JAR=$(find "$dir" -maxdepth 3 -name havnd.jar 2>/dev/null | head -1)
-  HAVNCTL_JAR=$(find "$dir" -maxdepth 3 -name havnctl.jar 2>/dev/null | head -1)
+  HAVND_JAR=$(first_found "$dir" -maxdepth 3 -name havnd.jar)
+  HAVNCTL_JAR=$(first_found "$dir" -maxdepth 3 -name havnctl.jar)
   [ -n "$HAVND_JAR" ] && [ -n "$HAVNCTL_JAR" ] \
     || fail "no havnd.jar and havnctl.jar under $dir (set HAVN_E2E_JARS, or build: mvn -DskipTests package)"
   E2E_ZK_CLASSPATH=$HAVND_JAR${HAVN_E2E_ZK_CLASSPATH:+:$HAVN_E2E_ZK_CLASSPATH}
@@ -109,11 +116,11 @@ write_config() {
   {
     cat <<EOF
 cluster: e2e
-host: {name: $h, cpus: 8, memoryMiB: 1024, address: "$ip:7405"}
+host: {name: $h, cpus: 8, memoryMiB: 1024, address: "$ip:7405", stateDir: "$d/state"}
 zookeeper: {connect: "$E2E_NET.1:$E2E_ZK_PORT", sessionTimeoutMs: 10000}
 heartbeat: {bind: "$ip:7405", keyFile: "$E2E_DIR/cluster.key"}
 libvirt: {uri: "qemu:///system", peerUri: "qemu+tcp://{host}/system", sharedStorage: ["$E2E_DIR/lun"]}
-watchdog: {stateFile: "$d/havn/watchdog.state"}
+watchdog: {stateFile: "$d/havn/watchdog.state", required: false}
 admin: {socket: "$d/havn/admin.sock"}
 metrics: {enabled: true, bind: "$ip:9464"}
 EOF
@@ -223,20 +230,27 @@ guest_counter() {
 
 # The QEMU processes alive in HOST (a zombie has let go of its disks and its namespaces).
 qemu_on() {
-  local p inode
-  inode=$(stat -L -c %i "/run/netns/$(host_netns "$1")")
+  local p ns
+  ns=/run/netns/$(host_netns "$1")
+  [ -e "$ns" ] || fail "no network namespace $ns"
   for p in $(pgrep -x qemu-system-x86 || true); do
-    [ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" = "net:[$inode]" ] && echo "$p"
+    [[ "/proc/$p/ns/net" -ef "$ns" ]] && echo "$p"
   done
   return 0
 }
 
+# No pipeline in this script or hosts.sh has a reader that may stop before its writer ends
+# (awk ... exit, head, grep -q or -m, grep > /dev/null, which GNU grep ends at the first match):
+# the writer would die of SIGPIPE (status 141), and under pipefail the pipeline fails with it,
+# which the ERR trap makes a failed run, or a predicate a wrong answer. The writer's output is
+# captured first and then filtered.
+
 # Predicates for wait_for
-runs() { running_on "$1" | grep -x "$2" > /dev/null; }
+runs() { local out; out=$(running_on "$1"); grep -x "$2" <<< "$out" > /dev/null; }
 runs_nothing() { [ -z "$(running_on "$1")" ]; }
-runs_somewhere() { where_running | grep "^$1 " > /dev/null; }
-host_of() { where_running | awk -v v="$1" '$1 == v { print $2; exit }'; }
-guest_booted() { guest_counter "$1" "$2" | grep " $GUEST_MAGIC\$" > /dev/null; }
+runs_somewhere() { local out; out=$(where_running); grep "^$1 " <<< "$out" > /dev/null; }
+host_of() { local out; out=$(where_running); awk -v v="$1" '$1 == v { print $2; exit }' <<< "$out"; }
+guest_booted() { local out; out=$(guest_counter "$1" "$2") || return 1; grep " $GUEST_MAGIC\$" <<< "$out" > /dev/null; }
 
 running_on() { virsh_in "$1" list --state-running --name 2>/dev/null | grep . || true; }
 where_running() {
@@ -256,13 +270,18 @@ migrate_to() {
   wait_for "the leader to see no migration in flight" 30 leader_metric_is 0 havn_vms 'phase="migrating"'
 }
 
-defines_not() { ! virsh_in "$1" list --all --name | grep -x "$2" > /dev/null; }
+defines_not() {
+  local out
+  out=$(virsh_in "$1" list --all --name) || return 1
+  ! grep -x "$2" <<< "$out" > /dev/null
+}
 
 # Makes sure HOST runs at least N guests, migrating others to it.
 give_guests() {
-  local h=$1 n=$2 vm
+  local h=$1 n=$2 vm out
   while [ "$(running_on "$h" | wc -l)" -lt "$n" ]; do
-    vm=$(where_running | awk -v h="$h" '$2 != h { print $1; exit }')
+    out=$(where_running)
+    vm=$(awk -v h="$h" '$2 != h { print $1; exit }' <<< "$out")
     [ -n "$vm" ] || fail "no guest to move to $h"
     say "moving $vm to $h"
     migrate_to "$vm" "$h"
@@ -333,11 +352,12 @@ setup() {
 
   net_make
   zk_start
-  local h i=0 vm
+  local h i=0 vm caps=""
   for h in "${E2E_HOSTS[@]}"; do host_make "$h"; done
   libvirt_start "${E2E_HOSTS[@]}"
   # KVM where libvirt finds it usable, else QEMU's emulator (TCG): slower, the same steps
-  if virsh_in host1 capabilities | grep "<domain type='kvm'" > /dev/null; then GUEST_TYPE=kvm; else GUEST_TYPE=qemu; fi
+  caps=$(virsh_in host1 capabilities) || true
+  if grep "<domain type='kvm'" <<< "$caps" > /dev/null; then GUEST_TYPE=kvm; else GUEST_TYPE=qemu; fi
   say "hosts up: ${E2E_HOSTS[*]} ($(for h in "${E2E_HOSTS[@]}"; do printf '%s=%s ' "$h" "$(host_ip "$h")"; done)), ZooKeeper on $E2E_NET.1:$E2E_ZK_PORT; guests on $GUEST_TYPE"
 
   for vm in "${GUESTS[@]}"; do
@@ -547,7 +567,7 @@ step_isolation() {
   wait_for "host1 to confirm a new session" 30 metric_is host1 0 havn_self_fenced
   result "rejoined host=host1 self_fences_total=$(metric host1 havn_self_fences_total)"
   for vm in $vms; do
-    running_on host1 | grep -x "$vm" > /dev/null && fail "host1 runs $vm again after rejoining"
+    runs host1 "$vm" && fail "host1 runs $vm again after rejoining"
   done
   say "host1 rejoined; step 3 passed"
 }

@@ -31,6 +31,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -38,9 +39,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code havnd}: one host's daemon. It reads the config, builds the real adapters around one
- * {@link Node} and runs it on an {@link EventLoop} until stopped. A bad config exits non-zero
- * before anything touches a VM.
+ * {@code havnd}: one host's daemon. It reads the config, takes its incarnation (above the last one
+ * recorded in {@code host.stateDir}, see {@link IncarnationFile}), builds the real adapters around
+ * one {@link Node} and runs it on an {@link EventLoop} until stopped. A bad config, or an unusable
+ * incarnation record, exits 2 before anything touches a VM.
  */
 @Command(name = "havnd", mixinStandardHelpOptions = true, version = "havnd 0.1",
         description = "The havn daemon: keeps this host's HA VMs safe and the cluster's VMs running.")
@@ -56,11 +58,23 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     @Option(names = "--check-config", description = "check the configuration and exit: 0 if it is valid")
     boolean checkOnly;
 
+    private final LongSupplier wallMillis;
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private final SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
     private final CountDownLatch stopped = new CountDownLatch(1);
     /** The running daemon's metrics, or null when they are disabled. */
     private HavnMetrics metrics;
+    /** The incarnation of the last start, 0 before one. */
+    private volatile long incarnation;
+
+    public Havnd() {
+        this(System::currentTimeMillis);
+    }
+
+    /** For tests: a wall clock of their own, which may step back between starts. */
+    Havnd(LongSupplier wallMillis) {
+        this.wallMillis = wallMillis;
+    }
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new Havnd()).execute(args));
@@ -80,13 +94,23 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
             return 0;
         }
         LogSetup.apply(cfg.logging());
-        start(cfg);
+        try {
+            start(cfg);
+        } catch (IncarnationFile.Unusable e) {
+            System.err.println("havnd: " + e.getMessage());
+            close();
+            return 2;
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(this::close, "havnd-shutdown"));
         stopped.await();
         return 0;
     }
 
-    /** Builds and starts everything for {@code cfg}; returns the running node's event loop. */
+    /**
+     * Builds and starts everything for {@code cfg}; returns the running node's event loop. Throws
+     * {@link IncarnationFile.Unusable}, before it builds anything, when the incarnation record
+     * cannot be read or written.
+     */
     public EventLoop start(HavnConfig cfg) throws Exception {
         AdminSocketServer[] admin = new AdminSocketServer[1];
         EventLoop loop = start(cfg, d -> { }, (id, reply) -> admin[0].reply(id, reply));
@@ -107,6 +131,10 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     public EventLoop start(HavnConfig cfg, java.util.function.Consumer<io.havn.common.node.Decision> decisions,
                            io.havn.common.port.AdminReplies replies) throws Exception {
         HostId self = cfg.host().name();
+        // first, on the disk: a start whose incarnation is not recorded could be followed by one below it
+        IncarnationFile record = new IncarnationFile(cfg.host().stateDir());
+        incarnation = record.advance(wallMillis.getAsLong());
+        LOG.info("incarnation {} (recorded in {})", incarnation, record.path());
         EventLoop loop = new EventLoop("havn-node");
         closeables.add(loop);
         Map<HostId, InetSocketAddress> peers = new ConcurrentHashMap<>();
@@ -131,7 +159,8 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         closeables.add(hypervisor);
         FenceAgentFencer fencer = new FenceAgentFencer(cfg.fence().devices(), sink);
         closeables.add(fencer);
-        WatchdogPublisher watchdog = new WatchdogPublisher(cfg.watchdog().stateFile());
+        WatchdogPublisher watchdog = new WatchdogPublisher(cfg.watchdog().stateFile(), cfg.settings().watchdogMs(),
+                cfg.watchdog().required());
         HavnMetrics m = cfg.metrics().enabled() ? metrics(cfg, transport) : null;
         LoggingDecisionLog log = new LoggingDecisionLog();
         NodePorts ports = new NodePorts(loop, loop, transport, coordinator, hypervisor, fencer, watchdog, d -> {
@@ -147,7 +176,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         InetSocketAddress advertised = cfg.host().address();
         Node node = new Node(new Node.Identity(self, cfg.host().capacity(),
                 advertised.getHostString() + ":" + advertised.getPort(), cfg.fence().device(),
-                System.currentTimeMillis()), cfg.settings(), ports);
+                incarnation), cfg.settings(), ports);
         transport.start();
         coordinator.start();
         hypervisor.start();
@@ -157,6 +186,11 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         LOG.info("havnd started: host {} in cluster {}, heartbeats on {} ({})", self, cfg.cluster(), bind,
                 transport.ioMode());
         return loop;
+    }
+
+    /** The incarnation of the last start, 0 before one. */
+    long incarnation() {
+        return incarnation;
     }
 
     /**

@@ -64,8 +64,9 @@ final class DaemonFixture {
 
     /**
      * The config of daemon {@code host} of {@code cluster}: heartbeats on a free loopback port, a
-     * private libvirt test-driver hypervisor of its own, its watchdog state file in {@code dir};
-     * a session timeout of {@code sessionTimeoutMs}; {@code extra} is appended (e.g. settings).
+     * private libvirt test-driver hypervisor of its own, its watchdog state file and state directory
+     * in {@code dir}, no petter required (there is no hardware watchdog here); a session timeout of
+     * {@code sessionTimeoutMs}; {@code extra} is appended (e.g. settings).
      */
     static HavnConfig config(String cluster, String host, String zkConnect, int sessionTimeoutMs, Path dir, Path key,
                              String extra) throws IOException {
@@ -74,12 +75,12 @@ final class DaemonFixture {
         int port = freeUdpPort();
         return HavnConfig.parse("""
                 cluster: %s
-                host: {name: %s, cpus: 8, memoryMiB: 16384, address: "127.0.0.1:%d"}
+                host: {name: %s, cpus: 8, memoryMiB: 16384, address: "127.0.0.1:%d", stateDir: "%s"}
                 zookeeper: {connect: "%s", sessionTimeoutMs: %d}
                 heartbeat: {bind: "127.0.0.1:%d", keyFile: "%s"}
                 libvirt: {uri: "test://%s", pollMs: 200}
-                watchdog: {stateFile: "%s"}
-                """.formatted(cluster, host, port, zkConnect, sessionTimeoutMs, port, key,
+                watchdog: {stateFile: "%s", required: false}
+                """.formatted(cluster, host, port, dir.resolve(host + ".d"), zkConnect, sessionTimeoutMs, port, key,
                 node, dir.resolve(host + ".wd")) + extra, host + ".yaml");
     }
 }

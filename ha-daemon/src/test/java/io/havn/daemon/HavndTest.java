@@ -3,11 +3,13 @@ package io.havn.daemon;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.havn.daemon.config.HavnConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.apache.curator.test.TestingServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -53,5 +55,52 @@ class HavndTest {
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("host.memoryMiB: required") && r.err().contains("zookeeper.connect: required"),
                 r.err());
+    }
+
+    @Test
+    void aCorruptIncarnationRecordStopsHavndWithStatus2NamingItBeforeItStartsAnything(@TempDir Path dir)
+            throws Exception {
+        Path state = Files.createDirectories(dir.resolve("state"));
+        Files.writeString(state.resolve("incarnation"), "garbage\n");
+        Path sock = dir.resolve("admin.sock");
+        Path f = dir.resolve("havn.yaml");
+        Files.writeString(f, """
+                cluster: prod
+                host: {name: node1, cpus: 8, memoryMiB: 16384, stateDir: "%s"}
+                zookeeper: {connect: "127.0.0.1:2181"}
+                heartbeat: {keyFile: "%s"}
+                watchdog: {stateFile: "%s", required: false}
+                admin: {socket: "%s"}
+                metrics: {enabled: false}
+                """.formatted(state, dir.resolve("no-key"), dir.resolve("watchdog.state"), sock));
+        Run r = havnd("--config", f.toString());
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains(state.resolve("incarnation") + ": holds no incarnation"), r.err());
+        assertEquals("garbage\n", Files.readString(state.resolve("incarnation")), "left as it was");
+        // it stopped before reading the cluster key (missing here), publishing a watchdog state or listening
+        assertTrue(!Files.exists(dir.resolve("watchdog.state")) && !Files.exists(sock), "nothing started");
+    }
+
+    @Test
+    void eachStartTakesAGreaterIncarnationAndRecordsItBeforeTheNodeRuns(@TempDir Path dir) throws Exception {
+        try (TestingServer zk = new TestingServer(true)) {
+            HavnConfig cfg = DaemonFixture.config("inc", "node1", zk.getConnectString(), 10_000, dir,
+                    DaemonFixture.clusterKey(dir), "metrics: {enabled: false}\n");
+            Path record = cfg.host().stateDir().resolve("incarnation");
+            long wall = 1_760_000_000_000L;
+            long[] clock = {wall};
+            long first;
+            try (Havnd h = new Havnd(() -> clock[0])) {
+                h.start(cfg, d -> { }, (id, reply) -> { });
+                first = h.incarnation();
+                assertEquals(first + "\n", Files.readString(record), "on the disk once the daemon runs");
+            }
+            clock[0] = wall - 30_000; // the wall clock stepped back 30 s across the restart
+            try (Havnd h = new Havnd(() -> clock[0])) {
+                h.start(cfg, d -> { }, (id, reply) -> { });
+                assertTrue(h.incarnation() > first, "restarted: " + h.incarnation() + " after " + first);
+                assertEquals(h.incarnation() + "\n", Files.readString(record));
+            }
+        }
     }
 }

@@ -46,12 +46,12 @@ final class HostAgent {
     private boolean selfFenced;
     private long armedUntil = Long.MIN_VALUE;
     private boolean released = true;
-    /** The session timeout the ensemble negotiated for the current session, 0 before one started. */
-    private long sessionTimeoutMs;
     /** The lease the current session allows (F, shortened to fit the negotiated timeout); 0: none fits. */
     private long sessionLeaseMs;
     /** What the watchdog last said was wrong with it (null: nothing), to report each change once. */
     private String watchdogProblem;
+    /** Since when it has said so. */
+    private long watchdogProblemSince = Long.MIN_VALUE;
 
     // registration and reconciliation (rules 1, 7)
     private boolean registered;
@@ -122,7 +122,7 @@ final class HostAgent {
      * no room for a lease: such a host runs no HA VM.
      */
     long leaseEnd() {
-        if (watchdogProblem != null) {
+        if (watchdogDown(n.now())) {
             return Long.MIN_VALUE;
         }
         long own = session != 0 && lastConfirmSent != Long.MIN_VALUE && sessionLeaseMs > 0
@@ -132,7 +132,17 @@ final class HostAgent {
 
     /** Whether this host may not hold a lease at all now (no working watchdog, or no lease fits the session). */
     private boolean barred() {
-        return watchdogProblem != null || (session != 0 && sessionLeaseMs == 0);
+        return watchdogDown(n.now()) || (session != 0 && sessionLeaseMs == 0);
+    }
+
+    /**
+     * Whether the watchdog has said for W that it cannot guard this host. A petter that restarts
+     * says so for a moment; while it is away, the hardware still counts down from its last pet and
+     * resets the machine within W unless a petter comes back, so the host loses its lease only
+     * once the problem has lasted W.
+     */
+    private boolean watchdogDown(long now) {
+        return watchdogProblem != null && now - watchdogProblemSince >= Peers.ms(n.settings.watchdogMs());
     }
 
     /** The lease the current session allows, in ms (0: none fits, or no session). */
@@ -146,7 +156,8 @@ final class HostAgent {
 
     /** Rule 5's x: time since the last confirmation, capped. */
     int unconfirmedMs(long now) {
-        if (session == 0 || lastConfirmSent == Long.MIN_VALUE) {
+        if (session == 0 || lastConfirmSent == Long.MIN_VALUE || barred()) {
+            // a host that may hold no lease says so: its peers count it lost and place nothing on it
             return Heartbeat.NEVER;
         }
         return (int) Math.min(Heartbeat.NEVER - 1L, (now - lastConfirmSent) / 1_000_000L);
@@ -154,7 +165,6 @@ final class HostAgent {
 
     void onSessionStarted(long s, long timeoutMs) {
         session = s;
-        sessionTimeoutMs = timeoutMs;
         sessionLeaseMs = n.settings.leaseForSessionMs(timeoutMs);
         if (sessionLeaseMs == 0) {
             n.decide(Kind.ALARM, null, null, "the ensemble negotiated a session timeout of " + timeoutMs
@@ -229,9 +239,13 @@ final class HostAgent {
     void tick(long now) {
         String problem = n.ports.watchdog().problem().orElse(null);
         if (!java.util.Objects.equals(problem, watchdogProblem)) {
+            if (watchdogProblem == null) {
+                watchdogProblemSince = now;
+            }
             watchdogProblem = problem;
             n.decide(Kind.ALARM, null, null, problem == null ? "the watchdog guards this host again"
-                    : "the watchdog cannot guard this host: " + problem + "; running no HA VM");
+                    : "the watchdog cannot guard this host: " + problem + "; unless that ends within "
+                    + n.settings.watchdogMs() + " ms, this host runs no HA VM");
         }
         if (listAskedAt == Long.MIN_VALUE || now - listAskedAt >= Peers.ms(n.settings.relistMs())) {
             requestList(now);
@@ -617,7 +631,11 @@ final class HostAgent {
         for (VmId vm : all) {
             reconcile(vm);
         }
-        if (!ready && registered && hostWritten && listed && settledLocally()) {
+        if (ready && barred()) {
+            ready = false;
+            n.decide(Kind.ALARM, null, null, "this host may hold no lease now: taking no work");
+        }
+        if (!ready && registered && hostWritten && listed && !barred() && settledLocally()) {
             ready = true;
             n.decide(Kind.READY, null, null, "re-bound and reconciled; taking work");
         }

@@ -316,7 +316,9 @@ final class Manager {
             if (s == 0 || h.inMaintenance() || h.offConfirmed()) {
                 continue;
             }
-            boolean ok = h.id().equals(n.self) ? n.agent.leaseValid(now) : !n.peers.suspected(h.id(), now);
+            // a peer that says it is unconfirmed (no lease, or frozen) gets nothing new
+            boolean ok = h.id().equals(n.self) ? n.agent.leaseValid(now)
+                    : !n.peers.suspected(h.id(), now) && n.peers.health(h.id(), now) != Peers.Health.LOST;
             if (ok) {
                 out.put(h.id(), s);
             }

@@ -67,8 +67,9 @@ public sealed interface NodeEvent {
     record HypervisorLate(VmId vm, Hypervisor.Op op, boolean ok, String error) implements NodeEvent { }
 
     /**
-     * A domain changed without being asked: it crashed, was shut down from inside, or an incoming
-     * migration completed (state PAUSED, {@code migratedIn} true).
+     * A domain changed without being asked: it crashed, was shut down from inside, an incoming
+     * migration completed (state PAUSED, {@code migratedIn} true), or it appeared, paused or resumed
+     * behind havn's back (started by hand, by libvirt autostart, paused on a storage error).
      */
     record DomainChanged(VmId vm, DomainState state, boolean migratedIn, String cause) implements NodeEvent { }
 

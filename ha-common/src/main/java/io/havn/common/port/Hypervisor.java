@@ -7,8 +7,10 @@ import io.havn.common.model.VmSpec;
 /**
  * The local hypervisor (libvirt). Calls return at once; each operation's result comes back as a
  * {@code HypervisorDone} event, the domain list as {@code DomainsListed}, and changes the node did
- * not ask for (a guest crashed, an incoming migration completed) as {@code DomainChanged}.
- * A call that hangs (dead storage) must end in a failure result after the adapter's timeout.
+ * not ask for (a guest crashed, an incoming migration completed, a domain appeared or paused behind
+ * havn's back) as {@code DomainChanged}. A call that hangs (dead storage) must end in a failure
+ * result marked {@code timedOut} after the adapter's timeout; if the call returns after all, its
+ * outcome comes as {@code HypervisorLate}.
  */
 public interface Hypervisor {
     /**

@@ -36,6 +36,7 @@ class NodeEventsTest {
     private final List<String> calls = new ArrayList<>();
     private final List<Long> confirmTokens = new ArrayList<>();
     private final List<List<CoordOp>> writes = new ArrayList<>();
+    private final List<Long> writeTokens = new ArrayList<>();
     private final List<Long> armed = new ArrayList<>();
     private final List<Decision> decisions = new ArrayList<>();
     private final Map<HostId, Heartbeat> sent = new java.util.HashMap<>();
@@ -78,6 +79,7 @@ class NodeEventsTest {
             @Override
             public void write(long token, List<CoordOp> ops) {
                 writes.add(ops);
+                writeTokens.add(token);
             }
         };
         Hypervisor hypervisor = new Hypervisor() {
@@ -313,5 +315,187 @@ class NodeEventsTest {
                 () -> Settings.defaults().with(Map.of("graceMs", "soon")));
         assertTrue(type.getMessage().contains("graceMs"), type.getMessage());
         assertEquals(2000, Settings.defaults().with(Map.of("graceMs", 2000)).graceMs());
+    }
+
+    // ---------------------------------------------------------------- at the boundary
+
+    private static VmSpec spec(String name) {
+        return new VmSpec(new VmId(name), name, 1, 512, Priority.MEDIUM, true, "<domain/>");
+    }
+
+    private long count(String call) {
+        return calls.stream().filter(call::equals).count();
+    }
+
+    private boolean alarmed(String text) {
+        return decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.ALARM && d.detail() != null
+                && d.detail().contains(text));
+    }
+
+    /** The last write, answered OK. */
+    private List<CoordOp> answerLastWrite() {
+        send(new NodeEvent.WriteDone(writeTokens.get(writeTokens.size() - 1), NodeEvent.WriteOutcome.OK, null));
+        return writes.get(writes.size() - 1);
+    }
+
+    /** VM b placed on this host (session 7), claimed; returns after its start was asked for. */
+    private VmSpec claimedAndStarting() {
+        runningWithTwoPeers();
+        VmSpec b = spec("b");
+        send(new NodeEvent.VmChanged(b.id(), new Versioned<>(VmRecord.running(b, ME, 7)
+                .placedOn(ME, 7, 0, List.of()), 3)));
+        List<CoordOp> claim = answerLastWrite();
+        assertTrue(claim.get(0) instanceof CoordOp.PutVm p && p.record().phase() == io.havn.common.model.VmPhase.RUNNING,
+                "the claim: " + claim);
+        assertTrue(calls.contains("start b"), "started after the claim: " + calls);
+        return b;
+    }
+
+    private boolean wroteStartFailed(VmSpec vm) {
+        return writes.stream().flatMap(List::stream).anyMatch(op -> op instanceof CoordOp.PutVm p
+                && p.record().id().equals(vm.id()) && p.record().phase() == io.havn.common.model.VmPhase.START_FAILED);
+    }
+
+    @Test
+    void aStartReportedFailedIsNotTakenForNoCopyUntilAListingSaysSo() {
+        VmSpec b = claimedAndStarting();
+        long listsBefore = count("list");
+        send(new NodeEvent.HypervisorDone(b.id(), Hypervisor.Op.START, false, "internal error"));
+        assertEquals(listsBefore + 1, count("list"), "a listing is asked for at once: " + calls);
+        assertFalse(wroteStartFailed(b), "the VM is not let go on the error alone");
+
+        // the listing says the guest runs after all: it is kept under this host's claim
+        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(new VmId("a"), "a", DomainState.RUNNING),
+                new DomainInfo(b.id(), "b", DomainState.RUNNING))));
+        assertFalse(wroteStartFailed(b), "a running guest is never reported as a failed start");
+        assertFalse(calls.contains("destroy b"), "its own claimed guest is kept: " + calls);
+        assertTrue(alarmed("left the guest running"), "the operator is told: " + decisions);
+    }
+
+    @Test
+    void aStartReportedFailedIsLetGoOnceAListingShowsNoCopy() {
+        VmSpec b = claimedAndStarting();
+        send(new NodeEvent.HypervisorDone(b.id(), Hypervisor.Op.START, false, "internal error"));
+        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(new VmId("a"), "a", DomainState.RUNNING))));
+        assertTrue(wroteStartFailed(b), "with no copy here, the failed start is reported: " + writes);
+    }
+
+    @Test
+    void aListingAskedBeforeTheFailureDoesNotConfirmIt() {
+        VmSpec b = claimedAndStarting();
+        clock.advance(Settings.defaults().relistMs() * MS); // a periodic listing goes out (still unanswered)
+        long lists = count("list");
+        send(new NodeEvent.HypervisorDone(b.id(), Hypervisor.Op.START, false, "internal error"));
+        assertEquals(lists, count("list"), "one listing at a time");
+        // the answer to the listing asked before the failure: it cannot say what the failed call left
+        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(new VmId("a"), "a", DomainState.RUNNING))));
+        assertFalse(wroteStartFailed(b), "an older listing confirms nothing");
+        assertEquals(lists + 1, count("list"), "another listing, asked after the failure: " + calls);
+        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(new VmId("a"), "a", DomainState.RUNNING))));
+        assertTrue(wroteStartFailed(b), "the newer listing confirms it: " + writes);
+    }
+
+    @Test
+    void aTimedOutStartHoldsTheVmUntilTheCallReturns() {
+        VmSpec b = claimedAndStarting();
+        send(new NodeEvent.HypervisorDone(b.id(), Hypervisor.Op.START, false, "timed out", true));
+        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(new VmId("a"), "a", DomainState.RUNNING))));
+        clock.advance(3_000 * MS); // within the lease (nobody answers confirmations here)
+        assertFalse(wroteStartFailed(b), "a listing cannot settle a call still in flight");
+        assertTrue(node.agent.holdsHaVms(), "the watchdog keeps guarding the start in doubt");
+        send(new NodeEvent.HypervisorLate(b.id(), Hypervisor.Op.START, true, null));
+        assertTrue(decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.START && b.id().equals(d.vm())),
+                "the late guest is kept: " + decisions);
+        assertFalse(wroteStartFailed(b));
+    }
+
+    @Test
+    void aTimedOutStartThatFailsLateIsLetGoAfterAListing() {
+        VmSpec b = claimedAndStarting();
+        send(new NodeEvent.HypervisorDone(b.id(), Hypervisor.Op.START, false, "timed out", true));
+        send(new NodeEvent.HypervisorLate(b.id(), Hypervisor.Op.START, false, "no such file"));
+        assertFalse(wroteStartFailed(b), "not before a listing");
+        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(new VmId("a"), "a", DomainState.RUNNING))));
+        assertTrue(wroteStartFailed(b), writes.toString());
+    }
+
+    @Test
+    void aListingFindsAGuestStartedBehindItsBackAndAutostartIsTurnedOff() {
+        runningWithTwoPeers();
+        VmSpec c = spec("c");
+        send(new NodeEvent.VmChanged(c.id(), new Versioned<>(VmRecord.running(c, new HostId("node2"), 9), 0)));
+        clock.advance(Settings.defaults().relistMs() * MS);
+        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(new VmId("a"), "a", DomainState.RUNNING, true),
+                new DomainInfo(c.id(), "c", DomainState.RUNNING))));
+        assertTrue(calls.contains("destroy c"), "another host's VM started here by hand is destroyed: " + calls);
+        assertTrue(calls.contains("autostart-off a"), "autostart is turned off on an HA VM: " + calls);
+        assertFalse(calls.contains("destroy a"), "its own VM is kept");
+    }
+
+    @Test
+    void aListingDoesNotUndoWhatHappenedSinceItWasAsked() {
+        runningWithTwoPeers();
+        clock.advance(Settings.defaults().relistMs() * MS); // a listing is asked for
+        // meanwhile the guest crashes and the event arrives before the (older) listing
+        send(new NodeEvent.DomainChanged(new VmId("a"), DomainState.CRASHED, false, "crashed"));
+        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(new VmId("a"), "a", DomainState.RUNNING))));
+        assertFalse(node.agent.domains().containsKey(new VmId("a")),
+                "the older listing does not bring the crashed guest back: " + node.agent.domains());
+    }
+
+    @Test
+    void aHostWhoseWatchdogCannotGuardItHoldsNoLeaseAndDestroysItsHaVms() {
+        runningWithTwoPeers();
+        clock.advance(200 * MS);
+        assertFalse(calls.contains("destroy a"));
+        watchdogProblem = "no watchdog device";
+        clock.advance(200 * MS);
+        assertTrue(alarmed("no watchdog device"), "said loudly: " + decisions);
+        // a petter restarting says so for a moment: the hardware still guards the host for W
+        clock.advance((Settings.defaults().watchdogMs() - 400) * MS);
+        assertFalse(calls.contains("destroy a"), "not within W of the first report: " + calls);
+        clock.advance(400 * MS);
+        assertTrue(calls.contains("destroy a"), "runs no HA VM without a watchdog: " + calls);
+        assertFalse(node.agent.leaseValid(clock.nanos()), "no lease");
+    }
+
+    @Test
+    void aWatchdogThatRecoversWithinItsTimeoutCostsNothing() {
+        runningWithTwoPeers();
+        clock.advance(200 * MS);
+        watchdogProblem = "no status file: the petter is not running";
+        clock.advance((Settings.defaults().watchdogMs() - 500) * MS);
+        watchdogProblem = null; // the petter is back
+        clock.advance(2_000 * MS);
+        assertFalse(calls.contains("destroy a"), "a petter restart costs no VM: " + calls);
+        assertTrue(alarmed("guards this host again"), decisions.toString());
+    }
+
+    @Test
+    void aNegotiatedSessionTimeoutWithNoRoomForALeaseRunsNoHaVm() {
+        VmSpec spec = spec("a");
+        node.start();
+        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(spec.id(), "a", DomainState.RUNNING))));
+        send(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, ME, 7), 0)));
+        send(new NodeEvent.SessionStarted(7, 4_000)); // asked 10 s; 4 s - 3 s watchdog - 0.5 s margin: no room
+        send(new NodeEvent.Confirmed(confirmTokens.get(0), true));
+        assertTrue(alarmed("negotiated a session timeout of 4000 ms"), decisions.toString());
+        assertFalse(node.agent.leaseValid(clock.nanos()), "no lease fits");
+        clock.advance(200 * MS);
+        assertTrue(calls.contains("destroy a"), "its HA VM is destroyed: " + calls);
+        assertFalse(node.isReady(), "it takes no work");
+    }
+
+    @Test
+    void theLeaseIsShortenedToFitTheNegotiatedSessionTimeout() {
+        VmSpec spec = spec("a");
+        node.start();
+        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(spec.id(), "a", DomainState.RUNNING))));
+        send(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, ME, 7), 0)));
+        send(new NodeEvent.SessionStarted(7, 8_000));
+        long sentAt = clock.nanos();
+        send(new NodeEvent.Confirmed(confirmTokens.get(0), true));
+        assertEquals(sentAt + 4_500 * MS, armed.get(armed.size() - 1), "8 s - 3 s watchdog - 0.5 s margin = 4.5 s");
+        assertTrue(alarmed("lease shortened to 4500 ms"), decisions.toString());
     }
 }

@@ -31,7 +31,7 @@ import java.util.Set;
  * @param heartbeat  the heartbeat transport
  * @param libvirt    the local hypervisor
  * @param fence      fence devices
- * @param watchdog   the watchdog state file the petter process reads
+ * @param watchdog   the watchdog state file the petter process reads, and whether a verified petter is required
  * @param admin      the admin socket
  * @param metrics    the Prometheus endpoint
  * @param logging    the log format and level
@@ -41,7 +41,11 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
                          Fence fence, Watchdog watchdog, Admin admin, Metrics metrics, Logging logging,
                          Settings settings) {
 
-    public record Host(HostId name, HostCapacity capacity, InetSocketAddress address) { }
+    /**
+     * This host. {@code stateDir}: a directory on the host's disk (not a tmpfs) for what must
+     * outlive a reboot, such as the last incarnation of the daemon.
+     */
+    public record Host(HostId name, HostCapacity capacity, InetSocketAddress address, Path stateDir) { }
 
     public record ZooKeeper(String connect, int sessionTimeoutMs, String digest) { }
 
@@ -62,7 +66,11 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
     /** The devices by name, and the name of the device that fences this host (or null). */
     public record Fence(Map<String, FenceDevice> devices, String device) { }
 
-    public record Watchdog(Path stateFile) { }
+    /**
+     * The watchdog's state file, and whether HA VMs need a petter that verified the device's timeout
+     * ({@code required}: false only for demos and tests, where no hardware watchdog guards anything).
+     */
+    public record Watchdog(Path stateFile, boolean required) { }
 
     /** The admin socket and who besides root may use it. */
     public record Admin(Path socket, java.util.Set<String> allowedUsers) { }
@@ -112,11 +120,12 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         }
         r.only(root, "", TOP);
         String cluster = r.name(root, "cluster", true);
-        JsonNode h = r.section(root, "host", Set.of("name", "cpus", "memoryMiB", "address"));
+        JsonNode h = r.section(root, "host", Set.of("name", "cpus", "memoryMiB", "address", "stateDir"));
         HostId name = r.hostId(h, "host.name");
         HostCapacity cap = new HostCapacity(r.integer(h, "host.cpus", 0, 1, 1 << 16),
                 r.integer(h, "host.memoryMiB", 0, 1, Integer.MAX_VALUE));
         InetSocketAddress address = r.address(h, "host.address", null);
+        Path stateDir = r.absolutePath(h, "host.stateDir", "/var/lib/havn");
         JsonNode z = r.section(root, "zookeeper", Set.of("connect", "sessionTimeoutMs", "digest"));
         String connect = r.text(z, "zookeeper.connect", null);
         int sessionMs = r.integer(z, "zookeeper.sessionTimeoutMs", 10_000, 2_000, 600_000);
@@ -139,8 +148,9 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
             r.error("libvirt.peerUri", "must contain {host}, replaced by a peer's host name");
         }
         Fence fence = r.fence(root);
-        JsonNode wd = r.section(root, "watchdog", Set.of("stateFile"));
+        JsonNode wd = r.section(root, "watchdog", Set.of("stateFile", "required"));
         Path state = Path.of(r.text(wd, "watchdog.stateFile", "/run/havn/watchdog.state"));
+        boolean watchdogRequired = r.bool(wd, "watchdog.required", true);
         JsonNode ad = r.section(root, "admin", Set.of("socket", "allowedUsers"));
         Path socket = Path.of(r.text(ad, "admin.socket", "/run/havn/admin.sock"));
         java.util.Set<String> users = new java.util.TreeSet<>();
@@ -187,9 +197,10 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
             }
         }
         r.done();
-        return new HavnConfig(cluster, new Host(name, cap, address == null ? bind : address),
+        return new HavnConfig(cluster, new Host(name, cap, address == null ? bind : address, stateDir),
                 new ZooKeeper(connect, sessionMs, digest.isEmpty() ? null : digest),
-                new Heartbeat(bind, Path.of(key)), libvirt, fence, new Watchdog(state), new Admin(socket, Set.copyOf(users)),
+                new Heartbeat(bind, Path.of(key)), libvirt, fence, new Watchdog(state, watchdogRequired),
+                new Admin(socket, Set.copyOf(users)),
                 metrics, logging, settings);
     }
 
@@ -318,6 +329,20 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
                 }
             }
             return out;
+        }
+
+        /** An absolute path (normalised), {@code dflt} when absent. */
+        Path absolutePath(JsonNode section, String key, String dflt) {
+            String v = text(section, key, dflt);
+            try {
+                if (v.startsWith("/")) {
+                    return Path.of(v).normalize();
+                }
+            } catch (InvalidPathException bad) {
+                // reported below
+            }
+            error(key, "must be an absolute path, got '" + v + "'");
+            return Path.of(dflt);
         }
 
         boolean bool(JsonNode section, String key, boolean dflt) {

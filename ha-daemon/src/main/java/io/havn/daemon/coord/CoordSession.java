@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * One ZooKeeper session of a {@link CuratorCoordinator}: its own CuratorFramework with exactly one
  * ZooKeeper handle, the mirror of the state it watches, and the port's operations run in it.
  *
- * <p>Phases: CONNECTING until the handle first connects (the session id is known), LOADING while
+ * <p>Phases: CONNECTING until the handle first connects (the session id and the timeout the
+ * ensemble negotiated are known), LOADING while
  * it makes sure the base nodes exist and reads the whole state, STARTED once it posted that state
  * and {@code SessionStarted}, ENDED when ZooKeeper said it expired, when it found its live node
  * deleted (evicted), or when the coordinator abandoned it.
@@ -46,6 +47,8 @@ final class CoordSession implements StateMirror.Owner {
 
     private Phase phase = Phase.CONNECTING;
     private long id;
+    /** The session timeout the ensemble negotiated, read once the handle first connected. */
+    private long negotiatedTimeoutMs;
     private boolean liveCreated;
     private boolean leaderNotified;
 
@@ -105,6 +108,15 @@ final class CoordSession implements StateMirror.Owner {
             return;
         }
         id = zk.getSessionId();
+        negotiatedTimeoutMs = zk.getSessionTimeout();
+        int asked = owner.settings().sessionTimeoutMs();
+        if (negotiatedTimeoutMs != asked) {
+            // the servers clamp it to [minSessionTimeout, maxSessionTimeout] (2 and 20 ticks by default)
+            log.warn("{}: the ensemble gave session {} a timeout of {} ms, not the {} ms asked for "
+                            + "(zookeeper.sessionTimeoutMs): the servers' minSessionTimeout/maxSessionTimeout bound it; "
+                            + "the lease follows the {} ms", host, CoordPaths.sessionName(id), negotiatedTimeoutMs, asked,
+                    negotiatedTimeoutMs);
+        }
         phase = Phase.LOADING;
         log.info("{}: session {} connected; loading the cluster state", host, CoordPaths.sessionName(id));
         owner.blocking(this::ensureBase);
@@ -146,8 +158,8 @@ final class CoordSession implements StateMirror.Owner {
             owner.post(e);
         }
         electionChanged();
-        log.info("{}: session {} started", host, CoordPaths.sessionName(id));
-        owner.post(new NodeEvent.SessionStarted(id));
+        log.info("{}: session {} started, timeout {} ms", host, CoordPaths.sessionName(id), negotiatedTimeoutMs);
+        owner.post(new NodeEvent.SessionStarted(id, negotiatedTimeoutMs));
     }
 
     private void expired() {

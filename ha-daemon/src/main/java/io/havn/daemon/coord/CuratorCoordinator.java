@@ -32,8 +32,10 @@ import org.slf4j.LoggerFactory;
  * <p>Sessions: {@link #openSession()} builds a new CuratorFramework with exactly one ZooKeeper
  * handle. Once connected, the session makes sure the base nodes exist, reads the whole state with
  * watches, posts it as deltas (EpochChanged, HostChanged, LiveChanged, VmChanged, and
- * LeadershipChanged if it already leads), then {@code SessionStarted(id)} with ZooKeeper's session
- * id; afterwards it posts each change as a delta. When ZooKeeper reports the session expired, or a
+ * LeadershipChanged if it already leads), then {@code SessionStarted(id, timeoutMs)} with ZooKeeper's
+ * session id and the session timeout the ensemble negotiated (the servers clamp the one asked for
+ * to their minSessionTimeout and maxSessionTimeout; a difference is logged as a warning); afterwards
+ * it posts each change as a delta. When ZooKeeper reports the session expired, or a
  * confirmation finds the session's live node deleted by someone else ({@link #evict}), it posts
  * {@code LeadershipChanged(false)} if it led, then {@code SessionEnded(id)}; the next
  * {@code openSession()} starts a new session. Nothing is posted because of a (re)connection: only

@@ -19,8 +19,10 @@ import java.util.stream.Stream;
  * The demo cluster's files in its work directory: the cluster key, and for each host its libvirt
  * test-driver hypervisor ({@code hostN.xml}, with the VMs it runs at first), its config
  * ({@code hostN.yaml}), the launcher that runs its havnd ({@code hostN.sh}, which records the
- * pid in {@code hostN.pid} and logs to {@code hostN.log}), its admin socket and watchdog state;
- * and the fence agent that powers a host off by killing its havnd.
+ * pid in {@code hostN.pid} and logs to {@code hostN.log}), its admin socket, watchdog state and
+ * state directory ({@code hostN.d}, its incarnation); and the fence agent that powers a host off by
+ * killing its havnd. No hardware watchdog guards a demo: its configs say {@code watchdog.required:
+ * false}.
  */
 final class WorkDir {
     static final String CLUSTER = "demo";
@@ -88,6 +90,10 @@ final class WorkDir {
         return dir.resolve(host + ".wd");
     }
 
+    Path stateDir(String host) {
+        return dir.resolve(host + ".d");
+    }
+
     /**
      * Writes every file of a cluster of {@code hosts} on ZooKeeper {@code zkConnect}, the VMs in
      * their first hosts' hypervisors; with {@code fence}, each host has a fence device.
@@ -146,7 +152,7 @@ final class WorkDir {
         StringBuilder b = new StringBuilder();
         b.append("cluster: ").append(CLUSTER).append('\n');
         b.append("host: {name: ").append(host).append(", cpus: 4, memoryMiB: 2048, address: ")
-                .append(q("127.0.0.1:" + port)).append("}\n");
+                .append(q("127.0.0.1:" + port)).append(", stateDir: ").append(q(stateDir(host))).append("}\n");
         b.append("zookeeper: {connect: ").append(q(zkConnect)).append(", sessionTimeoutMs: ")
                 .append(profile.sessionTimeoutMs()).append("}\n");
         b.append("heartbeat: {bind: ").append(q("127.0.0.1:" + port)).append(", keyFile: ").append(q(key()))
@@ -162,7 +168,8 @@ final class WorkDir {
             }
             b.append("  device: ").append(device(host)).append('\n');
         }
-        b.append("watchdog: {stateFile: ").append(q(watchdog(host))).append("}\n");
+        // no petter and no /dev/watchdog here: the daemons run their VMs unguarded, and say so
+        b.append("watchdog: {stateFile: ").append(q(watchdog(host))).append(", required: false}\n");
         b.append("admin: {socket: ").append(q(socket(host))).append(", allowedUsers: [")
                 .append(q(System.getProperty("user.name"))).append("]}\n");
         b.append(profile.settingsYaml()).append('\n');

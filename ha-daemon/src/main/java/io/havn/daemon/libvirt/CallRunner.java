@@ -6,7 +6,6 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.libvirt.LibvirtException;
@@ -19,10 +18,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The deadline counts from submission, so a call stuck in the queue behind hung ones fails too,
  * and a call whose deadline passed before a worker took it is never run (a START the node was told
- * failed must not start anything later). A call that hangs in libvirt (dead storage) cannot be
- * interrupted: its worker stays busy until libvirt returns, possibly forever, and the pool is one
- * worker smaller meanwhile. If such a call does return, its result goes to the {@code late}
- * callback. When every worker hangs and the queue is full, calls are rejected at once.
+ * failed must not start anything later): its failure is definite, not {@code timedOut}. A call that
+ * hangs in libvirt (dead storage) cannot be interrupted: its worker stays busy until libvirt
+ * returns, possibly forever, and the pool is one worker smaller meanwhile. Its failure says
+ * {@code timedOut} (the call may still complete), and if it does return, its result goes to the
+ * {@code late} callback. When every worker hangs and the queue is full, calls are rejected at once.
  *
  * <p>Threading: {@code done} and {@code late} run on a worker, on the timer thread (deadline) or,
  * for a rejection, on the caller's thread; they must not block.
@@ -38,7 +38,11 @@ final class CallRunner implements AutoCloseable {
         void before(String call) throws InterruptedException;
     }
 
-    /** A call's outcome: a value, or an error text ({@code timedOut} when the deadline ended it). */
+    /**
+     * A call's outcome: a value, or an error text. {@code timedOut}: the deadline ended the wait
+     * while the call was inside libvirt, so it may still complete (and its outcome then goes to
+     * {@code late}).
+     */
     record Result<T>(T value, String error, boolean timedOut) {
         static <T> Result<T> ok(T value) {
             return new Result<>(value, null, false);
@@ -52,6 +56,13 @@ final class CallRunner implements AutoCloseable {
             return error == null;
         }
     }
+
+    // the phases of one call; each ends in exactly one report to done (ABANDONED, TIMED_OUT, FINISHED)
+    private static final int QUEUED = 0;
+    private static final int RUNNING = 1;
+    private static final int ABANDONED = 2;
+    private static final int TIMED_OUT = 3;
+    private static final int FINISHED = 4;
 
     /** How long closing waits for running calls to end. */
     static final long CLOSE_WAIT_MS = 1_000;
@@ -86,15 +97,19 @@ final class CallRunner implements AutoCloseable {
 
     /**
      * Runs {@code call} on a worker; {@code done} gets its outcome within the timeout (a failure
-     * when it timed out or could not be queued), {@code late} the outcome of a call that returned
-     * after its deadline had already been reported.
+     * when it timed out, waited out its deadline in the queue or could not be queued), {@code late}
+     * the outcome of a call that returned after a {@code timedOut} failure had been reported.
      */
     <T> void run(String name, LibvirtCall<T> call, Consumer<Result<T>> done, Consumer<Result<T>> late) {
-        AtomicBoolean reported = new AtomicBoolean();
+        AtomicInteger phase = new AtomicInteger(QUEUED);
         ScheduledFuture<?> deadline;
         try {
             deadline = timer.schedule(() -> {
-                if (reported.compareAndSet(false, true)) {
+                if (phase.compareAndSet(QUEUED, ABANDONED)) {
+                    LOG.warn("libvirt call '{}' waited {} ms for a worker; it is not run", name, timeoutMs);
+                    deliver(done, Result.failed("timed out after " + timeoutMs + " ms waiting for a free libvirt"
+                            + " worker (" + name + "); not run"));
+                } else if (phase.compareAndSet(RUNNING, TIMED_OUT)) {
                     LOG.warn("libvirt call '{}' did not return within {} ms; its worker stays busy until it does",
                             name, timeoutMs);
                     deliver(done, new Result<>(null, "timed out after " + timeoutMs + " ms waiting for libvirt ("
@@ -107,11 +122,11 @@ final class CallRunner implements AutoCloseable {
         }
         try {
             workers.execute(() -> {
-                if (reported.get()) {
+                if (!phase.compareAndSet(QUEUED, RUNNING)) {
                     return; // its deadline passed in the queue: the caller was told it failed
                 }
                 Result<T> r = invoke(name, call);
-                if (reported.compareAndSet(false, true)) {
+                if (phase.compareAndSet(RUNNING, FINISHED)) {
                     deadline.cancel(false);
                     deliver(done, r);
                 } else {
@@ -121,7 +136,7 @@ final class CallRunner implements AutoCloseable {
             });
         } catch (RejectedExecutionException e) {
             deadline.cancel(false);
-            if (reported.compareAndSet(false, true)) {
+            if (phase.compareAndSet(QUEUED, ABANDONED)) {
                 deliver(done, Result.failed(workers.isShutdown() ? "the libvirt adapter is closed"
                         : "rejected: all " + workers.getMaximumPoolSize() + " libvirt workers are busy and "
                         + queueCapacity + " calls are queued"));

@@ -39,6 +39,20 @@ final class DomainStates {
                 || pausedReason == StateReasons.PAUSED_POSTCOPY_FAILED;
     }
 
+    /** Why an active domain havn did not pause is paused, for {@code DomainChanged.cause}. */
+    static String pauseCause(int pausedReason) {
+        return switch (pausedReason) {
+            case StateReasons.PAUSED_USER -> "paused outside havn";
+            case StateReasons.PAUSED_IOERROR -> "paused on a disk I/O error";
+            case StateReasons.PAUSED_WATCHDOG -> "paused by the guest's watchdog device";
+            case StateReasons.PAUSED_MIGRATION -> "paused for a migration";
+            case StateReasons.PAUSED_SAVE, StateReasons.PAUSED_DUMP, StateReasons.PAUSED_SNAPSHOT ->
+                    "paused while libvirt saves, dumps or snapshots it";
+            case StateReasons.UNKNOWN -> "paused (libvirt gives no reason)";
+            default -> "paused (libvirt's reason " + pausedReason + ")";
+        };
+    }
+
     /** The state of a domain that is no longer active, from its shutoff reason. */
     static DomainState ofStopped(int shutoffReason) {
         return shutoffReason == StateReasons.SHUTOFF_CRASHED ? DomainState.CRASHED : DomainState.SHUTOFF;

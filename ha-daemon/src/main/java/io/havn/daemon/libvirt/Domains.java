@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The libvirt-java calls the adapter is made of, each run on a worker: look a domain up, list,
- * poll, destroy. Domain handles are freed at once rather than left to libvirt-java's finalizers.
+ * poll, destroy, turn autostart off. Domain handles are freed at once rather than left to
+ * libvirt-java's finalizers.
  */
 final class Domains {
     private static final Logger LOG = LoggerFactory.getLogger(Domains.class);
@@ -50,7 +51,11 @@ final class Domains {
         }
     }
 
-    /** Every domain: defined ones first, then active ones, so one started in between is listed as active. */
+    /**
+     * Every domain, whatever its state and whoever started it, with its autostart flag: defined ones
+     * first, then active ones, so one started in between is listed as active. One that vanishes
+     * while it is being looked at is left out.
+     */
     static List<DomainInfo> listAll(NativeConnect c) throws LibvirtException {
         Map<VmId, DomainInfo> out = new LinkedHashMap<>();
         for (String name : c.listDefinedDomains()) {
@@ -58,7 +63,11 @@ final class Domains {
             if (d != null) {
                 try {
                     VmId vm = VmId.of(d.getUUIDString());
-                    out.put(vm, new DomainInfo(vm, name, DomainState.SHUTOFF));
+                    out.put(vm, new DomainInfo(vm, name, DomainState.SHUTOFF, d.getAutostart()));
+                } catch (LibvirtException e) {
+                    if (!LibvirtConnection.noDomain(e)) {
+                        throw e;
+                    }
                 } finally {
                     free(d);
                 }
@@ -69,13 +78,29 @@ final class Domains {
             if (d != null) {
                 try {
                     VmId vm = VmId.of(d.getUUIDString());
-                    out.put(vm, new DomainInfo(vm, d.getName(), DomainStates.ofActive(rawState(d))));
+                    out.put(vm, new DomainInfo(vm, d.getName(), DomainStates.ofActive(rawState(d)), d.getAutostart()));
+                } catch (LibvirtException e) {
+                    if (!LibvirtConnection.noDomain(e)) {
+                        throw e;
+                    }
                 } finally {
                     free(d);
                 }
             }
         }
         return List.copyOf(out.values());
+    }
+
+    /**
+     * Turns libvirt autostart off for {@code d} if it is on; returns whether it was on. A domain
+     * without a persistent definition has none to turn off.
+     */
+    static boolean autostartOff(Domain d) throws LibvirtException {
+        if (!d.getAutostart()) {
+            return false;
+        }
+        d.setAutostart(false);
+        return true;
     }
 
     /**
@@ -95,9 +120,13 @@ final class Domains {
                 if (s == DomainState.SHUTOFF) {
                     continue; // stopped between the two calls: looked at below if known
                 }
-                if (s == DomainState.PAUSED && !known.contains(vm)
-                        && DomainStates.migrationInProgress(StateReasons.reason(c, vm, StateReasons.STATE_PAUSED))) {
-                    seen.put(vm, Seen.unsettled()); // an incoming migration still under way
+                if (s == DomainState.PAUSED) {
+                    int reason = StateReasons.reason(c, vm, StateReasons.STATE_PAUSED);
+                    if (!known.contains(vm) && DomainStates.migrationInProgress(reason)) {
+                        seen.put(vm, Seen.unsettled()); // an incoming migration still under way
+                    } else {
+                        seen.put(vm, Seen.paused(DomainStates.pauseCause(reason)));
+                    }
                 } else {
                     seen.put(vm, Seen.active(s));
                 }

@@ -5,10 +5,9 @@ import io.havn.common.model.HostId;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmSpec;
 import io.havn.common.node.NodeEvent;
-import io.havn.common.node.NodeEvent.DomainChanged;
 import io.havn.common.node.NodeEvent.DomainsListed;
 import io.havn.common.node.NodeEvent.HypervisorDone;
-import io.havn.common.port.DomainState;
+import io.havn.common.node.NodeEvent.HypervisorLate;
 import io.havn.common.port.Hypervisor;
 import io.havn.daemon.libvirt.CallRunner.Result;
 import io.havn.daemon.libvirt.DomainWatch.Effect;
@@ -34,28 +33,38 @@ import org.slf4j.LoggerFactory;
  * (see {@link CallRunner}) and its result comes back only as an event on the sink:
  * {@code DomainsListed} for {@link #list}, one {@code HypervisorDone} per operation. Each libvirt
  * call has the per-call timeout; one that hangs (dead storage) ends in
- * {@code HypervisorDone(vm, op, false, "timed out after ...")} while its worker stays busy until
- * libvirt returns. If it does return and had succeeded, the effect is reported as a
- * {@code DomainChanged} (e.g. RUNNING for a START the node was told failed). An operation on a
- * domain libvirt does not know, a full pool, a broken connection: all are failure events, never
- * exceptions. A {@link #list} that fails has no failure event; it is retried at the next poll.
+ * {@code HypervisorDone(vm, op, false, "timed out after ...", timedOut = true)} while its worker
+ * stays busy until libvirt returns: the call may still complete. If it does return, whatever its
+ * outcome, a {@code HypervisorLate(vm, op, ok, error)} follows (e.g. ok for a START the node was
+ * told timed out: the domain runs). A call whose deadline passed while it waited for a worker is
+ * never run; its failure is definite ({@code timedOut} false) and nothing follows it. An operation
+ * on a domain libvirt does not know, a full pool, a broken connection: all are failure events,
+ * never exceptions. A {@link #list} that fails has no failure event; it is retried at the next
+ * poll. {@link #disableAutostart} has no event at all: a failure is logged, and the next list shows
+ * the flag.
  *
- * <p><b>Operations.</b> {@code start}: define the spec's XML (persistent), check that its UUID is the
- * VM id, create. {@code shutdown}: ask the guest, look every poll interval whether it is off, destroy
- * it once {@code timeoutMs} has passed. {@code destroy} and {@code shutdown} of a defined domain
+ * <p><b>Operations.</b> {@code list}: every domain, defined or active, whoever started it, with
+ * its autostart flag. {@code start}: define the spec's XML (persistent), check that its UUID is the
+ * VM id, turn autostart off (a definition left from before may carry it; a start that cannot turn
+ * it off fails before the guest runs), create. {@code disableAutostart}: turn autostart off.
+ * {@code shutdown}: ask the guest, look every poll interval whether it is off, destroy it once
+ * {@code timeoutMs} has passed; if asking the guest returns only after its timeout, the shutdown
+ * is over and the guest is not destroyed. {@code destroy} and {@code shutdown} of a defined domain
  * that is already off succeed. {@code migrate}: live migration to the target host's libvirt URI
  * (VIR_MIGRATE_LIVE | PERSIST_DEST | UNDEFINE_SOURCE | PAUSED), so the guest waits paused on the
  * destination; the whole migration is one call under the per-call timeout (closing the
  * connection to the destination happens after, off the call), and on timeout the migration job is
  * aborted, best effort.
  *
- * <p><b>Changes not asked for.</b> Every poll interval the adapter lists the active domains and
- * posts {@code DomainChanged(vm, state, false, cause)} when a domain it knew running or paused
- * stops or crashes while none of its operations is in flight on it, and
- * {@code DomainChanged(vm, PAUSED, true, "incoming migration complete")} when a paused domain
- * appears that it did not start, once libvirt's state reason says the migration finished. See
- * {@link DomainWatch}. (libvirt-java 0.5.2 offers lifecycle events, but they need libvirt's event
- * loop on a thread of its own; polling keeps one code path for every driver.)
+ * <p><b>Changes not asked for.</b> Every poll interval the adapter lists the active domains and,
+ * for one none of its operations is in flight on, posts {@code DomainChanged(vm, state, false,
+ * cause)} for every change it sees: a domain that appears running (started outside havn, or
+ * running although havn's operation on it was reported failed or timed out), that pauses, resumes,
+ * crashes, stops or vanishes; and {@code DomainChanged(vm, PAUSED, true, "incoming migration
+ * complete")} when a paused domain appears that it did not start, once libvirt's state reason says
+ * the migration finished. See {@link DomainWatch}. (libvirt-java 0.5.2 offers lifecycle events,
+ * but they need libvirt's event loop on a thread of its own; polling keeps one code path for every
+ * driver.)
  *
  * <p><b>Lifecycle.</b> LATENT until {@link #start()}, which may be called once; the connection
  * opens lazily on a worker and reopens after a failure that says it broke. {@link #close()} stops
@@ -194,6 +203,26 @@ public final class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     }
 
     @Override
+    public void disableAutostart(VmId vm) {
+        checkStarted();
+        calls.<Boolean>run("disable-autostart", c -> {
+            Domain d = Domains.lookup(c, vm);
+            try {
+                return Domains.autostartOff(d);
+            } finally {
+                Domains.free(d);
+            }
+        }, r -> {
+            if (!r.ok()) {
+                LOG.warn("turning autostart off for {} failed; the next list still shows it on: {}", vm, r.error());
+            } else if (r.value()) {
+                LOG.info("turned libvirt autostart off for {}", vm);
+            }
+        }, late -> LOG.info("turning autostart off for {} returned after its timeout: {}", vm,
+                late.ok() ? "done" : late.error()));
+    }
+
+    @Override
     public void start(VmSpec spec) {
         checkStarted();
         VmId vm = spec.id();
@@ -209,6 +238,14 @@ public final class LibvirtHypervisor implements Hypervisor, AutoCloseable {
                 if (!uuid.equalsIgnoreCase(vm.value())) {
                     throw new CallFailed("the domain XML of VM " + vm + " defines UUID " + uuid
                             + "; the VM id must be the domain's UUID");
+                }
+                try {
+                    if (Domains.autostartOff(d)) {
+                        LOG.info("the definition of {} had libvirt autostart on; turned it off", vm);
+                    }
+                } catch (LibvirtException e) {
+                    throw new CallFailed("cannot turn libvirt autostart off for VM " + vm + " ("
+                            + LibvirtConnection.message(e) + "); not starting it");
                 }
                 d.create();
                 return null;
@@ -288,30 +325,30 @@ public final class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             if (r.timedOut()) {
                 abortMigration(vm);
             }
-        }, late -> lateSuccess(vm, Op.MIGRATE, Effect.GONE, late));
+        }, late -> reportLate(vm, Op.MIGRATE, Effect.GONE, late));
     }
 
     // ---------------------------------------------------------------- operations
 
-    /** Runs a one-call operation: HypervisorDone when it ends, DomainChanged if it succeeds too late. */
+    /** Runs a one-call operation: HypervisorDone when it ends, HypervisorLate if it returns after timing out. */
     private void operate(VmId vm, Op op, String name, Effect effect, LibvirtCall<Void> call) {
         watch.begin(vm);
-        calls.run(name, call, r -> finish(vm, op, effect, r), late -> lateSuccess(vm, op, effect, late));
+        calls.run(name, call, r -> finish(vm, op, effect, r), late -> reportLate(vm, op, effect, late));
     }
 
+    /** An operation ended; {@code effect} is what it did if it succeeded. */
     private void finish(VmId vm, Op op, Effect effect, Result<?> r) {
-        watch.end(vm, r.ok() ? effect : Effect.NONE);
-        post(new HypervisorDone(vm, op, r.ok(), r.error()));
+        watch.end(vm, r.ok() ? effect : Effect.NONE, r.timedOut());
+        post(new HypervisorDone(vm, op, r.ok(), r.error(), r.timedOut()));
     }
 
-    /** An operation reported timed out has succeeded after all: the node must learn what it did. */
-    private void lateSuccess(VmId vm, Op op, Effect effect, Result<?> r) {
-        if (!r.ok() || effect == Effect.NONE) {
-            return;
-        }
-        watch.late(vm, effect);
-        DomainState now = effect == Effect.RUNNING ? DomainState.RUNNING : DomainState.SHUTOFF;
-        post(new DomainChanged(vm, now, false, op + " completed after it was reported timed out"));
+    /**
+     * An operation reported timed out has returned after all, with outcome {@code r}: the node
+     * learns it, and the watch takes its effect as seen (so no poll reports it again).
+     */
+    private void reportLate(VmId vm, Op op, Effect effect, Result<?> r) {
+        watch.late(vm, r.ok() ? effect : Effect.NONE);
+        post(new HypervisorLate(vm, op, r.ok(), r.error()));
     }
 
     private void abortMigration(VmId vm) {
@@ -365,15 +402,34 @@ public final class LibvirtHypervisor implements Hypervisor, AutoCloseable {
                 }
             }, r -> {
                 if (!r.ok()) {
-                    finish(false, r.error());
+                    finish(r);
                 } else if (r.value().off()) {
-                    finish(true, null);
+                    finish(Result.ok(null));
                 } else if (r.value().refusal() != null) {
                     forceOff(r.value().refusal()); // asking failed: waiting cannot help
                 } else {
                     check(1);
                 }
-            }, late -> { }); // a late ask shows later as the guest shutting down by itself
+            }, this::askedLate);
+        }
+
+        /**
+         * The ask was reported timed out and has returned after all. The shutdown is over: the
+         * guest is not destroyed now. Still running, it may yet shut down, which a poll reports.
+         */
+        private void askedLate(Result<Asked> r) {
+            Result<Void> outcome;
+            if (!r.ok()) {
+                outcome = Result.failed(r.error());
+            } else if (r.value().off()) {
+                outcome = Result.ok(null);
+            } else if (r.value().refusal() != null) {
+                outcome = Result.failed(r.value().refusal());
+            } else {
+                outcome = Result.failed("the guest was asked to shut down after the timeout and still runs;"
+                        + " it is not destroyed");
+            }
+            reportLate(vm, Op.SHUTDOWN, Effect.GONE, outcome);
         }
 
         private void check(long n) {
@@ -394,13 +450,13 @@ public final class LibvirtHypervisor implements Hypervisor, AutoCloseable {
                 }
             }, r -> {
                 if (r.ok() && r.value()) {
-                    finish(true, null);
+                    finish(Result.ok(null));
                 } else {
                     check(n + 1); // a failed look is no answer: keep waiting until the deadline
                 }
-            }, late -> { }));
+            }, late -> { })); // a look that came too late: the next one (or the destroy) ended it
             if (!scheduled) {
-                finish(false, "the libvirt adapter is closed");
+                finish(Result.failed("the libvirt adapter is closed"));
             }
         }
 
@@ -408,17 +464,16 @@ public final class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             LOG.info("shutdown of {}: {}; destroying it", vm, why);
             calls.run("shutdown-destroy", c -> Domains.destroyNow(c, vm, true), r -> {
                 if (r.ok()) {
-                    finish(true, null);
+                    finish(r);
                 } else {
-                    finish(false, why + "; destroying it failed: " + r.error());
+                    finish(new Result<>(null, why + "; destroying it failed: " + r.error(), r.timedOut()));
                 }
-            }, late -> lateSuccess(vm, Op.SHUTDOWN, Effect.GONE, late));
+            }, late -> reportLate(vm, Op.SHUTDOWN, Effect.GONE, late));
         }
 
-        private void finish(boolean ok, String error) {
+        private void finish(Result<?> r) {
             if (finished.compareAndSet(false, true)) {
-                LibvirtHypervisor.this.finish(vm, Op.SHUTDOWN, Effect.GONE,
-                        ok ? Result.ok(null) : Result.failed(error));
+                LibvirtHypervisor.this.finish(vm, Op.SHUTDOWN, Effect.GONE, r);
             }
         }
     }

@@ -27,7 +27,11 @@ final class StateReasons {
     // virDomainPausedReason
     static final int PAUSED_USER = 1;
     static final int PAUSED_MIGRATION = 2;
+    static final int PAUSED_SAVE = 3;
+    static final int PAUSED_DUMP = 4;
     static final int PAUSED_IOERROR = 5;
+    static final int PAUSED_WATCHDOG = 6;
+    static final int PAUSED_SNAPSHOT = 9;
     static final int PAUSED_STARTING_UP = 11;
     static final int PAUSED_POSTCOPY = 12;
     static final int PAUSED_POSTCOPY_FAILED = 13;

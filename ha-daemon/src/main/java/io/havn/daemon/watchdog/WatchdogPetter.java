@@ -1,10 +1,9 @@
 package io.havn.daemon.watchdog;
 
+import io.havn.common.node.Settings;
+import io.havn.daemon.systemd.SystemdNotifier;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -32,37 +31,54 @@ import org.slf4j.LoggerFactory;
  * (an armed deadline still lapses); after an untrusted read it does not pet either. Each tick
  * decides afresh, so a good state published later resumes petting if the machine is still up.
  *
- * <p>Stop: a clean stop (SIGTERM, SIGINT) writes the magic close character 'V' and closes the
- * device, which disarms the watchdog, but only if a tick at that moment would pet: when the
- * deadline has passed or the file is untrusted, the reset that is due must still happen, so it
- * closes without 'V'. A crash or SIGKILL also closes without 'V': the machine resets W later unless
- * the petter is restarted in time (systemd Restart=always). The pet byte is never 'V'.
+ * <p>Start: the device's timeout is set to W ({@code --timeout-ms}, havnd's {@code settings.watchdogMs})
+ * and read back; a device that refuses, or whose timeout is longer than W, is disarmed at once and
+ * the petter exits ({@link Arming}). Once verified, the petter writes the device, the verified
+ * timeout and its pid to the status file beside the state file ({@link StatusFile}), which havnd
+ * checks before it runs HA VMs, and tells systemd it is ready.
  *
- * <p>The interval must be well below the hardware timeout W (default 1 s against W of about 3 s);
- * W itself is set on the device (driver parameter, or the watchdog's systemd/kernel settings).
+ * <p>Stop: a clean stop (SIGTERM, SIGINT) writes the magic close character 'V' and closes the
+ * device, which disarms the watchdog, only when nothing is guarded: released, or nothing published
+ * in this boot. While armed (a deadline ahead: the daemon holds HA VMs under a lease) it closes
+ * without 'V' and says loudly that the hardware resets the machine within W unless a petter is
+ * back by then ({@code systemctl stop havn-watchdog} must not leave HA VMs unguarded); when the
+ * deadline has passed or the file is untrusted, the reset that is due must still happen, so it
+ * closes without 'V' too. A crash or SIGKILL also closes without 'V': the machine resets W later
+ * unless the petter is restarted in time (systemd Restart=always). Every stop deletes the status
+ * file. The pet byte is never 'V'.
+ *
+ * <p>The interval must be well below W: at most half of it (default 1 s against W of 3 s).
+ *
+ * <p>Threading: {@link #tick} and {@link #close} are serialised; {@link #run} ticks on the calling
+ * thread.
  */
 public final class WatchdogPetter {
     private static final Logger LOG = LoggerFactory.getLogger(WatchdogPetter.class);
     public static final Path DEFAULT_DEVICE = Path.of("/dev/watchdog");
     public static final long DEFAULT_INTERVAL_MS = 1_000;
     public static final long DEFAULT_MAX_AHEAD_MS = 300_000;
+    /** W by default: havnd's default {@code settings.watchdogMs}. */
+    public static final long DEFAULT_TIMEOUT_MS = Settings.defaults().watchdogMs();
     static final byte PET = '.';
     static final byte MAGIC_CLOSE = 'V';
     private static final long STOP_WAIT_MS = 5_000;
 
-    /** Why a tick pets or not. */
+    /** Why a tick pets or not, and whether a clean stop may then disarm. */
     enum Reason {
-        RELEASED(true),
-        ARMED(true),
-        NOTHING_PUBLISHED(true),
-        DEADLINE_PASSED(false),
-        IMPLAUSIBLE(false),
-        UNTRUSTED(false);
+        RELEASED(true, true),
+        ARMED(true, false),
+        NOTHING_PUBLISHED(true, true),
+        DEADLINE_PASSED(false, false),
+        IMPLAUSIBLE(false, false),
+        UNTRUSTED(false, false);
 
         final boolean pets;
+        /** Nothing is guarded: a clean stop disarms with the magic close. */
+        final boolean disarms;
 
-        Reason(boolean pets) {
+        Reason(boolean pets, boolean disarms) {
             this.pets = pets;
+            this.disarms = disarms;
         }
     }
 
@@ -80,8 +96,10 @@ public final class WatchdogPetter {
     }
 
     private final StateFile file;
-    private final FileChannel device;
+    private final StatusFile status;
+    private final WatchdogDevice device;
     private final Path devicePath;
+    private final long timeoutMs;
     private final long maxAheadNanos;
     private WatchdogState lastRead;
     private boolean untrusted;
@@ -89,13 +107,17 @@ public final class WatchdogPetter {
     private boolean writeFailing;
     private boolean closed;
 
-    /** Opens the device, which on a real watchdog starts the hardware timer. */
-    WatchdogPetter(StateFile file, Path device, long maxAheadNanos) throws IOException {
+    /**
+     * Pets {@code armed}, the device at {@code devicePath} whose timeout was verified, while
+     * {@code file} allows; {@code status} is deleted when it stops.
+     */
+    WatchdogPetter(StateFile file, StatusFile status, Path devicePath, Arming.Armed armed, long maxAheadNanos) {
         this.file = Objects.requireNonNull(file, "state file");
-        this.devicePath = Objects.requireNonNull(device, "device");
+        this.status = Objects.requireNonNull(status, "status file");
+        this.devicePath = Objects.requireNonNull(devicePath, "device");
+        this.device = armed.device();
+        this.timeoutMs = armed.timeoutMs();
         this.maxAheadNanos = maxAheadNanos;
-        // No CREATE: a missing /dev/watchdog must fail, not become a plain file that guards nothing.
-        this.device = FileChannel.open(device, StandardOpenOption.WRITE);
     }
 
     /** One tick at {@code nowNanos} (CLOCK_MONOTONIC): reads the state, pets if it allows. */
@@ -119,8 +141,9 @@ public final class WatchdogPetter {
     }
 
     /**
-     * Closes the device: with the magic close character when {@code clean} and a tick now would
-     * pet, else without it, leaving the watchdog running. A second call does nothing.
+     * Deletes the status file and closes the device: with the magic close character when
+     * {@code clean} and nothing is guarded now (released, nothing published), else without it,
+     * leaving the watchdog running. A second call does nothing.
      */
     synchronized void close(long nowNanos, boolean clean) {
         if (closed) {
@@ -128,14 +151,20 @@ public final class WatchdogPetter {
         }
         closed = true;
         try {
+            status.delete();
+        } catch (IOException | RuntimeException e) {
+            LOG.error("cannot delete {}: {}; havnd sees its petter gone by its pid", status.path(), e.toString());
+        }
+        try {
             Verdict v = judge(nowNanos);
-            if (clean && v.pets()) {
+            if (clean && v.reason().disarms) {
                 if (write(MAGIC_CLOSE)) {
                     LOG.info("stopped: watchdog disarmed by magic close ({})", v.detail());
                 }
-                if (v.reason() == Reason.ARMED) {
-                    LOG.warn("the petter stopped while the daemon guards HA VMs: the hardware watchdog no longer does");
-                }
+            } else if (clean && v.reason() == Reason.ARMED) {
+                LOG.error("STOPPED WHILE ARMED ({}): this host runs HA VMs under a lease, so {} stays armed without "
+                        + "the magic close; the hardware WILL RESET THIS MACHINE within {} ms unless a petter is back by "
+                        + "then (systemctl start havn-watchdog havnd)", v.detail(), devicePath, timeoutMs);
             } else {
                 LOG.error("stopped without the magic close ({}): the hardware resets this machine unless a petter takes over",
                         clean ? v.detail() : "not a clean stop");
@@ -200,10 +229,7 @@ public final class WatchdogPetter {
 
     private boolean write(byte b) {
         try {
-            ByteBuffer buf = ByteBuffer.wrap(new byte[] {b});
-            while (buf.hasRemaining()) {
-                device.write(buf);
-            }
+            device.write(b);
             if (writeFailing) {
                 LOG.info("writing to {} works again", devicePath);
                 writeFailing = false;
@@ -221,17 +247,21 @@ public final class WatchdogPetter {
     // ---------------------------------------------------------------- the process
 
     /** Command-line options; every one has a default. */
-    record Options(Path stateFile, Path device, long intervalMs, long maxAheadMs) {
-        static final String USAGE = "usage: havn-watchdog [--state FILE] [--device FILE] [--interval-ms N] [--max-ahead-ms N]\n"
+    record Options(Path stateFile, Path device, long timeoutMs, long intervalMs, long maxAheadMs) {
+        static final String USAGE = "usage: havn-watchdog [--state FILE] [--device FILE] [--timeout-ms N] [--interval-ms N] "
+                + "[--max-ahead-ms N]\n"
                 + "  --state FILE       the state the daemon publishes (default " + WatchdogPublisher.DEFAULT_STATE_FILE + ")\n"
                 + "  --device FILE      the watchdog device (default " + DEFAULT_DEVICE + ")\n"
-                + "  --interval-ms N    time between pets, well below the hardware timeout (default " + DEFAULT_INTERVAL_MS + ")\n"
+                + "  --timeout-ms N     W, havnd's settings.watchdogMs: set on the device in whole seconds and read back;\n"
+                + "                     a device that resets later is refused (default " + DEFAULT_TIMEOUT_MS + ", at least 1000)\n"
+                + "  --interval-ms N    time between pets, at most half the timeout (default " + DEFAULT_INTERVAL_MS + ")\n"
                 + "  --max-ahead-ms N   a deadline further ahead than this is refused (default " + DEFAULT_MAX_AHEAD_MS + ")";
 
         /** Parses {@code args}; null for --help; a message naming the option for anything wrong. */
         static Options parse(String[] args) {
             Path state = WatchdogPublisher.DEFAULT_STATE_FILE;
             Path device = DEFAULT_DEVICE;
+            long timeout = DEFAULT_TIMEOUT_MS;
             long interval = DEFAULT_INTERVAL_MS;
             long maxAhead = DEFAULT_MAX_AHEAD_MS;
             for (int i = 0; i < args.length; i++) {
@@ -246,18 +276,27 @@ public final class WatchdogPetter {
                 switch (a) {
                     case "--state" -> state = Path.of(v);
                     case "--device" -> device = Path.of(v);
+                    case "--timeout-ms" -> timeout = positive(a, v);
                     case "--interval-ms" -> interval = positive(a, v);
                     case "--max-ahead-ms" -> maxAhead = positive(a, v);
                     default -> throw new IllegalArgumentException("unknown option '" + a + "'");
                 }
             }
-            return new Options(state, device, interval, maxAhead);
+            if (timeout < 1_000) {
+                throw new IllegalArgumentException("--timeout-ms must be at least 1000: a watchdog's timeout is set in "
+                        + "whole seconds, got " + timeout);
+            }
+            if (2 * interval > timeout) {
+                throw new IllegalArgumentException("--interval-ms " + interval + " must be at most half of --timeout-ms "
+                        + timeout + ", or a pet may come too late");
+            }
+            return new Options(state, device, timeout, interval, maxAhead);
         }
 
         private static long positive(String option, String v) {
             try {
                 long n = Long.parseLong(v);
-                if (n > 0) {
+                if (n > 0 && n <= Integer.MAX_VALUE) {
                     return n;
                 }
             } catch (NumberFormatException e) {
@@ -267,11 +306,32 @@ public final class WatchdogPetter {
         }
     }
 
+    /** Exit status: stopped cleanly, or --help. */
+    static final int EXIT_OK = 0;
+    /** Exit status: the device cannot be opened, or the petter failed. */
+    static final int EXIT_FAILED = 1;
+    /** Exit status: a bad command line. */
+    static final int EXIT_USAGE = 2;
+    /** Exit status: the device's timeout could not be set to at most W and verified; it was disarmed. */
+    static final int EXIT_REFUSED = 3;
+
     /**
-     * The petter process. SIGTERM or SIGINT stops it cleanly (see the class comment); it exits 2 on
-     * bad arguments and 1 if the device cannot be opened.
+     * The petter process on {@code /dev/watchdog} through libc. SIGTERM or SIGINT stops it cleanly
+     * (see the class comment); it exits 2 on bad arguments, 1 if the device cannot be opened, 3 if
+     * the device's timeout cannot be verified. Once verified, it sends systemd READY=1.
      */
     public static void main(String[] args) {
+        int rc = runProcess(args, LinuxWatchdogDevice::open);
+        if (rc != EXIT_OK) {
+            System.exit(rc);
+        }
+    }
+
+    /**
+     * The process around {@link #run}: real time, and a shutdown hook that stops the loop and waits
+     * for it to close the device. {@code opener} gives the device (tests: one that is not a watchdog).
+     */
+    static int runProcess(String[] args, WatchdogDevice.Opener opener) {
         CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -282,49 +342,74 @@ public final class WatchdogPetter {
                 Thread.currentThread().interrupt();
             }
         }, "havn-watchdog-stop"));
-        int rc;
         try {
-            rc = run(args, System::nanoTime, nanos -> !stop.await(nanos, TimeUnit.NANOSECONDS));
+            SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
+            return run(args, opener, System::nanoTime, nanos -> !stop.await(nanos, TimeUnit.NANOSECONDS),
+                    () -> systemd.notify("READY=1"));
         } finally {
             stopped.countDown();
         }
-        if (rc != 0) {
-            System.exit(rc);
-        }
     }
 
-    /** {@link #main} with its clock and pause given: ticks until {@code pause} says stop. */
-    static int run(String[] args, LongSupplier monotonicNanos, Pause pause) {
+    /**
+     * {@link #main} with its device, clock and pause given: arms and verifies the device, writes the
+     * status file, runs {@code ready}, then ticks until {@code pause} says stop.
+     */
+    static int run(String[] args, WatchdogDevice.Opener opener, LongSupplier monotonicNanos, Pause pause,
+                   Runnable ready) {
         Options o;
         try {
             o = Options.parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println("havn-watchdog: " + e.getMessage());
             System.err.println(Options.USAGE);
-            return 2;
+            return EXIT_USAGE;
         }
         if (o == null) {
             System.out.println(Options.USAGE);
-            return 0;
+            return EXIT_OK;
         }
-        WatchdogPetter petter;
+        String boot = StateFile.currentBootId();
+        StatusFile status = new StatusFile(StatusFile.beside(o.stateFile()), boot);
+        Arming.Armed armed;
         try {
-            petter = new WatchdogPetter(new StateFile(o.stateFile(), StateFile.currentBootId()), o.device(),
-                    TimeUnit.MILLISECONDS.toNanos(o.maxAheadMs()));
+            deleteQuietly(status); // a status left by a petter that died says nothing about this one
+            armed = Arming.arm(opener, o.device(), o.timeoutMs(), o.intervalMs());
+        } catch (Arming.Refused e) {
+            LOG.error("{}", e.getMessage());
+            return EXIT_REFUSED;
         } catch (IOException | RuntimeException e) {
             LOG.error("cannot open the watchdog device {}: {}", o.device(), e.toString());
-            return 1;
+            return EXIT_FAILED;
         }
-        LOG.info("started: petting {} every {} ms while {} allows", o.device(), o.intervalMs(), o.stateFile());
+        WatchdogPetter petter = new WatchdogPetter(new StateFile(o.stateFile(), boot), status, o.device(), armed,
+                TimeUnit.MILLISECONDS.toNanos(o.maxAheadMs()));
+        try {
+            status.write(ProcessHandle.current().pid(), armed.timeoutMs(), o.device());
+        } catch (IOException | RuntimeException e) {
+            // havnd then runs no HA VM (watchdog.required): safe, and said on both sides
+            LOG.error("cannot write {}: {}; havnd will not run HA VMs without it", status.path(), e.toString());
+        }
+        LOG.info("started: {} verified with a timeout of {} ms (at most {} ms, --timeout-ms); petting every {} ms "
+                + "while {} allows", o.device(), armed.timeoutMs(), o.timeoutMs(), o.intervalMs(), o.stateFile());
+        ready.run();
         try {
             petter.run(monotonicNanos, TimeUnit.MILLISECONDS.toNanos(o.intervalMs()), pause);
-            return 0;
+            return EXIT_OK;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return 1;
+            return EXIT_FAILED;
         } catch (RuntimeException e) {
             LOG.error("the petter failed", e);
-            return 1;
+            return EXIT_FAILED;
+        }
+    }
+
+    private static void deleteQuietly(StatusFile status) {
+        try {
+            status.delete();
+        } catch (IOException e) {
+            LOG.warn("cannot delete the old {}: {}", status.path(), e.toString());
         }
     }
 }

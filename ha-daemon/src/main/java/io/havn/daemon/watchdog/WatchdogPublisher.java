@@ -4,15 +4,18 @@ import io.havn.common.port.Watchdog;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongPredicate;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The daemon's side of the {@link Watchdog} port: it publishes the node's deadline, or "released",
- * to the state file that {@link WatchdogPetter}, a separate process, reads every second.
+ * to the state file that {@link WatchdogPetter}, a separate process, reads every second; and it
+ * tells the node whether that petter guards this host ({@link #problem}).
  *
  * <p>Clock: the node's deadlines are passed through unchanged. That is right only because the
  * daemon's node clock is {@link System#nanoTime()}, which on Linux is CLOCK_MONOTONIC: one clock
@@ -21,27 +24,59 @@ import org.slf4j.LoggerFactory;
  * need translating here.
  *
  * <p>A write that fails is logged and not retried: the petter keeps the last state it read, so an
- * old deadline simply lapses and the machine resets, the safe direction. Calls may come from any
- * thread (they are serialised).
+ * old deadline simply lapses and the machine resets, the safe direction.
+ *
+ * <p>Problem: the petter writes a status file beside the state file ({@link StatusFile}) once it
+ * has set the device's timeout and read it back. The watchdog guards the host only while that file
+ * is of this boot, its petter's pid lives and its verified timeout is at most the node's
+ * {@code watchdogMs}. The file is read again at most once a {@link #RECHECK_NANOS} and the answer
+ * kept in between, so the node may ask on every tick. Not required ({@code watchdog.required:
+ * false}: demos, tests), there is never a problem.
+ *
+ * <p>Threading: calls may come from any thread (they are serialised); the node calls them all
+ * from its own.
  */
 public final class WatchdogPublisher implements Watchdog {
     private static final Logger LOG = LoggerFactory.getLogger(WatchdogPublisher.class);
     public static final Path DEFAULT_STATE_FILE = Path.of("/run/havn/watchdog.state");
+    /** How old an answer of {@link #problem} may be. */
+    static final long RECHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final StateFile file;
+    private final StatusFile status;
     private final LongSupplier monotonicNanos;
     private final long maxAheadNanos;
+    private final long watchdogMs;
+    private final boolean required;
+    private final LongPredicate alive;
+    /** The last answer of {@link #problem}, and when it was found; null before the first. */
+    private Optional<String> problem;
+    private long checkedAt;
 
-    /** Publishes to {@code stateFile}, with the petter's default plausibility bound. */
-    public WatchdogPublisher(Path stateFile) {
-        this(new StateFile(stateFile, StateFile.currentBootId()), System::nanoTime,
-                TimeUnit.MILLISECONDS.toNanos(WatchdogPetter.DEFAULT_MAX_AHEAD_MS));
+    /**
+     * Publishes to {@code stateFile}, with the petter's default plausibility bound; when
+     * {@code required}, the petter must have verified a device timeout of at most {@code watchdogMs}.
+     */
+    public WatchdogPublisher(Path stateFile, long watchdogMs, boolean required) {
+        this(new StateFile(stateFile, StateFile.currentBootId()),
+                new StatusFile(StatusFile.beside(stateFile), StateFile.currentBootId()), System::nanoTime,
+                TimeUnit.MILLISECONDS.toNanos(WatchdogPetter.DEFAULT_MAX_AHEAD_MS), watchdogMs, required,
+                pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
     }
 
-    WatchdogPublisher(StateFile file, LongSupplier monotonicNanos, long maxAheadNanos) {
+    WatchdogPublisher(StateFile file, StatusFile status, LongSupplier monotonicNanos, long maxAheadNanos,
+                      long watchdogMs, boolean required, LongPredicate alive) {
         this.file = Objects.requireNonNull(file, "state file");
+        this.status = Objects.requireNonNull(status, "status file");
         this.monotonicNanos = Objects.requireNonNull(monotonicNanos, "clock");
         this.maxAheadNanos = maxAheadNanos;
+        this.watchdogMs = watchdogMs;
+        this.required = required;
+        this.alive = Objects.requireNonNull(alive, "alive");
+        if (!required) {
+            LOG.warn("watchdog.required is false: HA VMs on this host run UNGUARDED BY A HARDWARE WATCHDOG; a hung "
+                    + "host may keep running them while the cluster restarts them elsewhere. For demos and tests only.");
+        }
     }
 
     @Override
@@ -78,6 +113,54 @@ public final class WatchdogPublisher implements Watchdog {
             LOG.warn("watchdog: {}", u.why());
         }
         return OptionalLong.empty();
+    }
+
+    /**
+     * Why the petter does not guard this host, or empty when it does (or is not required). Reads
+     * the status file at most once a second; logs each change of the answer.
+     */
+    @Override
+    public synchronized Optional<String> problem() {
+        if (!required) {
+            return Optional.empty();
+        }
+        long now = monotonicNanos.getAsLong();
+        if (problem != null && now - checkedAt < RECHECK_NANOS) {
+            return problem;
+        }
+        Optional<String> found = check();
+        if (!found.equals(problem)) {
+            if (found.isPresent()) {
+                LOG.warn("watchdog: {}; no HA VM runs on this host until it is fixed", found.get());
+            } else {
+                LOG.info("watchdog: guarded by the petter ({})", status.path());
+            }
+        }
+        problem = found;
+        checkedAt = now;
+        return found;
+    }
+
+    private Optional<String> check() {
+        StatusFile.Reading r = status.read();
+        if (r instanceof StatusFile.Reading.Absent a) {
+            return Optional.of("no watchdog status from the petter (" + a.why() + "): havn-watchdog is not running, "
+                    + "or it refused the device (see journalctl -u havn-watchdog)");
+        }
+        if (r instanceof StatusFile.Reading.Unusable u) {
+            return Optional.of("the watchdog status cannot be trusted: " + u.why());
+        }
+        StatusFile.Reading.Verified v = (StatusFile.Reading.Verified) r;
+        if (!alive.test(v.pid())) {
+            return Optional.of("the petter that verified " + v.device() + " (pid " + v.pid()
+                    + ") is no longer running; " + status.path() + " is stale");
+        }
+        if (v.timeoutMs() > watchdogMs) {
+            return Optional.of("the watchdog " + v.device() + " resets only after " + v.timeoutMs()
+                    + " ms, longer than settings.watchdogMs (" + watchdogMs + " ms) that the lease assumes; give the "
+                    + "petter --timeout-ms " + watchdogMs);
+        }
+        return Optional.empty();
     }
 
     private void publish(WatchdogState state) {

@@ -6,10 +6,13 @@
  * so a hung daemon or kernel resets the machine, and a daemon restart shorter than the lease does not.
  *
  * <p>Both sides compare CLOCK_MONOTONIC nanoseconds, which is {@link java.lang.System#nanoTime()} on
- * Linux and one clock for every process of a boot; the file carries the boot id so that a deadline is
- * never compared with another boot's clock. Deployment: the state directory must outlive a daemon
- * restart (with systemd, {@code RuntimeDirectoryPreserve=yes} or a directory owned by the petter's
- * unit); the petter's unit restarts it at once ({@code Restart=always}); the hardware timeout W is
- * set on the device (the petter does not set it) and the petter's interval stays well below it.
+ * Linux and one clock for every process of a boot; the files carry the boot id so that a deadline is
+ * never compared with another boot's clock. The safety relation assumes the hardware resets a hung
+ * machine within W ({@code settings.watchdogMs}): the petter sets the device's timeout to W at start
+ * and reads it back, refuses a device that does not hold it, and reports what it verified in a
+ * status file beside the state file ({@code watchdog.status}); the daemon runs no HA VM unless that
+ * file says a live petter verified a timeout of at most W. Deployment: the state directory must
+ * outlive a daemon restart (with systemd, {@code RuntimeDirectoryPreserve=yes}); the petter's unit
+ * restarts it at once ({@code Restart=always}) and its interval stays at most half of W.
  */
 package io.havn.daemon.watchdog;

@@ -66,6 +66,26 @@ class HavnConfigTest {
     }
 
     @Test
+    void aVerifiedWatchdogIsRequiredUnlessTheFileSaysOtherwise() {
+        assertTrue(HavnConfig.parse(GOOD, "havn.yaml").watchdog().required(), "HA VMs need a verified petter");
+        assertFalse(HavnConfig.parse(GOOD + "watchdog: {required: false}\n", "h.yaml").watchdog().required());
+        HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class,
+                () -> HavnConfig.parse(GOOD + "watchdog: {required: maybe}\n", "havn.yaml"));
+        assertTrue(e.getMessage().contains("watchdog.required: must be true or false, got 'maybe'"), e.getMessage());
+    }
+
+    @Test
+    void theStateDirIsOnTheDiskByDefaultAndAnAbsolutePath() {
+        assertEquals(Path.of("/var/lib/havn"), HavnConfig.parse(GOOD, "havn.yaml").host().stateDir(), "not /run");
+        assertEquals(Path.of("/srv/state"), HavnConfig.parse(GOOD.replace("address: \"10.0.0.1:7405\"}",
+                "address: \"10.0.0.1:7405\", stateDir: /srv/havn/../state}"), "h.yaml").host().stateDir());
+        HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
+                GOOD.replace("address: \"10.0.0.1:7405\"}", "address: \"10.0.0.1:7405\", stateDir: var/lib/havn}"),
+                "havn.yaml"));
+        assertTrue(e.getMessage().contains("host.stateDir: must be an absolute path, got 'var/lib/havn'"), e.getMessage());
+    }
+
+    @Test
     void unsafeTimingIsRefused() {
         HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
                 GOOD.replace("settings: {graceMs: 2000}", "settings: {leaseMs: 9000}"), "havn.yaml"));

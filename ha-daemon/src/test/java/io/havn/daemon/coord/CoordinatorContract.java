@@ -458,7 +458,10 @@ abstract class CoordinatorContract {
     Probe started(HostId host) {
         Probe p = h.connect(host);
         p.coordinator().openSession();
-        await(p, 0, SessionStarted.class, s -> true, START_MS);
+        SessionStarted s = await(p, 0, SessionStarted.class, x -> true, START_MS);
+        // asked for within the servers' bounds: the ensemble gives what was asked for
+        assertTrue(s.timeoutMs() > 0, host + ": a session without a timeout: " + s);
+        assertEquals(h.sessionTimeoutMs(), s.timeoutMs(), host + ": the negotiated session timeout: " + s);
         return p;
     }
 

@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
@@ -32,6 +33,7 @@ import org.apache.curator.retry.RetryNTimes;
 import org.apache.curator.test.InstanceSpec;
 import org.apache.curator.test.KillSession;
 import org.apache.curator.test.TestingCluster;
+import org.apache.curator.test.TestingServer;
 import org.apache.curator.utils.ThreadUtils;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
@@ -169,6 +171,29 @@ class CuratorCoordinatorTest extends CoordinatorContract {
         assertFalse(h.awaitUntil(() -> p2.has(mark, LiveChanged.class, l -> l.host().equals(NODE1)),
                 SESSION_TIMEOUT_MS / 2), "node1's presence went at once: " + p2);
         await(p2, mark, LiveChanged.class, l -> l.equals(new LiveChanged(NODE1, Set.of())), SESSION_TIMEOUT_MS + 6_000);
+    }
+
+    @Test
+    void sessionStartedCarriesTheTimeoutTheEnsembleNegotiatedNotTheOneAskedFor() throws Exception {
+        // tick 200 ms and a maximum of 20 ticks, ZooKeeper's default: 10 s asked for becomes 4 s
+        InstanceSpec spec = new InstanceSpec(null, -1, -1, -1, true, -1, 200, -1,
+                Map.of("maxSessionTimeout", "4000"));
+        BlockingQueue<NodeEvent> events = new LinkedBlockingQueue<>();
+        try (TestingServer server = new TestingServer(spec, true);
+             CuratorCoordinator c = new CuratorCoordinator(server.getConnectString(), 10_000, null,
+                     "t" + TESTS.incrementAndGet() + "-negotiated", NODE1, events::add)) {
+            c.start();
+            c.openSession();
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(START_MS);
+            NodeEvent e;
+            do {
+                e = events.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } while (e != null && !(e instanceof NodeEvent.SessionStarted));
+            assertTrue(e instanceof NodeEvent.SessionStarted, "no session within " + START_MS + " ms");
+            NodeEvent.SessionStarted started = (NodeEvent.SessionStarted) e;
+            assertEquals(4_000, started.timeoutMs(), "the ensemble's 4 s, which the lease must fit in: " + started);
+            assertEquals(4_000, c.zooKeeper().getSessionTimeout(), "what the client holds");
+        }
     }
 
     // ---------------------------------------------------------------- the harness

@@ -37,6 +37,14 @@ class DomainStatesTest {
     }
 
     @Test
+    void aPauseSaysLibvirtsReason() {
+        assertEquals("paused outside havn", DomainStates.pauseCause(StateReasons.PAUSED_USER));
+        assertEquals("paused on a disk I/O error", DomainStates.pauseCause(StateReasons.PAUSED_IOERROR));
+        assertEquals("paused (libvirt gives no reason)", DomainStates.pauseCause(StateReasons.UNKNOWN));
+        assertEquals("paused (libvirt's reason 14)", DomainStates.pauseCause(14), "one this adapter has no words for");
+    }
+
+    @Test
     void aStopReadsAsACrashOnlyWhenLibvirtSaysCrashed() {
         assertEquals(DomainState.CRASHED, DomainStates.ofStopped(StateReasons.SHUTOFF_CRASHED));
         assertEquals(DomainState.SHUTOFF, DomainStates.ofStopped(StateReasons.SHUTOFF_SHUTDOWN));

@@ -87,9 +87,108 @@ class DomainWatchTest {
     }
 
     @Test
-    void aKnownDomainThatPausesIsNoIncomingMigration() {
+    void aKnownDomainThatPausesIsReportedOnceButIsNoIncomingMigration() {
         poll(Map.of(A, RUNNING));
-        assertEquals(List.of(), poll(Map.of(A, PAUSED)));
+        Seen ioError = Seen.paused("paused on a disk I/O error");
+        assertEquals(List.of(new DomainChanged(A, DomainState.PAUSED, false, "paused on a disk I/O error")),
+                poll(Map.of(A, ioError)));
+        assertEquals(List.of(), poll(Map.of(A, ioError)), "reported once");
+    }
+
+    @Test
+    void aPausedDomainResumedOutsideIsReportedRunning() {
+        poll(Map.of(A, PAUSED));
+        assertEquals(List.of(new DomainChanged(A, DomainState.RUNNING, false, DomainWatch.RESUMED_OUTSIDE)),
+                poll(Map.of(A, RUNNING)));
+    }
+
+    @Test
+    void aRunningDomainThatAppearsIsReportedAsStartedOutsideHavn() {
+        poll(Map.of());
+        assertEquals(List.of(new DomainChanged(A, DomainState.RUNNING, false, DomainWatch.STARTED_OUTSIDE)),
+                poll(Map.of(A, RUNNING)), "an operator's virsh start on this host");
+        assertEquals(List.of(), poll(Map.of(A, RUNNING)), "reported once");
+    }
+
+    @Test
+    void aDomainRunningAfterAFailedStartIsReported() {
+        poll(Map.of());
+        watch.begin(A);
+        watch.end(A, Effect.NONE); // START reported failed, yet libvirt started the guest
+        assertEquals(List.of(new DomainChanged(A, DomainState.RUNNING, false, DomainWatch.RUNNING_AFTER_FAILURE)),
+                poll(Map.of(A, RUNNING)));
+    }
+
+    @Test
+    void theFirstPollStillReportsADomainRunningAfterAFailedStart() {
+        watch.begin(A);
+        watch.end(A, Effect.NONE);
+        assertEquals(List.of(new DomainChanged(A, DomainState.RUNNING, false, DomainWatch.RUNNING_AFTER_FAILURE)),
+                poll(Map.of(A, RUNNING, B, RUNNING)), "B ran before the adapter started; A is havn's doing");
+    }
+
+    @Test
+    void aFailureIsForgottenOnceAPollHasSeenTheDomainAbsent() {
+        poll(Map.of());
+        watch.begin(A);
+        watch.end(A, Effect.NONE);
+        assertEquals(List.of(), poll(Map.of()), "the failed start started nothing");
+        assertEquals(List.of(new DomainChanged(A, DomainState.RUNNING, false, DomainWatch.STARTED_OUTSIDE)),
+                poll(Map.of(A, RUNNING)), "started later, by someone else");
+    }
+
+    @Test
+    void aGuestThatATimedOutStartRunsOnlyLaterIsStillNotCalledStartedOutside() {
+        poll(Map.of());
+        watch.begin(A);
+        watch.end(A, Effect.NONE, true); // START timed out; its call still hangs in libvirt
+        assertEquals(List.of(), poll(Map.of()), "nothing runs yet");
+        assertEquals(List.of(new DomainChanged(A, DomainState.RUNNING, false, DomainWatch.RUNNING_AFTER_FAILURE)),
+                poll(Map.of(A, RUNNING)), "the hung call did start it");
+    }
+
+    @Test
+    void aLateEffectIsTakenAsSeenAndNotReportedByPolls() {
+        poll(Map.of());
+        watch.begin(A);
+        watch.end(A, Effect.NONE, true); // START timed out
+        watch.late(A, Effect.RUNNING); // and returned: the adapter reports it as HypervisorLate
+        assertEquals(List.of(), poll(Map.of(A, RUNNING)));
+        assertEquals(List.of(new DomainChanged(A, DomainState.SHUTOFF, false, "destroyed outside havn")),
+                poll(Map.of(A, DESTROYED)), "known from then on");
+    }
+
+    @Test
+    void aDomainSeenRunningBeforeItsTimedOutStartReturnsIsReportedOnce() {
+        poll(Map.of());
+        watch.begin(A);
+        watch.end(A, Effect.NONE, true); // START timed out; the call still hangs in libvirt
+        assertEquals(List.of(new DomainChanged(A, DomainState.RUNNING, false, DomainWatch.RUNNING_AFTER_FAILURE)),
+                poll(Map.of(A, RUNNING)));
+        watch.late(A, Effect.RUNNING);
+        assertEquals(List.of(), poll(Map.of(A, RUNNING)));
+    }
+
+    @Test
+    void aLateFailureLeavesTheDomainToTheNextPoll() {
+        poll(Map.of(A, RUNNING));
+        watch.begin(A);
+        watch.end(A, Effect.NONE, true); // DESTROY timed out
+        long during = watch.seq();
+        watch.late(A, Effect.NONE); // and failed after all
+        assertEquals(List.of(), watch.apply(new Observation(during, Map.of(A, DESTROYED))),
+                "a poll that began before the late result says nothing");
+        assertEquals(List.of(new DomainChanged(A, DomainState.SHUTOFF, false, "destroyed outside havn")),
+                poll(Map.of(A, DESTROYED)), "still known running: its stop is a change");
+    }
+
+    @Test
+    void aCrashedDomainThatIsThenStoppedIsReportedAgain() {
+        poll(Map.of(A, RUNNING));
+        assertEquals(List.of(new DomainChanged(A, DomainState.CRASHED, false, "guest crashed")),
+                poll(Map.of(A, Seen.active(DomainState.CRASHED))));
+        assertEquals(List.of(new DomainChanged(A, DomainState.SHUTOFF, false, "destroyed outside havn")),
+                poll(Map.of(A, DESTROYED)));
     }
 
     @Test

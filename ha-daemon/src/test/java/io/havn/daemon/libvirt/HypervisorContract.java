@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.havn.common.model.HostId;
@@ -20,6 +21,7 @@ import io.havn.common.port.Hypervisor.Op;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -69,6 +71,15 @@ public abstract class HypervisorContract {
 
         /** Makes a paused copy of the VM appear, as a finished incoming migration leaves it. */
         void appearPaused(VmSpec spec) throws Exception;
+
+        /**
+         * Defines and starts the VM as an operator's {@code virsh start} would, once the adapter
+         * has learnt what exists (so that it is a change, not the starting point).
+         */
+        void startBehindHavnsBack(VmSpec spec) throws Exception;
+
+        /** Defines the VM, not started, with autostart on: a definition left from before havn. */
+        void defineWithAutostart(VmSpec spec) throws Exception;
     }
 
     /** A started hypervisor of its own, with no domain on it. */
@@ -117,6 +128,7 @@ public abstract class HypervisorContract {
         assertNotNull(d, "the started VM is listed");
         assertEquals(DomainState.RUNNING, d.state(), "its state");
         assertEquals(spec.name(), d.name(), "its name");
+        assertFalse(d.autostart(), "havn defines its domains with autostart off");
     }
 
     @Test
@@ -129,6 +141,45 @@ public abstract class HypervisorContract {
         assertTrue(done.error() != null && !done.error().isBlank(), "the failure says why: " + done);
         DomainInfo d = find(listed(), spec.id());
         assertTrue(d == null || d.state() == DomainState.SHUTOFF, "nothing runs after a failed start: " + d);
+    }
+
+    // ---------------------------------------------------------------- autostart
+
+    @Test
+    void disableAutostartOfAnUnknownVmPostsNothing() throws Exception {
+        Subject s = use(newSubject());
+        VmId unknown = s.newSpec().id();
+        s.hypervisor().disableAutostart(unknown);
+        events.expectNone(NodeEvent.class, e -> !(e instanceof DomainsListed), QUIET,
+                "an event for disableAutostart, which has none");
+        assertEquals(null, find(listed(), unknown), "nothing was defined");
+    }
+
+    @Test
+    void listShowsAutostartAndDisableAutostartTurnsItOff() throws Exception {
+        Subject s = use(newSubjectWithOutside());
+        assumeTrue(s != null && s.outside() != null, "this hypervisor offers no changes from outside");
+        VmSpec spec = s.newSpec();
+        s.outside().defineWithAutostart(spec);
+        DomainInfo d = find(listed(), spec.id());
+        assertNotNull(d, "a domain that is only defined is listed too");
+        assertEquals(DomainState.SHUTOFF, d.state(), "defined, not started");
+        assertTrue(d.autostart(), "its autostart flag: " + d);
+        s.hypervisor().disableAutostart(spec.id());
+        awaitListed(spec.id(), x -> x != null && !x.autostart(), "autostart off");
+    }
+
+    @Test
+    void startTurnsOffTheAutostartADefinitionCarried() throws Exception {
+        Subject s = use(newSubjectWithOutside());
+        assumeTrue(s != null && s.outside() != null, "this hypervisor offers no changes from outside");
+        VmSpec spec = s.newSpec();
+        s.outside().defineWithAutostart(spec);
+        s.hypervisor().start(spec);
+        assertDone(spec.id(), Op.START);
+        DomainInfo d = find(listed(), spec.id());
+        assertEquals(DomainState.RUNNING, d.state(), "started: " + d);
+        assertFalse(d.autostart(), "a start leaves autostart off: " + d);
     }
 
     // ---------------------------------------------------------------- stopping
@@ -209,6 +260,34 @@ public abstract class HypervisorContract {
     }
 
     @Test
+    void aVmStartedBehindHavnsBackIsReportedAndListed() throws Exception {
+        Subject s = use(newSubjectWithOutside());
+        assumeTrue(s != null && s.outside() != null, "this hypervisor offers no changes from outside");
+        VmSpec spec = s.newSpec();
+        s.outside().startBehindHavnsBack(spec);
+        DomainChanged c = events.await(DomainChanged.class, e -> e.vm().equals(spec.id()), WAIT,
+                "DomainChanged for the VM started outside");
+        assertEquals(DomainState.RUNNING, c.state(), "running: " + c);
+        assertFalse(c.migratedIn(), "no migration: " + c);
+        assertTrue(c.cause() != null && !c.cause().isBlank(), "the change says why: " + c);
+        DomainInfo d = find(listed(), spec.id());
+        assertNotNull(d, "listed, whoever started it");
+        assertEquals(DomainState.RUNNING, d.state(), "listed running: " + d);
+    }
+
+    @Test
+    void aVmPausedOutsideIsReportedButNotAsAnIncomingMigration() throws Exception {
+        Subject s = use(newSubjectWithOutside());
+        assumeTrue(s != null && s.outside() != null, "this hypervisor offers no changes from outside");
+        VmId vm = started(s);
+        s.outside().pause(vm);
+        DomainChanged c = events.await(DomainChanged.class, e -> e.vm().equals(vm), WAIT, "DomainChanged for " + vm);
+        assertEquals(DomainState.PAUSED, c.state(), "paused: " + c);
+        assertFalse(c.migratedIn(), "a pause is no migration: " + c);
+        assertTrue(c.cause() != null && !c.cause().isBlank(), "the change says why: " + c);
+    }
+
+    @Test
     void aPausedVmAppearingIsReportedAsAnIncomingMigration() throws Exception {
         Subject s = use(newSubjectWithOutside());
         assumeTrue(s != null && s.outside() != null, "this hypervisor offers no changes from outside");
@@ -235,6 +314,7 @@ public abstract class HypervisorContract {
             HypervisorDone done = awaitDone(spec.id(), op);
             assertFalse(done.ok(), op + " that hangs: " + done);
             assertTrue(done.error().contains("timed out"), "the failure says it timed out: " + done);
+            assertTrue(done.timedOut(), "the call may still complete, and says so: " + done);
         }
     }
 
@@ -263,6 +343,23 @@ public abstract class HypervisorContract {
         events.forget(DomainsListed.class);
         subject.hypervisor().list();
         return events.await(DomainsListed.class, l -> true, WAIT, "DomainsListed").domains();
+    }
+
+    /**
+     * Lists until {@code vm}'s entry (null when it is not listed) matches; for a change that has no
+     * event of its own. Each list is a bounded wait for its answer; all of them together are bounded
+     * by {@link #WAIT}.
+     */
+    protected DomainInfo awaitListed(VmId vm, Predicate<DomainInfo> match, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        DomainInfo last;
+        do {
+            last = find(listed(), vm);
+            if (match.test(last)) {
+                return last;
+            }
+        } while (System.nanoTime() < deadline);
+        return fail("no list showed " + what + " for " + vm + " within " + WAIT.toMillis() + " ms; the last: " + last);
     }
 
     protected void assertStopped(VmId vm) throws InterruptedException {

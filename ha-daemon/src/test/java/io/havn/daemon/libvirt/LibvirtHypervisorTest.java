@@ -12,6 +12,7 @@ import io.havn.common.model.VmSpec;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.node.NodeEvent.DomainChanged;
 import io.havn.common.node.NodeEvent.HypervisorDone;
+import io.havn.common.node.NodeEvent.HypervisorLate;
 import io.havn.common.port.DomainInfo;
 import io.havn.common.port.DomainState;
 import io.havn.common.port.Hypervisor;
@@ -71,17 +72,28 @@ class LibvirtHypervisorTest extends HypervisorContract {
         final String uri;
         final BlockingQueue<NodeEvent> events = new LinkedBlockingQueue<>();
         final Gate gate;
+        final Gate polls;
         final LibvirtHypervisor hypervisor;
         final List<VmSpec> specs = new ArrayList<>();
         final Connect outsideConn;
 
         LibvirtSubject(String uri, Duration callTimeout, int workers, Duration poll, int queueCapacity,
                        Gate gate, boolean withOutside) throws Exception {
+            this(uri, callTimeout, workers, poll, queueCapacity, gate, new Gate(c -> false), withOutside);
+        }
+
+        /** With a second gate, {@code polls}, that holds calls too (usually the polls). */
+        LibvirtSubject(String uri, Duration callTimeout, int workers, Duration poll, int queueCapacity,
+                       Gate gate, Gate polls, boolean withOutside) throws Exception {
             this.uri = uri;
             this.gate = gate;
+            this.polls = polls;
             String peerUri = privateUri();
             this.hypervisor = new LibvirtHypervisor(uri, events::add, callTimeout, workers, poll,
-                    h -> h.equals(PEER) ? peerUri : null, queueCapacity, gate);
+                    h -> h.equals(PEER) ? peerUri : null, queueCapacity, call -> {
+                        gate.before(call);
+                        polls.before(call);
+                    });
             this.outsideConn = withOutside ? new Connect(uri) : null;
             hypervisor.start();
         }
@@ -133,26 +145,52 @@ class LibvirtHypervisorTest extends HypervisorContract {
 
                 @Override
                 public void appearPaused(VmSpec spec) throws Exception {
-                    // The test driver starts nothing paused: hold a poll so none sees it running. Not
-                    // the first poll, which only learns what exists: let one held poll pass first.
-                    gate.shut().awaitHeld("poll", WAIT);
-                    gate.open();
-                    gate.shut().awaitHeld("poll", WAIT);
-                    try {
+                    // The test driver starts nothing paused: hold a poll so none sees it running.
+                    whileAPollAfterTheFirstIsHeld(() -> {
                         Domain d = outsideConn.domainDefineXML(spec.domainXml());
                         d.create();
                         d.suspend();
-                    } finally {
-                        gate.open();
-                    }
+                    });
+                }
+
+                @Override
+                public void startBehindHavnsBack(VmSpec spec) throws Exception {
+                    whileAPollAfterTheFirstIsHeld(() -> outsideConn.domainDefineXML(spec.domainXml()).create());
+                }
+
+                @Override
+                public void defineWithAutostart(VmSpec spec) throws Exception {
+                    outsideConn.domainDefineXML(spec.domainXml()).setAutostart(true);
                 }
             };
+        }
+
+        /** What another party does to the hypervisor; libvirt-java's exceptions pass through. */
+        @FunctionalInterface
+        interface Action {
+            void run() throws Exception;
+        }
+
+        /**
+         * Runs {@code action} while a poll is held before it looks, and not the first poll, which
+         * only learns what exists: one held poll passes first, and the next is held.
+         */
+        void whileAPollAfterTheFirstIsHeld(Action action) throws Exception {
+            gate.shut().awaitHeld("poll", WAIT);
+            gate.open();
+            gate.shut().awaitHeld("poll", WAIT);
+            try {
+                action.run();
+            } finally {
+                gate.open();
+            }
         }
 
         @Override
         public void close() {
             hypervisor.close();
             gate.open();
+            polls.open();
             if (outsideConn == null) {
                 return;
             }
@@ -295,9 +333,11 @@ class LibvirtHypervisorTest extends HypervisorContract {
     }
 
     @Test
-    void aHungCallTimesOutWhileOthersGoOnAndItsLateSuccessIsReported() throws Exception {
+    void aHungCallTimesOutWhileOthersGoOnAndItsLateReturnIsReported() throws Exception {
         Gate gate = new Gate("destroy"::equals);
-        LibvirtSubject s = closeAfter(new LibvirtSubject(privateUri(), Duration.ofSeconds(1), 4, POLL, 64, gate, false));
+        Gate polls = new Gate("poll"::equals);
+        LibvirtSubject s = closeAfter(new LibvirtSubject(privateUri(), Duration.ofSeconds(1), 4, POLL, 64, gate, polls,
+                false));
         Events events = new Events(s.events());
         VmSpec first = s.newSpec();
         s.hypervisor().start(first);
@@ -308,17 +348,147 @@ class LibvirtHypervisorTest extends HypervisorContract {
         gate.awaitHeld("destroy", WAIT);
         HypervisorDone timedOut = awaitDone(events, first.id(), Op.DESTROY);
         assertFalse(timedOut.ok(), timedOut.toString());
+        assertTrue(timedOut.timedOut(), "the destroy may still happen: " + timedOut);
         assertTrue(timedOut.error().startsWith("timed out after 1000 ms"), timedOut.error());
 
         VmSpec second = s.newSpec(); // the hung worker holds one worker, not the adapter
         s.hypervisor().start(second);
         assertTrue(awaitDone(events, second.id(), Op.START).ok(), "another call still works");
 
+        polls.shut().awaitHeld("poll", WAIT); // no poll looks while the late result is on its way
         gate.open(); // libvirt returns at last, and the destroy did happen
-        DomainChanged late = events.await(DomainChanged.class,
-                c -> c.vm().equals(first.id()) && c.cause().contains("after it was reported timed out"), WAIT,
-                "the late destroy's DomainChanged");
-        assertEquals(DomainState.SHUTOFF, late.state(), late.toString());
+        HypervisorLate late = events.await(HypervisorLate.class, l -> l.vm().equals(first.id()), WAIT,
+                "the late destroy's HypervisorLate");
+        assertEquals(new HypervisorLate(first.id(), Op.DESTROY, true, null), late);
+        polls.open();
+        assertStoppedOrGone(s, events, first.id());
+        events.expectNone(DomainChanged.class, c -> c.vm().equals(first.id()), QUIET,
+                "a poll reporting the late destroy's effect again");
+    }
+
+    @Test
+    void aStartThatTimesOutAndThenReturnsIsReportedLateAndRunsWithoutAutostart() throws Exception {
+        Gate gate = new Gate("start"::equals);
+        Gate polls = new Gate("poll"::equals);
+        LibvirtSubject s = closeAfter(new LibvirtSubject(privateUri(), Duration.ofSeconds(1), 4, POLL, 64, gate, polls,
+                false));
+        Events events = new Events(s.events());
+        VmSpec spec = s.newSpec();
+        gate.shut();
+        s.hypervisor().start(spec);
+        gate.awaitHeld("start", WAIT);
+        HypervisorDone done = awaitDone(events, spec.id(), Op.START);
+        assertEquals(new HypervisorDone(spec.id(), Op.START, false, done.error(), true), done,
+                "a START that hangs is reported timed out, not failed");
+
+        polls.shut().awaitHeld("poll", WAIT); // no poll looks while the late result is on its way
+        gate.open(); // libvirt returns: the guest was started after all
+        HypervisorLate late = events.await(HypervisorLate.class, l -> l.vm().equals(spec.id()), WAIT,
+                "the late start's HypervisorLate");
+        assertEquals(new HypervisorLate(spec.id(), Op.START, true, null), late);
+        polls.open();
+        events.forget(NodeEvent.DomainsListed.class);
+        s.hypervisor().list();
+        DomainInfo d = find(events.await(NodeEvent.DomainsListed.class, l -> true, WAIT, "DomainsListed").domains(),
+                spec.id());
+        assertEquals(new DomainInfo(spec.id(), spec.name(), DomainState.RUNNING, false), d);
+        events.expectNone(DomainChanged.class, c -> c.vm().equals(spec.id()), QUIET,
+                "a poll reporting the late start's effect again");
+    }
+
+    @Test
+    void aLateFailureIsReportedTooWithLibvirtsMessage() throws Exception {
+        Gate gate = new Gate("start"::equals);
+        LibvirtSubject s = closeAfter(new LibvirtSubject(privateUri(), Duration.ofSeconds(1), 4, POLL, 64, gate,
+                false));
+        Events events = new Events(s.events());
+        VmSpec bad = s.invalidSpec();
+        gate.shut();
+        s.hypervisor().start(bad);
+        gate.awaitHeld("start", WAIT);
+        assertTrue(awaitDone(events, bad.id(), Op.START).timedOut());
+        gate.open();
+        HypervisorLate late = events.await(HypervisorLate.class, l -> l.vm().equals(bad.id()), WAIT,
+                "the late start's HypervisorLate");
+        assertEquals(Op.START, late.op());
+        assertFalse(late.ok(), late.toString());
+        assertTrue(late.error().contains("an os <type> must be specified"), "libvirt's own words: " + late.error());
+    }
+
+    @Test
+    void aCallWhoseDeadlinePassesInTheQueueIsNeverRunAndNotTimedOut() throws Exception {
+        Gate gate = new Gate("destroy"::equals).shut();
+        LibvirtSubject s = closeAfter(new LibvirtSubject(privateUri(), Duration.ofMillis(500), 1,
+                Duration.ofHours(1), 64, gate, false));
+        Events events = new Events(s.events());
+        VmId held = s.newSpec().id();
+        s.hypervisor().destroy(held);
+        gate.awaitHeld("destroy", WAIT); // the only worker hangs; the first poll is over
+        VmSpec queued = s.newSpec();
+        s.hypervisor().start(queued);
+        HypervisorDone done = awaitDone(events, queued.id(), Op.START);
+        assertFalse(done.ok(), done.toString());
+        assertFalse(done.timedOut(), "it never reached libvirt: nothing can follow: " + done);
+        assertTrue(done.error().contains("waiting for a free libvirt worker") && done.error().endsWith("not run"),
+                done.error());
+        assertTrue(awaitDone(events, held, Op.DESTROY).timedOut(), "the hung destroy did reach libvirt");
+
+        gate.open(); // the worker is free again, and the destroy returns: no such domain
+        HypervisorLate late = events.await(HypervisorLate.class, l -> l.vm().equals(held), WAIT,
+                "the late destroy's HypervisorLate");
+        assertFalse(late.ok(), late.toString());
+        events.forget(NodeEvent.DomainsListed.class);
+        s.hypervisor().list();
+        List<DomainInfo> listed = events.await(NodeEvent.DomainsListed.class, l -> true, WAIT, "DomainsListed").domains();
+        assertEquals(null, find(listed, queued.id()), "the abandoned start defined nothing");
+        events.expectNone(HypervisorLate.class, l -> l.vm().equals(queued.id()), QUIET,
+                "a late result of a call never run");
+    }
+
+    @Test
+    void aGuestRunningWhileItsTimedOutStartStillHangsIsReportedAndTheLateResultFollows() throws Exception {
+        Gate gate = new Gate("start"::equals);
+        LibvirtSubject s = closeAfter(new LibvirtSubject(SHARED, Duration.ofSeconds(1), 4, POLL, 64, gate, true));
+        Events events = new Events(s.events());
+        VmSpec spec = s.newSpec();
+        gate.shut();
+        s.hypervisor().start(spec);
+        gate.awaitHeld("start", WAIT);
+        assertTrue(awaitDone(events, spec.id(), Op.START).timedOut());
+
+        Domain d = s.outsideConn.domainDefineXML(spec.domainXml()); // the guest runs while havn's call hangs
+        d.create();
+        DomainChanged c = events.await(DomainChanged.class, e -> e.vm().equals(spec.id()), WAIT,
+                "DomainChanged for the guest that runs");
+        assertEquals(new DomainChanged(spec.id(), DomainState.RUNNING, false, DomainWatch.RUNNING_AFTER_FAILURE), c);
+
+        gate.open(); // havn's own create now finds it running
+        HypervisorLate late = events.await(HypervisorLate.class, l -> l.vm().equals(spec.id()), WAIT,
+                "the late start's HypervisorLate");
+        assertFalse(late.ok(), "libvirt refuses to start a running domain: " + late);
+    }
+
+    @Test
+    void aDomainStartedThroughAnotherConnectionIsReportedAsStartedOutsideHavn() throws Exception {
+        LibvirtSubject s = closeAfter((LibvirtSubject) newSubjectWithOutside());
+        Events events = new Events(s.events());
+        VmSpec spec = s.newSpec();
+        s.outside().startBehindHavnsBack(spec);
+        DomainChanged c = events.await(DomainChanged.class, e -> e.vm().equals(spec.id()), WAIT, "DomainChanged");
+        assertEquals(new DomainChanged(spec.id(), DomainState.RUNNING, false, "started outside havn"), c);
+    }
+
+    @Test
+    void aPauseOutsideCarriesLibvirtsReason() throws Exception {
+        LibvirtSubject s = closeAfter((LibvirtSubject) newSubjectWithOutside());
+        Events events = new Events(s.events());
+        VmSpec spec = s.newSpec();
+        s.hypervisor().start(spec);
+        assertTrue(awaitDone(events, spec.id(), Op.START).ok());
+        s.outside().pause(spec.id());
+        DomainChanged c = events.await(DomainChanged.class, e -> e.vm().equals(spec.id()), WAIT, "DomainChanged");
+        assertEquals(new DomainChanged(spec.id(), DomainState.PAUSED, false, "paused outside havn"), c,
+                "the paused reason read through virDomainGetState");
     }
 
     @Test
@@ -446,6 +616,15 @@ class LibvirtHypervisorTest extends HypervisorContract {
         e = assertThrows(IllegalArgumentException.class, () -> new LibvirtHypervisor(
                 "qemu:///system", x -> { }, CALL_TIMEOUT, 0, POLL, x -> null));
         assertTrue(e.getMessage().contains("workers"), e.getMessage());
+    }
+
+    /** Lists, and checks that the domain is stopped or gone. */
+    private static void assertStoppedOrGone(LibvirtSubject s, Events events, VmId vm) throws InterruptedException {
+        events.forget(NodeEvent.DomainsListed.class);
+        s.hypervisor().list();
+        List<DomainInfo> listed = events.await(NodeEvent.DomainsListed.class, l -> true, WAIT, "DomainsListed").domains();
+        DomainInfo d = find(listed, vm);
+        assertTrue(d == null || d.state() == DomainState.SHUTOFF, "gone or shut off: " + d);
     }
 
     private static HypervisorDone awaitDone(Events events, VmId vm, Op op) throws InterruptedException {

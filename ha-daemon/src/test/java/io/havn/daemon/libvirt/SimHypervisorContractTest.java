@@ -46,6 +46,13 @@ class SimHypervisorContractTest extends HypervisorContract {
                 }
 
                 @Override
+                public void disableAutostart(VmId vm) {
+                    synchronized (lock) {
+                        inner.disableAutostart(vm);
+                    }
+                }
+
+                @Override
                 public void start(VmSpec spec) {
                     synchronized (lock) {
                         inner.start(spec);
@@ -79,6 +86,7 @@ class SimHypervisorContractTest extends HypervisorContract {
                         inner.migrate(vm, target);
                     }
                 }
+
             };
             // virtual time advances a millisecond per step, as fast as the machine goes
             pump = new Thread(() -> {

@@ -1,7 +1,7 @@
 package io.havn.daemon.watchdog;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,14 +9,13 @@ import io.havn.daemon.watchdog.WatchdogPetter.Reason;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** One tick at a time, at given monotonic times; the device is a plain file that collects the bytes. */
+/** One tick at a time, at given monotonic times, on a fake device that collects the bytes. */
 class WatchdogPetterTest {
     private static final long S = 1_000_000_000L;
     private static final long T0 = 5_000 * S;
@@ -24,15 +23,17 @@ class WatchdogPetterTest {
     @TempDir
     Path dir;
 
-    private Path device;
+    private final FakeDevice device = new FakeDevice();
     private StateFile state;
+    private StatusFile status;
     private WatchdogPetter petter;
 
     @BeforeEach
     void open() throws IOException {
-        device = Files.createFile(dir.resolve("watchdog"));
         state = new StateFile(dir.resolve("watchdog.state"), "boot-a");
-        petter = new WatchdogPetter(state, device, 300 * S);
+        status = new StatusFile(StatusFile.beside(state.path()), "boot-a");
+        status.write(4242, 3_000, Path.of("/dev/watchdog"));
+        petter = new WatchdogPetter(state, status, Path.of("/dev/watchdog"), new Arming.Armed(device, 3_000), 300 * S);
     }
 
     @AfterEach
@@ -140,12 +141,30 @@ class WatchdogPetterTest {
     }
 
     @Test
-    void aCleanStopWritesTheMagicCloseWhenPettingIsAllowed() throws IOException {
+    void aCleanStopWritesTheMagicCloseWhenReleased() throws IOException {
         state.write(new WatchdogState.Released());
         petter.tick(T0);
         petter.close(T0 + S, true);
         assertEquals(".V", pets());
+        assertTrue(device.closed());
         assertThrows(IllegalStateException.class, () -> petter.tick(T0 + 2 * S));
+    }
+
+    @Test
+    void aCleanStopBeforeAnythingWasPublishedWritesTheMagicClose() {
+        petter.tick(T0);
+        petter.close(T0 + S, true);
+        assertEquals(".V", pets(), "nothing guarded in this boot: disarmed");
+    }
+
+    @Test
+    void aCleanStopWhileArmedLeavesTheWatchdogRunning() throws IOException {
+        // systemctl stop havn-watchdog while the host runs HA VMs under a lease
+        state.write(new WatchdogState.Armed(T0 + 5 * S));
+        assertEquals(Reason.ARMED, petter.tick(T0).reason());
+        petter.close(T0 + S, true);
+        assertEquals(".", pets(), "no 'V': the hardware resets the machine within W unless a petter is back");
+        assertTrue(device.closed());
     }
 
     @Test
@@ -165,18 +184,16 @@ class WatchdogPetterTest {
     }
 
     @Test
-    void aMissingDeviceIsAnErrorNotANewFile() {
-        Path absent = dir.resolve("no-watchdog");
-        assertThrows(NoSuchFileException.class, () -> new WatchdogPetter(state, absent, S));
-        assertFalse(Files.exists(absent));
+    void everyStopDeletesTheStatusFileSoHavndSeesNoPetter() throws IOException {
+        assertInstanceOf(StatusFile.Reading.Verified.class, status.read());
+        state.write(new WatchdogState.Armed(T0 + 5 * S));
+        petter.tick(T0);
+        petter.close(T0 + S, true);
+        assertInstanceOf(StatusFile.Reading.Absent.class, status.read());
     }
 
     /** What was written to the device; a pet is never the magic character. */
     private String pets() {
-        try {
-            return Files.readString(device, StandardCharsets.US_ASCII);
-        } catch (IOException e) {
-            throw new AssertionError(e);
-        }
+        return device.written();
     }
 }

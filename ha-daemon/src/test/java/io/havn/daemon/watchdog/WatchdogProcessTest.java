@@ -1,6 +1,7 @@
 package io.havn.daemon.watchdog;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -20,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What the watchdog relies on between two processes: the daemon's and the petter's JVMs read one
- * monotonic clock, and the real petter process disarms on SIGTERM.
+ * monotonic clock; the petter process disarms on SIGTERM only while nothing is guarded; the real
+ * petter refuses a device that is no watchdog.
  */
 class WatchdogProcessTest {
     private static final long WAIT_S = 30;
@@ -59,26 +61,67 @@ class WatchdogProcessTest {
     }
 
     @Test
-    void theRealPetterProcessPetsAndWritesTheMagicCloseOnSigterm() throws Exception {
+    void thePetterProcessPetsAndWritesTheMagicCloseOnSigtermWhenNothingIsGuarded() throws Exception {
         Path device = Files.createFile(dir.resolve("watchdog"));
+        String log = sigtermAfterFirstPet(device);
+        String bytes = Files.readString(device, StandardCharsets.US_ASCII);
+        assertTrue(bytes.matches("\\.+V"), "pets, then the magic close; got '" + bytes + "', log:\n" + log);
+        assertFalse(Files.exists(dir.resolve("watchdog.status")), "the status is gone with the petter; log:\n" + log);
+    }
+
+    @Test
+    void aSigtermWhileArmedLeavesTheWatchdogRunningAndSaysSo() throws Exception {
+        Path device = Files.createFile(dir.resolve("watchdog"));
+        // this host runs HA VMs: the daemon armed the watchdog for two minutes (one clock, CLOCK_MONOTONIC)
+        new StateFile(dir.resolve("watchdog.state"), StateFile.currentBootId())
+                .write(new WatchdogState.Armed(System.nanoTime() + TimeUnit.MINUTES.toNanos(2)));
+        String log = sigtermAfterFirstPet(device);
+        String bytes = Files.readString(device, StandardCharsets.US_ASCII);
+        assertTrue(bytes.matches("\\.+"), "pets and no magic close; got '" + bytes + "', log:\n" + log);
+        assertTrue(log.contains("WILL RESET THIS MACHINE"), log);
+    }
+
+    @Test
+    void theRealPetterRefusesAFileThatIsNoWatchdogDisarmsItAndExits3() throws Exception {
+        Path device = Files.createFile(dir.resolve("not-a-watchdog"));
+        Process p = java(WatchdogPetter.class.getName(), "--state", dir.resolve("watchdog.state").toString(),
+                "--device", device.toString(), "--timeout-ms", "3000")
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("petter.log").toFile())
+                .start();
+        try {
+            assertTrue(p.waitFor(WAIT_S, TimeUnit.SECONDS), "the petter exited");
+        } finally {
+            p.destroyForcibly();
+        }
+        String log = Files.readString(dir.resolve("petter.log"));
+        assertEquals(3, p.exitValue(), log);
+        assertTrue(log.contains("refusing to arm the watchdog " + device) && log.contains("WDIOC_SETTIMEOUT")
+                && log.contains("3000 ms"), log);
+        assertEquals("V", Files.readString(device, StandardCharsets.US_ASCII), "disarmed, never petted");
+        assertFalse(Files.exists(dir.resolve("watchdog.status")));
+    }
+
+    /** Runs the petter process on {@code device}, SIGTERMs it after its first pet; returns its log. */
+    private String sigtermAfterFirstPet(Path device) throws Exception {
+        Path log = dir.resolve("petter.log");
         try (WatchService watch = FileSystems.getDefault().newWatchService()) {
             dir.register(watch, StandardWatchEventKinds.ENTRY_MODIFY);
-            Process p = java(WatchdogPetter.class.getName(), "--state", dir.resolve("watchdog.state").toString(),
+            Process p = java(PetterOnPlainFile.class.getName(), "--state", dir.resolve("watchdog.state").toString(),
                     "--device", device.toString(), "--interval-ms", "50")
                     .redirectErrorStream(true)
-                    .redirectOutput(dir.resolve("petter.log").toFile())
+                    .redirectOutput(log.toFile())
                     .start();
             try {
                 awaitFirstPet(watch, device, p);
+                assertTrue(Files.exists(dir.resolve("watchdog.status")), "verified: " + Files.readString(log));
                 p.destroy(); // SIGTERM
                 assertTrue(p.waitFor(WAIT_S, TimeUnit.SECONDS), "the petter stopped on SIGTERM");
             } finally {
                 p.destroyForcibly();
             }
         }
-        String bytes = Files.readString(device, StandardCharsets.US_ASCII);
-        assertTrue(bytes.matches("\\.+V"), "pets, then the magic close; got '" + bytes + "', log:\n"
-                + Files.readString(dir.resolve("petter.log")));
+        return Files.readString(log);
     }
 
     /** Waits on file-change events (no sleeping) until the device has its first byte. */

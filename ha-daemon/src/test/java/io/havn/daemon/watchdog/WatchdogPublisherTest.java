@@ -7,8 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -26,10 +29,23 @@ class WatchdogPublisherTest {
     @TempDir
     Path dir;
 
+    private static final long WATCHDOG_MS = 3_000;
+    private static final long PETTER_PID = 4242;
+
     private final AtomicLong now = new AtomicLong(1_000 * S);
+    /** The pids that live, for the publisher's check of the petter's. */
+    private final Set<Long> alive = new HashSet<>(Set.of(PETTER_PID));
 
     private WatchdogPublisher publisher(String bootId) {
-        return new WatchdogPublisher(new StateFile(dir.resolve("watchdog.state"), bootId), now::get, MAX_AHEAD);
+        return publisher(new StateFile(dir.resolve("watchdog.state"), bootId), true);
+    }
+
+    private WatchdogPublisher publisher(StateFile file, boolean required) {
+        return new WatchdogPublisher(file, status("boot-a"), now::get, MAX_AHEAD, WATCHDOG_MS, required, alive::contains);
+    }
+
+    private StatusFile status(String bootId) {
+        return new StatusFile(dir.resolve("watchdog.status"), bootId);
     }
 
     @Test
@@ -76,7 +92,7 @@ class WatchdogPublisherTest {
     @Test
     void aReaderDuringManyReplacesAlwaysSeesAWholeValidState() throws Exception {
         StateFile file = new StateFile(dir.resolve("watchdog.state"), "boot-a");
-        WatchdogPublisher p = new WatchdogPublisher(file, now::get, MAX_AHEAD);
+        WatchdogPublisher p = publisher(file, true);
         p.armUntil(now.get() + S);
         int writes = 500;
         ExecutorService writer = Executors.newSingleThreadExecutor();
@@ -109,18 +125,82 @@ class WatchdogPublisherTest {
     @Test
     void aFailedWriteIsLoggedNotThrown() throws Exception {
         Path notADir = Files.writeString(dir.resolve("plain-file"), "x");
-        WatchdogPublisher p = new WatchdogPublisher(new StateFile(notADir.resolve("watchdog.state"), "boot-a"),
-                now::get, MAX_AHEAD);
+        WatchdogPublisher p = publisher(new StateFile(notADir.resolve("watchdog.state"), "boot-a"), true);
         assertDoesNotThrow(() -> p.armUntil(now.get() + S));
         assertDoesNotThrow(p::release);
     }
 
     @Test
     void thePublicConstructorUsesThisBootAndSystemNanoTime() {
-        WatchdogPublisher p = new WatchdogPublisher(dir.resolve("run/havn/watchdog.state"));
+        WatchdogPublisher p = new WatchdogPublisher(dir.resolve("run/havn/watchdog.state"), WATCHDOG_MS, true);
         long deadline = System.nanoTime() + 60 * S;
         p.armUntil(deadline);
-        assertEquals(OptionalLong.of(deadline), new WatchdogPublisher(dir.resolve("run/havn/watchdog.state")).inheritedDeadline());
+        assertEquals(OptionalLong.of(deadline),
+                new WatchdogPublisher(dir.resolve("run/havn/watchdog.state"), WATCHDOG_MS, true).inheritedDeadline());
         assertTrue(Files.exists(dir.resolve("run/havn/watchdog.state")), "the directory is created");
+    }
+
+    // ---------------------------------------------------------------- problem()
+
+    @Test
+    void noProblemWhileALivePetterVerifiedATimeoutOfAtMostW() throws Exception {
+        status("boot-a").write(PETTER_PID, WATCHDOG_MS, Path.of("/dev/watchdog"));
+        assertEquals(Optional.empty(), publisher("boot-a").problem());
+        status("boot-a").write(PETTER_PID, 2_000, Path.of("/dev/watchdog"));
+        assertEquals(Optional.empty(), publisher("boot-a").problem(), "a shorter timeout resets sooner: safe");
+    }
+
+    @Test
+    void withoutAStatusFileThePetterIsNotRunningOrRefusedTheDevice() {
+        String p = publisher("boot-a").problem().orElseThrow();
+        assertTrue(p.contains("havn-watchdog is not running, or it refused the device")
+                && p.contains(dir.resolve("watchdog.status").toString()), p);
+    }
+
+    @Test
+    void aTimeoutLongerThanWIsAProblemNamingBothValues() throws Exception {
+        status("boot-a").write(PETTER_PID, 60_000, Path.of("/dev/watchdog"));
+        String p = publisher("boot-a").problem().orElseThrow();
+        assertTrue(p.contains("/dev/watchdog") && p.contains("60000 ms") && p.contains("3000 ms"), p);
+    }
+
+    @Test
+    void aStatusLeftByAPetterThatDiedIsAProblem() throws Exception {
+        status("boot-a").write(77, WATCHDOG_MS, Path.of("/dev/watchdog"));
+        String p = publisher("boot-a").problem().orElseThrow();
+        assertTrue(p.contains("pid 77") && p.contains("no longer running"), p);
+    }
+
+    @Test
+    void anUnreadableOrAnotherBootsStatusIsAProblem() throws Exception {
+        Files.writeString(dir.resolve("watchdog.status"), "havn-watchdog-status 1 boot-a 4242 3000\n");
+        String malformed = publisher("boot-a").problem().orElseThrow();
+        assertTrue(malformed.contains("cannot be trusted") && malformed.contains("no valid watchdog status"), malformed);
+
+        status("boot-old").write(PETTER_PID, WATCHDOG_MS, Path.of("/dev/watchdog"));
+        String old = publisher("boot-a").problem().orElseThrow();
+        assertTrue(old.contains("another boot"), old);
+    }
+
+    @Test
+    void theStatusIsReadAtMostOnceASecondAndTheAnswerKeptBetween() throws Exception {
+        WatchdogPublisher p = publisher("boot-a");
+        assertTrue(p.problem().isPresent(), "no petter yet");
+        status("boot-a").write(PETTER_PID, WATCHDOG_MS, Path.of("/dev/watchdog"));
+        now.addAndGet(WatchdogPublisher.RECHECK_NANOS - 1);
+        assertTrue(p.problem().isPresent(), "the answer of less than a second ago holds");
+        now.addAndGet(1);
+        assertEquals(Optional.empty(), p.problem(), "read again after a second");
+
+        alive.remove(PETTER_PID); // the petter was killed; its status stays behind
+        now.addAndGet(WatchdogPublisher.RECHECK_NANOS);
+        assertTrue(p.problem().isPresent(), "a dead petter is seen within a second");
+    }
+
+    @Test
+    void notRequiredThereIsNeverAProblem() {
+        WatchdogPublisher p = publisher(new StateFile(dir.resolve("watchdog.state"), "boot-a"), false);
+        assertEquals(Optional.empty(), p.problem(), "no status file, and no problem: demos and tests");
+        assertEquals(Optional.empty(), new WatchdogPublisher(dir.resolve("watchdog.state"), WATCHDOG_MS, false).problem());
     }
 }

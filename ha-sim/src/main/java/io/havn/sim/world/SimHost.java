@@ -37,6 +37,8 @@ public final class SimHost {
     long wallOffsetMs;
     /** The last incarnation the daemon recorded on this host's disk (survives power loss); 0: none. */
     long recordedIncarnation;
+    /** How often it was powered on: a call libvirt was making dies with the machine. */
+    int boots;
     /** What the watchdog says is wrong with it, or null when it guards the host. */
     String watchdogProblem;
 

@@ -437,6 +437,7 @@ public final class SimWorld {
      */
     private void startLate(SimHost h, VmSpec spec, StartFault fault, Consumer<NodeEvent> inbox) {
         int inc = h.incarnation;
+        int boot = h.boots;
         VmId vm = spec.id();
         clock.schedule(fault.timeoutMs() * MS, () -> {
             if (h.powered && h.incarnation == inc) {
@@ -445,8 +446,8 @@ public final class SimWorld {
             }
         });
         clock.schedule(fault.lateMs() * MS, () -> {
-            if (!h.powered || h.domains.containsKey(vm)) {
-                return;
+            if (!h.powered || h.boots != boot || h.domains.containsKey(vm)) {
+                return; // the machine lost power meanwhile: the call died with libvirtd
             }
             h.specs.put(vm, spec);
             h.autostart.remove(vm);
@@ -687,6 +688,7 @@ public final class SimWorld {
             return;
         }
         h.powered = true;
+        h.boots++;
         net.reconnect(h.name);
         note(id, "power", "powered on");
         // libvirtd starts before havnd, and with it every domain whose definition has autostart on
@@ -799,8 +801,9 @@ public final class SimWorld {
     public void autostart(VmId vm, HostId host) {
         SimHost h = hosts.get(host);
         VmSpec spec = specOf(vm);
-        if (spec == null) {
-            return;
+        if (spec == null || !h.powered) {
+            note(host, "fault", "autostart of " + vm + " does nothing here: the host is off");
+            return; // nobody reaches the libvirt of a host that is off
         }
         h.specs.putIfAbsent(vm, spec);
         h.autostart.add(vm);
