@@ -97,6 +97,25 @@ class NodeSafetyChecksTest {
         assertTrue(rig.decided(Decision.Kind.CLAIM_FAILED), rig.trail());
     }
 
+    @Test
+    void theOwnerOfAReleasedVmDestroysACopyItStillHolds() {
+        OneNodeRig rig = new OneNodeRig("node1");
+        rig.host("node1", null, false, 0);
+        rig.host("node2", null, false, 0);
+        rig.host("node3", null, false, 0);
+        VmId a = new VmId("a");
+        rig.domains.put(a, DomainState.RUNNING); // a copy runs here (a late call, or started by hand)
+        // node1 released a (a relocation): the leader may now place it anywhere, without proof
+        rig.vm(VmRecord.running(spec("a"), NODE1, 7).withPhase(VmPhase.RELEASED, "stopped for relocation"), 4);
+        rig.start(7);
+        rig.live("node2", 5L);
+        rig.live("node3", 9L);
+        rig.passMs(1_000, "node2", "node3");
+        assertTrue(rig.called("destroy a"), "a copy of a VM whose record is released (or failed, or given up) "
+                + "may not run on its owner: the leader places it elsewhere without proof\n" + rig.trail());
+        assertFalse(rig.domains.containsKey(a), rig.trail());
+    }
+
     // ---------------------------------------------------------------- rule 6: the hand-over
 
     /** node1 holds the paused copy of a migration from node2 to it, and claims it (held at the quorum). */

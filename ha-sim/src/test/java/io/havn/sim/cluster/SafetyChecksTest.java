@@ -164,6 +164,24 @@ class SafetyChecksTest {
                 + c.trail());
     }
 
+    @Test
+    void aHostWithoutAWorkingWatchdogIsGivenNoWork() {
+        TestCluster c = threeHosts(false);
+        c.addRunningVm("a", "node1", Priority.MEDIUM);
+        c.addRunningVm("b", "node2", Priority.MEDIUM);
+        c.start();
+        c.world.watchdogProblem(NODE3, "/dev/watchdog: no such device");
+        c.runMs(c.settings.watchdogMs() + 1_000); // node3 may hold no lease now, and says so in its heartbeats
+        VmSpec n = new VmSpec(new VmId("n"), "n", 1, 1024, Priority.MEDIUM, true, "<domain/>");
+        AdminReply added = c.adminAndWait("node1", new AdminCommand.VmAdd(n));
+        assertTrue(added.ok(), added + "\n" + c.trail());
+        // node3, the emptiest host, would be the placement's choice, but it could not run n
+        c.awaitMs(10_000, () -> c.whereRunning("n").size() == 1, "n runs on a host that holds a lease");
+        assertFalse(c.whereRunning("n").contains(NODE3), c.trail());
+        assertEquals(0, c.count(d -> d.kind() == Decision.Kind.PLACE && NODE3.equals(d.subject())),
+                "nothing is placed on a host that may hold no lease\n" + c.trail());
+    }
+
     // ---------------------------------------------------------------- rule 5: the settle time
 
     @Test
