@@ -151,7 +151,8 @@ runtests() {
     child=$!
     wait "$child" || rc=$?
     child=""
-    failing="$(perl -e '
+    failing="$(SCENARIOS="$(cd ha-sim/scenarios && ls -1 -- *.yaml | LC_ALL=C sort | paste -sd ' ' -)" perl -e '
+        my @scen = split / /, ($ENV{SCENARIOS} // "");
         for my $f (@ARGV) {
             local $/; open(my $h, "<", $f) or next; my $x = <$h>;
             while ($x =~ /<testcase\b([^>]*?)(\/>|>(.*?)<\/testcase>)/gs) {
@@ -160,6 +161,10 @@ runtests() {
                 my ($name) = $attrs =~ /\bname="([^"]*)"/;
                 my ($class) = $attrs =~ /\bclassname="([^"]*)"/;
                 $class =~ s/.*\.//;
+                # a scenario run is named by its place in the sorted list of files: name the file
+                if ($class eq "ScenarioFilesTest" && $name =~ /\[(\d+)\]$/ && defined $scen[$1 - 1]) {
+                    $name = $scen[$1 - 1];
+                }
                 print "$class.$name\n";
             }
         }

@@ -18,6 +18,7 @@ import io.havn.common.node.Decision;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.port.CoordOp;
 import io.havn.common.port.DomainState;
+import io.havn.sim.world.SimCoordination;
 import io.havn.sim.world.SimWorld;
 import java.util.List;
 import java.util.Set;
@@ -180,6 +181,33 @@ class SafetyChecksTest {
         assertFalse(c.whereRunning("n").contains(NODE3), c.trail());
         assertEquals(0, c.count(d -> d.kind() == Decision.Kind.PLACE && NODE3.equals(d.subject())),
                 "nothing is placed on a host that may hold no lease\n" + c.trail());
+    }
+
+    @Test
+    void inAnEvenClusterTheHalfCutOffFromTheCoordinationServiceSelfFencesInsteadOfFreezing() {
+        TestCluster c = new TestCluster();
+        for (String h : List.of("node1", "node2", "node3", "node4")) {
+            c.addHost(h, false);
+        }
+        c.addRunningVm("a", "node1", Priority.MEDIUM);
+        c.addRunningVm("c", "node3", Priority.MEDIUM);
+        c.addRunningVm("d", "node4", Priority.MEDIUM);
+        c.start();
+        // node3 and node4 lose the coordination service and node1 and node2, but still hear each other:
+        // two of five voters freshly lost; the coordination service's vote is node1's and node2's
+        for (String h : List.of("node3", "node4")) {
+            for (String zk : SimCoordination.SERVERS) {
+                c.world.cut(h, zk, false);
+            }
+            c.world.cut(h, "node1", false);
+            c.world.cut(h, "node2", false);
+        }
+        c.awaitMs(30_000, () -> c.runsNotOn("c", "node3") && c.runsNotOn("d", "node4"),
+                "c and d restarted on the half that holds the coordination service's vote");
+        assertTrue(c.decided("node3", Decision.Kind.SELF_FENCE) && c.decided("node4", Decision.Kind.SELF_FENCE),
+                "the half without the coordination service self-fenced\n" + c.trail());
+        assertFalse(c.decided("node3", Decision.Kind.FREEZE) || c.decided("node4", Decision.Kind.FREEZE),
+                "it is no strict majority of voters, so it must not freeze\n" + c.trail());
     }
 
     // ---------------------------------------------------------------- rule 5: the settle time
