@@ -64,8 +64,10 @@ class CuratorCoordinatorTest extends CoordinatorContract {
     static void startEnsemble() throws Exception {
         InstanceSpec.reset();
         List<InstanceSpec> specs = new ArrayList<>();
+        int[] ports = FreePorts.take(9);
         for (int i = 0; i < 3; i++) {
-            specs.add(new InstanceSpec(null, -1, -1, -1, true, -1, TICK_MS, -1));
+            specs.add(new InstanceSpec(null, ports[3 * i], ports[3 * i + 1], ports[3 * i + 2], true, -1,
+                    TICK_MS, -1));
         }
         cluster = new TestingCluster(specs);
         cluster.start();
@@ -176,7 +178,8 @@ class CuratorCoordinatorTest extends CoordinatorContract {
     @Test
     void sessionStartedCarriesTheTimeoutTheEnsembleNegotiatedNotTheOneAskedFor() throws Exception {
         // tick 200 ms and a maximum of 20 ticks, ZooKeeper's default: 10 s asked for becomes 4 s
-        InstanceSpec spec = new InstanceSpec(null, -1, -1, -1, true, -1, 200, -1,
+        int[] ports = FreePorts.take(3);
+        InstanceSpec spec = new InstanceSpec(null, ports[0], ports[1], ports[2], true, -1, 200, -1,
                 Map.of("maxSessionTimeout", "4000"));
         BlockingQueue<NodeEvent> events = new LinkedBlockingQueue<>();
         try (TestingServer server = new TestingServer(spec, true);
