@@ -96,7 +96,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         LogSetup.apply(cfg.logging());
         try {
             start(cfg);
-        } catch (IncarnationFile.Unusable e) {
+        } catch (IncarnationFile.Unusable | AdminSocketServer.PathTaken e) {
             System.err.println("havnd: " + e.getMessage());
             close();
             return 2;
@@ -115,10 +115,12 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         AdminSocketServer[] admin = new AdminSocketServer[1];
         EventLoop loop = start(cfg, d -> { }, (id, reply) -> admin[0].reply(id, reply));
         admin[0] = new AdminSocketServer(cfg.admin().socket(), cfg.admin().allowedUsers(), loop.sink(),
-                java.time.Duration.ofSeconds(30), java.time.Duration.ofSeconds(60));
+                java.time.Duration.ofSeconds(30), AdminSocketServer.LIMITS);
         closeables.add(admin[0]);
         if (metrics != null) {
             admin[0].onAnswer(metrics::adminAnswered);
+            HavnMetrics m = metrics;
+            admin[0].onCut(cut -> m.connectionCut(HavnMetrics.Endpoint.ADMIN, cut));
         }
         admin[0].start();
         return loop;
@@ -203,6 +205,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         closeables.add(m);
         m.bindHeartbeatDrops(transport);
         MetricsServer server = new MetricsServer(resolved(cfg.metrics().bind()), m::scrape);
+        server.onCut(cut -> m.connectionCut(HavnMetrics.Endpoint.METRICS, cut));
         try {
             server.start();
             closeables.add(server);

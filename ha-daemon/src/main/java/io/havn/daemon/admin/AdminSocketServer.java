@@ -9,11 +9,10 @@ import io.havn.common.node.AdminCommand;
 import io.havn.common.node.AdminReply;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.port.AdminReplies;
-import java.io.ByteArrayOutputStream;
+import io.havn.daemon.net.OneRequestServer;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -25,12 +24,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -42,23 +35,35 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The admin socket: a Unix socket (mode 0660) taking one JSON request per line and answering one
- * JSON line each. Only root and the configured users may talk to it (checked by the peer's
- * credentials). A request is translated into an {@link AdminCommand} for the node; the answer is
- * the node's, or a clear error. Bad input changes nothing; a silent, slow or flooding client
- * only ever costs its own connection: lines are capped, idle connections are closed, and the
- * number of connections is bounded.
+ * The admin socket: a Unix socket (mode 0660) taking one JSON request line per connection and
+ * answering one JSON line. Only root and the configured users may talk to it (checked by the
+ * peer's credentials). A request is translated into an {@link AdminCommand} for the node; the
+ * answer is the node's, or a clear error. Bad input changes nothing; a silent, slow or flooding
+ * client only ever costs its own connection, never a thread: the socket is served by a
+ * {@link OneRequestServer} with the budgets of {@link #LIMITS} (the whole request within 5 s and
+ * 64 KiB, the whole answer taken within 10 s), 16 connections for anyone and 4 more that only
+ * root may hold, so root is answered whatever other users' clients do.
  *
  * <p>Request: {@code {"id": 7, "command": "migrate", "vm": "...", "host": "..."}}; commands:
  * status, migrate, relocate (vm, host), maintenance (host, on), fence-confirm (host), vm-stop,
  * vm-start, vm-enable, vm-disable (vm), vm-add (spec: a {@link io.havn.common.model.VmSpec} as JSON,
  * checked by {@link VmSpecRequest}). Answer: {@code {"id": 7, "ok": true, "message": ...}} or
- * {@code {"id": 7, "ok": false, "code": "unknown-vm", "message": ...}}.
+ * {@code {"id": 7, "ok": false, "code": "unknown-vm", "message": ...}}. A client turned away
+ * before its request is read gets {@code busy} or {@code forbidden} and the connection closes.
  */
 public final class AdminSocketServer implements AdminReplies, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AdminSocketServer.class);
     public static final int MAX_LINE_BYTES = 64 * 1024;
-    static final int MAX_CONNECTIONS = 16;
+    /** The admin socket's budgets: see the class comment and SECURITY.md. */
+    public static final OneRequestServer.Limits LIMITS = new OneRequestServer.Limits(Duration.ofSeconds(5),
+            Duration.ofSeconds(10), MAX_LINE_BYTES, 16, 4);
+
+    /** Start refused: the socket path holds something that is not a stale socket of ours. Nothing was changed. */
+    public static final class PathTaken extends IOException {
+        PathTaken(String message) {
+            super(message);
+        }
+    }
 
     private enum State { LATENT, STARTED, CLOSED }
 
@@ -66,51 +71,62 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
     private final Set<String> allowedUsers;
     private final Consumer<NodeEvent> node;
     private final Duration answerTimeout;
-    private final Duration idleTimeout;
+    private final OneRequestServer.Limits limits;
     private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
     private final AtomicLong ids = new AtomicLong();
     private final Map<Long, CompletableFuture<AdminReply>> pending = new ConcurrentHashMap<>();
-    private final ThreadPoolExecutor connections = new ThreadPoolExecutor(MAX_CONNECTIONS, MAX_CONNECTIONS, 30,
-            TimeUnit.SECONDS, new java.util.concurrent.SynchronousQueue<>(), r -> daemonThread(r, "havn-admin"));
-    private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(
-            r -> daemonThread(r, "havn-admin-timer"));
-    private final ExecutorService acceptor = Executors.newSingleThreadExecutor(r -> daemonThread(r, "havn-admin-accept"));
-    private ServerSocketChannel server;
+    private OneRequestServer<String> server;
+    /** The socket file this server bound, to remove it on close only if it is still that one. */
+    private Object boundFile;
     /** Told of every answer: the request line (null if refused before one) and the answer line (metrics). */
     private volatile java.util.function.BiConsumer<String, String> answered = (request, answer) -> { };
+    private volatile Consumer<OneRequestServer.Cut> cuts = cut -> { };
 
     /**
      * @param path           the socket's path (its directory must exist)
      * @param allowedUsers   user names allowed besides root
      * @param node           where requests go (the node's event loop)
      * @param answerTimeout  how long a request waits for the node's answer
-     * @param idleTimeout    how long a connection may stay silent
+     * @param limits         the connections' budgets and slots ({@link #LIMITS} in the daemon)
      */
     public AdminSocketServer(Path path, Set<String> allowedUsers, Consumer<NodeEvent> node, Duration answerTimeout,
-                             Duration idleTimeout) {
+                             OneRequestServer.Limits limits) {
         this.path = path;
         this.allowedUsers = Set.copyOf(allowedUsers);
         this.node = node;
         this.answerTimeout = answerTimeout;
-        this.idleTimeout = idleTimeout;
+        this.limits = limits;
     }
 
-    private static Thread daemonThread(Runnable r, String name) {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        return t;
+    /** As above with {@link #LIMITS} but {@code requestTime} for a whole request to arrive. */
+    public AdminSocketServer(Path path, Set<String> allowedUsers, Consumer<NodeEvent> node, Duration answerTimeout,
+                             Duration requestTime) {
+        this(path, allowedUsers, node, answerTimeout, new OneRequestServer.Limits(requestTime, LIMITS.writeTime(),
+                LIMITS.requestBytes(), LIMITS.connections(), LIMITS.reserved()));
     }
 
-    /** Binds the socket (replacing a stale one) with mode 0660 and starts accepting. Once only. */
+    /**
+     * Binds the socket with mode 0660 and starts accepting. Once only. A stale socket of ours (a
+     * socket owned by this user that nobody listens on) is replaced; anything else at the path is
+     * left alone and start fails with {@link PathTaken}.
+     */
     public void start() throws IOException {
         if (!state.compareAndSet(State.LATENT, State.STARTED)) {
             throw new IllegalStateException("admin socket already started or closed");
         }
-        Files.deleteIfExists(path);
-        server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        server.bind(UnixDomainSocketAddress.of(path));
-        Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-rw----"));
-        acceptor.execute(this::acceptLoop);
+        SocketPath.clearStale(path);
+        ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            channel.bind(UnixDomainSocketAddress.of(path));
+            boundFile = SocketPath.fileKey(path);
+            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-rw----"));
+            server = new OneRequestServer<>("havn-admin", channel, new Protocol(), limits);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+        server.onCut(cut -> cuts.accept(cut));
+        server.start();
         LOG.info("admin socket listening on {}", path);
     }
 
@@ -119,68 +135,55 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
         this.answered = hook;
     }
 
+    /** Calls {@code hook} with each connection cut off for a budget or turned away busy (metrics). */
+    public void onCut(Consumer<OneRequestServer.Cut> hook) {
+        this.cuts = hook;
+    }
+
     /** Whether {@code user} may use the socket: root always, and the configured users. */
     public boolean allowed(String user) {
         return "root".equals(user) || allowedUsers.contains(user);
     }
 
-    private void acceptLoop() {
-        while (state.get() == State.STARTED) {
-            SocketChannel c;
-            try {
-                c = server.accept();
-            } catch (IOException e) {
-                if (state.get() == State.STARTED) {
-                    LOG.warn("admin socket accept failed: {}", e.toString());
-                }
-                return;
-            }
-            try {
-                connections.execute(() -> serve(c));
-            } catch (RejectedExecutionException e) {
-                answerAndClose(c, error(null, "busy", "too many admin connections; try again"));
-            }
-        }
-    }
-
-    private void serve(SocketChannel c) {
-        ScheduledFuture<?> idle = timers.schedule(() -> closeQuietly(c), idleTimeout.toMillis(), TimeUnit.MILLISECONDS);
-        try (c) {
+    /** The JSON-lines protocol: the peer is its user name, root holds the reserved slots. */
+    private final class Protocol implements OneRequestServer.Protocol<String> {
+        @Override
+        public OneRequestServer.Admission<String> admit(SocketChannel c) {
             String user = peerUser(c);
             if (user == null || !allowed(user)) {
                 String refused = error(null, "forbidden", "user " + user + " may not use the admin socket");
                 answered.accept(null, refused);
-                write(c, refused);
-                return;
+                return new OneRequestServer.Refuse<>(line(refused));
             }
-            ByteArrayOutputStream line = new ByteArrayOutputStream();
-            ByteBuffer buf = ByteBuffer.allocate(8192);
-            while (c.read(buf) >= 0) {
-                buf.flip();
-                while (buf.hasRemaining()) {
-                    byte b = buf.get();
-                    if (b == '\n') {
-                        idle.cancel(false);
-                        String request = line.toString(StandardCharsets.UTF_8);
-                        String answer = handle(request);
-                        answered.accept(request, answer);
-                        write(c, answer);
-                        line.reset();
-                        idle = timers.schedule(() -> closeQuietly(c), idleTimeout.toMillis(), TimeUnit.MILLISECONDS);
-                    } else if (line.size() >= MAX_LINE_BYTES) {
-                        write(c, error(null, "request-too-large", "a request line may hold at most "
-                                + MAX_LINE_BYTES + " bytes"));
-                        return;
-                    } else {
-                        line.write(b);
-                    }
-                }
-                buf.clear();
-            }
-        } catch (IOException e) {
-            // the client went away or was closed for idling: nothing to answer
-        } finally {
-            idle.cancel(false);
+            return new OneRequestServer.Admit<>(user, "root".equals(user));
+        }
+
+        @Override
+        public byte[] terminator() {
+            return new byte[] {'\n'};
+        }
+
+        @Override
+        public byte[] answer(String user, byte[] request) {
+            String line = new String(request, StandardCharsets.UTF_8);
+            String answer = handle(line);
+            answered.accept(line, answer);
+            return line(answer);
+        }
+
+        @Override
+        public byte[] busy() {
+            return line(error(null, "busy", "too many admin connections; try again"));
+        }
+
+        @Override
+        public byte[] tooLarge() {
+            return line(error(null, "request-too-large", "a request line may hold at most " + MAX_LINE_BYTES
+                    + " bytes"));
+        }
+
+        private static byte[] line(String json) {
+            return (json + "\n").getBytes(StandardCharsets.UTF_8);
         }
     }
 
@@ -314,42 +317,13 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
         }
     }
 
-    private static void write(SocketChannel c, String json) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap((json + "\n").getBytes(StandardCharsets.UTF_8));
-        while (b.hasRemaining()) {
-            c.write(b);
-        }
-    }
-
-    private static void answerAndClose(SocketChannel c, String json) {
-        try (c) {
-            write(c, json);
-        } catch (IOException e) {
-            // gone
-        }
-    }
-
-    private static void closeQuietly(SocketChannel c) {
-        try {
-            c.close();
-        } catch (IOException e) {
-            // already closed
-        }
-    }
-
+    /** Stops serving and removes the socket file, if it is still the one this server bound. */
     @Override
     public void close() {
-        if (state.getAndSet(State.CLOSED) != State.STARTED) {
+        if (state.getAndSet(State.CLOSED) != State.STARTED || server == null) {
             return;
         }
-        try {
-            server.close();
-            Files.deleteIfExists(path);
-        } catch (IOException e) {
-            LOG.warn("closing the admin socket: {}", e.toString());
-        }
-        acceptor.shutdownNow();
-        connections.shutdownNow();
-        timers.shutdownNow();
+        server.close();
+        SocketPath.removeIfSame(path, boundFile);
     }
 }

@@ -6,6 +6,7 @@ import io.havn.common.model.Json;
 import io.havn.common.model.VmPhase;
 import io.havn.common.node.Decision;
 import io.havn.common.node.PeerStat;
+import io.havn.daemon.net.OneRequestServer;
 import io.havn.daemon.transport.NettyTransport;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -43,7 +44,8 @@ import java.util.regex.Pattern;
  *       The node's gauges read the latest snapshot, so a scrape never touches the node.</li>
  *   <li>{@link #record}: every decision of the node, on the node's thread, as it is made
  *       (counters and the failover histograms).</li>
- *   <li>{@link #adminAnswered} (the admin socket's threads) and the transport's drop counts,
+ *   <li>{@link #adminAnswered} (the admin socket's threads), {@link #connectionCut} (the admin
+ *       socket's and the metrics endpoint's I/O threads) and the transport's drop counts,
  *       which are read at scrape time.</li>
  * </ul>
  *
@@ -65,6 +67,9 @@ public final class HavnMetrics implements AutoCloseable {
 
     private enum FenceResult { OFF, FAILED, ALARM }
 
+    /** The daemon's endpoints whose connections are budgeted ({@code havn_connections_cut_total}'s endpoint). */
+    public enum Endpoint { ADMIN, METRICS }
+
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final JvmGcMetrics gc = new JvmGcMetrics();
     private volatile NodeSnapshot current = NodeSnapshot.none();
@@ -80,6 +85,7 @@ public final class HavnMetrics implements AutoCloseable {
     private final Counter migrationsOk;
     private final Counter migrationsFailed;
     private final Counter selfFences;
+    private final Map<Endpoint, Map<OneRequestServer.Cut, Counter>> cuts = new EnumMap<>(Endpoint.class);
     /** The hosts this node's fence calls are out for (node thread only): an alarm ends one of them. */
     private final Set<HostId> fencing = new HashSet<>();
     /** The per-peer gauges, by peer (node thread only). */
@@ -153,6 +159,20 @@ public final class HavnMetrics implements AutoCloseable {
         selfFences = Counter.builder("havn.self.fences")
                 .description("times this daemon self-fenced: its lease lapsed and it destroyed its HA VMs")
                 .register(registry);
+        for (Endpoint e : Endpoint.values()) {
+            Map<OneRequestServer.Cut, Counter> byReason = new EnumMap<>(OneRequestServer.Cut.class);
+            for (OneRequestServer.Cut c : OneRequestServer.Cut.values()) {
+                byReason.put(c, Counter.builder("havn.connections.cut").tags("endpoint", label(e), "reason", c.label())
+                        .description("connections the daemon closed because a client was too slow, too large or "
+                                + "in the way, by endpoint and reason").register(registry));
+            }
+            cuts.put(e, byReason);
+        }
+    }
+
+    /** Counts one connection of {@code endpoint} cut off for {@code why}. Thread-safe. */
+    public void connectionCut(Endpoint endpoint, OneRequestServer.Cut why) {
+        cuts.get(endpoint).get(why).increment();
     }
 
     private void flag(String name, String help, java.util.function.Predicate<NodeSnapshot> p) {

@@ -2,6 +2,7 @@ package io.havn.daemon.admin;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,10 +15,14 @@ import io.havn.common.model.VmSpec;
 import io.havn.common.node.AdminCommand;
 import io.havn.common.node.AdminReply;
 import io.havn.common.node.NodeEvent;
+import io.havn.daemon.net.OneRequestServer;
+import io.havn.daemon.net.UnixClient;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,8 +31,13 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.ArrayList;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -40,8 +50,19 @@ class AdminSocketServerTest {
     private final List<AdminCommand> seen = new CopyOnWriteArrayList<>();
     private AdminSocketServer server;
 
-    /** A stand-in node: answers status with an empty state, everything else with "accepted". */
-    private AdminSocketServer start(Duration idle) throws Exception {
+    private final BlockingQueue<OneRequestServer.Cut> cuts = new LinkedBlockingQueue<>();
+    /** What the stand-in node answers to vm-stop. */
+    private volatile String stopMessage = "accepted";
+
+    private AdminSocketServer start(Duration requestTime) throws Exception {
+        AdminSocketServer s = build(new OneRequestServer.Limits(requestTime, AdminSocketServer.LIMITS.writeTime(),
+                AdminSocketServer.MAX_LINE_BYTES, 16, 4));
+        s.start();
+        return s;
+    }
+
+    /** A stand-in node: answers status with an empty state, vm-stop with {@link #stopMessage}, the rest "accepted". */
+    private AdminSocketServer build(OneRequestServer.Limits limits) {
         Path sock = dir.resolve("admin.sock");
         AdminSocketServer[] s = new AdminSocketServer[1];
         s[0] = new AdminSocketServer(sock, Set.of("alice"), e -> {
@@ -53,9 +74,9 @@ class AdminSocketServerTest {
                                     "HEALTHY", false, 0.41, 1.25, 120),
                                     new io.havn.common.node.PeerStat(new io.havn.common.model.HostId("node3"),
                                     "UNKNOWN", true, 15.0, Double.NaN, -1)))
-                    : AdminReply.ok("accepted")));
-        }, Duration.ofSeconds(5), idle);
-        s[0].start();
+                    : AdminReply.ok(r.command() instanceof AdminCommand.VmStop ? stopMessage : "accepted")));
+        }, Duration.ofSeconds(5), limits);
+        s[0].onCut(cuts::add);
         server = s[0];
         return s[0];
     }
@@ -68,16 +89,11 @@ class AdminSocketServerTest {
     }
 
     private SocketChannel connect() throws Exception {
-        SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
-        c.connect(UnixDomainSocketAddress.of(dir.resolve("admin.sock")));
-        return c;
+        return UnixClient.connect(dir.resolve("admin.sock"));
     }
 
     private static void send(SocketChannel c, String text) throws Exception {
-        ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
-        while (b.hasRemaining()) {
-            c.write(b);
-        }
+        UnixClient.send(c, text);
     }
 
     /** Reads one answer line (or what came before the connection closed), waiting at most 10 s. */
@@ -261,5 +277,132 @@ class AdminSocketServerTest {
         assertTrue(s.allowed("alice"));
         assertFalse(s.allowed("mallory"));
         assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("admin.sock"))));
+    }
+
+    @Test
+    void moreSlowSendersThanSlotsDoNotStopRootsRequest() throws Exception {
+        start(Duration.ofSeconds(30));
+        ScheduledExecutorService trickle = Executors.newSingleThreadScheduledExecutor();
+        List<SocketChannel> slow = new ArrayList<>();
+        try {
+            for (int i = 0; i < 30; i++) {
+                slow.add(connect());
+            }
+            // two thirds send a byte every 100 ms, never a whole request; the rest stay silent
+            trickle.scheduleAtFixedRate(() -> {
+                for (int i = 0; i < 20; i++) {
+                    try {
+                        send(slow.get(i), "{");
+                    } catch (Exception e) {
+                        // evicted: a newcomer took its slot
+                    }
+                }
+            }, 0, 100, TimeUnit.MILLISECONDS);
+            long asked = System.nanoTime();
+            JsonNode a = ask("{\"id\":1,\"command\":\"status\"}");
+            long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - asked);
+            assertTrue(a.get("ok").asBoolean(), "root is answered despite 30 slow clients: " + a);
+            assertTrue(tookMillis < 5000, "answered at once, not after the slow ones' budgets: " + tookMillis + " ms");
+            assertEquals(OneRequestServer.Cut.EVICTED, cuts.poll(10, TimeUnit.SECONDS),
+                    "the oldest slow sender gave up its slot");
+        } finally {
+            trickle.shutdownNow();
+            for (SocketChannel c : slow) {
+                c.close();
+            }
+        }
+    }
+
+    @Test
+    void clientsThatNeverReadAreCutOffWithinTheirWriteBudgetAndOthersAreServed() throws Exception {
+        Duration writeTime = Duration.ofMillis(300);
+        build(new OneRequestServer.Limits(Duration.ofSeconds(5), writeTime, AdminSocketServer.MAX_LINE_BYTES, 16, 4))
+                .start();
+        stopMessage = "x".repeat(2 << 20); // far more than a socket's buffers
+        List<SocketChannel> deaf = new ArrayList<>();
+        try {
+            long sent = System.nanoTime();
+            for (int i = 0; i < 16; i++) {
+                SocketChannel c = connect();
+                deaf.add(c);
+                send(c, "{\"id\":1,\"command\":\"vm-stop\",\"vm\":\"web1\"}\n");
+            }
+            JsonNode other = ask("{\"id\":2,\"command\":\"status\"}");
+            assertTrue(other.get("ok").asBoolean(), "others are served meanwhile: " + other);
+            for (int i = 0; i < 16; i++) {
+                assertEquals(OneRequestServer.Cut.WRITE_TIME, cuts.poll(10, TimeUnit.SECONDS), "cut " + i);
+            }
+            long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
+            assertTrue(tookMillis >= writeTime.toMillis() && tookMillis < 5000,
+                    "all cut off at their budget of " + writeTime.toMillis() + " ms: " + tookMillis + " ms");
+            String partial = UnixClient.untilClosed(deaf.get(0));
+            assertTrue(partial.length() < (2 << 20), "closed before the whole answer: " + partial.length());
+            assertTrue(ask("{\"id\":3,\"command\":\"vm-start\",\"vm\":\"web1\"}").get("ok").asBoolean(),
+                    "served after the cut-off too");
+        } finally {
+            for (SocketChannel c : deaf) {
+                c.close();
+            }
+        }
+    }
+
+    @Test
+    void aRegularFileAtTheSocketPathIsLeftIntactAndStartIsRefused() throws Exception {
+        Path file = dir.resolve("admin.sock");
+        Files.writeString(file, "precious");
+        AdminSocketServer s = build(AdminSocketServer.LIMITS);
+        AdminSocketServer.PathTaken e = assertThrows(AdminSocketServer.PathTaken.class, s::start);
+        assertTrue(e.getMessage().contains("admin.socket " + file + " is a regular file, not a socket"),
+                e.getMessage());
+        assertEquals("precious", Files.readString(file), "the file is untouched");
+    }
+
+    @Test
+    void aDirectoryAtTheSocketPathIsLeftIntactAndStartIsRefused() throws Exception {
+        Path d = Files.createDirectory(dir.resolve("admin.sock"));
+        Files.writeString(d.resolve("inside"), "kept");
+        AdminSocketServer.PathTaken e = assertThrows(AdminSocketServer.PathTaken.class,
+                build(AdminSocketServer.LIMITS)::start);
+        assertTrue(e.getMessage().contains("is a directory, not a socket"), e.getMessage());
+        assertEquals("kept", Files.readString(d.resolve("inside")));
+    }
+
+    @Test
+    void aSocketSomeoneListensOnIsNotTakenOver() throws Exception {
+        try (ServerSocketChannel live = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            live.bind(UnixDomainSocketAddress.of(dir.resolve("admin.sock")));
+            AdminSocketServer.PathTaken e = assertThrows(AdminSocketServer.PathTaken.class,
+                    build(AdminSocketServer.LIMITS)::start);
+            assertTrue(e.getMessage().contains("another process listens on"), e.getMessage());
+            try (SocketChannel c = connect()) {
+                assertTrue(c.isConnected(), "the live socket still takes connections");
+            }
+        }
+    }
+
+    @Test
+    void aStaleSocketOfOursIsReplaced() throws Exception {
+        try (ServerSocketChannel old = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            old.bind(UnixDomainSocketAddress.of(dir.resolve("admin.sock")));
+        }
+        assertTrue(Files.exists(dir.resolve("admin.sock")), "a closed server leaves its socket file: stale");
+        build(AdminSocketServer.LIMITS).start();
+        assertTrue(ask("{\"id\":1,\"command\":\"status\"}").get("ok").asBoolean());
+    }
+
+    @Test
+    void closeRemovesOnlyTheSocketItBound() throws Exception {
+        AdminSocketServer s = start(Duration.ofSeconds(30));
+        Path sock = dir.resolve("admin.sock");
+        Files.delete(sock);
+        Files.writeString(sock, "someone else's");
+        s.close();
+        assertEquals("someone else's", Files.readString(sock), "a file put in its place is left alone");
+        Files.delete(sock);
+        AdminSocketServer again = build(AdminSocketServer.LIMITS);
+        again.start();
+        again.close();
+        assertFalse(Files.exists(sock), "its own socket is removed on close");
+        assertThrows(IOException.class, this::connect);
     }
 }

@@ -40,14 +40,15 @@ class AdminRequestsMetricTest {
         try (HavnMetrics metrics = new HavnMetrics("prod", new HostId("node1")); AdminSocketServer s = server[0]) {
             s.onAnswer(metrics::adminAnswered);
             s.start();
-            try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-                c.connect(UnixDomainSocketAddress.of(sock));
-                BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(c),
-                        StandardCharsets.UTF_8));
-                for (String request : new String[] {
-                        "{\"id\":1,\"command\":\"status\"}", "{\"id\":2,\"command\":\"status\"}",
-                        "{\"id\":3,\"command\":\"migrate\",\"vm\":\"web1\",\"host\":\"node2\"}",
-                        "{\"id\":4,\"command\":\"migrate\"}", "{not json"}) {
+            for (String request : new String[] {
+                    "{\"id\":1,\"command\":\"status\"}", "{\"id\":2,\"command\":\"status\"}",
+                    "{\"id\":3,\"command\":\"migrate\",\"vm\":\"web1\",\"host\":\"node2\"}",
+                    "{\"id\":4,\"command\":\"migrate\"}", "{not json"}) {
+                // one request per connection
+                try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                    c.connect(UnixDomainSocketAddress.of(sock));
+                    BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(c),
+                            StandardCharsets.UTF_8));
                     c.write(ByteBuffer.wrap((request + "\n").getBytes(StandardCharsets.UTF_8)));
                     String answer = CompletableFuture.supplyAsync(() -> {
                         try {
