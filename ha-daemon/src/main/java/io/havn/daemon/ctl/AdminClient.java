@@ -21,7 +21,9 @@ import java.util.concurrent.TimeUnit;
  * One request to havnd's admin socket and its answer, each one JSON line, within a deadline that
  * covers the whole exchange. Each request has a connection of its own. Every way of getting no
  * answer (no socket, nobody listening, permission denied, silence, a closed connection, garbage)
- * becomes a {@link Failure#unreachable} saying which; the daemon's refusals are answers.
+ * becomes a {@link Failure#unreachable} saying which; the daemon's refusals are answers. A daemon
+ * that turns the connection away ({@code busy}, {@code forbidden}) answers before reading the request
+ * and closes: its answer is read and shown even when sending the request failed on the closed socket.
  */
 final class AdminClient {
     /** A status answer carries every VM's domain XML; this only bounds a runaway peer. */
@@ -69,8 +71,18 @@ final class AdminClient {
         try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX); Selector selector = Selector.open()) {
             c.connect(UnixDomainSocketAddress.of(socket));
             c.configureBlocking(false);
-            write(c, selector, req.toString() + "\n", deadline);
-            line = readLine(c, selector, deadline);
+            c.register(selector, SelectionKey.OP_WRITE);
+            String early = null;
+            try {
+                write(c, selector, req.toString() + "\n", deadline);
+            } catch (IOException e) {
+                // the daemon may have turned us away (busy, forbidden) and closed unread: its answer says why
+                early = leftBehind(c, selector, deadline);
+                if (early == null) {
+                    throw e;
+                }
+            }
+            line = early != null ? early : readLine(c, selector, deadline);
         } catch (IOException e) {
             throw Failure.unreachable(why(e));
         }
@@ -86,7 +98,8 @@ final class AdminClient {
         }
         Answer a = new Answer(line, json);
         if (!a.ok() && NOT_ADMITTED.contains(a.code())) {
-            throw Failure.unreachable("havnd at " + socket + " does not admit this request: " + a.message());
+            throw Failure.unreachable("havnd at " + socket + " does not admit this request: " + a.message() + " ("
+                    + a.code() + ")");
         }
         JsonNode answered = json.get("id");
         if (answered != null && !answered.isNull() && answered.asLong(-1) != id) {
@@ -98,16 +111,24 @@ final class AdminClient {
 
     private void write(SocketChannel c, Selector selector, String text, long deadline) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
-        SelectionKey key = c.register(selector, SelectionKey.OP_WRITE);
         while (b.hasRemaining()) {
             if (c.write(b) == 0) {
                 await(selector, deadline);
             }
         }
-        key.interestOps(SelectionKey.OP_READ);
+    }
+
+    /** The answer line the daemon sent before closing on a request it never read, or null if none came. */
+    private String leftBehind(SocketChannel c, Selector selector, long deadline) {
+        try {
+            return readLine(c, selector, deadline);
+        } catch (IOException | Failure e) {
+            return null;
+        }
     }
 
     private String readLine(SocketChannel c, Selector selector, long deadline) throws IOException {
+        c.keyFor(selector).interestOps(SelectionKey.OP_READ);
         ByteArrayOutputStream line = new ByteArrayOutputStream();
         ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
         while (true) {

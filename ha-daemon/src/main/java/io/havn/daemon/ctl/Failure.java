@@ -2,7 +2,8 @@ package io.havn.daemon.ctl;
 
 /**
  * Why a havnctl command ends without success, with its exit status: 1 the daemon refused,
- * 2 bad input (nothing was sent), 3 the daemon (or, for {@code vm add}, libvirt) cannot be reached.
+ * 2 bad input (nothing was sent), 3 the daemon (or, for {@code vm add}, libvirt) cannot be reached,
+ * or it turned the request away unread ({@code busy}, {@code forbidden}).
  */
 final class Failure extends RuntimeException {
     static final int REFUSED = 1;

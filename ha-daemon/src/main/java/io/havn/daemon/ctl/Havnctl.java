@@ -46,7 +46,8 @@ import picocli.CommandLine.TypeConversionException;
         exitCodeList = {"0:done",
             "1:the daemon refused; its code and message go to stderr",
             "2:usage or bad input; nothing was sent",
-            "3:cannot reach the daemon (no socket, permission denied, timeout) or, for vm add, libvirt"})
+            "3:cannot reach the daemon (no socket, permission denied, timeout), it turned the request away unread "
+                + "(busy, forbidden) or, for vm add, libvirt"})
 public final class Havnctl {
     static final String DEFAULT_SOCKET = "/run/havn/admin.sock";
     private static final List<String> HELP_ORDER = List.of("status", "hosts", "vms", "migrate", "relocate",

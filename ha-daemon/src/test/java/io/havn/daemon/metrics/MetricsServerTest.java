@@ -5,14 +5,24 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havn.common.model.HostId;
+import io.havn.daemon.net.OneRequestServer;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class MetricsServerTest {
@@ -65,6 +75,57 @@ class MetricsServerTest {
             MetricsServer second = new MetricsServer(first.address(), () -> "");
             IOException e = assertThrows(IOException.class, second::start);
             assertTrue(e.getMessage().toLowerCase().contains("address already in use"), e.getMessage());
+        }
+    }
+
+    @Test
+    void slowlorisConnectionsDoNotStopAScrapeAndAreClosedWithinTheirBudget() throws Exception {
+        Duration requestTime = Duration.ofMillis(500);
+        BlockingQueue<OneRequestServer.Cut> cuts = new LinkedBlockingQueue<>();
+        ScheduledExecutorService trickle = Executors.newSingleThreadScheduledExecutor();
+        List<Socket> slow = new ArrayList<>();
+        try (MetricsServer s = new MetricsServer(new InetSocketAddress("127.0.0.1", 0), () -> "havn_up 1\n",
+                new OneRequestServer.Limits(requestTime, Duration.ofSeconds(5), 8192, 32, 0))) {
+            s.onCut(cuts::add);
+            s.start();
+            for (int i = 0; i < 40; i++) {
+                Socket c = new Socket("127.0.0.1", s.address().getPort());
+                c.getOutputStream().write("GET /metrics HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII));
+                slow.add(c);
+            }
+            // then one byte of a header every 100 ms each: never a whole request head
+            trickle.scheduleAtFixedRate(() -> {
+                for (Socket c : slow) {
+                    try {
+                        c.getOutputStream().write('X');
+                    } catch (IOException e) {
+                        // closed by the server, as it should be
+                    }
+                }
+            }, 0, 100, TimeUnit.MILLISECONDS);
+            long asked = System.nanoTime();
+            HttpResponse<String> scrape = request(s, "GET", "/metrics");
+            long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - asked);
+            assertEquals(200, scrape.statusCode());
+            assertEquals("havn_up 1\n", scrape.body());
+            assertTrue(tookMillis < 5000, "scraped at once despite 40 slow connections: " + tookMillis + " ms");
+            for (Socket c : slow) {
+                c.setSoTimeout(10_000);
+                assertEquals(-1, c.getInputStream().read(), "a slow connection is closed, unanswered");
+            }
+            long closedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - asked);
+            assertTrue(closedMillis < requestTime.toMillis() + 5000, "all closed within their budget: " + closedMillis);
+            List<OneRequestServer.Cut> seen = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                seen.add(cuts.poll(10, TimeUnit.SECONDS));
+            }
+            assertTrue(seen.contains(OneRequestServer.Cut.REQUEST_TIME) && seen.contains(OneRequestServer.Cut.EVICTED)
+                    && !seen.contains(null), "each slow connection counted once as cut off: " + seen);
+        } finally {
+            trickle.shutdownNow();
+            for (Socket c : slow) {
+                c.close();
+            }
         }
     }
 }
