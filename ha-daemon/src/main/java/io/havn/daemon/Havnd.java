@@ -109,9 +109,11 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     /**
      * Builds and starts everything for {@code cfg}; returns the running node's event loop. Throws
      * {@link IncarnationFile.Unusable}, before it builds anything, when the incarnation record
-     * cannot be read or written.
+     * cannot be read or written, and {@link AdminSocketServer.PathTaken} when {@code admin.socket}
+     * names something other than a stale socket of ours.
      */
     public EventLoop start(HavnConfig cfg) throws Exception {
+        AdminSocketServer.checkPath(cfg.admin().socket()); // before anything starts: never clobber another file
         AdminSocketServer[] admin = new AdminSocketServer[1];
         EventLoop loop = start(cfg, d -> { }, (id, reply) -> admin[0].reply(id, reply));
         admin[0] = new AdminSocketServer(cfg.admin().socket(), cfg.admin().allowedUsers(), loop.sink(),

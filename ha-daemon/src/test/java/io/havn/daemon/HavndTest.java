@@ -34,6 +34,21 @@ class HavndTest {
         }
     }
 
+    /** A config with state in {@code state} and the admin socket at {@code sock}, whose cluster key is missing. */
+    private static Path unstartable(Path dir, Path state, Path sock) throws Exception {
+        Path f = dir.resolve("havn.yaml");
+        Files.writeString(f, """
+                cluster: prod
+                host: {name: node1, cpus: 8, memoryMiB: 16384, stateDir: "%s"}
+                zookeeper: {connect: "127.0.0.1:2181"}
+                heartbeat: {keyFile: "%s"}
+                watchdog: {stateFile: "%s", required: false}
+                admin: {socket: "%s"}
+                metrics: {enabled: false}
+                """.formatted(state, dir.resolve("no-key"), dir.resolve("watchdog.state"), sock));
+        return f;
+    }
+
     @Test
     void checkConfigPassesAValidFile(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("havn.yaml");
@@ -63,22 +78,26 @@ class HavndTest {
         Path state = Files.createDirectories(dir.resolve("state"));
         Files.writeString(state.resolve("incarnation"), "garbage\n");
         Path sock = dir.resolve("admin.sock");
-        Path f = dir.resolve("havn.yaml");
-        Files.writeString(f, """
-                cluster: prod
-                host: {name: node1, cpus: 8, memoryMiB: 16384, stateDir: "%s"}
-                zookeeper: {connect: "127.0.0.1:2181"}
-                heartbeat: {keyFile: "%s"}
-                watchdog: {stateFile: "%s", required: false}
-                admin: {socket: "%s"}
-                metrics: {enabled: false}
-                """.formatted(state, dir.resolve("no-key"), dir.resolve("watchdog.state"), sock));
-        Run r = havnd("--config", f.toString());
+        Run r = havnd("--config", unstartable(dir, state, sock).toString());
         assertEquals(2, r.exit(), r.err());
         assertTrue(r.err().contains(state.resolve("incarnation") + ": holds no incarnation"), r.err());
         assertEquals("garbage\n", Files.readString(state.resolve("incarnation")), "left as it was");
         // it stopped before reading the cluster key (missing here), publishing a watchdog state or listening
         assertTrue(!Files.exists(dir.resolve("watchdog.state")) && !Files.exists(sock), "nothing started");
+    }
+
+    @Test
+    void anAdminSocketPathHoldingAFileStopsHavndWithStatus2AndLeavesTheFile(@TempDir Path dir) throws Exception {
+        Path state = dir.resolve("state");
+        Path sock = dir.resolve("admin.sock");
+        Files.writeString(sock, "someone's data\n");
+        Run r = havnd("--config", unstartable(dir, state, sock).toString());
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("admin.socket " + sock + " is a regular file, not a socket; refusing to replace"),
+                r.err());
+        assertEquals("someone's data\n", Files.readString(sock), "the file is left as it was");
+        assertTrue(!Files.exists(dir.resolve("watchdog.state")) && !Files.exists(state.resolve("incarnation")),
+                "nothing started");
     }
 
     @Test

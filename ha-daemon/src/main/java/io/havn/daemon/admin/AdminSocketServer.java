@@ -130,6 +130,14 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
         LOG.info("admin socket listening on {}", path);
     }
 
+    /**
+     * Throws {@link PathTaken} if {@code path} holds anything but a stale socket of ours, so a
+     * daemon can refuse to start before it joins the cluster. Changes nothing.
+     */
+    public static void checkPath(Path path) throws IOException {
+        SocketPath.staleOrAbsent(path);
+    }
+
     /** Calls {@code hook} with each request line (null if refused before one) and its answer line. */
     public void onAnswer(java.util.function.BiConsumer<String, String> hook) {
         this.answered = hook;

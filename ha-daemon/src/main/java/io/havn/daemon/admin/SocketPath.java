@@ -26,11 +26,21 @@ final class SocketPath {
 
     /** Deletes a stale socket of ours at {@code path}; throws {@link AdminSocketServer.PathTaken} for anything else. */
     static void clearStale(Path path) throws IOException {
+        if (staleOrAbsent(path)) {
+            Files.deleteIfExists(path);
+        }
+    }
+
+    /**
+     * True if nothing is at {@code path} or a stale socket of ours that may be replaced; throws
+     * {@link AdminSocketServer.PathTaken} naming what is there otherwise. Changes nothing.
+     */
+    static boolean staleOrAbsent(Path path) throws IOException {
         BasicFileAttributes a;
         try {
             a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
-            return;
+            return true;
         }
         if (!isSocket(path, a)) {
             throw taken(path, "is " + kind(a) + ", not a socket");
@@ -43,7 +53,7 @@ final class SocketPath {
         if (listening(path)) {
             throw taken(path, "is a socket another process listens on (is havnd already running?)");
         }
-        Files.delete(path);
+        return true;
     }
 
     private static AdminSocketServer.PathTaken taken(Path path, String what) {

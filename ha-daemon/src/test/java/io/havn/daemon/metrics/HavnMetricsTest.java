@@ -10,6 +10,7 @@ import io.havn.common.model.VmPhase;
 import io.havn.common.node.Decision;
 import io.havn.common.node.Heartbeat;
 import io.havn.common.node.PeerStat;
+import io.havn.daemon.net.OneRequestServer;
 import io.havn.daemon.transport.HeartbeatCodec;
 import io.havn.daemon.transport.NettyTransport;
 import java.net.InetSocketAddress;
@@ -175,6 +176,24 @@ class HavnMetricsTest {
         long commands = all.stream().map(s -> s.labels().get("command")).distinct().count();
         assertTrue(commands <= 32 + 3, "at most 32 values from clients, and none, invalid, other: " + commands);
         assertTrue(value(e, "havn_admin_requests_total", "command", "other", "result", "bad-request") >= 8);
+    }
+
+    @Test
+    void connectionsCutOffAreCountedByEndpointAndReasonFromZero() {
+        Exposition before = scrape();
+        for (HavnMetrics.Endpoint ep : HavnMetrics.Endpoint.values()) {
+            for (OneRequestServer.Cut c : OneRequestServer.Cut.values()) {
+                assertEquals(0, value(before, "havn_connections_cut_total", "endpoint",
+                        ep.name().toLowerCase(java.util.Locale.ROOT), "reason", c.label()), ep + " " + c);
+            }
+        }
+        metrics.connectionCut(HavnMetrics.Endpoint.ADMIN, OneRequestServer.Cut.WRITE_TIME);
+        metrics.connectionCut(HavnMetrics.Endpoint.ADMIN, OneRequestServer.Cut.WRITE_TIME);
+        metrics.connectionCut(HavnMetrics.Endpoint.METRICS, OneRequestServer.Cut.REQUEST_TIME);
+        Exposition e = scrape();
+        assertEquals(2, value(e, "havn_connections_cut_total", "endpoint", "admin", "reason", "write_time"));
+        assertEquals(1, value(e, "havn_connections_cut_total", "endpoint", "metrics", "reason", "request_time"));
+        assertEquals(0, value(e, "havn_connections_cut_total", "endpoint", "admin", "reason", "request_time"));
     }
 
     @Test
