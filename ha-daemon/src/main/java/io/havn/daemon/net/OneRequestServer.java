@@ -224,7 +224,15 @@ public final class OneRequestServer<P> implements AutoCloseable {
                 while (it.hasNext()) {
                     SelectionKey k = it.next();
                     it.remove();
-                    ready(k);
+                    try {
+                        ready(k);
+                    } catch (RuntimeException e) {
+                        // one connection's trouble must not end the loop that serves all others
+                        LOG.warn("{}: dropping a connection after an error: {}", name, e.toString());
+                        if (k.attachment() != null) {
+                            drop((Conn) k.attachment());
+                        }
+                    }
                 }
             }
         } catch (IOException | ClosedSelectorException e) {
@@ -301,7 +309,7 @@ public final class OneRequestServer<P> implements AutoCloseable {
         Slots.Verdict<Conn> v = slots.admit(admitted.privileged());
         if (!v.admit()) {
             sayAndClose(ch, protocol.busy());
-            cuts.accept(Cut.BUSY);
+            tell(Cut.BUSY);
             return;
         }
         if (v.victim() != null) {
@@ -411,7 +419,15 @@ public final class OneRequestServer<P> implements AutoCloseable {
         if (!c.counted) {
             c.counted = true;
             LOG.debug("{}: connection cut off: {}", name, why.label());
+            tell(why);
+        }
+    }
+
+    private void tell(Cut why) {
+        try {
             cuts.accept(why);
+        } catch (RuntimeException e) {
+            LOG.warn("{}: the cut-off hook failed: {}", name, e.toString());
         }
     }
 

@@ -235,11 +235,11 @@ class AdminSocketServerTest {
     }
 
     @Test
-    void aSilentClientBlocksNobodyAndIsClosedWhenIdle() throws Exception {
+    void aSilentClientBlocksNobodyAndIsClosedAfterItsRequestTime() throws Exception {
         start(Duration.ofMillis(300));
         try (SocketChannel silent = connect()) {
             assertTrue(ask("{\"id\":1,\"command\":\"status\"}").get("ok").asBoolean(), "another client is served");
-            assertEquals("", readLine(silent), "the silent one is closed after its idle time, with no answer");
+            assertEquals("", readLine(silent), "the silent one is closed after its request time, with no answer");
         }
     }
 
