@@ -45,10 +45,11 @@ final class SocketPath {
         if (!isSocket(path, a)) {
             throw taken(path, "is " + kind(a) + ", not a socket");
         }
-        String owner = Files.getOwner(path, LinkOption.NOFOLLOW_LINKS).getName();
-        String me = System.getProperty("user.name");
-        if (!owner.equals(me)) {
-            throw taken(path, "is a socket owned by " + owner + ", not by " + me + " (this daemon's user)");
+        // by number: a user without a name (no passwd entry) still owns its sockets
+        long owner = ((Number) Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS)).longValue();
+        long me = new com.sun.security.auth.module.UnixSystem().getUid();
+        if (owner != me) {
+            throw taken(path, "is a socket owned by uid " + owner + ", not by uid " + me + " (this daemon's user)");
         }
         if (listening(path)) {
             throw taken(path, "is a socket another process listens on (is havnd already running?)");

@@ -391,6 +391,21 @@ class AdminSocketServerTest {
     }
 
     @Test
+    void aStaleSocketOfAnotherUserIsLeftAlone() throws Exception {
+        Path sock = dir.resolve("admin.sock");
+        try (ServerSocketChannel old = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            old.bind(UnixDomainSocketAddress.of(sock));
+        }
+        long me = new com.sun.security.auth.module.UnixSystem().getUid();
+        org.junit.jupiter.api.Assumptions.assumeTrue(me == 0, "only root can give a file to another user");
+        Files.setAttribute(sock, "unix:uid", 65534);
+        AdminSocketServer.PathTaken e = assertThrows(AdminSocketServer.PathTaken.class,
+                build(AdminSocketServer.LIMITS)::start);
+        assertTrue(e.getMessage().contains("is a socket owned by uid 65534, not by uid 0"), e.getMessage());
+        assertEquals(65534, Files.getAttribute(sock, "unix:uid"), "left in place");
+    }
+
+    @Test
     void closeRemovesOnlyTheSocketItBound() throws Exception {
         AdminSocketServer s = start(Duration.ofSeconds(30));
         Path sock = dir.resolve("admin.sock");
