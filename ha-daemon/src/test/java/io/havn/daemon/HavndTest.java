@@ -3,6 +3,7 @@ package io.havn.daemon;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.havn.daemon.admin.AdminSocketServer;
 import io.havn.daemon.config.HavnConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -119,6 +120,44 @@ class HavndTest {
                 h.start(cfg, d -> { }, (id, reply) -> { });
                 assertTrue(h.incarnation() > first, "restarted: " + h.incarnation() + " after " + first);
                 assertEquals(h.incarnation() + "\n", Files.readString(record));
+            }
+        }
+    }
+
+    @Test
+    void theDaemonCountsConnectionsCutOffOnTheAdminSocketAndTheMetricsEndpoint(@TempDir Path dir) throws Exception {
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        Path sock = dir.resolve("admin.sock");
+        try (TestingServer zk = new TestingServer(true)) {
+            HavnConfig cfg = DaemonFixture.config("cut", "node1", zk.getConnectString(), 10_000, dir,
+                    DaemonFixture.clusterKey(dir), "admin: {socket: \"%s\"}\nmetrics: {bind: \"127.0.0.1:%d\"}\n"
+                            .formatted(sock, port));
+            try (Havnd h = new Havnd()) {
+                h.start(cfg);
+                // a request line and a request head each one byte over their limits: cut off at once
+                try (java.nio.channels.SocketChannel c = io.havn.daemon.net.UnixClient.connect(sock)) {
+                    io.havn.daemon.net.UnixClient.send(c, "x".repeat(AdminSocketServer.MAX_LINE_BYTES + 2));
+                    assertTrue(io.havn.daemon.net.UnixClient.untilClosed(c).contains("request-too-large"));
+                }
+                try (java.net.Socket c = new java.net.Socket("127.0.0.1", port)) {
+                    c.setSoTimeout(10_000);
+                    c.getOutputStream().write(("GET /metrics HTTP/1.1\r\nX: " + "x".repeat(8192) + "\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+                    assertTrue(new String(c.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)
+                            .startsWith("HTTP/1.1 431 "));
+                }
+                java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port
+                                + "/metrics")).timeout(java.time.Duration.ofSeconds(10)).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+                io.havn.daemon.metrics.Exposition e = io.havn.daemon.metrics.Exposition.parse(r.body());
+                assertEquals(1.0, e.value("havn_connections_cut_total", "endpoint", "admin", "reason",
+                        "request_bytes").orElseThrow());
+                assertEquals(1.0, e.value("havn_connections_cut_total", "endpoint", "metrics", "reason",
+                        "request_bytes").orElseThrow());
             }
         }
     }
