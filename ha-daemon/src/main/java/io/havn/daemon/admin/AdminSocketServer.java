@@ -123,6 +123,7 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
             server = new OneRequestServer<>("havn-admin", channel, new Protocol(), limits);
         } catch (IOException | RuntimeException e) {
             channel.close();
+            SocketPath.removeIfSame(path, boundFile);
             throw e;
         }
         server.onCut(cut -> cuts.accept(cut));
