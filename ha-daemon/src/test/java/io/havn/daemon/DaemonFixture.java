@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.net.DatagramSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 
@@ -13,11 +14,12 @@ final class DaemonFixture {
     private DaemonFixture() {
     }
 
-    /** Writes a fresh cluster key (hex) into {@code dir} and returns its path. */
+    /** Writes a fresh cluster key (hex) into {@code dir}, readable by its owner only, and returns its path. */
     static Path clusterKey(Path dir) throws IOException {
         byte[] k = new byte[32];
         new SecureRandom().nextBytes(k);
-        Path key = dir.resolve("cluster.key");
+        Path key = Files.createFile(dir.resolve("cluster.key"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(key, HexFormat.of().formatHex(k));
         return key;
     }
