@@ -72,17 +72,23 @@ final class DaemonFixture {
      */
     static HavnConfig config(String cluster, String host, String zkConnect, int sessionTimeoutMs, Path dir, Path key,
                              String extra) throws IOException {
+        return config(cluster, host, 8, zkConnect, sessionTimeoutMs, dir, key, extra);
+    }
+
+    /** As above, the host offering {@code cpus} vCPUs to HA VMs. */
+    static HavnConfig config(String cluster, String host, int cpus, String zkConnect, int sessionTimeoutMs, Path dir,
+                             Path key, String extra) throws IOException {
         Path node = dir.resolve(host + "-node.xml");
         Files.writeString(node, "<node/>");
         int port = freeUdpPort();
         return HavnConfig.parse("""
                 cluster: %s
-                host: {name: %s, cpus: 8, memoryMiB: 16384, address: "127.0.0.1:%d", stateDir: "%s"}
+                host: {name: %s, cpus: %d, memoryMiB: 16384, address: "127.0.0.1:%d", stateDir: "%s"}
                 zookeeper: {connect: "%s", sessionTimeoutMs: %d}
                 heartbeat: {bind: "127.0.0.1:%d", keyFile: "%s"}
                 libvirt: {uri: "test://%s", pollMs: 200}
                 watchdog: {stateFile: "%s", required: false}
-                """.formatted(cluster, host, port, dir.resolve(host + ".d"), zkConnect, sessionTimeoutMs, port, key,
+                """.formatted(cluster, host, cpus, port, dir.resolve(host + ".d"), zkConnect, sessionTimeoutMs, port, key,
                 node, dir.resolve(host + ".wd")) + extra, host + ".yaml");
     }
 }
