@@ -1,6 +1,9 @@
 package io.havn.daemon.config;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.util.JsonParserDelegate;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -137,7 +140,7 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
             throw new ConfigException(source + ": not valid YAML: " + e.getOriginalMessage()
                     + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
         }
-        Reader r = new Reader(source);
+        Reader r = new Reader(source, asWritten(yaml, text));
         if (root == null || !root.isObject()) {
             throw new ConfigException(source + ": the file must be a mapping of keys");
         }
@@ -241,13 +244,56 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         return h.equals(WILDCARD_V4) || h.replaceAll("[\\[\\]]", "").matches("[0:]+");
     }
 
+    /**
+     * The file's tree with every scalar as the text written: YAML reads {@code 0x5e} and
+     * {@code 0123} as numbers (94, 83), {@code yes} as true, but a fence agent must get what the
+     * operator wrote. Null if the text does not parse (the typed tree reports that).
+     */
+    private static JsonNode asWritten(ObjectMapper yaml, String text) {
+        try (JsonParser typed = yaml.getFactory().createParser(text);
+             JsonParser plain = new JsonParserDelegate(typed) {
+                 @Override
+                 public JsonToken nextToken() throws IOException {
+                     JsonToken t = super.nextToken();
+                     return t != null && t.isScalarValue() && t != JsonToken.VALUE_NULL ? JsonToken.VALUE_STRING : t;
+                 }
+
+                 @Override
+                 public JsonToken currentToken() {
+                     JsonToken t = super.currentToken();
+                     return t != null && t.isScalarValue() && t != JsonToken.VALUE_NULL ? JsonToken.VALUE_STRING : t;
+                 }
+
+                 @Override
+                 public boolean hasToken(JsonToken t) {
+                     return currentToken() == t;
+                 }
+             }) {
+            return yaml.readTree(plain);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
     /** Collects every problem with its key, then throws them together. */
     private static final class Reader {
         private final String source;
+        /** The file as written: see {@link #asWritten}. */
+        private final JsonNode written;
         private final List<String> errors = new ArrayList<>();
 
-        Reader(String source) {
+        Reader(String source, JsonNode written) {
             this.source = source;
+            this.written = written;
+        }
+
+        /** The text written for the scalar at {@code path}, or {@code parsed}'s text if it cannot be found. */
+        String writtenText(JsonNode parsed, String... path) {
+            JsonNode n = written;
+            for (String p : path) {
+                n = n == null ? null : n.get(p);
+            }
+            return n != null && n.isTextual() ? n.textValue() : parsed.asText();
         }
 
         void error(String key, String what) {
@@ -482,7 +528,8 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
                                 o.fields().forEachRemaining(oe -> {
                                     JsonNode v = oe.getValue();
                                     if (v.isValueNode() && !v.isNull()) {
-                                        options.put(oe.getKey(), v.asText());
+                                        options.put(oe.getKey(), writtenText(v, "fence", "devices", e.getKey(), "options",
+                                                oe.getKey()));
                                     } else {
                                         // an agent reads one key=value line per option: a list or mapping has no such form
                                         error(k + ".options." + oe.getKey(), "must be a string, number or true/false, got "

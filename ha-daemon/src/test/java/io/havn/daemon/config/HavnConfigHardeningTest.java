@@ -99,6 +99,17 @@ class HavnConfigHardeningTest {
     }
 
     @Test
+    void aFenceOptionIsPassedAsWrittenNotAsYamlReadsIt() {
+        HavnConfig c = HavnConfig.parse(BASE + """
+                fence:
+                  devices:
+                    scsi: {agent: /usr/sbin/fence_scsi, options: {key: 0x5ec7e7a1, password: 0123, plug: 007, ssl: yes, delay: 1.50, e: 1e3}}
+                """, "havn.yaml");
+        assertEquals(java.util.Map.of("key", "0x5ec7e7a1", "password", "0123", "plug", "007", "ssl", "yes", "delay", "1.50",
+                "e", "1e3"), c.fence().devices().get("scsi").options(), "not 1590159265, 83, 7, true, 1.5, 1000.0");
+    }
+
+    @Test
     void theReceiveBufferIsFourMiBByDefaultAndBounded() {
         assertEquals(4 * 1024 * 1024, HavnConfig.parse(BASE, "havn.yaml").heartbeat().receiveBufferBytes());
         assertEquals(16 * 1024 * 1024, HavnConfig.parse(BASE + "heartbeat: {receiveBufferBytes: 16777216}\n",
