@@ -72,6 +72,15 @@ class DebInstallIT {
         }
         assertEquals("rwxr-x---", mode("/etc/havn"));
         assertEquals("rw-r-----", mode("/etc/havn/havn.yaml"));
+        // havnd runs as havn: it reads its config as the owner; group havn (who may use the admin
+        // socket) may enter /etc/havn but read nothing in it
+        assertTrue(Run.run("getent", "passwd", "havn").exit() == 0, "the package made the system user havn");
+        assertEquals("root:havn", owner("/etc/havn"));
+        assertEquals("havn:root", owner("/etc/havn/havn.yaml"));
+        if (Run.onPath("systemd-tmpfiles")) {
+            assertEquals("havn:havn", owner("/run/havn"), "made for havnd at once, not at the next boot");
+            assertEquals("rwxr-x---", mode("/run/havn"));
+        }
 
         theInstalledProgramsWork();
         theInstalledUnitsHold();
@@ -96,6 +105,9 @@ class DebInstallIT {
         }
 
         Run.run("dpkg", "--purge", PACKAGE).ok();
+        for (String p : List.of("/etc/havn", "/etc/havn/havn.yaml")) {
+            assertEquals(1, Run.run("dpkg-statoverride", "--list", p).exit(), "the purge dropped the override of " + p);
+        }
         String after = status(PACKAGE);
         assertTrue(after.isEmpty() || after.equals("not-installed"), "dpkg forgot havn: " + after);
         for (String p : List.of("/etc/havn", "/usr/lib/havn", "/usr/share/doc/havn", "/run/havn")) {
@@ -197,6 +209,11 @@ class DebInstallIT {
     private static String setting(String unit, String key) {
         return unit.lines().filter(l -> l.startsWith(key + "=")).findFirst()
                 .map(l -> l.substring(key.length() + 1)).orElseThrow(() -> new AssertionError("no " + key + "= in\n" + unit));
+    }
+
+    /** The owner and group of {@code path}, as user:group names. */
+    private static String owner(String path) {
+        return Run.run("stat", "-c", "%U:%G", path).ok().out().strip();
     }
 
     private static String mode(String path) throws IOException {
