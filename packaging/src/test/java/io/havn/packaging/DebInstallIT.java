@@ -35,6 +35,8 @@ class DebInstallIT {
     private static final Pattern JAVA_SPEC = Pattern.compile("java\\.specification\\.version = (\\d+)");
 
     private boolean madeRuntimeDir;
+    /** Whether the system user havn was there before: the package makes it, and a purge leaves it (Debian's way). */
+    private boolean hadUser;
 
     @BeforeEach
     void onlyWhereItMayInstall() {
@@ -47,6 +49,7 @@ class DebInstallIT {
         assumeTrue(status("libvirt0").equals("installed"), "libvirt0 is not installed (.ci/run installs it)");
         // the package's removal clears /run/havn, which a havnd from a tarball may be using
         assumeTrue(!Files.exists(RUNTIME), RUNTIME + " exists: a havnd may run on this machine");
+        hadUser = Run.run("getent", "passwd", "havn").exit() == 0;
     }
 
     @AfterEach
@@ -54,6 +57,10 @@ class DebInstallIT {
         Run.run("dpkg", "--purge", PACKAGE); // it may be gone already
         if (madeRuntimeDir) {
             deleteTree(RUNTIME);
+        }
+        if (!hadUser) {
+            Run.run("userdel", "havn");
+            Run.run("groupdel", "havn"); // gone with the user already, where it was its own group
         }
         for (String u : UNITS) {
             Path link = WANTS.resolve(u);
