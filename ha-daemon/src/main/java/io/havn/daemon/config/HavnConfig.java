@@ -3,8 +3,8 @@ package io.havn.daemon.config;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.util.JsonParserDelegate;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.util.JsonParserDelegate;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -233,7 +233,8 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         r.done();
         return new HavnConfig(cluster, new Host(name, cap, address == null ? bind : address, stateDir),
                 new ZooKeeper(connect, sessionMs, digest.isEmpty() ? null : digest),
-                new Heartbeat(bind == null ? address : bind, key, receiveBuffer), libvirt, fence, new Watchdog(state, watchdogRequired),
+                new Heartbeat(bind == null ? address : bind, key, receiveBuffer), libvirt, fence,
+                new Watchdog(state, watchdogRequired),
                 new Admin(socket, Set.copyOf(users)),
                 metrics, logging, settings);
     }
