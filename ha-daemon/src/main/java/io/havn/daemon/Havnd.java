@@ -41,8 +41,9 @@ import picocli.CommandLine.Option;
 /**
  * {@code havnd}: one host's daemon. It reads the config, takes its incarnation (above the last one
  * recorded in {@code host.stateDir}, see {@link IncarnationFile}), builds the real adapters around
- * one {@link Node} and runs it on an {@link EventLoop} until stopped. A bad config, or an unusable
- * incarnation record, exits 2 before anything touches a VM.
+ * one {@link Node} and runs it on an {@link EventLoop} until stopped. A bad config, an unusable
+ * incarnation record, a cluster key file that is missing, not private or not a key, or a heartbeat
+ * address that cannot be bound exits 2 before anything touches a VM: a restart cannot fix them.
  */
 @Command(name = "havnd", mixinStandardHelpOptions = true, version = "havnd 0.1",
         description = "The havn daemon: keeps this host's HA VMs safe and the cluster's VMs running.")
@@ -96,7 +97,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         LogSetup.apply(cfg.logging());
         try {
             start(cfg);
-        } catch (IncarnationFile.Unusable | AdminSocketServer.PathTaken e) {
+        } catch (IncarnationFile.Unusable | AdminSocketServer.PathTaken | Refused e) {
             System.err.println("havnd: " + e.getMessage());
             close();
             return 2;
@@ -109,8 +110,9 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     /**
      * Builds and starts everything for {@code cfg}; returns the running node's event loop. Throws
      * {@link IncarnationFile.Unusable}, before it builds anything, when the incarnation record
-     * cannot be read or written, and {@link AdminSocketServer.PathTaken} when {@code admin.socket}
-     * names something other than a stale socket of ours.
+     * cannot be read or written, {@link AdminSocketServer.PathTaken} when {@code admin.socket}
+     * names something other than a stale socket of ours, and {@link Refused} when the cluster key
+     * or the heartbeat address cannot be used (what was started is then closed by {@link #close}).
      */
     public EventLoop start(HavnConfig cfg) throws Exception {
         AdminSocketServer.checkPath(cfg.admin().socket()); // before anything starts: never clobber another file
@@ -149,9 +151,15 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
             }
             loop.post(event);
         };
-        HeartbeatCodec codec = new HeartbeatCodec(cfg.cluster(), HeartbeatCodec.readKeyFile(cfg.heartbeat().keyFile()));
+        HeartbeatCodec codec;
+        try {
+            codec = new HeartbeatCodec(cfg.cluster(), HeartbeatCodec.readKeyFile(cfg.heartbeat().keyFile()));
+        } catch (java.io.IOException | IllegalArgumentException e) {
+            throw new Refused("heartbeat.keyFile: " + e.getMessage());
+        }
         InetSocketAddress bind = resolved(cfg.heartbeat().bind());
-        NettyTransport transport = new NettyTransport(self, bind, codec, peers::get, sink);
+        NettyTransport transport = new NettyTransport(self, bind, codec, peers::get, sink,
+                cfg.heartbeat().receiveBufferBytes());
         closeables.add(transport);
         CuratorCoordinator coordinator = new CuratorCoordinator(cfg.zookeeper().connect(),
                 cfg.zookeeper().sessionTimeoutMs(), cfg.zookeeper().digest(), cfg.cluster(), self, sink);
@@ -181,7 +189,13 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         Node node = new Node(new Node.Identity(self, cfg.host().capacity(),
                 advertised.getHostString() + ":" + advertised.getPort(), cfg.fence().device(),
                 incarnation), cfg.settings(), ports);
-        transport.start();
+        try {
+            transport.start();
+        } catch (IllegalStateException e) {
+            // another process holds the port, or the address is not this host's: say which key to look at
+            throw new Refused("heartbeat.bind: " + e.getMessage() + " (is another process on the port? ss -ulpn 'sport = :"
+                    + bind.getPort() + "')");
+        }
         coordinator.start();
         hypervisor.start();
         loop.start(node);
@@ -190,6 +204,16 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         LOG.info("havnd started: host {} in cluster {}, heartbeats on {} ({})", self, cfg.cluster(), bind,
                 transport.ioMode());
         return loop;
+    }
+
+    /**
+     * A start refused for a reason a restart cannot fix (the message names the config key): havnd
+     * exits 2, which systemd does not restart (RestartPreventExitStatus=2).
+     */
+    public static final class Refused extends Exception {
+        public Refused(String message) {
+            super(message);
+        }
     }
 
     /** The incarnation of the last start, 0 before one. */

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.net.DatagramSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 
@@ -13,11 +14,12 @@ final class DaemonFixture {
     private DaemonFixture() {
     }
 
-    /** Writes a fresh cluster key (hex) into {@code dir} and returns its path. */
+    /** Writes a fresh cluster key (hex) into {@code dir}, readable by its owner only, and returns its path. */
     static Path clusterKey(Path dir) throws IOException {
         byte[] k = new byte[32];
         new SecureRandom().nextBytes(k);
-        Path key = dir.resolve("cluster.key");
+        Path key = Files.createFile(dir.resolve("cluster.key"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(key, HexFormat.of().formatHex(k));
         return key;
     }
@@ -70,17 +72,23 @@ final class DaemonFixture {
      */
     static HavnConfig config(String cluster, String host, String zkConnect, int sessionTimeoutMs, Path dir, Path key,
                              String extra) throws IOException {
+        return config(cluster, host, 8, zkConnect, sessionTimeoutMs, dir, key, extra);
+    }
+
+    /** As above, the host offering {@code cpus} vCPUs to HA VMs. */
+    static HavnConfig config(String cluster, String host, int cpus, String zkConnect, int sessionTimeoutMs, Path dir,
+                             Path key, String extra) throws IOException {
         Path node = dir.resolve(host + "-node.xml");
         Files.writeString(node, "<node/>");
         int port = freeUdpPort();
         return HavnConfig.parse("""
                 cluster: %s
-                host: {name: %s, cpus: 8, memoryMiB: 16384, address: "127.0.0.1:%d", stateDir: "%s"}
+                host: {name: %s, cpus: %d, memoryMiB: 16384, address: "127.0.0.1:%d", stateDir: "%s"}
                 zookeeper: {connect: "%s", sessionTimeoutMs: %d}
                 heartbeat: {bind: "127.0.0.1:%d", keyFile: "%s"}
                 libvirt: {uri: "test://%s", pollMs: 200}
                 watchdog: {stateFile: "%s", required: false}
-                """.formatted(cluster, host, port, dir.resolve(host + ".d"), zkConnect, sessionTimeoutMs, port, key,
+                """.formatted(cluster, host, cpus, port, dir.resolve(host + ".d"), zkConnect, sessionTimeoutMs, port, key,
                 node, dir.resolve(host + ".wd")) + extra, host + ".yaml");
     }
 }

@@ -36,26 +36,12 @@ class HavndTest {
     }
 
     /** A config with state in {@code state} and the admin socket at {@code sock}, whose cluster key is missing. */
-    private static Path unstartable(Path dir, Path state, Path sock) throws Exception {
-        Path f = dir.resolve("havn.yaml");
-        Files.writeString(f, """
-                cluster: prod
-                host: {name: node1, cpus: 8, memoryMiB: 16384, stateDir: "%s"}
-                zookeeper: {connect: "127.0.0.1:2181"}
-                heartbeat: {keyFile: "%s"}
-                watchdog: {stateFile: "%s", required: false}
-                admin: {socket: "%s"}
-                metrics: {enabled: false}
-                """.formatted(state, dir.resolve("no-key"), dir.resolve("watchdog.state"), sock));
-        return f;
-    }
-
     @Test
     void checkConfigPassesAValidFile(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("havn.yaml");
         Files.writeString(f, """
                 cluster: prod
-                host: {name: node1, cpus: 8, memoryMiB: 16384}
+                host: {name: node1, cpus: 8, memoryMiB: 16384, address: "10.0.0.1:7405"}
                 zookeeper: {connect: "127.0.0.1:2181"}
                 """);
         Run r = havnd("--config", f.toString(), "--check-config");
@@ -79,7 +65,7 @@ class HavndTest {
         Path state = Files.createDirectories(dir.resolve("state"));
         Files.writeString(state.resolve("incarnation"), "garbage\n");
         Path sock = dir.resolve("admin.sock");
-        Run r = havnd("--config", unstartable(dir, state, sock).toString());
+        Run r = havnd("--config", config(dir, dir.resolve("no-key"), 7405).toString());
         assertEquals(2, r.exit(), r.err());
         assertTrue(r.err().contains(state.resolve("incarnation") + ": holds no incarnation"), r.err());
         assertEquals("garbage\n", Files.readString(state.resolve("incarnation")), "left as it was");
@@ -87,12 +73,54 @@ class HavndTest {
         assertTrue(!Files.exists(dir.resolve("watchdog.state")) && !Files.exists(sock), "nothing started");
     }
 
+    /** A config whose daemon would start here: heartbeats on {@code port} of loopback, nothing else to reach. */
+    private static Path config(Path dir, Path key, int port) throws Exception {
+        Path f = dir.resolve("havn.yaml");
+        Files.writeString(f, """
+                cluster: prod
+                host: {name: node1, cpus: 8, memoryMiB: 16384, address: "127.0.0.1:%d", stateDir: "%s"}
+                zookeeper: {connect: "127.0.0.1:1"}
+                heartbeat: {keyFile: "%s"}
+                libvirt: {uri: "test:///default"}
+                watchdog: {stateFile: "%s", required: false}
+                admin: {socket: "%s"}
+                metrics: {enabled: false}
+                """.formatted(port, dir.resolve("state"), key, dir.resolve("watchdog.state"), dir.resolve("admin.sock")));
+        return f;
+    }
+
+    @Test
+    void aClusterKeyOthersMayReadStopsHavndWithStatus2NamingTheKey(@TempDir Path dir) throws Exception {
+        Path key = DaemonFixture.clusterKey(dir);
+        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Run r = havnd("--config", config(dir, key, DaemonFixture.freeUdpPort()).toString());
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("havnd: heartbeat.keyFile: cluster key file " + key + " may be read or changed by "
+                + "others than its owner (rw-r--r--)"), r.err());
+        assertTrue(!Files.exists(dir.resolve("admin.sock")) && !Files.exists(dir.resolve("watchdog.state")),
+                "nothing started");
+    }
+
+    @Test
+    void aHeartbeatPortHeldByAnotherProcessStopsHavndWithStatus2NamingHeartbeatBind(@TempDir Path dir)
+            throws Exception {
+        try (java.net.DatagramSocket squatter = new java.net.DatagramSocket(
+                new java.net.InetSocketAddress("127.0.0.1", 0))) {
+            int port = squatter.getLocalPort();
+            Run r = havnd("--config", config(dir, DaemonFixture.clusterKey(dir), port).toString());
+            assertEquals(2, r.exit(), "not 1, which systemd would restart in a loop: " + r.err());
+            assertTrue(r.err().contains("havnd: heartbeat.bind: cannot bind the heartbeat transport to ")
+                    && r.err().contains("127.0.0.1:" + port) && r.err().contains("Address already in use"), r.err());
+            assertTrue(!Files.exists(dir.resolve("admin.sock")), "no admin socket: the daemon never ran");
+        }
+    }
+
     @Test
     void anAdminSocketPathHoldingAFileStopsHavndWithStatus2AndLeavesTheFile(@TempDir Path dir) throws Exception {
         Path state = dir.resolve("state");
         Path sock = dir.resolve("admin.sock");
         Files.writeString(sock, "someone's data\n");
-        Run r = havnd("--config", unstartable(dir, state, sock).toString());
+        Run r = havnd("--config", config(dir, dir.resolve("no-key"), 7405).toString());
         assertEquals(2, r.exit(), r.err());
         assertTrue(r.err().contains("admin.socket " + sock + " is a regular file, not a socket; refusing to replace"),
                 r.err());

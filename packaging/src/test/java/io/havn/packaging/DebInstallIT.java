@@ -35,6 +35,8 @@ class DebInstallIT {
     private static final Pattern JAVA_SPEC = Pattern.compile("java\\.specification\\.version = (\\d+)");
 
     private boolean madeRuntimeDir;
+    /** Whether the system user havn was there before: the package makes it, and a purge leaves it (Debian's way). */
+    private boolean hadUser;
 
     @BeforeEach
     void onlyWhereItMayInstall() {
@@ -47,6 +49,7 @@ class DebInstallIT {
         assumeTrue(status("libvirt0").equals("installed"), "libvirt0 is not installed (.ci/run installs it)");
         // the package's removal clears /run/havn, which a havnd from a tarball may be using
         assumeTrue(!Files.exists(RUNTIME), RUNTIME + " exists: a havnd may run on this machine");
+        hadUser = Run.run("getent", "passwd", "havn").exit() == 0;
     }
 
     @AfterEach
@@ -54,6 +57,10 @@ class DebInstallIT {
         Run.run("dpkg", "--purge", PACKAGE); // it may be gone already
         if (madeRuntimeDir) {
             deleteTree(RUNTIME);
+        }
+        if (!hadUser) {
+            Run.run("userdel", "havn");
+            Run.run("groupdel", "havn"); // gone with the user already, where it was its own group
         }
         for (String u : UNITS) {
             Path link = WANTS.resolve(u);
@@ -72,6 +79,15 @@ class DebInstallIT {
         }
         assertEquals("rwxr-x---", mode("/etc/havn"));
         assertEquals("rw-r-----", mode("/etc/havn/havn.yaml"));
+        // havnd runs as havn: it reads its config as the owner; group havn (who may use the admin
+        // socket) may enter /etc/havn but read nothing in it
+        assertTrue(Run.run("getent", "passwd", "havn").exit() == 0, "the package made the system user havn");
+        assertEquals("root:havn", owner("/etc/havn"));
+        assertEquals("havn:root", owner("/etc/havn/havn.yaml"));
+        if (Run.onPath("systemd-tmpfiles")) {
+            assertEquals("havn:havn", owner("/run/havn"), "made for havnd at once, not at the next boot");
+            assertEquals("rwxr-x---", mode("/run/havn"));
+        }
 
         theInstalledProgramsWork();
         theInstalledUnitsHold();
@@ -96,6 +112,9 @@ class DebInstallIT {
         }
 
         Run.run("dpkg", "--purge", PACKAGE).ok();
+        for (String p : List.of("/etc/havn", "/etc/havn/havn.yaml")) {
+            assertEquals(1, Run.run("dpkg-statoverride", "--list", p).exit(), "the purge dropped the override of " + p);
+        }
         String after = status(PACKAGE);
         assertTrue(after.isEmpty() || after.equals("not-installed"), "dpkg forgot havn: " + after);
         for (String p : List.of("/etc/havn", "/usr/lib/havn", "/usr/share/doc/havn", "/run/havn")) {
@@ -197,6 +216,11 @@ class DebInstallIT {
     private static String setting(String unit, String key) {
         return unit.lines().filter(l -> l.startsWith(key + "=")).findFirst()
                 .map(l -> l.substring(key.length() + 1)).orElseThrow(() -> new AssertionError("no " + key + "= in\n" + unit));
+    }
+
+    /** The owner and group of {@code path}, as user:group names. */
+    private static String owner(String path) {
+        return Run.run("stat", "-c", "%U:%G", path).ok().out().strip();
     }
 
     private static String mode(String path) throws IOException {

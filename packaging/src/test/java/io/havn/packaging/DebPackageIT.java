@@ -35,6 +35,7 @@ class DebPackageIT {
             Map.entry("/usr/lib/havn/havnctl.jar", "-rw-r--r--"),
             Map.entry("/lib/systemd/system/havnd.service", "-rw-r--r--"),
             Map.entry("/lib/systemd/system/havn-watchdog.service", "-rw-r--r--"),
+            Map.entry("/usr/lib/tmpfiles.d/havn.conf", "-rw-r--r--"),
             Map.entry("/etc/havn/havn.yaml", "-rw-r-----"),
             Map.entry("/usr/share/bash-completion/completions/havnctl", "-rw-r--r--"),
             Map.entry("/usr/share/man/man8/havnd.8.gz", "-rw-r--r--"),

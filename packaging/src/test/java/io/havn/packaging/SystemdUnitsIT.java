@@ -2,6 +2,7 @@ package io.havn.packaging;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and the petter is given the W that the shipped havn.yaml assumes.
  */
 class SystemdUnitsIT {
+    private static final Pattern EXPOSURE = Pattern.compile("Overall exposure level for \\S+: (\\d+\\.\\d+)");
     private static final Pattern WATCHDOG_MS = Pattern.compile("(?m)^#?\\s*watchdogMs: (\\d+)$");
 
     @TempDir
@@ -49,8 +51,7 @@ class SystemdUnitsIT {
         Map<String, List<String>> petter = settings("havn-watchdog.service");
         assertEquals(List.of("notify"), petter.getOrDefault("Type", List.of()), "ready once the device's timeout is verified");
         assertEquals(List.of("main"), petter.getOrDefault("NotifyAccess", List.of()));
-        assertEquals(List.of("havn"), petter.getOrDefault("RuntimeDirectory", List.of()), "it writes watchdog.status there");
-        assertEquals(List.of("yes"), petter.getOrDefault("RuntimeDirectoryPreserve", List.of()));
+        assertEquals(List.of("/run/havn"), petter.getOrDefault("ReadWritePaths", List.of()), "it writes watchdog.status there");
         List<String> exec = petter.getOrDefault("ExecStart", List.of());
         int t = exec.indexOf("--timeout-ms");
         assertTrue(t >= 0 && t + 1 < exec.size(), "ExecStart= gives --timeout-ms: " + exec);
@@ -58,6 +59,68 @@ class SystemdUnitsIT {
         assertTrue(w.find(), "conf/havn.yaml shows settings.watchdogMs");
         assertEquals(w.group(1), exec.get(t + 1), "the petter's W is the shipped settings.watchdogMs");
         assertTrue(petter.getOrDefault("RestartPreventExitStatus", List.of()).contains("3"), "a refused device is not retried");
+    }
+
+    @Test
+    void havndRunsAsItsOwnUserWithoutCapabilitiesAndWithTheSystemCallsOfAService() throws IOException {
+        Map<String, List<String>> havnd = settings("havnd.service");
+        assertEquals(List.of("havn"), havnd.get("User"), "never root: its parsers face the network");
+        assertEquals(List.of("havn"), havnd.get("Group"));
+        assertEquals(List.of("libvirt"), havnd.get("SupplementaryGroups"), "for /run/libvirt/libvirt-sock");
+        assertEquals(List.of(""), havnd.get("CapabilityBoundingSet"), "no capability at all");
+        assertEquals(List.of("yes"), havnd.get("NoNewPrivileges"));
+        assertEquals(List.of("0077"), havnd.get("UMask"));
+        assertEquals(List.of("@system-service"), havnd.get("SystemCallFilter"));
+        assertEquals(List.of("EPERM"), havnd.get("SystemCallErrorNumber"), "a call outside the filter fails, never kills");
+        assertEquals(List.of("AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK"), havnd.get("RestrictAddressFamilies"));
+        assertEquals(List.of("strict"), havnd.get("ProtectSystem"), "it writes only its own directories");
+        assertEquals(List.of("yes"), havnd.get("PrivateDevices"));
+        assertEquals(List.of("havn"), havnd.get("RuntimeDirectory"));
+        assertEquals(List.of("yes"), havnd.get("RuntimeDirectoryPreserve"), "a petter restarted meanwhile finds the lease");
+        assertEquals(null, havnd.get("MemoryDenyWriteExecute"), "the JVM's compiler writes the code it runs");
+        assertEquals(null, havnd.get("ProtectProc"), "havnd checks in /proc that the petter lives");
+    }
+
+    @Test
+    void thePetterHasTheWatchdogOneCapabilityAndNoNetwork() throws IOException {
+        Map<String, List<String>> petter = settings("havn-watchdog.service");
+        assertEquals(List.of("CAP_DAC_OVERRIDE"), petter.get("CapabilityBoundingSet"),
+                "to read havnd's state and write its status into havnd's directory, nothing more");
+        assertEquals(List.of("closed"), petter.get("DevicePolicy"));
+        assertEquals(List.of("/dev/watchdog", "rw"), petter.get("DeviceAllow"));
+        assertEquals(List.of("yes"), petter.get("PrivateNetwork"));
+        assertEquals(List.of("AF_UNIX"), petter.get("RestrictAddressFamilies"), "only systemd's notify socket");
+        assertEquals(List.of("@system-service"), petter.get("SystemCallFilter"));
+        assertEquals(List.of("/run/havn"), petter.get("ReadWritePaths"));
+    }
+
+    @Test
+    void runHavnHasOneOwnerWhicheverUnitStartsSoNeitherTakesItFromTheOther() throws IOException {
+        // systemd gives a RuntimeDirectory= to its unit's user at each start, recursively: had the petter
+        // (root) one too, each of its restarts would take /run/havn and havnd's lease file from havnd.
+        Map<String, List<String>> havnd = settings("havnd.service");
+        Map<String, List<String>> petter = settings("havn-watchdog.service");
+        assertEquals(null, petter.get("RuntimeDirectory"), "the petter declares none");
+        List<String> tmpfiles = Files.readAllLines(top.resolve("systemd/havn-tmpfiles.conf")).stream()
+                .filter(l -> !l.isBlank() && !l.startsWith("#")).toList();
+        assertEquals(1, tmpfiles.size(), "one line: " + tmpfiles);
+        List<String> d = List.of(tmpfiles.get(0).split("\\s+"));
+        assertEquals(List.of("d", "/run/havn", havnd.get("RuntimeDirectoryMode").get(0), havnd.get("User").get(0),
+                havnd.get("Group").get(0), "-"), d, "made at boot as havnd's unit keeps it");
+    }
+
+    @Test
+    void systemdRatesBothUnitsBelowFive() {
+        assumeTrue(Run.onPath("systemd-analyze"), "systemd-analyze is not installed");
+        for (String unit : List.of("havnd.service", "havn-watchdog.service")) {
+            Run.Result r = Run.run("systemd-analyze", "security", "--offline=true", "--no-pager",
+                    top.resolve("systemd").resolve(unit).toString());
+            assumeTrue(r.exit() == 0 || !r.err().contains("--offline"), "this systemd-analyze has no --offline: " + r.err());
+            Matcher m = EXPOSURE.matcher(r.out());
+            assertTrue(m.find(), "systemd-analyze rates " + unit + ": " + r.describe());
+            double exposure = Double.parseDouble(m.group(1));
+            assertTrue(exposure < 5.0, unit + " is rated " + exposure + ", not below 5:\n" + r.out());
+        }
     }
 
     /** The unit's settings, each with its space-separated words, values of repeated keys joined. */

@@ -34,6 +34,7 @@ class TarballIT {
             Map.entry("conf/havn.yaml", "rw-r-----"),
             Map.entry("systemd/havnd.service", "rw-r--r--"),
             Map.entry("systemd/havn-watchdog.service", "rw-r--r--"),
+            Map.entry("systemd/havn-tmpfiles.conf", "rw-r--r--"),
             Map.entry("completion/havnctl", "rw-r--r--"),
             Map.entry("man/havnd.8", "rw-r--r--"),
             Map.entry("man/havnctl.8", "rw-r--r--"),

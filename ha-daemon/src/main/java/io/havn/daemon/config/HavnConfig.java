@@ -1,16 +1,22 @@
 package io.havn.daemon.config;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.util.JsonParserDelegate;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
 import io.havn.common.node.Settings;
+import io.havn.daemon.fence.FenceAgentFencer;
 import io.havn.daemon.fence.FenceDevice;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -49,7 +55,11 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
 
     public record ZooKeeper(String connect, int sessionTimeoutMs, String digest) { }
 
-    public record Heartbeat(InetSocketAddress bind, Path keyFile) { }
+    /**
+     * The heartbeat socket: where it listens, the cluster key's file, and the receive buffer asked
+     * of the kernel (SO_RCVBUF; the kernel grants at most {@code net.core.rmem_max}).
+     */
+    public record Heartbeat(InetSocketAddress bind, Path keyFile, int receiveBufferBytes) { }
 
     /**
      * The local libvirt. {@code sharedStorage}: the directories (or device paths) every host reaches
@@ -89,22 +99,38 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
 
     private static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error");
 
+    /** Larger files are refused before they are parsed: the largest real config is a few KiB. */
+    public static final int MAX_FILE_BYTES = 1024 * 1024;
+    /** The IPv4 wildcard address: every address of this host. */
+    private static final String WILDCARD_V4 = "0.0.0.0";
+
     private static final Set<String> TOP = Set.of("cluster", "host", "zookeeper", "heartbeat", "libvirt", "fence",
             "watchdog", "admin", "metrics", "logging", "settings");
 
-    /** Reads and checks {@code file}; throws {@link ConfigException} listing every problem. */
+    /**
+     * Reads and checks {@code file}; throws {@link ConfigException} listing every problem. A file
+     * larger than {@link #MAX_FILE_BYTES} is refused before it is parsed (at most that much is read).
+     */
     public static HavnConfig load(Path file) {
-        String text;
-        try {
-            text = Files.readString(file);
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes(MAX_FILE_BYTES + 1);
         } catch (IOException e) {
             throw new ConfigException(file + ": cannot read: " + e.getMessage());
         }
-        return parse(text, file.toString());
+        if (bytes.length > MAX_FILE_BYTES) {
+            throw new ConfigException(file + ": larger than " + MAX_FILE_BYTES + " bytes (1 MiB); a havn config is a "
+                    + "few KiB: is this the right file?");
+        }
+        return parse(new String(bytes, StandardCharsets.UTF_8), file.toString());
     }
 
     /** Checks the YAML {@code text}; {@code source} names it in messages. */
     public static HavnConfig parse(String text, String source) {
+        if (text.length() > MAX_FILE_BYTES) {
+            throw new ConfigException(source + ": larger than " + MAX_FILE_BYTES + " bytes (1 MiB); a havn config is a "
+                    + "few KiB: is this the right file?");
+        }
         ObjectMapper yaml = new ObjectMapper(YAMLFactory.builder()
                 .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
         JsonNode root;
@@ -114,7 +140,7 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
             throw new ConfigException(source + ": not valid YAML: " + e.getOriginalMessage()
                     + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
         }
-        Reader r = new Reader(source);
+        Reader r = new Reader(source, asWritten(yaml, text));
         if (root == null || !root.isObject()) {
             throw new ConfigException(source + ": the file must be a mapping of keys");
         }
@@ -133,9 +159,17 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         if (!digest.isEmpty() && !digest.matches("[^:]+:.+")) {
             r.error("zookeeper.digest", "must be user:password");
         }
-        JsonNode hb = r.section(root, "heartbeat", Set.of("bind", "keyFile"));
-        InetSocketAddress bind = r.address(hb, "heartbeat.bind", "0.0.0.0:7405");
-        String key = r.text(hb, "heartbeat.keyFile", "/etc/havn/cluster.key");
+        JsonNode hb = r.section(root, "heartbeat", Set.of("bind", "keyFile", "receiveBufferBytes"));
+        InetSocketAddress bind = r.address(hb, "heartbeat.bind", null);
+        if (bind == null && address == null && !r.has(hb, "heartbeat.bind") && !r.has(h, "host.address")) {
+            r.error("host.address", "required: the address:port the other daemons send this host's heartbeats to "
+                    + "(heartbeat.bind, where they are received, defaults to it)");
+        } else if (address == null && bind != null && wildcard(bind) && !r.has(h, "host.address")) {
+            r.error("host.address", "required when heartbeat.bind is a wildcard address (" + bind.getHostString()
+                    + "): the other daemons cannot send heartbeats there");
+        }
+        Path key = r.absolutePath(hb, "heartbeat.keyFile", "/etc/havn/cluster.key");
+        int receiveBuffer = r.integer(hb, "heartbeat.receiveBufferBytes", 4 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024);
         JsonNode lv = r.section(root, "libvirt", Set.of("uri", "callTimeoutMs", "workers", "pollMs", "peerUri",
                 "sharedStorage"));
         Libvirt libvirt = new Libvirt(r.text(lv, "libvirt.uri", "qemu:///system"),
@@ -149,10 +183,10 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         }
         Fence fence = r.fence(root);
         JsonNode wd = r.section(root, "watchdog", Set.of("stateFile", "required"));
-        Path state = Path.of(r.text(wd, "watchdog.stateFile", "/run/havn/watchdog.state"));
+        Path state = r.absolutePath(wd, "watchdog.stateFile", "/run/havn/watchdog.state");
         boolean watchdogRequired = r.bool(wd, "watchdog.required", true);
         JsonNode ad = r.section(root, "admin", Set.of("socket", "allowedUsers"));
-        Path socket = Path.of(r.text(ad, "admin.socket", "/run/havn/admin.sock"));
+        Path socket = r.absolutePath(ad, "admin.socket", "/run/havn/admin.sock");
         java.util.Set<String> users = new java.util.TreeSet<>();
         JsonNode au = ad.get("allowedUsers");
         if (au != null && !au.isNull()) {
@@ -199,18 +233,68 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         r.done();
         return new HavnConfig(cluster, new Host(name, cap, address == null ? bind : address, stateDir),
                 new ZooKeeper(connect, sessionMs, digest.isEmpty() ? null : digest),
-                new Heartbeat(bind, Path.of(key)), libvirt, fence, new Watchdog(state, watchdogRequired),
+                new Heartbeat(bind == null ? address : bind, key, receiveBuffer), libvirt, fence,
+                new Watchdog(state, watchdogRequired),
                 new Admin(socket, Set.copyOf(users)),
                 metrics, logging, settings);
+    }
+
+    /** Whether {@code a} is this host's every address (0.0.0.0, ::): good to listen on, not to send to. */
+    private static boolean wildcard(InetSocketAddress a) {
+        String h = a.getHostString();
+        return h.equals(WILDCARD_V4) || h.replaceAll("[\\[\\]]", "").matches("[0:]+");
+    }
+
+    /**
+     * The file's tree with every scalar as the text written: YAML reads {@code 0x5e} and
+     * {@code 0123} as numbers (94, 83), {@code yes} as true, but a fence agent must get what the
+     * operator wrote. Null if the text does not parse (the typed tree reports that).
+     */
+    private static JsonNode asWritten(ObjectMapper yaml, String text) {
+        try (JsonParser typed = yaml.getFactory().createParser(text);
+             JsonParser plain = new JsonParserDelegate(typed) {
+                 @Override
+                 public JsonToken nextToken() throws IOException {
+                     JsonToken t = super.nextToken();
+                     return t != null && t.isScalarValue() && t != JsonToken.VALUE_NULL ? JsonToken.VALUE_STRING : t;
+                 }
+
+                 @Override
+                 public JsonToken currentToken() {
+                     JsonToken t = super.currentToken();
+                     return t != null && t.isScalarValue() && t != JsonToken.VALUE_NULL ? JsonToken.VALUE_STRING : t;
+                 }
+
+                 @Override
+                 public boolean hasToken(JsonToken t) {
+                     return currentToken() == t;
+                 }
+             }) {
+            return yaml.readTree(plain);
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /** Collects every problem with its key, then throws them together. */
     private static final class Reader {
         private final String source;
+        /** The file as written: see {@link #asWritten}. */
+        private final JsonNode written;
         private final List<String> errors = new ArrayList<>();
 
-        Reader(String source) {
+        Reader(String source, JsonNode written) {
             this.source = source;
+            this.written = written;
+        }
+
+        /** The text written for the scalar at {@code path}, or {@code parsed}'s text if it cannot be found. */
+        String writtenText(JsonNode parsed, String... path) {
+            JsonNode n = written;
+            for (String p : path) {
+                n = n == null ? null : n.get(p);
+            }
+            return n != null && n.isTextual() ? n.textValue() : parsed.asText();
         }
 
         void error(String key, String what) {
@@ -247,6 +331,11 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
 
         private JsonNode field(JsonNode section, String key) {
             return section.get(key.substring(key.lastIndexOf('.') + 1));
+        }
+
+        /** Whether {@code key} is given (null or not), so that a bad value is not also reported missing. */
+        boolean has(JsonNode section, String key) {
+            return field(section, key) != null;
         }
 
         String text(JsonNode section, String key, String dflt) {
@@ -390,6 +479,30 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
             }
         }
 
+        /**
+         * A fence agent: an absolute path, or a bare program name, which is looked up in
+         * {@code /usr/sbin} where fence-agents installs it (never through PATH). A relative path
+         * would be looked up from wherever the daemon was started.
+         */
+        String agent(JsonNode device, String key) {
+            String v = text(device, key, null);
+            if (v.isEmpty()) {
+                return v;
+            }
+            if (v.indexOf('/') < 0) {
+                return FenceAgentFencer.agentPath(v).toString();
+            }
+            try {
+                if (v.startsWith("/")) {
+                    return Path.of(v).normalize().toString();
+                }
+            } catch (InvalidPathException bad) {
+                // reported below
+            }
+            error(key, "must be an absolute path (or a program name in /usr/sbin), got '" + v + "'");
+            return v;
+        }
+
         Fence fence(JsonNode root) {
             JsonNode f = section(root, "fence", Set.of("devices", "device"));
             Map<String, FenceDevice> devices = new LinkedHashMap<>();
@@ -406,14 +519,24 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
                             return;
                         }
                         only(d, k + ".", Set.of("agent", "options"));
-                        String agent = text(d, k + ".agent", null);
+                        String agent = agent(d, k + ".agent");
                         Map<String, String> options = new LinkedHashMap<>();
                         JsonNode o = d.get("options");
                         if (o != null && !o.isNull()) {
                             if (!o.isObject()) {
                                 error(k + ".options", "must be a mapping of option names to values");
                             } else {
-                                o.fields().forEachRemaining(oe -> options.put(oe.getKey(), oe.getValue().asText()));
+                                o.fields().forEachRemaining(oe -> {
+                                    JsonNode v = oe.getValue();
+                                    if (v.isValueNode() && !v.isNull()) {
+                                        options.put(oe.getKey(), writtenText(v, "fence", "devices", e.getKey(), "options",
+                                                oe.getKey()));
+                                    } else {
+                                        // an agent reads one key=value line per option: a list or mapping has no such form
+                                        error(k + ".options." + oe.getKey(), "must be a string, number or true/false, got "
+                                                + (v.isNull() ? "no value" : v.isArray() ? "a list" : "a mapping"));
+                                    }
+                                });
                             }
                         }
                         try {

@@ -220,7 +220,7 @@ public final class FenceAgentFencer implements Fencer, AutoCloseable {
     }
 
     /** A bare name ({@code fence_ipmilan}) is looked up in {@link #AGENT_DIR}; a path is taken as is. */
-    static Path agentPath(String agent) {
+    public static Path agentPath(String agent) {
         return agent.indexOf('/') < 0 ? AGENT_DIR.resolve(agent) : Path.of(agent);
     }
 

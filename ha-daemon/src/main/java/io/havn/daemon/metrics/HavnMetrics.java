@@ -185,7 +185,7 @@ public final class HavnMetrics implements AutoCloseable {
         return Counter.builder(name).tag("result", result).description(what + ", by outcome").register(registry);
     }
 
-    /** Counts the transport's dropped heartbeats, by reason, read at each scrape. */
+    /** Counts the transport's dropped heartbeats, by reason, and the kernel's drops, read at each scrape. */
     public void bindHeartbeatDrops(NettyTransport transport) {
         for (NettyTransport.Drop d : NettyTransport.Drop.values()) {
             FunctionCounter.builder("havn.heartbeat.dropped", transport, t -> t.dropped(d)).tag("reason", label(d))
@@ -193,6 +193,15 @@ public final class HavnMetrics implements AutoCloseable {
                             + "datagrams, replays; outbound: unknown peer, backpressure, send failures)")
                     .register(registry);
         }
+        // the kernel's count: datagrams that never reached the transport, its receive buffer full
+        FunctionCounter.builder("havn.heartbeat.kernel.drops", transport, t -> {
+            long n = t.kernelDrops();
+            return n < 0 ? Double.NaN : n;
+        }).description("datagrams the kernel dropped for the heartbeat socket, its receive buffer full "
+                + "(/proc/net/udp, udp6: drops); NaN where that cannot be read").register(registry);
+        Gauge.builder("havn.heartbeat.receive.buffer", transport, NettyTransport::receiveBufferBytes).baseUnit("bytes")
+                .description("the heartbeat socket's receive buffer as the kernel granted it (SO_RCVBUF)")
+                .register(registry);
     }
 
     /** Takes a new snapshot of the node for the gauges. Call on the node's thread. */

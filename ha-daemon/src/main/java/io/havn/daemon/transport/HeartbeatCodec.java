@@ -264,16 +264,24 @@ public final class HeartbeatCodec {
     /**
      * Reads a cluster key file. The file holds the key as hexadecimal text, nothing else but
      * leading and trailing white space (make one with {@code openssl rand -hex 32}); at least
-     * {@value #MIN_KEY_BYTES} bytes, that is 32 hex digits. Error messages name the file, never
-     * its content.
+     * {@value #MIN_KEY_BYTES} bytes, that is 32 hex digits. It must be private to this process's
+     * user or root ({@link KeyFileAccess}): mode 0600 or 0400, owned by one of them. Error messages
+     * name the file, never its content.
      *
      * @throws IOException              naming the file, if it cannot be read
-     * @throws IllegalArgumentException naming the file and the problem, if its content is not a key
+     * @throws IllegalArgumentException naming the file and the problem, if others may read it, or its
+     *                                  content is not a key
      */
     public static byte[] readKeyFile(Path file) throws IOException {
         Objects.requireNonNull(file, "file");
+        return readKeyFile(file, KeyFileAccess.ownUid());
+    }
+
+    /** {@link #readKeyFile(Path)} for a process whose user id is {@code ownUid}. */
+    static byte[] readKeyFile(Path file, int ownUid) throws IOException {
         byte[] raw;
         try {
+            KeyFileAccess.check(file, ownUid);
             if (Files.size(file) > MAX_KEY_FILE_BYTES) {
                 throw new IllegalArgumentException("cluster key file " + file + " is larger than "
                         + MAX_KEY_FILE_BYTES + " bytes; it must hold only the key as hex text");
@@ -282,7 +290,8 @@ public final class HeartbeatCodec {
         } catch (NoSuchFileException e) {
             throw new IOException("cluster key file " + file + " does not exist", e);
         } catch (AccessDeniedException e) {
-            throw new IOException("cluster key file " + file + " cannot be read: permission denied", e);
+            throw new IOException("cluster key file " + file + " cannot be read: permission denied (it must belong to "
+                    + "the daemon's user, e.g. chown havn " + file + ")", e);
         } catch (IOException e) {
             throw new IOException("cluster key file " + file + " cannot be read: " + e, e);
         }

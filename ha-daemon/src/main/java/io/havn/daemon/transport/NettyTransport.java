@@ -62,6 +62,8 @@ public final class NettyTransport implements Transport, AutoCloseable {
 
     /** Well above the largest heartbeat; a longer datagram arrives cut short and fails the tag. */
     private static final int RECEIVE_BUFFER_BYTES = 1024;
+    /** The socket's receive buffer asked of the kernel by default (heartbeat.receiveBufferBytes). */
+    public static final int DEFAULT_SOCKET_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
     /** One heartbeat interval's burst to 1,000 peers fits below the high mark. */
     private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(512 * 1024, 1024 * 1024);
     private static final long BIND_TIMEOUT_MS = 10_000;
@@ -100,7 +102,11 @@ public final class NettyTransport implements Transport, AutoCloseable {
     private final Function<HostId, InetSocketAddress> peerAddress;
     private final Consumer<NodeEvent> sink;
     private final IoMode ioMode;
+    private final int socketReceiveBufferBytes;
     private final ReplayGuard guard = new ReplayGuard();
+    /** What the kernel granted of {@link #socketReceiveBufferBytes}, once bound; 0 before. */
+    private volatile int grantedReceiveBufferBytes;
+    private volatile KernelDrops kernelDrops;
 
     private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
     private final Object lifecycle = new Object();
@@ -132,18 +138,39 @@ public final class NettyTransport implements Transport, AutoCloseable {
      */
     public NettyTransport(HostId self, InetSocketAddress bindAddress, HeartbeatCodec codec,
                           Function<HostId, InetSocketAddress> peerAddress, Consumer<NodeEvent> sink) {
-        this(self, bindAddress, codec, peerAddress, sink, Epoll.isAvailable() ? IoMode.EPOLL : IoMode.NIO);
+        this(self, bindAddress, codec, peerAddress, sink, DEFAULT_SOCKET_RECEIVE_BUFFER_BYTES);
+    }
+
+    /**
+     * As above, asking the kernel for a receive buffer of {@code socketReceiveBufferBytes}
+     * (SO_RCVBUF): a burst of heartbeats that finds it full is dropped by the kernel.
+     */
+    public NettyTransport(HostId self, InetSocketAddress bindAddress, HeartbeatCodec codec,
+                          Function<HostId, InetSocketAddress> peerAddress, Consumer<NodeEvent> sink,
+                          int socketReceiveBufferBytes) {
+        this(self, bindAddress, codec, peerAddress, sink, Epoll.isAvailable() ? IoMode.EPOLL : IoMode.NIO,
+                socketReceiveBufferBytes);
     }
 
     /** As above, with the I/O mode chosen; tests use it to cover NIO where epoll exists. */
     NettyTransport(HostId self, InetSocketAddress bindAddress, HeartbeatCodec codec,
                    Function<HostId, InetSocketAddress> peerAddress, Consumer<NodeEvent> sink, IoMode ioMode) {
+        this(self, bindAddress, codec, peerAddress, sink, ioMode, DEFAULT_SOCKET_RECEIVE_BUFFER_BYTES);
+    }
+
+    NettyTransport(HostId self, InetSocketAddress bindAddress, HeartbeatCodec codec,
+                   Function<HostId, InetSocketAddress> peerAddress, Consumer<NodeEvent> sink, IoMode ioMode,
+                   int socketReceiveBufferBytes) {
         this.self = Objects.requireNonNull(self, "self");
         this.bindAddress = Objects.requireNonNull(bindAddress, "bindAddress");
         this.codec = Objects.requireNonNull(codec, "codec");
         this.peerAddress = Objects.requireNonNull(peerAddress, "peerAddress");
         this.sink = Objects.requireNonNull(sink, "sink");
         this.ioMode = Objects.requireNonNull(ioMode, "ioMode");
+        if (socketReceiveBufferBytes <= 0) {
+            throw new IllegalArgumentException("socket receive buffer must be positive, got " + socketReceiveBufferBytes);
+        }
+        this.socketReceiveBufferBytes = socketReceiveBufferBytes;
         if (ioMode == IoMode.EPOLL && !Epoll.isAvailable()) {
             throw new IllegalArgumentException("native epoll is not available: " + Epoll.unavailabilityCause());
         }
@@ -173,6 +200,7 @@ public final class NettyTransport implements Transport, AutoCloseable {
                     .channel(type)
                     .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_BUFFER_BYTES))
                     .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                    .option(ChannelOption.SO_RCVBUF, socketReceiveBufferBytes)
                     .handler(new Inbound())
                     .bind(bindAddress);
             if (!bound.awaitUninterruptibly(BIND_TIMEOUT_MS, TimeUnit.MILLISECONDS) || !bound.isSuccess()) {
@@ -183,7 +211,17 @@ public final class NettyTransport implements Transport, AutoCloseable {
                         + (cause == null ? "timed out" : cause.getMessage()), cause);
             }
             channel = bound.channel();
-            LOG.info("heartbeat transport of {} bound to {} ({})", self, channel.localAddress(), ioMode);
+            grantedReceiveBufferBytes = ((DatagramChannel) channel).config().getReceiveBufferSize();
+            kernelDrops = new KernelDrops(((InetSocketAddress) channel.localAddress()).getPort());
+            LOG.info("heartbeat transport of {} bound to {} ({}); receive buffer {} bytes (asked {})", self,
+                    channel.localAddress(), ioMode, grantedReceiveBufferBytes, socketReceiveBufferBytes);
+            // Linux grants twice what it is asked, up to twice net.core.rmem_max
+            if (grantedReceiveBufferBytes < socketReceiveBufferBytes) {
+                LOG.warn("the kernel granted the heartbeat socket a receive buffer of {} bytes, less than the {} asked "
+                        + "(heartbeat.receiveBufferBytes): a burst may be dropped (havn_heartbeat_kernel_drops_total); "
+                        + "raise its limit with sysctl -w net.core.rmem_max={}", grantedReceiveBufferBytes,
+                        socketReceiveBufferBytes, socketReceiveBufferBytes);
+            }
         }
     }
 
@@ -250,6 +288,21 @@ public final class NettyTransport implements Transport, AutoCloseable {
 
     public IoMode ioMode() {
         return ioMode;
+    }
+
+    /** The receive buffer the kernel granted the socket (SO_RCVBUF as read back), 0 before it is bound. */
+    public int receiveBufferBytes() {
+        return grantedReceiveBufferBytes;
+    }
+
+    /**
+     * Datagrams the kernel dropped for this socket since it was bound (its receive buffer was full),
+     * from {@code /proc/net/udp} and {@code udp6}; -1 before it is bound or where that cannot be read.
+     * Reads the files: for a scrape, not for a hot path.
+     */
+    public long kernelDrops() {
+        KernelDrops k = kernelDrops;
+        return k == null ? -1 : k.read();
     }
 
     public State state() {

@@ -23,8 +23,12 @@ import org.slf4j.LoggerFactory;
  * ({@code WatchdogProcessTest} checks this across two JVMs). A node clock with another origin would
  * need translating here.
  *
- * <p>A write that fails is logged and not retried: the petter keeps the last state it read, so an
- * old deadline simply lapses and the machine resets, the safe direction.
+ * <p>A write that fails is logged, and is a {@link #problem} until a write succeeds; it is tried
+ * again at each recheck. Meanwhile the petter keeps the last state it read, so an old deadline
+ * simply lapses and the machine resets, the safe direction. But a petter that never read a state
+ * in this boot pets on ("nothing published": nothing to guard), so a state that cannot be written
+ * must keep this host from running HA VMs: without that, a daemon whose first lease never reached
+ * the petter would run them with no watchdog behind it.
  *
  * <p>Problem: the petter writes a status file beside the state file ({@link StatusFile}) once it
  * has set the device's timeout and read it back. The watchdog guards the host only while that file
@@ -49,6 +53,9 @@ public final class WatchdogPublisher implements Watchdog {
     private final long watchdogMs;
     private final boolean required;
     private final LongPredicate alive;
+    /** The newest state whose write failed, null once one succeeded; and why it failed. */
+    private WatchdogState unpublished;
+    private String unpublishedWhy;
     /** The last answer of {@link #problem}, and when it was found; null before the first. */
     private Optional<String> problem;
     private long checkedAt;
@@ -142,10 +149,19 @@ public final class WatchdogPublisher implements Watchdog {
     }
 
     private Optional<String> check() {
+        if (unpublished != null) {
+            publish(unpublished);
+        }
+        if (unpublished != null) {
+            return Optional.of("cannot publish the watchdog state to " + file.path() + " (" + unpublishedWhy
+                    + "): the petter cannot see this host's lease");
+        }
         StatusFile.Reading r = status.read();
         if (r instanceof StatusFile.Reading.Absent a) {
             return Optional.of("no watchdog status from the petter (" + a.why() + "): havn-watchdog is not running, "
-                    + "or it refused the device (see journalctl -u havn-watchdog)");
+                    + "or it refused the device (see journalctl -u havn-watchdog), or it reads another state file than "
+                    + file.path() + " (its --state; under systemd both must be in /run/havn: each unit has a /tmp of "
+                    + "its own)");
         }
         if (r instanceof StatusFile.Reading.Unusable u) {
             return Optional.of("the watchdog status cannot be trusted: " + u.why());
@@ -166,8 +182,14 @@ public final class WatchdogPublisher implements Watchdog {
     private void publish(WatchdogState state) {
         try {
             file.write(state);
+            unpublished = null;
         } catch (IOException | RuntimeException e) {
-            LOG.error("watchdog: cannot publish {} to {}: {}; the petter keeps the last state it read", state, file.path(), e.toString());
+            if (unpublished == null) {
+                LOG.error("watchdog: cannot publish {} to {}: {}; the petter keeps the last state it read, and this host "
+                        + "runs no HA VM until a write succeeds", state, file.path(), e.toString());
+            }
+            unpublished = state;
+            unpublishedWhy = e.toString();
         }
     }
 }

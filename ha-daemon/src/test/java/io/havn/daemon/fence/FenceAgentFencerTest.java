@@ -80,7 +80,25 @@ class FenceAgentFencerTest {
         assertTrue(done.error().contains("action=off exited 1"), done.error());
         assertTrue(done.error().contains("Unable to connect"), "the agent's own words explain it: " + done.error());
         assertFalse(done.error().contains(PASSWORD), "the password leaked: " + done.error());
-        assertTrue(done.error().contains("******"), done.error());
+        assertTrue(done.error().contains("***"), done.error());
+    }
+
+    @Test
+    void anAgentThatEchoesItsInputShowsOnlyTheHarmlessValues() throws Exception {
+        fencer = fencer(Map.of("snmp-h2", device("fence_fake_echoes_input.sh", "community", "cm-Zq81-private",
+                "key", "0x5ec7e7", "snmp-priv-passwd", "pp-Wd55-secret", "power_timeout", "20")), limits(10_000, 20));
+
+        fencer.powerOff(H2, "snmp-h2");
+
+        FenceDone done = next();
+        assertFalse(done.off());
+        for (String secret : List.of(PASSWORD, "cm-Zq81-private", "0x5ec7e7", "pp-Wd55-secret")) {
+            assertFalse(done.error().contains(secret), secret + " leaked: " + done.error());
+        }
+        for (String shown : List.of("got community=***", "got key=***", "got password=***", "got ip=10.0.0.9",
+                "got username=admin", "got plug=3", "got power_timeout=20", "got action=off")) {
+            assertTrue(done.error().contains(shown), shown + " in " + done.error());
+        }
     }
 
     @Test

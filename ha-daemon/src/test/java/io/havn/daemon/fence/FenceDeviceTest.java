@@ -34,7 +34,35 @@ class FenceDeviceTest {
         assertFalse(d.toString().contains("hunter22"), d.toString());
         assertFalse(d.toString().contains("other-secret"), d.toString());
         assertTrue(d.toString().contains("ip=10.0.0.9"), d.toString());
-        assertEquals("login with ****** and ****** failed", d.redact("login with hunter22 and other-secret failed"));
+        assertEquals("login with *** and *** failed", d.redact("login with hunter22 and other-secret failed"));
+    }
+
+    @Test
+    void everyValueNotKnownToBeHarmlessIsHiddenWhateverItsOptionIsCalled() {
+        Map<String, String> o = new LinkedHashMap<>();
+        o.put("ipaddr", "10.0.0.9");
+        o.put("login", "admin");
+        o.put("port", "vm-7");
+        o.put("ssl-insecure", "1");
+        o.put("community", "cm-Zq81-private");
+        o.put("key", "0x5ec7e7");
+        o.put("hexadecimal_kg", "a1b2c3d4");
+        o.put("secret_key", "sk-3");
+        o.put("an_option_of_some_agent", "v-Pl4");
+        FenceDevice d = new FenceDevice("/usr/sbin/fence_apc_snmp", o);
+        assertEquals("FenceDevice[agent=/usr/sbin/fence_apc_snmp, options={ipaddr=10.0.0.9, login=admin, port=vm-7, "
+                + "ssl-insecure=1, community=***, key=***, hexadecimal_kg=***, secret_key=***, an_option_of_some_agent=***}]",
+                d.toString());
+        assertEquals("snmpget -c *** 10.0.0.9 (key ***, kg ***, ***, ***) on vm-7",
+                d.redact("snmpget -c cm-Zq81-private 10.0.0.9 (key 0x5ec7e7, kg a1b2c3d4, sk-3, v-Pl4) on vm-7"));
+        assertFalse(FenceDevice.isSecret("IP"), "names are matched without case");
+        assertTrue(FenceDevice.isSecret("passwd_script"), "a script that prints the password tells where it is");
+    }
+
+    @Test
+    void aSecretThatHoldsAShorterOneIsHiddenWhole() {
+        FenceDevice d = new FenceDevice("/usr/sbin/fence_x", new LinkedHashMap<>(Map.of("a", "abc", "b", "xabcx")));
+        assertEquals("[***] [***]", d.redact("[xabcx] [abc]"));
     }
 
     @Test

@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -147,9 +148,50 @@ class HeartbeatCodecTest {
 
     @Test
     void readsAHexKeyFileWithSurroundingWhiteSpace(@TempDir Path dir) throws IOException {
-        Path file = dir.resolve("cluster.key");
+        Path file = privateFile(dir.resolve("cluster.key"));
         Files.writeString(file, "  " + HexFormat.of().formatHex(KEY).toUpperCase() + "\n");
         assertArrayEquals(KEY, HeartbeatCodec.readKeyFile(file));
+    }
+
+    @Test
+    void aKeyFileOthersMayReadIsRefusedNamingItsModeAndTheFix(@TempDir Path dir) throws IOException {
+        Path file = privateFile(dir.resolve("cluster.key"));
+        Files.writeString(file, HexFormat.of().formatHex(KEY));
+        for (String mode : new String[] {"rw-r--r--", "rw-r-----", "rw----r--", "rw--w----", "r--r-----"}) {
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString(mode));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> HeartbeatCodec.readKeyFile(file), mode);
+            assertTrue(e.getMessage().contains(file + " may be read or changed by others than its owner (" + mode + ")")
+                    && e.getMessage().contains("chmod 0600 " + file), e.getMessage());
+        }
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("r--------"));
+        assertArrayEquals(KEY, HeartbeatCodec.readKeyFile(file), "0400 is private too");
+    }
+
+    @Test
+    void aKeyFileOwnedByAnotherUserIsRefused(@TempDir Path dir) throws IOException {
+        Path file = privateFile(dir.resolve("cluster.key"));
+        Files.writeString(file, HexFormat.of().formatHex(KEY));
+        int me = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        int daemon;
+        if (me == 0) {
+            // root may give the file away: the daemon runs as uid 4242, the file is root's (accepted) or uid 4343's
+            daemon = 4242;
+            assertArrayEquals(KEY, HeartbeatCodec.readKeyFile(file, daemon), "a root-owned key is accepted");
+            Files.setAttribute(file, "unix:uid", 4343);
+        } else {
+            daemon = me + 1; // the file is ours, but the daemon is said to run as someone else
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> HeartbeatCodec.readKeyFile(file, daemon));
+        assertTrue(e.getMessage().contains(file + " is owned by uid ")
+                && e.getMessage().contains("neither this daemon's user (uid " + daemon + ") nor root"), e.getMessage());
+    }
+
+    /** An empty file that only its owner may read and write, as a cluster key file must be. */
+    private static Path privateFile(Path file) throws IOException {
+        Files.deleteIfExists(file);
+        return Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     }
 
     @Test
@@ -158,6 +200,7 @@ class HeartbeatCodecTest {
         IOException missing = assertThrows(IOException.class, () -> HeartbeatCodec.readKeyFile(file));
         assertTrue(missing.getMessage().contains(file.toString()) && missing.getMessage().contains("does not exist"),
                 missing.getMessage());
+        privateFile(file);
 
         assertKeyRefused(file, "\n", "empty");
         assertKeyRefused(file, "00112233445566778899aabbccddeeff0", "odd number");

@@ -267,4 +267,21 @@ class NettyTransportTest {
         assertEquals(State.CLOSED, t.state());
         assertThrows(IllegalStateException.class, t::localAddress);
     }
+
+    @ParameterizedTest
+    @EnumSource(IoMode.class)
+    void theSocketGetsTheReceiveBufferAskedAndItsKernelDropsAreRead(IoMode mode) {
+        assumeTrue(mode != IoMode.EPOLL || Epoll.isAvailable(), "native epoll is not available here");
+        // 64 KiB: below every kernel's default maximum (net.core.rmem_max), so it is granted as asked
+        NettyTransport t = new NettyTransport(A, new InetSocketAddress("127.0.0.1", 0), codec, addresses::get,
+                e -> { }, mode, 65_536);
+        toClose.add(t);
+        assertEquals(0, t.receiveBufferBytes(), "nothing granted before it is bound");
+        assertEquals(-1, t.kernelDrops(), "no socket, no count");
+        t.start();
+        int granted = t.receiveBufferBytes();
+        // Linux grants twice what it is asked (the kernel's bookkeeping takes half)
+        assertTrue(granted == 65_536 || granted == 131_072, "asked 65536, granted " + granted);
+        assertEquals(0, t.kernelDrops(), "the kernel has dropped nothing for this fresh socket");
+    }
 }

@@ -203,4 +203,38 @@ class WatchdogPublisherTest {
         assertEquals(Optional.empty(), p.problem(), "no status file, and no problem: demos and tests");
         assertEquals(Optional.empty(), new WatchdogPublisher(dir.resolve("watchdog.state"), WATCHDOG_MS, false).problem());
     }
+
+    @Test
+    void aStateThatCannotBeWrittenKeepsHaVmsOffUntilAWriteSucceeds() throws Exception {
+        // the petter verified its device, but havnd's lease cannot reach it: a petter that never read a
+        // state pets on as if nothing were guarded, so havnd must not hold HA VMs
+        status("boot-a").write(PETTER_PID, WATCHDOG_MS, Path.of("/dev/watchdog"));
+        Path state = Files.createDirectories(dir.resolve("watchdog.state").resolve("in-the-way"));
+        WatchdogPublisher p = publisher("boot-a");
+        p.armUntil(now.get() + 5 * S);
+        Optional<String> problem = p.problem();
+        assertTrue(problem.isPresent() && problem.get().contains("cannot publish the watchdog state to "
+                + dir.resolve("watchdog.state")), "a problem: " + problem);
+
+        Files.delete(state);
+        Files.delete(dir.resolve("watchdog.state"));
+        now.addAndGet(WatchdogPublisher.RECHECK_NANOS);
+        assertEquals(Optional.empty(), p.problem(), "the write is tried again, and succeeds");
+        assertEquals("havn-watchdog 1 boot-a armed " + (now.get() - WatchdogPublisher.RECHECK_NANOS + 5 * S) + "\n",
+                Files.readString(dir.resolve("watchdog.state")), "the lease the petter could not see is there now");
+    }
+
+    @Test
+    void aPetterReadingAnotherFileLeavesHavndUnguardedAndSaysWhereToLook() throws Exception {
+        // Both units have PrivateTmp=yes: a state file under /tmp is one file for havnd and another for
+        // the petter. The petter then writes its status into its own /tmp, never beside havnd's state.
+        Path petterTmp = Files.createDirectories(dir.resolve("petter-tmp"));
+        new StatusFile(petterTmp.resolve("watchdog.status"), "boot-a").write(PETTER_PID, WATCHDOG_MS,
+                Path.of("/dev/watchdog"));
+        WatchdogPublisher p = publisher("boot-a");
+        p.armUntil(now.get() + 5 * S);
+        Optional<String> problem = p.problem();
+        assertTrue(problem.isPresent() && problem.get().contains("no watchdog status from the petter")
+                && problem.get().contains("under systemd both must be in /run/havn"), "no HA VM runs: " + problem);
+    }
 }
