@@ -82,7 +82,8 @@ class HavnctlIntegrationTest {
             try (Havnd havnd = new Havnd()) {
                 AdminSocketServer[] admin = new AdminSocketServer[1];
                 EventLoop loop = havnd.start(cfg, decisions::add, (id, r) -> admin[0].reply(id, r));
-                admin[0] = new AdminSocketServer(sock, Set.of(), loop.sink(), Duration.ofSeconds(30),
+                admin[0] = new AdminSocketServer(sock, "root",
+                new io.havn.daemon.admin.Access(java.util.Map.of(), java.util.Map.of()), loop.sink(), Duration.ofSeconds(30),
                         Duration.ofSeconds(60));
                 try (AdminSocketServer server = admin[0]) {
                     server.start();

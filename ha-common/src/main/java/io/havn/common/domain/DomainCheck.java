@@ -250,17 +250,17 @@ final class DomainCheck {
     private void disk(Element d, int index) {
         Element t = child(d, "target");
         String where = "<disk> " + (t != null && !t.getAttribute("dev").isEmpty()
-                ? DomainPolicy.printable(t.getAttribute("dev")) : "#" + index);
+                ? DomainPolicy.printable(t.getAttribute("dev")) : "#" + index) + ": ";
         String type = d.getAttribute("type").isEmpty() ? "file" : d.getAttribute("type");
         if ("lun".equals(d.getAttribute("device"))) {
-            passthrough(where + " device='lun'");
+            passthrough(where + "device='lun'");
         }
         switch (type) {
             case "file", "block", "dir", "network" -> { }
-            case "nvme" -> passthrough(where + " type='nvme'");
-            case "volume" -> problem(where + " is a storage pool volume: where it lies cannot be told from the XML; "
+            case "nvme" -> passthrough(where + "type='nvme'");
+            case "volume" -> problem(where + "a storage pool volume: where it lies cannot be told from the XML; "
                     + "name its file or device on shared storage instead");
-            default -> problem(where + " type='" + type + "' is refused (only file, block, dir and network)");
+            default -> problem(where + "type='" + type + "' is refused (only file, block, dir and network)");
         }
         storage(d, where, type);
     }

@@ -7,6 +7,7 @@ import io.havn.common.model.Json;
 import io.havn.common.model.VmId;
 import io.havn.common.node.AdminCommand;
 import io.havn.common.node.AdminReply;
+import io.havn.common.node.Caller;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.port.AdminReplies;
 import java.io.ByteArrayOutputStream;
@@ -19,10 +20,12 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -42,9 +45,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The admin socket: a Unix socket (mode 0660) taking one JSON request per line and answering one
- * JSON line each. Only root and the configured users may talk to it (checked by the peer's
- * credentials). A request is translated into an {@link AdminCommand} for the node; the answer is
+ * The admin socket: a Unix socket (mode 0660, group {@code admin.socketGroup}) taking one JSON
+ * request per line and answering one JSON line each. Only root and the users the config gives a
+ * role may talk to it (checked by the peer's credentials, see {@link Access}); the node refuses a
+ * command the caller's role does not cover. Every change request is audited ({@link AdminAudit}). A request is translated into an {@link AdminCommand} for the node; the answer is
  * the node's, or a clear error. Bad input changes nothing; a silent, slow or flooding client
  * only ever costs its own connection: lines are capped, idle connections are closed, and the
  * number of connections is bounded.
@@ -63,7 +67,8 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
     private enum State { LATENT, STARTED, CLOSED }
 
     private final Path path;
-    private final Set<String> allowedUsers;
+    private final String socketGroup;
+    private final Access access;
     private final Consumer<NodeEvent> node;
     private final Duration answerTimeout;
     private final Duration idleTimeout;
@@ -81,15 +86,17 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
 
     /**
      * @param path           the socket's path (its directory must exist)
-     * @param allowedUsers   user names allowed besides root
+     * @param socketGroup    the group the socket is bound with, so its members can reach it (mode 0660)
+     * @param access         who may use the socket, with which role
      * @param node           where requests go (the node's event loop)
      * @param answerTimeout  how long a request waits for the node's answer
      * @param idleTimeout    how long a connection may stay silent
      */
-    public AdminSocketServer(Path path, Set<String> allowedUsers, Consumer<NodeEvent> node, Duration answerTimeout,
-                             Duration idleTimeout) {
+    public AdminSocketServer(Path path, String socketGroup, Access access, Consumer<NodeEvent> node,
+                             Duration answerTimeout, Duration idleTimeout) {
         this.path = path;
-        this.allowedUsers = Set.copyOf(allowedUsers);
+        this.socketGroup = socketGroup;
+        this.access = access;
         this.node = node;
         this.answerTimeout = answerTimeout;
         this.idleTimeout = idleTimeout;
@@ -101,7 +108,10 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
         return t;
     }
 
-    /** Binds the socket (replacing a stale one) with mode 0660 and starts accepting. Once only. */
+    /**
+     * Binds the socket (replacing a stale one) with mode 0660 and the socket group, and starts
+     * accepting. Once only. A group the host does not know leaves the socket to root alone, and says so.
+     */
     public void start() throws IOException {
         if (!state.compareAndSet(State.LATENT, State.STARTED)) {
             throw new IllegalStateException("admin socket already started or closed");
@@ -110,8 +120,21 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(path));
         Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-rw----"));
+        setGroup();
         acceptor.execute(this::acceptLoop);
         LOG.info("admin socket listening on {}", path);
+    }
+
+    private void setGroup() throws IOException {
+        GroupPrincipal g;
+        try {
+            g = path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(socketGroup);
+        } catch (UserPrincipalNotFoundException e) {
+            LOG.warn("admin socket {}: group {} does not exist, so only root can use the socket; create it "
+                    + "(groupadd --system {}) or set admin.socketGroup", path, socketGroup, socketGroup);
+            return;
+        }
+        Files.getFileAttributeView(path, PosixFileAttributeView.class).setGroup(g);
     }
 
     /** Calls {@code hook} with each request line (null if refused before one) and its answer line. */
@@ -119,10 +142,6 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
         this.answered = hook;
     }
 
-    /** Whether {@code user} may use the socket: root always, and the configured users. */
-    public boolean allowed(String user) {
-        return "root".equals(user) || allowedUsers.contains(user);
-    }
 
     private void acceptLoop() {
         while (state.get() == State.STARTED) {
@@ -147,8 +166,11 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
         ScheduledFuture<?> idle = timers.schedule(() -> closeQuietly(c), idleTimeout.toMillis(), TimeUnit.MILLISECONDS);
         try (c) {
             String user = peerUser(c);
-            if (user == null || !allowed(user)) {
-                String refused = error(null, "forbidden", "user " + user + " may not use the admin socket");
+            java.util.Optional<Caller> caller = user == null ? java.util.Optional.empty() : access.caller(user);
+            if (caller.isEmpty()) {
+                String refused = error(null, "forbidden", "user " + user + " has no havn role (admin.users, "
+                        + "admin.groups in the daemon's config): it may not use the admin socket");
+                AdminAudit.refused(user == null ? -1 : access.uid(user), String.valueOf(user), refused);
                 answered.accept(null, refused);
                 write(c, refused);
                 return;
@@ -162,7 +184,7 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
                     if (b == '\n') {
                         idle.cancel(false);
                         String request = line.toString(StandardCharsets.UTF_8);
-                        String answer = handle(request);
+                        String answer = handle(request, caller.get());
                         answered.accept(request, answer);
                         write(c, answer);
                         line.reset();
@@ -193,29 +215,42 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
         }
     }
 
-    /** Answers one request line (a JSON object); never throws. */
-    String handle(String line) {
+    /** Answers one request line (a JSON object) from {@code caller}, and audits it; never throws. */
+    String handle(String line, Caller caller) {
         JsonNode req;
         try {
             req = Json.mapper().readTree(line);
         } catch (IOException e) {
-            return error(null, "bad-request", "not JSON: " + e.getMessage().split("\n")[0]);
+            return badRequest(caller, null, "not JSON: " + e.getMessage().split("\n")[0]);
         }
         if (req == null || !req.isObject()) {
-            return error(null, "bad-request", "a request is a JSON object");
+            return badRequest(caller, null, "a request is a JSON object");
         }
         JsonNode id = req.get("id");
         AdminCommand cmd;
         try {
             cmd = command(req);
         } catch (IllegalArgumentException e) {
-            return error(id, "bad-request", e.getMessage());
+            return badRequest(caller, id, e.getMessage());
         }
+        String answer = ask(id, cmd, caller);
+        AdminAudit.request(caller, cmd, answer);
+        return answer;
+    }
+
+    private static String badRequest(Caller caller, JsonNode id, String message) {
+        String answer = error(id, "bad-request", message);
+        AdminAudit.badRequest(caller, answer);
+        return answer;
+    }
+
+    /** Hands {@code cmd} to the node and waits for its answer. */
+    private String ask(JsonNode id, AdminCommand cmd, Caller caller) {
         long internal = ids.incrementAndGet();
         CompletableFuture<AdminReply> answer = new CompletableFuture<>();
         pending.put(internal, answer);
         try {
-            node.accept(new NodeEvent.AdminRequest(internal, cmd));
+            node.accept(new NodeEvent.AdminRequest(internal, cmd, caller));
             return answer(id, answer.get(answerTimeout.toMillis(), TimeUnit.MILLISECONDS));
         } catch (TimeoutException e) {
             return error(id, "timeout", "the daemon did not answer within " + answerTimeout.toMillis() + " ms");
