@@ -213,6 +213,9 @@ class AdminSocketServerTest {
                 "spec.domainXml: defines UUID 11111111-2222-3333-4444-555555555555, but spec.id is " + UUID},
             {specJson().put("domainXml", DOMAIN.replace("web1", "web2")),
                 "spec.domainXml: names the domain 'web2', but spec.name is 'web1'"},
+            {specJson().put("name", "web1\nvm2 running node3"), "spec.name: invalid VM name 'web1\\u000avm2"},
+            {specJson().put("domainXml", "<!DOCTYPE domain [<!ENTITY x SYSTEM 'file:///etc/shadow'>]>"
+                    + DOMAIN.replace("web1", "&x;")), "DOCTYPE"},
         };
         for (Object[] c : cases) {
             ObjectNode req = Json.mapper().createObjectNode().put("id", 1).put("command", "vm-add");
