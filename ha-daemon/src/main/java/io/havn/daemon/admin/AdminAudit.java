@@ -28,13 +28,13 @@ final class AdminAudit {
 
     /** A request that was parsed into {@code cmd} and answered {@code answer} (a JSON answer line). */
     static void request(Caller caller, AdminCommand cmd, String answer) {
-        if (cmd instanceof AdminCommand.Status && !denied(answer)) {
-            return; // looking changes nothing
-        }
         ObjectNode line = who(caller.uid(), caller.user(), caller.role().label());
         line.put("command", cmd.name());
         line.set("args", args(cmd));
         result(line, answer);
+        if (cmd instanceof AdminCommand.Status && !"denied".equals(line.path("result").asText())) {
+            return; // looking changes nothing
+        }
         LOG.info("{}", line);
     }
 
@@ -52,10 +52,6 @@ final class AdminAudit {
         line.putNull("command");
         result(line, answer);
         LOG.warn("{}", line);
-    }
-
-    private static boolean denied(String answer) {
-        return answer.contains("\"code\":\"denied\"");
     }
 
     private static ObjectNode who(long uid, String user, String role) {

@@ -54,8 +54,8 @@ final class LocalDomain {
         VmSpec spec = new VmSpec(new VmId(d.uuid()), d.name(), d.vcpus(), d.memoryMiB(), priority, true, xml);
         String refusal = policy.refusal(spec); // what the daemon checks too: say it before asking
         if (refusal != null) {
-            throw Failure.usage(refusal + " (the policy of " + sharedSource.replace("libvirt.sharedStorage in ", "")
-                    + ": libvirt.sharedStorage, allowPassthrough, emulators)");
+            throw Failure.usage(refusal + " (libvirt.sharedStorage, allowPassthrough and emulators in the daemon's "
+                    + "config; the daemon would refuse it too)");
         }
         return spec;
     }
