@@ -56,6 +56,12 @@ class AdminSocketServerTest {
             NodeEvent.AdminRequest r = (NodeEvent.AdminRequest) e;
             seen.add(r.command());
             callers.add(r.caller());
+            if (!r.caller().role().covers(r.command().role())) { // as the node answers
+                CompletableFuture.runAsync(() -> s[0].reply(r.requestId(), AdminReply.error("denied", "denied: "
+                        + r.command().name() + " needs role " + r.command().role() + "; " + r.caller().user()
+                        + " has " + r.caller().role())));
+                return;
+            }
             CompletableFuture.runAsync(() -> s[0].reply(r.requestId(), r.command() instanceof AdminCommand.Status
                     ? AdminReply.state(new ClusterState(3, null, null, null, null), new io.havn.common.model.HostId("node1"),
                             java.util.List.of(new io.havn.common.node.PeerStat(new io.havn.common.model.HostId("node2"),
@@ -292,7 +298,7 @@ class AdminSocketServerTest {
     }
 
     @Test
-    void everyChangeIsAuditedWithWhoAskedWhatAndTheResultButNoDomainXml() throws Exception {
+    void everyChangeAndDenialIsAuditedWithWhoAskedWhatAndTheResultButNoDomainXml() throws Exception {
         ch.qos.logback.classic.Logger audit = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
                 AdminAudit.LOGGER);
         ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines =
@@ -306,12 +312,13 @@ class AdminSocketServerTest {
             s.handle("{\"id\":2,\"command\":\"migrate\",\"vm\":\"web1\",\"host\":\"node2\"}", alice);
             s.handle(vmAdd(specJson()), alice);
             s.handle("{\"id\":4,\"command\":\"migrate\",\"vm\":\"a\\nb\"}", alice);
+            s.handle("{\"id\":5,\"command\":\"fence-confirm\",\"host\":\"node3\"}", alice);
             List<JsonNode> logged = new java.util.ArrayList<>();
             for (ch.qos.logback.classic.spi.ILoggingEvent e : lines.list) {
                 logged.add(Json.mapper().readTree(e.getFormattedMessage()));
             }
-            assertEquals(3, logged.size(), "status is not audited; the change, the add and the bad request are: "
-                    + logged);
+            assertEquals(4, logged.size(), "status is not audited; the change, the add, the bad request and the "
+                    + "denied one are: " + logged);
             JsonNode migrate = logged.get(0);
             assertEquals(1001, migrate.get("uid").asLong());
             assertEquals("alice", migrate.get("user").asText());
@@ -322,6 +329,9 @@ class AdminSocketServerTest {
             String xml = logged.get(1).get("args").get("spec").get("domainXml").asText();
             assertTrue(xml.startsWith("sha256:") && !xml.contains("<domain"), "the XML's digest, not its text: " + xml);
             assertEquals("bad-request", logged.get(2).get("result").asText());
+            assertEquals("denied", logged.get(3).get("result").asText());
+            assertEquals("denied: fence-confirm needs role admin; alice has operator",
+                    logged.get(3).get("message").asText());
             assertTrue(lines.list.stream().noneMatch(e -> e.getFormattedMessage().contains("\n")), "one line each");
         } finally {
             audit.detachAppender(lines);
