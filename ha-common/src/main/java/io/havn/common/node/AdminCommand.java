@@ -89,7 +89,7 @@ public sealed interface AdminCommand {
 
         @Override
         public Role role() {
-        // a wrong confirmation runs a VM twice
+            // a wrong confirmation runs a VM twice
             return Role.ADMIN;
         }
     }
@@ -146,7 +146,7 @@ public sealed interface AdminCommand {
 
         @Override
         public Role role() {
-        // it starts what the domain XML says, on any host
+            // it starts what the domain XML says, on any host
             return Role.ADMIN;
         }
     }

@@ -7,6 +7,7 @@ import io.havn.common.model.Versioned;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
+import io.havn.common.model.VmSpec;
 import io.havn.common.node.Decision.Kind;
 import io.havn.common.node.NodeEvent.WriteOutcome;
 import io.havn.common.port.CoordOp;
@@ -802,7 +803,7 @@ final class HostAgent {
     private void claimAndRun(Versioned<VmRecord> vr, DomainState local, Kind kind, String why) {
         VmRecord r = vr.value();
         VmId vm = r.id();
-        if (domains.get(vm) == null && refuseToStart(vm)) {
+        if (domains.get(vm) == null && refuseToStart(vm, r.spec())) {
             return; // nothing runs here and this host may not start it: no claim
         }
         long s = session;
@@ -829,7 +830,7 @@ final class HostAgent {
                             localRestarts.computeIfAbsent(vm, k -> new ArrayDeque<>()).addLast(n.now());
                         }
                         crashed.remove(vm);
-                        if (!refuseToStart(vm)) {
+                        if (!refuseToStart(vm, r.spec())) {
                             op(vm, Hypervisor.Op.START, () -> n.ports.hypervisor().start(r.spec()));
                         }
                     }
@@ -837,23 +838,20 @@ final class HostAgent {
     }
 
     /**
-     * Whether this host's domain policy refuses the spec of {@code vm}, whose record names it as
-     * owner. If so, nothing is called on the hypervisor: the host reports a failed start with the
+     * Whether this host's domain policy refuses {@code spec}, which it was about to start for
+     * {@code vm}. If so, nothing is called on the hypervisor: the host reports a failed start with the
      * reason (a compare-and-set bound to its session), which the leader counts like any failed start,
      * so a spec no host accepts ends in ERROR after maxRestart and maxRelocate attempts.
      */
-    private boolean refuseToStart(VmId vm) {
-        Versioned<VmRecord> vr = n.vm(vm);
-        if (vr == null) {
-            return false;
-        }
-        String refusal = n.domainPolicy.refusal(vr.value().spec());
+    private boolean refuseToStart(VmId vm, VmSpec spec) {
+        String refusal = n.domainPolicy.refusal(spec);
         if (refusal == null) {
             return false;
         }
         n.decide(Kind.START_FAILED, vm, null, "not starting it here: " + refusal);
+        Versioned<VmRecord> vr = n.vm(vm);
         long s = session;
-        if (s != 0 && vr.value().names(n.self, s) && n.self.equals(vr.value().owner())) {
+        if (vr != null && s != 0 && vr.value().names(n.self, s) && n.self.equals(vr.value().owner())) {
             refusing.add(vm);
             n.write(List.of(new CoordOp.PutVm(vr.value().startFailed("refused by " + n.self + ": " + refusal),
                     vr.version()), new CoordOp.CheckSessionLive(n.self, s)),
