@@ -118,7 +118,8 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         AdminSocketServer.checkPath(cfg.admin().socket()); // before anything starts: never clobber another file
         AdminSocketServer[] admin = new AdminSocketServer[1];
         EventLoop loop = start(cfg, d -> { }, (id, reply) -> admin[0].reply(id, reply));
-        admin[0] = new AdminSocketServer(cfg.admin().socket(), cfg.admin().allowedUsers(), loop.sink(),
+        admin[0] = new AdminSocketServer(cfg.admin().socket(), cfg.admin().socketGroup(),
+                new io.havn.daemon.admin.Access(cfg.admin().users(), cfg.admin().groups()), loop.sink(),
                 java.time.Duration.ofSeconds(30), AdminSocketServer.LIMITS);
         closeables.add(admin[0]);
         if (metrics != null) {
@@ -188,7 +189,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         InetSocketAddress advertised = cfg.host().address();
         Node node = new Node(new Node.Identity(self, cfg.host().capacity(),
                 advertised.getHostString() + ":" + advertised.getPort(), cfg.fence().device(),
-                incarnation), cfg.settings(), ports);
+                incarnation), cfg.settings(), cfg.libvirt().domainPolicy(), ports);
         try {
             transport.start();
         } catch (IllegalStateException e) {

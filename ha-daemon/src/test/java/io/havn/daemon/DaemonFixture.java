@@ -68,7 +68,8 @@ final class DaemonFixture {
      * The config of daemon {@code host} of {@code cluster}: heartbeats on a free loopback port, a
      * private libvirt test-driver hypervisor of its own, its watchdog state file and state directory
      * in {@code dir}, no petter required (there is no hardware watchdog here); a session timeout of
-     * {@code sessionTimeoutMs}; {@code extra} is appended (e.g. settings).
+     * {@code sessionTimeoutMs}; {@code dir}/shared as its shared storage; {@code extra} is appended
+     * (e.g. settings).
      */
     static HavnConfig config(String cluster, String host, String zkConnect, int sessionTimeoutMs, Path dir, Path key,
                              String extra) throws IOException {
@@ -86,9 +87,36 @@ final class DaemonFixture {
                 host: {name: %s, cpus: %d, memoryMiB: 16384, address: "127.0.0.1:%d", stateDir: "%s"}
                 zookeeper: {connect: "%s", sessionTimeoutMs: %d}
                 heartbeat: {bind: "127.0.0.1:%d", keyFile: "%s"}
-                libvirt: {uri: "test://%s", pollMs: 200}
+                libvirt: {uri: "test://%s", pollMs: 200, sharedStorage: ["%s"]}
                 watchdog: {stateFile: "%s", required: false}
                 """.formatted(cluster, host, cpus, port, dir.resolve(host + ".d"), zkConnect, sessionTimeoutMs, port, key,
-                node, dir.resolve(host + ".wd")) + extra, host + ".yaml");
+                node, dir.resolve("shared"), dir.resolve(host + ".wd")) + extra, host + ".yaml");
+    }
+
+    /** Sends one request line to the admin socket at {@code socket} and reads its answer, bypassing havnctl. */
+    static com.fasterxml.jackson.databind.JsonNode ask(Path socket, String line) throws IOException {
+        try (java.nio.channels.SocketChannel c = java.nio.channels.SocketChannel.open(
+                java.net.StandardProtocolFamily.UNIX)) {
+            c.connect(java.net.UnixDomainSocketAddress.of(socket));
+            java.nio.ByteBuffer out = java.nio.ByteBuffer.wrap((line + "\n").getBytes(
+                    java.nio.charset.StandardCharsets.UTF_8));
+            while (out.hasRemaining()) {
+                c.write(out);
+            }
+            java.io.ByteArrayOutputStream answer = new java.io.ByteArrayOutputStream();
+            java.nio.ByteBuffer in = java.nio.ByteBuffer.allocate(4096);
+            while (c.read(in) >= 0) {
+                in.flip();
+                while (in.hasRemaining()) {
+                    byte b = in.get();
+                    if (b == '\n') {
+                        return io.havn.common.model.Json.mapper().readTree(answer.toByteArray());
+                    }
+                    answer.write(b);
+                }
+                in.clear();
+            }
+            throw new IOException("the daemon closed the connection without answering: " + answer);
+        }
     }
 }

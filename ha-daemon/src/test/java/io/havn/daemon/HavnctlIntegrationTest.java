@@ -4,7 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.havn.common.model.Json;
+import io.havn.common.model.Priority;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmSpec;
 import io.havn.common.node.Decision;
 import io.havn.daemon.admin.AdminSocketServer;
 import io.havn.daemon.config.HavnConfig;
@@ -42,6 +46,8 @@ class HavnctlIntegrationTest {
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
+
+    private static final String EVIL = "0e7c1f2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b";
 
     @Test
     void vmAddThenStatusAgainstARunningDaemon(@TempDir Path dir) throws Exception {
@@ -82,7 +88,8 @@ class HavnctlIntegrationTest {
             try (Havnd havnd = new Havnd()) {
                 AdminSocketServer[] admin = new AdminSocketServer[1];
                 EventLoop loop = havnd.start(cfg, decisions::add, (id, r) -> admin[0].reply(id, r));
-                admin[0] = new AdminSocketServer(sock, Set.of(), loop.sink(), Duration.ofSeconds(30),
+                admin[0] = new AdminSocketServer(sock, "root",
+                new io.havn.daemon.admin.Access(java.util.Map.of(), java.util.Map.of()), loop.sink(), Duration.ofSeconds(30),
                         Duration.ofSeconds(60));
                 try (AdminSocketServer server = admin[0]) {
                     server.start();
@@ -116,6 +123,22 @@ class HavnctlIntegrationTest {
                             cfgFile.toString(), "--libvirt-uri", "test://" + node);
                     assertEquals(1, again.exit(), "the daemon refuses a second add: " + again.out() + again.err());
                     assertTrue(again.err().contains("exists"), again.err());
+
+                    // raw JSON past havnctl: the daemon checks the domain itself and starts nothing
+                    String evil = "<domain type='kvm'><name>evil</name><uuid>" + EVIL + "</uuid><memory unit='MiB'>"
+                            + "64</memory><devices><disk type='block'><source dev='/dev/sda'/><target dev='vda'/>"
+                            + "</disk><disk type='file'><source file='/etc/shadow'/><target dev='vdb'/></disk>"
+                            + "</devices></domain>";
+                    ObjectNode req = Json.mapper().createObjectNode().put("id", 7).put("command", "vm-add");
+                    req.set("spec", Json.mapper().valueToTree(new VmSpec(new VmId(EVIL), "evil", 1, 64,
+                            Priority.HIGH, true, evil)));
+                    JsonNode refused = DaemonFixture.ask(sock, req.toString());
+                    assertEquals("refused-domain", refused.path("code").asText(), refused.toString());
+                    assertTrue(refused.get("message").asText().contains("/dev/sda is not on shared storage")
+                            && refused.get("message").asText().contains("/etc/shadow"), refused.toString());
+                    Run after = havnctl("--socket", sock.toString(), "--json", "status");
+                    assertTrue(Json.mapper().readTree(after.out()).get("state").get("vms").get(EVIL) == null,
+                            "nothing added: " + after.out());
                 }
             }
         }

@@ -1,5 +1,6 @@
 package io.havn.common.node;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.havn.common.model.HostId;
@@ -24,12 +25,37 @@ import java.util.Objects;
         @JsonSubTypes.Type(value = AdminCommand.VmDisable.class, name = "vm-disable"),
         @JsonSubTypes.Type(value = AdminCommand.VmAdd.class, name = "vm-add")})
 public sealed interface AdminCommand {
-    record Status() implements AdminCommand { }
+    /** The role a caller needs for this command (see {@link Role}). */
+    @JsonIgnore
+    Role role();
+
+    /** The command's name on the wire and in messages, e.g. {@code fence-confirm}. */
+    @JsonIgnore
+    default String name() {
+        for (JsonSubTypes.Type t : AdminCommand.class.getAnnotation(JsonSubTypes.class).value()) {
+            if (t.value() == getClass()) {
+                return t.name();
+            }
+        }
+        throw new IllegalStateException(getClass() + " is not listed in AdminCommand's subtypes");
+    }
+
+    record Status() implements AdminCommand {
+        @Override
+        public Role role() {
+            return Role.READ_ONLY;
+        }
+    }
 
     record Migrate(VmId vm, HostId host) implements AdminCommand {
         public Migrate {
             Objects.requireNonNull(vm, "vm");
             Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public Role role() {
+            return Role.OPERATOR;
         }
     }
 
@@ -38,11 +64,21 @@ public sealed interface AdminCommand {
             Objects.requireNonNull(vm, "vm");
             Objects.requireNonNull(host, "host");
         }
+
+        @Override
+        public Role role() {
+            return Role.OPERATOR;
+        }
     }
 
     record Maintenance(HostId host, boolean on) implements AdminCommand {
         public Maintenance {
             Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public Role role() {
+            return Role.OPERATOR;
         }
     }
 
@@ -50,11 +86,22 @@ public sealed interface AdminCommand {
         public FenceConfirm {
             Objects.requireNonNull(host, "host");
         }
+
+        @Override
+        public Role role() {
+            // a wrong confirmation runs a VM twice
+            return Role.ADMIN;
+        }
     }
 
     record VmStop(VmId vm) implements AdminCommand {
         public VmStop {
             Objects.requireNonNull(vm, "vm");
+        }
+
+        @Override
+        public Role role() {
+            return Role.OPERATOR;
         }
     }
 
@@ -62,11 +109,21 @@ public sealed interface AdminCommand {
         public VmStart {
             Objects.requireNonNull(vm, "vm");
         }
+
+        @Override
+        public Role role() {
+            return Role.OPERATOR;
+        }
     }
 
     record VmEnable(VmId vm) implements AdminCommand {
         public VmEnable {
             Objects.requireNonNull(vm, "vm");
+        }
+
+        @Override
+        public Role role() {
+            return Role.OPERATOR;
         }
     }
 
@@ -74,12 +131,23 @@ public sealed interface AdminCommand {
         public VmDisable {
             Objects.requireNonNull(vm, "vm");
         }
+
+        @Override
+        public Role role() {
+            return Role.OPERATOR;
+        }
     }
 
     /** Puts a VM under HA; it runs on the host that receives the request, or is placed if it runs nowhere. */
     record VmAdd(VmSpec spec) implements AdminCommand {
         public VmAdd {
             Objects.requireNonNull(spec, "spec");
+        }
+
+        @Override
+        public Role role() {
+            // it starts what the domain XML says, on any host
+            return Role.ADMIN;
         }
     }
 }

@@ -69,7 +69,12 @@ final class AdminHandler {
 
     // ---------------------------------------------------------------- the origin
 
-    void handle(long id, AdminCommand cmd) {
+    void handle(long id, AdminCommand cmd, Caller caller) {
+        if (!caller.role().covers(cmd.role())) {
+            refuse(id, "denied", "denied: " + cmd.name() + " needs role " + cmd.role() + "; " + caller.user()
+                    + " has " + caller.role());
+            return;
+        }
         if (cmd instanceof AdminCommand.Status) {
             n.ports.admin().reply(id, AdminReply.state(n.view.snapshot(), n.self, n.peerStats()));
             return;
@@ -351,6 +356,10 @@ final class AdminHandler {
     }
 
     private Outcome add(VmSpec spec, HostId origin, long session, boolean heldByOrigin) {
+        String refusal = n.domainPolicy.refusal(spec);
+        if (refusal != null) {
+            return new Refuse("refused-domain", refusal + " (checked by " + n.self + ")");
+        }
         if (n.vm(spec.id()) != null) {
             return new Refuse("exists", "VM " + spec.id() + " is already under HA");
         }

@@ -7,6 +7,7 @@ import io.havn.common.model.Versioned;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
+import io.havn.common.model.VmSpec;
 import io.havn.common.node.Decision.Kind;
 import io.havn.common.node.NodeEvent.WriteOutcome;
 import io.havn.common.port.CoordOp;
@@ -83,6 +84,8 @@ final class HostAgent {
     private final Map<VmId, String> failures = new HashMap<>();
     /** Starts whose call timed out: it may still complete, so the VM stays held until it returns. */
     private final Set<VmId> startsInDoubt = new HashSet<>();
+    /** VMs this host refuses to start (their spec fails its domain policy) while it writes so. */
+    private final Set<VmId> refusing = new HashSet<>();
 
     HostAgent(Node node) {
         this.n = node;
@@ -660,7 +663,7 @@ final class HostAgent {
 
     /** Brings one VM's local reality in line with its record, as far as this host's part goes. */
     void reconcile(VmId vm) {
-        if (!listed || ops.containsKey(vm) || n.busy(vm)) {
+        if (!listed || ops.containsKey(vm) || n.busy(vm) || refusing.contains(vm)) {
             return; // wait for what is in flight
         }
         Versioned<VmRecord> vr = n.vm(vm);
@@ -800,6 +803,9 @@ final class HostAgent {
     private void claimAndRun(Versioned<VmRecord> vr, DomainState local, Kind kind, String why) {
         VmRecord r = vr.value();
         VmId vm = r.id();
+        if (domains.get(vm) == null && refuseToStart(vm, r.spec())) {
+            return; // nothing runs here and this host may not start it: no claim
+        }
         long s = session;
         VmRecord claimed = r.withPhase(VmPhase.RUNNING, null);
         ops.put(vm, Hypervisor.Op.START); // holds the VM against a second reconcile until the claim returns
@@ -824,9 +830,36 @@ final class HostAgent {
                             localRestarts.computeIfAbsent(vm, k -> new ArrayDeque<>()).addLast(n.now());
                         }
                         crashed.remove(vm);
-                        op(vm, Hypervisor.Op.START, () -> n.ports.hypervisor().start(r.spec()));
+                        if (!refuseToStart(vm, r.spec())) {
+                            op(vm, Hypervisor.Op.START, () -> n.ports.hypervisor().start(r.spec()));
+                        }
                     }
                 });
+    }
+
+    /**
+     * Whether this host's domain policy refuses {@code spec}, which it was about to start for
+     * {@code vm}. If so, nothing is called on the hypervisor: the host reports a failed start with the
+     * reason (a compare-and-set bound to its session), which the leader counts like any failed start,
+     * so a spec no host accepts ends in ERROR after maxRestart and maxRelocate attempts.
+     */
+    private boolean refuseToStart(VmId vm, VmSpec spec) {
+        String refusal = n.domainPolicy.refusal(spec);
+        if (refusal == null) {
+            return false;
+        }
+        n.decide(Kind.START_FAILED, vm, null, "not starting it here: " + refusal);
+        Versioned<VmRecord> vr = n.vm(vm);
+        long s = session;
+        if (vr != null && s != 0 && vr.value().names(n.self, s) && n.self.equals(vr.value().owner())) {
+            refusing.add(vm);
+            n.write(List.of(new CoordOp.PutVm(vr.value().startFailed("refused by " + n.self + ": " + refusal),
+                    vr.version()), new CoordOp.CheckSessionLive(n.self, s)),
+                    // on a conflict the record changed and its change reconciles again; after a failed
+                    // write, the next listing does (no retry loop here)
+                    outcome -> refusing.remove(vm));
+        }
+        return true;
     }
 
     private boolean localRestartAllowed(VmId vm) {

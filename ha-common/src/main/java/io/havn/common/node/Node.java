@@ -1,5 +1,6 @@
 package io.havn.common.node;
 
+import io.havn.common.domain.DomainPolicy;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
@@ -46,6 +47,8 @@ public final class Node {
     final Identity identity;
     final HostId self;
     final Settings settings;
+    /** What a VM's domain XML may ask of this host; checked on vm-add and before every start. */
+    final DomainPolicy domainPolicy;
     final NodePorts ports;
     final ClusterView view = new ClusterView();
     final Peers peers;
@@ -64,10 +67,16 @@ public final class Node {
     private boolean started;
     private boolean stopped;
 
+    /** A node with {@link DomainPolicy#none()}: it starts only VMs whose domain XML names no host path. */
     public Node(Identity identity, Settings settings, NodePorts ports) {
+        this(identity, settings, DomainPolicy.none(), ports);
+    }
+
+    public Node(Identity identity, Settings settings, DomainPolicy domainPolicy, NodePorts ports) {
         this.identity = Objects.requireNonNull(identity, "identity");
         this.self = identity.id();
         this.settings = Objects.requireNonNull(settings, "settings").validate();
+        this.domainPolicy = Objects.requireNonNull(domainPolicy, "domainPolicy");
         this.ports = Objects.requireNonNull(ports, "ports");
         this.peers = new Peers(self, identity.incarnation(), settings);
         this.agent = new HostAgent(this);
@@ -177,7 +186,7 @@ public final class Node {
         } else if (event instanceof NodeEvent.FenceDone e) {
             manager.onFenceDone(e.host(), e.off(), e.error());
         } else if (event instanceof NodeEvent.AdminRequest e) {
-            admin.handle(e.requestId(), e.command());
+            admin.handle(e.requestId(), e.command(), e.caller());
         }
     }
 

@@ -77,7 +77,18 @@ public sealed interface NodeEvent {
     record FenceDone(HostId host, boolean off, String error) implements NodeEvent { }
 
     // ---- operator
-    record AdminRequest(long requestId, AdminCommand command) implements NodeEvent { }
+    /** An operator's request; {@code caller} says who asked, with the role the daemon gave them. */
+    record AdminRequest(long requestId, AdminCommand command, Caller caller) implements NodeEvent {
+        public AdminRequest {
+            java.util.Objects.requireNonNull(command, "command");
+            java.util.Objects.requireNonNull(caller, "caller");
+        }
+
+        /** A request from root (the simulator's operator, tests). */
+        public AdminRequest(long requestId, AdminCommand command) {
+            this(requestId, command, Caller.ROOT);
+        }
+    }
 
     enum WriteOutcome {
         OK,

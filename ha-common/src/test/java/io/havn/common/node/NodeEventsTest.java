@@ -160,7 +160,8 @@ class NodeEventsTest {
 
     @Test
     void theLeaseIsCreditedFromWhenTheConfirmationWasSentNotAnswered() {
-        VmSpec spec = new VmSpec(new VmId("a"), "a", 1, 512, Priority.MEDIUM, true, "<domain/>");
+        VmSpec spec = new VmSpec(new VmId("a"), "a", 1, 512, Priority.MEDIUM, true,
+                "<domain type='kvm'><name>a</name></domain>");
         node.start();
         send(new NodeEvent.DomainsListed(List.of(new DomainInfo(spec.id(), "a", DomainState.RUNNING))));
         send(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, ME, 7), 0)));
@@ -219,7 +220,8 @@ class NodeEventsTest {
 
     /** A node of a three-host cluster running VM a, registered, its lease confirmed once. */
     private void runningWithTwoPeers() {
-        VmSpec spec = new VmSpec(new VmId("a"), "a", 1, 512, Priority.MEDIUM, true, "<domain/>");
+        VmSpec spec = new VmSpec(new VmId("a"), "a", 1, 512, Priority.MEDIUM, true,
+                "<domain type='kvm'><name>a</name></domain>");
         node.start();
         for (String h : List.of("node1", "node2", "node3")) {
             HostId id = new HostId(h);
@@ -320,7 +322,8 @@ class NodeEventsTest {
     // ---------------------------------------------------------------- at the boundary
 
     private static VmSpec spec(String name) {
-        return new VmSpec(new VmId(name), name, 1, 512, Priority.MEDIUM, true, "<domain/>");
+        return new VmSpec(new VmId(name), name, 1, 512, Priority.MEDIUM, true,
+                "<domain type='kvm'><name>" + name + "</name></domain>");
     }
 
     private long count(String call) {

@@ -31,7 +31,8 @@ class NodeSafetyChecksTest {
     private static final long MS = OneNodeRig.MS;
 
     private static VmSpec spec(String name) {
-        return new VmSpec(new VmId(name), name, 1, 512, Priority.MEDIUM, true, "<domain/>");
+        return new VmSpec(new VmId(name), name, 1, 512, Priority.MEDIUM, true,
+                "<domain type='kvm'><name>" + name + "</name></domain>");
     }
 
     /** The leader's placement of {@code vm} on {@code host} in {@code session}: the host is to claim it. */
@@ -47,15 +48,7 @@ class NodeSafetyChecksTest {
 
     /** node1 (the node), node2 and node3, none with a fence device; node1 registered in session 7. */
     private static OneNodeRig threeHosts() {
-        OneNodeRig rig = new OneNodeRig("node1");
-        rig.host("node1", null, false, 0);
-        rig.host("node2", null, false, 0);
-        rig.host("node3", null, false, 0);
-        rig.start(7);
-        rig.live("node2", 5L);
-        rig.live("node3", 9L);
-        rig.passMs(1_000, "node2", "node3");
-        return rig;
+        return OneNodeRig.threeHosts(io.havn.common.domain.DomainPolicy.none());
     }
 
     private static boolean hasOp(List<CoordOp> write, Class<? extends CoordOp> type) {

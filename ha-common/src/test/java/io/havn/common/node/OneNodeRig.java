@@ -1,5 +1,6 @@
 package io.havn.common.node;
 
+import io.havn.common.domain.DomainPolicy;
 import io.havn.common.model.HostAdminState;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
@@ -69,11 +70,31 @@ final class OneNodeRig {
     private long session;
     private long peerSequence;
 
+    /** The answers to admin requests, by request id. */
+    final Map<Long, AdminReply> replies = new HashMap<>();
+
     OneNodeRig(String me) {
+        this(me, DomainPolicy.none());
+    }
+
+    OneNodeRig(String me, DomainPolicy policy) {
         this.me = new HostId(me);
         NodePorts ports = new NodePorts(clock, clock, sent::put, coordinator(), hypervisor(),
-                (h, device) -> calls.add("fence " + h), watchdog(), decisions::add, (id, r) -> { });
-        node = new Node(new Node.Identity(this.me, CAPACITY, null, null), Settings.defaults(), ports);
+                (h, device) -> calls.add("fence " + h), watchdog(), decisions::add, replies::put);
+        node = new Node(new Node.Identity(this.me, CAPACITY, null, null), Settings.defaults(), policy, ports);
+    }
+
+    /** node1 (the node, with {@code policy}), node2 (session 5) and node3 (9), none fenceable; node1 in session 7. */
+    static OneNodeRig threeHosts(DomainPolicy policy) {
+        OneNodeRig rig = new OneNodeRig("node1", policy);
+        rig.host("node1", null, false, 0);
+        rig.host("node2", null, false, 0);
+        rig.host("node3", null, false, 0);
+        rig.start(7);
+        rig.live("node2", 5L);
+        rig.live("node3", 9L);
+        rig.passMs(1_000, "node2", "node3");
+        return rig;
     }
 
     static Settings settings() {

@@ -7,6 +7,7 @@ import io.havn.common.model.Json;
 import io.havn.common.model.VmId;
 import io.havn.common.node.AdminCommand;
 import io.havn.common.node.AdminReply;
+import io.havn.common.node.Caller;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.port.AdminReplies;
 import io.havn.daemon.net.OneRequestServer;
@@ -18,10 +19,12 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -35,9 +38,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The admin socket: a Unix socket (mode 0660) taking one JSON request line per connection and
- * answering one JSON line. Only root and the configured users may talk to it (checked by the
- * peer's credentials). A request is translated into an {@link AdminCommand} for the node; the
+ * The admin socket: a Unix socket (mode 0660, group {@code admin.socketGroup}) taking one JSON
+ * request line per connection and answering one JSON line. Only root and the users the config
+ * gives a role may talk to it (checked by the peer's credentials, see {@link Access}); the node
+ * refuses a command the caller's role does not cover, and every change request is audited
+ * ({@link AdminAudit}). A request is translated into an {@link AdminCommand} for the node; the
  * answer is the node's, or a clear error. Bad input changes nothing; a silent, slow or flooding
  * client only ever costs its own connection, never a thread: the socket is served by a
  * {@link OneRequestServer} with the budgets of {@link #LIMITS} (the whole request within 5 s and
@@ -68,14 +73,15 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
     private enum State { LATENT, STARTED, CLOSED }
 
     private final Path path;
-    private final Set<String> allowedUsers;
+    private final String socketGroup;
+    private final Access access;
     private final Consumer<NodeEvent> node;
     private final Duration answerTimeout;
     private final OneRequestServer.Limits limits;
     private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
     private final AtomicLong ids = new AtomicLong();
     private final Map<Long, CompletableFuture<AdminReply>> pending = new ConcurrentHashMap<>();
-    private OneRequestServer<String> server;
+    private OneRequestServer<Caller> server;
     /** The socket file this server bound, to remove it on close only if it is still that one. */
     private Object boundFile;
     /** Told of every answer: the request line (null if refused before one) and the answer line (metrics). */
@@ -84,29 +90,32 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
 
     /**
      * @param path           the socket's path (its directory must exist)
-     * @param allowedUsers   user names allowed besides root
+     * @param socketGroup    the group the socket is bound with, so its members can reach it (mode 0660)
+     * @param access         who may use the socket, with which role
      * @param node           where requests go (the node's event loop)
      * @param answerTimeout  how long a request waits for the node's answer
      * @param limits         the connections' budgets and slots ({@link #LIMITS} in the daemon)
      */
-    public AdminSocketServer(Path path, Set<String> allowedUsers, Consumer<NodeEvent> node, Duration answerTimeout,
-                             OneRequestServer.Limits limits) {
+    public AdminSocketServer(Path path, String socketGroup, Access access, Consumer<NodeEvent> node,
+                             Duration answerTimeout, OneRequestServer.Limits limits) {
         this.path = path;
-        this.allowedUsers = Set.copyOf(allowedUsers);
+        this.socketGroup = socketGroup;
+        this.access = access;
         this.node = node;
         this.answerTimeout = answerTimeout;
         this.limits = limits;
     }
 
     /** As above with {@link #LIMITS} but {@code requestTime} for a whole request to arrive. */
-    public AdminSocketServer(Path path, Set<String> allowedUsers, Consumer<NodeEvent> node, Duration answerTimeout,
-                             Duration requestTime) {
-        this(path, allowedUsers, node, answerTimeout, new OneRequestServer.Limits(requestTime, LIMITS.writeTime(),
+    public AdminSocketServer(Path path, String socketGroup, Access access, Consumer<NodeEvent> node,
+                             Duration answerTimeout, Duration requestTime) {
+        this(path, socketGroup, access, node, answerTimeout, new OneRequestServer.Limits(requestTime, LIMITS.writeTime(),
                 LIMITS.requestBytes(), LIMITS.connections(), LIMITS.reserved()));
     }
 
     /**
-     * Binds the socket with mode 0660 and starts accepting. Once only. A stale socket of ours (a
+     * Binds the socket with mode 0660 and the socket group, and starts accepting. Once only. A group
+     * the host does not know leaves the socket to root alone, and says so. A stale socket of ours (a
      * socket owned by this user that nobody listens on) is replaced; anything else at the path is
      * left alone and start fails with {@link PathTaken}.
      */
@@ -120,6 +129,7 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
             channel.bind(UnixDomainSocketAddress.of(path));
             boundFile = SocketPath.fileKey(path);
             Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-rw----"));
+            setGroup();
             server = new OneRequestServer<>("havn-admin", channel, new Protocol(), limits);
         } catch (IOException | RuntimeException e) {
             channel.close();
@@ -139,6 +149,18 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
         SocketPath.staleOrAbsent(path);
     }
 
+    private void setGroup() throws IOException {
+        GroupPrincipal g;
+        try {
+            g = path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(socketGroup);
+        } catch (UserPrincipalNotFoundException e) {
+            LOG.warn("admin socket {}: group {} does not exist, so only root can use the socket; create it "
+                    + "(groupadd --system {}) or set admin.socketGroup", path, socketGroup, socketGroup);
+            return;
+        }
+        Files.getFileAttributeView(path, PosixFileAttributeView.class).setGroup(g);
+    }
+
     /** Calls {@code hook} with each request line (null if refused before one) and its answer line. */
     public void onAnswer(java.util.function.BiConsumer<String, String> hook) {
         this.answered = hook;
@@ -149,22 +171,23 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
         this.cuts = hook;
     }
 
-    /** Whether {@code user} may use the socket: root always, and the configured users. */
-    public boolean allowed(String user) {
-        return "root".equals(user) || allowedUsers.contains(user);
-    }
-
-    /** The JSON-lines protocol: the peer is its user name, root holds the reserved slots. */
-    private final class Protocol implements OneRequestServer.Protocol<String> {
+    /**
+     * The JSON-lines protocol: the peer is the caller its credentials and the config's roles make
+     * it, and root (uid 0) holds the reserved slots.
+     */
+    private final class Protocol implements OneRequestServer.Protocol<Caller> {
         @Override
-        public OneRequestServer.Admission<String> admit(SocketChannel c) {
+        public OneRequestServer.Admission<Caller> admit(SocketChannel c) {
             String user = peerUser(c);
-            if (user == null || !allowed(user)) {
-                String refused = error(null, "forbidden", "user " + user + " may not use the admin socket");
+            java.util.Optional<Caller> caller = user == null ? java.util.Optional.empty() : access.caller(user);
+            if (caller.isEmpty()) {
+                String refused = error(null, "forbidden", "user " + user + " has no havn role (admin.users, "
+                        + "admin.groups in the daemon's config): it may not use the admin socket");
+                AdminAudit.refused(user == null ? -1 : access.uid(user), String.valueOf(user), refused);
                 answered.accept(null, refused);
                 return new OneRequestServer.Refuse<>(line(refused));
             }
-            return new OneRequestServer.Admit<>(user, "root".equals(user));
+            return new OneRequestServer.Admit<>(caller.get(), caller.get().uid() == 0);
         }
 
         @Override
@@ -173,9 +196,9 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
         }
 
         @Override
-        public byte[] answer(String user, byte[] request) {
+        public byte[] answer(Caller caller, byte[] request) {
             String line = new String(request, StandardCharsets.UTF_8);
-            String answer = handle(line);
+            String answer = handle(line, caller);
             answered.accept(line, answer);
             return line(answer);
         }
@@ -205,29 +228,42 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
         }
     }
 
-    /** Answers one request line (a JSON object); never throws. */
-    String handle(String line) {
+    /** Answers one request line (a JSON object) from {@code caller}, and audits it; never throws. */
+    String handle(String line, Caller caller) {
         JsonNode req;
         try {
             req = Json.mapper().readTree(line);
         } catch (IOException e) {
-            return error(null, "bad-request", "not JSON: " + e.getMessage().split("\n")[0]);
+            return badRequest(caller, null, "not JSON: " + e.getMessage().split("\n")[0]);
         }
         if (req == null || !req.isObject()) {
-            return error(null, "bad-request", "a request is a JSON object");
+            return badRequest(caller, null, "a request is a JSON object");
         }
         JsonNode id = req.get("id");
         AdminCommand cmd;
         try {
             cmd = command(req);
         } catch (IllegalArgumentException e) {
-            return error(id, "bad-request", e.getMessage());
+            return badRequest(caller, id, e.getMessage());
         }
+        String answer = ask(id, cmd, caller);
+        AdminAudit.request(caller, cmd, answer);
+        return answer;
+    }
+
+    private static String badRequest(Caller caller, JsonNode id, String message) {
+        String answer = error(id, "bad-request", message);
+        AdminAudit.badRequest(caller, answer);
+        return answer;
+    }
+
+    /** Hands {@code cmd} to the node and waits for its answer. */
+    private String ask(JsonNode id, AdminCommand cmd, Caller caller) {
         long internal = ids.incrementAndGet();
         CompletableFuture<AdminReply> answer = new CompletableFuture<>();
         pending.put(internal, answer);
         try {
-            node.accept(new NodeEvent.AdminRequest(internal, cmd));
+            node.accept(new NodeEvent.AdminRequest(internal, cmd, caller));
             return answer(id, answer.get(answerTimeout.toMillis(), TimeUnit.MILLISECONDS));
         } catch (TimeoutException e) {
             return error(id, "timeout", "the daemon did not answer within " + answerTimeout.toMillis() + " ms");

@@ -1,22 +1,13 @@
 package io.havn.daemon.admin;
 
-import java.io.IOException;
-import java.io.StringReader;
+import io.havn.common.domain.SafeXml;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import javax.xml.XMLConstants;
-import javax.xml.parsers.DocumentBuilder;
-import javax.xml.parsers.DocumentBuilderFactory;
-import javax.xml.parsers.ParserConfigurationException;
-import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
 import org.w3c.dom.NodeList;
-import org.xml.sax.InputSource;
-import org.xml.sax.SAXException;
-import org.xml.sax.helpers.DefaultHandler;
 
 /**
  * What havn reads from a libvirt domain XML: the domain's identity, its size and its disks. The
@@ -57,7 +48,7 @@ public record DomainXml(String name, String uuid, int vcpus, long memoryMiB, Lis
 
     /** Reads {@code xml}; an IllegalArgumentException names what is missing or malformed. */
     public static DomainXml parse(String xml) {
-        Element domain = root(xml);
+        Element domain = SafeXml.root(xml);
         if (!"domain".equals(domain.getTagName())) {
             throw new IllegalArgumentException("the root element is <" + domain.getTagName() + ">, not <domain>");
         }
@@ -82,29 +73,7 @@ public record DomainXml(String name, String uuid, int vcpus, long memoryMiB, Lis
 
     /** The UUID without dashes, lower case: libvirt accepts both spellings of the same UUID. */
     public static String canonicalUuid(String uuid) {
-        return uuid.replace("-", "").toLowerCase(Locale.ROOT);
-    }
-
-    private static Element root(String xml) {
-        if (xml == null || xml.isBlank()) {
-            throw new IllegalArgumentException("empty domain XML");
-        }
-        try {
-            DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
-            // a domain XML has no business with DTDs or external entities
-            f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-            f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-            f.setExpandEntityReferences(false);
-            f.setXIncludeAware(false);
-            DocumentBuilder b = f.newDocumentBuilder();
-            b.setErrorHandler(new DefaultHandler()); // errors are thrown, not printed
-            Document doc = b.parse(new InputSource(new StringReader(xml)));
-            return doc.getDocumentElement();
-        } catch (SAXException e) {
-            throw new IllegalArgumentException("not well-formed XML: " + e.getMessage());
-        } catch (ParserConfigurationException | IOException e) {
-            throw new IllegalStateException("cannot parse XML here", e);
-        }
+        return io.havn.common.domain.DomainPolicy.canonicalUuid(uuid);
     }
 
     private static Disk disk(Element d, int index) {

@@ -1,6 +1,7 @@
 package io.havn.daemon.admin;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.havn.common.domain.DomainPolicy;
 import io.havn.common.model.Priority;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmSpec;
@@ -39,6 +40,10 @@ final class VmSpecRequest {
             throw new IllegalArgumentException("spec.id: " + e.getMessage());
         }
         String name = text(spec, "name");
+        String badName = DomainPolicy.nameProblem(name);
+        if (badName != null) {
+            throw new IllegalArgumentException("spec.name: " + badName);
+        }
         int cpus = (int) whole(spec, "cpus", Integer.MAX_VALUE);
         long memoryMiB = whole(spec, "memoryMiB", Long.MAX_VALUE);
         Priority priority = Priority.MEDIUM;

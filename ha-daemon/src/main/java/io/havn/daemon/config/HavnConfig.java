@@ -8,8 +8,10 @@ import com.fasterxml.jackson.core.util.JsonParserDelegate;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.havn.common.domain.DomainPolicy;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
+import io.havn.common.node.Role;
 import io.havn.common.node.Settings;
 import io.havn.daemon.fence.FenceAgentFencer;
 import io.havn.daemon.fence.FenceDevice;
@@ -63,13 +65,22 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
 
     /**
      * The local libvirt. {@code sharedStorage}: the directories (or device paths) every host reaches
-     * alike; {@code havnctl vm add} refuses a VM with a disk elsewhere, since no other host could
-     * start it. The daemon itself does not use it.
+     * alike; a VM's disks and every other host path its domain XML names must lie under one of them
+     * (checked by {@code havnctl vm add}, and by the daemon on vm-add and before every start).
+     * {@code allowPassthrough}: whether a domain may pass host devices through; {@code emulators}:
+     * the emulator paths a domain may name.
      */
     public record Libvirt(String uri, int callTimeoutMs, int workers, int pollMs, String peerUriTemplate,
-                          List<Path> sharedStorage) {
+                          List<Path> sharedStorage, boolean allowPassthrough, List<String> emulators) {
         public Libvirt {
             sharedStorage = List.copyOf(sharedStorage);
+            emulators = List.copyOf(emulators);
+        }
+
+        /** What this host lets a VM's domain XML ask of it. */
+        public DomainPolicy domainPolicy() {
+            return new DomainPolicy(sharedStorage.stream().map(Path::toString).toList(), allowPassthrough,
+                    Set.copyOf(emulators));
         }
     }
 
@@ -82,8 +93,17 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
      */
     public record Watchdog(Path stateFile, boolean required) { }
 
-    /** The admin socket and who besides root may use it. */
-    public record Admin(Path socket, java.util.Set<String> allowedUsers) { }
+    /**
+     * The admin socket, the group it is bound with (mode 0660), and the roles of users and groups
+     * (root is always admin; a user with no role may not use the socket). A user's role is the
+     * highest of its own and its groups'.
+     */
+    public record Admin(Path socket, String socketGroup, Map<String, Role> users, Map<String, Role> groups) {
+        public Admin {
+            users = Map.copyOf(users);
+            groups = Map.copyOf(groups);
+        }
+    }
 
     /** The Prometheus endpoint ({@code /metrics}); {@code bind} is where it listens when enabled. */
     public record Metrics(boolean enabled, InetSocketAddress bind) { }
@@ -96,6 +116,10 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
     public record Logging(Format format, String level) {
         public enum Format { CONSOLE, JSON }
     }
+
+    /** A user or group name as useradd and groupadd take it. */
+    private static final java.util.regex.Pattern ACCOUNT = java.util.regex.Pattern.compile(
+            "[A-Za-z_][A-Za-z0-9_.-]{0,31}");
 
     private static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error");
 
@@ -171,13 +195,19 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         Path key = r.absolutePath(hb, "heartbeat.keyFile", "/etc/havn/cluster.key");
         int receiveBuffer = r.integer(hb, "heartbeat.receiveBufferBytes", 4 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024);
         JsonNode lv = r.section(root, "libvirt", Set.of("uri", "callTimeoutMs", "workers", "pollMs", "peerUri",
-                "sharedStorage"));
+                "sharedStorage", "allowPassthrough", "emulators"));
         Libvirt libvirt = new Libvirt(r.text(lv, "libvirt.uri", "qemu:///system"),
                 r.integer(lv, "libvirt.callTimeoutMs", 30_000, 100, 3_600_000),
                 r.integer(lv, "libvirt.workers", 4, 1, 64),
                 r.integer(lv, "libvirt.pollMs", 1_000, 50, 60_000),
                 r.text(lv, "libvirt.peerUri", "qemu+tcp://{host}/system"),
-                r.absolutePaths(lv, "libvirt.sharedStorage"));
+                r.absolutePaths(lv, "libvirt.sharedStorage"),
+                r.bool(lv, "libvirt.allowPassthrough", false),
+                r.absolutePaths(lv, "libvirt.emulators", DomainPolicy.DEFAULT_EMULATORS).stream().map(Path::toString)
+                        .toList());
+        if (libvirt.sharedStorage().contains(Path.of("/"))) {
+            r.error("libvirt.sharedStorage", "'/' would let a VM use every file and device of the host");
+        }
         if (!libvirt.peerUriTemplate().contains("{host}")) {
             r.error("libvirt.peerUri", "must contain {host}, replaced by a peer's host name");
         }
@@ -185,17 +215,21 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         JsonNode wd = r.section(root, "watchdog", Set.of("stateFile", "required"));
         Path state = r.absolutePath(wd, "watchdog.stateFile", "/run/havn/watchdog.state");
         boolean watchdogRequired = r.bool(wd, "watchdog.required", true);
-        JsonNode ad = r.section(root, "admin", Set.of("socket", "allowedUsers"));
+        JsonNode ad = r.section(root, "admin", Set.of("socket", "socketGroup", "users", "groups", "allowedUsers"));
         Path socket = r.absolutePath(ad, "admin.socket", "/run/havn/admin.sock");
-        java.util.Set<String> users = new java.util.TreeSet<>();
-        JsonNode au = ad.get("allowedUsers");
-        if (au != null && !au.isNull()) {
-            if (!au.isArray()) {
-                r.error("admin.allowedUsers", "must be a list of user names");
-            } else {
-                au.forEach(u -> users.add(u.asText()));
-            }
+        String socketGroup = r.text(ad, "admin.socketGroup", "havn");
+        if (!ACCOUNT.matcher(socketGroup).matches()) {
+            r.error("admin.socketGroup", "'" + socketGroup + "' is not a valid group name");
         }
+        if (ad.has("allowedUsers")) {
+            r.error("admin.allowedUsers", "replaced by roles: give each user one in admin.users (e.g. {alice: "
+                    + "operator}) or each group in admin.groups (read-only, operator or admin)");
+        }
+        Map<String, Role> users = r.roles(ad, "admin.users");
+        if (users.containsKey("root")) {
+            r.error("admin.users.root", "root is always admin; leave it out");
+        }
+        Map<String, Role> groups = r.roles(ad, "admin.groups");
         JsonNode me = r.section(root, "metrics", Set.of("enabled", "bind"));
         Metrics metrics = new Metrics(r.bool(me, "metrics.enabled", true),
                 r.address(me, "metrics.bind", "127.0.0.1:9464"));
@@ -235,7 +269,7 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
                 new ZooKeeper(connect, sessionMs, digest.isEmpty() ? null : digest),
                 new Heartbeat(bind == null ? address : bind, key, receiveBuffer), libvirt, fence,
                 new Watchdog(state, watchdogRequired),
-                new Admin(socket, Set.copyOf(users)),
+                new Admin(socket, socketGroup, users, groups),
                 metrics, logging, settings);
     }
 
@@ -396,9 +430,15 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
 
         /** A list of absolute paths (normalised), empty when absent; names each bad entry by its index. */
         List<Path> absolutePaths(JsonNode section, String key) {
+            return absolutePaths(section, key, Set.of());
+        }
+
+        /** A list of absolute paths (normalised), {@code dflt} when absent; names each bad entry by its index. */
+        List<Path> absolutePaths(JsonNode section, String key, Set<String> dflt) {
             JsonNode n = field(section, key);
             List<Path> out = new ArrayList<>();
             if (n == null || n.isNull()) {
+                dflt.stream().sorted().map(Path::of).forEach(out::add);
                 return out;
             }
             if (!n.isArray()) {
@@ -409,12 +449,14 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
                 JsonNode e = n.get(i);
                 String v = e.isTextual() ? e.asText() : "";
                 try {
-                    if (!v.startsWith("/")) {
-                        throw new InvalidPathException(v, "not absolute");
+                    if (!v.startsWith("/") || List.of(v.split("/")).contains("..")) {
+                        throw new InvalidPathException(v, "not absolute, or holds '..'");
                     }
                     out.add(Path.of(v).normalize());
                 } catch (InvalidPathException bad) {
-                    error(key + "[" + i + "]", "must be an absolute path, got '" + e.asText() + "'");
+                    error(key + "[" + i + "]", "must be an absolute path without '..', got "
+                            + (e.isTextual() ? "'" + e.asText() + "'" : e.getNodeType().name().toLowerCase(
+                            java.util.Locale.ROOT) + " " + e));
                 }
             }
             return out;
@@ -432,6 +474,40 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
             }
             error(key, "must be an absolute path, got '" + v + "'");
             return Path.of(dflt);
+        }
+
+        /**
+         * A mapping of user or group names to roles, empty when absent; each bad name or role is an
+         * error naming its key.
+         */
+        Map<String, Role> roles(JsonNode section, String key) {
+            JsonNode n = field(section, key);
+            Map<String, Role> out = new java.util.TreeMap<>();
+            if (n == null || n.isNull()) {
+                return out;
+            }
+            if (!n.isObject()) {
+                error(key, "must be a mapping of names to roles (read-only, operator or admin), got "
+                        + n.getNodeType().name().toLowerCase(java.util.Locale.ROOT) + " " + n);
+                return out;
+            }
+            n.fields().forEachRemaining(e -> {
+                String k = key + "." + e.getKey();
+                if (!ACCOUNT.matcher(e.getKey()).matches()) {
+                    error(key, "'" + e.getKey().replaceAll("\\p{Cntrl}", "?") + "' is not a valid name");
+                    return;
+                }
+                JsonNode v = e.getValue();
+                try {
+                    if (v == null || !v.isTextual()) {
+                        throw new IllegalArgumentException("must be read-only, operator or admin, got " + v);
+                    }
+                    out.put(e.getKey(), Role.parse(v.asText()));
+                } catch (IllegalArgumentException bad) {
+                    error(k, bad.getMessage());
+                }
+            });
+            return out;
         }
 
         boolean bool(JsonNode section, String key, boolean dflt) {

@@ -2,6 +2,7 @@ package io.havn.daemon.ctl;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.havn.common.domain.DomainPolicy;
 import io.havn.common.model.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -49,7 +50,7 @@ final class AdminClient {
 
         /** A refused answer as the command's failure. */
         Failure refusal() {
-            return Failure.refused(code(), message() == null ? "(no message)" : message());
+            return Failure.refused(code(), message() == null ? "(no message)" : DomainPolicy.printable(message()));
         }
     }
 
@@ -168,8 +169,8 @@ final class AdminClient {
     private String why(IOException e) {
         String m = String.valueOf(e.getMessage());
         if (m.contains("Permission denied")) {
-            return "permission denied on " + socket + ": run as root, or as a user in admin.allowedUsers who may "
-                    + "open the socket (its group)";
+            return "permission denied on " + socket + ": run as root, or as a member of the socket's group "
+                    + "(admin.socketGroup, default havn) with a role in admin.users or admin.groups";
         }
         if (m.contains("Connection refused")) {
             return "nothing listens on " + socket + ": is havnd running?";

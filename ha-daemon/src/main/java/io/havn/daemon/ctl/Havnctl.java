@@ -1,6 +1,7 @@
 package io.havn.daemon.ctl;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.havn.common.domain.DomainPolicy;
 import io.havn.common.model.HostId;
 import io.havn.common.model.Json;
 import io.havn.common.model.Priority;
@@ -18,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import picocli.AutoComplete;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
@@ -28,6 +28,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.TypeConversionException;
+import picocli.CommandLine;
 
 /**
  * {@code havnctl}: the operator's client of the local havnd's admin socket. It shows the cluster
@@ -227,7 +228,7 @@ public final class Havnctl {
                 throw Failure.usage("vm add needs libvirt.sharedStorage from the daemon's config: " + e.getMessage());
             }
             String uri = libvirtUri != null ? libvirtUri : cfg.libvirt().uri();
-            VmSpec s = LocalDomain.spec(uri, vm, cfg.libvirt().sharedStorage(), "libvirt.sharedStorage in " + config,
+            VmSpec s = LocalDomain.spec(uri, vm, cfg.libvirt().domainPolicy(), "libvirt.sharedStorage in " + config,
                     priority);
             ObjectNode req = request("vm-add");
             req.set("spec", Json.mapper().valueToTree(s));
@@ -288,7 +289,7 @@ public final class Havnctl {
         if (!a.ok()) {
             throw a.refusal();
         }
-        out.println(a.message() == null ? "done" : a.message());
+        out.println(a.message() == null ? "done" : DomainPolicy.printable(a.message()));
         return 0;
     }
 

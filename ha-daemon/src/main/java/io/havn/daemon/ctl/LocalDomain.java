@@ -1,5 +1,6 @@
 package io.havn.daemon.ctl;
 
+import io.havn.common.domain.DomainPolicy;
 import io.havn.common.model.Priority;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmSpec;
@@ -19,7 +20,8 @@ import org.libvirt.jna.Libvirt;
  * size and the persistent domain XML. Every disk must lie on shared storage, or no other host
  * could start the VM after this one dies; the first disk elsewhere is named and nothing is added.
  * Network disks (Ceph, iSCSI...) are shared by nature; a storage-pool volume is refused, since
- * where it lies cannot be told from the XML.
+ * where it lies cannot be told from the XML. Then the whole domain XML is checked against the
+ * daemon's domain policy, as the daemon will check it (SECURITY-admin.md).
  */
 final class LocalDomain {
     /** virDomainXMLFlags: the persistent definition, not the running instance's. */
@@ -37,7 +39,8 @@ final class LocalDomain {
      *
      * @param shared  the shared storage paths; {@code sharedSource} names where they come from in messages
      */
-    static VmSpec spec(String uri, String vm, List<Path> shared, String sharedSource, Priority priority) {
+    static VmSpec spec(String uri, String vm, DomainPolicy policy, String sharedSource, Priority priority) {
+        List<Path> shared = policy.sharedStorage().stream().map(Path::of).toList();
         String xml = domainXml(uri, vm);
         DomainXml d;
         try {
@@ -48,7 +51,13 @@ final class LocalDomain {
         for (DomainXml.Disk disk : d.disks()) {
             check(d.name(), disk, shared, sharedSource);
         }
-        return new VmSpec(new VmId(d.uuid()), d.name(), d.vcpus(), d.memoryMiB(), priority, true, xml);
+        VmSpec spec = new VmSpec(new VmId(d.uuid()), d.name(), d.vcpus(), d.memoryMiB(), priority, true, xml);
+        String refusal = policy.refusal(spec); // what the daemon checks too: say it before asking
+        if (refusal != null) {
+            throw Failure.usage(refusal + " (libvirt.sharedStorage, allowPassthrough and emulators in the daemon's "
+                    + "config; the daemon would refuse it too)");
+        }
+        return spec;
     }
 
     private static void check(String vm, DomainXml.Disk disk, List<Path> shared, String sharedSource) {

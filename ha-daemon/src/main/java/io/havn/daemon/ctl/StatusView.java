@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
+import io.havn.common.domain.DomainPolicy;
 import io.havn.common.model.ClusterState;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
@@ -84,7 +85,7 @@ final class StatusView {
         if (attention.isEmpty()) {
             b.append("  nothing\n");
         }
-        attention.forEach(a -> b.append("  ").append(a).append('\n'));
+        attention.forEach(a -> b.append("  ").append(DomainPolicy.printable(a)).append('\n'));
         return b.toString();
     }
 

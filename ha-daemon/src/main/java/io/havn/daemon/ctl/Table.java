@@ -1,9 +1,14 @@
 package io.havn.daemon.ctl;
 
+import io.havn.common.domain.DomainPolicy;
 import java.util.ArrayList;
 import java.util.List;
 
-/** A plain text table: a header row and left-aligned columns two spaces apart, no trailing blanks. */
+/**
+ * A plain text table: a header row and left-aligned columns two spaces apart, no trailing blanks.
+ * Cells come from the cluster state, which others wrote: control characters are shown escaped
+ * ({@code \u000a}), so no cell can start a line of its own or move the cursor.
+ */
 final class Table {
     private final List<String[]> rows = new ArrayList<>();
     private final int columns;
@@ -17,7 +22,11 @@ final class Table {
         if (cells.length != columns) {
             throw new IllegalArgumentException("a row of " + cells.length + " cells in a table of " + columns);
         }
-        rows.add(cells);
+        String[] shown = new String[cells.length];
+        for (int i = 0; i < cells.length; i++) {
+            shown[i] = DomainPolicy.printable(cells[i]);
+        }
+        rows.add(shown);
         return this;
     }
 

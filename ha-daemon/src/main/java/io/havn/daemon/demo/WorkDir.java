@@ -170,8 +170,9 @@ final class WorkDir {
         }
         // no petter and no /dev/watchdog here: the daemons run their VMs unguarded, and say so
         b.append("watchdog: {stateFile: ").append(q(watchdog(host))).append(", required: false}\n");
-        b.append("admin: {socket: ").append(q(socket(host))).append(", allowedUsers: [")
-                .append(q(System.getProperty("user.name"))).append("]}\n");
+        String me = System.getProperty("user.name");
+        b.append("admin: {socket: ").append(q(socket(host))).append(", users: {")
+                .append("root".equals(me) ? "" : q(me) + ": admin").append("}}\n"); // root is always admin
         b.append(profile.settingsYaml()).append('\n');
         return b.toString();
     }

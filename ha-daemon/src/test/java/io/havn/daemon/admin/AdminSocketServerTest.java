@@ -14,6 +14,8 @@ import io.havn.common.model.VmId;
 import io.havn.common.model.VmSpec;
 import io.havn.common.node.AdminCommand;
 import io.havn.common.node.AdminReply;
+import io.havn.common.node.Caller;
+import io.havn.common.node.Role;
 import io.havn.common.node.NodeEvent;
 import io.havn.daemon.net.OneRequestServer;
 import io.havn.daemon.net.UnixClient;
@@ -27,11 +29,12 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
 import java.util.ArrayList;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -48,6 +51,7 @@ class AdminSocketServerTest {
     Path dir;
 
     private final List<AdminCommand> seen = new CopyOnWriteArrayList<>();
+    private final List<Caller> callers = new CopyOnWriteArrayList<>();
     private AdminSocketServer server;
 
     private final BlockingQueue<OneRequestServer.Cut> cuts = new LinkedBlockingQueue<>();
@@ -55,19 +59,34 @@ class AdminSocketServerTest {
     private volatile String stopMessage = "accepted";
 
     private AdminSocketServer start(Duration requestTime) throws Exception {
+        return start(requestTime, "daemon");
+    }
+
+    private AdminSocketServer start(Duration requestTime, String group) throws Exception {
         AdminSocketServer s = build(new OneRequestServer.Limits(requestTime, AdminSocketServer.LIMITS.writeTime(),
-                AdminSocketServer.MAX_LINE_BYTES, 16, 4));
+                AdminSocketServer.MAX_LINE_BYTES, 16, 4), group);
         s.start();
         return s;
     }
 
     /** A stand-in node: answers status with an empty state, vm-stop with {@link #stopMessage}, the rest "accepted". */
     private AdminSocketServer build(OneRequestServer.Limits limits) {
+        return build(limits, "daemon");
+    }
+
+    private AdminSocketServer build(OneRequestServer.Limits limits, String group) {
         Path sock = dir.resolve("admin.sock");
         AdminSocketServer[] s = new AdminSocketServer[1];
-        s[0] = new AdminSocketServer(sock, Set.of("alice"), e -> {
+        s[0] = new AdminSocketServer(sock, group, new Access(Map.of("alice", Role.OPERATOR), Map.of()), e -> {
             NodeEvent.AdminRequest r = (NodeEvent.AdminRequest) e;
             seen.add(r.command());
+            callers.add(r.caller());
+            if (!r.caller().role().covers(r.command().role())) { // as the node answers
+                CompletableFuture.runAsync(() -> s[0].reply(r.requestId(), AdminReply.error("denied", "denied: "
+                        + r.command().name() + " needs role " + r.command().role() + "; " + r.caller().user()
+                        + " has " + r.caller().role())));
+                return;
+            }
             CompletableFuture.runAsync(() -> s[0].reply(r.requestId(), r.command() instanceof AdminCommand.Status
                     ? AdminReply.state(new ClusterState(3, null, null, null, null), new io.havn.common.model.HostId("node1"),
                             java.util.List.of(new io.havn.common.node.PeerStat(new io.havn.common.model.HostId("node2"),
@@ -220,6 +239,9 @@ class AdminSocketServerTest {
                 "spec.domainXml: defines UUID 11111111-2222-3333-4444-555555555555, but spec.id is " + UUID},
             {specJson().put("domainXml", DOMAIN.replace("web1", "web2")),
                 "spec.domainXml: names the domain 'web2', but spec.name is 'web1'"},
+            {specJson().put("name", "web1\nvm2 running node3"), "spec.name: invalid VM name 'web1\\u000avm2"},
+            {specJson().put("domainXml", "<!DOCTYPE domain [<!ENTITY x SYSTEM 'file:///etc/shadow'>]>"
+                    + DOMAIN.replace("web1", "&x;")), "DOCTYPE"},
         };
         for (Object[] c : cases) {
             ObjectNode req = Json.mapper().createObjectNode().put("id", 1).put("command", "vm-add");
@@ -271,12 +293,69 @@ class AdminSocketServerTest {
     }
 
     @Test
-    void onlyRootAndConfiguredUsersMayTalkAndTheSocketIs0660() throws Exception {
-        AdminSocketServer s = start(Duration.ofSeconds(30));
-        assertTrue(s.allowed("root"));
-        assertTrue(s.allowed("alice"));
-        assertFalse(s.allowed("mallory"));
-        assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("admin.sock"))));
+    void theSocketIsBoundWithTheConfiguredGroupAndMode0660SoItsMembersNeedNoLooserModes() throws Exception {
+        start(Duration.ofSeconds(30), "daemon");
+        Path sock = dir.resolve("admin.sock");
+        assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(sock)));
+        assertEquals("daemon", Files.readAttributes(sock, PosixFileAttributes.class).group().getName());
+    }
+
+    @Test
+    void aSocketGroupTheHostDoesNotKnowLeavesTheSocketToItsOwnerAndTheDaemonRuns() throws Exception {
+        start(Duration.ofSeconds(30), "no-such-group-here");
+        Path sock = dir.resolve("admin.sock");
+        assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(sock)));
+        assertEquals(Files.readAttributes(dir, PosixFileAttributes.class).group(),
+                Files.readAttributes(sock, PosixFileAttributes.class).group(), "the directory's group, as bound");
+        assertTrue(ask("{\"id\":1,\"command\":\"status\"}").get("ok").asBoolean(), "still served");
+    }
+
+    @Test
+    void theNodeIsToldWhoAskedWithTheirRole() throws Exception {
+        start(Duration.ofSeconds(30));
+        ask("{\"id\":1,\"command\":\"vm-stop\",\"vm\":\"web1\"}");
+        assertEquals(List.of(new Caller("root", 0, Role.ADMIN)), callers, "this test runs as root");
+    }
+
+    @Test
+    void everyChangeAndDenialIsAuditedWithWhoAskedWhatAndTheResultButNoDomainXml() throws Exception {
+        ch.qos.logback.classic.Logger audit = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                AdminAudit.LOGGER);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines =
+                new ch.qos.logback.core.read.ListAppender<>();
+        lines.start();
+        audit.addAppender(lines);
+        try {
+            AdminSocketServer s = start(Duration.ofSeconds(30));
+            Caller alice = new Caller("alice", 1001, Role.OPERATOR);
+            s.handle("{\"id\":1,\"command\":\"status\"}", alice);
+            s.handle("{\"id\":2,\"command\":\"migrate\",\"vm\":\"web1\",\"host\":\"node2\"}", alice);
+            s.handle(vmAdd(specJson()), alice);
+            s.handle("{\"id\":4,\"command\":\"migrate\",\"vm\":\"a\\nb\"}", alice);
+            s.handle("{\"id\":5,\"command\":\"fence-confirm\",\"host\":\"node3\"}", alice);
+            List<JsonNode> logged = new java.util.ArrayList<>();
+            for (ch.qos.logback.classic.spi.ILoggingEvent e : lines.list) {
+                logged.add(Json.mapper().readTree(e.getFormattedMessage()));
+            }
+            assertEquals(4, logged.size(), "status is not audited; the change, the add, the bad request and the "
+                    + "denied one are: " + logged);
+            JsonNode migrate = logged.get(0);
+            assertEquals(1001, migrate.get("uid").asLong());
+            assertEquals("alice", migrate.get("user").asText());
+            assertEquals("operator", migrate.get("role").asText());
+            assertEquals("migrate", migrate.get("command").asText());
+            assertEquals("{\"vm\":\"web1\",\"host\":\"node2\"}", migrate.get("args").toString());
+            assertEquals("ok", migrate.get("result").asText());
+            String xml = logged.get(1).get("args").get("spec").get("domainXml").asText();
+            assertTrue(xml.startsWith("sha256:") && !xml.contains("<domain"), "the XML's digest, not its text: " + xml);
+            assertEquals("bad-request", logged.get(2).get("result").asText());
+            assertEquals("denied", logged.get(3).get("result").asText());
+            assertEquals("denied: fence-confirm needs role admin; alice has operator",
+                    logged.get(3).get("message").asText());
+            assertTrue(lines.list.stream().noneMatch(e -> e.getFormattedMessage().contains("\n")), "one line each");
+        } finally {
+            audit.detachAppender(lines);
+        }
     }
 
     @Test

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havn.common.model.HostId;
+import io.havn.common.node.Role;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
@@ -40,9 +41,66 @@ class HavnConfigTest {
         assertNull(c.zookeeper().digest());
         assertTrue(!c.toString().contains("secret"), "no password in the config's text: " + c);
         assertEquals(Path.of("/run/havn/admin.sock"), c.admin().socket(), "default");
-        assertEquals(java.util.Set.of(), c.admin().allowedUsers(), "only root by default");
-        assertEquals(java.util.Set.of("ops"), HavnConfig.parse(GOOD + "admin: {allowedUsers: [ops]}\n", "h.yaml")
-                .admin().allowedUsers());
+        assertEquals(java.util.Map.of(), c.admin().users(), "only root by default");
+        assertEquals(java.util.Map.of(), c.admin().groups(), "only root by default");
+        assertEquals("havn", c.admin().socketGroup(), "default");
+        assertFalse(c.libvirt().allowPassthrough(), "no passthrough by default");
+        assertTrue(c.libvirt().emulators().contains("/usr/bin/qemu-system-x86_64"), "the usual emulators by default");
+    }
+
+    @Test
+    void rolesComeFromUsersAndGroups() {
+        HavnConfig c = HavnConfig.parse(GOOD + "admin: {socketGroup: havn-ops, users: {alice: operator, bob: admin},"
+                + " groups: {havn-ro: read-only, havn-admins: admin}}\n", "h.yaml");
+        assertEquals(java.util.Map.of("alice", Role.OPERATOR, "bob", Role.ADMIN), c.admin().users());
+        assertEquals(java.util.Map.of("havn-ro", Role.READ_ONLY, "havn-admins", Role.ADMIN), c.admin().groups());
+        assertEquals("havn-ops", c.admin().socketGroup());
+    }
+
+    @Test
+    void allowedUsersIsRefusedNamingItsReplacementWhateverItHolds() {
+        for (String v : java.util.List.of("[ops]", "[{a: b}, 12, '']", "[]")) {
+            HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class,
+                    () -> HavnConfig.parse(GOOD + "admin: {allowedUsers: " + v + "}\n", "h.yaml"), v);
+            assertTrue(e.getMessage().contains("admin.allowedUsers: replaced by roles")
+                    && e.getMessage().contains("admin.users"), e.getMessage());
+        }
+    }
+
+    @Test
+    void badRoleMappingsAreRefusedNamingTheKey() {
+        String bad = GOOD + """
+                admin:
+                  socketGroup: "bad group"
+                  users: {alice: superuser, bob: 12, carol: [admin], root: read-only, "ev il": admin}
+                  groups: [havn-ops]
+                """;
+        String m = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(bad, "h.yaml")).getMessage();
+        for (String key : java.util.List.of("admin.socketGroup: 'bad group' is not a valid group name",
+                "admin.users.alice: unknown role 'superuser'", "admin.users.bob: must be read-only, operator or admin",
+                "admin.users.carol: must be read-only, operator or admin", "admin.users.root: root is always admin",
+                "admin.users: 'ev il' is not a valid name", "admin.groups: must be a mapping of names to roles")) {
+            assertTrue(m.contains(key), "should say " + key + ": " + m);
+        }
+    }
+
+    @Test
+    void theDomainPolicyComesFromTheLibvirtSection() {
+        HavnConfig c = HavnConfig.parse(GOOD.replace("libvirt: {uri: \"qemu:///system\"}", "libvirt: "
+                + "{sharedStorage: [/srv/vms/], allowPassthrough: true, emulators: [/opt/qemu/bin/qemu-system-x86_64]}"),
+                "h.yaml");
+        io.havn.common.domain.DomainPolicy p = c.libvirt().domainPolicy();
+        assertEquals(java.util.List.of("/srv/vms"), p.sharedStorage());
+        assertTrue(p.passthrough());
+        assertEquals(java.util.Set.of("/opt/qemu/bin/qemu-system-x86_64"), p.emulators());
+        String m = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(GOOD.replace(
+                "libvirt: {uri: \"qemu:///system\"}", "libvirt: {sharedStorage: [/, /a/../etc, 12], "
+                + "allowPassthrough: maybe}"), "h.yaml")).getMessage();
+        for (String key : java.util.List.of("libvirt.sharedStorage: '/' would let", "libvirt.sharedStorage[1]: "
+                + "must be an absolute path without '..'", "libvirt.sharedStorage[2]: must be an absolute path without "
+                + "'..', got number 12", "libvirt.allowPassthrough: must be true or false")) {
+            assertTrue(m.contains(key), "should say " + key + ": " + m);
+        }
     }
 
     @Test
@@ -149,12 +207,13 @@ class HavnConfigTest {
     void sharedStorageIsAListOfAbsolutePathsAndNoneByDefault() {
         assertEquals(java.util.List.of(), HavnConfig.parse(GOOD, "havn.yaml").libvirt().sharedStorage());
         HavnConfig c = HavnConfig.parse(GOOD.replace("libvirt: {uri: \"qemu:///system\"}",
-                "libvirt: {uri: \"qemu:///system\", sharedStorage: [/mnt/vms, \"/srv/nfs/../san/\"]}"), "havn.yaml");
+                "libvirt: {uri: \"qemu:///system\", sharedStorage: [/mnt/vms, \"/srv//san/\"]}"), "havn.yaml");
         assertEquals(java.util.List.of(Path.of("/mnt/vms"), Path.of("/srv/san")), c.libvirt().sharedStorage());
         HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
                 GOOD.replace("libvirt: {uri: \"qemu:///system\"}",
                         "libvirt: {sharedStorage: [/mnt/vms, images/shared, {a: 1}]}"), "havn.yaml"));
-        assertTrue(e.getMessage().contains("libvirt.sharedStorage[1]: must be an absolute path, got 'images/shared'"),
+        assertTrue(e.getMessage().contains("libvirt.sharedStorage[1]: must be an absolute path without '..', got "
+                + "'images/shared'"),
                 e.getMessage());
         assertTrue(e.getMessage().contains("libvirt.sharedStorage[2]"), e.getMessage());
         assertTrue(!e.getMessage().contains("sharedStorage[0]"), e.getMessage());

@@ -51,7 +51,8 @@ final class FakeDaemon implements AutoCloseable {
     FakeDaemon(Path dir) throws Exception {
         socket = dir.resolve("admin.sock");
         AdminSocketServer[] s = new AdminSocketServer[1];
-        s[0] = new AdminSocketServer(socket, Set.of(), e -> {
+        s[0] = new AdminSocketServer(socket, "root",
+                new io.havn.daemon.admin.Access(java.util.Map.of(), java.util.Map.of()), e -> {
             NodeEvent.AdminRequest r = (NodeEvent.AdminRequest) e;
             seen.add(r.command());
             if (r.command() instanceof AdminCommand.Status) {

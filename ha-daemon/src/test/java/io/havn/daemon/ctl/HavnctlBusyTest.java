@@ -18,7 +18,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -38,7 +37,8 @@ class HavnctlBusyTest {
         Path sock = dir.resolve("admin.sock");
         BlockingQueue<NodeEvent> reached = new LinkedBlockingQueue<>();
         // one slot and no reserve; the stand-in node never answers, so the first request holds the slot
-        try (AdminSocketServer server = new AdminSocketServer(sock, Set.of(), reached::add, Duration.ofSeconds(30),
+        try (AdminSocketServer server = new AdminSocketServer(sock, "root",
+                new io.havn.daemon.admin.Access(java.util.Map.of(), java.util.Map.of()), reached::add, Duration.ofSeconds(30),
                 new OneRequestServer.Limits(Duration.ofSeconds(5), Duration.ofSeconds(5), 1024, 1, 0))) {
             server.start();
             SocketChannel holder = UnixClient.connect(sock);

@@ -252,6 +252,25 @@ class HavnctlTest {
     }
 
     @Test
+    void namesAndReasonsFromTheClusterStateCannotForgeLinesOfTheOutput() {
+        SortedMap<VmId, VmRecord> vms = new TreeMap<>(FakeDaemon.cluster().vms());
+        VmId forged = new VmId("a3c1e5f7-0000-4000-8000-0000000000fe");
+        VmRecord r = VmRecord.running(FakeDaemon.spec(forged, "x\nfake1  running  node3", 1, 512, Priority.LOW, true),
+                FakeDaemon.NODE2, 102);
+        vms.put(forged, r.startFailed("boom\nVM fake2: fine\u001b[2J"));
+        ClusterState c = FakeDaemon.cluster();
+        daemon.state = new ClusterState(c.epoch(), c.leader(), c.hosts(), c.live(), vms);
+        for (String cmd : List.of("vms", "status")) {
+            Result out = havnctl(cmd);
+            assertEquals(0, out.code(), out.toString());
+            assertTrue(out.out().contains("x\\u000afake1  running  node3"), "shown escaped: " + out.out());
+            assertTrue(out.out().lines().noneMatch(l -> l.startsWith("fake1") || l.contains("VM fake2")
+                    && !l.contains("\\u000a")), "no forged line: " + out.out());
+            assertTrue(!out.out().contains("\u001b"), "no escape sequence reaches the terminal");
+        }
+    }
+
+    @Test
     void badArgumentsExitTwoAndSendNothing() {
         String[][] lines = {
             {}, {"reboot"}, {"migrate", "web1"}, {"migrate", "web1", "bad host!"}, {"maintenance", "node2", "maybe"},

@@ -32,7 +32,8 @@ class AdminRequestsMetricTest {
         Path sock = dir.resolve("admin.sock");
         AdminSocketServer[] server = new AdminSocketServer[1];
         // a stand-in node: status is fine, a migration names an unknown VM
-        server[0] = new AdminSocketServer(sock, Set.of(), e -> {
+        server[0] = new AdminSocketServer(sock, "root",
+                new io.havn.daemon.admin.Access(java.util.Map.of(), java.util.Map.of()), e -> {
             NodeEvent.AdminRequest r = (NodeEvent.AdminRequest) e;
             CompletableFuture.runAsync(() -> server[0].reply(r.requestId(), r.command() instanceof AdminCommand.Status
                     ? AdminReply.ok("fine") : AdminReply.error("unknown-vm", "no such VM")));

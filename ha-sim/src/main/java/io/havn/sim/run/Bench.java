@@ -444,7 +444,8 @@ public final class Bench {
                 node.handle(new NodeEvent.LiveChanged(h, off ? Set.of() : Set.of((long) i)));
                 for (int k = 0; k < perHost; k++) {
                     VmSpec spec = new VmSpec(new VmId("vm-" + i + "-" + k), "vm-" + i + "-" + k, 1, 1024,
-                            Priority.values()[k % 3], true, "<domain/>");
+                            Priority.values()[k % 3], true, "<domain type='kvm'><name>vm-" + i + "-" + k
+                            + "</name></domain>");
                     node.handle(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, h, i), 0)));
                 }
             }

@@ -61,7 +61,7 @@ public final class ScenarioRunner {
         world.listen(new Recorder());
         for (VmDecl v : scenario.vms().values()) {
             VmSpec spec = new VmSpec(new VmId(v.name()), v.name(), v.cpus(), v.memoryMiB(), v.priority(), v.ha(),
-                    "<domain type='kvm'><name>" + v.name() + "</name></domain>");
+                    v.domainXml());
             world.addVm(spec, v.host());
         }
     }

@@ -39,7 +39,7 @@ public final class ScenarioParser {
     public static final List<String> TOP_LEVEL_KEYS = List.of("name", "description", "seed", "leader", "fencing",
             "hosts", "vms", "settings", "zkMaxSessionTimeout", "timeline", "expect", "runFor");
     private static final List<String> HOST_KEYS = List.of("cpus", "memoryMiB");
-    private static final List<String> VM_KEYS = List.of("host", "cpus", "memoryMiB", "priority", "ha");
+    private static final List<String> VM_KEYS = List.of("host", "cpus", "memoryMiB", "priority", "ha", "disk");
     private static final List<String> ENTRY_KEYS = List.of("at", "do");
     private static final Pattern YAML_MARK = Pattern.compile("\\s*in '[^']*', (line \\d+, column \\d+):?");
     private static final Pattern DUPLICATE = Pattern.compile("Duplicate field ('.*')");
@@ -222,7 +222,7 @@ public final class ScenarioParser {
                     throw fail(where + ".host", "missing: every VM needs a host");
                 }
                 if (!spec.isObject()) {
-                    throw fail(where, "expected a mapping with host (and optionally cpus, memoryMiB, priority, ha), got "
+                    throw fail(where, "expected a mapping with host (and optionally cpus, memoryMiB, priority, ha, disk), got "
                             + kind(spec));
                 }
                 knownKeys(spec, where + ".", VM_KEYS);
@@ -251,7 +251,12 @@ public final class ScenarioParser {
                     }
                     ha = haNode.booleanValue();
                 }
-                vms.put(name, new VmDecl(name, host, cpus, mem, priority, ha));
+                String disk = optionalText(spec.get("disk"), where + ".disk");
+                if (disk != null && !disk.matches("/[A-Za-z0-9._/-]*")) {
+                    throw fail(where + ".disk", "expected an absolute path of letters, digits, '.', '_', '-' and '/', "
+                            + "got '" + disk + "'");
+                }
+                vms.put(name, new VmDecl(name, host, cpus, mem, priority, ha, disk));
             }
         }
 

@@ -70,6 +70,9 @@ public final class ScenarioWriter {
                 if (!vm.ha()) {
                     field(fields, "ha", "false");
                 }
+                if (vm.disk() != null) {
+                    field(fields, "disk", scalar(vm.disk()));
+                }
                 y.append("  ").append(scalar(vm.name())).append(": {").append(fields).append("}\n");
             }
         }

@@ -1,5 +1,6 @@
 package io.havn.sim.world;
 
+import io.havn.common.domain.DomainPolicy;
 import io.havn.common.model.DesiredState;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
@@ -71,6 +72,11 @@ public final class SimWorld {
     public final SimClock clock = new SimClock();
     public final SplittableRandom random;
     public final Settings settings;
+    /** The simulated cluster's shared storage, as {@code libvirt.sharedStorage} names it. */
+    public static final String SHARED_STORAGE = "/srv/shared";
+    /** What every host's daemon lets a VM's domain XML ask of it: disks under {@link #SHARED_STORAGE}. */
+    public static final DomainPolicy DOMAIN_POLICY = new DomainPolicy(List.of(SHARED_STORAGE), false,
+            DomainPolicy.DEFAULT_EMULATORS);
     public final SimNetwork net;
     public final SimCoordination coordination;
     private final Map<HostId, SimHost> hosts = new LinkedHashMap<>();
@@ -161,7 +167,7 @@ public final class SimWorld {
                 : OptionalLong.of(h.recordedIncarnation), wallMs);
         h.recordedIncarnation = incarnation;
         Node node = new Node(new Node.Identity(id, h.capacity, h.name + ":7405", h.fenceDevice, incarnation),
-                settings, ports);
+                settings, DOMAIN_POLICY, ports);
         self[0] = node;
         h.node = node;
         note(id, "daemon", "daemon starts (incarnation " + inc + ")");

@@ -57,7 +57,8 @@ class SafetyChecksTest {
         assertEquals("node1", c.leaderNode().id().value());
         // a newer leader exists (node1 has not heard), and under it a new VM was added that needs a host
         c.coordination.bumpEpochSilently();
-        VmSpec n = new VmSpec(new VmId("n"), "n", 1, 1024, Priority.MEDIUM, true, "<domain/>");
+        VmSpec n = new VmSpec(new VmId("n"), "n", 1, 1024, Priority.MEDIUM, true,
+                "<domain type='kvm'><name>n</name></domain>");
         VmRecord added = new VmRecord(n, DesiredState.RUNNING, VmPhase.RECOVERING, null, 0, 0, null, 0, null, 0,
                 List.of(), "added; not running anywhere yet");
         assertEquals(NodeEvent.WriteOutcome.OK,
@@ -173,7 +174,8 @@ class SafetyChecksTest {
         c.start();
         c.world.watchdogProblem(NODE3, "/dev/watchdog: no such device");
         c.runMs(c.settings.watchdogMs() + 1_000); // node3 may hold no lease now, and says so in its heartbeats
-        VmSpec n = new VmSpec(new VmId("n"), "n", 1, 1024, Priority.MEDIUM, true, "<domain/>");
+        VmSpec n = new VmSpec(new VmId("n"), "n", 1, 1024, Priority.MEDIUM, true,
+                "<domain type='kvm'><name>n</name></domain>");
         AdminReply added = c.adminAndWait("node1", new AdminCommand.VmAdd(n));
         assertTrue(added.ok(), added + "\n" + c.trail());
         // node3, the emptiest host, would be the placement's choice, but it could not run n

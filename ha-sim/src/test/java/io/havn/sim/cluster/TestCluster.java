@@ -78,7 +78,8 @@ public final class TestCluster {
     }
 
     public VmSpec addRunningVm(String name, String host, Priority priority, int cpus, long memoryMiB) {
-        VmSpec spec = new VmSpec(new VmId(name), name, cpus, memoryMiB, priority, true, "<domain/>");
+        VmSpec spec = new VmSpec(new VmId(name), name, cpus, memoryMiB, priority, true,
+                "<domain type='kvm'><name>" + name + "</name></domain>");
         world.addVm(spec, new HostId(host));
         return spec;
     }

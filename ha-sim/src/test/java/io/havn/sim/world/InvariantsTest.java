@@ -26,7 +26,7 @@ class InvariantsTest {
         SimWorld w = new SimWorld(1, Settings.defaults());
         w.addHost(N1, new HostCapacity(32, 131072), false);
         w.addHost(N2, new HostCapacity(32, 131072), false);
-        w.addVm(new VmSpec(A, "a", 1, 1024, Priority.MEDIUM, true, "<domain/>"), N1);
+        w.addVm(new VmSpec(A, "a", 1, 1024, Priority.MEDIUM, true, "<domain type='kvm'><name>a</name></domain>"), N1);
         return w;
     }
 

@@ -241,7 +241,8 @@ class SimCoordinationTest {
     }
 
     private static VmRecord record(String vm, HostId host, long session) {
-        VmSpec spec = new VmSpec(new VmId(vm), vm, 1, 1024, Priority.MEDIUM, true, "<domain/>");
+        VmSpec spec = new VmSpec(new VmId(vm), vm, 1, 1024, Priority.MEDIUM, true,
+                "<domain type='kvm'><name>" + vm + "</name></domain>");
         return VmRecord.running(spec, host, session);
     }
 
