@@ -8,6 +8,7 @@ import io.havn.common.node.NodePorts;
 import io.havn.daemon.admin.AdminSocketServer;
 import io.havn.daemon.config.HavnConfig;
 import io.havn.daemon.coord.CuratorCoordinator;
+import io.havn.daemon.coord.RecordSeal;
 import io.havn.daemon.fence.FenceAgentFencer;
 import io.havn.daemon.libvirt.LibvirtHypervisor;
 import io.havn.daemon.log.LogSetup;
@@ -145,12 +146,15 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
             }
             loop.post(event);
         };
-        HeartbeatCodec codec = new HeartbeatCodec(cfg.cluster(), HeartbeatCodec.readKeyFile(cfg.heartbeat().keyFile()));
+        byte[] clusterKey = HeartbeatCodec.readKeyFile(cfg.heartbeat().keyFile());
+        HeartbeatCodec codec = new HeartbeatCodec(cfg.cluster(), clusterKey);
+        RecordSeal seal = RecordSeal.fromClusterKey(cfg.cluster(), clusterKey);
+        java.util.Arrays.fill(clusterKey, (byte) 0);
         InetSocketAddress bind = resolved(cfg.heartbeat().bind());
         NettyTransport transport = new NettyTransport(self, bind, codec, peers::get, sink);
         closeables.add(transport);
         CuratorCoordinator coordinator = new CuratorCoordinator(cfg.zookeeper().connect(),
-                cfg.zookeeper().sessionTimeoutMs(), cfg.zookeeper().digest(), cfg.cluster(), self, sink);
+                cfg.zookeeper().sessionTimeoutMs(), cfg.zookeeper().digest(), cfg.cluster(), self, seal, sink);
         closeables.add(coordinator);
         String peerUri = cfg.libvirt().peerUriTemplate();
         LibvirtHypervisor hypervisor = new LibvirtHypervisor(cfg.libvirt().uri(), sink,
@@ -162,6 +166,9 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         WatchdogPublisher watchdog = new WatchdogPublisher(cfg.watchdog().stateFile(), cfg.settings().watchdogMs(),
                 cfg.watchdog().required());
         HavnMetrics m = cfg.metrics().enabled() ? metrics(cfg, transport) : null;
+        if (m != null) {
+            m.bindRecordRefusals(coordinator.refusals());
+        }
         LoggingDecisionLog log = new LoggingDecisionLog();
         NodePorts ports = new NodePorts(loop, loop, transport, coordinator, hypervisor, fencer, watchdog, d -> {
             log.record(d);

@@ -6,6 +6,8 @@ import io.havn.common.model.Json;
 import io.havn.common.model.VmPhase;
 import io.havn.common.node.Decision;
 import io.havn.common.node.PeerStat;
+import io.havn.daemon.coord.RecordRefusals;
+import io.havn.daemon.coord.RecordSeal;
 import io.havn.daemon.transport.NettyTransport;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -172,6 +174,19 @@ public final class HavnMetrics implements AutoCloseable {
                     .description("heartbeats dropped by the transport, by reason (inbound: bad or foreign "
                             + "datagrams, replays; outbound: unknown peer, backpressure, send failures)")
                     .register(registry);
+        }
+    }
+
+    /** Counts the records the coordinator refused for a missing or wrong seal, read at scrape time. */
+    public void bindRecordRefusals(RecordRefusals refusals) {
+        for (RecordRefusals.Kind k : RecordRefusals.Kind.values()) {
+            for (RecordSeal.Refusal r : RecordSeal.Refusal.values()) {
+                FunctionCounter.builder("havn.coord.records.refused", refusals, x -> x.count(k, r))
+                        .tag("kind", label(k)).tag("reason", label(r))
+                        .description("records in the coordination service refused because no cluster member "
+                                + "sealed them (unsigned) or the seal does not match (bad_seal); each stored "
+                                + "version counted once").register(registry);
+            }
         }
     }
 
