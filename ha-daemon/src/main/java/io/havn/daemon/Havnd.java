@@ -9,6 +9,7 @@ import io.havn.daemon.admin.AdminSocketServer;
 import io.havn.daemon.config.HavnConfig;
 import io.havn.daemon.coord.CuratorCoordinator;
 import io.havn.daemon.coord.RecordSeal;
+import io.havn.daemon.coord.RecordSigner;
 import io.havn.daemon.fence.FenceAgentFencer;
 import io.havn.daemon.libvirt.LibvirtHypervisor;
 import io.havn.daemon.log.LogSetup;
@@ -59,6 +60,10 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     @Option(names = "--check-config", description = "check the configuration and exit: 0 if it is valid")
     boolean checkOnly;
 
+    @Option(names = "--sign-records", description = "seal, once, the cluster's records left unsigned by a version "
+            + "before seals (see SECURITY.md), print each, and exit: 0 if every record then carries a valid seal")
+    boolean signRecords;
+
     private final LongSupplier wallMillis;
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private final SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
@@ -93,6 +98,9 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         if (checkOnly) {
             System.out.println(config + ": valid (host " + cfg.host().name() + ", cluster " + cfg.cluster() + ")");
             return 0;
+        }
+        if (signRecords) {
+            return signRecords(cfg);
         }
         LogSetup.apply(cfg.logging());
         try {
@@ -148,7 +156,12 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         };
         byte[] clusterKey = HeartbeatCodec.readKeyFile(cfg.heartbeat().keyFile());
         HeartbeatCodec codec = new HeartbeatCodec(cfg.cluster(), clusterKey);
-        RecordSeal seal = RecordSeal.fromClusterKey(cfg.cluster(), clusterKey);
+        RecordSeal seal = RecordSeal.fromClusterKey(cfg.cluster(), clusterKey)
+                .withUnsigned(cfg.zookeeper().unsignedRecords());
+        if (seal.unsigned() != RecordSeal.Unsigned.REFUSE) {
+            LOG.warn("zookeeper.unsignedRecords is {}: records without a seal are accepted, so any client that "
+                    + "can write to ZooKeeper can steer this host; only for an upgrade (SECURITY.md)", seal.unsigned());
+        }
         java.util.Arrays.fill(clusterKey, (byte) 0);
         InetSocketAddress bind = resolved(cfg.heartbeat().bind());
         NettyTransport transport = new NettyTransport(self, bind, codec, peers::get, sink);
@@ -193,6 +206,24 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         LOG.info("havnd started: host {} in cluster {}, heartbeats on {} ({})", self, cfg.cluster(), bind,
                 transport.ioMode());
         return loop;
+    }
+
+    /** {@code --sign-records}: 0 when every record carries a valid seal afterwards, 1 when some do not, 2 on error. */
+    private int signRecords(HavnConfig cfg) {
+        try {
+            byte[] key = HeartbeatCodec.readKeyFile(cfg.heartbeat().keyFile());
+            RecordSeal seal = RecordSeal.fromClusterKey(cfg.cluster(), key);
+            java.util.Arrays.fill(key, (byte) 0);
+            HavnConfig.ZooKeeper zk = cfg.zookeeper();
+            return RecordSigner.signAll(zk.connect(), zk.sessionTimeoutMs(), zk.digest(), cfg.cluster(),
+                    cfg.host().name(), seal, System.out) == 0 ? 0 : 1;
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            System.err.println("havnd: signing records failed: " + e.getMessage());
+            return 2;
+        }
     }
 
     /** The incarnation of the last start, 0 before one. */

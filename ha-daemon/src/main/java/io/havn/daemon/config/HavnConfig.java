@@ -8,6 +8,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
 import io.havn.common.node.Settings;
+import io.havn.daemon.coord.RecordSeal;
 import io.havn.daemon.fence.FenceDevice;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -47,7 +48,11 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
      */
     public record Host(HostId name, HostCapacity capacity, InetSocketAddress address, Path stateDir) { }
 
-    public record ZooKeeper(String connect, int sessionTimeoutMs, String digest) { }
+    /**
+     * {@code unsignedRecords}: refuse (the default), accept or write records without a seal of the
+     * cluster key; the last two only while upgrading from a version before seals (SECURITY.md).
+     */
+    public record ZooKeeper(String connect, int sessionTimeoutMs, String digest, RecordSeal.Unsigned unsignedRecords) { }
 
     public record Heartbeat(InetSocketAddress bind, Path keyFile) { }
 
@@ -126,10 +131,12 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
                 r.integer(h, "host.memoryMiB", 0, 1, Integer.MAX_VALUE));
         InetSocketAddress address = r.address(h, "host.address", null);
         Path stateDir = r.absolutePath(h, "host.stateDir", "/var/lib/havn");
-        JsonNode z = r.section(root, "zookeeper", Set.of("connect", "sessionTimeoutMs", "digest"));
+        JsonNode z = r.section(root, "zookeeper", Set.of("connect", "sessionTimeoutMs", "digest", "unsignedRecords"));
         String connect = r.text(z, "zookeeper.connect", null);
         int sessionMs = r.integer(z, "zookeeper.sessionTimeoutMs", 10_000, 2_000, 600_000);
         String digest = r.text(z, "zookeeper.digest", "");
+        RecordSeal.Unsigned unsigned = RecordSeal.Unsigned.valueOf(r.choice(z, "zookeeper.unsignedRecords", "refuse",
+                Set.of("refuse", "accept", "write")).toUpperCase(java.util.Locale.ROOT));
         if (!digest.isEmpty() && !digest.matches("[^:]+:.+")) {
             r.error("zookeeper.digest", "must be user:password");
         }
@@ -198,7 +205,7 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         }
         r.done();
         return new HavnConfig(cluster, new Host(name, cap, address == null ? bind : address, stateDir),
-                new ZooKeeper(connect, sessionMs, digest.isEmpty() ? null : digest),
+                new ZooKeeper(connect, sessionMs, digest.isEmpty() ? null : digest, unsigned),
                 new Heartbeat(bind, Path.of(key)), libvirt, fence, new Watchdog(state, watchdogRequired),
                 new Admin(socket, Set.copyOf(users)),
                 metrics, logging, settings);

@@ -44,6 +44,19 @@ public final class RecordSeal {
         BAD_SEAL
     }
 
+    /**
+     * What to do with records that carry no seal: only for upgrading a cluster that ran a version
+     * before seals (SECURITY.md). Records with a seal are checked whatever this says.
+     */
+    public enum Unsigned {
+        /** Refuse them; write sealed records. The default. */
+        REFUSE,
+        /** Accept them; write sealed records. While some records are not sealed yet. */
+        ACCEPT,
+        /** Accept them and write unsigned records, readable by daemons older than seals. */
+        WRITE
+    }
+
     /** What {@link #open} found: the payload, or why there is none. */
     public record Opened(byte[] payload, Refusal refusal) {
         boolean ok() {
@@ -52,13 +65,23 @@ public final class RecordSeal {
     }
 
     private final byte[] cluster;
+    private final Unsigned unsigned;
     /** Guarded by itself. */
     private final Mac mac;
 
-    private RecordSeal(String cluster, byte[] recordKey) {
+    private RecordSeal(String cluster, Mac mac, Unsigned unsigned) {
         this.cluster = cluster.getBytes(StandardCharsets.UTF_8);
-        this.mac = keyed(recordKey);
-        Arrays.fill(recordKey, (byte) 0);
+        this.mac = mac;
+        this.unsigned = Objects.requireNonNull(unsigned, "unsigned");
+    }
+
+    /** The same seal, treating records without one as {@code u} says. */
+    public RecordSeal withUnsigned(Unsigned u) {
+        return new RecordSeal(new String(cluster, StandardCharsets.UTF_8), keyedLike(), u);
+    }
+
+    public Unsigned unsigned() {
+        return unsigned;
     }
 
     /**
@@ -71,11 +94,24 @@ public final class RecordSeal {
         if (clusterKey.length == 0) {
             throw new IllegalArgumentException("cluster key is empty");
         }
-        return new RecordSeal(cluster, keyed(clusterKey).doFinal(LABEL));
+        byte[] recordKey = keyed(clusterKey).doFinal(LABEL);
+        try {
+            return new RecordSeal(cluster, keyed(recordKey), Unsigned.REFUSE);
+        } finally {
+            Arrays.fill(recordKey, (byte) 0);
+        }
     }
 
-    /** The bytes to store at {@code path} by a write that makes its znode version {@code version}. */
+    /**
+     * The bytes to store at {@code path} by a write that makes its znode version {@code version}:
+     * sealed, or the payload as it is under {@link Unsigned#WRITE}.
+     */
     byte[] seal(String path, int version, byte[] payload) {
+        return unsigned == Unsigned.WRITE ? payload : sealed(path, version, payload);
+    }
+
+    /** The payload sealed for {@code path} and {@code version}, whatever the policy. */
+    byte[] sealed(String path, int version, byte[] payload) {
         byte[] out = new byte[HEADER_BYTES + payload.length];
         System.arraycopy(MAGIC, 0, out, 0, MAGIC.length);
         out[MAGIC.length] = FORMAT;
@@ -84,11 +120,14 @@ public final class RecordSeal {
         return out;
     }
 
-    /** Checks {@code stored}, read at {@code path} with znode version {@code version}. */
+    /**
+     * Checks {@code stored}, read at {@code path} with znode version {@code version}; bytes without
+     * a seal are refused, or taken as they are unless the policy is {@link Unsigned#REFUSE}.
+     */
     Opened open(String path, int version, byte[] stored) {
-        if (stored == null || stored.length < HEADER_BYTES
-                || !Arrays.equals(stored, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
-            return new Opened(null, Refusal.UNSIGNED);
+        if (!looksSealed(stored)) {
+            return unsigned == Unsigned.REFUSE || stored == null ? new Opened(null, Refusal.UNSIGNED)
+                    : new Opened(stored, null);
         }
         if (stored[MAGIC.length] != FORMAT) {
             return new Opened(null, Refusal.BAD_SEAL);
@@ -118,6 +157,17 @@ public final class RecordSeal {
         }
     }
 
+    /** Another HMAC-SHA256 with this one's key. */
+    private Mac keyedLike() {
+        synchronized (mac) {
+            try {
+                return (Mac) mac.clone();
+            } catch (CloneNotSupportedException e) {
+                throw new IllegalStateException(HMAC + " of this JVM cannot be copied", e);
+            }
+        }
+    }
+
     /** An HMAC-SHA256 keyed with a copy of {@code key}. */
     private static Mac keyed(byte[] key) {
         try {
@@ -131,6 +181,7 @@ public final class RecordSeal {
 
     @Override
     public String toString() {
-        return "RecordSeal[" + new String(cluster, StandardCharsets.UTF_8) + "]"; // never the key
+        return "RecordSeal[" + new String(cluster, StandardCharsets.UTF_8) + ", unsigned records: "
+                + unsigned.name().toLowerCase(java.util.Locale.ROOT) + "]"; // never the key
     }
 }

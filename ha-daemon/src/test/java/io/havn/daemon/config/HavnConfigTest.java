@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havn.common.model.HostId;
+import io.havn.daemon.coord.RecordSeal;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
@@ -43,6 +44,17 @@ class HavnConfigTest {
         assertEquals(java.util.Set.of(), c.admin().allowedUsers(), "only root by default");
         assertEquals(java.util.Set.of("ops"), HavnConfig.parse(GOOD + "admin: {allowedUsers: [ops]}\n", "h.yaml")
                 .admin().allowedUsers());
+    }
+
+    @Test
+    void unsignedRecordsAreRefusedUnlessTheConfigSaysOtherwiseForAnUpgrade() {
+        assertEquals(RecordSeal.Unsigned.REFUSE, HavnConfig.parse(GOOD, "h.yaml").zookeeper().unsignedRecords());
+        String accept = GOOD.replace("sessionTimeoutMs: 10000}", "sessionTimeoutMs: 10000, unsignedRecords: accept}");
+        assertEquals(RecordSeal.Unsigned.ACCEPT, HavnConfig.parse(accept, "h.yaml").zookeeper().unsignedRecords());
+        HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class,
+                () -> HavnConfig.parse(accept.replace("accept}", "yes}"), "h.yaml"));
+        assertTrue(e.getMessage().contains("zookeeper.unsignedRecords: must be one of accept, refuse, write"),
+                e.getMessage());
     }
 
     @Test

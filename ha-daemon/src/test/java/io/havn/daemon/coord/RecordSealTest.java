@@ -50,6 +50,24 @@ class RecordSealTest {
     }
 
     @Test
+    void forAnUpgradeUnsignedRecordsMayBeAcceptedOrWrittenButABadSealIsRefusedAlways() {
+        byte[] sealedElsewhere = seal.seal("/vms/vm1", 3, JSON);
+        for (RecordSeal.Unsigned u : RecordSeal.Unsigned.values()) {
+            RecordSeal s = seal.withUnsigned(u);
+            assertEquals(Refusal.BAD_SEAL, s.open("/vms/vm2", 3, sealedElsewhere).refusal(), u.name());
+            assertArrayEquals(JSON, s.open("/vms/vm1", 3, sealedElsewhere).payload(), u.name());
+            if (u == RecordSeal.Unsigned.REFUSE) {
+                assertEquals(Refusal.UNSIGNED, s.open("/vms/vm1", 0, JSON).refusal());
+            } else {
+                assertArrayEquals(JSON, s.open("/vms/vm1", 0, JSON).payload(), u.name());
+            }
+        }
+        assertArrayEquals(JSON, seal.withUnsigned(RecordSeal.Unsigned.WRITE).seal("/vms/vm1", 0, JSON),
+                "written as a daemon older than seals reads it");
+        assertEquals(Refusal.UNSIGNED, seal.withUnsigned(RecordSeal.Unsigned.WRITE).open("/vms/vm1", 0, null).refusal());
+    }
+
+    @Test
     void theRecordKeyIsHmacOfTheClusterKeyOverItsLabelNeverTheClusterKeyItself() throws Exception {
         byte[] sealed = seal.seal("/epoch", 1, JSON);
         byte[] tag = Arrays.copyOfRange(sealed, 4, RecordSeal.HEADER_BYTES);
