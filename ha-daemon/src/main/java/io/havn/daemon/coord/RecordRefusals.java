@@ -1,6 +1,10 @@
 package io.havn.daemon.coord;
 
 import io.havn.daemon.coord.RecordSeal.Refusal;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -8,6 +12,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The records a coordinator refused because their seal was missing or wrong, counted by kind and
  * reason, each also one ERROR line naming the path. Counts are read from any thread (metrics).
+ *
+ * <p>It also remembers, across the coordinator's sessions, the paths of the last
+ * {@value #REMEMBERED_REQUESTS} requests it saw removed: havn never files two requests under one
+ * id, so a request that appears again at such a path is a removed one written back.
  */
 public final class RecordRefusals {
     private static final Logger log = LoggerFactory.getLogger(RecordRefusals.class);
@@ -29,7 +37,16 @@ public final class RecordRefusals {
         }
     }
 
+    static final int REMEMBERED_REQUESTS = 10_000;
+
     private final LongAdder[][] counts = new LongAdder[Kind.values().length][Refusal.values().length];
+    /** Paths of requests seen removed, oldest first; the coordinator's loop thread only. */
+    private final Set<String> removedRequests = Collections.newSetFromMap(new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > REMEMBERED_REQUESTS;
+        }
+    });
 
     public RecordRefusals() {
         for (LongAdder[] byReason : counts) {
@@ -44,6 +61,16 @@ public final class RecordRefusals {
         return counts[kind.ordinal()][reason.ordinal()].sum();
     }
 
+    /** The request at {@code path} was removed. */
+    void requestRemoved(String path) {
+        removedRequests.add(path);
+    }
+
+    /** Whether a request at {@code path} was seen removed. */
+    boolean requestRemovedBefore(String path) {
+        return removedRequests.contains(path);
+    }
+
     /** Counts and logs one refused version of the record at {@code path}; {@code kept} says what the node keeps. */
     void refused(String host, String path, int version, Refusal reason, String kept) {
         counts[Kind.of(path).ordinal()][reason.ordinal()].increment();
@@ -56,6 +83,8 @@ public final class RecordRefusals {
                     + "havn, or left unsigned by an upgrade: see 'havnd --sign-records' in SECURITY.md)";
             case BAD_SEAL -> "its seal does not match (forged, moved from another path, an older record written "
                     + "back, or sealed with another cluster key)";
+            case REPLAYED -> "a request was removed from this path before, and havn never files two under one id: "
+                    + "a removed request written back";
         };
     }
 }

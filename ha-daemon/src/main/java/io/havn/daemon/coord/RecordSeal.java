@@ -41,7 +41,9 @@ public final class RecordSeal {
         /** No seal at all: written outside havn, or by a version before seals. */
         UNSIGNED,
         /** A seal that does not match: forged, moved from another path, an older version written back, or another key. */
-        BAD_SEAL
+        BAD_SEAL,
+        /** A request filed again at the path of one this daemon saw removed (request ids are never reused). */
+        REPLAYED
     }
 
     /**

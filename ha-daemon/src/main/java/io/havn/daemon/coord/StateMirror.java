@@ -52,8 +52,9 @@ import org.slf4j.LoggerFactory;
  * {@link RecordSeal} for its path and znode version, checked before it is decoded. A record that
  * does not is refused: it is not passed on, the last verified version of that record (if any) is
  * what the node keeps, and each refused znode version is counted and logged once
- * ({@link RecordRefusals}). The epoch's number is its znode version, which ZooKeeper itself checks
- * in every leader write, so a bad seal there withholds only the leader's name.
+ * ({@link RecordRefusals}). So is a request that appears again where one was removed. The
+ * epoch's number is its znode version, which ZooKeeper itself checks in every leader write, so a
+ * bad seal there withholds only the leader's name.
  */
 final class StateMirror {
     private static final Logger log = LoggerFactory.getLogger(StateMirror.class);
@@ -258,6 +259,9 @@ final class StateMirror {
         for (K k : new ArrayList<>(known.keySet())) {
             if (!present.contains(k)) {
                 known.remove(k);
+                if (CoordPaths.REQUESTS.equals(dir)) {
+                    refusals.requestRemoved(dir + "/" + k);
+                }
                 emit(removed.apply(k));
             }
         }
@@ -365,6 +369,9 @@ final class StateMirror {
         if (stat == null) {
             refused.remove(path);
             if (old != null) {
+                if (CoordPaths.isChild(path, CoordPaths.REQUESTS)) {
+                    refusals.requestRemoved(path);
+                }
                 known.remove(key);
                 emit(change.of(key, null));
             }
@@ -428,7 +435,9 @@ final class StateMirror {
      * a refusal is counted and logged once per stored version.
      */
     private byte[] opened(String path, byte[] data, Stat stat, String kept) {
-        RecordSeal.Opened o = seal.open(path, stat.getVersion(), data);
+        RecordSeal.Opened o = CoordPaths.isChild(path, CoordPaths.REQUESTS) && refusals.requestRemovedBefore(path)
+                ? new RecordSeal.Opened(null, RecordSeal.Refusal.REPLAYED)
+                : seal.open(path, stat.getVersion(), data);
         if (o.ok()) {
             refused.remove(path);
             return o.payload();

@@ -184,8 +184,8 @@ public final class HavnMetrics implements AutoCloseable {
                 FunctionCounter.builder("havn.coord.records.refused", refusals, x -> x.count(k, r))
                         .tag("kind", label(k)).tag("reason", label(r))
                         .description("records in the coordination service refused because no cluster member "
-                                + "sealed them (unsigned) or the seal does not match (bad_seal); each stored "
-                                + "version counted once").register(registry);
+                                + "sealed them (unsigned), the seal does not match (bad_seal), or a removed "
+                                + "request was written back (replayed); each stored version counted once").register(registry);
             }
         }
     }

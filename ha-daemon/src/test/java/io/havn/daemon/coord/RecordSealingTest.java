@@ -177,6 +177,26 @@ class RecordSealingTest {
     }
 
     @Test
+    void aDecidedRequestWrittenBackAfterItWasRemovedIsRefused() throws Exception {
+        long s1 = p1.session();
+        ChangeRequest filed = ChangeRequest.pending("node1." + Long.toHexString(s1) + ".1", NODE1, s1,
+                new AdminCommand.Maintenance(NODE3, true), false);
+        String path = "/requests/" + filed.id();
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutRequest(filed, CoordOp.NEW)));
+        byte[] asFiled = raw.getData().forPath(path); // sealed for version 0, as every new request is
+        await(p2, RequestChanged.class, r -> r.id().equals(filed.id()) && r.record() != null);
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.DeleteRequest(filed.id(), 0)));
+        await(p2, RequestChanged.class, r -> r.id().equals(filed.id()) && r.record() == null);
+        int mark = p2.mark();
+
+        raw.create().withMode(CreateMode.PERSISTENT).forPath(path, asFiled); // its seal is valid: version 0 again
+        markerWrite("vm9");
+
+        assertFalse(p2.has(mark, RequestChanged.class, r -> r.id().equals(filed.id())), "filed again: " + p2);
+        assertEquals(1, refused(p2, Kind.REQUEST, Refusal.REPLAYED));
+    }
+
+    @Test
     void aForgedLeaderNameOnTheEpochIsWithheldButTheEpochNumberCounts() throws Exception {
         p1.coordinator().joinElection();
         await(p1, NodeEvent.LeadershipChanged.class, NodeEvent.LeadershipChanged::leader);
