@@ -8,6 +8,7 @@ import io.havn.common.node.NodePorts;
 import io.havn.daemon.admin.AdminSocketServer;
 import io.havn.daemon.config.HavnConfig;
 import io.havn.daemon.coord.CuratorCoordinator;
+import io.havn.daemon.coord.RecordRefusals;
 import io.havn.daemon.coord.RecordSeal;
 import io.havn.daemon.coord.RecordSigner;
 import io.havn.daemon.fence.FenceAgentFencer;
@@ -202,7 +203,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         hypervisor.start();
         loop.start(node);
         systemd.petFrom(loop); // WATCHDOG=1 from the node's own thread, under WatchdogSec=
-        sampleEverySecond(loop, node, m);
+        sampleEverySecond(loop, node, m, coordinator.refusals());
         LOG.info("havnd started: host {} in cluster {}, heartbeats on {} ({})", self, cfg.cluster(), bind,
                 transport.ioMode());
         return loop;
@@ -252,15 +253,18 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         return m;
     }
 
-    /** On the node's thread, every second: the node's state into the metrics' gauges and systemd's status. */
-    private void sampleEverySecond(EventLoop loop, Node node, HavnMetrics m) {
+    /**
+     * On the node's thread, every second: the node's state into the metrics' gauges and systemd's
+     * status, which also counts the records the coordinator refused.
+     */
+    private void sampleEverySecond(EventLoop loop, Node node, HavnMetrics m, RecordRefusals refusals) {
         Runnable[] sample = new Runnable[1];
         sample[0] = () -> {
             NodeSnapshot s = NodeSnapshot.of(node);
             if (m != null) {
                 m.update(s);
             }
-            systemd.status(StatusLine.of(s));
+            systemd.status(StatusLine.of(s, refusals.total()));
             loop.schedule(SAMPLE_NANOS, sample[0]);
         };
         loop.run(sample[0]);

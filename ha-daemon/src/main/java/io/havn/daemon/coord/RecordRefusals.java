@@ -61,6 +61,17 @@ public final class RecordRefusals {
         return counts[kind.ordinal()][reason.ordinal()].sum();
     }
 
+    /** How many records were refused, of every kind and for every reason. */
+    public long total() {
+        long n = 0;
+        for (LongAdder[] byReason : counts) {
+            for (LongAdder c : byReason) {
+                n += c.sum();
+            }
+        }
+        return n;
+    }
+
     /** The request at {@code path} was removed. */
     void requestRemoved(String path) {
         removedRequests.add(path);

@@ -104,6 +104,7 @@ class RecordSealingTest {
         assertFalse(p2.has(mark, VmChanged.class, v -> v.vm().equals(genuine.id())),
                 "the rewritten record reached the node: " + p2);
         assertEquals(1, refused(p2, Kind.VM, Refusal.UNSIGNED), "counted once");
+        assertEquals(1, ((CuratorCoordinator) p2.coordinator()).refusals().total(), "systemd's status line shows it");
         assertEquals(WriteOutcome.OK, write(p2, new CoordOp.PutVm(CoordinatorContract.vm("vm8", NODE2, p2.session()),
                 CoordOp.NEW)), "the cluster still works");
     }
