@@ -65,6 +65,10 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
             + "before seals (see SECURITY.md), print each, and exit: 0 if every record then carries a valid seal")
     boolean signRecords;
 
+    @Option(names = "--previous-key-file", paramLabel = "PATH", description = "with --sign-records: the cluster "
+            + "key before a rotation; records sealed with it are sealed again with heartbeat.keyFile's")
+    Path previousKeyFile;
+
     private final LongSupplier wallMillis;
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private final SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
@@ -215,9 +219,15 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
             byte[] key = HeartbeatCodec.readKeyFile(cfg.heartbeat().keyFile());
             RecordSeal seal = RecordSeal.fromClusterKey(cfg.cluster(), key);
             java.util.Arrays.fill(key, (byte) 0);
+            RecordSeal previous = null;
+            if (previousKeyFile != null) {
+                byte[] old = HeartbeatCodec.readKeyFile(previousKeyFile);
+                previous = RecordSeal.fromClusterKey(cfg.cluster(), old);
+                java.util.Arrays.fill(old, (byte) 0);
+            }
             HavnConfig.ZooKeeper zk = cfg.zookeeper();
             return RecordSigner.signAll(zk.connect(), zk.sessionTimeoutMs(), zk.digest(), cfg.cluster(),
-                    cfg.host().name(), seal, System.out) == 0 ? 0 : 1;
+                    cfg.host().name(), seal, previous, System.out) == 0 ? 0 : 1;
         } catch (Exception e) {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();

@@ -24,32 +24,38 @@ import org.apache.zookeeper.data.Stat;
  * like its znode. Records with a seal that does not match are left alone and listed: an operator
  * must look at them. Every record sealed is printed in full, so the operator sees what the
  * cluster will now trust.
+ *
+ * <p>With the previous cluster key, it also seals again, with the current key, every record
+ * sealed with the previous one: the records' part of a key rotation.
  */
 public final class RecordSigner {
     private static final long CONNECT_MS = 10_000;
 
     private final CuratorFramework client;
     private final RecordSeal seal;
+    /** The seal of the previous cluster key, or null. */
+    private final RecordSeal previous;
     private final PrintStream out;
     private int sealed;
     private int already;
     private int leftAlone;
 
-    private RecordSigner(CuratorFramework client, RecordSeal seal, PrintStream out) {
+    private RecordSigner(CuratorFramework client, RecordSeal seal, RecordSeal previous, PrintStream out) {
         this.client = client;
         this.seal = seal.withUnsigned(Unsigned.REFUSE);
+        this.previous = previous == null ? null : previous.withUnsigned(Unsigned.REFUSE);
         this.out = out;
     }
 
     /**
      * Seals every unsigned record of {@code cluster}, connecting as the daemon does; prints what
      * it did. Returns the number of records it left refused (0: every record now carries a valid
-     * seal).
+     * seal). {@code previous}, if not null, is the seal of the previous cluster key.
      *
      * @throws IllegalStateException when ZooKeeper cannot be reached
      */
     public static int signAll(String connectString, int sessionTimeoutMs, String digestCredentials, String cluster,
-                              HostId host, RecordSeal seal, PrintStream out) throws Exception {
+                              HostId host, RecordSeal seal, RecordSeal previous, PrintStream out) throws Exception {
         CoordSettings settings = new CoordSettings(connectString, sessionTimeoutMs, digestCredentials, cluster, host);
         CuratorFramework client = SessionFramework.build(settings,
                 new OneSessionZookeeperFactory(e -> { }, () -> { }));
@@ -59,7 +65,7 @@ public final class RecordSigner {
                 throw new IllegalStateException("cannot reach ZooKeeper at " + connectString + " within "
                         + CONNECT_MS + " ms");
             }
-            return new RecordSigner(client, seal, out).run();
+            return new RecordSigner(client, seal, previous, out).run();
         } finally {
             client.close();
         }
@@ -100,6 +106,11 @@ public final class RecordSigner {
             already++;
             return;
         }
+        if (o.refusal() == Refusal.BAD_SEAL && previous != null
+                && previous.open(path, stat.getVersion(), data).ok()) {
+            write(path, stat, previous.open(path, stat.getVersion(), data).payload(), "sealed with the new key");
+            return;
+        }
         if (o.refusal() == Refusal.BAD_SEAL) {
             leftAlone++;
             out.printf("%s: left alone: its seal does not match; look at it, then delete or restore it%n", path);
@@ -111,15 +122,21 @@ public final class RecordSigner {
             out.printf("%s: left alone: not a havn record (%s)%n", path, problem);
             return;
         }
+        write(path, stat, data, "sealed");
+    }
+
+    /** Stores {@code payload} sealed at {@code path}, if the znode is still at the version read. */
+    private void write(String path, Stat stat, byte[] payload, String what) throws Exception {
         try {
-            client.setData().withVersion(stat.getVersion()).forPath(path, seal.sealed(path, stat.getVersion() + 1, data));
+            client.setData().withVersion(stat.getVersion())
+                    .forPath(path, seal.sealed(path, stat.getVersion() + 1, payload));
         } catch (KeeperException.BadVersionException | KeeperException.NoNodeException e) {
             leftAlone++;
             out.printf("%s: left alone: it changed while being sealed; run this again%n", path);
             return;
         }
         sealed++;
-        out.printf("%s: sealed: %s%n", path, new String(data, StandardCharsets.UTF_8));
+        out.printf("%s: %s: %s%n", path, what, new String(payload, StandardCharsets.UTF_8));
     }
 
     /** Why {@code data} is not a record of the kind {@code path} holds, named like it, or null. */

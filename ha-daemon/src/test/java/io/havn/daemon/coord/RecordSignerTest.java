@@ -81,7 +81,7 @@ class RecordSignerTest {
     @Test
     void signingSealsTheOldRecordsOnceAndLeavesWhatIsNoHavnRecordRefused() throws Exception {
         ByteArrayOutputStream text = new ByteArrayOutputStream();
-        int left = RecordSigner.signAll(server.getConnectString(), 5_000, null, CLUSTER, NODE1, seal,
+        int left = RecordSigner.signAll(server.getConnectString(), 5_000, null, CLUSTER, NODE1, seal, null,
                 new PrintStream(text, true, StandardCharsets.UTF_8));
         String out = text.toString(StandardCharsets.UTF_8);
 
@@ -103,10 +103,31 @@ class RecordSignerTest {
                 + coordinator.refusals().count(RecordRefusals.Kind.VM, RecordSeal.Refusal.BAD_SEAL), "vm2, vm3, vm4");
 
         ByteArrayOutputStream again = new ByteArrayOutputStream();
-        assertEquals(3, RecordSigner.signAll(server.getConnectString(), 5_000, null, CLUSTER, NODE1, seal,
+        assertEquals(3, RecordSigner.signAll(server.getConnectString(), 5_000, null, CLUSTER, NODE1, seal, null,
                 new PrintStream(again, true, StandardCharsets.UTF_8)));
         assertTrue(again.toString(StandardCharsets.UTF_8).contains("0 sealed now, 3 sealed before, 3 left refused"),
                 again.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void afterAKeyRotationRecordsSealedWithThePreviousKeyAreSealedAgainWithTheNewOne() throws Exception {
+        byte[] newKey = CuratorCoordinatorTest.KEY.clone();
+        newKey[0] ^= 1;
+        RecordSeal rotated = RecordSeal.fromClusterKey(CLUSTER, newKey);
+        assertEquals(3, RecordSigner.signAll(server.getConnectString(), 5_000, null, CLUSTER, NODE1, seal, null,
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)), "the old key's seals");
+
+        ByteArrayOutputStream text = new ByteArrayOutputStream();
+        int left = RecordSigner.signAll(server.getConnectString(), 5_000, null, CLUSTER, NODE1, rotated, seal,
+                new PrintStream(text, true, StandardCharsets.UTF_8));
+        String out = text.toString(StandardCharsets.UTF_8);
+        assertEquals(3, left, out);
+        assertTrue(out.contains("/vms/vm1: sealed with the new key: {"), out);
+        assertTrue(out.contains("/vms/vm2: left alone: its seal does not match"), "sealed for another version: " + out);
+
+        Probe p = started(rotated);
+        await(p, VmChanged.class, v -> v.vm().value().equals("vm1") && v.record() != null);
+        await(p, EpochChanged.class, e -> e.epoch() == 3 && NODE1.equals(e.leader()));
     }
 
     @Test
