@@ -80,12 +80,10 @@ class RecordSignerTest {
 
     @Test
     void signingSealsTheOldRecordsOnceAndLeavesWhatIsNoHavnRecordRefused() throws Exception {
-        ByteArrayOutputStream text = new ByteArrayOutputStream();
-        int left = RecordSigner.signAll(server.getConnectString(), 5_000, null, CLUSTER, NODE1, seal, null,
-                new PrintStream(text, true, StandardCharsets.UTF_8));
-        String out = text.toString(StandardCharsets.UTF_8);
+        Signed first = sign(seal, null);
+        String out = first.out();
 
-        assertEquals(3, left, out);
+        assertEquals(3, first.left(), out);
         assertTrue(out.contains("/vms/vm1: sealed: {"), out);
         assertTrue(out.contains("/hosts/node1: sealed: {"), out);
         assertTrue(out.contains("/epoch: sealed: node1"), out);
@@ -102,11 +100,9 @@ class RecordSignerTest {
         assertEquals(3, coordinator.refusals().count(RecordRefusals.Kind.VM, RecordSeal.Refusal.UNSIGNED)
                 + coordinator.refusals().count(RecordRefusals.Kind.VM, RecordSeal.Refusal.BAD_SEAL), "vm2, vm3, vm4");
 
-        ByteArrayOutputStream again = new ByteArrayOutputStream();
-        assertEquals(3, RecordSigner.signAll(server.getConnectString(), 5_000, null, CLUSTER, NODE1, seal, null,
-                new PrintStream(again, true, StandardCharsets.UTF_8)));
-        assertTrue(again.toString(StandardCharsets.UTF_8).contains("0 sealed now, 3 sealed before, 3 left refused"),
-                again.toString(StandardCharsets.UTF_8));
+        Signed again = sign(seal, null);
+        assertEquals(3, again.left(), again.out());
+        assertTrue(again.out().contains("0 sealed now, 3 sealed before, 3 left refused"), again.out());
     }
 
     @Test
@@ -114,14 +110,11 @@ class RecordSignerTest {
         byte[] newKey = CuratorCoordinatorTest.KEY.clone();
         newKey[0] ^= 1;
         RecordSeal rotated = RecordSeal.fromClusterKey(CLUSTER, newKey);
-        assertEquals(3, RecordSigner.signAll(server.getConnectString(), 5_000, null, CLUSTER, NODE1, seal, null,
-                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)), "the old key's seals");
+        assertEquals(3, sign(seal, null).left(), "the old key's seals");
 
-        ByteArrayOutputStream text = new ByteArrayOutputStream();
-        int left = RecordSigner.signAll(server.getConnectString(), 5_000, null, CLUSTER, NODE1, rotated, seal,
-                new PrintStream(text, true, StandardCharsets.UTF_8));
-        String out = text.toString(StandardCharsets.UTF_8);
-        assertEquals(3, left, out);
+        Signed withNewKey = sign(rotated, seal);
+        String out = withNewKey.out();
+        assertEquals(3, withNewKey.left(), out);
         assertTrue(out.contains("/vms/vm1: sealed with the new key: {"), out);
         assertTrue(out.contains("/vms/vm2: left alone: its seal does not match"), "sealed for another version: " + out);
 
@@ -153,6 +146,16 @@ class RecordSignerTest {
         long t = p.write(java.util.List.of(new io.havn.common.port.CoordOp.PutVm(vm7, -1)));
         await(p, NodeEvent.WriteDone.class, w -> w.token() == t && w.outcome() == NodeEvent.WriteOutcome.OK);
         assertEquals(vm7, Json.fromJson(raw.getData().forPath("/vms/vm7"), VmRecord.class), "plain JSON");
+    }
+
+    private record Signed(int left, String out) {
+    }
+
+    private Signed sign(RecordSeal with, RecordSeal previous) throws Exception {
+        ByteArrayOutputStream text = new ByteArrayOutputStream();
+        int left = RecordSigner.signAll(server.getConnectString(), 5_000, null, CLUSTER, NODE1, with, previous,
+                new PrintStream(text, true, StandardCharsets.UTF_8));
+        return new Signed(left, text.toString(StandardCharsets.UTF_8));
     }
 
     private Probe started(RecordSeal s) {
