@@ -188,6 +188,8 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
             m.bindRecordRefusals(coordinator.refusals());
         }
         LoggingDecisionLog log = new LoggingDecisionLog();
+        RecordRefusals refusals = coordinator.refusals();
+        io.havn.common.port.AdminReplies answers = (id, r) -> replies.reply(id, withRefusals(r, refusals.total()));
         NodePorts ports = new NodePorts(loop, loop, transport, coordinator, hypervisor, fencer, watchdog, d -> {
             log.record(d);
             if (m != null) {
@@ -197,7 +199,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
                 systemd.notify("READY=1");
             }
             decisions.accept(d);
-        }, replies);
+        }, answers);
         InetSocketAddress advertised = cfg.host().address();
         Node node = new Node(new Node.Identity(self, cfg.host().capacity(),
                 advertised.getHostString() + ":" + advertised.getPort(), cfg.fence().device(),
@@ -235,6 +237,16 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
             System.err.println("havnd: signing records failed: " + e.getMessage());
             return 2;
         }
+    }
+
+    /** A status answer says how many records this daemon refused, when it refused any; others pass as they are. */
+    static io.havn.common.node.AdminReply withRefusals(io.havn.common.node.AdminReply r, long refused) {
+        if (r.state() == null || refused == 0 || r.message() != null) {
+            return r;
+        }
+        return new io.havn.common.node.AdminReply(r.ok(), r.code(), refused + (refused == 1 ? " record" : " records")
+                + " in the coordination service refused: no valid seal of the cluster key (see havnd's log and "
+                + "SECURITY.md)", r.state(), r.from(), r.peers());
     }
 
     /** The incarnation of the last start, 0 before one. */

@@ -44,7 +44,7 @@ class ForgedRecordsIntegrationTest {
         List<Havnd> daemons = new ArrayList<>();
         try (TestingServer zk = new TestingServer(true)) {
             Path key = DaemonFixture.clusterKey(dir);
-            boot(daemons, "node1", zk, dir, key);
+            EventLoop leader = boot(daemons, "node1", zk, dir, key);
             await("node1", Decision.Kind.LEADER_ELECTED, null);
             EventLoop node2 = boot(daemons, "node2", zk, dir, key);
             await("node2", Decision.Kind.READY, null);
@@ -78,6 +78,12 @@ class ForgedRecordsIntegrationTest {
                                     && s.decision().kind() != Decision.Kind.ADMIN),
                             "acted on the forged request: " + s.decision());
                 }
+                leader.post(new NodeEvent.AdminRequest(2, new AdminCommand.Status()));
+                AdminReply status = replies.poll(BOUND_S, TimeUnit.SECONDS);
+                assertNotNull(status, "no status answer");
+                assertTrue(status.state() != null && status.message() != null
+                        && status.message().startsWith("1 record in the coordination service refused"),
+                        "the status answer says so: " + status.message());
                 assertNotNull(outsider.checkExists().forPath("/requests/" + id),
                         "the forged request lies there unread: nobody decided or removed it");
                 byte[] node2Record = outsider.getData().forPath("/hosts/node2");
