@@ -8,6 +8,9 @@ import io.havn.common.node.NodePorts;
 import io.havn.daemon.admin.AdminSocketServer;
 import io.havn.daemon.config.HavnConfig;
 import io.havn.daemon.coord.CuratorCoordinator;
+import io.havn.daemon.coord.RecordRefusals;
+import io.havn.daemon.coord.RecordSeal;
+import io.havn.daemon.coord.RecordSigner;
 import io.havn.daemon.fence.FenceAgentFencer;
 import io.havn.daemon.libvirt.LibvirtHypervisor;
 import io.havn.daemon.log.LogSetup;
@@ -59,6 +62,14 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     @Option(names = "--check-config", description = "check the configuration and exit: 0 if it is valid")
     boolean checkOnly;
 
+    @Option(names = "--sign-records", description = "seal, once, the cluster's records left unsigned by a version "
+            + "before seals (see SECURITY.md), print each, and exit: 0 if every record then carries a valid seal")
+    boolean signRecords;
+
+    @Option(names = "--previous-key-file", paramLabel = "PATH", description = "with --sign-records: the cluster "
+            + "key before a rotation; records sealed with it are sealed again with heartbeat.keyFile's")
+    Path previousKeyFile;
+
     private final LongSupplier wallMillis;
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private final SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
@@ -93,6 +104,9 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         if (checkOnly) {
             System.out.println(config + ": valid (host " + cfg.host().name() + ", cluster " + cfg.cluster() + ")");
             return 0;
+        }
+        if (signRecords) {
+            return signRecords(cfg);
         }
         LogSetup.apply(cfg.logging());
         try {
@@ -152,18 +166,26 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
             }
             loop.post(event);
         };
-        HeartbeatCodec codec;
+        byte[] clusterKey;
         try {
-            codec = new HeartbeatCodec(cfg.cluster(), HeartbeatCodec.readKeyFile(cfg.heartbeat().keyFile()));
+            clusterKey = HeartbeatCodec.readKeyFile(cfg.heartbeat().keyFile());
         } catch (java.io.IOException | IllegalArgumentException e) {
             throw new Refused("heartbeat.keyFile: " + e.getMessage());
         }
+        HeartbeatCodec codec = new HeartbeatCodec(cfg.cluster(), clusterKey);
+        RecordSeal seal = RecordSeal.fromClusterKey(cfg.cluster(), clusterKey)
+                .withUnsigned(cfg.zookeeper().unsignedRecords());
+        if (seal.unsigned() != RecordSeal.Unsigned.REFUSE) {
+            LOG.warn("zookeeper.unsignedRecords is {}: records without a seal are accepted, so any client that "
+                    + "can write to ZooKeeper can steer this host; only for an upgrade (SECURITY.md)", seal.unsigned());
+        }
+        java.util.Arrays.fill(clusterKey, (byte) 0);
         InetSocketAddress bind = resolved(cfg.heartbeat().bind());
         NettyTransport transport = new NettyTransport(self, bind, codec, peers::get, sink,
                 cfg.heartbeat().receiveBufferBytes());
         closeables.add(transport);
         CuratorCoordinator coordinator = new CuratorCoordinator(cfg.zookeeper().connect(),
-                cfg.zookeeper().sessionTimeoutMs(), cfg.zookeeper().digest(), cfg.cluster(), self, sink);
+                cfg.zookeeper().sessionTimeoutMs(), cfg.zookeeper().digest(), cfg.cluster(), self, seal, sink);
         closeables.add(coordinator);
         String peerUri = cfg.libvirt().peerUriTemplate();
         LibvirtHypervisor hypervisor = new LibvirtHypervisor(cfg.libvirt().uri(), sink,
@@ -175,7 +197,12 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         WatchdogPublisher watchdog = new WatchdogPublisher(cfg.watchdog().stateFile(), cfg.settings().watchdogMs(),
                 cfg.watchdog().required());
         HavnMetrics m = cfg.metrics().enabled() ? metrics(cfg, transport) : null;
+        if (m != null) {
+            m.bindRecordRefusals(coordinator.refusals());
+        }
         LoggingDecisionLog log = new LoggingDecisionLog();
+        RecordRefusals refusals = coordinator.refusals();
+        io.havn.common.port.AdminReplies answers = (id, r) -> replies.reply(id, withRefusals(r, refusals.total()));
         NodePorts ports = new NodePorts(loop, loop, transport, coordinator, hypervisor, fencer, watchdog, d -> {
             log.record(d);
             if (m != null) {
@@ -185,7 +212,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
                 systemd.notify("READY=1");
             }
             decisions.accept(d);
-        }, replies);
+        }, answers);
         InetSocketAddress advertised = cfg.host().address();
         Node node = new Node(new Node.Identity(self, cfg.host().capacity(),
                 advertised.getHostString() + ":" + advertised.getPort(), cfg.fence().device(),
@@ -201,7 +228,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         hypervisor.start();
         loop.start(node);
         systemd.petFrom(loop); // WATCHDOG=1 from the node's own thread, under WatchdogSec=
-        sampleEverySecond(loop, node, m);
+        sampleEverySecond(loop, node, m, coordinator.refusals());
         LOG.info("havnd started: host {} in cluster {}, heartbeats on {} ({})", self, cfg.cluster(), bind,
                 transport.ioMode());
         return loop;
@@ -215,6 +242,40 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         public Refused(String message) {
             super(message);
         }
+    }
+
+    /** {@code --sign-records}: 0 when every record carries a valid seal afterwards, 1 when some do not, 2 on error. */
+    private int signRecords(HavnConfig cfg) {
+        try {
+            byte[] key = HeartbeatCodec.readKeyFile(cfg.heartbeat().keyFile());
+            RecordSeal seal = RecordSeal.fromClusterKey(cfg.cluster(), key);
+            java.util.Arrays.fill(key, (byte) 0);
+            RecordSeal previous = null;
+            if (previousKeyFile != null) {
+                byte[] old = HeartbeatCodec.readKeyFile(previousKeyFile);
+                previous = RecordSeal.fromClusterKey(cfg.cluster(), old);
+                java.util.Arrays.fill(old, (byte) 0);
+            }
+            HavnConfig.ZooKeeper zk = cfg.zookeeper();
+            return RecordSigner.signAll(zk.connect(), zk.sessionTimeoutMs(), zk.digest(), cfg.cluster(),
+                    cfg.host().name(), seal, previous, System.out) == 0 ? 0 : 1;
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            System.err.println("havnd: signing records failed: " + e.getMessage());
+            return 2;
+        }
+    }
+
+    /** A status answer says how many records this daemon refused, when it refused any; others pass as they are. */
+    static io.havn.common.node.AdminReply withRefusals(io.havn.common.node.AdminReply r, long refused) {
+        if (r.state() == null || refused == 0 || r.message() != null) {
+            return r;
+        }
+        return new io.havn.common.node.AdminReply(r.ok(), r.code(), refused + (refused == 1 ? " record" : " records")
+                + " in the coordination service refused: no valid seal of the cluster key (see havnd's log and "
+                + "SECURITY.md)", r.state(), r.from(), r.peers());
     }
 
     /** The incarnation of the last start, 0 before one. */
@@ -244,15 +305,18 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         return m;
     }
 
-    /** On the node's thread, every second: the node's state into the metrics' gauges and systemd's status. */
-    private void sampleEverySecond(EventLoop loop, Node node, HavnMetrics m) {
+    /**
+     * On the node's thread, every second: the node's state into the metrics' gauges and systemd's
+     * status, which also counts the records the coordinator refused.
+     */
+    private void sampleEverySecond(EventLoop loop, Node node, HavnMetrics m, RecordRefusals refusals) {
         Runnable[] sample = new Runnable[1];
         sample[0] = () -> {
             NodeSnapshot s = NodeSnapshot.of(node);
             if (m != null) {
                 m.update(s);
             }
-            systemd.status(StatusLine.of(s));
+            systemd.status(StatusLine.of(s, refusals.total()));
             loop.schedule(SAMPLE_NANOS, sample[0]);
         };
         loop.run(sample[0]);

@@ -4,12 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havn.daemon.admin.AdminSocketServer;
+import io.havn.common.model.HostId;
+import io.havn.common.model.Json;
+import io.havn.common.model.Priority;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmRecord;
+import io.havn.common.model.VmSpec;
 import io.havn.daemon.config.HavnConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.RetryNTimes;
 import org.apache.curator.test.TestingServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,6 +56,40 @@ class HavndTest {
         Run r = havnd("--config", f.toString(), "--check-config");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("valid (host node1, cluster prod)"), r.out());
+    }
+
+    @Test
+    void signRecordsSealsAnOldClustersRecordsAndSaysByItsExitWhetherAnyIsLeft(@TempDir Path dir) throws Exception {
+        try (TestingServer zk = new TestingServer(true);
+             CuratorFramework old = CuratorFrameworkFactory.newClient(zk.getConnectString(), new RetryNTimes(0, 0))) {
+            old.start();
+            VmRecord vm = VmRecord.running(new VmSpec(new VmId("vm1"), "vm1", 1, 1024, Priority.MEDIUM, true,
+                    "<domain/>"), new HostId("node1"), 0);
+            old.create().creatingParentsIfNeeded().forPath("/havn/prod/vms/vm1", Json.toBytes(vm));
+            Path key = DaemonFixture.clusterKey(dir);
+            Path f = dir.resolve("havn.yaml");
+            Files.writeString(f, """
+                    cluster: prod
+                    host: {name: node1, cpus: 8, memoryMiB: 16384}
+                    zookeeper: {connect: "%s"}
+                    heartbeat: {keyFile: "%s"}
+                    """.formatted(zk.getConnectString(), key));
+
+            Run r = havnd("--config", f.toString(), "--sign-records");
+            assertEquals(0, r.exit(), r.out() + r.err());
+            assertTrue(r.out().contains("/vms/vm1: sealed: {"), r.out());
+            assertTrue(old.getData().forPath("/havn/prod/vms/vm1")[0] == 'H', "sealed in place");
+
+            old.create().forPath("/havn/prod/vms/vm2", "not a record".getBytes(StandardCharsets.UTF_8));
+            Run left = havnd("--config", f.toString(), "--sign-records");
+            assertEquals(1, left.exit(), left.out() + left.err());
+            assertTrue(left.out().contains("/vms/vm2: left alone: not a havn record"), left.out());
+
+            Run noKey = havnd("--config", f.toString(), "--sign-records", "--previous-key-file",
+                    dir.resolve("missing.key").toString());
+            assertEquals(2, noKey.exit(), noKey.out() + noKey.err());
+            assertTrue(noKey.err().contains("missing.key does not exist"), noKey.err());
+        }
     }
 
     @Test

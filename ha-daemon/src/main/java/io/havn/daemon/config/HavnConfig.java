@@ -14,6 +14,7 @@ import io.havn.common.model.HostId;
 import io.havn.common.node.Role;
 import io.havn.common.node.Settings;
 import io.havn.daemon.fence.FenceAgentFencer;
+import io.havn.daemon.coord.RecordSeal;
 import io.havn.daemon.fence.FenceDevice;
 import java.io.IOException;
 import java.io.InputStream;
@@ -55,7 +56,11 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
      */
     public record Host(HostId name, HostCapacity capacity, InetSocketAddress address, Path stateDir) { }
 
-    public record ZooKeeper(String connect, int sessionTimeoutMs, String digest) { }
+    /**
+     * {@code unsignedRecords}: refuse (the default), accept or write records without a seal of the
+     * cluster key; the last two only while upgrading from a version before seals (SECURITY.md).
+     */
+    public record ZooKeeper(String connect, int sessionTimeoutMs, String digest, RecordSeal.Unsigned unsignedRecords) { }
 
     /**
      * The heartbeat socket: where it listens, the cluster key's file, and the receive buffer asked
@@ -176,10 +181,12 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
                 r.integer(h, "host.memoryMiB", 0, 1, Integer.MAX_VALUE));
         InetSocketAddress address = r.address(h, "host.address", null);
         Path stateDir = r.absolutePath(h, "host.stateDir", "/var/lib/havn");
-        JsonNode z = r.section(root, "zookeeper", Set.of("connect", "sessionTimeoutMs", "digest"));
+        JsonNode z = r.section(root, "zookeeper", Set.of("connect", "sessionTimeoutMs", "digest", "unsignedRecords"));
         String connect = r.text(z, "zookeeper.connect", null);
         int sessionMs = r.integer(z, "zookeeper.sessionTimeoutMs", 10_000, 2_000, 600_000);
         String digest = r.text(z, "zookeeper.digest", "");
+        RecordSeal.Unsigned unsigned = RecordSeal.Unsigned.valueOf(r.choice(z, "zookeeper.unsignedRecords", "refuse",
+                Set.of("refuse", "accept", "write")).toUpperCase(java.util.Locale.ROOT));
         if (!digest.isEmpty() && !digest.matches("[^:]+:.+")) {
             r.error("zookeeper.digest", "must be user:password");
         }
@@ -266,7 +273,7 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         }
         r.done();
         return new HavnConfig(cluster, new Host(name, cap, address == null ? bind : address, stateDir),
-                new ZooKeeper(connect, sessionMs, digest.isEmpty() ? null : digest),
+                new ZooKeeper(connect, sessionMs, digest.isEmpty() ? null : digest, unsigned),
                 new Heartbeat(bind == null ? address : bind, key, receiveBuffer), libvirt, fence,
                 new Watchdog(state, watchdogRequired),
                 new Admin(socket, socketGroup, users, groups),

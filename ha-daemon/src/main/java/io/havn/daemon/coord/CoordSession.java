@@ -42,7 +42,7 @@ final class CoordSession implements StateMirror.Owner {
     private final HostId host;
     private final OneSessionZookeeperFactory factory;
     private final CuratorFramework client;
-    private final StateMirror mirror = new StateMirror(this);
+    private final StateMirror mirror;
     private final Election election;
 
     private Phase phase = Phase.CONNECTING;
@@ -59,6 +59,7 @@ final class CoordSession implements StateMirror.Owner {
                 e -> owner.execute(() -> connectionEvent(e)),
                 () -> owner.execute(this::abandonedByCurator));
         this.client = SessionFramework.build(owner.settings(), factory);
+        this.mirror = new StateMirror(this, owner.seal(), owner.refusals(), host.value());
         this.election = new Election(this, mirror, host);
     }
 
@@ -239,6 +240,15 @@ final class CoordSession implements StateMirror.Owner {
                 task.run();
             }
         });
+    }
+
+    RecordSeal seal() {
+        return owner.seal();
+    }
+
+    /** Whether the record now stored at {@code path} was refused by this session's mirror. */
+    boolean refusedNow(String path) {
+        return mirror.refusedNow(path);
     }
 
     /** Runs {@code task} on the loop thread even after the end: for answers to requests. */

@@ -69,6 +69,8 @@ public final class CuratorCoordinator implements Coordinator, AutoCloseable {
 
     private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
     private final CoordSettings settings;
+    private final RecordSeal seal;
+    private final RecordRefusals refusals = new RecordRefusals();
     private final Consumer<NodeEvent> sink;
     private final ScheduledThreadPoolExecutor loop;
     /** Work that may block on the network: closing frameworks, a session's first operation. */
@@ -84,11 +86,13 @@ public final class CuratorCoordinator implements Coordinator, AutoCloseable {
      *                           digest ACL for it alone; null for no ACL
      * @param cluster            the cluster's name; its state lives under {@code /havn/<cluster>}
      * @param host               this host
+     * @param seal               seals every record written and checks every record read ({@link StateMirror})
      * @param sink               where events go (the node's event queue); called from one thread
      */
     public CuratorCoordinator(String connectString, int sessionTimeoutMs, String digestCredentials, String cluster,
-                              HostId host, Consumer<NodeEvent> sink) {
+                              HostId host, RecordSeal seal, Consumer<NodeEvent> sink) {
         this.settings = new CoordSettings(connectString, sessionTimeoutMs, digestCredentials, cluster, host);
+        this.seal = Objects.requireNonNull(seal, "seal");
         this.sink = Objects.requireNonNull(sink, "sink");
         this.loop = new ScheduledThreadPoolExecutor(1, threads("havn-coord-" + host));
         this.loop.setRemoveOnCancelPolicy(true);
@@ -219,7 +223,16 @@ public final class CuratorCoordinator implements Coordinator, AutoCloseable {
         return call(() -> current == null ? null : current.zooKeeper());
     }
 
+    /** The records this coordinator refused for a missing or wrong seal, since it was built. */
+    public RecordRefusals refusals() {
+        return refusals;
+    }
+
     // ---------------------------------------------------------------- for the session
+
+    RecordSeal seal() {
+        return seal;
+    }
 
     CoordSettings settings() {
         return settings;

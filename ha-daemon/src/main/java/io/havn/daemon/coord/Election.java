@@ -161,7 +161,8 @@ final class Election {
 
     /**
      * Bumps the epoch if this session leads: one multi that checks its entry still exists and sets
-     * the epoch node's data to this host's name; the new znode version is the new epoch.
+     * the epoch node's data to this host's name, sealed, at the version the mirror last read; the
+     * new znode version is the new epoch. A claim from a stale view fails and is tried again.
      */
     void claimEpoch(long token, Answer answer) {
         Optional<ElectionEntry> first = mirror.first();
@@ -169,11 +170,19 @@ final class Election {
             answer.complete(new NodeEvent.EpochClaimed(token, -1));
             return;
         }
+        long known = mirror.epoch();
+        if (known < 0 || known >= Integer.MAX_VALUE) {
+            answer.fail(); // not read yet: the node tries again on a later tick
+            return;
+        }
         try {
             TransactionOp t = client().transactionOp();
+            // from the epoch this session knows, so that the seal names the version the write makes
+            byte[] name = session.seal().seal(CoordPaths.EPOCH, (int) known + 1,
+                    host.value().getBytes(StandardCharsets.UTF_8));
             List<CuratorOp> ops = List.of(
                     t.check().withVersion(-1).forPath(CoordPaths.electionPath(first.get())),
-                    t.setData().withVersion(-1).forPath(CoordPaths.EPOCH, host.value().getBytes(StandardCharsets.UTF_8)));
+                    t.setData().withVersion((int) known).forPath(CoordPaths.EPOCH, name));
             client().transaction()
                     .inBackground((c, e) -> session.reply(() -> {
                         List<CuratorTransactionResult> r = e.getOpResults();

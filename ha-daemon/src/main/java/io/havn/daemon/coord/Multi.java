@@ -34,8 +34,9 @@ import org.slf4j.LoggerFactory;
  *       changed). The parent {@code live/h} must exist, or the create fails with NoNode: the
  *       parent is created (idempotently) before such a multi;</li>
  *   <li>{@code CheckHost(h, v)}: check the version of {@code hosts/h} is v;</li>
- *   <li>{@code PutVm}/{@code PutHost}: create when the expected version is NEW, else set the data
- *       at that version;</li>
+ *   <li>{@code PutVm}/{@code PutHost}/{@code PutRequest}: create when the expected version is NEW,
+ *       else set the data at that version; the data is sealed ({@link RecordSeal}) for the version
+ *       the write makes, 0 or the expected version + 1;</li>
  *   <li>{@code DeleteVm(v, n)}: delete at version n.</li>
  * </ul>
  *
@@ -43,6 +44,10 @@ import org.slf4j.LoggerFactory;
  * only means "absent" for a put). A check or delete naming a negative version, or a put naming a
  * version below NEW, can never hold: {@link #neverHolds} says so, and the write is a conflict
  * without being sent.
+ *
+ * <p>A conflict on a record whose stored version the session refused (its seal is missing or
+ * wrong) is answered a retry interval late: the node still holds the last verified version, so
+ * each try conflicts until an operator repairs the record, and the node must not spin on it.
  */
 final class Multi {
     private static final Logger log = LoggerFactory.getLogger(Multi.class);
@@ -109,9 +114,17 @@ final class Multi {
 
     private static void send(CoordSession session, long token, List<CoordOp> ops, Answer answer) {
         try {
-            Multi m = of(session.client(), ops);
+            Multi m = of(session.client(), session.seal(), ops);
             session.client().transaction()
-                    .inBackground((c, e) -> session.reply(() -> answer.complete(m.done(token, e))))
+                    .inBackground((c, e) -> session.reply(() -> {
+                        NodeEvent.WriteDone done = m.done(token, e);
+                        if (done.outcome() == WriteOutcome.CONFLICT && m.touchesRefused(session)) {
+                            // the node keeps the last verified record, so its next try conflicts too: not at once
+                            session.later(() -> answer.complete(done));
+                        } else {
+                            answer.complete(done);
+                        }
+                    }))
                     .forOperations(m.ops());
         } catch (Exception e) {
             ThreadUtils.checkInterrupted(e);
@@ -161,8 +174,38 @@ final class Multi {
         return out;
     }
 
-    /** Translates {@code ops}, none of which {@link #neverHolds}. */
-    private static Multi of(CuratorFramework client, List<CoordOp> ops) throws Exception {
+    /** Whether an op of this write names a record whose stored version the session refused. */
+    private boolean touchesRefused(CoordSession session) {
+        for (CoordOp op : origins) {
+            String path = recordPath(op);
+            if (path != null && session.refusedNow(path)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String recordPath(CoordOp op) {
+        if (op instanceof CoordOp.PutVm p) {
+            return CoordPaths.vm(p.record().id());
+        } else if (op instanceof CoordOp.DeleteVm d) {
+            return CoordPaths.vm(d.vm());
+        } else if (op instanceof CoordOp.PutHost p) {
+            return CoordPaths.host(p.record().id());
+        } else if (op instanceof CoordOp.CheckHost c) {
+            return CoordPaths.host(c.host());
+        } else if (op instanceof CoordOp.PutRequest p) {
+            return CoordPaths.request(p.record().id());
+        } else if (op instanceof CoordOp.DeleteRequest d) {
+            return CoordPaths.request(d.id());
+        } else if (op instanceof CoordOp.CheckEpoch) {
+            return CoordPaths.EPOCH;
+        }
+        return null;
+    }
+
+    /** Translates {@code ops}, none of which {@link #neverHolds}; records are sealed for the version they make. */
+    private static Multi of(CuratorFramework client, RecordSeal seal, List<CoordOp> ops) throws Exception {
         TransactionOp t = client.transactionOp();
         List<CuratorOp> out = new ArrayList<>();
         List<CoordOp> origins = new ArrayList<>();
@@ -178,13 +221,13 @@ final class Multi {
             } else if (op instanceof CoordOp.CheckHost c) {
                 out.add(t.check().withVersion(c.version()).forPath(CoordPaths.host(c.host())));
             } else if (op instanceof CoordOp.PutVm p) {
-                out.add(put(t, CoordPaths.vm(p.record().id()), Json.toBytes(p.record()), p.expectedVersion()));
+                out.add(put(t, seal, CoordPaths.vm(p.record().id()), Json.toBytes(p.record()), p.expectedVersion()));
             } else if (op instanceof CoordOp.PutHost p) {
-                out.add(put(t, CoordPaths.host(p.record().id()), Json.toBytes(p.record()), p.expectedVersion()));
+                out.add(put(t, seal, CoordPaths.host(p.record().id()), Json.toBytes(p.record()), p.expectedVersion()));
             } else if (op instanceof CoordOp.DeleteVm d) {
                 out.add(t.delete().withVersion(d.expectedVersion()).forPath(CoordPaths.vm(d.vm())));
             } else if (op instanceof CoordOp.PutRequest p) {
-                out.add(put(t, CoordPaths.request(p.record().id()), Json.toBytes(p.record()), p.expectedVersion()));
+                out.add(put(t, seal, CoordPaths.request(p.record().id()), Json.toBytes(p.record()), p.expectedVersion()));
             } else if (op instanceof CoordOp.DeleteRequest d) {
                 out.add(t.delete().withVersion(d.expectedVersion()).forPath(CoordPaths.request(d.id())));
             } else {
@@ -202,10 +245,12 @@ final class Multi {
         return new Multi(out, origins);
     }
 
-    private static CuratorOp put(TransactionOp t, String path, byte[] data, int expectedVersion) throws Exception {
+    /** A create makes version 0, a set at version n makes n + 1: the version the seal names. */
+    private static CuratorOp put(TransactionOp t, RecordSeal seal, String path, byte[] json, int expectedVersion)
+            throws Exception {
         return expectedVersion == CoordOp.NEW
-                ? t.create().withMode(CreateMode.PERSISTENT).forPath(path, data)
-                : t.setData().withVersion(expectedVersion).forPath(path, data);
+                ? t.create().withMode(CreateMode.PERSISTENT).forPath(path, seal.seal(path, 0, json))
+                : t.setData().withVersion(expectedVersion).forPath(path, seal.seal(path, expectedVersion + 1, json));
     }
 
     /** A check or a version failed: nothing was written, and it would fail again as it stands. */

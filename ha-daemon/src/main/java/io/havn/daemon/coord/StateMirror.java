@@ -12,6 +12,7 @@ import io.havn.daemon.coord.CoordPaths.ElectionEntry;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -46,6 +47,14 @@ import org.slf4j.LoggerFactory;
  * <p>It deliberately does not watch the data of live nodes: every host rewrites its own twice a
  * second, and only their presence matters. A live node is seen through the children of
  * {@code live/<host>}.
+ *
+ * <p>Every record (host, VM, request, and the leader's name on the epoch) must carry a valid
+ * {@link RecordSeal} for its path and znode version, checked before it is decoded. A record that
+ * does not is refused: it is not passed on, the last verified version of that record (if any) is
+ * what the node keeps, and each refused znode version is counted and logged once
+ * ({@link RecordRefusals}). So is a request that appears again where one was removed. The
+ * epoch's number is its znode version, which ZooKeeper itself checks in every leader write, so a
+ * bad seal there withholds only the leader's name.
  */
 final class StateMirror {
     private static final Logger log = LoggerFactory.getLogger(StateMirror.class);
@@ -74,7 +83,12 @@ final class StateMirror {
     }
 
     private final Owner owner;
+    private final RecordSeal seal;
+    private final RecordRefusals refusals;
+    private final String host;
     private final CuratorWatcher watcher = this::watched;
+    /** For each data path whose stored version is refused, that version's mzxid: refused once each. */
+    private final Map<String, Long> refused = new HashMap<>();
 
     private final TreeMap<HostId, Entry<HostRecord>> hosts = new TreeMap<>();
     private final TreeMap<VmId, Entry<VmRecord>> vms = new TreeMap<>();
@@ -88,8 +102,11 @@ final class StateMirror {
     private int outstanding;
     private boolean loaded;
 
-    StateMirror(Owner owner) {
+    StateMirror(Owner owner, RecordSeal seal, RecordRefusals refusals, String host) {
         this.owner = owner;
+        this.seal = Objects.requireNonNull(seal, "seal");
+        this.refusals = Objects.requireNonNull(refusals, "refusals");
+        this.host = host;
     }
 
     /** Starts the initial load: every node of the state, with its watch. */
@@ -124,6 +141,16 @@ final class StateMirror {
 
     Optional<ElectionEntry> first() {
         return election.isEmpty() ? Optional.empty() : Optional.of(election.get(0));
+    }
+
+    /** The epoch znode's version as last read, or -1 before it was read. */
+    long epoch() {
+        return epoch;
+    }
+
+    /** Whether the version now stored at {@code path}, as last read, was refused. */
+    boolean refusedNow(String path) {
+        return refused.containsKey(path);
     }
 
     Set<Long> liveSessions(HostId host) {
@@ -232,6 +259,9 @@ final class StateMirror {
         for (K k : new ArrayList<>(known.keySet())) {
             if (!present.contains(k)) {
                 known.remove(k);
+                if (CoordPaths.REQUESTS.equals(dir)) {
+                    refusals.requestRemoved(dir + "/" + k);
+                }
                 emit(removed.apply(k));
             }
         }
@@ -337,7 +367,11 @@ final class StateMirror {
                                    Class<T> type, Change<K, T> change) {
         Entry<T> old = known.get(key);
         if (stat == null) {
+            refused.remove(path);
             if (old != null) {
+                if (CoordPaths.isChild(path, CoordPaths.REQUESTS)) {
+                    refusals.requestRemoved(path);
+                }
                 known.remove(key);
                 emit(change.of(key, null));
             }
@@ -346,9 +380,14 @@ final class StateMirror {
         if (old != null && old.czxid() == stat.getCzxid() && old.mzxid() >= stat.getMzxid()) {
             return; // nothing new: an older or the same version
         }
+        byte[] payload = opened(path, data, stat, old == null ? "it is not passed on"
+                : "the node keeps its last verified version " + old.record().version());
+        if (payload == null) {
+            return;
+        }
         T value;
         try {
-            value = Json.fromJson(data, type);
+            value = Json.fromJson(payload, type);
         } catch (IllegalArgumentException ex) {
             log.warn("ignoring {} at version {}: {}", path, stat.getVersion(), ex.getMessage());
             return;
@@ -369,8 +408,14 @@ final class StateMirror {
             return;
         }
         HostId leader = null;
-        if (data != null && data.length > 0) {
-            String name = new String(data, StandardCharsets.UTF_8);
+        boolean asCreated = stat.getVersion() == 0 && (data == null || data.length == 0);
+        if (asCreated) {
+            refused.remove(CoordPaths.EPOCH); // the base node as created: no leader yet
+        }
+        byte[] payload = asCreated ? null : opened(CoordPaths.EPOCH, data, stat, "the epoch counts (ZooKeeper "
+                + "checks it in every leader write), without a leader's name until a leader claims the next one");
+        if (payload != null && payload.length > 0) {
+            String name = new String(payload, StandardCharsets.UTF_8);
             try {
                 leader = new HostId(name);
             } catch (IllegalArgumentException ex) {
@@ -383,6 +428,25 @@ final class StateMirror {
         epoch = stat.getVersion();
         epochLeader = leader;
         emit(new NodeEvent.EpochChanged(epoch, leader));
+    }
+
+    /**
+     * The payload of {@code data} read at {@code path}, or null if its seal is missing or wrong;
+     * a refusal is counted and logged once per stored version.
+     */
+    private byte[] opened(String path, byte[] data, Stat stat, String kept) {
+        RecordSeal.Opened o = CoordPaths.isChild(path, CoordPaths.REQUESTS) && refusals.requestRemovedBefore(path)
+                ? new RecordSeal.Opened(null, RecordSeal.Refusal.REPLAYED)
+                : seal.open(path, stat.getVersion(), data);
+        if (o.ok()) {
+            refused.remove(path);
+            return o.payload();
+        }
+        Long seen = refused.put(path, stat.getMzxid());
+        if (seen == null || seen != stat.getMzxid()) {
+            refusals.refused(host, path, stat.getVersion(), o.refusal(), kept);
+        }
+        return null;
     }
 
     // ---------------------------------------------------------------- helpers

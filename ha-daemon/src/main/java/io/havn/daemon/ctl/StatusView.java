@@ -37,11 +37,14 @@ final class StatusView {
     private final ClusterState state;
     private final String from;
     private final JsonNode peers;
+    /** What the answering daemon adds to its answer (records it refused), or null. */
+    private final String note;
 
-    private StatusView(ClusterState state, String from, JsonNode peers) {
+    private StatusView(ClusterState state, String from, JsonNode peers, String note) {
         this.state = state;
         this.from = from;
         this.peers = peers;
+        this.note = note;
     }
 
     /** The view of a successful status answer; an IllegalArgumentException says what it lacks. */
@@ -60,8 +63,10 @@ final class StatusView {
         }
         JsonNode from = answer.get("from");
         JsonNode peers = answer.get("peers");
+        JsonNode note = answer.get("message");
         return new StatusView(state, from == null || from.isNull() ? null : from.asText(),
-                peers == null || !peers.isObject() ? null : peers);
+                peers == null || !peers.isObject() ? null : peers,
+                note == null || !note.isTextual() ? null : note.asText());
     }
 
     ClusterState state() {
@@ -189,9 +194,15 @@ final class StatusView {
         return vms;
     }
 
-    /** What an operator should look at: no leader, hosts down or unheard, VMs recovering or in error. */
+    /**
+     * What an operator should look at: what the answering daemon says (records it refused), no
+     * leader, hosts down or unheard, VMs recovering or in error.
+     */
     List<String> attention() {
         List<String> out = new ArrayList<>();
+        if (note != null) {
+            out.add((from == null ? "" : from + ": ") + note);
+        }
         if (state.leader() == null) {
             out.add("no leader: changes wait until a host is elected");
         }

@@ -7,6 +7,8 @@ import io.havn.common.model.VmPhase;
 import io.havn.common.node.Decision;
 import io.havn.common.node.PeerStat;
 import io.havn.daemon.net.OneRequestServer;
+import io.havn.daemon.coord.RecordRefusals;
+import io.havn.daemon.coord.RecordSeal;
 import io.havn.daemon.transport.NettyTransport;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -202,6 +204,19 @@ public final class HavnMetrics implements AutoCloseable {
         Gauge.builder("havn.heartbeat.receive.buffer", transport, NettyTransport::receiveBufferBytes).baseUnit("bytes")
                 .description("the heartbeat socket's receive buffer as the kernel granted it (SO_RCVBUF)")
                 .register(registry);
+    }
+
+    /** Counts the records the coordinator refused for a missing or wrong seal, read at scrape time. */
+    public void bindRecordRefusals(RecordRefusals refusals) {
+        for (RecordRefusals.Kind k : RecordRefusals.Kind.values()) {
+            for (RecordSeal.Refusal r : RecordSeal.Refusal.values()) {
+                FunctionCounter.builder("havn.coord.records.refused", refusals, x -> x.count(k, r))
+                        .tag("kind", label(k)).tag("reason", label(r))
+                        .description("records in the coordination service refused because no cluster member "
+                                + "sealed them (unsigned), the seal does not match (bad_seal), or a removed "
+                                + "request was written back (replayed); each stored version counted once").register(registry);
+            }
+        }
     }
 
     /** Takes a new snapshot of the node for the gauges. Call on the node's thread. */

@@ -13,6 +13,16 @@ public final class StatusLine {
     private StatusLine() {
     }
 
+    /**
+     * As {@link #of(NodeSnapshot)}, and, when this daemon has refused records in the coordination
+     * service (no valid seal of the cluster key), how many: {@code ... · 2 records refused (see log)}.
+     */
+    public static String of(NodeSnapshot s, long recordsRefused) {
+        String line = of(s);
+        return recordsRefused == 0 ? line
+                : line + " · " + recordsRefused + (recordsRefused == 1 ? " record" : " records") + " refused (see log)";
+    }
+
     public static String of(NodeSnapshot s) {
         if (s.selfFenced()) {
             return "self-fenced: lost coordination, runs no HA VM";

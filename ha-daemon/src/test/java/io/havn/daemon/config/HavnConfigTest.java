@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havn.common.model.HostId;
 import io.havn.common.node.Role;
+import io.havn.daemon.coord.RecordSeal;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
@@ -101,6 +102,17 @@ class HavnConfigTest {
                 + "'..', got number 12", "libvirt.allowPassthrough: must be true or false")) {
             assertTrue(m.contains(key), "should say " + key + ": " + m);
         }
+    }
+
+    @Test
+    void unsignedRecordsAreRefusedUnlessTheConfigSaysOtherwiseForAnUpgrade() {
+        assertEquals(RecordSeal.Unsigned.REFUSE, HavnConfig.parse(GOOD, "h.yaml").zookeeper().unsignedRecords());
+        String accept = GOOD.replace("sessionTimeoutMs: 10000}", "sessionTimeoutMs: 10000, unsignedRecords: accept}");
+        assertEquals(RecordSeal.Unsigned.ACCEPT, HavnConfig.parse(accept, "h.yaml").zookeeper().unsignedRecords());
+        HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class,
+                () -> HavnConfig.parse(accept.replace("accept}", "yes}"), "h.yaml"));
+        assertTrue(e.getMessage().contains("zookeeper.unsignedRecords: must be one of accept, refuse, write"),
+                e.getMessage());
     }
 
     @Test

@@ -58,6 +58,8 @@ class CuratorCoordinatorTest extends CoordinatorContract {
     static final int TICK_MS = 300;
     static final long SERVING_MS = 30_000;
     static final AtomicInteger TESTS = new AtomicInteger();
+    /** The cluster key of every test's cluster. */
+    static final byte[] KEY = "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
     static TestingCluster cluster;
 
     @BeforeAll
@@ -105,10 +107,11 @@ class CuratorCoordinatorTest extends CoordinatorContract {
         await(p1, 0, LeadershipChanged.class, LeadershipChanged::leader, ANSWER_MS);
         assertEquals(1, claim(p1));
 
-        try (CuratorFramework raw = raw(((CuratorHarness) h).cluster, null)) {
+        try (CuratorFramework raw = raw(h().cluster, null)) {
             Stat stat = new Stat();
             byte[] data = raw.getData().storingStatIn(stat).forPath("/hosts/node1");
-            assertEquals(host1, Json.fromJson(data, HostRecord.class));
+            assertEquals(host1, Json.fromJson(h().seal.open("/hosts/node1", 0, data).payload(), HostRecord.class),
+                    "a sealed record");
             assertEquals(0, stat.getVersion());
             raw.getData().storingStatIn(stat).forPath("/vms/vm1");
             assertEquals(1, stat.getVersion(), "znode version = record version");
@@ -118,7 +121,7 @@ class CuratorCoordinatorTest extends CoordinatorContract {
 
             byte[] leader = raw.getData().storingStatIn(stat).forPath("/epoch");
             assertEquals(1, stat.getVersion(), "the epoch is the epoch znode's version");
-            assertArrayEquals("node1".getBytes(StandardCharsets.UTF_8), leader);
+            assertArrayEquals("node1".getBytes(StandardCharsets.UTF_8), h().seal.open("/epoch", 1, leader).payload());
 
             List<String> election = raw.getChildren().forPath("/leader");
             assertEquals(1, election.size(), "election: " + election);
@@ -184,7 +187,8 @@ class CuratorCoordinatorTest extends CoordinatorContract {
         BlockingQueue<NodeEvent> events = new LinkedBlockingQueue<>();
         try (TestingServer server = new TestingServer(spec, true);
              CuratorCoordinator c = new CuratorCoordinator(server.getConnectString(), 10_000, null,
-                     "t" + TESTS.incrementAndGet() + "-negotiated", NODE1, events::add)) {
+                     "t" + TESTS.incrementAndGet() + "-negotiated", NODE1, RecordSeal.fromClusterKey("negotiated", KEY),
+                     events::add)) {
             c.start();
             c.openSession();
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(START_MS);
@@ -199,21 +203,24 @@ class CuratorCoordinatorTest extends CoordinatorContract {
         }
     }
 
+    CuratorHarness h() {
+        return (CuratorHarness) h;
+    }
+
     // ---------------------------------------------------------------- the harness
 
     /** Clients of the shared ensemble under {@code /havn/<cluster>}; events arrive on one queue. */
     static final class CuratorHarness implements CoordinationHarness {
-        private record Arrival(Probe probe, NodeEvent event) {
-        }
-
         final String cluster;
+        final RecordSeal seal;
         private final String credentials;
-        private final BlockingQueue<Arrival> arrivals = new LinkedBlockingQueue<>();
+        private final Arrivals arrivals = new Arrivals();
         private final List<Probe> probes = new ArrayList<>();
         private final Set<InstanceSpec> down = new LinkedHashSet<>();
 
         CuratorHarness(String cluster, String credentials) {
             this.cluster = cluster;
+            this.seal = RecordSeal.fromClusterKey(cluster, KEY);
             this.credentials = credentials;
         }
 
@@ -226,7 +233,7 @@ class CuratorCoordinatorTest extends CoordinatorContract {
         public Probe connect(HostId host) {
             Probe p = new Probe(host);
             CuratorCoordinator c = new CuratorCoordinator(CuratorCoordinatorTest.cluster.getConnectString(),
-                    SESSION_TIMEOUT_MS, credentials, cluster, host, e -> arrivals.add(new Arrival(p, e)));
+                    SESSION_TIMEOUT_MS, credentials, cluster, host, seal, arrivals.sinkOf(p));
             c.start();
             p.attach(c, c::close);
             probes.add(p);
@@ -235,26 +242,7 @@ class CuratorCoordinatorTest extends CoordinatorContract {
 
         @Override
         public boolean awaitUntil(BooleanSupplier condition, long withinMs) {
-            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(withinMs);
-            for (Arrival a; (a = arrivals.poll()) != null; ) {
-                a.probe().receive(a.event());
-            }
-            while (!condition.getAsBoolean()) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                try {
-                    Arrival a = arrivals.poll(left, TimeUnit.NANOSECONDS);
-                    if (a != null) {
-                        a.probe().receive(a.event());
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new AssertionError("interrupted", e);
-                }
-            }
-            return true;
+            return arrivals.awaitUntil(condition, withinMs);
         }
 
         /** Expires the session on the client side at once; the ensemble expires it a session timeout later. */

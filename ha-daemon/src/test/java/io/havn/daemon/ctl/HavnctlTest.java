@@ -184,6 +184,17 @@ class HavnctlTest {
                 attention.toString());
     }
 
+    @Test
+    void whatTheDaemonAddsToItsAnswerNeedsAttention() throws Exception {
+        ObjectNode answer = (ObjectNode) Json.mapper().readTree(havnctl("status", "--json").out());
+        answer.put("from", "node2");
+        answer.put("message", "1 record in the coordination service refused");
+        assertTrue(StatusView.of(answer).attention().contains("node2: 1 record in the coordination service refused"),
+                StatusView.of(answer).attention().toString());
+        assertTrue(StatusView.of(answer).render().contains("  node2: 1 record in the coordination service refused\n"),
+                StatusView.of(answer).render());
+    }
+
     private static String line(List<String> lines, String prefix) {
         return lines.stream().filter(l -> l.stripLeading().startsWith(prefix)).findFirst().orElseThrow();
     }

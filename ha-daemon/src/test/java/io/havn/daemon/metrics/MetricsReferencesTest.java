@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.havn.common.model.HostId;
 import io.havn.common.node.PeerStat;
+import io.havn.daemon.coord.RecordRefusals;
 import io.havn.daemon.transport.HeartbeatCodec;
 import io.havn.daemon.transport.NettyTransport;
 import java.net.InetSocketAddress;
@@ -43,7 +44,7 @@ class MetricsReferencesTest {
 
     private static Exposition scrape;
 
-    /** A registry with every series it can have: a transport bound, a peer known, an admin request answered. */
+    /** A registry with every series it can have: a transport and refusals bound, a peer known, an admin request answered. */
     @BeforeAll
     static void scrapeEverything() {
         HeartbeatCodec codec = new HeartbeatCodec("prod", "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.UTF_8));
@@ -51,6 +52,7 @@ class MetricsReferencesTest {
              NettyTransport t = new NettyTransport(new HostId("node1"), new InetSocketAddress("127.0.0.1", 0), codec,
                      h -> null, e -> { })) {
             m.bindHeartbeatDrops(t);
+            m.bindRecordRefusals(new RecordRefusals());
             m.update(new NodeSnapshot(true, 1, new HostId("node1"), true, false, false, Map.of(), 0, Map.of(),
                     List.of(new PeerStat(new HostId("node2"), "HEALTHY", false, 0.3, 1.0, 100))));
             m.adminAnswered("{\"command\":\"status\"}", "{\"ok\":true}");

@@ -36,6 +36,15 @@ class StatusLineTest {
     }
 
     @Test
+    void refusedRecordsShowOnceThereAreAny() {
+        NodeSnapshot leader = node(true, true, false, false, new HostId("node1"), THREE_LIVE, 3, VMS);
+        assertEquals(StatusLine.of(leader), StatusLine.of(leader, 0));
+        assertEquals("leader epoch 7 · 3/3 hosts live · 6 VMs running, 2 recovering, 2 error · 1 record refused "
+                + "(see log)", StatusLine.of(leader, 1));
+        assertEquals("joining · 3 records refused (see log)", StatusLine.of(NodeSnapshot.none(), 3));
+    }
+
+    @Test
     void whatKeepsTheDaemonOutComesFirst() {
         assertEquals("joining", StatusLine.of(node(false, false, false, false, new HostId("node1"), THREE_LIVE, 3, VMS)));
         assertEquals("joining", StatusLine.of(NodeSnapshot.none()));
