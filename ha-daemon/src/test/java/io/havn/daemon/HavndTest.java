@@ -70,7 +70,7 @@ class HavndTest {
             Path f = dir.resolve("havn.yaml");
             Files.writeString(f, """
                     cluster: prod
-                    host: {name: node1, cpus: 8, memoryMiB: 16384}
+                    host: {name: node1, cpus: 8, memoryMiB: 16384, address: "127.0.0.1:7405"}
                     zookeeper: {connect: "%s"}
                     heartbeat: {keyFile: "%s"}
                     """.formatted(zk.getConnectString(), key));
