@@ -15,7 +15,7 @@ import org.w3c.dom.Element;
  * storage roots, host devices only when {@code passthrough} is allowed, and one of the known
  * emulators. Each host checks a spec against its own policy when an operator adds the VM (the host
  * that takes the request and the leader) and again before it starts the VM; a spec that fails is
- * never started (see SECURITY-admin.md).
+ * never started (see SECURITY.md).
  *
  * @param sharedStorage  absolute, normalised roots every host reaches alike (never {@code /})
  * @param passthrough    whether host devices (PCI, USB, SCSI, block, NVMe, TPM, input) may be passed through

@@ -21,7 +21,7 @@ import org.libvirt.jna.Libvirt;
  * could start the VM after this one dies; the first disk elsewhere is named and nothing is added.
  * Network disks (Ceph, iSCSI...) are shared by nature; a storage-pool volume is refused, since
  * where it lies cannot be told from the XML. Then the whole domain XML is checked against the
- * daemon's domain policy, as the daemon will check it (SECURITY-admin.md).
+ * daemon's domain policy, as the daemon will check it (SECURITY.md).
  */
 final class LocalDomain {
     /** virDomainXMLFlags: the persistent definition, not the running instance's. */
