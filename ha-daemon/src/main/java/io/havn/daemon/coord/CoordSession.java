@@ -139,7 +139,8 @@ final class CoordSession implements StateMirror.Owner {
         } catch (Exception e) {
             ThreadUtils.checkInterrupted(e);
             if (e instanceof KeeperException.NoAuthException) {
-                log.warn("{}: no permission to create the base nodes under /{}: check the digest credentials",
+                log.warn("{}: no permission to create the base nodes under /{}: the znodes belong to another identity; "
+                        + "check this host's certificate subject (or digest credentials) against the other hosts'",
                         host, owner.settings().namespace());
             } else {
                 log.debug("{}: creating the base nodes failed ({}); trying again", host, e.toString());
