@@ -7,6 +7,7 @@ import io.havn.common.node.NodeEvent;
 import io.havn.common.node.NodePorts;
 import io.havn.daemon.admin.AdminSocketServer;
 import io.havn.daemon.config.HavnConfig;
+import io.havn.daemon.coord.ClientTls;
 import io.havn.daemon.coord.CuratorCoordinator;
 import io.havn.daemon.fence.FenceAgentFencer;
 import io.havn.daemon.libvirt.LibvirtHypervisor;
@@ -100,6 +101,10 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
             System.err.println("havnd: " + e.getMessage());
             close();
             return 2;
+        } catch (HavnConfig.ConfigException e) {
+            System.err.println("havnd: " + config + ": " + e.getMessage());
+            close();
+            return 2;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(this::close, "havnd-shutdown"));
         stopped.await();
@@ -107,9 +112,10 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     }
 
     /**
-     * Builds and starts everything for {@code cfg}; returns the running node's event loop. Throws
-     * {@link IncarnationFile.Unusable}, before it builds anything, when the incarnation record
-     * cannot be read or written.
+     * Builds and starts everything for {@code cfg}; returns the running node's event loop. Throws,
+     * before it builds anything, {@link HavnConfig.ConfigException} naming the key when a
+     * {@code zookeeper.tls} store cannot be used, and {@link IncarnationFile.Unusable} when the
+     * incarnation record cannot be read or written.
      */
     public EventLoop start(HavnConfig cfg) throws Exception {
         AdminSocketServer[] admin = new AdminSocketServer[1];
@@ -131,6 +137,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     public EventLoop start(HavnConfig cfg, java.util.function.Consumer<io.havn.common.node.Decision> decisions,
                            io.havn.common.port.AdminReplies replies) throws Exception {
         HostId self = cfg.host().name();
+        ClientTls tls = clientTls(cfg.zookeeper());
         // first, on the disk: a start whose incarnation is not recorded could be followed by one below it
         IncarnationFile record = new IncarnationFile(cfg.host().stateDir());
         incarnation = record.advance(wallMillis.getAsLong());
@@ -150,7 +157,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         NettyTransport transport = new NettyTransport(self, bind, codec, peers::get, sink);
         closeables.add(transport);
         CuratorCoordinator coordinator = new CuratorCoordinator(cfg.zookeeper().connect(),
-                cfg.zookeeper().sessionTimeoutMs(), cfg.zookeeper().digest(), cfg.cluster(), self, sink);
+                cfg.zookeeper().sessionTimeoutMs(), tls, cfg.zookeeper().digest(), cfg.cluster(), self, sink);
         closeables.add(coordinator);
         String peerUri = cfg.libvirt().peerUriTemplate();
         LibvirtHypervisor hypervisor = new LibvirtHypervisor(cfg.libvirt().uri(), sink,
@@ -186,6 +193,25 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         LOG.info("havnd started: host {} in cluster {}, heartbeats on {} ({})", self, cfg.cluster(), bind,
                 transport.ioMode());
         return loop;
+    }
+
+    /**
+     * The TLS identity of {@code zk.tls}, its stores checked; or null, with a warning at every
+     * start, for a ZooKeeper the config accepts without TLS.
+     */
+    private static ClientTls clientTls(HavnConfig.ZooKeeper zk) {
+        if (zk.tls() == null) {
+            LOG.warn("ZooKeeper without TLS (zookeeper.allowInsecure: true): anyone who reaches {} can read and "
+                    + "rewrite this cluster's state{}", zk.connect(), zk.digest() == null ? ""
+                    : ", and the digest password crosses the network in clear text");
+            return null;
+        }
+        try {
+            return ClientTls.open(zk.tls().keyStore(), zk.tls().keyStorePasswordFile(), zk.tls().trustStore(),
+                    zk.tls().trustStorePasswordFile());
+        } catch (IllegalArgumentException e) {
+            throw new HavnConfig.ConfigException("zookeeper.tls." + e.getMessage());
+        }
     }
 
     /** The incarnation of the last start, 0 before one. */

@@ -1,6 +1,7 @@
 package io.havn.daemon;
 
 import io.havn.daemon.config.HavnConfig;
+import io.havn.daemon.coord.TlsEnsemble;
 import java.io.IOException;
 import java.net.DatagramSocket;
 import java.nio.file.Files;
@@ -66,21 +67,35 @@ final class DaemonFixture {
      * The config of daemon {@code host} of {@code cluster}: heartbeats on a free loopback port, a
      * private libvirt test-driver hypervisor of its own, its watchdog state file and state directory
      * in {@code dir}, no petter required (there is no hardware watchdog here); a session timeout of
-     * {@code sessionTimeoutMs}; {@code extra} is appended (e.g. settings).
+     * {@code sessionTimeoutMs}; a ZooKeeper accepted without TLS; {@code extra} is appended (e.g. settings).
      */
     static HavnConfig config(String cluster, String host, String zkConnect, int sessionTimeoutMs, Path dir, Path key,
                              String extra) throws IOException {
+        return config(cluster, host, zkConnect, "allowInsecure: true", sessionTimeoutMs, dir, key, extra);
+    }
+
+    /** As above, reaching ZooKeeper over TLS as a member of {@link TlsEnsemble}. */
+    static HavnConfig secureConfig(String cluster, String host, String zkConnect, int sessionTimeoutMs, Path dir,
+                                   Path key, String extra) throws IOException {
+        TlsEnsemble.Pki p = TlsEnsemble.pki();
+        String tls = ("tls: {keyStore: \"%s\", keyStorePasswordFile: \"%s\", "
+                + "trustStore: \"%s\", trustStorePasswordFile: \"%s\"}").formatted(p.member(), p.password(), p.trustStore(), p.password());
+        return config(cluster, host, zkConnect, tls, sessionTimeoutMs, dir, key, extra);
+    }
+
+    private static HavnConfig config(String cluster, String host, String zkConnect, String zkSecurity,
+                                     int sessionTimeoutMs, Path dir, Path key, String extra) throws IOException {
         Path node = dir.resolve(host + "-node.xml");
         Files.writeString(node, "<node/>");
         int port = freeUdpPort();
         return HavnConfig.parse("""
                 cluster: %s
                 host: {name: %s, cpus: 8, memoryMiB: 16384, address: "127.0.0.1:%d", stateDir: "%s"}
-                zookeeper: {connect: "%s", sessionTimeoutMs: %d}
+                zookeeper: {connect: "%s", sessionTimeoutMs: %d, %s}
                 heartbeat: {bind: "127.0.0.1:%d", keyFile: "%s"}
                 libvirt: {uri: "test://%s", pollMs: 200}
                 watchdog: {stateFile: "%s", required: false}
-                """.formatted(cluster, host, port, dir.resolve(host + ".d"), zkConnect, sessionTimeoutMs, port, key,
-                node, dir.resolve(host + ".wd")) + extra, host + ".yaml");
+                """.formatted(cluster, host, port, dir.resolve(host + ".d"), zkConnect, sessionTimeoutMs, zkSecurity,
+                port, key, node, dir.resolve(host + ".wd")) + extra, host + ".yaml");
     }
 }

@@ -9,6 +9,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.RetryNTimes;
 import org.apache.curator.test.InstanceSpec;
 import org.apache.curator.test.TestingCluster;
 import org.apache.zookeeper.client.ZKClientConfig;
@@ -129,6 +132,24 @@ public final class TlsEnsemble implements AutoCloseable {
     public static ClientTls stranger() {
         Pki p = pki();
         return ClientTls.open(p.stranger(), p.password(), p.trustStore(), p.password());
+    }
+
+    /**
+     * A started client of the chroot {@code namespace}: over TLS as {@code tls}, or on the plain
+     * ports without a certificate when it is null. Operations wait at most 5 s for a connection.
+     */
+    public CuratorFramework client(ClientTls tls, String namespace) {
+        CuratorFrameworkFactory.Builder b = CuratorFrameworkFactory.builder()
+                .connectString(tls == null ? plainConnectString() : connectString())
+                .namespace(namespace)
+                .connectionTimeoutMs(5_000)
+                .retryPolicy(new RetryNTimes(0, 0));
+        if (tls != null) {
+            b.zkClientConfig(tls.clientConfig());
+        }
+        CuratorFramework c = b.build();
+        c.start();
+        return c;
     }
 
     /** A client config for TLS that trusts the CA and presents no certificate. */
