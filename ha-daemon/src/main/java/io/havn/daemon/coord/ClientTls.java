@@ -75,6 +75,10 @@ public final class ClientTls {
         ZKClientConfig c = new ZKClientConfig();
         c.setProperty(ZKClientConfig.SECURE_CLIENT, "true");
         c.setProperty(ZKClientConfig.ZOOKEEPER_CLIENT_CNXN_SOCKET, "org.apache.zookeeper.ClientCnxnSocketNetty");
+        // No SASL: the certificate is the identity. ZooKeeper's SASL client also looks the server's
+        // address up in reverse DNS, and the name it finds would replace the connect string's
+        // address as the name the server's certificate must carry: Netty 4.2 checks that name.
+        c.setProperty(ZKClientConfig.ENABLE_CLIENT_SASL_KEY, "false");
         try (ClientX509Util x = new ClientX509Util()) {
             c.setProperty(x.getSslKeystoreLocationProperty(), keyStore.toString());
             c.setProperty(x.getSslKeystorePasswdPathProperty(), keyStorePasswordFile.toString());

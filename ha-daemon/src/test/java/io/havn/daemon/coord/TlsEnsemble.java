@@ -22,8 +22,9 @@ import org.apache.zookeeper.server.auth.ProviderRegistry;
  * A real ZooKeeper ensemble in this JVM set up as havn's README asks: each server has a plain
  * client port and a TLS one (secureClientPort, Netty, ssl.clientAuth=need), and the x509
  * authentication provider gives a client the subject of its certificate as its identity. The
- * certificates come from one CA made once per JVM: the servers' (SAN 127.0.0.1), the members'
- * ({@link #MEMBER}) and a stranger's ({@link #STRANGER}), both issued by the same CA.
+ * certificates come from one CA made once per JVM: the servers' (SAN 127.0.0.1 only: the address
+ * clients connect to, not the name reverse DNS gives it), the members' ({@link #MEMBER}) and a
+ * stranger's ({@link #STRANGER}), both issued by the same CA.
  *
  * <p>ZooKeeper's servers read their TLS settings from system properties, and its authentication
  * providers are registered once per JVM; both are set on start and cleared on close, so only
@@ -55,10 +56,12 @@ public final class TlsEnsemble implements AutoCloseable {
         if (pki == null) {
             try {
                 Path dir = Files.createTempDirectory("havn-test-pki");
-                CertificateAuthority ca = CertificateAuthority.create(dir, "havn test CA");
-                pki = new Pki(ca.trustStore(), ca.passwordFile(),
-                        ca.issue("zookeeper", "CN=zookeeper,OU=test", List.of("ip:127.0.0.1", "dns:localhost")),
-                        ca.issue("member", MEMBER, List.of()), ca.issue("stranger", STRANGER, List.of()));
+                CertificateAuthority ca = CertificateAuthority.create(dir, "havn test CA", List.of(
+                        new CertificateAuthority.Leaf("zookeeper", "CN=zookeeper,OU=test", List.of("ip:127.0.0.1")),
+                        new CertificateAuthority.Leaf("member", MEMBER, List.of()),
+                        new CertificateAuthority.Leaf("stranger", STRANGER, List.of())));
+                pki = new Pki(ca.trustStore(), ca.passwordFile(), ca.keyStore("zookeeper"), ca.keyStore("member"),
+                        ca.keyStore("stranger"));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             } catch (InterruptedException e) {
@@ -158,6 +161,7 @@ public final class TlsEnsemble implements AutoCloseable {
         ZKClientConfig c = new ZKClientConfig();
         c.setProperty(ZKClientConfig.SECURE_CLIENT, "true");
         c.setProperty(ZKClientConfig.ZOOKEEPER_CLIENT_CNXN_SOCKET, "org.apache.zookeeper.ClientCnxnSocketNetty");
+        c.setProperty(ZKClientConfig.ENABLE_CLIENT_SASL_KEY, "false"); // as a member does: only the certificate differs
         try (ClientX509Util x = new ClientX509Util()) {
             c.setProperty(x.getSslKeystoreLocationProperty(), ""); // not the servers' key store from the properties
             c.setProperty(x.getSslTruststoreLocationProperty(), p.trustStore().toString());
