@@ -144,7 +144,7 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         }
         ZooKeeper.Tls tls = r.zookeeperTls(z);
         boolean allowInsecure = r.bool(z, "zookeeper.allowInsecure", false);
-        if (tls == null && !allowInsecure && !z.has("tls")) {
+        if (tls == null && !allowInsecure && !z.hasNonNull("tls")) {
             r.error("zookeeper.tls", "required: without TLS and client certificates anyone who reaches ZooKeeper "
                     + "can read and rewrite the cluster's state; give keyStore, keyStorePasswordFile, trustStore and "
                     + "trustStorePasswordFile, or accept an insecure ZooKeeper with zookeeper.allowInsecure: true");

@@ -86,6 +86,9 @@ class HavnConfigTest {
         HavnConfig.ConfigException no = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
                 withZooKeeper("zookeeper: {connect: \"zk1:2181\", allowInsecure: false}\n"), "havn.yaml"));
         assertTrue(no.getMessage().contains("zookeeper.tls: required"), no.getMessage());
+        HavnConfig.ConfigException empty = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
+                withZooKeeper("zookeeper: {connect: \"zk1:2181\", tls: null}\n"), "havn.yaml"));
+        assertTrue(empty.getMessage().contains("zookeeper.tls: required"), "tls: null is no tls: " + empty.getMessage());
         HavnConfig.ConfigException vague = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
                 withZooKeeper("zookeeper: {connect: \"zk1:2181\", allowInsecure: yes please}\n"), "havn.yaml"));
         assertTrue(vague.getMessage().contains("zookeeper.allowInsecure: must be true or false"), vague.getMessage());
