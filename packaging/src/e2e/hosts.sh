@@ -14,7 +14,7 @@ E2E_NET=10.88.0                   # the test bridge's /24; the root namespace is
 E2E_BRIDGE=havne2e0
 E2E_ZK_PORT=2181                  # plain, on 127.0.0.1 only: the test's health check
 E2E_ZK_TLS_PORT=2281              # TLS with client certificates: what the hosts use
-E2E_ZK_SUBJECT="CN=havn,OU=e2e"   # the hosts' certificate subject: the znodes' ACL names x509:<it>
+E2E_ZK_SUBJECT="CN=havn-e2e"   # the hosts' certificate subject: the znodes' ACL names x509:<it>
 E2E_HOSTS=(host1 host2 host3)
 # Mount points the private directories are bound over, in every host
 E2E_PRIVATE_DIRS=(/run/libvirt /var/lib/libvirt /etc/libvirt /var/log/libvirt /var/cache/libvirt)

@@ -47,6 +47,17 @@ final class MembersAcl implements ACLProvider {
         }
     }
 
+    /** As zkCli.sh's setAcl takes it: {@code scheme:id:cdrwa,...}. */
+    @Override
+    public String toString() {
+        StringBuilder b = new StringBuilder();
+        for (ACL a : acl) {
+            b.append(b.length() == 0 ? "" : ",").append(a.getId().getScheme()).append(':').append(a.getId().getId())
+                    .append(":cdrwa");
+        }
+        return b.toString();
+    }
+
     @Override
     public List<ACL> getDefaultAcl() {
         return acl;

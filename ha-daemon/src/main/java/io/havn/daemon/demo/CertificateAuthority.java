@@ -33,7 +33,7 @@ public final class CertificateAuthority {
     }
 
     /**
-     * A certificate to issue: {@code subject} is a DN such as {@code CN=havn,OU=demo}, {@code sans}
+     * A certificate to issue: {@code subject} is a DN such as {@code CN=havn-demo}, {@code sans}
      * its subject alternative names (e.g. {@code ip:127.0.0.1}, {@code dns:zk1}; none for a client).
      * Its key store is {@code <name>.p12}.
      */

@@ -28,7 +28,7 @@ import java.util.stream.Stream;
 final class WorkDir {
     static final String CLUSTER = "demo";
     /** The subject of the certificate every host presents to ZooKeeper: the x509 identity the znodes' ACL names. */
-    static final String MEMBER_SUBJECT = "CN=havn,OU=" + CLUSTER;
+    static final String MEMBER_SUBJECT = "CN=havn-" + CLUSTER;
     /** The name of the hosts' key store in {@link #tls()}. */
     static final String MEMBER_STORE = "member";
     /** Loopback addresses are short; the admin socket's path must fit a Unix socket address (108 bytes). */

@@ -198,6 +198,35 @@ class CuratorCoordinatorTest extends CoordinatorContract {
     }
 
     @Test
+    void aClusterWhoseZnodesWereCreatedOpenIsReportedAtEachSession() throws Exception {
+        String name = "t" + TESTS.incrementAndGet() + "-open";
+        try (CuratorFramework byHand = raw(ensemble.connectString(), name, TlsEnsemble.member(), null)) {
+            byHand.create().creatingParentsIfNeeded().forPath("/vms"); // ZooKeeper's default ACL: anyone
+        }
+        ch.qos.logback.classic.Logger log =
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(CoordSession.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen =
+                new ch.qos.logback.core.read.ListAppender<>();
+        seen.start();
+        log.addAppender(seen);
+        CuratorHarness open = new CuratorHarness(name, null);
+        try {
+            Probe p = open.connect(NODE1);
+            p.coordinator().openSession();
+            assertTrue(open.awaitUntil(() -> p.has(0, NodeEvent.SessionStarted.class, x -> true), START_MS),
+                    "no session: " + p);
+            List<String> warnings = seen.list.stream()
+                    .filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                    .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+            assertTrue(warnings.stream().anyMatch(w -> w.contains("/havn/" + name + " is open to anyone")
+                    && w.contains("setAcl -R /havn/" + name + " x509:" + TlsEnsemble.MEMBER + ":cdrwa")), "" + warnings);
+        } finally {
+            log.detachAppender(seen);
+            open.close();
+        }
+    }
+
+    @Test
     void digestCredentialsOverTlsAreASecondMemberIdentity() throws Exception {
         CuratorHarness secured = new CuratorHarness("t" + TESTS.incrementAndGet() + "-acl", "havn:s3cret");
         try {
