@@ -94,7 +94,7 @@ find_jars() {
 check_machine() {
   local c missing=()
   [ "$(id -u)" = 0 ] || fail "must run as root (it makes namespaces, links and mounts)"
-  for c in ip nsenter unshare losetup setsid flock pgrep libvirtd virtlogd virsh qemu-system-x86_64 qemu-img curl java awk; do
+  for c in ip nsenter unshare losetup setsid flock pgrep libvirtd virtlogd virsh qemu-system-x86_64 qemu-img curl java keytool awk; do
     command -v "$c" > /dev/null || missing+=("$c")
   done
   [ ${#missing[@]} -eq 0 ] || fail "missing commands: ${missing[*]} (Debian: libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils iproute2 procps curl)"
@@ -117,7 +117,11 @@ write_config() {
     cat <<EOF
 cluster: e2e
 host: {name: $h, cpus: 8, memoryMiB: 1024, address: "$ip:7405", stateDir: "$d/state"}
-zookeeper: {connect: "$E2E_NET.1:$E2E_ZK_PORT", sessionTimeoutMs: 10000}
+zookeeper:
+  connect: "$E2E_NET.1:$E2E_ZK_TLS_PORT"
+  sessionTimeoutMs: 10000
+  tls: {keyStore: "$E2E_DIR/tls/host.p12", keyStorePasswordFile: "$E2E_DIR/tls/store.password",
+        trustStore: "$E2E_DIR/tls/truststore.p12", trustStorePasswordFile: "$E2E_DIR/tls/store.password"}
 heartbeat: {bind: "$ip:7405", keyFile: "$E2E_DIR/cluster.key"}
 libvirt: {uri: "qemu:///system", peerUri: "qemu+tcp://{host}/system", sharedStorage: ["$E2E_DIR/lun"]}
 watchdog: {stateFile: "$d/havn/watchdog.state", required: false}
@@ -358,7 +362,7 @@ setup() {
   # KVM where libvirt finds it usable, else QEMU's emulator (TCG): slower, the same steps
   caps=$(virsh_in host1 capabilities) || true
   if grep "<domain type='kvm'" <<< "$caps" > /dev/null; then GUEST_TYPE=kvm; else GUEST_TYPE=qemu; fi
-  say "hosts up: ${E2E_HOSTS[*]} ($(for h in "${E2E_HOSTS[@]}"; do printf '%s=%s ' "$h" "$(host_ip "$h")"; done)), ZooKeeper on $E2E_NET.1:$E2E_ZK_PORT; guests on $GUEST_TYPE"
+  say "hosts up: ${E2E_HOSTS[*]} ($(for h in "${E2E_HOSTS[@]}"; do printf '%s=%s ' "$h" "$(host_ip "$h")"; done)), ZooKeeper on $E2E_NET.1:$E2E_ZK_TLS_PORT (TLS, client certificates); guests on $GUEST_TYPE"
 
   for vm in "${GUESTS[@]}"; do
     i=$((i + 1))
@@ -384,6 +388,19 @@ setup() {
   done
   wait_for "the leader to see all ${#GUESTS[@]} HA VMs running" 30 leader_metric_is "${#GUESTS[@]}" havn_vms 'phase="running"'
   say "all ${#GUESTS[@]} guests under HA"
+  zk_refuses_strangers
+}
+
+# The cluster's znodes are the hosts' alone: a client without their certificate can neither list
+# the VM records nor forge a request.
+zk_refuses_strangers() {
+  local out
+  out=$(zk_stranger /havn/e2e/vms /havn/e2e/requests)
+  result "zookeeper-acl stranger=\"$(tr '\n' ';' <<< "$out")\""
+  grep -x 'zk-stranger: ls /havn/e2e/vms: NOAUTH' <<< "$out" > /dev/null \
+    && grep -x 'zk-stranger: create /havn/e2e/requests/forged: NOAUTH' <<< "$out" > /dev/null \
+    || fail "a client without the hosts' certificate was not refused: $(tr '\n' ' ' <<< "$out")"
+  say "ZooKeeper: a client without the hosts' certificate can neither list the VMs nor post a request"
 }
 
 # ---------------------------------------------------------------- step 1: maintenance

@@ -12,7 +12,9 @@
 
 E2E_NET=10.88.0                   # the test bridge's /24; the root namespace is .1
 E2E_BRIDGE=havne2e0
-E2E_ZK_PORT=2181
+E2E_ZK_PORT=2181                  # plain, on 127.0.0.1 only: the test's health check
+E2E_ZK_TLS_PORT=2281              # TLS with client certificates: what the hosts use
+E2E_ZK_SUBJECT="CN=havn-e2e"   # the hosts' certificate subject: the znodes' ACL names x509:<it>
 E2E_HOSTS=(host1 host2 host3)
 # Mount points the private directories are bound over, in every host
 E2E_PRIVATE_DIRS=(/run/libvirt /var/lib/libvirt /etc/libvirt /var/log/libvirt /var/cache/libvirt)
@@ -199,30 +201,81 @@ link_set() {
 
 # ---------------------------------------------------------------- ZooKeeper
 
-# One ZooKeeper server in the root namespace, on the bridge's address.
+# A CA, ZooKeeper's certificate (for the bridge's address) and the one every host presents
+# ($E2E_ZK_SUBJECT), in PKCS12 stores under $E2E_DIR/tls, all opened with the password in
+# store.password; the recipe of the README's "Installing on real hosts".
+zk_certificates() {
+  local t=$E2E_DIR/tls name
+  mkdir -p "$t"
+  od -An -tx1 -N16 /dev/urandom | tr -d ' \n' > "$t/store.password"
+  chmod 600 "$t/store.password"
+  kt() {
+    local out
+    out=$(keytool -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC "$@" -storepass:file "$t/store.password" 2>&1) \
+      || fail "keytool $1 failed: ${out##*$'\n'}"
+  }
+  kt -genkeypair -alias ca -dname "CN=havn e2e CA" -ext bc:c -keyalg EC -groupname secp256r1 -validity 2 \
+    -keystore "$t/ca.p12" -storetype PKCS12
+  kt -exportcert -rfc -alias ca -keystore "$t/ca.p12" -file "$t/ca.pem"
+  kt -importcert -noprompt -alias ca -file "$t/ca.pem" -keystore "$t/truststore.p12" -storetype PKCS12
+  for name in zookeeper host; do
+    kt -genkeypair -alias "$name" -keyalg EC -groupname secp256r1 -keystore "$t/$name.p12" -storetype PKCS12 \
+      -dname "$([ "$name" = host ] && echo "$E2E_ZK_SUBJECT" || echo "CN=zookeeper,OU=e2e")"
+    kt -certreq -alias "$name" -keystore "$t/$name.p12" -file "$t/$name.csr"
+    kt -gencert -rfc -alias ca -keystore "$t/ca.p12" -infile "$t/$name.csr" -outfile "$t/$name.pem" -validity 2 \
+      -ext eku=serverAuth,clientAuth $([ "$name" = zookeeper ] && echo "-ext san=ip:$E2E_NET.1")
+    cat "$t/$name.pem" "$t/ca.pem" > "$t/$name-chain.pem"
+    kt -importcert -noprompt -alias "$name" -file "$t/$name-chain.pem" -keystore "$t/$name.p12"
+  done
+}
+
+# One ZooKeeper server in the root namespace: TLS on the bridge's address, client certificates
+# required and authenticated by the x509 provider; a plain port on 127.0.0.1 for ruok alone.
 zk_start() {
-  local z=$E2E_DIR/zk
+  local z=$E2E_DIR/zk t=$E2E_DIR/tls
   mkdir -p "$z/data"
+  zk_certificates
   cat > "$z/zoo.cfg" <<EOF
 tickTime=1000
 dataDir=$z/data
-clientPortAddress=$E2E_NET.1
+clientPortAddress=127.0.0.1
 clientPort=$E2E_ZK_PORT
+secureClientPortAddress=$E2E_NET.1
+secureClientPort=$E2E_ZK_TLS_PORT
+serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory
+authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider
+ssl.clientAuth=need
+ssl.keyStore.location=$t/zookeeper.p12
+ssl.keyStore.passwordPath=$t/store.password
+ssl.keyStore.type=PKCS12
+ssl.trustStore.location=$t/truststore.p12
+ssl.trustStore.passwordPath=$t/store.password
+ssl.trustStore.type=PKCS12
 maxSessionTimeout=60000
 admin.enableServer=false
 4lw.commands.whitelist=ruok
 EOF
   spawn "$z/zk.log" "$z/zk.pid" java -Xmx256m -cp "$E2E_ZK_CLASSPATH" \
     org.apache.zookeeper.server.ZooKeeperServerMain "$z/zoo.cfg"
-  wait_for "ZooKeeper on $E2E_NET.1:$E2E_ZK_PORT" 60 zk_ok_or_gone "$(cat "$z/zk.pid")"
+  wait_for "ZooKeeper on $E2E_NET.1:$E2E_ZK_TLS_PORT" 60 zk_ok_or_gone "$(cat "$z/zk.pid")"
   kill -0 "$(cat "$z/zk.pid")" 2>/dev/null \
     || fail "ZooKeeper exited (a havnd.jar without metrics-core and snappy-java needs them in HAVN_E2E_ZK_CLASSPATH): $(grep -m1 -A1 Exception "$z/zk.log")"
+}
+
+# What a client without the hosts' certificate gets when it lists DIR and creates DIR2/forged,
+# on the plain port (the TLS port refuses it before it can ask): its "zk-stranger:" lines.
+zk_stranger() {
+  local out
+  out=$(java -Xmx128m -XX:+UseSerialGC -cp "$E2E_ZK_CLASSPATH" "$E2E_HERE/ZkStranger.java" \
+    "127.0.0.1:$E2E_ZK_PORT" "$@" 2>&1 || true)
+  grep '^zk-stranger: ' <<< "$out" || true
 }
 
 zk_ok_or_gone() { zk_ok || ! kill -0 "$1" 2>/dev/null; }
 
 zk_ok() {
-  [ "$(exec 3<>"/dev/tcp/$E2E_NET.1/$E2E_ZK_PORT" && printf ruok >&3 && timeout 2 cat <&3)" = imok ] 2>/dev/null
+  [ "$(exec 3<>"/dev/tcp/127.0.0.1/$E2E_ZK_PORT" && printf ruok >&3 && timeout 2 cat <&3)" = imok ] 2>/dev/null \
+    && (exec 3<>"/dev/tcp/$E2E_NET.1/$E2E_ZK_TLS_PORT") 2>/dev/null
 }
 
 # ---------------------------------------------------------------- teardown

@@ -7,6 +7,7 @@ import io.havn.common.node.NodeEvent;
 import io.havn.common.node.NodePorts;
 import io.havn.daemon.admin.AdminSocketServer;
 import io.havn.daemon.config.HavnConfig;
+import io.havn.daemon.coord.ClientTls;
 import io.havn.daemon.coord.CuratorCoordinator;
 import io.havn.daemon.coord.RecordRefusals;
 import io.havn.daemon.coord.RecordSeal;
@@ -115,6 +116,10 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
             System.err.println("havnd: " + e.getMessage());
             close();
             return 2;
+        } catch (HavnConfig.ConfigException e) {
+            System.err.println("havnd: " + config + ": " + e.getMessage());
+            close();
+            return 2;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(this::close, "havnd-shutdown"));
         stopped.await();
@@ -122,11 +127,13 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     }
 
     /**
-     * Builds and starts everything for {@code cfg}; returns the running node's event loop. Throws
-     * {@link IncarnationFile.Unusable}, before it builds anything, when the incarnation record
-     * cannot be read or written, {@link AdminSocketServer.PathTaken} when {@code admin.socket}
-     * names something other than a stale socket of ours, and {@link Refused} when the cluster key
-     * or the heartbeat address cannot be used (what was started is then closed by {@link #close}).
+     * Builds and starts everything for {@code cfg}; returns the running node's event loop. Throws,
+     * before it builds anything, {@link HavnConfig.ConfigException} naming the key when a
+     * {@code zookeeper.tls} store cannot be used, {@link IncarnationFile.Unusable} when the
+     * incarnation record cannot be read or written, and {@link AdminSocketServer.PathTaken} when
+     * {@code admin.socket} names something other than a stale socket of ours; and
+     * {@link Refused} when the cluster key or the heartbeat address cannot be used (what was
+     * started is then closed by {@link #close}).
      */
     public EventLoop start(HavnConfig cfg) throws Exception {
         AdminSocketServer.checkPath(cfg.admin().socket()); // before anything starts: never clobber another file
@@ -152,6 +159,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     public EventLoop start(HavnConfig cfg, java.util.function.Consumer<io.havn.common.node.Decision> decisions,
                            io.havn.common.port.AdminReplies replies) throws Exception {
         HostId self = cfg.host().name();
+        ClientTls tls = clientTls(cfg.zookeeper());
         // first, on the disk: a start whose incarnation is not recorded could be followed by one below it
         IncarnationFile record = new IncarnationFile(cfg.host().stateDir());
         incarnation = record.advance(wallMillis.getAsLong());
@@ -185,7 +193,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
                 cfg.heartbeat().receiveBufferBytes());
         closeables.add(transport);
         CuratorCoordinator coordinator = new CuratorCoordinator(cfg.zookeeper().connect(),
-                cfg.zookeeper().sessionTimeoutMs(), cfg.zookeeper().digest(), cfg.cluster(), self, seal, sink);
+                cfg.zookeeper().sessionTimeoutMs(), tls, cfg.zookeeper().digest(), cfg.cluster(), self, seal, sink);
         closeables.add(coordinator);
         String peerUri = cfg.libvirt().peerUriTemplate();
         LibvirtHypervisor hypervisor = new LibvirtHypervisor(cfg.libvirt().uri(), sink,
@@ -257,7 +265,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
                 java.util.Arrays.fill(old, (byte) 0);
             }
             HavnConfig.ZooKeeper zk = cfg.zookeeper();
-            return RecordSigner.signAll(zk.connect(), zk.sessionTimeoutMs(), zk.digest(), cfg.cluster(),
+            return RecordSigner.signAll(zk.connect(), zk.sessionTimeoutMs(), clientTls(zk), zk.digest(), cfg.cluster(),
                     cfg.host().name(), seal, previous, System.out) == 0 ? 0 : 1;
         } catch (Exception e) {
             if (e instanceof InterruptedException) {
@@ -276,6 +284,25 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         return new io.havn.common.node.AdminReply(r.ok(), r.code(), refused + (refused == 1 ? " record" : " records")
                 + " in the coordination service refused: no valid seal of the cluster key (see havnd's log and "
                 + "SECURITY.md)", r.state(), r.from(), r.peers());
+    }
+
+    /**
+     * The TLS identity of {@code zk.tls}, its stores checked; or null, with a warning at every
+     * start, for a ZooKeeper the config accepts without TLS.
+     */
+    private static ClientTls clientTls(HavnConfig.ZooKeeper zk) {
+        if (zk.tls() == null) {
+            LOG.warn("ZooKeeper without TLS (zookeeper.allowInsecure: true): anyone who reaches {} can read and "
+                    + "rewrite this cluster's state{}", zk.connect(), zk.digest() == null ? ""
+                    : ", and the digest password crosses the network in clear text");
+            return null;
+        }
+        try {
+            return ClientTls.open(zk.tls().keyStore(), zk.tls().keyStorePasswordFile(), zk.tls().trustStore(),
+                    zk.tls().trustStorePasswordFile());
+        } catch (IllegalArgumentException e) {
+            throw new HavnConfig.ConfigException("zookeeper.tls." + e.getMessage());
+        }
     }
 
     /** The incarnation of the last start, 0 before one. */

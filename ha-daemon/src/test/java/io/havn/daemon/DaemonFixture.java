@@ -1,6 +1,7 @@
 package io.havn.daemon;
 
 import io.havn.daemon.config.HavnConfig;
+import io.havn.daemon.coord.TlsEnsemble;
 import java.io.IOException;
 import java.net.DatagramSocket;
 import java.nio.file.Files;
@@ -68,28 +69,43 @@ final class DaemonFixture {
      * The config of daemon {@code host} of {@code cluster}: heartbeats on a free loopback port, a
      * private libvirt test-driver hypervisor of its own, its watchdog state file and state directory
      * in {@code dir}, no petter required (there is no hardware watchdog here); a session timeout of
-     * {@code sessionTimeoutMs}; {@code dir}/shared as its shared storage; {@code extra} is appended
-     * (e.g. settings).
+     * {@code sessionTimeoutMs}; {@code dir}/shared as its shared storage; a ZooKeeper accepted
+     * without TLS; {@code extra} is appended (e.g. settings).
      */
     static HavnConfig config(String cluster, String host, String zkConnect, int sessionTimeoutMs, Path dir, Path key,
                              String extra) throws IOException {
-        return config(cluster, host, 8, zkConnect, sessionTimeoutMs, dir, key, extra);
+        return config(cluster, host, 8, zkConnect, "allowInsecure: true", sessionTimeoutMs, dir, key, extra);
     }
 
     /** As above, the host offering {@code cpus} vCPUs to HA VMs. */
     static HavnConfig config(String cluster, String host, int cpus, String zkConnect, int sessionTimeoutMs, Path dir,
                              Path key, String extra) throws IOException {
+        return config(cluster, host, cpus, zkConnect, "allowInsecure: true", sessionTimeoutMs, dir, key, extra);
+    }
+
+    /** As above, reaching ZooKeeper over TLS as a member of {@link TlsEnsemble}. */
+    static HavnConfig secureConfig(String cluster, String host, String zkConnect, int sessionTimeoutMs, Path dir,
+                                   Path key, String extra) throws IOException {
+        TlsEnsemble.Pki p = TlsEnsemble.pki();
+        String tls = ("tls: {keyStore: \"%s\", keyStorePasswordFile: \"%s\", "
+                + "trustStore: \"%s\", trustStorePasswordFile: \"%s\"}").formatted(p.member(), p.password(), p.trustStore(), p.password());
+        return config(cluster, host, 8, zkConnect, tls, sessionTimeoutMs, dir, key, extra);
+    }
+
+    private static HavnConfig config(String cluster, String host, int cpus, String zkConnect, String zkSecurity,
+                                     int sessionTimeoutMs, Path dir, Path key, String extra) throws IOException {
         Path node = dir.resolve(host + "-node.xml");
         Files.writeString(node, "<node/>");
         int port = freeUdpPort();
         return HavnConfig.parse("""
                 cluster: %s
                 host: {name: %s, cpus: %d, memoryMiB: 16384, address: "127.0.0.1:%d", stateDir: "%s"}
-                zookeeper: {connect: "%s", sessionTimeoutMs: %d}
+                zookeeper: {connect: "%s", sessionTimeoutMs: %d, %s}
                 heartbeat: {bind: "127.0.0.1:%d", keyFile: "%s"}
                 libvirt: {uri: "test://%s", pollMs: 200, sharedStorage: ["%s"]}
                 watchdog: {stateFile: "%s", required: false}
-                """.formatted(cluster, host, cpus, port, dir.resolve(host + ".d"), zkConnect, sessionTimeoutMs, port, key,
+                """.formatted(cluster, host, cpus, port, dir.resolve(host + ".d"), zkConnect, sessionTimeoutMs, zkSecurity,
+                port, key,
                 node, dir.resolve("shared"), dir.resolve(host + ".wd")) + extra, host + ".yaml");
     }
 

@@ -81,7 +81,7 @@ class HavnctlIntegrationTest {
             Files.writeString(cfgFile, """
                     cluster: ctl
                     host: {name: node1, cpus: 8, memoryMiB: 16384, address: "127.0.0.1:7405"}
-                    zookeeper: {connect: "%s"}
+                    zookeeper: {connect: "%s", allowInsecure: true}
                     libvirt: {uri: "test://%s", sharedStorage: ["%s"]}
                     """.formatted(zk.getConnectString(), node, shared));
             BlockingQueue<Decision> decisions = new LinkedBlockingQueue<>();

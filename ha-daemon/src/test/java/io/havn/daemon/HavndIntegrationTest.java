@@ -1,6 +1,8 @@
 package io.havn.daemon;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havn.common.model.Priority;
@@ -17,13 +19,20 @@ import java.nio.file.Path;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.apache.curator.test.TestingServer;
+import io.havn.daemon.coord.TlsEnsemble;
+import java.util.List;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.ZooDefs;
+import org.apache.zookeeper.data.ACL;
+import org.apache.zookeeper.data.Id;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * One real havnd: a real ZooKeeper server, Netty on loopback, libvirt's test driver. It registers,
- * wins the election, and when an operator adds a VM it places, claims and starts it in libvirt.
+ * One real havnd: a real ZooKeeper ensemble reached over TLS with a member's certificate, Netty on
+ * loopback, libvirt's test driver. It registers, wins the election, and when an operator adds a VM
+ * it places, claims and starts it in libvirt; the records it wrote are the members' alone.
  */
 class HavndIntegrationTest {
     private static final String DOMAIN = """
@@ -38,8 +47,8 @@ class HavndIntegrationTest {
 
     @Test
     void aDaemonJoinsLeadsAndStartsAnAddedVmInLibvirt(@TempDir Path dir) throws Exception {
-        try (TestingServer zk = new TestingServer(true)) {
-            HavnConfig cfg = DaemonFixture.config("it", "node1", zk.getConnectString(), 10_000, dir,
+        try (TlsEnsemble zk = TlsEnsemble.start(3, 1_000)) {
+            HavnConfig cfg = DaemonFixture.secureConfig("it", "node1", zk.connectString(), 10_000, dir,
                     DaemonFixture.clusterKey(dir), "");
             BlockingQueue<Decision> decisions = new LinkedBlockingQueue<>();
             BlockingQueue<AdminReply> replies = new LinkedBlockingQueue<>();
@@ -61,6 +70,14 @@ class HavndIntegrationTest {
                 assertTrue(started.vm().equals(spec.id()), started.toString());
                 assertTrue(Files.readString(dir.resolve("node1.wd")).contains("armed"),
                         "the watchdog guards the running HA VM");
+                String record = "/vms/" + spec.id().value();
+                try (CuratorFramework member = zk.client(TlsEnsemble.member(), "havn/it");
+                     CuratorFramework stranger = zk.client(TlsEnsemble.stranger(), "havn/it")) {
+                    assertTrue(member.getData().forPath(record).length > 0, "the VM record is written");
+                    assertEquals(List.of(new ACL(ZooDefs.Perms.ALL, new Id("x509", TlsEnsemble.MEMBER))),
+                            member.getACL().forPath(record));
+                    assertThrows(KeeperException.NoAuthException.class, () -> stranger.getData().forPath(record));
+                }
             }
         }
     }

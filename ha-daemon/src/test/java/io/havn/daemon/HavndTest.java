@@ -10,7 +10,13 @@ import io.havn.common.model.Priority;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmRecord;
 import io.havn.common.model.VmSpec;
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.havn.daemon.config.HavnConfig;
+import io.havn.daemon.coord.TlsEnsemble;
+import java.util.List;
+import org.slf4j.LoggerFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -51,7 +57,7 @@ class HavndTest {
         Files.writeString(f, """
                 cluster: prod
                 host: {name: node1, cpus: 8, memoryMiB: 16384, address: "10.0.0.1:7405"}
-                zookeeper: {connect: "127.0.0.1:2181"}
+                zookeeper: {connect: "127.0.0.1:2181", allowInsecure: true}
                 """);
         Run r = havnd("--config", f.toString(), "--check-config");
         assertEquals(0, r.exit(), r.err());
@@ -71,7 +77,7 @@ class HavndTest {
             Files.writeString(f, """
                     cluster: prod
                     host: {name: node1, cpus: 8, memoryMiB: 16384, address: "127.0.0.1:7405"}
-                    zookeeper: {connect: "%s"}
+                    zookeeper: {connect: "%s", allowInsecure: true}
                     heartbeat: {keyFile: "%s"}
                     """.formatted(zk.getConnectString(), key));
 
@@ -122,7 +128,7 @@ class HavndTest {
         Files.writeString(f, """
                 cluster: prod
                 host: {name: node1, cpus: 8, memoryMiB: 16384, address: "127.0.0.1:%d", stateDir: "%s"}
-                zookeeper: {connect: "127.0.0.1:1"}
+                zookeeper: {connect: "127.0.0.1:1", allowInsecure: true}
                 heartbeat: {keyFile: "%s"}
                 libvirt: {uri: "test:///default"}
                 watchdog: {stateFile: "%s", required: false}
@@ -230,6 +236,77 @@ class HavndTest {
                 assertEquals(1.0, e.value("havn_connections_cut_total", "endpoint", "metrics", "reason",
                         "request_bytes").orElseThrow());
             }
+        }
+    }
+
+    @Test
+    void withoutTlsTheConfigIsRefusedWithStatus2UnlessItAcceptsAnInsecureZooKeeper(@TempDir Path dir)
+            throws Exception {
+        Path f = dir.resolve("havn.yaml");
+        Files.writeString(f, """
+                cluster: prod
+                host: {name: node1, cpus: 8, memoryMiB: 16384, address: "127.0.0.1:7405"}
+                zookeeper: {connect: "127.0.0.1:2181"}
+                """);
+        Run refused = havnd("--config", f.toString(), "--check-config");
+        assertEquals(2, refused.exit(), refused.out());
+        assertTrue(refused.err().contains("zookeeper.tls: required"), refused.err());
+        Files.writeString(f, Files.readString(f).replace("2181\"}", "2181\", allowInsecure: true}"));
+        Run accepted = havnd("--config", f.toString(), "--check-config");
+        assertEquals(0, accepted.exit(), accepted.err());
+    }
+
+    @Test
+    void aKeyStoreThatCannotBeOpenedStopsHavndWithStatus2NamingTheKeyBeforeItStartsAnything(@TempDir Path dir)
+            throws Exception {
+        TlsEnsemble.Pki pki = TlsEnsemble.pki();
+        Path wrong = Files.writeString(dir.resolve("wrong.password"), "not-the-password\n");
+        Path state = dir.resolve("state");
+        Path sock = dir.resolve("admin.sock");
+        Path f = dir.resolve("havn.yaml");
+        Files.writeString(f, """
+                cluster: prod
+                host: {name: node1, cpus: 8, memoryMiB: 16384, address: "127.0.0.1:7405", stateDir: "%s"}
+                zookeeper:
+                  connect: "127.0.0.1:2281"
+                  tls: {keyStore: "%s", keyStorePasswordFile: "%s", trustStore: "%s", trustStorePasswordFile: "%s"}
+                heartbeat: {keyFile: "%s"}
+                watchdog: {stateFile: "%s", required: false}
+                admin: {socket: "%s"}
+                metrics: {enabled: false}
+                """.formatted(state, pki.member(), wrong, pki.trustStore(), pki.password(), dir.resolve("no-key"),
+                dir.resolve("watchdog.state"), sock));
+        Run r = havnd("--config", f.toString());
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains(f + ": zookeeper.tls.keyStore: cannot open " + pki.member()), r.err());
+        assertTrue(!r.err().contains("not-the-password"), "no password in the message: " + r.err());
+        assertTrue(!Files.exists(state) && !Files.exists(dir.resolve("watchdog.state")) && !Files.exists(sock),
+                "nothing started");
+    }
+
+    @Test
+    void aDaemonOnAnInsecureZooKeeperWarnsAtEveryStartAndASecureOneDoesNot(@TempDir Path dir) throws Exception {
+        ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(Havnd.class);
+        ListAppender<ILoggingEvent> seen = new ListAppender<>();
+        seen.start();
+        log.addAppender(seen);
+        try {
+            Path key = DaemonFixture.clusterKey(dir);
+            HavnConfig insecure = DaemonFixture.config("warn", "node1", "127.0.0.1:1", 10_000, dir, key,
+                    "metrics: {enabled: false}\n");
+            HavnConfig secure = DaemonFixture.secureConfig("warn", "node2", "127.0.0.1:1", 10_000, dir, key,
+                    "metrics: {enabled: false}\n");
+            for (HavnConfig cfg : List.of(insecure, insecure, secure)) {
+                try (Havnd h = new Havnd()) {
+                    h.start(cfg, d -> { }, (id, reply) -> { });
+                }
+            }
+            List<String> warnings = seen.list.stream().filter(e -> e.getLevel() == Level.WARN)
+                    .map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains("ZooKeeper without TLS")).toList();
+            assertEquals(2, warnings.size(), "one warning per insecure start: " + warnings);
+            assertTrue(warnings.get(0).contains("anyone who reaches 127.0.0.1:1 can read and rewrite"), warnings.get(0));
+        } finally {
+            log.detachAppender(seen);
         }
     }
 }

@@ -132,6 +132,8 @@ class ConfigTemplateIT {
         }
         assertTrue(probe.get("fence") instanceof ObjectNode, "conf/havn.yaml has a fence section: " + shipped);
         ((ObjectNode) probe.get("fence")).putObject("devices").putObject("d").put(PROBE, 1);
+        assertTrue(probe.get("zookeeper") instanceof ObjectNode, "conf/havn.yaml has a zookeeper section: " + shipped);
+        ((ObjectNode) probe.get("zookeeper")).putObject("tls").put(PROBE, 1);
         String answer = refusal(YAML.writeValueAsString(probe));
 
         Set<String> known = new TreeSet<>(top);

@@ -57,10 +57,17 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
     public record Host(HostId name, HostCapacity capacity, InetSocketAddress address, Path stateDir) { }
 
     /**
-     * {@code unsignedRecords}: refuse (the default), accept or write records without a seal of the
-     * cluster key; the last two only while upgrading from a version before seals (SECURITY.md).
+     * The coordination service. {@code tls}: how to reach it over TLS with this host's certificate,
+     * or null; {@code allowInsecure}: the file accepts a ZooKeeper without TLS in so many words
+     * (a file without {@code tls} is refused otherwise); {@code unsignedRecords}: refuse (the
+     * default), accept or write records without a seal of the cluster key; the last two only while
+     * upgrading from a version before seals (SECURITY.md).
      */
-    public record ZooKeeper(String connect, int sessionTimeoutMs, String digest, RecordSeal.Unsigned unsignedRecords) { }
+    public record ZooKeeper(String connect, int sessionTimeoutMs, String digest, Tls tls, boolean allowInsecure,
+                            RecordSeal.Unsigned unsignedRecords) {
+        /** The key store (this host's key and certificate), the trust store (the CA), and the files of their passwords. */
+        public record Tls(Path keyStore, Path keyStorePasswordFile, Path trustStore, Path trustStorePasswordFile) { }
+    }
 
     /**
      * The heartbeat socket: where it listens, the cluster key's file, and the receive buffer asked
@@ -181,7 +188,8 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
                 r.integer(h, "host.memoryMiB", 0, 1, Integer.MAX_VALUE));
         InetSocketAddress address = r.address(h, "host.address", null);
         Path stateDir = r.absolutePath(h, "host.stateDir", "/var/lib/havn");
-        JsonNode z = r.section(root, "zookeeper", Set.of("connect", "sessionTimeoutMs", "digest", "unsignedRecords"));
+        JsonNode z = r.section(root, "zookeeper", Set.of("connect", "sessionTimeoutMs", "digest", "tls",
+                "allowInsecure", "unsignedRecords"));
         String connect = r.text(z, "zookeeper.connect", null);
         int sessionMs = r.integer(z, "zookeeper.sessionTimeoutMs", 10_000, 2_000, 600_000);
         String digest = r.text(z, "zookeeper.digest", "");
@@ -189,6 +197,16 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
                 Set.of("refuse", "accept", "write")).toUpperCase(java.util.Locale.ROOT));
         if (!digest.isEmpty() && !digest.matches("[^:]+:.+")) {
             r.error("zookeeper.digest", "must be user:password");
+        }
+        ZooKeeper.Tls tls = r.zookeeperTls(z);
+        boolean allowInsecure = r.bool(z, "zookeeper.allowInsecure", false);
+        if (tls == null && !allowInsecure && !z.hasNonNull("tls")) {
+            r.error("zookeeper.tls", "required: without TLS and client certificates anyone who reaches ZooKeeper "
+                    + "can read and rewrite the cluster's state; give keyStore, keyStorePasswordFile, trustStore and "
+                    + "trustStorePasswordFile, or accept an insecure ZooKeeper with zookeeper.allowInsecure: true");
+            if (!digest.isEmpty()) {
+                r.error("zookeeper.digest", "without zookeeper.tls its password crosses the network in clear text");
+            }
         }
         JsonNode hb = r.section(root, "heartbeat", Set.of("bind", "keyFile", "receiveBufferBytes"));
         InetSocketAddress bind = r.address(hb, "heartbeat.bind", null);
@@ -273,7 +291,7 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         }
         r.done();
         return new HavnConfig(cluster, new Host(name, cap, address == null ? bind : address, stateDir),
-                new ZooKeeper(connect, sessionMs, digest.isEmpty() ? null : digest, unsigned),
+                new ZooKeeper(connect, sessionMs, digest.isEmpty() ? null : digest, tls, allowInsecure, unsigned),
                 new Heartbeat(bind == null ? address : bind, key, receiveBuffer), libvirt, fence,
                 new Watchdog(state, watchdogRequired),
                 new Admin(socket, socketGroup, users, groups),
@@ -515,6 +533,46 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
                 }
             });
             return out;
+        }
+
+        /** {@code zookeeper.tls}, or null when absent (or bad, which is reported). */
+        ZooKeeper.Tls zookeeperTls(JsonNode zookeeper) {
+            JsonNode t = zookeeper.get("tls");
+            if (t == null || t.isNull()) {
+                return null;
+            }
+            if (!t.isObject()) {
+                error("zookeeper.tls", "must be a mapping with keyStore, keyStorePasswordFile, trustStore and "
+                        + "trustStorePasswordFile");
+                return null;
+            }
+            only(t, "zookeeper.tls.", Set.of("keyStore", "keyStorePasswordFile", "trustStore",
+                    "trustStorePasswordFile"));
+            Path keyStore = requiredAbsolutePath(t, "zookeeper.tls.keyStore");
+            Path keyPassword = requiredAbsolutePath(t, "zookeeper.tls.keyStorePasswordFile");
+            Path trustStore = requiredAbsolutePath(t, "zookeeper.tls.trustStore");
+            Path trustPassword = requiredAbsolutePath(t, "zookeeper.tls.trustStorePasswordFile");
+            if (keyStore == null || keyPassword == null || trustStore == null || trustPassword == null) {
+                return null;
+            }
+            return new ZooKeeper.Tls(keyStore, keyPassword, trustStore, trustPassword);
+        }
+
+        /** A required absolute path (normalised), or null when it is missing or bad, which is reported. */
+        Path requiredAbsolutePath(JsonNode section, String key) {
+            String v = text(section, key, null);
+            if (v.isEmpty()) {
+                return null;
+            }
+            try {
+                if (v.startsWith("/")) {
+                    return Path.of(v).normalize();
+                }
+            } catch (InvalidPathException bad) {
+                // reported below
+            }
+            error(key, "must be an absolute path, got '" + v + "'");
+            return null;
         }
 
         boolean bool(JsonNode section, String key, boolean dflt) {

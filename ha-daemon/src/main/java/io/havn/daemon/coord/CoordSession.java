@@ -11,7 +11,9 @@ import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.KeeperException.Code;
 import org.apache.zookeeper.WatchedEvent;
 import org.apache.zookeeper.Watcher.Event.KeeperState;
+import org.apache.zookeeper.ZooDefs;
 import org.apache.zookeeper.ZooKeeper;
+import org.apache.zookeeper.data.ACL;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -136,16 +138,40 @@ final class CoordSession implements StateMirror.Owner {
                     // there already
                 }
             }
+            warnIfOpen();
             onLoop(mirror::load);
         } catch (Exception e) {
             ThreadUtils.checkInterrupted(e);
             if (e instanceof KeeperException.NoAuthException) {
-                log.warn("{}: no permission to create the base nodes under /{}: check the digest credentials",
+                log.warn("{}: no permission to create the base nodes under /{}: the znodes belong to another identity; "
+                        + "check this host's certificate subject (or digest credentials) against the other hosts'",
                         host, owner.settings().namespace());
             } else {
                 log.debug("{}: creating the base nodes failed ({}); trying again", host, e.toString());
             }
             later(() -> owner.blocking(this::ensureBase));
+        }
+    }
+
+    /**
+     * Warns when this host has identities for an ACL but the cluster's namespace node lets anyone
+     * in: it was created without them (by a havnd on plain TCP, or by hand), and ZooKeeper keeps a
+     * node's ACL. Looking is best effort: a failure to look says nothing.
+     */
+    private void warnIfOpen() {
+        if (MembersAcl.of(owner.settings()) == null) {
+            return;
+        }
+        try {
+            List<ACL> acl = client.getACL().forPath("/");
+            if (acl.stream().anyMatch(a -> a.getId().equals(ZooDefs.Ids.ANYONE_ID_UNSAFE))) {
+                log.warn("{}: /{} is open to anyone ({}): it was created without TLS or digest, and its znodes keep "
+                        + "that ACL; with every havnd stopped, close it in zkCli.sh: setAcl -R /{} {}", host,
+                        owner.settings().namespace(), acl, owner.settings().namespace(), MembersAcl.of(owner.settings()));
+            }
+        } catch (Exception e) {
+            ThreadUtils.checkInterrupted(e);
+            log.debug("{}: cannot read the ACL of /{} ({})", host, owner.settings().namespace(), e.toString());
         }
     }
 

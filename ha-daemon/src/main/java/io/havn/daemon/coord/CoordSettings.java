@@ -10,12 +10,14 @@ import java.util.regex.Pattern;
  *
  * @param connectString      ZooKeeper's "host:port,host:port" list
  * @param sessionTimeoutMs   the session timeout T asked for (the ensemble may bound it)
+ * @param tls                TLS and this host's certificate, whose subject every znode's ACL names; or null
+ *                           for plain TCP
  * @param digestCredentials  "user:password" for a digest ACL on every znode, or null for none
  * @param cluster            the cluster's name: its state lives under {@code /havn/<cluster>}
  * @param host               this host
  */
-record CoordSettings(String connectString, int sessionTimeoutMs, String digestCredentials, String cluster,
-                     HostId host) {
+record CoordSettings(String connectString, int sessionTimeoutMs, ClientTls tls, String digestCredentials,
+                     String cluster, HostId host) {
     private static final Pattern CLUSTER = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
 
     CoordSettings {
@@ -46,7 +48,14 @@ record CoordSettings(String connectString, int sessionTimeoutMs, String digestCr
     @Override
     public String toString() {
         // never print the password
-        return "CoordSettings[" + connectString + ", " + sessionTimeoutMs + " ms, acl="
-                + (digestCredentials == null ? "none" : "digest") + ", /havn/" + cluster + ", " + host + "]";
+        java.util.List<String> acl = new java.util.ArrayList<>();
+        if (tls != null) {
+            acl.add("x509");
+        }
+        if (digestCredentials != null) {
+            acl.add("digest");
+        }
+        return "CoordSettings[" + connectString + ", " + sessionTimeoutMs + " ms, " + (tls == null ? "plain TCP" : tls)
+                + ", acl=" + (acl.isEmpty() ? "none" : String.join("+", acl)) + ", /havn/" + cluster + ", " + host + "]";
     }
 }

@@ -91,7 +91,17 @@ public final class CuratorCoordinator implements Coordinator, AutoCloseable {
      */
     public CuratorCoordinator(String connectString, int sessionTimeoutMs, String digestCredentials, String cluster,
                               HostId host, RecordSeal seal, Consumer<NodeEvent> sink) {
-        this.settings = new CoordSettings(connectString, sessionTimeoutMs, digestCredentials, cluster, host);
+        this(connectString, sessionTimeoutMs, null, digestCredentials, cluster, host, seal, sink);
+    }
+
+    /**
+     * A coordinator that reaches ZooKeeper over TLS when {@code tls} is given, and creates every
+     * znode with an ACL for its identities alone ({@code x509:<subject>}, and the digest identity
+     * when {@code digestCredentials} are given); the other parameters as above.
+     */
+    public CuratorCoordinator(String connectString, int sessionTimeoutMs, ClientTls tls, String digestCredentials,
+                              String cluster, HostId host, RecordSeal seal, Consumer<NodeEvent> sink) {
+        this.settings = new CoordSettings(connectString, sessionTimeoutMs, tls, digestCredentials, cluster, host);
         this.seal = Objects.requireNonNull(seal, "seal");
         this.sink = Objects.requireNonNull(sink, "sink");
         this.loop = new ScheduledThreadPoolExecutor(1, threads("havn-coord-" + host));

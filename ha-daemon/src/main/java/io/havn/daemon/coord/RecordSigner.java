@@ -50,13 +50,16 @@ public final class RecordSigner {
     /**
      * Seals every unsigned record of {@code cluster}, connecting as the daemon does; prints what
      * it did. Returns the number of records it left refused (0: every record now carries a valid
-     * seal). {@code previous}, if not null, is the seal of the previous cluster key.
+     * seal). {@code previous}, if not null, is the seal of the previous cluster key; {@code tls},
+     * if not null, this host's TLS identity, as the daemon connects with it.
      *
      * @throws IllegalStateException when ZooKeeper cannot be reached
      */
-    public static int signAll(String connectString, int sessionTimeoutMs, String digestCredentials, String cluster,
-                              HostId host, RecordSeal seal, RecordSeal previous, PrintStream out) throws Exception {
-        CoordSettings settings = new CoordSettings(connectString, sessionTimeoutMs, digestCredentials, cluster, host);
+    public static int signAll(String connectString, int sessionTimeoutMs, ClientTls tls, String digestCredentials,
+                              String cluster, HostId host, RecordSeal seal, RecordSeal previous, PrintStream out)
+            throws Exception {
+        CoordSettings settings = new CoordSettings(connectString, sessionTimeoutMs, tls, digestCredentials, cluster,
+                host);
         CuratorFramework client = SessionFramework.build(settings,
                 new OneSessionZookeeperFactory(e -> { }, () -> { }));
         try {

@@ -18,8 +18,10 @@ import org.slf4j.LoggerFactory;
  *   <li>no ensemble tracking, no container parents, one ZooKeeper handle
  *       ({@link OneSessionZookeeperFactory});</li>
  *   <li>operations wait at most {@link CuratorCoordinator#REQUEST_TIMEOUT_MS} for a connection;</li>
- *   <li>with digest credentials, authentication and a digest ACL on every znode it creates,
- *       the namespace {@code /havn/<cluster>} included.</li>
+ *   <li>with TLS, ZooKeeper's Netty client over TLS presenting this host's certificate; with
+ *       digest credentials, digest authentication; with either, an ACL granting those identities
+ *       alone every right on every znode it creates, the namespace {@code /havn/<cluster>} included
+ *       ({@link MembersAcl}).</li>
  * </ul>
  */
 final class SessionFramework {
@@ -39,9 +41,15 @@ final class SessionFramework {
                 .ensembleTracker(false)
                 .dontUseContainerParents()
                 .threadFactory(CuratorCoordinator.threads("havn-curator-" + s.host()));
+        if (s.tls() != null) {
+            b.zkClientConfig(s.tls().clientConfig());
+        }
         if (s.digestCredentials() != null) {
-            b.authorization("digest", s.digestCredentials().getBytes(StandardCharsets.UTF_8))
-                    .aclProvider(new DigestAcl(s.digestCredentials()));
+            b.authorization("digest", s.digestCredentials().getBytes(StandardCharsets.UTF_8));
+        }
+        MembersAcl acl = MembersAcl.of(s);
+        if (acl != null) {
+            b.aclProvider(acl);
         }
         withoutSimulatedExpiry(b);
         return b.build();

@@ -45,7 +45,11 @@ final class Cluster implements AutoCloseable {
 
     synchronized String startZooKeeper() throws IOException, InterruptedException, StepFailed {
         refuseIfClosed();
-        zookeeper = EmbeddedZooKeeper.start(dir.zookeeper());
+        CertificateAuthority ca = CertificateAuthority.create(dir.tls(), "havn demo CA", List.of(
+                new CertificateAuthority.Leaf("zookeeper", "CN=zookeeper,OU=" + WorkDir.CLUSTER, List.of("ip:127.0.0.1")),
+                new CertificateAuthority.Leaf(WorkDir.MEMBER_STORE, WorkDir.MEMBER_SUBJECT, List.of())));
+        zookeeper = EmbeddedZooKeeper.start(dir.zookeeper(), ca.keyStore("zookeeper"), ca.trustStore(),
+                ca.passwordFile());
         return zookeeper.connectString();
     }
 

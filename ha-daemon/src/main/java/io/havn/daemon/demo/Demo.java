@@ -157,7 +157,8 @@ public final class Demo implements Callable<Integer> {
         WorkDir wd = cluster.dir();
         console.event("work dir " + wd.path());
         String zk = cluster.startZooKeeper();
-        console.event("ZooKeeper server (in this process) listening on " + zk);
+        console.event("ZooKeeper server (in this process) listening on " + zk
+                + ": TLS only, client certificates of the demo's CA required");
         List<DemoVm> vms = DemoVm.plan(Cluster.HOSTS, VMS_PER_HOST);
         Map<VmId, String> names = vms.stream().collect(Collectors.toMap(DemoVm::id, DemoVm::name, (a, b) -> a,
                 LinkedHashMap::new));

@@ -21,11 +21,16 @@ import java.util.stream.Stream;
  * ({@code hostN.yaml}), the launcher that runs its havnd ({@code hostN.sh}, which records the
  * pid in {@code hostN.pid} and logs to {@code hostN.log}), its admin socket, watchdog state and
  * state directory ({@code hostN.d}, its incarnation); and the fence agent that powers a host off by
- * killing its havnd. No hardware watchdog guards a demo: its configs say {@code watchdog.required:
- * false}.
+ * killing its havnd; and in {@code tls} the demo's CA, ZooKeeper's certificate and the one every
+ * host presents to ZooKeeper ({@link #MEMBER_SUBJECT}). No hardware watchdog guards a demo: its
+ * configs say {@code watchdog.required: false}.
  */
 final class WorkDir {
     static final String CLUSTER = "demo";
+    /** The subject of the certificate every host presents to ZooKeeper: the x509 identity the znodes' ACL names. */
+    static final String MEMBER_SUBJECT = "CN=havn-" + CLUSTER;
+    /** The name of the hosts' key store in {@link #tls()}. */
+    static final String MEMBER_STORE = "member";
     /** Loopback addresses are short; the admin socket's path must fit a Unix socket address (108 bytes). */
     private static final int MAX_SOCKET_PATH_BYTES = 100;
     /** The daemons' log format: havnd's, with a UTC time stamp the demo reads back (see {@link DecisionLine}). */
@@ -60,6 +65,11 @@ final class WorkDir {
 
     Path zookeeper() {
         return dir.resolve("zookeeper");
+    }
+
+    /** The demo's CA and certificates ({@link CertificateAuthority}). */
+    Path tls() {
+        return dir.resolve("tls");
     }
 
     Path hypervisor(String host) {
@@ -153,8 +163,13 @@ final class WorkDir {
         b.append("cluster: ").append(CLUSTER).append('\n');
         b.append("host: {name: ").append(host).append(", cpus: 4, memoryMiB: 2048, address: ")
                 .append(q("127.0.0.1:" + port)).append(", stateDir: ").append(q(stateDir(host))).append("}\n");
-        b.append("zookeeper: {connect: ").append(q(zkConnect)).append(", sessionTimeoutMs: ")
-                .append(profile.sessionTimeoutMs()).append("}\n");
+        CertificateAuthority ca = CertificateAuthority.at(tls());
+        Path password = ca.passwordFile();
+        b.append("zookeeper:\n  connect: ").append(q(zkConnect)).append("\n  sessionTimeoutMs: ")
+                .append(profile.sessionTimeoutMs()).append("\n  tls: {keyStore: ")
+                .append(q(ca.keyStore(MEMBER_STORE))).append(", keyStorePasswordFile: ").append(q(password))
+                .append(", trustStore: ").append(q(ca.trustStore()))
+                .append(", trustStorePasswordFile: ").append(q(password)).append("}\n");
         b.append("heartbeat: {bind: ").append(q("127.0.0.1:" + port)).append(", keyFile: ").append(q(key()))
                 .append("}\n");
         b.append("libvirt: {uri: ").append(q("test://" + hypervisor(host))).append(", pollMs: 200}\n");

@@ -22,7 +22,7 @@ class ConfigReferenceTest {
     private static final String MINIMAL = """
             cluster: c
             host: {name: h1, cpus: 1, memoryMiB: 1024}
-            zookeeper: {connect: "localhost:2181"}
+            zookeeper: {connect: "localhost:2181", allowInsecure: true}
             """;
     private static final Pattern ROW = Pattern.compile("(?m)^\\| `([A-Za-z.]+)` \\|");
     private static final Pattern KNOWN = Pattern.compile("unknown key \\(known: ([^)]*)\\)");
@@ -54,6 +54,8 @@ class ConfigReferenceTest {
                     + "zookeeper: {connect: \"localhost:2181\"}\n";
             case "zookeeper" -> "cluster: c\nhost: {name: h1, cpus: 1, memoryMiB: 1024}\n"
                     + "zookeeper: {connect: \"localhost:2181\", bogus: 1}\n";
+            case "zookeeper.tls" -> "cluster: c\nhost: {name: h1, cpus: 1, memoryMiB: 1024}\n"
+                    + "zookeeper: {connect: \"localhost:2181\", tls: {bogus: 1}}\n";
             default -> MINIMAL + section + ": {bogus: 1}\n";
         };
     }
@@ -74,6 +76,11 @@ class ConfigReferenceTest {
             } else {
                 for (String k : known(withBogus(section))) {
                     expected.add(section + "." + k);
+                }
+            }
+            if (section.equals("zookeeper")) {
+                for (String k : known(withBogus("zookeeper.tls"))) {
+                    expected.add("zookeeper.tls." + k);
                 }
             }
         }

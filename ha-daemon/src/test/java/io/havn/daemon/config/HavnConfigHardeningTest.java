@@ -18,7 +18,7 @@ class HavnConfigHardeningTest {
     private static final String BASE = """
             cluster: prod
             host: {name: node1, cpus: 8, memoryMiB: 16384, address: "10.0.0.1:7405"}
-            zookeeper: {connect: "zk1:2181"}
+            zookeeper: {connect: "zk1:2181", allowInsecure: true}
             """;
 
     private static String refused(String yaml) {

@@ -16,7 +16,11 @@ class HavnConfigTest {
     private static final String GOOD = """
             cluster: prod
             host: {name: node1, cpus: 32, memoryMiB: 131072, address: "10.0.0.1:7405"}
-            zookeeper: {connect: "zk1:2181,zk2:2181,zk3:2181", sessionTimeoutMs: 10000}
+            zookeeper:
+              connect: "zk1:2281,zk2:2281,zk3:2281"
+              sessionTimeoutMs: 10000
+              tls: {keyStore: /etc/havn/zk/host.p12, keyStorePasswordFile: /etc/havn/zk/host.password,
+                    trustStore: /etc/havn/zk/ca.p12, trustStorePasswordFile: /etc/havn/zk/ca.password}
             heartbeat: {bind: "0.0.0.0:7405", keyFile: /etc/havn/cluster.key}
             libvirt: {uri: "qemu:///system"}
             fence:
@@ -32,7 +36,10 @@ class HavnConfigTest {
         assertEquals("prod", c.cluster());
         assertEquals(new HostId("node1"), c.host().name());
         assertEquals(32, c.host().capacity().cpus());
-        assertEquals("zk1:2181,zk2:2181,zk3:2181", c.zookeeper().connect());
+        assertEquals("zk1:2281,zk2:2281,zk3:2281", c.zookeeper().connect());
+        assertEquals(new HavnConfig.ZooKeeper.Tls(Path.of("/etc/havn/zk/host.p12"), Path.of("/etc/havn/zk/host.password"),
+                Path.of("/etc/havn/zk/ca.p12"), Path.of("/etc/havn/zk/ca.password")), c.zookeeper().tls());
+        assertFalse(c.zookeeper().allowInsecure(), "secure by default");
         assertEquals(2000, c.settings().graceMs());
         assertEquals(10_000, c.settings().sessionTimeoutMs());
         assertEquals("/usr/sbin/fence_ipmilan", c.fence().devices().get("ipmi-node1").agent());
@@ -107,10 +114,10 @@ class HavnConfigTest {
     @Test
     void unsignedRecordsAreRefusedUnlessTheConfigSaysOtherwiseForAnUpgrade() {
         assertEquals(RecordSeal.Unsigned.REFUSE, HavnConfig.parse(GOOD, "h.yaml").zookeeper().unsignedRecords());
-        String accept = GOOD.replace("sessionTimeoutMs: 10000}", "sessionTimeoutMs: 10000, unsignedRecords: accept}");
+        String accept = GOOD.replace("  sessionTimeoutMs: 10000\n", "  sessionTimeoutMs: 10000\n  unsignedRecords: accept\n");
         assertEquals(RecordSeal.Unsigned.ACCEPT, HavnConfig.parse(accept, "h.yaml").zookeeper().unsignedRecords());
         HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class,
-                () -> HavnConfig.parse(accept.replace("accept}", "yes}"), "h.yaml"));
+                () -> HavnConfig.parse(accept.replace("unsignedRecords: accept", "unsignedRecords: yes"), "h.yaml"));
         assertTrue(e.getMessage().contains("zookeeper.unsignedRecords: must be one of accept, refuse, write"),
                 e.getMessage());
     }
@@ -133,6 +140,67 @@ class HavnConfigTest {
                 "zookeeper.sessionTimeoutMs", "heartbeat.bind", "fence.device", "settings", "leasMs", "extra"}) {
             assertTrue(m.contains(key), "names " + key + ": " + m);
         }
+    }
+
+    /** GOOD with its zookeeper section replaced by {@code zookeeper}. */
+    private static String withZooKeeper(String zookeeper) {
+        return GOOD.replaceFirst("(?s)zookeeper:.*?(?=heartbeat:)", java.util.regex.Matcher.quoteReplacement(zookeeper));
+    }
+
+    @Test
+    void aZooKeeperWithoutTlsIsRefusedUnlessTheFileAcceptsItInSoManyWords() {
+        HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class,
+                () -> HavnConfig.parse(withZooKeeper("zookeeper: {connect: \"zk1:2181\"}\n"), "havn.yaml"));
+        assertTrue(e.getMessage().contains("zookeeper.tls: required"), e.getMessage());
+        assertTrue(e.getMessage().contains("zookeeper.allowInsecure: true"), "says how to accept it: " + e.getMessage());
+        HavnConfig.ConfigException no = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
+                withZooKeeper("zookeeper: {connect: \"zk1:2181\", allowInsecure: false}\n"), "havn.yaml"));
+        assertTrue(no.getMessage().contains("zookeeper.tls: required"), no.getMessage());
+        HavnConfig.ConfigException empty = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
+                withZooKeeper("zookeeper: {connect: \"zk1:2181\", tls: null}\n"), "havn.yaml"));
+        assertTrue(empty.getMessage().contains("zookeeper.tls: required"), "tls: null is no tls: " + empty.getMessage());
+        HavnConfig.ConfigException vague = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
+                withZooKeeper("zookeeper: {connect: \"zk1:2181\", allowInsecure: yes please}\n"), "havn.yaml"));
+        assertTrue(vague.getMessage().contains("zookeeper.allowInsecure: must be true or false"), vague.getMessage());
+
+        HavnConfig insecure = HavnConfig.parse(
+                withZooKeeper("zookeeper: {connect: \"zk1:2181\", allowInsecure: true}\n"), "havn.yaml");
+        assertNull(insecure.zookeeper().tls());
+        assertTrue(insecure.zookeeper().allowInsecure());
+    }
+
+    @Test
+    void aDigestWithoutTlsIsRefusedSinceItsPasswordWouldCrossTheNetworkInClearText() {
+        HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
+                withZooKeeper("zookeeper: {connect: \"zk1:2181\", digest: \"havn:s3cret\"}\n"), "havn.yaml"));
+        assertTrue(e.getMessage().contains("zookeeper.digest: without zookeeper.tls its password crosses the network "
+                + "in clear text"), e.getMessage());
+        assertFalse(e.getMessage().contains("s3cret"), "no password in the message: " + e.getMessage());
+        assertEquals("havn:s3cret", HavnConfig.parse(withZooKeeper(
+                "zookeeper: {connect: \"zk1:2181\", digest: \"havn:s3cret\", allowInsecure: true}\n"), "h.yaml")
+                .zookeeper().digest(), "accepted in so many words");
+        assertEquals("havn:s3cret", HavnConfig.parse(GOOD.replace("sessionTimeoutMs: 10000",
+                "sessionTimeoutMs: 10000\n  digest: \"havn:s3cret\""), "h.yaml").zookeeper().digest(), "inside TLS");
+    }
+
+    @Test
+    void theTlsStoresAndTheirPasswordFilesAreAbsolutePathsAllRequiredAndNoPasswordIsInline() {
+        HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
+                withZooKeeper("""
+                        zookeeper:
+                          connect: "zk1:2281"
+                          tls: {keyStore: host.p12, keyStorePassword: s3cret, trustStorePasswordFile: /etc/havn/ca.pw}
+                        """), "havn.yaml"));
+        String m = e.getMessage();
+        for (String expected : new String[] {"zookeeper.tls.keyStore: must be an absolute path, got 'host.p12'",
+                "zookeeper.tls.keyStorePassword: unknown key", "zookeeper.tls.keyStorePasswordFile: required",
+                "zookeeper.tls.trustStore: required"}) {
+            assertTrue(m.contains(expected), "names " + expected + ": " + m);
+        }
+        assertFalse(m.contains("zookeeper.tls: required"), "the section is there, with its faults: " + m);
+        HavnConfig.ConfigException notMapping = assertThrows(HavnConfig.ConfigException.class, () -> HavnConfig.parse(
+                withZooKeeper("zookeeper: {connect: \"zk1:2281\", tls: true}\n"), "havn.yaml"));
+        assertTrue(notMapping.getMessage().contains("zookeeper.tls: must be a mapping"), notMapping.getMessage());
     }
 
     @Test

@@ -450,7 +450,11 @@ abstract class CoordinatorContract {
         assertEquals(s2, p2.session());
         assertFalse(p2.has(m2, LiveChanged.class, l -> l.host().equals(NODE1) && !l.sessions().contains(s1)),
                 "node1 was reported not live: " + p2);
-        assertEquals(2, claim(p1), "node1 still leads after the outage");
+        // The claim made as the quorum went was answered -1, "not known to have happened": a server
+        // that logged it before it noticed the loss may commit it once the quorum is back (ZAB keeps
+        // a logged proposal of the server with the newest history), and the next claim is then 3.
+        long epoch = claim(p1);
+        assertTrue(epoch == 2 || epoch == 3, "node1 still leads after the outage: claimed " + epoch);
     }
 
     // ---------------------------------------------------------------- helpers

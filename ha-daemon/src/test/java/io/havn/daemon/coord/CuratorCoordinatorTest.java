@@ -40,39 +40,41 @@ import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.Watcher.Event.KeeperState;
 import org.apache.zookeeper.ZooKeeper;
 import org.apache.zookeeper.client.FourLetterWordMain;
+import org.apache.zookeeper.ZooDefs;
+import org.apache.zookeeper.client.ZKClientConfig;
 import org.apache.zookeeper.data.ACL;
+import org.apache.zookeeper.data.Id;
 import org.apache.zookeeper.data.Stat;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * The coordinator contract on a real three-server ZooKeeper ensemble (curator-test's
  * TestingCluster, shared by the class; each test has its own cluster name, so its own chroot),
- * plus what only the real adapter has: the znode layout, the digest ACL, and closing without
- * ending the session. Real time; every wait is a bounded wait on the event queue.
+ * reached as havnd reaches it: over TLS with a member's certificate ({@link TlsEnsemble}). Plus
+ * what only the real adapter has: the znode layout, the ACL that keeps everyone but the members
+ * out, and closing without ending the session. Real time; every wait is a bounded wait on the
+ * event queue.
  */
 class CuratorCoordinatorTest extends CoordinatorContract {
     static final int SESSION_TIMEOUT_MS = 3_000;
     /** Server tick: sessions between 300 ms and 6 s, quick elections. */
     static final int TICK_MS = 300;
     static final long SERVING_MS = 30_000;
+    /** How long a client that must not get in is given to try. */
+    static final long REFUSED_MS = 3_000;
     static final AtomicInteger TESTS = new AtomicInteger();
     /** The cluster key of every test's cluster. */
     static final byte[] KEY = "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+    static TlsEnsemble ensemble;
     static TestingCluster cluster;
 
     @BeforeAll
     static void startEnsemble() throws Exception {
-        InstanceSpec.reset();
-        List<InstanceSpec> specs = new ArrayList<>();
-        int[] ports = FreePorts.take(9);
-        for (int i = 0; i < 3; i++) {
-            specs.add(new InstanceSpec(null, ports[3 * i], ports[3 * i + 1], ports[3 * i + 2], true, -1,
-                    TICK_MS, -1));
-        }
-        cluster = new TestingCluster(specs);
-        cluster.start();
+        ensemble = TlsEnsemble.start(3, TICK_MS);
+        cluster = ensemble.cluster();
         for (InstanceSpec s : cluster.getInstances()) {
             awaitServing(s);
         }
@@ -80,8 +82,8 @@ class CuratorCoordinatorTest extends CoordinatorContract {
 
     @AfterAll
     static void stopEnsemble() throws Exception {
-        if (cluster != null) {
-            cluster.close();
+        if (ensemble != null) {
+            ensemble.close();
         }
     }
 
@@ -131,7 +133,104 @@ class CuratorCoordinatorTest extends CoordinatorContract {
     }
 
     @Test
-    void aDigestAclKeepsOtherClientsOut() throws Exception {
+    void onlyTheMembersSubjectMayReadOrWriteTheClustersZnodes() throws Exception {
+        Probe p1 = started(NODE1);
+        confirmOk(p1);
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(vm("vm1", NODE1, p1.session()), CoordOp.NEW)));
+        String name = ((CuratorHarness) h).cluster;
+
+        // no certificate, on a port that asks for none: only an address
+        try (CuratorFramework anonymous = raw(ensemble.plainConnectString(), name, null, null)) {
+            assertRefused("a client without a certificate", anonymous);
+        }
+        // a certificate of the cluster's CA, with another subject
+        try (CuratorFramework stranger = raw(ensemble.connectString(), name, TlsEnsemble.stranger(), null)) {
+            assertTrue(stranger.getZookeeperClient().blockUntilConnectedOrTimedOut(), "the stranger got in over TLS");
+            assertRefused("a client with the CA's certificate for " + TlsEnsemble.STRANGER, stranger);
+        }
+        try (CuratorFramework member = raw(name, null)) {
+            assertTrue(member.getData().forPath("/vms/vm1").length > 0);
+            for (String path : List.of("/", "/hosts", "/vms", "/requests", "/live", "/leader", "/epoch", "/vms/vm1",
+                    "/live/node1", CoordPaths.live(NODE1, p1.session()))) {
+                assertEquals(List.of(new ACL(ZooDefs.Perms.ALL, new Id("x509", TlsEnsemble.MEMBER))),
+                        member.getACL().forPath(path), path);
+            }
+        }
+    }
+
+    /** {@code c} can neither read nor change a VM record, nor post a request, nor list the VMs. */
+    private static void assertRefused(String who, CuratorFramework c) {
+        assertThrows(KeeperException.NoAuthException.class, () -> c.getData().forPath("/vms/vm1"), who + " read");
+        assertThrows(KeeperException.NoAuthException.class, () -> c.checkExists().forPath("/vms/vm1"), who + " saw");
+        assertThrows(KeeperException.NoAuthException.class, () -> c.getChildren().forPath("/vms"), who + " listed");
+        assertThrows(KeeperException.NoAuthException.class, () -> c.setData().forPath("/vms/vm1", new byte[] {'{'}),
+                who + " rewrote");
+        assertThrows(KeeperException.NoAuthException.class, () -> c.delete().forPath("/vms/vm1"), who + " deleted");
+        assertThrows(KeeperException.NoAuthException.class,
+                () -> c.create().withMode(CreateMode.PERSISTENT).forPath("/requests/forged", new byte[] {'{'}),
+                who + " forged a request");
+        assertThrows(KeeperException.NoAuthException.class, () -> c.getACL().forPath("/vms/vm1"), who + " read the ACL");
+    }
+
+    @Test
+    void theTlsPortRefusesAClientWithoutACertificate() throws Exception {
+        CountDownLatch member = connected(ensemble.connectString(), TlsEnsemble.member().clientConfig());
+        CountDownLatch anonymous = connected(ensemble.connectString(), TlsEnsemble.withoutCertificate());
+        assertTrue(member.await(START_MS, TimeUnit.MILLISECONDS), "a member gets in over TLS");
+        assertFalse(anonymous.await(REFUSED_MS, TimeUnit.MILLISECONDS), "a client without a certificate got in");
+    }
+
+    private final List<ZooKeeper> handles = new ArrayList<>();
+
+    /** A latch that opens when a plain ZooKeeper handle with {@code config} connects (closed after the test). */
+    private CountDownLatch connected(String connect, ZKClientConfig config) throws Exception {
+        CountDownLatch connected = new CountDownLatch(1);
+        handles.add(new ZooKeeper(connect, SESSION_TIMEOUT_MS, e -> {
+            if (e.getState() == KeeperState.SyncConnected) {
+                connected.countDown();
+            }
+        }, config));
+        return connected;
+    }
+
+    @AfterEach
+    void closeHandles() throws InterruptedException {
+        for (ZooKeeper zk : handles) {
+            zk.close();
+        }
+    }
+
+    @Test
+    void aClusterWhoseZnodesWereCreatedOpenIsReportedAtEachSession() throws Exception {
+        String name = "t" + TESTS.incrementAndGet() + "-open";
+        try (CuratorFramework byHand = raw(ensemble.connectString(), name, TlsEnsemble.member(), null)) {
+            byHand.create().creatingParentsIfNeeded().forPath("/vms"); // ZooKeeper's default ACL: anyone
+        }
+        ch.qos.logback.classic.Logger log =
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(CoordSession.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen =
+                new ch.qos.logback.core.read.ListAppender<>();
+        seen.start();
+        log.addAppender(seen);
+        CuratorHarness open = new CuratorHarness(name, null);
+        try {
+            Probe p = open.connect(NODE1);
+            p.coordinator().openSession();
+            assertTrue(open.awaitUntil(() -> p.has(0, NodeEvent.SessionStarted.class, x -> true), START_MS),
+                    "no session: " + p);
+            List<String> warnings = seen.list.stream()
+                    .filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                    .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+            assertTrue(warnings.stream().anyMatch(w -> w.contains("/havn/" + name + " is open to anyone")
+                    && w.contains("setAcl -R /havn/" + name + " x509:" + TlsEnsemble.MEMBER + ":cdrwa")), "" + warnings);
+        } finally {
+            log.detachAppender(seen);
+            open.close();
+        }
+    }
+
+    @Test
+    void digestCredentialsOverTlsAreASecondMemberIdentity() throws Exception {
         CuratorHarness secured = new CuratorHarness("t" + TESTS.incrementAndGet() + "-acl", "havn:s3cret");
         try {
             Probe p = secured.connect(NODE1);
@@ -142,19 +241,16 @@ class CuratorCoordinatorTest extends CoordinatorContract {
             assertTrue(secured.awaitUntil(() -> p.has(0, NodeEvent.WriteDone.class,
                     w -> w.token() == t && w.outcome() == WriteOutcome.OK), ANSWER_MS), "write: " + p);
 
-            try (CuratorFramework stranger = raw(secured.cluster, null)) {
+            try (CuratorFramework stranger = raw(ensemble.plainConnectString(), secured.cluster, null, "havn:guess")) {
                 assertThrows(KeeperException.NoAuthException.class, () -> stranger.getData().forPath("/vms/vm1"));
-                assertThrows(KeeperException.NoAuthException.class,
-                        () -> stranger.create().withMode(CreateMode.PERSISTENT).forPath("/vms/intruder"));
-                assertThrows(KeeperException.NoAuthException.class, () -> stranger.getACL().forPath("/vms/vm1"));
             }
-            try (CuratorFramework friend = raw(secured.cluster, "havn:s3cret")) {
+            try (CuratorFramework friend = raw(ensemble.plainConnectString(), secured.cluster, null, "havn:s3cret")) {
                 assertTrue(friend.getData().forPath("/vms/vm1").length > 0);
                 for (String path : List.of("/", "/hosts", "/vms", "/live", "/leader", "/epoch", "/vms/vm1")) {
                     List<ACL> acl = friend.getACL().forPath(path);
-                    assertEquals(1, acl.size(), path + ": " + acl);
-                    assertEquals("digest", acl.get(0).getId().getScheme(), path + ": " + acl);
-                    assertTrue(acl.get(0).getId().getId().startsWith("havn:"), path + ": " + acl);
+                    assertEquals(List.of("x509:" + TlsEnsemble.MEMBER, "digest:havn:"),
+                            acl.stream().map(a -> a.getId().getScheme() + ":" + a.getId().getId()
+                                    .replaceAll(":.*", ":")).toList(), path + ": " + acl);
                 }
             }
         } finally {
@@ -232,8 +328,8 @@ class CuratorCoordinatorTest extends CoordinatorContract {
         @Override
         public Probe connect(HostId host) {
             Probe p = new Probe(host);
-            CuratorCoordinator c = new CuratorCoordinator(CuratorCoordinatorTest.cluster.getConnectString(),
-                    SESSION_TIMEOUT_MS, credentials, cluster, host, seal, arrivals.sinkOf(p));
+            CuratorCoordinator c = new CuratorCoordinator(ensemble.connectString(), SESSION_TIMEOUT_MS,
+                    TlsEnsemble.member(), credentials, cluster, host, seal, arrivals.sinkOf(p));
             c.start();
             p.attach(c, c::close);
             probes.add(p);
@@ -351,14 +447,22 @@ class CuratorCoordinatorTest extends CoordinatorContract {
         }
     }
 
-    /** A plain client of the cluster's chroot, outside the adapter, to look at the znodes. */
+    /** A member's client of the cluster's chroot, outside the adapter, to look at the znodes. */
     static CuratorFramework raw(String clusterName, String credentials) {
+        return raw(ensemble.connectString(), clusterName, TlsEnsemble.member(), credentials);
+    }
+
+    /** A client of the cluster's chroot on {@code connect}, over TLS as {@code tls} unless null, with digest credentials unless null. */
+    static CuratorFramework raw(String connect, String clusterName, ClientTls tls, String credentials) {
         CuratorFrameworkFactory.Builder b = CuratorFrameworkFactory.builder()
-                .connectString(cluster.getConnectString())
+                .connectString(connect)
                 .namespace("havn/" + clusterName)
                 .sessionTimeoutMs(SESSION_TIMEOUT_MS)
                 .connectionTimeoutMs(SESSION_TIMEOUT_MS)
                 .retryPolicy(new RetryNTimes(0, 0));
+        if (tls != null) {
+            b.zkClientConfig(tls.clientConfig());
+        }
         if (credentials != null) {
             b.authorization("digest", credentials.getBytes(StandardCharsets.UTF_8));
         }

@@ -153,7 +153,7 @@ class RecordSignerTest {
 
     private Signed sign(RecordSeal with, RecordSeal previous) throws Exception {
         ByteArrayOutputStream text = new ByteArrayOutputStream();
-        int left = RecordSigner.signAll(server.getConnectString(), 5_000, null, CLUSTER, NODE1, with, previous,
+        int left = RecordSigner.signAll(server.getConnectString(), 5_000, null, null, CLUSTER, NODE1, with, previous,
                 new PrintStream(text, true, StandardCharsets.UTF_8));
         return new Signed(left, text.toString(StandardCharsets.UTF_8));
     }

@@ -66,7 +66,7 @@ class HavnctlVmAddTest {
         Files.writeString(config, """
                 cluster: prod
                 host: {name: node1, cpus: 8, memoryMiB: 16384, address: "127.0.0.1:7405"}
-                zookeeper: {connect: "127.0.0.1:2181"}
+                zookeeper: {connect: "127.0.0.1:2181", allowInsecure: true}
                 libvirt: {uri: "test://%s", sharedStorage: ["%s", /dev/mapper]}
                 """.formatted(node, shared));
     }
