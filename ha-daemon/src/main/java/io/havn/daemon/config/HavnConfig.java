@@ -133,6 +133,11 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
     private static final java.util.regex.Pattern ACCOUNT = java.util.regex.Pattern.compile(
             "[A-Za-z_][A-Za-z0-9_.-]{0,31}");
 
+    /** Keys an earlier havn knew, with what replaced them: refused with that, not as unknown keys. */
+    private static final Map<String, String> REMOVED = Map.of("admin.allowedUsers", "replaced by roles: give each "
+            + "user one in admin.users (e.g. {alice: operator}) or each group in admin.groups (read-only, operator "
+            + "or admin)");
+
     private static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error");
 
     /** Larger files are refused before they are parsed: the largest real config is a few KiB. */
@@ -240,15 +245,11 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         JsonNode wd = r.section(root, "watchdog", Set.of("stateFile", "required"));
         Path state = r.absolutePath(wd, "watchdog.stateFile", "/run/havn/watchdog.state");
         boolean watchdogRequired = r.bool(wd, "watchdog.required", true);
-        JsonNode ad = r.section(root, "admin", Set.of("socket", "socketGroup", "users", "groups", "allowedUsers"));
+        JsonNode ad = r.section(root, "admin", Set.of("socket", "socketGroup", "users", "groups"));
         Path socket = r.absolutePath(ad, "admin.socket", "/run/havn/admin.sock");
         String socketGroup = r.text(ad, "admin.socketGroup", "havn");
         if (!ACCOUNT.matcher(socketGroup).matches()) {
             r.error("admin.socketGroup", "'" + socketGroup + "' is not a valid group name");
-        }
-        if (ad.has("allowedUsers")) {
-            r.error("admin.allowedUsers", "replaced by roles: give each user one in admin.users (e.g. {alice: "
-                    + "operator}) or each group in admin.groups (read-only, operator or admin)");
         }
         Map<String, Role> users = r.roles(ad, "admin.users");
         if (users.containsKey("root")) {
@@ -369,7 +370,9 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         void only(JsonNode node, String prefix, Set<String> known) {
             for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
                 String k = it.next();
-                if (!known.contains(k)) {
+                if (REMOVED.containsKey(prefix + k)) {
+                    error(prefix + k, REMOVED.get(prefix + k));
+                } else if (!known.contains(k)) {
                     error(prefix + k, "unknown key (known: " + String.join(", ", new java.util.TreeSet<>(known)) + ")");
                 }
             }
