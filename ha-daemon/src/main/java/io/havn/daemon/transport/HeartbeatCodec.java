@@ -24,7 +24,7 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>Layout, big-endian, version 2 (version 1 lacked the incarnation):
  * <pre>
  *   magic          2 bytes   0x48 0x56 ("HV")
- *   version        1 byte    1
+ *   version        1 byte    2 ({@link #VERSION})
  *   cluster id     1 byte length (1-64) + UTF-8 bytes
  *   sender         1 byte length (1-63) + ASCII host name
  *   receiver       1 byte length (1-63) + ASCII host name
