@@ -381,7 +381,8 @@ class AdminSocketServerTest {
             JsonNode a = ask("{\"id\":1,\"command\":\"status\"}");
             long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - asked);
             assertTrue(a.get("ok").asBoolean(), "root is answered despite 30 slow clients: " + a);
-            assertTrue(tookMillis < 5000, "answered at once, not after the slow ones' budgets: " + tookMillis + " ms");
+            // the slow ones' budgets are 30 s: an answer well before that did not wait for them
+            assertTrue(tookMillis < 20_000, "answered, not after the slow ones' budgets: " + tookMillis + " ms");
             assertEquals(OneRequestServer.Cut.EVICTED, cuts.poll(10, TimeUnit.SECONDS),
                     "the oldest slow sender gave up its slot");
         } finally {
@@ -412,8 +413,10 @@ class AdminSocketServerTest {
                 assertEquals(OneRequestServer.Cut.WRITE_TIME, cuts.poll(10, TimeUnit.SECONDS), "cut " + i);
             }
             long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
-            assertTrue(tookMillis >= writeTime.toMillis() && tookMillis < 5000,
-                    "all cut off at their budget of " + writeTime.toMillis() + " ms: " + tookMillis + " ms");
+            // the cut's reason says it was the write budget; an upper bound on the wall clock would
+            // only measure the machine's load
+            assertTrue(tookMillis >= writeTime.toMillis(),
+                    "none cut off before its budget of " + writeTime.toMillis() + " ms: " + tookMillis + " ms");
             String partial = UnixClient.untilClosed(deaf.get(0));
             assertTrue(partial.length() < (2 << 20), "closed before the whole answer: " + partial.length());
             assertTrue(ask("{\"id\":3,\"command\":\"vm-start\",\"vm\":\"web1\"}").get("ok").asBoolean(),

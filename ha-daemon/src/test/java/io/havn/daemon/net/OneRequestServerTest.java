@@ -134,8 +134,9 @@ class OneRequestServerTest {
             OneRequestServer.Cut cut = cuts.poll(10, TimeUnit.SECONDS);
             long afterMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - connected);
             assertEquals(OneRequestServer.Cut.REQUEST_TIME, cut);
-            assertTrue(afterMillis >= requestTime.toMillis() && afterMillis < 5000,
-                    "cut off at its budget of " + requestTime.toMillis() + " ms, not later: " + afterMillis + " ms");
+            // a budget renewed by each byte would never cut this client (the poll above would time out)
+            assertTrue(afterMillis >= requestTime.toMillis(),
+                    "not cut off before its budget of " + requestTime.toMillis() + " ms: " + afterMillis + " ms");
             assertEquals("", UnixClient.untilClosed(slow), "closed without an answer");
             assertTrue(answering.isEmpty(), "nothing reached a worker");
         }
