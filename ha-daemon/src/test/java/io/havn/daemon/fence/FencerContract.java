@@ -9,14 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.havn.common.model.HostId;
+import io.havn.daemon.PortContract;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.node.NodeEvent.FenceDone;
 import io.havn.common.port.Fencer;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,7 +29,7 @@ import org.junit.jupiter.api.Test;
  * <p>Every wait is bounded and on the subject's events; nothing sleeps. A subject that cannot be
  * closed returns false from {@link Subject#closeFencer()} and that test is skipped.
  */
-public abstract class FencerContract {
+public abstract class FencerContract extends PortContract<FencerContract.Subject> {
     /** The bound of every wait for an answer that must come; above every subject's attempt deadline. */
     protected static final Duration WAIT = Duration.ofSeconds(20);
     /** How long a test watches for an answer that must not come. */
@@ -85,28 +84,13 @@ public abstract class FencerContract {
         void close();
     }
 
-    protected abstract Subject newSubject() throws Exception;
-
-    private Subject subject;
-
-    @BeforeEach
-    void startSubject() throws Exception {
-        subject = newSubject();
-    }
-
-    @AfterEach
-    void closeSubject() {
-        if (subject != null) {
-            subject.close();
-        }
-    }
 
     private void fence(HostId host, Kind kind) {
-        subject.fencer().powerOff(host, subject.device(host, kind));
+        subject().fencer().powerOff(host, subject().device(host, kind));
     }
 
     private FenceDone answer() throws InterruptedException {
-        NodeEvent e = subject.next(WAIT);
+        NodeEvent e = subject().next(WAIT);
         assertNotNull(e, "no FenceDone within " + WAIT.toMillis() + " ms");
         return assertInstanceOf(FenceDone.class, e, "the fencer posts only FenceDone events");
     }
@@ -123,7 +107,7 @@ public abstract class FencerContract {
     }
 
     private void assertNoMoreAnswers() throws InterruptedException {
-        NodeEvent extra = subject.next(QUIET);
+        NodeEvent extra = subject().next(QUIET);
         assertNull(extra, "one call, a second answer: " + extra);
     }
 
@@ -131,11 +115,11 @@ public abstract class FencerContract {
 
     @Test
     void offIsReportedOnceTheDeviceConfirmedTheHostOff() throws Exception {
-        assertFalse(subject.poweredOff(H1), "the host starts powered on");
+        assertFalse(subject().poweredOff(H1), "the host starts powered on");
         fence(H1, Kind.CONFIRMS);
 
         assertEquals(new FenceDone(H1, true, null), answer(), "a confirmed off, with no error");
-        assertTrue(subject.poweredOff(H1), "reported off, so the host must be off");
+        assertTrue(subject().poweredOff(H1), "reported off, so the host must be off");
         assertNoMoreAnswers();
     }
 
@@ -144,7 +128,7 @@ public abstract class FencerContract {
         fence(H1, Kind.CLAIMS_BUT_STAYS_ON);
 
         failure(H1);
-        assertFalse(subject.poweredOff(H1), "the host stayed on");
+        assertFalse(subject().poweredOff(H1), "the host stayed on");
     }
 
     @Test
@@ -170,7 +154,7 @@ public abstract class FencerContract {
         assertTrue(byHost.get(H1).off(), "H1: " + byHost.get(H1));
         assertFalse(byHost.get(H2).off(), "H2: " + byHost.get(H2));
         assertTrue(byHost.get(H3).off(), "H3: " + byHost.get(H3));
-        assertFalse(subject.poweredOff(H2), "the host whose device failed is still on");
+        assertFalse(subject().poweredOff(H2), "the host whose device failed is still on");
         assertNoMoreAnswers();
     }
 
@@ -181,18 +165,18 @@ public abstract class FencerContract {
         fence(H1, Kind.FAILS);
 
         FenceDone done = failure(H1);
-        assertTrue(done.error().contains(subject.failureWords()),
-                "the device's own reason, '" + subject.failureWords() + "', in: " + done.error());
-        assertFalse(subject.poweredOff(H1));
+        assertTrue(done.error().contains(subject().failureWords()),
+                "the device's own reason, '" + subject().failureWords() + "', in: " + done.error());
+        assertFalse(subject().poweredOff(H1));
     }
 
     @Test
     void anUnknownDeviceIsAFailureThatNamesIt() throws Exception {
-        subject.fencer().powerOff(H1, "no-such-device");
+        subject().fencer().powerOff(H1, "no-such-device");
 
         FenceDone done = failure(H1);
         assertTrue(done.error().contains("no-such-device"), "the unknown device is named: " + done.error());
-        assertFalse(subject.poweredOff(H1), "no device of that name, so nothing may have powered the host off");
+        assertFalse(subject().poweredOff(H1), "no device of that name, so nothing may have powered the host off");
     }
 
     @Test
@@ -203,7 +187,7 @@ public abstract class FencerContract {
         failure(H1);
         long tookMs = Duration.ofNanos(System.nanoTime() - t0).toMillis();
         assertTrue(tookMs < WAIT.toMillis(), "given up after " + tookMs + " ms");
-        assertFalse(subject.poweredOff(H1));
+        assertFalse(subject().poweredOff(H1));
     }
 
     // ---------------------------------------------------------------- closing
@@ -212,25 +196,25 @@ public abstract class FencerContract {
     void closeAnswersACallInFlightWithAFailureBeforeItsDeadline() throws Exception {
         long t0 = System.nanoTime();
         fence(H1, Kind.HANGS);
-        assumeTrue(subject.closeFencer(), "this fencer cannot be closed");
+        assumeTrue(subject().closeFencer(), "this fencer cannot be closed");
         long tookMs = Duration.ofNanos(System.nanoTime() - t0).toMillis();
 
-        FenceDone done = subject.next(Duration.ZERO) instanceof FenceDone d ? d : null;
+        FenceDone done = subject().next(Duration.ZERO) instanceof FenceDone d ? d : null;
         assertNotNull(done, "close returned, and the call in flight has no answer yet");
         assertEquals(H1, done.host());
         assertFalse(done.off(), "an interrupted attempt confirmed nothing: " + done);
         assertNotNull(done.error(), "a failure must say why: " + done);
-        assertTrue(tookMs < subject.attemptDeadlineMs(),
+        assertTrue(tookMs < subject().attemptDeadlineMs(),
                 "close took " + tookMs + " ms: it must interrupt the attempt, not wait for its deadline");
         assertNoMoreAnswers();
     }
 
     @Test
     void aCallAfterCloseIsAnsweredWithAFailure() throws Exception {
-        assumeTrue(subject.closeFencer(), "this fencer cannot be closed");
+        assumeTrue(subject().closeFencer(), "this fencer cannot be closed");
         fence(H1, Kind.CONFIRMS);
 
         failure(H1);
-        assertFalse(subject.poweredOff(H1), "a closed fencer powered a host off");
+        assertFalse(subject().poweredOff(H1), "a closed fencer powered a host off");
     }
 }

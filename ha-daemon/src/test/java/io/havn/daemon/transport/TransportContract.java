@@ -7,12 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.havn.common.model.HostId;
+import io.havn.daemon.PortContract;
 import io.havn.common.node.Heartbeat;
 import io.havn.common.port.Transport;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,7 +27,7 @@ import org.junit.jupiter.api.Test;
  * {@link #QUIET}. A subject without a raw wire returns null from {@link Subject#wire()} and those
  * tests are skipped.
  */
-public abstract class TransportContract {
+public abstract class TransportContract extends PortContract<TransportContract.Subject> {
     /** The bound of every wait for a heartbeat that must come. */
     protected static final Duration WAIT = Duration.ofSeconds(5);
     /** How long a test watches for a heartbeat that must not come. */
@@ -82,23 +81,8 @@ public abstract class TransportContract {
         void garbage(HostId to) throws Exception;
     }
 
-    /** A started subject for {@link #HOSTS}. */
-    protected abstract Subject newSubject() throws Exception;
 
-    private Subject subject;
     private long sequence;
-
-    @BeforeEach
-    void startSubject() throws Exception {
-        subject = newSubject();
-    }
-
-    @AfterEach
-    void closeSubject() {
-        if (subject != null) {
-            subject.close();
-        }
-    }
 
     /** A new heartbeat of {@code from}, later than every one before it. */
     private Heartbeat beat(HostId from) {
@@ -107,7 +91,7 @@ public abstract class TransportContract {
     }
 
     private Heartbeat arrives(HostId at) throws InterruptedException {
-        Heartbeat h = subject.next(at, WAIT);
+        Heartbeat h = subject().next(at, WAIT);
         assertNotNull(h, "no heartbeat reached " + at + " within " + WAIT.toMillis() + " ms");
         return h;
     }
@@ -122,26 +106,26 @@ public abstract class TransportContract {
     @Test
     void aHeartbeatArrivesWholeAtTheNamedPeer() throws Exception {
         Heartbeat frozen = new Heartbeat(A, 9, 1, 12, 5_000, Heartbeat.NO_ECHO, Heartbeat.NEVER, true);
-        subject.transport(A).send(B, frozen);
+        subject().transport(A).send(B, frozen);
         assertEquals(frozen, arrives(B), "every field of the heartbeat, as sent");
 
         Heartbeat answer = new Heartbeat(B, 2, 1, 12, 6_000, frozen.sentNanos(), 0, false);
-        subject.transport(B).send(A, answer);
+        subject().transport(B).send(A, answer);
         assertEquals(answer, arrives(A), "and the other way");
     }
 
     @Test
     void aHeartbeatArrivesOnceAndOnlyAtTheNamedPeer() throws Exception {
         Heartbeat toB = beat(A);
-        subject.transport(A).send(B, toB);
+        subject().transport(A).send(B, toB);
         assertEquals(toB, arrives(B));
 
         Heartbeat markerB = beat(A);
         Heartbeat markerC = beat(A);
         Heartbeat markerA = beat(B);
-        subject.transport(A).send(B, markerB);
-        subject.transport(A).send(C, markerC);
-        subject.transport(B).send(A, markerA);
+        subject().transport(A).send(B, markerB);
+        subject().transport(A).send(C, markerC);
+        subject().transport(B).send(A, markerA);
         nextIs(B, markerB, "a second copy of " + toB);
         nextIs(C, markerC, "a copy of " + toB + " meant for " + B);
         nextIs(A, markerA, "a copy of " + toB + " back at its sender");
@@ -151,8 +135,8 @@ public abstract class TransportContract {
     void heartbeatsToSeveralPeersEachReachTheirOwn() throws Exception {
         Heartbeat toB = beat(A);
         Heartbeat toC = beat(A);
-        subject.transport(A).send(B, toB);
-        subject.transport(A).send(C, toC);
+        subject().transport(A).send(B, toB);
+        subject().transport(A).send(C, toC);
         assertEquals(toB, arrives(B));
         assertEquals(toC, arrives(C));
     }
@@ -160,12 +144,12 @@ public abstract class TransportContract {
     @Test
     void aSendToAnUnknownHostIsDroppedQuietly() throws Exception {
         Heartbeat lost = beat(A);
-        assertDoesNotThrow(() -> subject.transport(A).send(new HostId("kvm-nowhere"), lost));
+        assertDoesNotThrow(() -> subject().transport(A).send(new HostId("kvm-nowhere"), lost));
 
         Heartbeat toB = beat(A);
         Heartbeat toC = beat(A);
-        subject.transport(A).send(B, toB);
-        subject.transport(A).send(C, toC);
+        subject().transport(A).send(B, toB);
+        subject().transport(A).send(C, toC);
         nextIs(B, toB, lost + " to an unknown host");
         nextIs(C, toC, lost + " to an unknown host");
     }
@@ -174,31 +158,31 @@ public abstract class TransportContract {
 
     @Test
     void aStoppedTransportSendsNothingAndDoesNotThrow() throws Exception {
-        subject.stop(A);
+        subject().stop(A);
         Heartbeat late = beat(A);
-        assertDoesNotThrow(() -> subject.transport(A).send(B, late), "send after stop");
+        assertDoesNotThrow(() -> subject().transport(A).send(B, late), "send after stop");
 
-        assertNull(subject.next(B, QUIET), "a stopped transport sent " + late);
+        assertNull(subject().next(B, QUIET), "a stopped transport sent " + late);
         Heartbeat marker = beat(C);
-        subject.transport(C).send(B, marker);
+        subject().transport(C).send(B, marker);
         nextIs(B, marker, late + " from a stopped transport");
     }
 
     @Test
     void aStoppedTransportReceivesNothing() throws Exception {
-        subject.stop(B);
-        subject.transport(A).send(B, beat(A));
-        assertNull(subject.next(B, QUIET), "a stopped transport still hands heartbeats to its node");
+        subject().stop(B);
+        subject().transport(A).send(B, beat(A));
+        assertNull(subject().next(B, QUIET), "a stopped transport still hands heartbeats to its node");
     }
 
     @Test
     void aPeerThatStoppedDoesNotDisturbSendingToTheOthers() throws Exception {
-        subject.stop(B);
+        subject().stop(B);
         for (int i = 0; i < 5; i++) {
-            subject.transport(A).send(B, beat(A));
+            subject().transport(A).send(B, beat(A));
         }
         Heartbeat toC = beat(A);
-        subject.transport(A).send(C, toC);
+        subject().transport(A).send(C, toC);
         assertEquals(toC, arrives(C));
     }
 
@@ -233,7 +217,7 @@ public abstract class TransportContract {
 
     /** What {@code send} puts on the wire for B never reaches B's node; a genuine marker after it does. */
     private void droppedBeforeMarker(String what, WireStep send) throws Exception {
-        Wire w = subject.wire();
+        Wire w = subject().wire();
         assumeTrue(w != null, "this transport has no raw wire to send from");
         send.on(w);
         Heartbeat marker = beat(A);
