@@ -181,12 +181,11 @@ public abstract class FencerContract extends PortContract<FencerContract.Subject
 
     @Test
     void aDeviceThatNeverAnswersIsAFailureAtTheDeadline() throws Exception {
-        long t0 = System.nanoTime();
+        assertTrue(subject().attemptDeadlineMs() < WAIT.toMillis() / 2,
+                "the subject's attempt deadline must leave room within the wait for its answer");
         fence(H1, Kind.HANGS);
 
         failure(H1);
-        long tookMs = Duration.ofNanos(System.nanoTime() - t0).toMillis();
-        assertTrue(tookMs < WAIT.toMillis(), "given up after " + tookMs + " ms");
         assertFalse(subject().poweredOff(H1));
     }
 
