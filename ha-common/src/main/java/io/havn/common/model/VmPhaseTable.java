@@ -32,8 +32,8 @@ public final class VmPhaseTable {
     private static final Map<VmPhase, Set<VmPhase>> NEXT = new EnumMap<>(VmPhase.class);
 
     static {
-        // leader: a claim on a dead owner's VM is re-placed, or waits for room; owner: claims it,
-        // or reports its start failed (policy refusal, or a failed start confirmed by a listing)
+        // owner: claims it, reports its start failed (a policy refusal, or a failure a listing
+        // confirmed), or stops it on request; leader: re-places it once its owner is proven dead
         row(PLACED, RUNNING, START_FAILED, RECOVERING, STOPPED);
         // leader: moves it (live or cold), or re-places it once its owner is proven dead;
         // owner: reports it crashed or failed to start, or stops it on request
