@@ -38,7 +38,11 @@ public final class SimCoordination {
 
     /** Hooks for the invariant checks. */
     public interface Observer {
+        /** After an atomic write was applied. */
         void written(List<CoordOp> ops);
+
+        /** As a write puts a VM record: the record it replaces ({@code before}, null for a new one). */
+        default void vmReplaced(VmRecord before, VmRecord after) { }
     }
 
     private final SimClock clock;
@@ -465,7 +469,8 @@ public final class SimCoordination {
         for (CoordOp op : ops) {
             if (op instanceof CoordOp.PutVm p) {
                 Versioned<VmRecord> v = new Versioned<>(p.record(), p.expectedVersion() + 1);
-                vms.put(p.record().id(), v);
+                Versioned<VmRecord> before = vms.put(p.record().id(), v);
+                observer.vmReplaced(before == null ? null : before.value(), p.record());
                 broadcast(new NodeEvent.VmChanged(p.record().id(), v));
             } else if (op instanceof CoordOp.DeleteVm d) {
                 vms.remove(d.vm());

@@ -30,7 +30,7 @@ public final class SimHost {
     long watchdogDeadline = Long.MIN_VALUE;
     int fencedCount;
     int watchdogResets;
-    SimWorld.Batch outgoing;
+    SimTransport.Batch outgoing;
     /** The VMs whose definition here has libvirt autostart on: the next boot starts them. */
     final java.util.Set<VmId> autostart = new java.util.TreeSet<>();
     /** How far this host's wall clock is off (a step moves it); it only feeds the incarnation. */

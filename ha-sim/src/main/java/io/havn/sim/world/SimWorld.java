@@ -1,11 +1,9 @@
 package io.havn.sim.world;
 
 import io.havn.common.domain.DomainPolicy;
-import io.havn.common.model.DesiredState;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
 import io.havn.common.model.VmId;
-import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
 import io.havn.common.model.VmSpec;
 import io.havn.common.model.Versioned;
@@ -17,18 +15,13 @@ import io.havn.common.node.NodeEvent;
 import io.havn.common.node.NodePorts;
 import io.havn.common.node.Settings;
 import io.havn.common.port.CoordOp;
-import io.havn.common.port.DomainInfo;
 import io.havn.common.port.DomainState;
-import io.havn.common.port.Fencer;
 import io.havn.common.port.Hypervisor;
 import io.havn.common.port.Scheduler;
-import io.havn.common.port.Transport;
-import io.havn.common.port.Watchdog;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,8 +34,10 @@ import java.util.function.Consumer;
 
 /**
  * The simulated cluster: hosts running the real {@link Node}, a network, a coordination ensemble,
- * hypervisors, fence devices and watchdogs, all in virtual time from one seed. It checks the
- * invariants on every event and keeps the first violation with the trail that led to it.
+ * hypervisors, fence devices and watchdogs, all in virtual time from one seed. This class wires
+ * them together, injects the faults and keeps the trail; each port's fake is a file of its own
+ * ({@link SimTransport}, {@link SimCoordination}, {@link SimHypervisor}, {@link SimFencer},
+ * {@link SimWatchdog}), and {@link Invariants} checks every event, keeping the first violation.
  */
 public final class SimWorld {
     public static final long MS = SimClock.MS;
@@ -84,21 +79,16 @@ public final class SimWorld {
     private final Map<VmId, Integer> failMigrations = new HashMap<>();
     /** The next start of a VM that lies about its outcome. */
     private final Map<VmId, StartFault> startFaults = new HashMap<>();
-    /** Copies started behind havn's back ("host vm"), and since when: havn must remove them within a bound. */
-    private final Map<String, Long> outsideCopies = new HashMap<>();
-    private final Map<VmId, Set<HostId>> runningOn = new HashMap<>();
-    private final Set<VmId> everRecorded = new HashSet<>();
-    private final Map<Long, HostId> epochLeaders = new HashMap<>();
-    private long highestEpoch;
     private final ArrayDeque<String> trail = new ArrayDeque<>();
     private final List<Listener> listeners = new ArrayList<>();
     private final Map<Long, AdminReply> replies = new HashMap<>();
     private long nextRequest = 1;
-    private String violation;
+    /** The checks of what must never happen; the world stops at their first violation. */
+    final Invariants invariants;
     private long worldVersion;
 
     /** How a start lies: it times out and the guest comes up late, or it reports an error and the guest runs. */
-    private record StartFault(long timeoutMs, long lateMs, boolean errorRuns) { }
+    record StartFault(long timeoutMs, long lateMs, boolean errorRuns) { }
 
     public SimWorld(long seed, Settings settings) {
         this(seed, settings, 0);
@@ -110,7 +100,19 @@ public final class SimWorld {
         this.settings = settings;
         this.net = new SimNetwork(random.split());
         this.coordination = new SimCoordination(clock, net, settings.sessionTimeoutMs(), zkMaxSessionTimeoutMs);
-        this.coordination.observe(this::checkWrite);
+        this.invariants = new Invariants(clock, coordination, outsideGraceNanos(), this::trail);
+        this.coordination.observe(new SimCoordination.Observer() {
+            @Override
+            public void written(List<CoordOp> ops) {
+                worldVersion++;
+                invariants.written(ops);
+            }
+
+            @Override
+            public void vmReplaced(VmRecord before, VmRecord after) {
+                invariants.vmWritten(before, after);
+            }
+        });
         clock.schedule(TICK_MS * MS, this::tick);
     }
 
@@ -132,7 +134,7 @@ public final class SimWorld {
         h.specs.put(spec.id(), spec);
         setDomain(h, spec.id(), DomainState.RUNNING, "initial");
         coordination.seed(VmRecord.running(spec, host, 0));
-        everRecorded.add(spec.id());
+        invariants.recorded(spec.id());
     }
 
     public SimHost host(HostId id) {
@@ -159,8 +161,9 @@ public final class SimWorld {
             Runnable cancel = clock.schedule(delay, () -> deliver(h, inc, task));
             return cancel::run;
         };
-        NodePorts ports = new NodePorts(clock, scheduler, transport(h, inc), h.client, hypervisor(h, inbox),
-                fencer(h, inbox), watchdog(h), this::onDecision, (rid, reply) -> replies.put(rid, reply));
+        NodePorts ports = new NodePorts(clock, scheduler, new SimTransport(this, h, inc), h.client,
+                new SimHypervisor(this, h, inbox), new SimFencer(this, inbox), new SimWatchdog(clock, h),
+                this::onDecision, (rid, reply) -> replies.put(rid, reply));
         // as havnd does: above the incarnation recorded on the host's disk, whatever its wall clock says
         long wallMs = WALL_BASE_MS + clock.nanos() / MS + h.wallOffsetMs;
         long incarnation = io.havn.common.node.Incarnation.next(h.recordedIncarnation == 0 ? OptionalLong.empty()
@@ -175,7 +178,7 @@ public final class SimWorld {
     }
 
     /** Runs {@code r} on the daemon's thread: not at all if that incarnation is gone, later if it is paused. */
-    private void deliver(SimHost h, int inc, Runnable r) {
+    void deliver(SimHost h, int inc, Runnable r) {
         if (h.incarnation != inc || !h.powered || h.node == null) {
             return;
         }
@@ -187,7 +190,7 @@ public final class SimWorld {
     }
 
     private void runGuarded(Runnable r) {
-        if (violation != null) {
+        if (invariants.violation() != null) {
             return;
         }
         r.run();
@@ -196,275 +199,45 @@ public final class SimWorld {
     // ---------------------------------------------------------------- ports
 
     /**
-     * Heartbeats a sender sends in one instant all take the same latency, so they travel as one
-     * event; loss is still drawn per datagram, at sending, in sending order.
-     */
-    private Transport transport(SimHost from, int inc) {
-        return (to, hb) -> {
-            SimHost dest = hosts.get(to);
-            if (dest == null || from.incarnation != inc || !net.delivers(from.name, dest.name)) {
-                return;
-            }
-            Batch b = from.outgoing;
-            if (b == null || b.at != clock.nanos()) {
-                Batch fresh = new Batch(clock.nanos());
-                from.outgoing = fresh;
-                clock.schedule(net.latencyNanos(), () -> deliverBatch(fresh));
-                b = fresh;
-            }
-            b.to.add(dest);
-            b.incarnations.add(dest.incarnation);
-            b.beats.add(hb);
-        };
-    }
-
-    /** One sender's heartbeats of one instant, on their way. */
-    static final class Batch {
-        final long at;
-        final List<SimHost> to = new ArrayList<>();
-        final List<Integer> incarnations = new ArrayList<>();
-        final List<io.havn.common.node.Heartbeat> beats = new ArrayList<>();
-
-        Batch(long at) {
-            this.at = at;
-        }
-    }
-
-    private void deliverBatch(Batch b) {
-        for (int i = 0; i < b.to.size(); i++) {
-            SimHost dest = b.to.get(i);
-            int destInc = b.incarnations.get(i);
-            if (dest.node != null && dest.incarnation == destInc) {
-                NodeEvent e = new NodeEvent.HeartbeatReceived(b.beats.get(i));
-                Node n = dest.node;
-                deliver(dest, destInc, () -> n.handle(e));
-            }
-        }
-    }
-
-    /**
      * The simulated hypervisor of {@code host} on its own, its events going straight to
      * {@code events}: for the hypervisor contract suite, which holds it to what libvirt does.
      */
     public Hypervisor hypervisor(HostId host, Consumer<NodeEvent> events) {
-        return hypervisor(hosts.get(host), events);
+        return new SimHypervisor(this, hosts.get(host), events);
     }
 
-    private Watchdog watchdog(SimHost h) {
-        return new Watchdog() {
-            @Override
-            public void armUntil(long deadlineNanos) {
-                h.watchdogArmed = true;
-                h.watchdogDeadline = deadlineNanos;
-            }
-
-            @Override
-            public void release() {
-                h.watchdogArmed = false;
-            }
-
-            @Override
-            public OptionalLong inheritedDeadline() {
-                return h.watchdogArmed && h.watchdogDeadline > clock.nanos()
-                        ? OptionalLong.of(h.watchdogDeadline) : OptionalLong.empty();
-            }
-
-            @Override
-            public java.util.Optional<String> problem() {
-                return java.util.Optional.ofNullable(h.watchdogProblem);
-            }
-        };
+    /** The next start of {@code vm} that lies about its outcome, taken; null if none is due. */
+    StartFault takeStartFault(VmId vm) {
+        return startFaults.remove(vm);
     }
 
-    private Fencer fencer(SimHost from, Consumer<NodeEvent> inbox) {
-        return (target, device) -> {
-            SimHost t = hosts.get(target);
-            if (t == null || t.fenceDevice == null || t.fenceBroken) {
-                clock.schedule(FENCE_FAIL_MS * MS, () -> inbox.accept(new NodeEvent.FenceDone(target, false,
-                        "fence device " + device + " did not answer")));
-                return;
-            }
-            clock.schedule(FENCE_MS * MS, () -> {
-                if (t.fenceBroken) {
-                    inbox.accept(new NodeEvent.FenceDone(target, false, "fence device " + device + " failed"));
-                    return;
-                }
-                t.fencedCount++;
-                note(target, "fence", "powered off by fence device");
-                powerOff(t, "fenced");
-                inbox.accept(new NodeEvent.FenceDone(target, true, null));
-            });
-        };
+    /** Whether the next start of {@code vm} is to fail (and counts it). */
+    boolean failNextStart(VmId vm) {
+        return takeOne(failStarts, vm);
     }
 
-    private Hypervisor hypervisor(SimHost h, Consumer<NodeEvent> inbox) {
-        return new Hypervisor() {
-            private void later(long ms, Runnable r) {
-                int inc = h.incarnation;
-                clock.schedule(ms * MS, () -> {
-                    if (h.powered && h.incarnation == inc) {
-                        r.run();
-                    }
-                });
-            }
-
-            @Override
-            public void list() {
-                later(LIST_MS, () -> {
-                    List<DomainInfo> out = new ArrayList<>();
-                    h.domains.forEach((v, s) -> out.add(new DomainInfo(v, v.value(), s, h.autostart.contains(v))));
-                    for (VmId v : h.autostart) {
-                        if (!h.domains.containsKey(v)) {
-                            out.add(new DomainInfo(v, v.value(), DomainState.SHUTOFF, true));
-                        }
-                    }
-                    inbox.accept(new NodeEvent.DomainsListed(out));
-                });
-            }
-
-            @Override
-            public void disableAutostart(VmId vm) {
-                later(LIST_MS, () -> {
-                    if (h.autostart.remove(vm)) {
-                        note(h.id, "autostart", "autostart cleared for " + vm);
-                    }
-                });
-            }
-
-            @Override
-            public void start(VmSpec spec) {
-                checkClaimed(h, spec.id(), "start");
-                StartFault fault = startFaults.remove(spec.id());
-                if (fault != null && !fault.errorRuns()) {
-                    startLate(h, spec, fault, inbox);
-                    return;
-                }
-                later(START_MS, () -> {
-                    if (spec.domainXml() == null || !spec.domainXml().contains("<domain")) {
-                        inbox.accept(new NodeEvent.HypervisorDone(spec.id(), Op.START, false,
-                                "invalid domain XML: no <domain> element"));
-                        return;
-                    }
-                    if (h.domains.containsKey(spec.id())) {
-                        inbox.accept(new NodeEvent.HypervisorDone(spec.id(), Op.START, false,
-                                "Requested operation is not valid: domain is already running"));
-                        return;
-                    }
-                    int left = failStarts.getOrDefault(spec.id(), 0);
-                    if (left > 0) {
-                        failStarts.put(spec.id(), left - 1);
-                        inbox.accept(new NodeEvent.HypervisorDone(spec.id(), Op.START, false, "injected start failure"));
-                        return;
-                    }
-                    h.specs.put(spec.id(), spec);
-                    h.autostart.remove(spec.id()); // defined with autostart off
-                    if (fault != null) {
-                        setDomain(h, spec.id(), DomainState.RUNNING, "started, though libvirt reported an error");
-                        inbox.accept(new NodeEvent.HypervisorDone(spec.id(), Op.START, false,
-                                "injected: libvirt reported an error, but the guest started"));
-                        return;
-                    }
-                    setDomain(h, spec.id(), DomainState.RUNNING, "started");
-                    inbox.accept(new NodeEvent.HypervisorDone(spec.id(), Op.START, true, null));
-                });
-            }
-
-            @Override
-            public void resume(VmId vm) {
-                checkClaimed(h, vm, "resume");
-                later(RESUME_MS, () -> {
-                    boolean ok = h.domains.get(vm) == DomainState.PAUSED;
-                    if (ok) {
-                        setDomain(h, vm, DomainState.RUNNING, "resumed");
-                    }
-                    inbox.accept(new NodeEvent.HypervisorDone(vm, Op.RESUME, ok, ok ? null : "domain is not paused"));
-                });
-            }
-
-            @Override
-            public void shutdown(VmId vm, long timeoutMs) {
-                checkKill(h, vm, "shutdown");
-                later(SHUTDOWN_MS, () -> {
-                    if (!h.domains.containsKey(vm)) {
-                        inbox.accept(new NodeEvent.HypervisorDone(vm, Op.SHUTDOWN, false, "no domain " + vm));
-                        return;
-                    }
-                    setDomain(h, vm, null, "shut down");
-                    inbox.accept(new NodeEvent.HypervisorDone(vm, Op.SHUTDOWN, true, null));
-                });
-            }
-
-            @Override
-            public void destroy(VmId vm) {
-                checkKill(h, vm, "destroy");
-                later(DESTROY_MS, () -> {
-                    if (!h.domains.containsKey(vm)) {
-                        inbox.accept(new NodeEvent.HypervisorDone(vm, Op.DESTROY, false, "no domain " + vm));
-                        return;
-                    }
-                    setDomain(h, vm, null, "destroyed");
-                    inbox.accept(new NodeEvent.HypervisorDone(vm, Op.DESTROY, true, null));
-                });
-            }
-
-            @Override
-            public void migrate(VmId vm, HostId target) {
-                later(MIGRATE_MS, () -> {
-                    SimHost t = hosts.get(target);
-                    int left = failMigrations.getOrDefault(vm, 0);
-                    boolean ok = t != null && t.powered && h.domains.get(vm) == DomainState.RUNNING
-                            && net.reachable(h.name, t.name) && left == 0 && !t.domains.containsKey(vm);
-                    if (!ok) {
-                        if (left > 0) {
-                            failMigrations.put(vm, left - 1);
-                        }
-                        inbox.accept(new NodeEvent.HypervisorDone(vm, Op.MIGRATE, false, "live migration failed"));
-                        return;
-                    }
-                    // the guest stops on the source and waits, paused, on the destination
-                    t.specs.put(vm, h.specs.get(vm));
-                    setDomain(h, vm, null, "migrated out");
-                    setDomain(t, vm, DomainState.PAUSED, "migrated in");
-                    inbox.accept(new NodeEvent.HypervisorDone(vm, Op.MIGRATE, true, null));
-                    if (t.node != null) {
-                        int tinc = t.incarnation;
-                        Node tn = t.node;
-                        clock.schedule(MS, () -> deliver(t, tinc, () -> tn.handle(
-                                new NodeEvent.DomainChanged(vm, DomainState.PAUSED, true, "incoming migration complete"))));
-                    }
-                });
-            }
-        };
+    /** Whether the next live migration of {@code vm} is to fail (and counts it). */
+    boolean failNextMigration(VmId vm) {
+        return takeOne(failMigrations, vm);
     }
 
-    /**
-     * A start whose call times out: the adapter reports the timeout, and the guest comes up later,
-     * when the call returns, whether or not the daemon that asked still runs (libvirtd does the work).
-     */
-    private void startLate(SimHost h, VmSpec spec, StartFault fault, Consumer<NodeEvent> inbox) {
-        int inc = h.incarnation;
-        int boot = h.boots;
-        VmId vm = spec.id();
-        clock.schedule(fault.timeoutMs() * MS, () -> {
-            if (h.powered && h.incarnation == inc) {
-                inbox.accept(new NodeEvent.HypervisorDone(vm, Hypervisor.Op.START, false,
-                        "timed out after " + fault.timeoutMs() + " ms waiting for libvirt (start)", true));
-            }
-        });
-        clock.schedule(fault.lateMs() * MS, () -> {
-            if (!h.powered || h.boots != boot || h.domains.containsKey(vm)) {
-                return; // the machine lost power meanwhile: the call died with libvirtd
-            }
-            h.specs.put(vm, spec);
-            h.autostart.remove(vm);
-            setDomain(h, vm, DomainState.RUNNING, "started late, after the call timed out");
-            if (h.incarnation == inc) {
-                inbox.accept(new NodeEvent.HypervisorLate(vm, Hypervisor.Op.START, true, null));
-            }
-        });
+    private static boolean takeOne(Map<VmId, Integer> left, VmId vm) {
+        int n = left.getOrDefault(vm, 0);
+        if (n == 0) {
+            return false;
+        }
+        left.put(vm, n - 1);
+        return true;
     }
 
-    // ---------------------------------------------------------------- invariants
+    /** A fence device powered {@code t} off. */
+    void fencedByDevice(SimHost t) {
+        t.fencedCount++;
+        note(t.id, "fence", "powered off by fence device");
+        powerOff(t, "fenced");
+    }
+
+    // ---------------------------------------------------------------- what the checks see
 
     /** For the invariant checks' own tests: changes a domain as the hypervisor would. */
     void setDomainForTest(HostId host, VmId vm, DomainState state) {
@@ -473,139 +246,42 @@ public final class SimWorld {
 
     /** For the invariant checks' own tests: a destroy call as a node would make it. */
     void destroyForTest(HostId host, VmId vm) {
-        checkKill(hosts.get(host), vm, "destroy");
+        invariants.beforeKill(hosts.get(host), vm, "destroy");
         setDomain(hosts.get(host), vm, null, "test");
     }
 
-    private void setDomain(SimHost h, VmId vm, DomainState state, String cause) {
+    /** Changes a domain of {@code h}, as its hypervisor does, and tells the checks and listeners. */
+    void setDomain(SimHost h, VmId vm, DomainState state, String cause) {
         DomainState before = state == null ? h.domains.remove(vm) : h.domains.put(vm, state);
         if (before == state) {
             return;
         }
         worldVersion++;
-        Set<HostId> on = runningOn.computeIfAbsent(vm, k -> new HashSet<>());
-        if (state == DomainState.RUNNING) {
-            on.add(h.id);
-            checkOneCopy(vm);
-        } else {
-            on.remove(h.id);
-            outsideCopies.remove(h.name + " " + vm);
-        }
+        invariants.domainChanged(h, vm, state);
         for (Listener l : listeners) {
             l.domain(h.id, vm, before, state, cause);
         }
         trail(h.name + " " + vm + ": " + before + " -> " + state + " (" + cause + ")");
     }
 
-    /**
-     * A VM runs on one host at most. A copy started behind havn's back is havn's to remove, not to
-     * prevent: it counts only once it has outlived {@link #outsideGraceNanos()}.
-     */
-    private void checkOneCopy(VmId vm) {
-        Set<HostId> on = runningOn.get(vm);
-        if (on == null || on.size() < 2) {
-            return;
-        }
-        int counted = 0;
-        for (HostId x : on) {
-            Long since = outsideCopies.get(x.value() + " " + vm);
-            if (since == null || clock.nanos() - since >= outsideGraceNanos()) {
-                counted++;
-            }
-        }
-        if (counted > 1) {
-            violate("VM " + vm + " runs on two hosts at once: " + new java.util.TreeSet<>(on));
-        }
-    }
-
     /** How long havn may take to find and destroy a copy started behind its back: a re-list and a destroy. */
-    long outsideGraceNanos() {
+    private long outsideGraceNanos() {
         return (settings.relistMs() + 2 * settings.heartbeatTimeoutMs() + DESTROY_MS) * MS;
     }
 
-    /**
-     * No HA VM is stopped except by fencing, an admin request or its own crash: a running copy that
-     * the record still gives to this host may be killed only by a host that has self-fenced, or
-     * because the operator stopped or is relocating it.
-     */
-    private void checkKill(SimHost h, VmId vm, String how) {
-        if (h.domains.get(vm) != DomainState.RUNNING) {
-            return;
-        }
-        Versioned<VmRecord> vr = coordination.vm(vm);
-        if (vr == null || !vr.value().spec().ha()) {
-            return;
-        }
-        VmRecord r = vr.value();
-        boolean mine = h.id.equals(r.owner()) || h.id.equals(r.target());
-        boolean admin = r.desired() == DesiredState.STOPPED || r.phase() == VmPhase.RELOCATING;
-        boolean fenced = h.node != null && h.node.isSelfFenced();
-        if (mine && !admin && !fenced) {
-            violate("needless kill: " + h.name + " " + how + "s " + vm + ", which its record gives to it ("
-                    + r.phase().name().toLowerCase() + "), without fencing or an admin request");
-        }
-    }
-
-    /**
-     * Rule 1 at the hypervisor: a host starts or resumes an HA VM only while the record names it,
-     * in a live session, as the owner of a running VM (it claimed it).
-     */
-    private void checkClaimed(SimHost h, VmId vm, String how) {
-        Versioned<VmRecord> vr = coordination.vm(vm);
-        if (vr == null || !vr.value().spec().ha()) {
-            return;
-        }
-        VmRecord r = vr.value();
-        if (!h.id.equals(r.owner()) || r.phase() != VmPhase.RUNNING || !coordination.isLive(h.id, r.ownerSession())) {
-            violate(h.name + " was asked to " + how + " " + vm + " without holding the claim; record: "
-                    + r.phase().name().toLowerCase() + " on " + r.owner());
-        }
-    }
-
-    /** No VM disappears from the cluster state. */
-    private void checkWrite(List<CoordOp> ops) {
-        worldVersion++;
-        for (CoordOp op : ops) {
-            if (op instanceof CoordOp.PutVm p) {
-                everRecorded.add(p.record().id());
-            }
-        }
-        for (VmId vm : everRecorded) {
-            if (coordination.vm(vm) == null) {
-                violate("VM " + vm + " disappeared from the cluster state");
-            }
-        }
-    }
-
-    /** At most one leader per epoch, and epochs only grow. */
+    /** A decision of any node: for the checks, the trail and the listeners. */
     void onDecision(Decision d) {
-        if (d.kind() == Decision.Kind.LEADER_ELECTED) {
-            HostId prev = epochLeaders.putIfAbsent(d.epoch(), d.host());
-            if (prev != null && !prev.equals(d.host())) {
-                violate("two leaders for epoch " + d.epoch() + ": " + prev + " and " + d.host());
-            }
-            if (d.epoch() < highestEpoch) {
-                violate("epoch went back from " + highestEpoch + " to " + d.epoch() + " (" + d.host() + ")");
-            }
-            highestEpoch = Math.max(highestEpoch, d.epoch());
+        invariants.decided(d);
+        if (d.kind() == Decision.Kind.LEADER_ELECTED || d.kind() == Decision.Kind.LEADER_LOST) {
             worldVersion++;
         } else if (d.kind() == Decision.Kind.SELF_FENCE) {
             hosts.get(d.host()).fencedCount++;
-            worldVersion++;
-        } else if (d.kind() == Decision.Kind.LEADER_LOST) {
             worldVersion++;
         }
         trail(d.host() + " " + d.kind() + (d.vm() != null ? " vm=" + d.vm() : "")
                 + (d.subject() != null ? " host=" + d.subject() : "") + (d.detail() != null ? ": " + d.detail() : ""));
         for (Listener l : listeners) {
             l.decision(d);
-        }
-    }
-
-    private void violate(String what) {
-        if (violation == null) {
-            violation = String.format("%.3fs %s", clock.nanos() / 1e9, what);
-            trail("VIOLATION " + what);
         }
     }
 
@@ -617,7 +293,7 @@ public final class SimWorld {
     }
 
     public String violation() {
-        return violation;
+        return invariants.violation();
     }
 
     public List<String> trail() {
@@ -634,11 +310,7 @@ public final class SimWorld {
     private void tick() {
         coordination.tick();
         long now = clock.nanos();
-        if (!outsideCopies.isEmpty()) {
-            for (String key : new ArrayList<>(outsideCopies.keySet())) {
-                checkOneCopy(new VmId(key.substring(key.indexOf(' ') + 1)));
-            }
-        }
+        invariants.recheckOutsideCopies();
         for (SimHost h : hosts.values()) {
             if (h.powered && h.watchdogArmed && now > h.watchdogDeadline + settings.watchdogMs() * MS) {
                 h.fencedCount++;
@@ -654,10 +326,10 @@ public final class SimWorld {
     /** Runs events until {@code untilNanos}, or until {@code stop} holds or an invariant is violated. */
     public void runUntil(long untilNanos, BooleanSupplier stop) {
         boolean stopped = false;
-        while (violation == null && !(stopped = stop.getAsBoolean()) && clock.runNext(untilNanos)) {
+        while (violation() == null && !(stopped = stop.getAsBoolean()) && clock.runNext(untilNanos)) {
             // each event ran
         }
-        if (violation == null && !stopped) {
+        if (violation() == null && !stopped) {
             clock.advanceTo(untilNanos);
         }
     }
@@ -799,7 +471,7 @@ public final class SimWorld {
         }
         note(host, "fault", "someone starts " + vm + " by hand, behind havn's back");
         h.specs.put(vm, spec);
-        outsideCopies.put(h.name + " " + vm, clock.nanos());
+        invariants.outsideStart(h, vm);
         setDomain(h, vm, DomainState.RUNNING, "started outside havn");
     }
 
@@ -893,7 +565,7 @@ public final class SimWorld {
         return replies.get(id);
     }
 
-    private void note(HostId host, String kind, String text) {
+    void note(HostId host, String kind, String text) {
         trail((host == null ? "cluster" : host.value()) + " " + text);
         for (Listener l : listeners) {
             l.note(host, kind, text);
@@ -909,8 +581,7 @@ public final class SimWorld {
 
     /** The hosts where {@code vm} runs now. */
     public Set<HostId> runningOn(VmId vm) {
-        Set<HostId> s = runningOn.get(vm);
-        return s == null ? Set.of() : s;
+        return invariants.runningOn(vm);
     }
 
     public boolean isLeader(HostId id) {
