@@ -16,6 +16,7 @@ import io.havn.common.node.NodePorts;
 import io.havn.common.node.Settings;
 import io.havn.common.port.CoordOp;
 import io.havn.common.port.DomainState;
+import io.havn.common.port.Fencer;
 import io.havn.common.port.Hypervisor;
 import io.havn.common.port.Scheduler;
 import java.util.ArrayDeque;
@@ -25,6 +26,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -204,6 +206,12 @@ public final class SimWorld {
      */
     public Hypervisor hypervisor(HostId host, Consumer<NodeEvent> events) {
         return new SimHypervisor(this, hosts.get(host), events);
+    }
+
+    /** The fence devices as {@code from}'s daemon reaches them, posting answers to {@code events} (for tests). */
+    public Fencer fencer(HostId from, Consumer<NodeEvent> events) {
+        Objects.requireNonNull(hosts.get(from), "no host " + from);
+        return new SimFencer(this, events);
     }
 
     /** The next start of {@code vm} that lies about its outcome, taken; null if none is due. */
