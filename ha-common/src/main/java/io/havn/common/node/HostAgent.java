@@ -29,17 +29,11 @@ import java.util.TreeSet;
  * session (rule 7), freezes when a majority is freshly lost (rule 5) and self-fences otherwise.
  */
 final class HostAgent {
-    private static final int MAX_CONFIRMS_IN_FLIGHT = 32;
-
-    private record PendingConfirm(long session, long sentNanos) { }
-
     private final Node n;
 
     // the session and its lease (rule 3)
     private long session;
     private final Lease lease;
-    private long lastConfirmRequest = Long.MIN_VALUE;
-    private final Map<Long, PendingConfirm> confirms = new HashMap<>();
 
     // registration and reconciliation (rules 1, 7)
     private boolean registered;
@@ -133,7 +127,6 @@ final class HostAgent {
         registered = false;
         hostWritten = false;
         ready = false;
-        confirms.clear();
         n.decide(Kind.SESSION_STARTED, null, null, "session " + Long.toHexString(s));
         confirm(n.now());
     }
@@ -148,7 +141,6 @@ final class HostAgent {
         registered = false;
         hostWritten = false;
         ready = false;
-        confirms.clear();
         n.decide(Kind.SESSION_ENDED, null, null, "session " + Long.toHexString(s) + " ended");
         n.manager.onSessionEnded();
         checkLease(n.now());
@@ -156,22 +148,18 @@ final class HostAgent {
     }
 
     private void confirm(long now) {
-        if (confirms.size() >= MAX_CONFIRMS_IN_FLIGHT) {
+        if (!lease.mayAskConfirmation()) {
             return;
         }
         long token = n.nextToken();
-        confirms.put(token, new PendingConfirm(session, now));
-        lastConfirmRequest = now;
+        lease.confirmationAsked(token, now);
         n.ports.coordinator().confirm(token);
     }
 
     void onConfirmed(long token, boolean ok) {
-        PendingConfirm c = confirms.remove(token);
-        if (c == null || c.session() != session || session == 0 || !ok) {
+        if (!lease.confirmationAnswered(token, ok)) {
             return;
         }
-        // credited from when it was sent, never from when the answer came
-        lease.confirmed(c.sentNanos());
         if (!registered) {
             registered = true;
             n.ports.coordinator().joinElection();
@@ -193,8 +181,7 @@ final class HostAgent {
         if (listAskedAt == Long.MIN_VALUE || now - listAskedAt >= Peers.ms(n.settings.relistMs())) {
             requestList(now);
         }
-        if (session != 0 && (lastConfirmRequest == Long.MIN_VALUE
-                || now - lastConfirmRequest >= Peers.ms(n.settings.confirmIntervalMs()))) {
+        if (session != 0 && lease.confirmationDue(now)) {
             confirm(now);
         }
         checkLease(now);

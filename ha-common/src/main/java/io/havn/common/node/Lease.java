@@ -1,5 +1,7 @@
 package io.havn.common.node;
 
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalLong;
 
@@ -27,8 +29,16 @@ final class Lease {
         SELF_FENCED
     }
 
+    /** At most this many confirmations wait for their answer; a quorum that answers none gets no more. */
+    private static final int MAX_CONFIRMS_IN_FLIGHT = 32;
+
     private final Settings settings;
     private State state = State.LIVE;
+
+    /** The confirmations of the current session waiting for their answer: token to send time. */
+    private final Map<Long, Long> confirmsInFlight = new HashMap<>();
+    /** When the latest confirmation was asked for; empty before the first. */
+    private OptionalLong lastConfirmAsked = OptionalLong.empty();
 
     /** The lease the current session allows in ms (0: none fits); empty without a session. */
     private OptionalLong sessionLeaseMs = OptionalLong.empty();
@@ -86,17 +96,49 @@ final class Lease {
         }
         sessionLeaseMs = OptionalLong.of(leaseMs);
         lastConfirmSent = OptionalLong.empty();
+        confirmsInFlight.clear();
     }
 
     /** The session ended (a quorum expired or closed it): nothing of it confirms anything any more. */
     void sessionEnded() {
         sessionLeaseMs = OptionalLong.empty();
         lastConfirmSent = OptionalLong.empty();
+        confirmsInFlight.clear();
     }
 
     /** The lease the current session allows in ms; 0 when none fits or there is no session. */
     long sessionLeaseMs() {
         return sessionLeaseMs.orElse(0);
+    }
+
+    /** Whether a confirmation may be asked for: fewer than the most that may wait for an answer. */
+    boolean mayAskConfirmation() {
+        return confirmsInFlight.size() < MAX_CONFIRMS_IN_FLIGHT;
+    }
+
+    /** Whether the confirmation interval has passed since the latest confirmation was asked for. */
+    boolean confirmationDue(long now) {
+        return lastConfirmAsked.isEmpty() || now - lastConfirmAsked.getAsLong() >= Peers.ms(settings.confirmIntervalMs());
+    }
+
+    /** Confirmation {@code token} was asked for at {@code now}. */
+    void confirmationAsked(long token, long now) {
+        confirmsInFlight.put(token, now);
+        lastConfirmAsked = OptionalLong.of(now);
+    }
+
+    /**
+     * Confirmation {@code token} was answered; returns whether it confirmed the current session
+     * (then the lease is {@link #confirmed} from when it was asked). Answers of an ended session,
+     * failed ones and unknown tokens confirm nothing.
+     */
+    boolean confirmationAnswered(long token, boolean ok) {
+        Long sentNanos = confirmsInFlight.remove(token);
+        if (sentNanos == null || sessionLeaseMs.isEmpty() || !ok) {
+            return false;
+        }
+        confirmed(sentNanos);
+        return true;
     }
 
     /**

@@ -146,6 +146,59 @@ class LeaseTest {
                 lease.watchdogDeadline(now));
     }
 
+    @ParameterizedTest(name = "{0}: credited {2}")
+    @CsvSource(delimiter = '|', textBlock = """
+            answered                          | ask ok                | true
+            answered with a failure           | ask fail              | false
+            an answer to another token        | ask ok-other          | false
+            the session ended meanwhile       | ask end ok            | false
+            a new session began meanwhile     | ask end start ok      | false
+            asked without a session           | end ask ok            | false
+            """)
+    void onlyAnAnsweredConfirmationOfTheCurrentSessionCreditsTheLease(String situation, String steps,
+            boolean credited) {
+        Lease lease = new Lease(SETTINGS);
+        lease.sessionStarted(SETTINGS.leaseMs());
+        boolean last = false;
+        for (String step : steps.split(" ")) {
+            switch (step) {
+                case "ask" -> lease.confirmationAsked(1, 1_000 * MS);
+                case "ok" -> last = lease.confirmationAnswered(1, true);
+                case "fail" -> last = lease.confirmationAnswered(1, false);
+                case "ok-other" -> last = lease.confirmationAnswered(2, true);
+                case "end" -> lease.sessionEnded();
+                case "start" -> lease.sessionStarted(SETTINGS.leaseMs());
+                default -> throw new IllegalArgumentException("no step " + step);
+            }
+        }
+        assertEquals(credited, last, "the last answer credited the lease");
+        assertEquals(credited, lease.valid(2_000 * MS), "valid");
+    }
+
+    @Test
+    void confirmationsAreAskedForEveryIntervalWithABoundedNumberInFlight() {
+        Lease lease = new Lease(SETTINGS);
+        lease.sessionStarted(SETTINGS.leaseMs());
+        assertEquals(true, lease.confirmationDue(0), "the first one is due at once");
+        long asked = 0;
+        for (long token = 1; lease.mayAskConfirmation(); token++) {
+            lease.confirmationAsked(token, asked * MS);
+            asked++;
+        }
+        assertEquals(32, asked, "at most 32 wait for an answer");
+        long lastAskedMs = asked - 1;
+        assertEquals(false, lease.confirmationDue((lastAskedMs + SETTINGS.confirmIntervalMs() - 1) * MS));
+        assertEquals(true, lease.confirmationDue((lastAskedMs + SETTINGS.confirmIntervalMs()) * MS));
+        assertEquals(true, lease.confirmationAnswered(5, true));
+        assertEquals(true, lease.mayAskConfirmation(), "an answer makes room");
+        assertEquals(false, lease.confirmationAnswered(5, true), "a second answer to one token counts nothing");
+        lease.sessionEnded();
+        for (long token = 100; token < 131; token++) {
+            lease.confirmationAsked(token, 0);
+        }
+        assertEquals(true, lease.mayAskConfirmation(), "an ended session's confirmations no longer count");
+    }
+
     @Test
     void aLeaseWhoseSessionEndedIsNotValidAndSaysSo() {
         Lease lease = in(Lease.State.LIVE);
