@@ -35,7 +35,7 @@ final class Lease {
     private final Settings settings;
     private State state = State.LIVE;
 
-    /** The confirmations of the current session waiting for their answer: token to send time. */
+    /** The confirmations asked for in the current session (or without one) and not answered yet: token to send time. */
     private final Map<Long, Long> confirmsInFlight = new HashMap<>();
     /** When the latest confirmation was asked for; empty before the first. */
     private OptionalLong lastConfirmAsked = OptionalLong.empty();
@@ -104,11 +104,6 @@ final class Lease {
         sessionLeaseMs = OptionalLong.empty();
         lastConfirmSent = OptionalLong.empty();
         confirmsInFlight.clear();
-    }
-
-    /** The lease the current session allows in ms; 0 when none fits or there is no session. */
-    long sessionLeaseMs() {
-        return sessionLeaseMs.orElse(0);
     }
 
     /** Whether a confirmation may be asked for: fewer than the most that may wait for an answer. */
