@@ -29,30 +29,11 @@ import java.util.TreeSet;
  * session (rule 7), freezes when a majority is freshly lost (rule 5) and self-fences otherwise.
  */
 final class HostAgent {
-    private static final int MAX_CONFIRMS_IN_FLIGHT = 32;
-
-    private record PendingConfirm(long session, long sentNanos) { }
-
     private final Node n;
 
-    // lease (rule 3)
+    // the session and its lease (rule 3)
     private long session;
-    private long lastConfirmSent = Long.MIN_VALUE;
-    private long lastConfirmRequest = Long.MIN_VALUE;
-    private final Map<Long, PendingConfirm> confirms = new HashMap<>();
-    private long inheritedUntil = Long.MIN_VALUE;
-    private boolean frozen;
-    private long thawUntil = Long.MIN_VALUE;
-    private boolean mayFreeze = true;
-    private boolean selfFenced;
-    private long armedUntil = Long.MIN_VALUE;
-    private boolean released = true;
-    /** The lease the current session allows (F, shortened to fit the negotiated timeout); 0: none fits. */
-    private long sessionLeaseMs;
-    /** What the watchdog last said was wrong with it (null: nothing), to report each change once. */
-    private String watchdogProblem;
-    /** Since when it has said so. */
-    private long watchdogProblemSince = Long.MIN_VALUE;
+    private final Lease lease;
 
     // registration and reconciliation (rules 1, 7)
     private boolean registered;
@@ -89,10 +70,11 @@ final class HostAgent {
 
     HostAgent(Node node) {
         this.n = node;
+        this.lease = new Lease(node.settings);
     }
 
     void start() {
-        inheritedUntil = n.ports.watchdog().inheritedDeadline().orElse(Long.MIN_VALUE);
+        lease.inherit(n.ports.watchdog().inheritedDeadline());
         requestList(n.now());
         n.ports.coordinator().openSession();
     }
@@ -112,63 +94,26 @@ final class HostAgent {
     }
 
     boolean frozen() {
-        return frozen;
+        return lease.frozen();
     }
 
     boolean selfFenced() {
-        return selfFenced;
-    }
-
-    /**
-     * End of the lease: F after the last confirmation's send, or what a previous incarnation left.
-     * None while the watchdog cannot guard the host, or when the negotiated session timeout leaves
-     * no room for a lease: such a host runs no HA VM.
-     */
-    long leaseEnd() {
-        if (watchdogDown(n.now())) {
-            return Long.MIN_VALUE;
-        }
-        long own = session != 0 && lastConfirmSent != Long.MIN_VALUE && sessionLeaseMs > 0
-                ? lastConfirmSent + Peers.ms(sessionLeaseMs) : Long.MIN_VALUE;
-        return Math.max(own, inheritedUntil);
-    }
-
-    /** Whether this host may not hold a lease at all now (no working watchdog, or no lease fits the session). */
-    private boolean barred() {
-        return watchdogDown(n.now()) || (session != 0 && sessionLeaseMs == 0);
-    }
-
-    /**
-     * Whether the watchdog has said for W that it cannot guard this host. A petter that restarts
-     * says so for a moment; while it is away, the hardware still counts down from its last pet and
-     * resets the machine within W unless a petter comes back, so the host loses its lease only
-     * once the problem has lasted W.
-     */
-    private boolean watchdogDown(long now) {
-        return watchdogProblem != null && now - watchdogProblemSince >= Peers.ms(n.settings.watchdogMs());
-    }
-
-    /** The lease the current session allows, in ms (0: none fits, or no session). */
-    long sessionLeaseMs() {
-        return sessionLeaseMs;
+        return lease.selfFenced();
     }
 
     boolean leaseValid(long now) {
-        return now < leaseEnd();
+        return lease.valid(now);
     }
 
     /** Rule 5's x: time since the last confirmation, capped. */
     int unconfirmedMs(long now) {
-        if (session == 0 || lastConfirmSent == Long.MIN_VALUE || barred()) {
-            // a host that may hold no lease says so: its peers count it lost and place nothing on it
-            return Heartbeat.NEVER;
-        }
-        return (int) Math.min(Heartbeat.NEVER - 1L, (now - lastConfirmSent) / 1_000_000L);
+        return lease.unconfirmedMs(now);
     }
 
     void onSessionStarted(long s, long timeoutMs) {
         session = s;
-        sessionLeaseMs = n.settings.leaseForSessionMs(timeoutMs);
+        long sessionLeaseMs = n.settings.leaseForSessionMs(timeoutMs);
+        lease.sessionStarted(sessionLeaseMs);
         if (sessionLeaseMs == 0) {
             n.decide(Kind.ALARM, null, null, "the ensemble negotiated a session timeout of " + timeoutMs
                     + " ms (asked " + n.settings.sessionTimeoutMs() + " ms): no lease fits below it with watchdogMs "
@@ -182,8 +127,6 @@ final class HostAgent {
         registered = false;
         hostWritten = false;
         ready = false;
-        lastConfirmSent = Long.MIN_VALUE;
-        confirms.clear();
         n.decide(Kind.SESSION_STARTED, null, null, "session " + Long.toHexString(s));
         confirm(n.now());
     }
@@ -194,12 +137,10 @@ final class HostAgent {
         }
         // a quorum expired or closed the session: nothing of it confirms anything any more
         session = 0;
-        sessionLeaseMs = 0;
-        lastConfirmSent = Long.MIN_VALUE;
+        lease.sessionEnded();
         registered = false;
         hostWritten = false;
         ready = false;
-        confirms.clear();
         n.decide(Kind.SESSION_ENDED, null, null, "session " + Long.toHexString(s) + " ended");
         n.manager.onSessionEnded();
         checkLease(n.now());
@@ -207,27 +148,18 @@ final class HostAgent {
     }
 
     private void confirm(long now) {
-        if (confirms.size() >= MAX_CONFIRMS_IN_FLIGHT) {
+        if (!lease.mayAskConfirmation()) {
             return;
         }
         long token = n.nextToken();
-        confirms.put(token, new PendingConfirm(session, now));
-        lastConfirmRequest = now;
+        lease.confirmationAsked(token, now);
         n.ports.coordinator().confirm(token);
     }
 
     void onConfirmed(long token, boolean ok) {
-        PendingConfirm c = confirms.remove(token);
-        if (c == null || c.session() != session || session == 0 || !ok) {
+        if (!lease.confirmationAnswered(token, ok)) {
             return;
         }
-        // credited from when it was sent, never from when the answer came
-        lastConfirmSent = Math.max(lastConfirmSent, c.sentNanos());
-        inheritedUntil = Long.MIN_VALUE;
-        frozen = false;
-        thawUntil = Long.MIN_VALUE;
-        mayFreeze = true;
-        selfFenced = false;
         if (!registered) {
             registered = true;
             n.ports.coordinator().joinElection();
@@ -241,11 +173,7 @@ final class HostAgent {
 
     void tick(long now) {
         String problem = n.ports.watchdog().problem().orElse(null);
-        if (!java.util.Objects.equals(problem, watchdogProblem)) {
-            if (watchdogProblem == null) {
-                watchdogProblemSince = now;
-            }
-            watchdogProblem = problem;
+        if (lease.watchdogSays(problem, now)) {
             n.decide(Kind.ALARM, null, null, problem == null ? "the watchdog guards this host again"
                     : "the watchdog cannot guard this host: " + problem + "; unless that ends within "
                     + n.settings.watchdogMs() + " ms, this host runs no HA VM");
@@ -253,8 +181,7 @@ final class HostAgent {
         if (listAskedAt == Long.MIN_VALUE || now - listAskedAt >= Peers.ms(n.settings.relistMs())) {
             requestList(now);
         }
-        if (session != 0 && (lastConfirmRequest == Long.MIN_VALUE
-                || now - lastConfirmRequest >= Peers.ms(n.settings.confirmIntervalMs()))) {
+        if (session != 0 && lease.confirmationDue(now)) {
             confirm(now);
         }
         checkLease(now);
@@ -268,7 +195,7 @@ final class HostAgent {
     }
 
     void onHeartbeat(long now) {
-        if (frozen) {
+        if (lease.frozen()) {
             checkLease(now);
         }
     }
@@ -278,43 +205,40 @@ final class HostAgent {
         if (leaseValid(now)) {
             return;
         }
-        if (selfFenced || !holdsHaVms()) {
-            frozen = false;
+        if (lease.selfFenced() || !holdsHaVms()) {
+            lease.nothingToGuard();
             return;
         }
-        if (frozen && barred()) {
+        if (lease.frozen() && lease.barred(now)) {
             selfFence(now, "frozen, and this host may hold no lease now");
             return;
         }
-        if (frozen) {
+        if (lease.frozen()) {
             if (n.majorityLost(now)) {
-                thawUntil = Long.MIN_VALUE;
-            } else if (thawUntil == Long.MIN_VALUE) {
+                lease.refreeze();
+            } else if (lease.state() == Lease.State.FROZEN) {
                 // Peers recovered first: confirm at once, and self-fence unless that lands within
                 // a heartbeat timeout. The quorum restarted this session's timer no earlier than
                 // the peers' recovery, so the session cannot expire before F + W has passed.
-                thawUntil = now + Peers.ms(n.settings.heartbeatTimeoutMs());
+                lease.thaw(now + Peers.ms(n.settings.heartbeatTimeoutMs()));
                 confirm(now);
-            } else if (now >= thawUntil) {
+            } else if (now >= lease.thawUntil()) {
                 selfFence(now, "frozen, and a strict majority of voters is no longer freshly lost");
             }
             return;
         }
-        if (mayFreeze && !barred() && n.majorityLost(now)) {
-            frozen = true;
-            mayFreeze = false;
+        if (lease.mayFreeze() && !lease.barred(now) && n.majorityLost(now)) {
+            lease.freeze();
             n.decide(Kind.FREEZE, null, null, "lease lapsed while a strict majority of voters is freshly lost: "
                     + "keeping VMs, changing nothing");
             return;
         }
-        n.decide(Kind.LEASE_LAPSED, null, null, "no confirmation for " + unconfirmedMs(now) + " ms");
+        n.decide(Kind.LEASE_LAPSED, null, null, lease.lapseReason(now));
         selfFence(now, "lease lapsed");
     }
 
     private void selfFence(long now, String why) {
-        selfFenced = true;
-        frozen = false;
-        thawUntil = Long.MIN_VALUE;
+        lease.selfFence();
         n.decide(Kind.SELF_FENCE, null, null, why);
         for (Map.Entry<VmId, DomainState> d : domains.entrySet()) {
             if (isHa(d.getKey()) && holds(d.getValue()) && ops.get(d.getKey()) != Hypervisor.Op.DESTROY) {
@@ -325,7 +249,7 @@ final class HostAgent {
     }
 
     private void maybeSelfFenceDone() {
-        if (selfFenced && !holdsHaVms()) {
+        if (lease.selfFenced() && !holdsHaVms()) {
             n.decide(Kind.SELF_FENCE_DONE, null, null, "every HA VM of this host is destroyed");
             updateWatchdog(n.now());
         }
@@ -358,26 +282,17 @@ final class HostAgent {
     /** Publishes to the watchdog until when this host may hold its HA VMs, or that it holds none. */
     private void updateWatchdog(long now) {
         if (!holdsHaVms()) {
-            if (!released) {
-                released = true;
-                armedUntil = Long.MIN_VALUE;
+            if (lease.release()) {
                 n.ports.watchdog().release();
             }
             return;
         }
-        long until;
-        if (frozen) {
-            until = thawUntil != Long.MIN_VALUE ? thawUntil : now + Peers.ms(n.settings.heartbeatTimeoutMs());
-        } else if (leaseValid(now) && !selfFenced) {
-            until = leaseEnd();
-        } else {
-            return; // let the published deadline lapse: the machine resets unless we finish self-fencing
-        }
-        if (released || until > armedUntil) {
-            released = false;
-            armedUntil = until;
-            n.ports.watchdog().armUntil(until);
-        }
+        // empty past the lease: the published deadline lapses, and the machine resets unless we finish self-fencing
+        lease.watchdogDeadline(now).ifPresent(until -> {
+            if (lease.arm(until)) {
+                n.ports.watchdog().armUntil(until);
+            }
+        });
     }
 
     // ---------------------------------------------------------------- registration
@@ -567,7 +482,7 @@ final class HostAgent {
     private void started(VmId vm, Hypervisor.Op op, Versioned<VmRecord> vr, String how) {
         domains.put(vm, DomainState.RUNNING);
         migratedIn.remove(vm);
-        if (selfFenced || !leaseValid(n.now()) || vr == null || !vr.value().names(n.self, session)) {
+        if (lease.selfFenced() || !leaseValid(n.now()) || vr == null || !vr.value().names(n.self, session)) {
             destroy(vm); // lost the right to run it while it was starting
         } else {
             n.decide(op == Hypervisor.Op.START ? Kind.START : Kind.RESUME, vm, null, how);
@@ -634,11 +549,11 @@ final class HostAgent {
         for (VmId vm : all) {
             reconcile(vm);
         }
-        if (ready && barred()) {
+        if (ready && lease.barred(n.now())) {
             ready = false;
             n.decide(Kind.ALARM, null, null, "this host may hold no lease now: taking no work");
         }
-        if (!ready && registered && hostWritten && listed && !barred() && settledLocally()) {
+        if (!ready && registered && hostWritten && listed && !lease.barred(n.now()) && settledLocally()) {
             ready = true;
             n.decide(Kind.READY, null, null, "re-bound and reconciled; taking work");
         }
@@ -690,7 +605,7 @@ final class HostAgent {
             }
             return;
         }
-        if (!leaseValid(now) || selfFenced) {
+        if (!leaseValid(now) || lease.selfFenced()) {
             return; // no lease: change nothing here; checkLease handles the rest
         }
         if (n.self.equals(r.owner())) {
@@ -773,7 +688,7 @@ final class HostAgent {
             long s = session;
             n.write(List.of(new CoordOp.PutVm(r.handedOverTo(n.self, s), vr.version()),
                     new CoordOp.CheckSessionLive(n.self, s)), outcome -> {
-                        if (outcome == WriteOutcome.OK && s == session && !selfFenced && leaseValid(n.now())) {
+                        if (outcome == WriteOutcome.OK && s == session && !lease.selfFenced() && leaseValid(n.now())) {
                             n.decide(Kind.HANDOVER, vm, r.owner(), "claimed the migrated copy");
                             op(vm, Hypervisor.Op.RESUME, () -> n.ports.hypervisor().resume(vm));
                         } else {
@@ -813,7 +728,7 @@ final class HostAgent {
         n.write(List.of(new CoordOp.PutVm(claimed, vr.version()), new CoordOp.CheckSessionLive(n.self, s)),
                 outcome -> {
                     ops.remove(vm);
-                    if (outcome != WriteOutcome.OK || s != session || selfFenced || !leaseValid(n.now())) {
+                    if (outcome != WriteOutcome.OK || s != session || lease.selfFenced() || !leaseValid(n.now())) {
                         // an answer that comes after the lease lapsed gives no right to run anything
                         n.decide(Kind.CLAIM_FAILED, vm, null, "claim " + outcome
                                 + (outcome == WriteOutcome.OK ? " but the lease lapsed meanwhile" : ""));

@@ -239,32 +239,23 @@ public final class Node {
 
     // ---- rule 5: majority
 
-    /** The number of voters: the hosts, plus the coordination service's vote when they are even. */
-    int voters() {
-        int n = Math.max(1, view.hostIds().size());
-        return n % 2 == 0 ? n + 1 : n;
+    /** Rule 5's count now, from this node's view: every peer's health, and its own once it votes. */
+    Quorum quorum(long now) {
+        List<Peers.Health> votes = peers.healths(now);
+        if (selfVotes()) {
+            votes.add(health(self, now));
+        }
+        return Quorum.of(view.hostIds().size(), votes);
     }
 
     /** Whether a strict majority of voters is healthy from this node's view now. */
     boolean majorityHealthy(long now) {
-        int[] peerCounts = peers.countHealth(now);
-        int healthy = peerCounts[0] + (selfVotes() && health(self, now) == Peers.Health.HEALTHY ? 1 : 0);
-        if (view.hostIds().size() % 2 == 0 && healthy > 0) {
-            healthy++; // the coordination service's vote, held by any host with a valid lease
-        }
-        return 2 * healthy > voters();
+        return quorum(now).majorityHealthy();
     }
 
     /** Whether a strict majority of voters is freshly lost from this node's view now (rule 5's freeze). */
     boolean majorityLost(long now) {
-        int[] peerCounts = peers.countHealth(now);
-        boolean selfLost = selfVotes() && health(self, now) == Peers.Health.LOST;
-        int lost = peerCounts[1] + (selfLost ? 1 : 0);
-        boolean allLost = !view.hostIds().isEmpty() && lost == view.hostIds().size();
-        if (view.hostIds().size() % 2 == 0 && allLost) {
-            lost++; // nobody holds a valid lease, so nobody holds the coordination service's vote
-        }
-        return 2 * lost > voters();
+        return quorum(now).majorityLost();
     }
 
     /** This host votes once it is registered in the cluster state. */

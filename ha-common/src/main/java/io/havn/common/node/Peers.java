@@ -84,18 +84,13 @@ final class Peers {
         }
     }
 
-    /** How many peers are healthy ({@code [0]}) and how many freshly lost ({@code [1]}) now. */
-    int[] countHealth(long now) {
-        int[] counts = new int[2];
+    /** Each peer's health now, in name order (a fresh list the caller may add to). */
+    java.util.List<Health> healths(long now) {
+        java.util.List<Health> out = new java.util.ArrayList<>(ordered.size() + 1);
         for (Peer p : ordered) {
-            Health h = health(p, now);
-            if (h == Health.HEALTHY) {
-                counts[0]++;
-            } else if (h == Health.LOST) {
-                counts[1]++;
-            }
+            out.add(health(p, now));
         }
-        return counts;
+        return out;
     }
 
     /** Records a heartbeat; returns false if it was ignored (unknown sender, stale or replayed). */

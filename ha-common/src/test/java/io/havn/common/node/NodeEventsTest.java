@@ -160,12 +160,7 @@ class NodeEventsTest {
 
     @Test
     void theLeaseIsCreditedFromWhenTheConfirmationWasSentNotAnswered() {
-        VmSpec spec = new VmSpec(new VmId("a"), "a", 1, 512, Priority.MEDIUM, true,
-                "<domain type='kvm'><name>a</name></domain>");
-        node.start();
-        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(spec.id(), "a", DomainState.RUNNING))));
-        send(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, ME, 7), 0)));
-        send(new NodeEvent.SessionStarted(7, 10_000));
+        runningAInSession(10_000);
         long sentAt = clock.nanos();
         assertEquals(1, confirmTokens.size(), "a confirmation right at session start");
         clock.advance(2_000 * MS); // a slow quorum: the answer takes 2 s
@@ -173,6 +168,15 @@ class NodeEventsTest {
         assertFalse(armed.isEmpty(), "the watchdog is armed for the VM this host holds");
         assertEquals(sentAt + Settings.defaults().leaseMs() * MS, armed.get(armed.size() - 1),
                 "deadline = send time + lease, not answer time + lease");
+    }
+
+    /** Started, HA VM a running here (its record names session 7), session 7 of {@code negotiatedMs} just opened. */
+    private void runningAInSession(long negotiatedMs) {
+        VmSpec spec = spec("a");
+        node.start();
+        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(spec.id(), "a", DomainState.RUNNING))));
+        send(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, ME, 7), 0)));
+        send(new NodeEvent.SessionStarted(7, negotiatedMs));
     }
 
     @Test
@@ -197,6 +201,16 @@ class NodeEventsTest {
         assertTrue(calls.contains("destroy a"), "self-fenced once the lease lapsed: " + calls);
         assertTrue(decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.SELF_FENCE));
         assertFalse(decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.FREEZE), "no freeze: 1 of 3 lost");
+    }
+
+    @Test
+    void aLeaseThatLapsesBeforeTheFirstConfirmationSaysSoInsteadOfAnEndlessTime() {
+        runningAInSession(10_000); // its confirmation is never answered
+        clock.advance(200 * MS);
+        Decision lapsed = decisions.stream().filter(d -> d.kind() == Decision.Kind.LEASE_LAPSED).findFirst()
+                .orElseThrow(() -> new AssertionError("no lease-lapsed decision: " + decisions));
+        assertEquals("no confirmation yet in this session", lapsed.detail());
+        assertTrue(calls.contains("destroy a"), "self-fenced: " + calls);
     }
 
     @Test
@@ -476,11 +490,7 @@ class NodeEventsTest {
 
     @Test
     void aNegotiatedSessionTimeoutWithNoRoomForALeaseRunsNoHaVm() {
-        VmSpec spec = spec("a");
-        node.start();
-        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(spec.id(), "a", DomainState.RUNNING))));
-        send(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, ME, 7), 0)));
-        send(new NodeEvent.SessionStarted(7, 4_000)); // asked 10 s; 4 s - 3 s watchdog - 0.5 s margin: no room
+        runningAInSession(4_000); // asked 10 s; 4 s - 3 s watchdog - 0.5 s margin: no room
         send(new NodeEvent.Confirmed(confirmTokens.get(0), true));
         assertTrue(alarmed("negotiated a session timeout of 4000 ms"), decisions.toString());
         assertFalse(node.agent.leaseValid(clock.nanos()), "no lease fits");
@@ -491,11 +501,7 @@ class NodeEventsTest {
 
     @Test
     void theLeaseIsShortenedToFitTheNegotiatedSessionTimeout() {
-        VmSpec spec = spec("a");
-        node.start();
-        send(new NodeEvent.DomainsListed(List.of(new DomainInfo(spec.id(), "a", DomainState.RUNNING))));
-        send(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, ME, 7), 0)));
-        send(new NodeEvent.SessionStarted(7, 8_000));
+        runningAInSession(8_000);
         long sentAt = clock.nanos();
         send(new NodeEvent.Confirmed(confirmTokens.get(0), true));
         assertEquals(sentAt + 4_500 * MS, armed.get(armed.size() - 1), "8 s - 3 s watchdog - 0.5 s margin = 4.5 s");
