@@ -86,7 +86,7 @@ find_jars() {
   HAVND_JAR=$(first_found "$dir" -maxdepth 3 -name havnd.jar)
   HAVNCTL_JAR=$(first_found "$dir" -maxdepth 3 -name havnctl.jar)
   [ -n "$HAVND_JAR" ] && [ -n "$HAVNCTL_JAR" ] \
-    || fail "no havnd.jar and havnctl.jar under $dir (set HAVN_E2E_JARS, or build: mvn -DskipTests package)"
+    || fail "no havnd.jar and havnctl.jar under $dir (set HAVN_E2E_JARS, or build: ./mvnw -DskipTests package)"
   E2E_ZK_CLASSPATH=$HAVND_JAR${HAVN_E2E_ZK_CLASSPATH:+:$HAVN_E2E_ZK_CLASSPATH}
   say "jars: $HAVND_JAR, $HAVNCTL_JAR"
 }

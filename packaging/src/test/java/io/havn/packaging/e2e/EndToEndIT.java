@@ -15,8 +15,10 @@ import org.junit.jupiter.api.Test;
  * havn end to end on real libvirt and QEMU: three hosts made of namespaces on this machine, a
  * ZooKeeper server, six KVM (or TCG) guests and a havnd per host, built and torn down by the
  * harness {@code src/e2e/e2e.sh}, which drives the faults and writes what it saw. The harness runs
- * once; each test checks one step's facts. It fails with the harness's output when a step fails,
- * and is skipped only where the machine cannot run it at all (not root, no namespaces).
+ * once; each test checks one step's facts. It fails with the harness's output when a step fails.
+ * What the harness needs and the machine lacks (libvirt, QEMU, ...) it installs as root with
+ * apt-get ({@link Prerequisites}); it is skipped, saying what to run, only where the machine cannot
+ * run it at all: not root, no namespaces, or programs missing and no apt-get to install them.
  *
  * <p>The times are the harness's own: from the power cut or the link going down to each guest
  * seen running in {@code virsh list} on a survivor, polled every ~0.1 s.
@@ -34,6 +36,9 @@ class EndToEndIT {
     @BeforeAll
     static void runTheHarness() throws Exception {
         String why = Harness.cannotRun();
+        if (why == null) {
+            why = Prerequisites.install(System.out::println);
+        }
         if (why != null) {
             System.out.println("EndToEndIT skipped: " + why);
         }

@@ -51,7 +51,10 @@ final class Harness {
     static String cannotRun() throws IOException, InterruptedException {
         Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
         if (!Integer.valueOf(0).equals(uid)) {
-            return "the end-to-end test needs root (it makes network and mount namespaces); running as uid " + uid;
+            Prerequisites.Missing missing = Prerequisites.missing();
+            return "the end-to-end test needs root (it makes network and mount namespaces); running as uid " + uid
+                    + (missing.none() ? "" : "; it also needs " + String.join(", ", missing.what()) + ": sudo "
+                    + missing.installCommand());
         }
         Process p;
         try {
@@ -75,6 +78,7 @@ final class Harness {
         Files.deleteIfExists(results);
         ProcessBuilder pb = new ProcessBuilder("bash", script().toString(), "run").redirectErrorStream(true);
         Map<String, String> env = pb.environment();
+        env.put("PATH", Prerequisites.harnessPath(env.get("PATH")));
         env.put("HAVN_E2E_JARS", jars().toString());
         env.put("HAVN_E2E_RESULTS", results.toString());
         env.put("HAVN_E2E_LOGS", work.resolve("logs").toString());
