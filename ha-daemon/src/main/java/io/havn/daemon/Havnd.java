@@ -3,6 +3,7 @@ package io.havn.daemon;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
 import io.havn.common.node.Node;
+import io.havn.common.node.NodeDriver;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.node.NodePorts;
 import io.havn.daemon.admin.AdminSocketServer;
@@ -137,18 +138,18 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
      */
     public EventLoop start(HavnConfig cfg) throws Exception {
         AdminSocketServer.checkPath(cfg.admin().socket()); // before anything starts: never clobber another file
-        AdminSocketServer[] admin = new AdminSocketServer[1];
-        EventLoop loop = start(cfg, d -> { }, (id, reply) -> admin[0].reply(id, reply));
-        admin[0] = new AdminSocketServer(cfg.admin().socket(), cfg.admin().socketGroup(),
+        EventLoop loop = new EventLoop("havn-node");
+        AdminSocketServer admin = new AdminSocketServer(cfg.admin().socket(), cfg.admin().socketGroup(),
                 new io.havn.daemon.admin.Access(cfg.admin().users(), cfg.admin().groups()), loop.sink(),
                 java.time.Duration.ofSeconds(30), AdminSocketServer.LIMITS);
-        closeables.add(admin[0]);
+        start(cfg, loop, d -> { }, admin::reply);
+        closeables.add(admin);
         if (metrics != null) {
-            admin[0].onAnswer(metrics::adminAnswered);
+            admin.onAnswer(metrics::adminAnswered);
             HavnMetrics m = metrics;
-            admin[0].onCut(cut -> m.connectionCut(HavnMetrics.Endpoint.ADMIN, cut));
+            admin.onCut(cut -> m.connectionCut(HavnMetrics.Endpoint.ADMIN, cut));
         }
-        admin[0].start();
+        admin.start();
         return loop;
     }
 
@@ -158,13 +159,22 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
      */
     public EventLoop start(HavnConfig cfg, java.util.function.Consumer<io.havn.common.node.Decision> decisions,
                            io.havn.common.port.AdminReplies replies) throws Exception {
+        return start(cfg, new EventLoop("havn-node"), decisions, replies);
+    }
+
+    /**
+     * As above, the node driven by {@code loop}, not yet started: what posts to it (an admin socket)
+     * can be built before the node, so nothing needs to hold a reference filled in later.
+     */
+    public EventLoop start(HavnConfig cfg, EventLoop loop,
+                            java.util.function.Consumer<io.havn.common.node.Decision> decisions,
+                            io.havn.common.port.AdminReplies replies) throws Exception {
         HostId self = cfg.host().name();
         ClientTls tls = clientTls(cfg.zookeeper());
         // first, on the disk: a start whose incarnation is not recorded could be followed by one below it
         IncarnationFile record = new IncarnationFile(cfg.host().stateDir());
         incarnation = record.advance(wallMillis.getAsLong());
         LOG.info("incarnation {} (recorded in {})", incarnation, record.path());
-        EventLoop loop = new EventLoop("havn-node");
         closeables.add(loop);
         Map<HostId, InetSocketAddress> peers = new ConcurrentHashMap<>();
         // the transport learns peers' addresses from the host records the node sees
@@ -224,7 +234,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         InetSocketAddress advertised = cfg.host().address();
         Node node = new Node(new Node.Identity(self, cfg.host().capacity(),
                 advertised.getHostString() + ":" + advertised.getPort(), cfg.fence().device(),
-                incarnation), cfg.settings(), cfg.libvirt().domainPolicy(), ports);
+                incarnation), cfg.settings(), cfg.libvirt().domainPolicy(), loop, watchdog);
         try {
             transport.start();
         } catch (IllegalStateException e) {
@@ -234,7 +244,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         }
         coordinator.start();
         hypervisor.start();
-        loop.start(node);
+        loop.start(new NodeDriver(node, ports));
         systemd.petFrom(loop); // WATCHDOG=1 from the node's own thread, under WatchdogSec=
         sampleEverySecond(loop, node, m, coordinator.refusals());
         LOG.info("havnd started: host {} in cluster {}, heartbeats on {} ({})", self, cfg.cluster(), bind,
@@ -337,16 +347,16 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
      * status, which also counts the records the coordinator refused.
      */
     private void sampleEverySecond(EventLoop loop, Node node, HavnMetrics m, RecordRefusals refusals) {
-        Runnable[] sample = new Runnable[1];
-        sample[0] = () -> {
-            NodeSnapshot s = NodeSnapshot.of(node);
-            if (m != null) {
-                m.update(s);
-            }
-            systemd.status(StatusLine.of(s, refusals.total()));
-            loop.schedule(SAMPLE_NANOS, sample[0]);
-        };
-        loop.run(sample[0]);
+        loop.run(() -> sample(loop, node, m, refusals));
+    }
+
+    private void sample(EventLoop loop, Node node, HavnMetrics m, RecordRefusals refusals) {
+        NodeSnapshot s = NodeSnapshot.of(node);
+        if (m != null) {
+            m.update(s);
+        }
+        systemd.status(StatusLine.of(s, refusals.total()));
+        loop.schedule(SAMPLE_NANOS, () -> sample(loop, node, m, refusals));
     }
 
     private static void remember(Map<HostId, InetSocketAddress> peers, HostRecord h) {

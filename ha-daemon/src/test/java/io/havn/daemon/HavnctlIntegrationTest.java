@@ -86,12 +86,12 @@ class HavnctlIntegrationTest {
                     """.formatted(zk.getConnectString(), node, shared));
             BlockingQueue<Decision> decisions = new LinkedBlockingQueue<>();
             try (Havnd havnd = new Havnd()) {
-                AdminSocketServer[] admin = new AdminSocketServer[1];
-                EventLoop loop = havnd.start(cfg, decisions::add, (id, r) -> admin[0].reply(id, r));
-                admin[0] = new AdminSocketServer(sock, "root",
-                new io.havn.daemon.admin.Access(java.util.Map.of(), java.util.Map.of()), loop.sink(), Duration.ofSeconds(30),
-                        Duration.ofSeconds(60));
-                try (AdminSocketServer server = admin[0]) {
+                EventLoop loop = new EventLoop("havn-node");
+                AdminSocketServer admin = new AdminSocketServer(sock, "root",
+                        new io.havn.daemon.admin.Access(java.util.Map.of(), java.util.Map.of()), loop.sink(),
+                        Duration.ofSeconds(30), Duration.ofSeconds(60));
+                havnd.start(cfg, loop, decisions::add, admin::reply);
+                try (AdminSocketServer server = admin) {
                     server.start();
                     // in either order: the daemon may reconcile before it has claimed the epoch
                     DaemonFixture.awaitAll(decisions, java.util.Set.of(Decision.Kind.LEADER_ELECTED, Decision.Kind.READY),

@@ -76,7 +76,7 @@ final class AdminHandler {
             return;
         }
         if (cmd instanceof AdminCommand.Status) {
-            n.ports.admin().reply(id, AdminReply.state(n.view.snapshot(), n.self, n.peerStats()));
+            n.answer(id, AdminReply.state(n.view.snapshot(), n.self, n.peerStats()));
             return;
         }
         long s = n.agent.session();
@@ -91,7 +91,7 @@ final class AdminHandler {
             return;
         }
         if (o instanceof Already a) {
-            n.ports.admin().reply(id, AdminReply.ok(a.message()));
+            n.answer(id, AdminReply.ok(a.message()));
             return;
         }
         if (n.view.leader() == null || n.view.epoch() == 0) {
@@ -137,7 +137,7 @@ final class AdminHandler {
             return;
         }
         waiting.remove(rid);
-        n.ports.admin().reply(w.replyId, r.verdict() == ChangeRequest.Verdict.ACCEPTED ? AdminReply.ok(r.message())
+        n.answer(w.replyId, r.verdict() == ChangeRequest.Verdict.ACCEPTED ? AdminReply.ok(r.message())
                 : AdminReply.error(r.code(), r.message()));
         n.write(List.of(new CoordOp.DeleteRequest(rid, vr.version())), outcome -> { });
     }
@@ -386,6 +386,6 @@ final class AdminHandler {
     }
 
     private void refuse(long id, String code, String message) {
-        n.ports.admin().reply(id, AdminReply.error(code, message));
+        n.answer(id, AdminReply.error(code, message));
     }
 }

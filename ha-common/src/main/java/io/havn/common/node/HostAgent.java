@@ -74,9 +74,9 @@ final class HostAgent {
     }
 
     void start() {
-        lease.inherit(n.ports.watchdog().inheritedDeadline());
+        lease.inherit(n.watchdog.inheritedDeadline());
         requestList(n.now());
-        n.ports.coordinator().openSession();
+        n.emit(new Effect.OpenSession());
     }
 
     // ---------------------------------------------------------------- the lease
@@ -144,7 +144,7 @@ final class HostAgent {
         n.decide(Kind.SESSION_ENDED, null, null, "session " + Long.toHexString(s) + " ended");
         n.manager.onSessionEnded();
         checkLease(n.now());
-        n.ports.coordinator().openSession();
+        n.emit(new Effect.OpenSession());
     }
 
     private void confirm(long now) {
@@ -153,7 +153,7 @@ final class HostAgent {
         }
         long token = n.nextToken();
         lease.confirmationAsked(token, now);
-        n.ports.coordinator().confirm(token);
+        n.emit(new Effect.Confirm(token));
     }
 
     void onConfirmed(long token, boolean ok) {
@@ -162,7 +162,7 @@ final class HostAgent {
         }
         if (!registered) {
             registered = true;
-            n.ports.coordinator().joinElection();
+            n.emit(new Effect.JoinElection());
         }
         long now = n.now();
         if (leaseValid(now)) {
@@ -172,7 +172,7 @@ final class HostAgent {
     }
 
     void tick(long now) {
-        String problem = n.ports.watchdog().problem().orElse(null);
+        String problem = n.watchdog.problem().orElse(null);
         if (lease.watchdogSays(problem, now)) {
             n.decide(Kind.ALARM, null, null, problem == null ? "the watchdog guards this host again"
                     : "the watchdog cannot guard this host: " + problem + "; unless that ends within "
@@ -283,14 +283,14 @@ final class HostAgent {
     private void updateWatchdog(long now) {
         if (!holdsHaVms()) {
             if (lease.release()) {
-                n.ports.watchdog().release();
+                n.emit(new Effect.ReleaseWatchdog());
             }
             return;
         }
         // empty past the lease: the published deadline lapses, and the machine resets unless we finish self-fencing
         lease.watchdogDeadline(now).ifPresent(until -> {
             if (lease.arm(until)) {
-                n.ports.watchdog().armUntil(until);
+                n.emit(new Effect.ArmWatchdog(until));
             }
         });
     }
@@ -323,7 +323,7 @@ final class HostAgent {
         listInFlight = true;
         listAskedAt = now;
         listAskedSeq = changes;
-        n.ports.hypervisor().list();
+        n.emit(new Effect.ListDomains());
     }
 
     private void changed(VmId vm) {
@@ -371,7 +371,7 @@ final class HostAgent {
         for (DomainInfo d : list) {
             if (d.autostart() && isHa(d.vm())) {
                 n.decide(Kind.ALARM, d.vm(), null, "libvirt autostart was on for this HA VM: turning it off");
-                n.ports.hypervisor().disableAutostart(d.vm());
+                n.emit(new Effect.DisableAutostart(d.vm()));
             }
         }
         listed = true;
@@ -531,13 +531,14 @@ final class HostAgent {
     private void destroy(VmId vm) {
         changed(vm);
         ops.put(vm, Hypervisor.Op.DESTROY);
-        n.ports.hypervisor().destroy(vm);
+        n.emit(new Effect.Destroy(vm));
     }
 
-    private void op(VmId vm, Hypervisor.Op op, Runnable call) {
+    /** Calls the hypervisor for {@code vm}: the VM counts as changed, and busy until the call returns. */
+    private void op(VmId vm, Hypervisor.Op op, Effect call) {
         changed(vm);
         ops.put(vm, op);
-        call.run();
+        n.emit(call);
     }
 
     // ---------------------------------------------------------------- reconciliation
@@ -640,7 +641,7 @@ final class HostAgent {
                         hostWrite(vr, r.unowned(VmPhase.STOPPED, "stopped by operator"), null);
                     }
                 } else if (local == DomainState.PAUSED) {
-                    op(vm, Hypervisor.Op.RESUME, () -> n.ports.hypervisor().resume(vm));
+                    op(vm, Hypervisor.Op.RESUME, new Effect.Resume(vm));
                 } else if (!here) {
                     if (crashed.contains(vm) && localRestartAllowed(vm)) {
                         claimAndRun(vr, null, Kind.RESTART_LOCAL, "guest crashed; restarting it here");
@@ -655,7 +656,7 @@ final class HostAgent {
             case MIGRATING -> {
                 if (local == DomainState.RUNNING) {
                     n.decide(Kind.MIGRATE, vm, r.target(), "live migration to " + r.target());
-                    op(vm, Hypervisor.Op.MIGRATE, () -> n.ports.hypervisor().migrate(vm, r.target()));
+                    op(vm, Hypervisor.Op.MIGRATE, new Effect.Migrate(vm, r.target()));
                 } else if (!here) {
                     n.decide(Kind.RELEASE, vm, r.target(), "source holds no copy");
                     hostWrite(vr, r.withPhase(VmPhase.RELEASED, "migrated to " + r.target()), null);
@@ -690,7 +691,7 @@ final class HostAgent {
                     new CoordOp.CheckSessionLive(n.self, s)), outcome -> {
                         if (outcome == WriteOutcome.OK && s == session && !lease.selfFenced() && leaseValid(n.now())) {
                             n.decide(Kind.HANDOVER, vm, r.owner(), "claimed the migrated copy");
-                            op(vm, Hypervisor.Op.RESUME, () -> n.ports.hypervisor().resume(vm));
+                            op(vm, Hypervisor.Op.RESUME, new Effect.Resume(vm));
                         } else {
                             n.decide(Kind.CLAIM_FAILED, vm, r.owner(), "hand-over claim " + outcome);
                         }
@@ -739,14 +740,14 @@ final class HostAgent {
                     if (now == DomainState.RUNNING) {
                         n.decide(Kind.ADOPT, vm, null, "already running here");
                     } else if (now == DomainState.PAUSED) {
-                        op(vm, Hypervisor.Op.RESUME, () -> n.ports.hypervisor().resume(vm));
+                        op(vm, Hypervisor.Op.RESUME, new Effect.Resume(vm));
                     } else {
                         if (kind == Kind.RESTART_LOCAL) {
                             localRestarts.computeIfAbsent(vm, k -> new ArrayDeque<>()).addLast(n.now());
                         }
                         crashed.remove(vm);
                         if (!refuseToStart(vm, r.spec())) {
-                            op(vm, Hypervisor.Op.START, () -> n.ports.hypervisor().start(r.spec()));
+                            op(vm, Hypervisor.Op.START, new Effect.Start(r.spec()));
                         }
                     }
                 });
@@ -788,7 +789,7 @@ final class HostAgent {
 
     private void shutdown(VmId vm) {
         n.decide(Kind.STOP, vm, null, "graceful shutdown");
-        op(vm, Hypervisor.Op.SHUTDOWN, () -> n.ports.hypervisor().shutdown(vm, n.settings.shutdownTimeoutMs()));
+        op(vm, Hypervisor.Op.SHUTDOWN, new Effect.Shutdown(vm, n.settings.shutdownTimeoutMs()));
     }
 
     /** A host's own write on a record that names it: a compare-and-set bound to its live session. */

@@ -96,7 +96,7 @@ final class Manager {
     private void claim() {
         claimToken = n.nextToken();
         lastClaim = n.now();
-        n.ports.coordinator().claimEpoch(claimToken);
+        n.emit(new Effect.ClaimEpoch(claimToken));
     }
 
     void onEpochClaimed(long token, long newEpoch) {
@@ -148,7 +148,7 @@ final class Manager {
         if (leader && epoch > 0 && !n.agent.leaseValid(now)) {
             // a leader whose own lease lapsed must not decide anything: step down
             stepDown("own lease lapsed");
-            n.ports.coordinator().resign();
+            n.emit(new Effect.Resign());
             return;
         }
         if (active() && n.unhealthyForNanos(now) >= Peers.ms(handOverAfterMs()) && anotherHostIsLive()) {
@@ -156,7 +156,7 @@ final class Manager {
             // fence nor restart anything: let a host that hears the others lead.
             stepDown("no healthy majority heard for " + n.unhealthyForNanos(now) / 1_000_000L
                     + " ms while other hosts are live: handing over");
-            n.ports.coordinator().resign();
+            n.emit(new Effect.Resign());
             noClaimBefore = now + Peers.ms(handOverAfterMs());
             return;
         }
@@ -223,7 +223,7 @@ final class Manager {
             }
             fences.put(h, new Fence(now));
             n.decide(Kind.FENCE_START, null, h, "suspected, device " + hr.value().fenceDevice());
-            n.ports.fencer().powerOff(h, hr.value().fenceDevice());
+            n.emit(new Effect.PowerOff(h, hr.value().fenceDevice()));
         }
     }
 
@@ -278,7 +278,7 @@ final class Manager {
     /** Ends the sessions of a host recorded off, so that leadership and locks it held pass at once. */
     void evictAll(HostId h) {
         for (long s : new ArrayList<>(n.view.live(h))) {
-            n.ports.coordinator().evict(h, s);
+            n.emit(new Effect.Evict(h, s));
         }
     }
 

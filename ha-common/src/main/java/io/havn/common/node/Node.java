@@ -7,8 +7,11 @@ import io.havn.common.model.HostRecord;
 import io.havn.common.model.Versioned;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmRecord;
+import io.havn.common.port.Clock;
 import io.havn.common.port.CoordOp;
+import io.havn.common.port.WatchdogStatus;
 import io.havn.common.node.NodeEvent.WriteOutcome;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -19,7 +22,8 @@ import java.util.function.Consumer;
 
 /**
  * All of one host's logic: the host agent (every host) and the manager (the leader only), driven by
- * {@link NodeEvent}s and its own timer, answering through the ports in {@link NodePorts}.
+ * {@link NodeEvent}s and its own timer. It calls no port: each step returns its {@link Effect}s as
+ * values, and {@link NodeDriver} carries them out on the ports in {@link NodePorts}.
  *
  * <p>Threading: not thread-safe. {@link #start()}, {@link #handle(NodeEvent)} and the scheduler's
  * tasks must all run on one thread (the daemon's event loop, or the simulator). Nothing here blocks,
@@ -49,7 +53,11 @@ public final class Node {
     final Settings settings;
     /** What a VM's domain XML may ask of this host; checked on vm-add and before every start. */
     final DomainPolicy domainPolicy;
-    final NodePorts ports;
+    private final Clock clock;
+    /** What the watchdog says (its inputs); what the node tells it goes out as effects. */
+    final WatchdogStatus watchdog;
+    /** What the node decided in the current step, in order; handed out at its end. */
+    private final List<Effect> out = new ArrayList<>();
     final ClusterView view = new ClusterView();
     final Peers peers;
     final HostAgent agent;
@@ -68,16 +76,22 @@ public final class Node {
     private boolean stopped;
 
     /** A node with {@link DomainPolicy#none()}: it starts only VMs whose domain XML names no host path. */
-    public Node(Identity identity, Settings settings, NodePorts ports) {
-        this(identity, settings, DomainPolicy.none(), ports);
+    public Node(Identity identity, Settings settings, Clock clock, WatchdogStatus watchdog) {
+        this(identity, settings, DomainPolicy.none(), clock, watchdog);
     }
 
-    public Node(Identity identity, Settings settings, DomainPolicy domainPolicy, NodePorts ports) {
+    /**
+     * A node reading time from {@code clock} and the watchdog's state from {@code watchdog}; every
+     * other input comes as a {@link NodeEvent}, every output leaves as an {@link Effect}.
+     */
+    public Node(Identity identity, Settings settings, DomainPolicy domainPolicy, Clock clock,
+                WatchdogStatus watchdog) {
         this.identity = Objects.requireNonNull(identity, "identity");
         this.self = identity.id();
         this.settings = Objects.requireNonNull(settings, "settings").validate();
         this.domainPolicy = Objects.requireNonNull(domainPolicy, "domainPolicy");
-        this.ports = Objects.requireNonNull(ports, "ports");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.watchdog = Objects.requireNonNull(watchdog, "watchdog");
         this.peers = new Peers(self, identity.incarnation(), settings);
         this.agent = new HostAgent(this);
         this.manager = new Manager(this);
@@ -89,13 +103,14 @@ public final class Node {
     }
 
     /** Begins: lists local domains, opens a coordination session, starts the timer. Once only. */
-    public void start() {
+    public List<Effect> start() {
         if (started) {
             throw new IllegalStateException("node " + self + " already started");
         }
         started = true;
         agent.start();
         scheduleTick();
+        return drain();
     }
 
     /** Stops reacting (the daemon is shutting down or has died in a simulation). VMs are left alone. */
@@ -135,12 +150,16 @@ public final class Node {
         return peers.stats(now());
     }
 
-    /** Handles one event. Must run on the node's thread. */
-    public void handle(NodeEvent event) {
+    /** Handles one event; returns what the node decided to do, in order. Must run on the node's thread. */
+    public List<Effect> handle(NodeEvent event) {
         if (stopped) {
-            return;
+            return List.of();
         }
-        long now = now();
+        step(event, now());
+        return drain();
+    }
+
+    private void step(NodeEvent event, long now) {
         if (event instanceof NodeEvent.HeartbeatReceived e) {
             onHeartbeat(e.heartbeat(), now);
         } else if (event instanceof NodeEvent.SessionStarted e) {
@@ -191,13 +210,16 @@ public final class Node {
     }
 
     private void scheduleTick() {
-        ports.scheduler().schedule(Peers.ms(settings.tickMs()), this::tick);
+        emit(new Effect.ScheduleTick(Peers.ms(settings.tickMs())));
     }
 
-    /** The periodic step: heartbeats, confirmations, lease, health, and the manager's round. */
-    void tick() {
+    /**
+     * The periodic step (heartbeats, confirmations, lease, health, and the manager's round), which
+     * the node asks for with {@link Effect.ScheduleTick}; returns what it decided, in order.
+     */
+    public List<Effect> tick() {
         if (stopped) {
-            return;
+            return List.of();
         }
         long now = now();
         agent.tick(now);
@@ -220,10 +242,11 @@ public final class Node {
         manager.tick(now);
         admin.tick(now);
         scheduleTick();
+        return drain();
     }
 
     private void sendHeartbeats(long now) {
-        peers.sendAll(ports.transport(), now, view.epoch(), agent.unconfirmedMs(now), agent.frozen());
+        peers.sendAll(this::emit, now, view.epoch(), agent.unconfirmedMs(now), agent.frozen());
     }
 
     private void onHeartbeat(Heartbeat hb, long now) {
@@ -305,7 +328,7 @@ public final class Node {
             }
         }
         writes.put(token, new PendingWrite(List.copyOf(ops), then));
-        ports.coordinator().write(token, ops);
+        emit(new Effect.Write(token, ops));
     }
 
     long nextToken() {
@@ -354,16 +377,32 @@ public final class Node {
     // ---- helpers
 
     long now() {
-        return ports.clock().nanos();
+        return clock.nanos();
+    }
+
+    /** Answers an admin request. */
+    void answer(long requestId, AdminReply reply) {
+        emit(new Effect.Answer(requestId, reply));
+    }
+
+    /** Adds one effect to what this step decided. */
+    void emit(Effect effect) {
+        out.add(effect);
+    }
+
+    private List<Effect> drain() {
+        List<Effect> done = List.copyOf(out);
+        out.clear();
+        return done;
     }
 
     void decide(Decision.Kind kind, VmId vm, HostId subject, String detail) {
-        ports.decisions().record(new Decision(now(), self, kind, vm, subject, view.epoch(), detail));
+        emit(new Effect.Record(new Decision(now(), self, kind, vm, subject, view.epoch(), detail)));
     }
 
     void recovered(VmId vm, HostId from, Decision.Timings timings, String detail) {
-        ports.decisions().record(new Decision(now(), self, Decision.Kind.RECOVERED, vm, from, view.epoch(), detail,
-                timings));
+        emit(new Effect.Record(new Decision(now(), self, Decision.Kind.RECOVERED, vm, from, view.epoch(), detail,
+                timings)));
     }
 
     Versioned<VmRecord> vm(VmId id) {

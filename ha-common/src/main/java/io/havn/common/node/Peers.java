@@ -77,10 +77,11 @@ final class Peers {
     }
 
     /** Sends a heartbeat to every peer, each echoing the last one that peer sent us. */
-    void sendAll(io.havn.common.port.Transport transport, long now, long epoch, int unconfirmedMs, boolean frozen) {
+    void sendAll(java.util.function.Consumer<Effect> out, long now, long epoch, int unconfirmedMs, boolean frozen) {
         for (Peer p : ordered) {
             long echo = p.last == null ? Heartbeat.NO_ECHO : p.last.sentNanos();
-            transport.send(p.id, new Heartbeat(self, incarnation, ++sequence, epoch, now, echo, unconfirmedMs, frozen));
+            out.accept(new Effect.Send(p.id, new Heartbeat(self, incarnation, ++sequence, epoch, now, echo,
+                    unconfirmedMs, frozen)));
         }
     }
 

@@ -42,7 +42,7 @@ class NodeAdminGuardsTest {
     /** node1 (the node, with {@code policy}), node2 and node3; node1 registered in session 7; node2 leads. */
     private static OneNodeRig threeHosts(DomainPolicy policy) {
         OneNodeRig rig = OneNodeRig.threeHosts(policy);
-        rig.node.handle(new NodeEvent.EpochChanged(1, NODE2));
+        rig.driver.handle(new NodeEvent.EpochChanged(1, NODE2));
         rig.passMs(1_000, "node2", "node3");
         return rig;
     }
@@ -72,7 +72,7 @@ class NodeAdminGuardsTest {
     @Test
     void vmAddOfADomainReachingHostFilesIsRefusedByTheHostThatTakesItAndNothingIsWritten() {
         OneNodeRig rig = threeHosts(SHARED);
-        rig.node.handle(new NodeEvent.AdminRequest(1, new AdminCommand.VmAdd(spec("bad", "/etc/shadow"))));
+        rig.driver.handle(new NodeEvent.AdminRequest(1, new AdminCommand.VmAdd(spec("bad", "/etc/shadow"))));
         AdminReply r = rig.replies.get(1L);
         assertNotNull(r, "answered at once");
         assertEquals("refused-domain", r.code(), r.toString());
@@ -85,7 +85,7 @@ class NodeAdminGuardsTest {
         OneNodeRig rig = threeHosts(SHARED);
         VmSpec forged = new VmSpec(new VmId("x"), "x\nvm2 running node3", 1, 512, Priority.MEDIUM, true,
                 "<domain type='kvm'><name>x&#10;vm2 running node3</name></domain>");
-        rig.node.handle(new NodeEvent.AdminRequest(1, new AdminCommand.VmAdd(forged)));
+        rig.driver.handle(new NodeEvent.AdminRequest(1, new AdminCommand.VmAdd(forged)));
         assertEquals("refused-domain", rig.replies.get(1L).code());
         assertTrue(rig.replies.get(1L).message().contains("invalid VM name 'x\\u000avm2"),
                 rig.replies.get(1L).message());
@@ -98,7 +98,7 @@ class NodeAdminGuardsTest {
         rig.lead(2);
         ChangeRequest req = ChangeRequest.pending("node2.5.1", NODE2, 5,
                 new AdminCommand.VmAdd(spec("bad", "/dev/sda")), false);
-        rig.node.handle(new NodeEvent.RequestChanged(req.id(), new Versioned<>(req, 0)));
+        rig.driver.handle(new NodeEvent.RequestChanged(req.id(), new Versioned<>(req, 0)));
         rig.passMs(500, "node2", "node3");
         List<CoordOp> verdict = rig.writes.stream().filter(w -> w.stream().anyMatch(op ->
                 op instanceof CoordOp.PutRequest p && !p.record().pending())).findFirst().orElseThrow(() ->
@@ -114,11 +114,11 @@ class NodeAdminGuardsTest {
     void aRoleThatDoesNotCoverTheCommandIsDeniedNamingBothAndNothingIsWritten() {
         OneNodeRig rig = threeHosts(SHARED);
         Caller alice = new Caller("alice", 1001, Role.OPERATOR);
-        rig.node.handle(new NodeEvent.AdminRequest(1, new AdminCommand.FenceConfirm(new HostId("node3")), alice));
-        rig.node.handle(new NodeEvent.AdminRequest(2, new AdminCommand.VmAdd(spec("ok", "/srv/shared/a")), alice));
+        rig.driver.handle(new NodeEvent.AdminRequest(1, new AdminCommand.FenceConfirm(new HostId("node3")), alice));
+        rig.driver.handle(new NodeEvent.AdminRequest(2, new AdminCommand.VmAdd(spec("ok", "/srv/shared/a")), alice));
         Caller bob = new Caller("bob", 1002, Role.READ_ONLY);
-        rig.node.handle(new NodeEvent.AdminRequest(3, new AdminCommand.Migrate(new VmId("ok"), NODE2), bob));
-        rig.node.handle(new NodeEvent.AdminRequest(4, new AdminCommand.Status(), bob));
+        rig.driver.handle(new NodeEvent.AdminRequest(3, new AdminCommand.Migrate(new VmId("ok"), NODE2), bob));
+        rig.driver.handle(new NodeEvent.AdminRequest(4, new AdminCommand.Status(), bob));
         assertEquals("denied: fence-confirm needs role admin; alice has operator", rig.replies.get(1L).message());
         assertEquals("denied", rig.replies.get(1L).code());
         assertEquals("denied: vm-add needs role admin; alice has operator", rig.replies.get(2L).message());

@@ -13,11 +13,10 @@ import io.havn.common.model.VmId;
 import io.havn.common.model.VmRecord;
 import io.havn.common.model.VmSpec;
 import io.havn.common.port.CoordOp;
-import io.havn.common.port.Coordinator;
 import io.havn.common.port.DomainInfo;
 import io.havn.common.port.DomainState;
 import io.havn.common.port.Hypervisor;
-import io.havn.common.port.Watchdog;
+import io.havn.common.port.WatchdogStatus;
 import io.havn.common.testkit.ManualClock;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,108 +26,19 @@ import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** One node driven by events alone, its outputs recorded at the ports. */
+/** One node driven by events alone; what it decides is asserted on as the {@link Effect} values it returns. */
 class NodeEventsTest {
     private static final HostId ME = new HostId("node1");
     private static final long MS = 1_000_000L;
 
     private final ManualClock clock = new ManualClock();
-    private final List<String> calls = new ArrayList<>();
-    private final List<Long> confirmTokens = new ArrayList<>();
-    private final List<List<CoordOp>> writes = new ArrayList<>();
-    private final List<Long> writeTokens = new ArrayList<>();
-    private final List<Long> armed = new ArrayList<>();
-    private final List<Decision> decisions = new ArrayList<>();
-    private final Map<HostId, Heartbeat> sent = new java.util.HashMap<>();
-    private final List<AdminReply> replies = new ArrayList<>();
+    /** Everything the node decided to do, in order. */
+    private final List<Effect> effects = new ArrayList<>();
     private Node node;
 
     @BeforeEach
     void setUp() {
-        Coordinator coordinator = new Coordinator() {
-            @Override
-            public void openSession() {
-                calls.add("openSession");
-            }
-
-            @Override
-            public void confirm(long token) {
-                confirmTokens.add(token);
-            }
-
-            @Override
-            public void joinElection() {
-                calls.add("joinElection");
-            }
-
-            @Override
-            public void resign() {
-                calls.add("resign");
-            }
-
-            @Override
-            public void evict(HostId host, long session) {
-                calls.add("evict " + host);
-            }
-
-            @Override
-            public void claimEpoch(long token) {
-                calls.add("claimEpoch");
-            }
-
-            @Override
-            public void write(long token, List<CoordOp> ops) {
-                writes.add(ops);
-                writeTokens.add(token);
-            }
-        };
-        Hypervisor hypervisor = new Hypervisor() {
-            @Override
-            public void list() {
-                calls.add("list");
-            }
-
-            @Override
-            public void start(VmSpec spec) {
-                calls.add("start " + spec.id());
-            }
-
-            @Override
-            public void resume(VmId vm) {
-                calls.add("resume " + vm);
-            }
-
-            @Override
-            public void shutdown(VmId vm, long timeoutMs) {
-                calls.add("shutdown " + vm);
-            }
-
-            @Override
-            public void destroy(VmId vm) {
-                calls.add("destroy " + vm);
-            }
-
-            @Override
-            public void migrate(VmId vm, HostId target) {
-                calls.add("migrate " + vm);
-            }
-
-            @Override
-            public void disableAutostart(VmId vm) {
-                calls.add("autostart-off " + vm);
-            }
-        };
-        Watchdog watchdog = new Watchdog() {
-            @Override
-            public void armUntil(long deadlineNanos) {
-                armed.add(deadlineNanos);
-            }
-
-            @Override
-            public void release() {
-                calls.add("release");
-            }
-
+        WatchdogStatus watchdog = new WatchdogStatus() {
             @Override
             public OptionalLong inheritedDeadline() {
                 return OptionalLong.empty();
@@ -139,22 +49,81 @@ class NodeEventsTest {
                 return java.util.Optional.ofNullable(watchdogProblem);
             }
         };
-        NodePorts ports = new NodePorts(clock, clock, sent::put, coordinator, hypervisor,
-                (h, d) -> calls.add("fence " + h), watchdog, decisions::add, (id, r) -> replies.add(r));
-        node = new Node(new Node.Identity(ME, new HostCapacity(8, 16384), null, null), Settings.defaults(), ports);
+        node = new Node(new Node.Identity(ME, new HostCapacity(8, 16384), null, null), Settings.defaults(), clock,
+                watchdog);
     }
 
     /** What the watchdog says is wrong with it, or null when it guards the host. */
     private String watchdogProblem;
 
+    /** Takes the node's effects in; a requested tick runs on the manual clock, as a scheduler would run it. */
+    private void take(List<Effect> out) {
+        for (Effect e : out) {
+            effects.add(e);
+            if (e instanceof Effect.ScheduleTick t) {
+                clock.schedule(t.delayNanos(), () -> take(node.tick()));
+            }
+        }
+    }
+
+    private void start() {
+        take(node.start());
+    }
+
     private void send(NodeEvent e) {
-        node.handle(e);
+        take(node.handle(e));
+    }
+
+    private <T extends Effect> List<T> all(Class<T> type) {
+        return effects.stream().filter(type::isInstance).map(type::cast).toList();
+    }
+
+    private boolean did(Effect e) {
+        return effects.contains(e);
+    }
+
+    private long count(Class<? extends Effect> type) {
+        return all(type).size();
+    }
+
+    private List<Long> confirmTokens() {
+        return all(Effect.Confirm.class).stream().map(Effect.Confirm::token).toList();
+    }
+
+    private List<List<CoordOp>> writes() {
+        return all(Effect.Write.class).stream().map(Effect.Write::ops).toList();
+    }
+
+    private List<Long> writeTokens() {
+        return all(Effect.Write.class).stream().map(Effect.Write::token).toList();
+    }
+
+    private List<Long> armed() {
+        return all(Effect.ArmWatchdog.class).stream().map(Effect.ArmWatchdog::deadlineNanos).toList();
+    }
+
+    private List<AdminReply> replies() {
+        return all(Effect.Answer.class).stream().map(Effect.Answer::reply).toList();
+    }
+
+    private List<Decision> decisions() {
+        return all(Effect.Record.class).stream().map(Effect.Record::decision).toList();
+    }
+
+    /** The last heartbeat sent to each peer. */
+    private Map<HostId, Heartbeat> sent() {
+        Map<HostId, Heartbeat> last = new java.util.HashMap<>();
+        all(Effect.Send.class).forEach(e -> last.put(e.to(), e.heartbeat()));
+        return last;
     }
 
     @Test
     void startListsDomainsAndOpensASession() {
-        node.start();
-        assertEquals(List.of("list", "openSession"), calls);
+        start();
+        assertEquals(List.of(new Effect.ListDomains(), new Effect.OpenSession()),
+                effects.stream().filter(e -> !(e instanceof Effect.ScheduleTick)).toList());
+        assertEquals(List.of(new Effect.ScheduleTick(Settings.defaults().tickMs() * MS)),
+                all(Effect.ScheduleTick.class), "and asks for its first tick");
         assertThrows(IllegalStateException.class, node::start, "a second start is refused");
     }
 
@@ -162,18 +131,18 @@ class NodeEventsTest {
     void theLeaseIsCreditedFromWhenTheConfirmationWasSentNotAnswered() {
         runningAInSession(10_000);
         long sentAt = clock.nanos();
-        assertEquals(1, confirmTokens.size(), "a confirmation right at session start");
+        assertEquals(1, confirmTokens().size(), "a confirmation right at session start");
         clock.advance(2_000 * MS); // a slow quorum: the answer takes 2 s
-        send(new NodeEvent.Confirmed(confirmTokens.get(0), true));
-        assertFalse(armed.isEmpty(), "the watchdog is armed for the VM this host holds");
-        assertEquals(sentAt + Settings.defaults().leaseMs() * MS, armed.get(armed.size() - 1),
+        send(new NodeEvent.Confirmed(confirmTokens().get(0), true));
+        assertFalse(armed().isEmpty(), "the watchdog is armed() for the VM this host holds");
+        assertEquals(sentAt + Settings.defaults().leaseMs() * MS, armed().get(armed().size() - 1),
                 "deadline = send time + lease, not answer time + lease");
     }
 
     /** Started, HA VM a running here (its record names session 7), session 7 of {@code negotiatedMs} just opened. */
     private void runningAInSession(long negotiatedMs) {
         VmSpec spec = spec("a");
-        node.start();
+        start();
         send(new NodeEvent.DomainsListed(List.of(new DomainInfo(spec.id(), "a", DomainState.RUNNING))));
         send(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, ME, 7), 0)));
         send(new NodeEvent.SessionStarted(7, negotiatedMs));
@@ -181,14 +150,14 @@ class NodeEventsTest {
 
     @Test
     void aConfirmationOfAnEndedSessionConfirmsNothing() {
-        node.start();
+        start();
         send(new NodeEvent.DomainsListed(List.of()));
         send(new NodeEvent.SessionStarted(7, 10_000));
-        long token = confirmTokens.get(0);
+        long token = confirmTokens().get(0);
         send(new NodeEvent.SessionEnded(7));
         send(new NodeEvent.SessionStarted(8, 10_000));
         send(new NodeEvent.Confirmed(token, true));
-        assertFalse(calls.contains("joinElection"), "an old session's confirmation did not register this host");
+        assertFalse(did(new Effect.JoinElection()), "an old session's confirmation did not register this host");
     }
 
     @Test
@@ -196,38 +165,38 @@ class NodeEventsTest {
         // three voters; the two peers send nothing, so they are unknown, not freshly lost
         runningWithTwoPeers();
         clock.advance((Settings.defaults().leaseMs() - 100) * MS);
-        assertFalse(calls.contains("destroy a"), "still within the lease");
+        assertFalse(did(new Effect.Destroy(new VmId("a"))), "still within the lease");
         clock.advance(300 * MS);
-        assertTrue(calls.contains("destroy a"), "self-fenced once the lease lapsed: " + calls);
-        assertTrue(decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.SELF_FENCE));
-        assertFalse(decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.FREEZE), "no freeze: 1 of 3 lost");
+        assertTrue(did(new Effect.Destroy(new VmId("a"))), "self-fenced once the lease lapsed: " + effects);
+        assertTrue(decisions().stream().anyMatch(d -> d.kind() == Decision.Kind.SELF_FENCE));
+        assertFalse(decisions().stream().anyMatch(d -> d.kind() == Decision.Kind.FREEZE), "no freeze: 1 of 3 lost");
     }
 
     @Test
     void aLeaseThatLapsesBeforeTheFirstConfirmationSaysSoInsteadOfAnEndlessTime() {
         runningAInSession(10_000); // its confirmation is never answered
         clock.advance(200 * MS);
-        Decision lapsed = decisions.stream().filter(d -> d.kind() == Decision.Kind.LEASE_LAPSED).findFirst()
-                .orElseThrow(() -> new AssertionError("no lease-lapsed decision: " + decisions));
+        Decision lapsed = decisions().stream().filter(d -> d.kind() == Decision.Kind.LEASE_LAPSED).findFirst()
+                .orElseThrow(() -> new AssertionError("no lease-lapsed decision: " + decisions()));
         assertEquals("no confirmation yet in this session", lapsed.detail());
-        assertTrue(calls.contains("destroy a"), "self-fenced: " + calls);
+        assertTrue(did(new Effect.Destroy(new VmId("a"))), "self-fenced: " + effects);
     }
 
     @Test
     void aChangeIsRefusedWhileNoHostLeadsAndForwardedOnceOneDoes() {
         runningWithTwoPeers();
-        int before = writes.size();
+        int before = writes().size();
         AdminCommand change = new AdminCommand.Maintenance(new HostId("node2"), true);
         send(new NodeEvent.AdminRequest(1, change));
-        assertEquals(1, replies.size());
-        assertEquals("no-leader", replies.get(0).code(), replies.get(0).toString());
-        assertTrue(writes.subList(before, writes.size()).stream().flatMap(List::stream)
-                .noneMatch(op -> op instanceof CoordOp.PutRequest), "nothing was written: " + writes);
+        assertEquals(1, replies().size());
+        assertEquals("no-leader", replies().get(0).code(), replies().get(0).toString());
+        assertTrue(writes().subList(before, writes().size()).stream().flatMap(List::stream)
+                .noneMatch(op -> op instanceof CoordOp.PutRequest), "nothing was written: " + writes());
 
         send(new NodeEvent.EpochChanged(1, new HostId("node2")));
         send(new NodeEvent.AdminRequest(2, change));
-        assertEquals(1, replies.size(), "no answer before the leader's verdict");
-        List<CoordOp> put = writes.get(writes.size() - 1);
+        assertEquals(1, replies().size(), "no answer before the leader's verdict");
+        List<CoordOp> put = writes().get(writes().size() - 1);
         assertTrue(put.get(0) instanceof CoordOp.PutRequest p && p.record().pending()
                 && p.record().command().equals(change) && p.record().origin().equals(ME), put.toString());
     }
@@ -236,7 +205,7 @@ class NodeEventsTest {
     private void runningWithTwoPeers() {
         VmSpec spec = new VmSpec(new VmId("a"), "a", 1, 512, Priority.MEDIUM, true,
                 "<domain type='kvm'><name>a</name></domain>");
-        node.start();
+        start();
         for (String h : List.of("node1", "node2", "node3")) {
             HostId id = new HostId(h);
             send(new NodeEvent.HostChanged(id, new Versioned<>(new io.havn.common.model.HostRecord(id,
@@ -245,13 +214,13 @@ class NodeEventsTest {
         send(new NodeEvent.DomainsListed(List.of(new DomainInfo(spec.id(), "a", DomainState.RUNNING))));
         send(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, ME, 7), 0)));
         send(new NodeEvent.SessionStarted(7, 10_000));
-        send(new NodeEvent.Confirmed(confirmTokens.get(0), true));
+        send(new NodeEvent.Confirmed(confirmTokens().get(0), true));
     }
 
     /** Both peers answer our last heartbeat (fresh), reporting {@code unconfirmedMs}. */
     private void peersSay(int unconfirmedMs) {
         for (String h : List.of("node2", "node3")) {
-            Heartbeat ours = sent.get(new HostId(h));
+            Heartbeat ours = sent().get(new HostId(h));
             send(new NodeEvent.HeartbeatReceived(new Heartbeat(new HostId(h), clock.nanos(), 1, clock.nanos(),
                     ours.sentNanos(), unconfirmedMs, false)));
         }
@@ -269,8 +238,8 @@ class NodeEventsTest {
     void aHostWhoseLeaseLapsesWhileAMajorityIsFreshlyLostFreezesAndKeepsItsVms() {
         runningWithTwoPeers();
         passWithPeers(Settings.defaults().leaseMs() + 2_000, 5_000);
-        assertTrue(node.isFrozen(), "frozen: " + decisions);
-        assertFalse(calls.contains("destroy a"), "a frozen host keeps its VMs");
+        assertTrue(node.isFrozen(), "frozen: " + decisions());
+        assertFalse(did(new Effect.Destroy(new VmId("a"))), "a frozen host keeps its VMs");
     }
 
     @Test
@@ -278,17 +247,17 @@ class NodeEventsTest {
         runningWithTwoPeers();
         passWithPeers(Settings.defaults().leaseMs() + 2_000, 5_000);
         assertTrue(node.isFrozen());
-        int before = confirmTokens.size();
+        int before = confirmTokens().size();
         clock.advance(10 * MS);
         peersSay(100); // the coordination service is back: the peers have confirmed
-        assertTrue(confirmTokens.size() > before, "a confirmation went out at once");
-        long token = confirmTokens.get(confirmTokens.size() - 1);
+        assertTrue(confirmTokens().size() > before, "a confirmation went out at once");
+        long token = confirmTokens().get(confirmTokens().size() - 1);
         clock.advance(300 * MS);
-        assertFalse(calls.contains("destroy a"), "it waits for its own confirmation, a heartbeat timeout at most");
+        assertFalse(did(new Effect.Destroy(new VmId("a"))), "it waits for its own confirmation, a heartbeat timeout at most");
         send(new NodeEvent.Confirmed(token, true));
         passWithPeers(5_000, 100);
         assertFalse(node.isFrozen());
-        assertFalse(calls.contains("destroy a"), "thawed with its VMs: " + calls);
+        assertFalse(did(new Effect.Destroy(new VmId("a"))), "thawed with its VMs: " + effects);
     }
 
     @Test
@@ -297,7 +266,7 @@ class NodeEventsTest {
         passWithPeers(Settings.defaults().leaseMs() + 2_000, 5_000);
         assertTrue(node.isFrozen());
         passWithPeers(Settings.defaults().heartbeatTimeoutMs() + 400, 100); // no confirmation comes back
-        assertTrue(calls.contains("destroy a"), "self-fenced after the thaw window: " + calls);
+        assertTrue(did(new Effect.Destroy(new VmId("a"))), "self-fenced after the thaw window: " + effects);
     }
 
     @Test
@@ -305,12 +274,12 @@ class NodeEventsTest {
         runningWithTwoPeers();
         clock.advance(200 * MS); // one round of our heartbeats goes out
         HostId two = new HostId("node2");
-        Heartbeat ours = sent.get(two);
+        Heartbeat ours = sent().get(two);
         send(new NodeEvent.HeartbeatReceived(new Heartbeat(two, 1, 500, 1, 9_000_000_000L, ours.sentNanos(), 10,
                 false)));
         assertEquals(Peers.Health.HEALTHY, node.peers.health(two, clock.nanos()));
         clock.advance(200 * MS);
-        ours = sent.get(two);
+        ours = sent().get(two);
         // node2 rebooted: a smaller clock and sequence, a later incarnation
         send(new NodeEvent.HeartbeatReceived(new Heartbeat(two, 2, 1, 1, 3_000_000L, ours.sentNanos(), 10, false)));
         assertEquals(3_000_000L, node.peers.lastHeartbeat(two).sentNanos(), "the new incarnation was taken");
@@ -340,19 +309,15 @@ class NodeEventsTest {
                 "<domain type='kvm'><name>" + name + "</name></domain>");
     }
 
-    private long count(String call) {
-        return calls.stream().filter(call::equals).count();
-    }
-
     private boolean alarmed(String text) {
-        return decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.ALARM && d.detail() != null
+        return decisions().stream().anyMatch(d -> d.kind() == Decision.Kind.ALARM && d.detail() != null
                 && d.detail().contains(text));
     }
 
     /** The last write, answered OK. */
     private List<CoordOp> answerLastWrite() {
-        send(new NodeEvent.WriteDone(writeTokens.get(writeTokens.size() - 1), NodeEvent.WriteOutcome.OK, null));
-        return writes.get(writes.size() - 1);
+        send(new NodeEvent.WriteDone(writeTokens().get(writeTokens().size() - 1), NodeEvent.WriteOutcome.OK, null));
+        return writes().get(writes().size() - 1);
     }
 
     /** VM b placed on this host (session 7), claimed; returns after its start was asked for. */
@@ -364,29 +329,29 @@ class NodeEventsTest {
         List<CoordOp> claim = answerLastWrite();
         assertTrue(claim.get(0) instanceof CoordOp.PutVm p && p.record().phase() == io.havn.common.model.VmPhase.RUNNING,
                 "the claim: " + claim);
-        assertTrue(calls.contains("start b"), "started after the claim: " + calls);
+        assertTrue(all(Effect.Start.class).stream().anyMatch(e -> e.spec().id().equals(new VmId("b"))), "started after the claim: " + effects);
         return b;
     }
 
     private boolean wroteStartFailed(VmSpec vm) {
-        return writes.stream().flatMap(List::stream).anyMatch(op -> op instanceof CoordOp.PutVm p
+        return writes().stream().flatMap(List::stream).anyMatch(op -> op instanceof CoordOp.PutVm p
                 && p.record().id().equals(vm.id()) && p.record().phase() == io.havn.common.model.VmPhase.START_FAILED);
     }
 
     @Test
     void aStartReportedFailedIsNotTakenForNoCopyUntilAListingSaysSo() {
         VmSpec b = claimedAndStarting();
-        long listsBefore = count("list");
+        long listsBefore = count(Effect.ListDomains.class);
         send(new NodeEvent.HypervisorDone(b.id(), Hypervisor.Op.START, false, "internal error"));
-        assertEquals(listsBefore + 1, count("list"), "a listing is asked for at once: " + calls);
+        assertEquals(listsBefore + 1, count(Effect.ListDomains.class), "a listing is asked for at once: " + effects);
         assertFalse(wroteStartFailed(b), "the VM is not let go on the error alone");
 
         // the listing says the guest runs after all: it is kept under this host's claim
         send(new NodeEvent.DomainsListed(List.of(new DomainInfo(new VmId("a"), "a", DomainState.RUNNING),
                 new DomainInfo(b.id(), "b", DomainState.RUNNING))));
         assertFalse(wroteStartFailed(b), "a running guest is never reported as a failed start");
-        assertFalse(calls.contains("destroy b"), "its own claimed guest is kept: " + calls);
-        assertTrue(alarmed("left the guest running"), "the operator is told: " + decisions);
+        assertFalse(did(new Effect.Destroy(new VmId("b"))), "its own claimed guest is kept: " + effects);
+        assertTrue(alarmed("left the guest running"), "the operator is told: " + decisions());
     }
 
     @Test
@@ -394,22 +359,22 @@ class NodeEventsTest {
         VmSpec b = claimedAndStarting();
         send(new NodeEvent.HypervisorDone(b.id(), Hypervisor.Op.START, false, "internal error"));
         send(new NodeEvent.DomainsListed(List.of(new DomainInfo(new VmId("a"), "a", DomainState.RUNNING))));
-        assertTrue(wroteStartFailed(b), "with no copy here, the failed start is reported: " + writes);
+        assertTrue(wroteStartFailed(b), "with no copy here, the failed start is reported: " + writes());
     }
 
     @Test
     void aListingAskedBeforeTheFailureDoesNotConfirmIt() {
         VmSpec b = claimedAndStarting();
         clock.advance(Settings.defaults().relistMs() * MS); // a periodic listing goes out (still unanswered)
-        long lists = count("list");
+        long lists = count(Effect.ListDomains.class);
         send(new NodeEvent.HypervisorDone(b.id(), Hypervisor.Op.START, false, "internal error"));
-        assertEquals(lists, count("list"), "one listing at a time");
+        assertEquals(lists, count(Effect.ListDomains.class), "one listing at a time");
         // the answer to the listing asked before the failure: it cannot say what the failed call left
         send(new NodeEvent.DomainsListed(List.of(new DomainInfo(new VmId("a"), "a", DomainState.RUNNING))));
         assertFalse(wroteStartFailed(b), "an older listing confirms nothing");
-        assertEquals(lists + 1, count("list"), "another listing, asked after the failure: " + calls);
+        assertEquals(lists + 1, count(Effect.ListDomains.class), "another listing, asked after the failure: " + effects);
         send(new NodeEvent.DomainsListed(List.of(new DomainInfo(new VmId("a"), "a", DomainState.RUNNING))));
-        assertTrue(wroteStartFailed(b), "the newer listing confirms it: " + writes);
+        assertTrue(wroteStartFailed(b), "the newer listing confirms it: " + writes());
     }
 
     @Test
@@ -421,8 +386,8 @@ class NodeEventsTest {
         assertFalse(wroteStartFailed(b), "a listing cannot settle a call still in flight");
         assertTrue(node.agent.holdsHaVms(), "the watchdog keeps guarding the start in doubt");
         send(new NodeEvent.HypervisorLate(b.id(), Hypervisor.Op.START, true, null));
-        assertTrue(decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.START && b.id().equals(d.vm())),
-                "the late guest is kept: " + decisions);
+        assertTrue(decisions().stream().anyMatch(d -> d.kind() == Decision.Kind.START && b.id().equals(d.vm())),
+                "the late guest is kept: " + decisions());
         assertFalse(wroteStartFailed(b));
     }
 
@@ -433,7 +398,7 @@ class NodeEventsTest {
         send(new NodeEvent.HypervisorLate(b.id(), Hypervisor.Op.START, false, "no such file"));
         assertFalse(wroteStartFailed(b), "not before a listing");
         send(new NodeEvent.DomainsListed(List.of(new DomainInfo(new VmId("a"), "a", DomainState.RUNNING))));
-        assertTrue(wroteStartFailed(b), writes.toString());
+        assertTrue(wroteStartFailed(b), writes().toString());
     }
 
     @Test
@@ -444,9 +409,9 @@ class NodeEventsTest {
         clock.advance(Settings.defaults().relistMs() * MS);
         send(new NodeEvent.DomainsListed(List.of(new DomainInfo(new VmId("a"), "a", DomainState.RUNNING, true),
                 new DomainInfo(c.id(), "c", DomainState.RUNNING))));
-        assertTrue(calls.contains("destroy c"), "another host's VM started here by hand is destroyed: " + calls);
-        assertTrue(calls.contains("autostart-off a"), "autostart is turned off on an HA VM: " + calls);
-        assertFalse(calls.contains("destroy a"), "its own VM is kept");
+        assertTrue(did(new Effect.Destroy(new VmId("c"))), "another host's VM started here by hand is destroyed: " + effects);
+        assertTrue(did(new Effect.DisableAutostart(new VmId("a"))), "autostart is turned off on an HA VM: " + effects);
+        assertFalse(did(new Effect.Destroy(new VmId("a"))), "its own VM is kept");
     }
 
     @Test
@@ -464,15 +429,15 @@ class NodeEventsTest {
     void aHostWhoseWatchdogCannotGuardItHoldsNoLeaseAndDestroysItsHaVms() {
         runningWithTwoPeers();
         clock.advance(200 * MS);
-        assertFalse(calls.contains("destroy a"));
+        assertFalse(did(new Effect.Destroy(new VmId("a"))));
         watchdogProblem = "no watchdog device";
         clock.advance(200 * MS);
-        assertTrue(alarmed("no watchdog device"), "said loudly: " + decisions);
+        assertTrue(alarmed("no watchdog device"), "said loudly: " + decisions());
         // a petter restarting says so for a moment: the hardware still guards the host for W
         clock.advance((Settings.defaults().watchdogMs() - 400) * MS);
-        assertFalse(calls.contains("destroy a"), "not within W of the first report: " + calls);
+        assertFalse(did(new Effect.Destroy(new VmId("a"))), "not within W of the first report: " + effects);
         clock.advance(400 * MS);
-        assertTrue(calls.contains("destroy a"), "runs no HA VM without a watchdog: " + calls);
+        assertTrue(did(new Effect.Destroy(new VmId("a"))), "runs no HA VM without a watchdog: " + effects);
         assertFalse(node.agent.leaseValid(clock.nanos()), "no lease");
     }
 
@@ -484,18 +449,18 @@ class NodeEventsTest {
         clock.advance((Settings.defaults().watchdogMs() - 500) * MS);
         watchdogProblem = null; // the petter is back
         clock.advance(2_000 * MS);
-        assertFalse(calls.contains("destroy a"), "a petter restart costs no VM: " + calls);
-        assertTrue(alarmed("guards this host again"), decisions.toString());
+        assertFalse(did(new Effect.Destroy(new VmId("a"))), "a petter restart costs no VM: " + effects);
+        assertTrue(alarmed("guards this host again"), decisions().toString());
     }
 
     @Test
     void aNegotiatedSessionTimeoutWithNoRoomForALeaseRunsNoHaVm() {
         runningAInSession(4_000); // asked 10 s; 4 s - 3 s watchdog - 0.5 s margin: no room
-        send(new NodeEvent.Confirmed(confirmTokens.get(0), true));
-        assertTrue(alarmed("negotiated a session timeout of 4000 ms"), decisions.toString());
+        send(new NodeEvent.Confirmed(confirmTokens().get(0), true));
+        assertTrue(alarmed("negotiated a session timeout of 4000 ms"), decisions().toString());
         assertFalse(node.agent.leaseValid(clock.nanos()), "no lease fits");
         clock.advance(200 * MS);
-        assertTrue(calls.contains("destroy a"), "its HA VM is destroyed: " + calls);
+        assertTrue(did(new Effect.Destroy(new VmId("a"))), "its HA VM is destroyed: " + effects);
         assertFalse(node.isReady(), "it takes no work");
     }
 
@@ -503,8 +468,8 @@ class NodeEventsTest {
     void theLeaseIsShortenedToFitTheNegotiatedSessionTimeout() {
         runningAInSession(8_000);
         long sentAt = clock.nanos();
-        send(new NodeEvent.Confirmed(confirmTokens.get(0), true));
-        assertEquals(sentAt + 4_500 * MS, armed.get(armed.size() - 1), "8 s - 3 s watchdog - 0.5 s margin = 4.5 s");
-        assertTrue(alarmed("lease shortened to 4500 ms"), decisions.toString());
+        send(new NodeEvent.Confirmed(confirmTokens().get(0), true));
+        assertEquals(sentAt + 4_500 * MS, armed().get(armed().size() - 1), "8 s - 3 s watchdog - 0.5 s margin = 4.5 s");
+        assertTrue(alarmed("lease shortened to 4500 ms"), decisions().toString());
     }
 }

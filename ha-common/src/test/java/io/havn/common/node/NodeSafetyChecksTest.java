@@ -117,7 +117,7 @@ class NodeSafetyChecksTest {
         rig.holdWrites = true;
         rig.vm(migratingToNode1("a", 7), 3);
         rig.domains.put(new VmId("a"), DomainState.PAUSED);
-        rig.node.handle(new NodeEvent.DomainChanged(new VmId("a"), DomainState.PAUSED, true,
+        rig.driver.handle(new NodeEvent.DomainChanged(new VmId("a"), DomainState.PAUSED, true,
                 "incoming migration complete"));
         assertTrue(rig.writes.stream().anyMatch(w -> w.stream().anyMatch(op -> op instanceof CoordOp.PutVm p
                 && p.record().phase() == VmPhase.RUNNING && NODE1.equals(p.record().owner()))),
@@ -154,7 +154,7 @@ class NodeSafetyChecksTest {
         VmId a = new VmId("a");
         rig.vm(migratingToNode1("a", 4), 3); // recorded under node1's previous session 4; node1 is in 7 now
         rig.domains.put(a, DomainState.PAUSED);
-        rig.node.handle(new NodeEvent.DomainChanged(a, DomainState.PAUSED, true, "incoming migration complete"));
+        rig.driver.handle(new NodeEvent.DomainChanged(a, DomainState.PAUSED, true, "incoming migration complete"));
         rig.passMs(1_000, "node2", "node3");
         List<VmRecord> puts = rig.writes.stream().flatMap(List::stream)
                 .filter(op -> op instanceof CoordOp.PutVm p && p.record().id().equals(a))
@@ -175,11 +175,11 @@ class NodeSafetyChecksTest {
         OneNodeRig rig = threeHosts();
         rig.vm(new VmRecord(spec("a"), DesiredState.RUNNING, VmPhase.RECOVERING, null, 0, 1, null, 0, null, 0,
                 List.of(), "needs a host"), 0); // a leader would place it at once
-        rig.node.handle(new NodeEvent.LeadershipChanged(true));
+        rig.driver.handle(new NodeEvent.LeadershipChanged(true));
         long token = rig.claimToken;
         rig.epoch = 3;
-        rig.node.handle(new NodeEvent.EpochChanged(3, new HostId("node2"))); // node2 claimed epoch 3 meanwhile
-        rig.node.handle(new NodeEvent.EpochClaimed(token, 2)); // node1's own claim, epoch 2, answered late
+        rig.driver.handle(new NodeEvent.EpochChanged(3, new HostId("node2"))); // node2 claimed epoch 3 meanwhile
+        rig.driver.handle(new NodeEvent.EpochClaimed(token, 2)); // node1's own claim, epoch 2, answered late
         rig.passMs(3_000, "node2", "node3");
         assertFalse(rig.node.isLeader(), "a node that knows of a newer epoch than its own must not act as leader\n"
                 + rig.trail());
@@ -205,7 +205,7 @@ class NodeSafetyChecksTest {
         assertTrue(rig.called("fence node2"), "the leader fences the silent node2\n" + rig.trail());
         // node2 is heard again (the device cut some other machine), and then the device says "off"
         rig.heartbeatFrom(0, "node2");
-        rig.node.handle(new NodeEvent.FenceDone(NODE2, true, null));
+        rig.driver.handle(new NodeEvent.FenceDone(NODE2, true, null));
         rig.passMs(2_000, "node2", "node3");
         assertTrue(rig.accepted().stream().flatMap(List::stream).noneMatch(op -> op instanceof CoordOp.PutHost p
                 && p.record().id().equals(NODE2) && p.record().offConfirmed()),

@@ -40,6 +40,8 @@ final class OneNodeRig {
     final ManualClock clock = new ManualClock();
     final HostId me;
     final Node node;
+    /** Carries the node's effects out on this rig's ports; every event goes through it. */
+    final NodeDriver driver;
     /** Hypervisor, fence and coordinator calls, in order ("start a", "fence node2", "claimEpoch", ...). */
     final List<String> calls = new ArrayList<>();
     final List<Decision> decisions = new ArrayList<>();
@@ -81,7 +83,9 @@ final class OneNodeRig {
         this.me = new HostId(me);
         NodePorts ports = new NodePorts(clock, clock, sent::put, coordinator(), hypervisor(),
                 (h, device) -> calls.add("fence " + h), watchdog(), decisions::add, replies::put);
-        node = new Node(new Node.Identity(this.me, CAPACITY, null, null), Settings.defaults(), policy, ports);
+        node = new Node(new Node.Identity(this.me, CAPACITY, null, null), Settings.defaults(), policy, clock,
+                ports.watchdog());
+        driver = new NodeDriver(node, ports);
     }
 
     /** node1 (the node, with {@code policy}), node2 (session 5) and node3 (9), none fenceable; node1 in session 7. */
@@ -109,7 +113,7 @@ final class OneNodeRig {
         Versioned<HostRecord> r = new Versioned<>(new HostRecord(id, CAPACITY, null, fenceDevice, HostAdminState.ACTIVE,
                 offConfirmed), version);
         hosts.put(id, r);
-        node.handle(new NodeEvent.HostChanged(id, r));
+        driver.handle(new NodeEvent.HostChanged(id, r));
     }
 
     /** Puts a VM record in the quorum and tells the node. */
@@ -117,14 +121,14 @@ final class OneNodeRig {
         Versioned<VmRecord> v = new Versioned<>(r, version);
         vms.put(r.id(), v);
         specs.put(r.id(), r.spec());
-        node.handle(new NodeEvent.VmChanged(r.id(), v));
+        driver.handle(new NodeEvent.VmChanged(r.id(), v));
     }
 
     /** Sets a host's live sessions in the quorum and tells the node. */
     void live(String host, Long... sessions) {
         HostId id = new HostId(host);
         live.put(id, new TreeSet<>(List.of(sessions)));
-        node.handle(new NodeEvent.LiveChanged(id, Set.of(sessions)));
+        driver.handle(new NodeEvent.LiveChanged(id, Set.of(sessions)));
     }
 
     /** Ends a session at the quorum (expired, or evicted) without telling the node: its view lags. */
@@ -134,21 +138,21 @@ final class OneNodeRig {
 
     /** Starts the node: it lists its domains, opens session {@code s} and confirms it. */
     void start(long s) {
-        node.start();
+        driver.start();
         session = s;
         clock.advance(MS); // the listing
-        node.handle(new NodeEvent.SessionStarted(s, settings().sessionTimeoutMs()));
+        driver.handle(new NodeEvent.SessionStarted(s, settings().sessionTimeoutMs()));
         live.computeIfAbsent(me, h -> new TreeSet<>()).add(s);
-        node.handle(new NodeEvent.LiveChanged(me, Set.copyOf(live.get(me))));
+        driver.handle(new NodeEvent.LiveChanged(me, Set.copyOf(live.get(me))));
         clock.advance(10 * MS); // the first confirmation lands; the node registers
     }
 
     /** Makes the node the leader of epoch {@code e}. */
     void lead(long e) {
-        node.handle(new NodeEvent.LeadershipChanged(true));
+        driver.handle(new NodeEvent.LeadershipChanged(true));
         epoch = e;
-        node.handle(new NodeEvent.EpochChanged(e, me));
-        node.handle(new NodeEvent.EpochClaimed(claimToken, e));
+        driver.handle(new NodeEvent.EpochChanged(e, me));
+        driver.handle(new NodeEvent.EpochClaimed(claimToken, e));
     }
 
     // ---------------------------------------------------------------- peers and time
@@ -159,7 +163,7 @@ final class OneNodeRig {
             HostId id = new HostId(p);
             Heartbeat ours = sent.get(id);
             long echo = ours == null ? Heartbeat.NO_ECHO : ours.sentNanos();
-            node.handle(new NodeEvent.HeartbeatReceived(new Heartbeat(id, ++peerSequence, epoch, clock.nanos(), echo,
+            driver.handle(new NodeEvent.HeartbeatReceived(new Heartbeat(id, ++peerSequence, epoch, clock.nanos(), echo,
                     unconfirmedMs, false)));
         }
     }
@@ -238,7 +242,7 @@ final class OneNodeRig {
             public void confirm(long token) {
                 if (confirmsAnswered) {
                     long s = session;
-                    clock.schedule(2 * MS, () -> node.handle(new NodeEvent.Confirmed(token,
+                    clock.schedule(2 * MS, () -> driver.handle(new NodeEvent.Confirmed(token,
                             live.getOrDefault(me, Set.of()).contains(s))));
                 }
             }
@@ -280,7 +284,7 @@ final class OneNodeRig {
     private void answer(long token, int index) {
         WriteOutcome o = apply(writes.get(index));
         outcomes.put(index, o);
-        node.handle(new NodeEvent.WriteDone(token, o, null));
+        driver.handle(new NodeEvent.WriteDone(token, o, null));
     }
 
     /** A multi-op as ZooKeeper takes it: every check holds, or nothing is written. */
@@ -331,7 +335,7 @@ final class OneNodeRig {
                 clock.schedule(MS, () -> {
                     List<DomainInfo> out = new ArrayList<>();
                     domains.forEach((v, s) -> out.add(new DomainInfo(v, v.value(), s)));
-                    node.handle(new NodeEvent.DomainsListed(out));
+                    driver.handle(new NodeEvent.DomainsListed(out));
                 });
             }
 
@@ -378,7 +382,7 @@ final class OneNodeRig {
             } else {
                 domains.put(vm, after);
             }
-            node.handle(new NodeEvent.HypervisorDone(vm, op, true, null));
+            driver.handle(new NodeEvent.HypervisorDone(vm, op, true, null));
         });
     }
 

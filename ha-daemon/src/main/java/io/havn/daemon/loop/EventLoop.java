@@ -1,6 +1,7 @@
 package io.havn.daemon.loop;
 
 import io.havn.common.node.Node;
+import io.havn.common.node.NodeDriver;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.port.Clock;
 import io.havn.common.port.Scheduler;
@@ -39,7 +40,7 @@ public final class EventLoop implements Clock, Scheduler, AutoCloseable {
     private final ScheduledThreadPoolExecutor executor;
     private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
     private final AtomicLong failures = new AtomicLong();
-    private volatile Node node;
+    private volatile NodeDriver node;
     /** Events posted before start, guarded by itself; handed over and emptied by start. */
     private final List<NodeEvent> early = new ArrayList<>();
 
@@ -53,10 +54,10 @@ public final class EventLoop implements Clock, Scheduler, AutoCloseable {
     }
 
     /**
-     * Binds the node this loop drives and starts it on the loop's thread, then hands it the events
-     * posted before. Once only.
+     * Binds the node this loop drives (through the driver that carries its effects out) and starts
+     * it on the loop's thread, then hands it the events posted before. Once only.
      */
-    public void start(Node n) {
+    public void start(NodeDriver n) {
         synchronized (early) {
             if (!state.compareAndSet(State.LATENT, State.STARTED)) {
                 throw new IllegalStateException("event loop already started or closed");
@@ -145,9 +146,9 @@ public final class EventLoop implements Clock, Scheduler, AutoCloseable {
         if (state.getAndSet(State.CLOSED) == State.CLOSED) {
             return;
         }
-        Node n = node;
+        NodeDriver n = node;
         if (n != null) {
-            executor.execute(n::stop);
+            executor.execute(n.node()::stop);
         }
         executor.shutdown();
         try {

@@ -80,11 +80,11 @@ public final class SystemdNotifier {
             return;
         }
         long every = TimeUnit.MICROSECONDS.toNanos(watchdogUsec) / 2;
-        Runnable[] pet = new Runnable[1];
-        pet[0] = () -> {
-            notify("WATCHDOG=1");
-            scheduler.schedule(every, pet[0]);
-        };
-        scheduler.schedule(0, pet[0]);
+        scheduler.schedule(0, () -> pet(scheduler, every));
+    }
+
+    private void pet(Scheduler scheduler, long every) {
+        notify("WATCHDOG=1");
+        scheduler.schedule(every, () -> pet(scheduler, every));
     }
 }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
 import io.havn.common.node.Node;
+import io.havn.common.node.NodeDriver;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.node.NodePorts;
 import io.havn.common.node.Settings;
@@ -34,14 +35,15 @@ class EventLoopTest {
     void eventsPostedBeforeStartReachTheNodeAfterItsStartInOrder() throws Exception {
         BlockingQueue<String> seen = new LinkedBlockingQueue<>();
         try (EventLoop loop = new EventLoop("test-loop")) {
-            Node node = new Node(new Node.Identity(HostId.of("h1"), new HostCapacity(4, 4096), "127.0.0.1:7405", null),
-                    Settings.defaults(), new NodePorts(loop, loop, recording(Transport.class, seen),
+            NodePorts ports = new NodePorts(loop, loop, recording(Transport.class, seen),
                     recording(Coordinator.class, seen), recording(Hypervisor.class, seen), recording(Fencer.class, seen),
-                    recording(Watchdog.class, seen), d -> seen.add(d.kind().name()), (id, reply) -> { }));
+                    recording(Watchdog.class, seen), d -> seen.add(d.kind().name()), (id, reply) -> { });
+            Node node = new Node(new Node.Identity(HostId.of("h1"), new HostCapacity(4, 4096), "127.0.0.1:7405", null),
+                    Settings.defaults(), loop, ports.watchdog());
             // the coordinator's adapter runs before the node does: its session can be there first
             loop.post(new NodeEvent.SessionStarted(0x42, 10_000));
             loop.post(new NodeEvent.SessionEnded(0x42));
-            loop.start(node);
+            loop.start(new NodeDriver(node, ports));
             List<String> order = new ArrayList<>();
             while (!order.contains("SESSION_ENDED")) {
                 String next = seen.poll(5, TimeUnit.SECONDS);

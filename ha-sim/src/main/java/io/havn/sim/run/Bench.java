@@ -12,6 +12,7 @@ import io.havn.common.model.VmSpec;
 import io.havn.common.node.Decision;
 import io.havn.common.node.Heartbeat;
 import io.havn.common.node.Node;
+import io.havn.common.node.NodeDriver;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.node.NodePorts;
 import io.havn.common.node.Settings;
@@ -332,6 +333,7 @@ public final class Bench {
         private final List<Runnable> timers = new ArrayList<>();
         private final List<List<CoordOp>> written = new ArrayList<>();
         private final Node node;
+        private final NodeDriver driver;
         private final int hostCount;
         private final int perHost;
         private final int failed;
@@ -428,36 +430,38 @@ public final class Bench {
                 timers.add(task);
                 return () -> { };
             }, (to, hb) -> { }, coordinator, hv, (h, d) -> { }, wd, d -> { }, (id, r) -> { });
-            node = new Node(new Node.Identity(self, new HostCapacity(64, 262144), null, null), Settings.defaults(), ports);
-            node.start();
+            node = new Node(new Node.Identity(self, new HostCapacity(64, 262144), null, null), Settings.defaults(),
+                    ports.clock(), wd);
+            driver = new NodeDriver(node, ports);
+            driver.start();
             List<io.havn.common.port.DomainInfo> mine = new ArrayList<>();
             for (int k = 0; k < perHost; k++) {
                 mine.add(new io.havn.common.port.DomainInfo(new VmId("vm-1-" + k), "vm-1-" + k,
                         io.havn.common.port.DomainState.RUNNING));
             }
-            node.handle(new NodeEvent.DomainsListed(mine));
+            driver.handle(new NodeEvent.DomainsListed(mine));
             for (int i = 1; i <= hostCount; i++) {
                 HostId h = new HostId("h" + i);
                 boolean off = i > hostCount - failed;
-                node.handle(new NodeEvent.HostChanged(h, new Versioned<>(new HostRecord(h, new HostCapacity(64, 262144),
+                driver.handle(new NodeEvent.HostChanged(h, new Versioned<>(new HostRecord(h, new HostCapacity(64, 262144),
                         null, "ipmi", HostAdminState.ACTIVE, off), 0)));
-                node.handle(new NodeEvent.LiveChanged(h, off ? Set.of() : Set.of((long) i)));
+                driver.handle(new NodeEvent.LiveChanged(h, off ? Set.of() : Set.of((long) i)));
                 for (int k = 0; k < perHost; k++) {
                     VmSpec spec = new VmSpec(new VmId("vm-" + i + "-" + k), "vm-" + i + "-" + k, 1, 1024,
                             Priority.values()[k % 3], true, "<domain type='kvm'><name>vm-" + i + "-" + k
                             + "</name></domain>");
-                    node.handle(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, h, i), 0)));
+                    driver.handle(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, h, i), 0)));
                 }
             }
-            node.handle(new NodeEvent.SessionStarted(1, 10_000));
-            node.handle(new NodeEvent.Confirmed(confirmToken, true));
-            node.handle(new NodeEvent.LeadershipChanged(true));
-            node.handle(new NodeEvent.EpochClaimed(claimToken, 1));
+            driver.handle(new NodeEvent.SessionStarted(1, 10_000));
+            driver.handle(new NodeEvent.Confirmed(confirmToken, true));
+            driver.handle(new NodeEvent.LeadershipChanged(true));
+            driver.handle(new NodeEvent.EpochClaimed(claimToken, 1));
             if (!node.isLeader()) {
                 throw new IllegalStateException("the placement rig's node did not become leader");
             }
             for (int i = 2; i <= hostCount - failed; i++) {
-                node.handle(new NodeEvent.HeartbeatReceived(new Heartbeat(new HostId("h" + i), 1, 1, now,
+                driver.handle(new NodeEvent.HeartbeatReceived(new Heartbeat(new HostId("h" + i), 1, 1, now,
                         now, 0, false)));
             }
         }

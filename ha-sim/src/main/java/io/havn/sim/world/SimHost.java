@@ -5,6 +5,7 @@ import io.havn.common.model.HostId;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmSpec;
 import io.havn.common.node.Node;
+import io.havn.common.node.NodeDriver;
 import io.havn.common.port.DomainState;
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -20,6 +21,8 @@ public final class SimHost {
     boolean fenceBroken;
     boolean powered = true;
     Node node;
+    /** Carries {@link #node}'s effects out on this host's simulated ports; events go through it. */
+    NodeDriver driver;
     SimCoordination.Client client;
     int incarnation;
     long pausedUntil = Long.MIN_VALUE;

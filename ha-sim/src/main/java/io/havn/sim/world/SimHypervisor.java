@@ -3,7 +3,7 @@ package io.havn.sim.world;
 import io.havn.common.model.HostId;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmSpec;
-import io.havn.common.node.Node;
+import io.havn.common.node.NodeDriver;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.port.DomainInfo;
 import io.havn.common.port.DomainState;
@@ -180,7 +180,7 @@ final class SimHypervisor implements Hypervisor {
             done(vm, Op.MIGRATE, true, null);
             if (t.node != null) {
                 int tinc = t.incarnation;
-                Node tn = t.node;
+                NodeDriver tn = t.driver;
                 world.clock.schedule(SimWorld.MS, () -> world.deliver(t, tinc, () -> tn.handle(
                         new NodeEvent.DomainChanged(vm, DomainState.PAUSED, true, "incoming migration complete"))));
             }

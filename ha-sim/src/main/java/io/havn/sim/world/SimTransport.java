@@ -2,7 +2,7 @@ package io.havn.sim.world;
 
 import io.havn.common.model.HostId;
 import io.havn.common.node.Heartbeat;
-import io.havn.common.node.Node;
+import io.havn.common.node.NodeDriver;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.port.Transport;
 import java.util.ArrayList;
@@ -62,7 +62,7 @@ final class SimTransport implements Transport {
             int destInc = b.incarnations.get(i);
             if (dest.node != null && dest.incarnation == destInc) {
                 NodeEvent e = new NodeEvent.HeartbeatReceived(b.beats.get(i));
-                Node n = dest.node;
+                NodeDriver n = dest.driver;
                 world.deliver(dest, destInc, () -> n.handle(e));
             }
         }

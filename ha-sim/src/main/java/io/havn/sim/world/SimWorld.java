@@ -11,6 +11,7 @@ import io.havn.common.node.AdminCommand;
 import io.havn.common.node.AdminReply;
 import io.havn.common.node.Decision;
 import io.havn.common.node.Node;
+import io.havn.common.node.NodeDriver;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.node.NodePorts;
 import io.havn.common.node.Settings;
@@ -155,16 +156,16 @@ public final class SimWorld {
         }
         h.incarnation++;
         int inc = h.incarnation;
-        Node[] self = new Node[1];
-        Consumer<NodeEvent> inbox = e -> deliver(h, inc, () -> self[0].handle(e));
+        Consumer<NodeEvent> inbox = e -> deliver(h, inc, () -> h.driver.handle(e));
         h.client = coordination.connect(id, inbox);
         h.client.paused = () -> clock.nanos() < h.pausedUntil;
         Scheduler scheduler = (delay, task) -> {
             Runnable cancel = clock.schedule(delay, () -> deliver(h, inc, task));
             return cancel::run;
         };
+        SimWatchdog watchdog = new SimWatchdog(clock, h);
         NodePorts ports = new NodePorts(clock, scheduler, new SimTransport(this, h, inc), h.client,
-                new SimHypervisor(this, h, inbox), new SimFencer(this, inbox), new SimWatchdog(clock, h),
+                new SimHypervisor(this, h, inbox), new SimFencer(this, inbox), watchdog,
                 this::onDecision, (rid, reply) -> replies.put(rid, reply));
         // as havnd does: above the incarnation recorded on the host's disk, whatever its wall clock says
         long wallMs = WALL_BASE_MS + clock.nanos() / MS + h.wallOffsetMs;
@@ -172,11 +173,11 @@ public final class SimWorld {
                 : OptionalLong.of(h.recordedIncarnation), wallMs);
         h.recordedIncarnation = incarnation;
         Node node = new Node(new Node.Identity(id, h.capacity, h.name + ":7405", h.fenceDevice, incarnation),
-                settings, DOMAIN_POLICY, ports);
-        self[0] = node;
+                settings, DOMAIN_POLICY, clock, watchdog);
         h.node = node;
+        h.driver = new NodeDriver(node, ports);
         note(id, "daemon", "daemon starts (incarnation " + inc + ")");
-        deliver(h, inc, node::start);
+        deliver(h, inc, h.driver::start);
     }
 
     /** Runs {@code r} on the daemon's thread: not at all if that incarnation is gone, later if it is paused. */
@@ -390,6 +391,7 @@ public final class SimWorld {
         if (h.node != null) {
             h.node.stop();
             h.node = null;
+            h.driver = null;
         }
         if (h.client != null) {
             coordination.close(h.client);
@@ -444,7 +446,7 @@ public final class SimWorld {
                 setDomain(h, vm, null, "guest crashed");
                 if (h.node != null) {
                     int inc = h.incarnation;
-                    Node n = h.node;
+                    NodeDriver n = h.driver;
                     clock.schedule(MS, () -> deliver(h, inc, () -> n.handle(
                             new NodeEvent.DomainChanged(vm, DomainState.CRASHED, false, "guest crashed"))));
                 }
@@ -565,7 +567,7 @@ public final class SimWorld {
             return;
         }
         int inc = h.incarnation;
-        Node n = h.node;
+        NodeDriver n = h.driver;
         clock.schedule(MS, () -> deliver(h, inc, () -> n.handle(event)));
     }
 

@@ -1,0 +1,119 @@
+package io.havn.common.node;
+
+import io.havn.common.model.HostId;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmSpec;
+import io.havn.common.port.CoordOp;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What the node wants done, as a value. The node never calls a port: every step
+ * ({@link Node#start}, {@link Node#handle}, {@link Node#tick}) returns the effects it decided, in
+ * order, and {@link NodeDriver} carries them out on the ports. Tests assert on these values.
+ *
+ * <p>Each effect names the port it goes to; its fields are what that port's call takes.
+ */
+public sealed interface Effect {
+    // ---- the transport
+
+    /** Send one heartbeat to a peer. */
+    record Send(HostId to, Heartbeat heartbeat) implements Effect {
+        public Send {
+            Objects.requireNonNull(to, "to");
+            Objects.requireNonNull(heartbeat, "heartbeat");
+        }
+    }
+
+    // ---- the coordinator
+
+    /** Open a new coordination session (answered by {@link NodeEvent.SessionStarted}). */
+    record OpenSession() implements Effect { }
+
+    /** Confirm the session against a quorum (answered by {@link NodeEvent.Confirmed}). */
+    record Confirm(long token) implements Effect { }
+
+    /** Stand for leader. */
+    record JoinElection() implements Effect { }
+
+    /** Give leadership up. */
+    record Resign() implements Effect { }
+
+    /** Close another host's session (it is proven dead). */
+    record Evict(HostId host, long session) implements Effect {
+        public Evict {
+            Objects.requireNonNull(host, "host");
+        }
+    }
+
+    /** Claim the next epoch (answered by {@link NodeEvent.EpochClaimed}). */
+    record ClaimEpoch(long token) implements Effect { }
+
+    /** An atomic multi-op on the cluster state (answered by {@link NodeEvent.WriteDone}). */
+    record Write(long token, List<CoordOp> ops) implements Effect {
+        public Write {
+            ops = List.copyOf(ops);
+        }
+    }
+
+    // ---- the local hypervisor
+
+    /** List every local domain (answered by {@link NodeEvent.DomainsListed}). */
+    record ListDomains() implements Effect { }
+
+    /** Turn libvirt autostart off for a domain. */
+    record DisableAutostart(VmId vm) implements Effect { }
+
+    /** Start a guest (answered by {@link NodeEvent.HypervisorDone}). */
+    record Start(VmSpec spec) implements Effect {
+        public Start {
+            Objects.requireNonNull(spec, "spec");
+        }
+    }
+
+    /** Resume a paused guest. */
+    record Resume(VmId vm) implements Effect { }
+
+    /** Shut a guest down gracefully, destroying it after {@code timeoutMs}. */
+    record Shutdown(VmId vm, long timeoutMs) implements Effect { }
+
+    /** Power a guest off at once. */
+    record Destroy(VmId vm) implements Effect { }
+
+    /** Live-migrate a guest to another host. */
+    record Migrate(VmId vm, HostId target) implements Effect { }
+
+    // ---- the fencer
+
+    /** Power a host off through its fence device (answered by {@link NodeEvent.FenceDone}). */
+    record PowerOff(HostId host, String device) implements Effect { }
+
+    // ---- the watchdog
+
+    /** Keep the machine alive until {@code deadlineNanos} (the node's clock). */
+    record ArmWatchdog(long deadlineNanos) implements Effect { }
+
+    /** This host runs no HA VM: nothing to guard. */
+    record ReleaseWatchdog() implements Effect { }
+
+    // ---- the operator and the record
+
+    /** Answer an admin request. */
+    record Answer(long requestId, AdminReply reply) implements Effect {
+        public Answer {
+            Objects.requireNonNull(reply, "reply");
+        }
+    }
+
+    /** Record a decision (the log, the metrics, the simulator's timeline). */
+    record Record(Decision decision) implements Effect {
+        public Record {
+            Objects.requireNonNull(decision, "decision");
+        }
+    }
+
+    // ---- time
+
+    /** Run {@link Node#tick} once more, {@code delayNanos} from now. */
+    record ScheduleTick(long delayNanos) implements Effect { }
+}

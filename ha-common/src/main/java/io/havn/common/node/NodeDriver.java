@@ -1,0 +1,107 @@
+package io.havn.common.node;
+
+import io.havn.common.port.Coordinator;
+import io.havn.common.port.Hypervisor;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Carries a {@link Node}'s {@link Effect}s out on its ports, in the order the node decided them.
+ * The only place where the node's decisions meet the ports; it decides nothing itself.
+ *
+ * <p>Threading: as the node, one thread. A port may answer synchronously (call back into
+ * {@link #handle} while an effect is carried out): the answer's effects then queue behind the ones
+ * already decided, so every effect runs in the order it was decided, and none runs inside another.
+ */
+public final class NodeDriver {
+    private final Node node;
+    private final NodePorts ports;
+    private final ArrayDeque<Effect> queue = new ArrayDeque<>();
+    private boolean running;
+
+    public NodeDriver(Node node, NodePorts ports) {
+        this.node = Objects.requireNonNull(node, "node");
+        this.ports = Objects.requireNonNull(ports, "ports");
+    }
+
+    public Node node() {
+        return node;
+    }
+
+    /** Starts the node and carries out what it asks first. */
+    public void start() {
+        run(node.start());
+    }
+
+    /** Hands the node one event and carries out what it decides. Must run on the node's thread. */
+    public void handle(NodeEvent event) {
+        run(node.handle(event));
+    }
+
+    private void run(List<Effect> effects) {
+        queue.addAll(effects);
+        if (running) {
+            return; // called back from a port: the loop below runs these after the ones before them
+        }
+        running = true;
+        try {
+            Effect e;
+            while ((e = queue.poll()) != null) {
+                carryOut(e);
+            }
+        } finally {
+            running = false; // a port that threw: the effects after it stay queued for the next step
+        }
+    }
+
+    private void carryOut(Effect effect) {
+        Coordinator c = ports.coordinator();
+        Hypervisor hv = ports.hypervisor();
+        if (effect instanceof Effect.Send e) {
+            ports.transport().send(e.to(), e.heartbeat());
+        } else if (effect instanceof Effect.Record e) {
+            ports.decisions().record(e.decision());
+        } else if (effect instanceof Effect.Write e) {
+            c.write(e.token(), e.ops());
+        } else if (effect instanceof Effect.Confirm e) {
+            c.confirm(e.token());
+        } else if (effect instanceof Effect.OpenSession) {
+            c.openSession();
+        } else if (effect instanceof Effect.JoinElection) {
+            c.joinElection();
+        } else if (effect instanceof Effect.Resign) {
+            c.resign();
+        } else if (effect instanceof Effect.Evict e) {
+            c.evict(e.host(), e.session());
+        } else if (effect instanceof Effect.ClaimEpoch e) {
+            c.claimEpoch(e.token());
+        } else if (effect instanceof Effect.ListDomains) {
+            hv.list();
+        } else if (effect instanceof Effect.DisableAutostart e) {
+            hv.disableAutostart(e.vm());
+        } else if (effect instanceof Effect.Start e) {
+            hv.start(e.spec());
+        } else if (effect instanceof Effect.Resume e) {
+            hv.resume(e.vm());
+        } else if (effect instanceof Effect.Shutdown e) {
+            hv.shutdown(e.vm(), e.timeoutMs());
+        } else if (effect instanceof Effect.Destroy e) {
+            hv.destroy(e.vm());
+        } else if (effect instanceof Effect.Migrate e) {
+            hv.migrate(e.vm(), e.target());
+        } else if (effect instanceof Effect.PowerOff e) {
+            ports.fencer().powerOff(e.host(), e.device());
+        } else if (effect instanceof Effect.ArmWatchdog e) {
+            ports.watchdog().armUntil(e.deadlineNanos());
+        } else if (effect instanceof Effect.ReleaseWatchdog) {
+            ports.watchdog().release();
+        } else if (effect instanceof Effect.Answer e) {
+            ports.admin().reply(e.requestId(), e.reply());
+        } else if (effect instanceof Effect.ScheduleTick e) {
+            ports.scheduler().schedule(e.delayNanos(), () -> run(node.tick()));
+        } else {
+            throw new IllegalArgumentException("no port carries out " + effect);
+        }
+    }
+}
