@@ -81,11 +81,11 @@ public record DomainPolicy(List<String> sharedStorage, boolean passthrough, Set<
         if (root.getNamespaceURI() != null || !"domain".equals(root.getLocalName())) {
             problems.add("the root element is <" + root.getTagName() + ">, not <domain>");
         } else {
-            String name = DomainCheck.text(root, "name");
+            String name = Dom.text(root, "name");
             if (!spec.name().equals(name)) {
                 problems.add("<name> is '" + printable(name) + "', but the VM's name is '" + spec.name() + "'");
             }
-            String uuid = DomainCheck.text(root, "uuid");
+            String uuid = Dom.text(root, "uuid");
             if (uuid != null && !canonicalUuid(uuid).equals(canonicalUuid(spec.id().value()))) {
                 problems.add("<uuid> is " + printable(uuid) + ", but the VM's id is " + spec.id());
             }
