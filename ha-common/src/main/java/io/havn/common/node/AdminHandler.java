@@ -31,7 +31,7 @@ import java.util.function.UnaryOperator;
  * (rule 2); the origin answers the operator with that verdict, or, when no verdict comes in time,
  * withdraws the request (a compare-and-set, so it is either withdrawn or decided, never both).
  */
-final class AdminHandler {
+final class AdminHandler implements Manager.Requests {
     /** What checking a command against a view concluded. */
     private sealed interface Outcome { }
 
@@ -55,7 +55,22 @@ final class AdminHandler {
         }
     }
 
-    private final Node n;
+    /** What request intake needs of this host's own agent. */
+    interface Host {
+        /** This host's live session, 0 without one. */
+        long session();
+
+        boolean registered();
+
+        /** The local domains this host runs. */
+        Map<VmId, DomainState> domains();
+    }
+
+    private final NodeContext n;
+    private final Liveness live;
+    private final Host host;
+    /** Closes every session of a host confirmed off (the manager's part of fence-confirm). */
+    private final java.util.function.Consumer<HostId> evictAll;
     private final Map<String, Waiting> waiting = new HashMap<>();
     private long sequence;
     /** Requests the leader is writing a verdict for. */
@@ -63,8 +78,11 @@ final class AdminHandler {
     /** When this leader first saw each decided or orphaned request, to remove it if nobody else does. */
     private final Map<String, Long> leftover = new HashMap<>();
 
-    AdminHandler(Node node) {
-        this.n = node;
+    AdminHandler(NodeContext context, Liveness live, Host host, java.util.function.Consumer<HostId> evictAll) {
+        this.n = context;
+        this.live = live;
+        this.host = host;
+        this.evictAll = evictAll;
     }
 
     // ---------------------------------------------------------------- the origin
@@ -76,16 +94,16 @@ final class AdminHandler {
             return;
         }
         if (cmd instanceof AdminCommand.Status) {
-            n.answer(id, AdminReply.state(n.view.snapshot(), n.self, n.peerStats()));
+            n.answer(id, AdminReply.state(n.view().snapshot(), n.self(), live.peers().stats(n.now())));
             return;
         }
-        long s = n.agent.session();
-        if (s == 0 || !n.agent.registered()) {
-            refuse(id, "unavailable", "host " + n.self + " has no coordination session right now; try another host");
+        long s = host.session();
+        if (s == 0 || !host.registered()) {
+            refuse(id, "unavailable", "host " + n.self() + " has no coordination session right now; try another host");
             return;
         }
         boolean held = cmd instanceof AdminCommand.VmAdd a && heldHere(a.spec().id());
-        Outcome o = check(cmd, n.self, s, held);
+        Outcome o = check(cmd, n.self(), s, held);
         if (o instanceof Refuse r) {
             refuse(id, r.code(), r.message());
             return;
@@ -94,26 +112,26 @@ final class AdminHandler {
             n.answer(id, AdminReply.ok(a.message()));
             return;
         }
-        if (n.view.leader() == null || n.view.epoch() == 0) {
+        if (n.view().leader() == null || n.view().epoch() == 0) {
             refuse(id, "no-leader", "no host leads the cluster right now (an election is under way); retry shortly");
             return;
         }
-        String rid = n.self.value() + "." + Long.toHexString(s) + "." + (++sequence);
-        ChangeRequest req = ChangeRequest.pending(rid, n.self, s, cmd, held);
-        n.write(List.of(new CoordOp.PutRequest(req, CoordOp.NEW), new CoordOp.CheckSessionLive(n.self, s)),
+        String rid = n.self().value() + "." + Long.toHexString(s) + "." + (++sequence);
+        ChangeRequest req = ChangeRequest.pending(rid, n.self(), s, cmd, held);
+        n.write(List.of(new CoordOp.PutRequest(req, CoordOp.NEW), new CoordOp.CheckSessionLive(n.self(), s)),
                 outcome -> {
                     if (outcome != WriteOutcome.OK) {
                         refuse(id, "unavailable", "the coordination service did not take the request (" + outcome
                                 + "); retry");
                         return;
                     }
-                    waiting.put(rid, new Waiting(id, n.now() + Peers.ms(n.settings.adminTimeoutMs())));
+                    waiting.put(rid, new Waiting(id, n.now() + Peers.ms(n.settings().adminTimeoutMs())));
                     onRequestChanged(rid);
                 });
     }
 
     private boolean heldHere(VmId vm) {
-        DomainState here = n.agent.domains().get(vm);
+        DomainState here = host.domains().get(vm);
         return here == DomainState.RUNNING || here == DomainState.PAUSED;
     }
 
@@ -123,7 +141,7 @@ final class AdminHandler {
         if (w == null) {
             return;
         }
-        Versioned<ChangeRequest> vr = n.view.request(rid);
+        Versioned<ChangeRequest> vr = n.view().request(rid);
         if (vr == null) {
             if (w.withdrawing) {
                 return; // this host's own withdrawal: its outcome answers
@@ -147,7 +165,7 @@ final class AdminHandler {
         for (Map.Entry<String, Waiting> e : new ArrayList<>(waiting.entrySet())) {
             String rid = e.getKey();
             Waiting w = e.getValue();
-            Versioned<ChangeRequest> vr = n.view.request(rid);
+            Versioned<ChangeRequest> vr = n.view().request(rid);
             if (w.withdrawing || now < w.deadline || vr == null || !vr.value().pending()) {
                 continue;
             }
@@ -156,9 +174,9 @@ final class AdminHandler {
                 w.withdrawing = false;
                 if (outcome == WriteOutcome.OK && waiting.remove(rid) != null) {
                     refuse(w.replyId, "timeout", "no leader decided on the request within "
-                            + n.settings.adminTimeoutMs() + " ms; it was withdrawn and changed nothing");
+                            + n.settings().adminTimeoutMs() + " ms; it was withdrawn and changed nothing");
                 } else if (outcome != WriteOutcome.OK) {
-                    w.deadline = n.now() + Peers.ms(n.settings.heartbeatTimeoutMs()); // decided meanwhile, or retry
+                    w.deadline = n.now() + Peers.ms(n.settings().heartbeatTimeoutMs()); // decided meanwhile, or retry
                     onRequestChanged(rid);
                 }
             });
@@ -171,25 +189,26 @@ final class AdminHandler {
      * The leader's round over the requests: decides the pending ones, and removes those whose origin
      * is gone (nobody to answer, so they are dropped unexecuted) or that stayed after their answer.
      */
-    void serve(long epoch, long now) {
+    @Override
+    public void serve(long epoch, long now) {
         Set<String> present = new HashSet<>();
-        for (Versioned<ChangeRequest> vr : n.view.requests()) {
+        for (Versioned<ChangeRequest> vr : n.view().requests()) {
             ChangeRequest r = vr.value();
             present.add(r.id());
             if (deciding.contains(r.id())) {
                 continue;
             }
-            boolean originLive = n.view.isLive(r.origin(), r.originSession());
+            boolean originLive = n.view().isLive(r.origin(), r.originSession());
             if (r.pending() && originLive) {
                 leftover.remove(r.id());
                 decide(vr, epoch);
                 continue;
             }
             // the origin wrote it while live: absent from this view only briefly, unless it is gone
-            boolean originGone = !originLive && n.view.goneForNanos(r.origin(), r.originSession(), now)
-                    >= Peers.ms(n.settings.heartbeatTimeoutMs());
+            boolean originGone = !originLive && n.view().goneForNanos(r.origin(), r.originSession(), now)
+                    >= Peers.ms(n.settings().heartbeatTimeoutMs());
             long seen = leftover.computeIfAbsent(r.id(), k -> now);
-            if (originGone || now - seen >= Peers.ms(2 * n.settings.adminTimeoutMs())) {
+            if (originGone || now - seen >= Peers.ms(2 * n.settings().adminTimeoutMs())) {
                 deciding.add(r.id());
                 n.write(List.of(new CoordOp.CheckEpoch(epoch), new CoordOp.DeleteRequest(r.id(), vr.version())),
                         outcome -> deciding.remove(r.id()));
@@ -212,7 +231,7 @@ final class AdminHandler {
             what = null;
         } else {
             Change c = (Change) o;
-            ops.add(new CoordOp.PutRequest(r.accepted(c.what() + ": accepted by the leader " + n.self + " (epoch "
+            ops.add(new CoordOp.PutRequest(r.accepted(c.what() + ": accepted by the leader " + n.self() + " (epoch "
                     + epoch + ")"), vr.version()));
             ops.addAll(c.ops());
             what = c.what();
@@ -272,12 +291,12 @@ final class AdminHandler {
         if (vr == null) {
             return new Refuse("unknown-vm", "no HA VM " + vm);
         }
-        Versioned<HostRecord> hr = n.view.host(host);
+        Versioned<HostRecord> hr = n.view().host(host);
         if (hr == null) {
             return new Refuse("unknown-host", "no host " + host);
         }
         VmRecord r = vr.value();
-        if (n.view.liveSession(host) == 0) {
+        if (n.view().liveSession(host) == 0) {
             return new Refuse("host-not-live", "host " + host + " is not live");
         } else if (hr.value().inMaintenance()) {
             return new Refuse("host-maintenance", "host " + host + " is in maintenance");
@@ -287,7 +306,7 @@ final class AdminHandler {
             return new Refuse("vm-not-running", "VM " + vm + " is " + r.phase().name().toLowerCase()
                     + ", not running");
         }
-        HostCapacity f = n.view.free(List.of(host)).get(host);
+        HostCapacity f = n.view().free(List.of(host)).get(host);
         if (!f.fits(r.spec().cpus(), r.spec().memoryMiB())) {
             return new Refuse("no-capacity", "host " + host + " has " + f.cpus() + " cpus and " + f.memoryMiB()
                     + " MiB free; VM " + vm + " needs " + r.spec().cpus() + " and " + r.spec().memoryMiB());
@@ -297,7 +316,7 @@ final class AdminHandler {
     }
 
     private Outcome maintenance(HostId host, boolean on) {
-        Versioned<HostRecord> hr = n.view.host(host);
+        Versioned<HostRecord> hr = n.view().host(host);
         if (hr == null) {
             return new Refuse("unknown-host", "no host " + host);
         }
@@ -311,23 +330,23 @@ final class AdminHandler {
     }
 
     private Outcome fenceConfirm(HostId host, HostId origin) {
-        Versioned<HostRecord> hr = n.view.host(host);
+        Versioned<HostRecord> hr = n.view().host(host);
         if (hr == null) {
             return new Refuse("unknown-host", "no host " + host);
         }
         if (host.equals(origin)) {
             return new Refuse("bad-request", "host " + host + " cannot confirm itself powered off");
         }
-        if (host.equals(n.self)) {
+        if (host.equals(n.self())) {
             return new Refuse("host-alive", "host " + host + " leads the cluster: it is not powered off");
         }
-        if (n.peers.health(host, n.now()) != Peers.Health.UNKNOWN) {
+        if (live.peers().health(host, n.now()) != Peers.Health.UNKNOWN) {
             return new Refuse("host-alive", "host " + host + " is sending heartbeats: it is not off");
         }
-        if (!n.view.live(host).isEmpty()) {
+        if (!n.view().live(host).isEmpty()) {
             // a host that still confirms its session to a quorum is running, whatever its heartbeats say
             return new Refuse("host-alive", "host " + host + " still holds a live coordination session: it is "
-                    + "not off (a powered-off host's session expires within " + n.settings.sessionTimeoutMs() + " ms)");
+                    + "not off (a powered-off host's session expires within " + n.settings().sessionTimeoutMs() + " ms)");
         }
         if (hr.value().offConfirmed()) {
             return new Already("host " + host + " is already recorded powered off");
@@ -336,7 +355,7 @@ final class AdminHandler {
         ops.add(new CoordOp.PutHost(hr.value().withOffConfirmed(true), hr.version()));
         // and in the same write: none of the sessions its VMs are bound to is live at the quorum
         java.util.Set<Long> bound = new java.util.TreeSet<>();
-        for (io.havn.common.model.VmId vm : n.view.vmsOf(host)) {
+        for (io.havn.common.model.VmId vm : n.view().vmsOf(host)) {
             io.havn.common.model.VmRecord r = n.vm(vm).value();
             if (host.equals(r.owner()) && r.ownerSession() != 0) {
                 bound.add(r.ownerSession());
@@ -351,14 +370,14 @@ final class AdminHandler {
         return new Change(List.copyOf(ops),
                 "fence confirm " + host, () -> {
                     n.decide(Kind.ADMIN, null, host, "operator confirmed powered off");
-                    n.manager.evictAll(host);
+                    evictAll.accept(host);
                 });
     }
 
     private Outcome add(VmSpec spec, HostId origin, long session, boolean heldByOrigin) {
-        String refusal = n.domainPolicy.refusal(spec);
+        String refusal = n.domainPolicy().refusal(spec);
         if (refusal != null) {
-            return new Refuse("refused-domain", refusal + " (checked by " + n.self + ")");
+            return new Refuse("refused-domain", refusal + " (checked by " + n.self() + ")");
         }
         if (n.vm(spec.id()) != null) {
             return new Refuse("exists", "VM " + spec.id() + " is already under HA");

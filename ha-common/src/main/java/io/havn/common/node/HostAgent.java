@@ -22,14 +22,19 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.LongPredicate;
 
 /**
  * The part of the node that runs on every host: it holds the lease (rule 3), claims before it
  * starts or resumes (rule 1), hands migrations over (rule 6), re-binds and reconciles after a new
  * session (rule 7), freezes when a majority is freshly lost (rule 5) and self-fences otherwise.
  */
-final class HostAgent {
-    private final Node n;
+final class HostAgent implements Manager.Host, AdminHandler.Host {
+    private final NodeContext n;
+    /** Rule 5: whether a strict majority of voters is freshly lost now (then a lapsed lease freezes). */
+    private final LongPredicate majorityLost;
+    /** Tells the manager this host's session ended (a leader steps down). */
+    private final Runnable sessionEnded;
 
     // the session and its lease (rule 3)
     private long session;
@@ -68,24 +73,28 @@ final class HostAgent {
     /** VMs this host refuses to start (their spec fails its domain policy) while it writes so. */
     private final Set<VmId> refusing = new HashSet<>();
 
-    HostAgent(Node node) {
-        this.n = node;
-        this.lease = new Lease(node.settings);
+    HostAgent(NodeContext context, LongPredicate majorityLost, Runnable sessionEnded) {
+        this.n = context;
+        this.majorityLost = majorityLost;
+        this.sessionEnded = sessionEnded;
+        this.lease = new Lease(context.settings());
     }
 
     void start() {
-        lease.inherit(n.watchdog.inheritedDeadline());
+        lease.inherit(n.watchdog().inheritedDeadline());
         requestList(n.now());
         n.emit(new Effect.OpenSession());
     }
 
     // ---------------------------------------------------------------- the lease
 
-    long session() {
+    @Override
+    public long session() {
         return session;
     }
 
-    boolean registered() {
+    @Override
+    public boolean registered() {
         return registered;
     }
 
@@ -101,7 +110,8 @@ final class HostAgent {
         return lease.selfFenced();
     }
 
-    boolean leaseValid(long now) {
+    @Override
+    public boolean leaseValid(long now) {
         return lease.valid(now);
     }
 
@@ -112,16 +122,16 @@ final class HostAgent {
 
     void onSessionStarted(long s, long timeoutMs) {
         session = s;
-        long sessionLeaseMs = n.settings.leaseForSessionMs(timeoutMs);
+        long sessionLeaseMs = n.settings().leaseForSessionMs(timeoutMs);
         lease.sessionStarted(sessionLeaseMs);
         if (sessionLeaseMs == 0) {
             n.decide(Kind.ALARM, null, null, "the ensemble negotiated a session timeout of " + timeoutMs
-                    + " ms (asked " + n.settings.sessionTimeoutMs() + " ms): no lease fits below it with watchdogMs "
-                    + n.settings.watchdogMs() + " and the drift margin; running no HA VM. Raise the ensemble's "
+                    + " ms (asked " + n.settings().sessionTimeoutMs() + " ms): no lease fits below it with watchdogMs "
+                    + n.settings().watchdogMs() + " and the drift margin; running no HA VM. Raise the ensemble's "
                     + "maxSessionTimeout or lower watchdogMs");
-        } else if (sessionLeaseMs < n.settings.leaseMs()) {
+        } else if (sessionLeaseMs < n.settings().leaseMs()) {
             n.decide(Kind.ALARM, null, null, "the ensemble negotiated a session timeout of " + timeoutMs
-                    + " ms (asked " + n.settings.sessionTimeoutMs() + " ms): lease shortened to " + sessionLeaseMs
+                    + " ms (asked " + n.settings().sessionTimeoutMs() + " ms): lease shortened to " + sessionLeaseMs
                     + " ms");
         }
         registered = false;
@@ -142,7 +152,7 @@ final class HostAgent {
         hostWritten = false;
         ready = false;
         n.decide(Kind.SESSION_ENDED, null, null, "session " + Long.toHexString(s) + " ended");
-        n.manager.onSessionEnded();
+        sessionEnded.run();
         checkLease(n.now());
         n.emit(new Effect.OpenSession());
     }
@@ -172,20 +182,20 @@ final class HostAgent {
     }
 
     void tick(long now) {
-        String problem = n.watchdog.problem().orElse(null);
+        String problem = n.watchdog().problem().orElse(null);
         if (lease.watchdogSays(problem, now)) {
             n.decide(Kind.ALARM, null, null, problem == null ? "the watchdog guards this host again"
                     : "the watchdog cannot guard this host: " + problem + "; unless that ends within "
-                    + n.settings.watchdogMs() + " ms, this host runs no HA VM");
+                    + n.settings().watchdogMs() + " ms, this host runs no HA VM");
         }
-        if (listAskedAt == Long.MIN_VALUE || now - listAskedAt >= Peers.ms(n.settings.relistMs())) {
+        if (listAskedAt == Long.MIN_VALUE || now - listAskedAt >= Peers.ms(n.settings().relistMs())) {
             requestList(now);
         }
         if (session != 0 && lease.confirmationDue(now)) {
             confirm(now);
         }
         checkLease(now);
-        if (registered && !hostWritten && !n.busy(n.self)) {
+        if (registered && !hostWritten && !n.busy(n.self())) {
             writeHostRecord();
         }
         if (leaseValid(now)) {
@@ -214,20 +224,20 @@ final class HostAgent {
             return;
         }
         if (lease.frozen()) {
-            if (n.majorityLost(now)) {
+            if (majorityLost.test(now)) {
                 lease.refreeze();
             } else if (lease.state() == Lease.State.FROZEN) {
                 // Peers recovered first: confirm at once, and self-fence unless that lands within
                 // a heartbeat timeout. The quorum restarted this session's timer no earlier than
                 // the peers' recovery, so the session cannot expire before F + W has passed.
-                lease.thaw(now + Peers.ms(n.settings.heartbeatTimeoutMs()));
+                lease.thaw(now + Peers.ms(n.settings().heartbeatTimeoutMs()));
                 confirm(now);
             } else if (now >= lease.thawUntil()) {
                 selfFence(now, "frozen, and a strict majority of voters is no longer freshly lost");
             }
             return;
         }
-        if (lease.mayFreeze() && !lease.barred(now) && n.majorityLost(now)) {
+        if (lease.mayFreeze() && !lease.barred(now) && majorityLost.test(now)) {
             lease.freeze();
             n.decide(Kind.FREEZE, null, null, "lease lapsed while a strict majority of voters is freshly lost: "
                     + "keeping VMs, changing nothing");
@@ -298,13 +308,13 @@ final class HostAgent {
     // ---------------------------------------------------------------- registration
 
     private void writeHostRecord() {
-        Versioned<HostRecord> old = n.view.host(n.self);
+        Versioned<HostRecord> old = n.view().host(n.self());
         HostAdminState admin = old == null ? HostAdminState.ACTIVE : old.value().admin();
-        HostRecord rec = new HostRecord(n.self, n.identity.capacity(), n.identity.address(),
-                n.identity.fenceDevice(), admin, false);
+        HostRecord rec = new HostRecord(n.self(), n.identity().capacity(), n.identity().address(),
+                n.identity().fenceDevice(), admin, false);
         int version = old == null ? CoordOp.NEW : old.version();
         long s = session;
-        n.write(List.of(new CoordOp.PutHost(rec, version), new CoordOp.CheckSessionLive(n.self, s)), outcome -> {
+        n.write(List.of(new CoordOp.PutHost(rec, version), new CoordOp.CheckSessionLive(n.self(), s)), outcome -> {
             if (outcome == WriteOutcome.OK && s == session) {
                 hostWritten = true;
                 reconcileAll();
@@ -406,7 +416,7 @@ final class HostAgent {
                     + " here: keeping it under this host's claim");
             return; // reconcile adopts it, resumes it, or destroys it, as its record says
         }
-        if (vr != null && vr.value().names(n.self, session) && n.self.equals(vr.value().owner())) {
+        if (vr != null && vr.value().names(n.self(), session) && n.self().equals(vr.value().owner())) {
             // only now, with no copy here and no call in flight, may another host be asked to start it
             hostWrite(vr, vr.value().startFailed(error), null);
         }
@@ -468,7 +478,7 @@ final class HostAgent {
                     n.decide(Kind.MIGRATED, vm, vr == null ? null : vr.value().target(), null);
                 } else {
                     n.decide(Kind.MIGRATE_FAILED, vm, vr == null ? null : vr.value().target(), e.error());
-                    if (vr != null && vr.value().phase() == VmPhase.MIGRATING && n.self.equals(vr.value().owner())) {
+                    if (vr != null && vr.value().phase() == VmPhase.MIGRATING && n.self().equals(vr.value().owner())) {
                         hostWrite(vr, vr.value().migrationAborted("migration failed: " + e.error()), null);
                     }
                 }
@@ -482,7 +492,7 @@ final class HostAgent {
     private void started(VmId vm, Hypervisor.Op op, Versioned<VmRecord> vr, String how) {
         domains.put(vm, DomainState.RUNNING);
         migratedIn.remove(vm);
-        if (lease.selfFenced() || !leaseValid(n.now()) || vr == null || !vr.value().names(n.self, session)) {
+        if (lease.selfFenced() || !leaseValid(n.now()) || vr == null || !vr.value().names(n.self(), session)) {
             destroy(vm); // lost the right to run it while it was starting
         } else {
             n.decide(op == Hypervisor.Op.START ? Kind.START : Kind.RESUME, vm, null, how);
@@ -546,7 +556,7 @@ final class HostAgent {
     /** Re-examines every VM this host runs or whose record names it. */
     void reconcileAll() {
         Set<VmId> all = new TreeSet<>(domains.keySet());
-        all.addAll(n.view.vmsOf(n.self));
+        all.addAll(n.view().vmsOf(n.self()));
         for (VmId vm : all) {
             reconcile(vm);
         }
@@ -562,15 +572,15 @@ final class HostAgent {
 
     /** No record names this host in an old session, and no HA VM runs here that this host does not own. */
     private boolean settledLocally() {
-        for (VmId vm : n.view.vmsOf(n.self)) {
+        for (VmId vm : n.view().vmsOf(n.self())) {
             VmRecord r = n.vm(vm).value();
-            if (r.spec().ha() && r.namesHost(n.self) && !r.names(n.self, session)) {
+            if (r.spec().ha() && r.namesHost(n.self()) && !r.names(n.self(), session)) {
                 return false;
             }
         }
         for (Map.Entry<VmId, DomainState> d : domains.entrySet()) {
             Versioned<VmRecord> r = n.vm(d.getKey());
-            if (r != null && r.value().spec().ha() && !r.value().names(n.self, session)) {
+            if (r != null && r.value().spec().ha() && !r.value().names(n.self(), session)) {
                 return false;
             }
         }
@@ -593,13 +603,13 @@ final class HostAgent {
         if (!registered) {
             return; // without a session the view may be incomplete: keep what runs, under the inherited lease
         }
-        if (r.namesHost(n.self) && !r.names(n.self, session)) {
+        if (r.namesHost(n.self()) && !r.names(n.self(), session)) {
             if (leaseValid(now)) {
                 rebind(vr);
             }
             return;
         }
-        if (!r.names(n.self, session)) {
+        if (!r.names(n.self(), session)) {
             if (here && ops.get(vm) == null) {
                 n.decide(Kind.DESTROY_UNOWNED, vm, r.owner(), "the record names " + r.owner() + ", not this host");
                 destroy(vm);
@@ -609,7 +619,7 @@ final class HostAgent {
         if (!leaseValid(now) || lease.selfFenced()) {
             return; // no lease: change nothing here; checkLease handles the rest
         }
-        if (n.self.equals(r.owner())) {
+        if (n.self().equals(r.owner())) {
             reconcileOwned(vr, local);
         } else {
             reconcileTarget(vr, local);
@@ -646,7 +656,7 @@ final class HostAgent {
                     if (crashed.contains(vm) && localRestartAllowed(vm)) {
                         claimAndRun(vr, null, Kind.RESTART_LOCAL, "guest crashed; restarting it here");
                     } else {
-                        String why = crashed.contains(vm) ? "crashed more than " + n.settings.localRestartLimit()
+                        String why = crashed.contains(vm) ? "crashed more than " + n.settings().localRestartLimit()
                                 + " times here" : "not running on its owner";
                         n.decide(Kind.NOT_RUNNING, vm, null, why);
                         hostWrite(vr, r.withPhase(VmPhase.NOT_RUNNING, why), () -> crashed.remove(vm));
@@ -687,8 +697,8 @@ final class HostAgent {
         if ((r.phase() == VmPhase.MIGRATING || r.phase() == VmPhase.RELEASED)
                 && local == DomainState.PAUSED && migratedIn.contains(vm)) {
             long s = session;
-            n.write(List.of(new CoordOp.PutVm(r.handedOverTo(n.self, s), vr.version()),
-                    new CoordOp.CheckSessionLive(n.self, s)), outcome -> {
+            n.write(List.of(new CoordOp.PutVm(r.handedOverTo(n.self(), s), vr.version()),
+                    new CoordOp.CheckSessionLive(n.self(), s)), outcome -> {
                         if (outcome == WriteOutcome.OK && s == session && !lease.selfFenced() && leaseValid(n.now())) {
                             n.decide(Kind.HANDOVER, vm, r.owner(), "claimed the migrated copy");
                             op(vm, Hypervisor.Op.RESUME, new Effect.Resume(vm));
@@ -702,15 +712,15 @@ final class HostAgent {
     private void rebind(Versioned<VmRecord> vr) {
         VmRecord r = vr.value();
         VmRecord next = r;
-        if (n.self.equals(r.owner()) && r.ownerSession() != session) {
+        if (n.self().equals(r.owner()) && r.ownerSession() != session) {
             next = next.withOwnerSession(session);
         }
-        if (n.self.equals(r.target()) && r.targetSession() != session) {
+        if (n.self().equals(r.target()) && r.targetSession() != session) {
             next = next.withTargetSession(session);
         }
         VmRecord rebound = next;
         long s = session;
-        n.write(List.of(new CoordOp.PutVm(rebound, vr.version()), new CoordOp.CheckSessionLive(n.self, s)),
+        n.write(List.of(new CoordOp.PutVm(rebound, vr.version()), new CoordOp.CheckSessionLive(n.self(), s)),
                 outcome -> n.decide(outcome == WriteOutcome.OK ? Kind.REBIND : Kind.REBIND_FAILED, r.id(), null,
                         outcome == WriteOutcome.OK ? "bound to session " + Long.toHexString(s) : outcome.name()));
     }
@@ -726,7 +736,7 @@ final class HostAgent {
         VmRecord claimed = r.withPhase(VmPhase.RUNNING, null);
         ops.put(vm, Hypervisor.Op.START); // holds the VM against a second reconcile until the claim returns
         updateWatchdog(n.now());
-        n.write(List.of(new CoordOp.PutVm(claimed, vr.version()), new CoordOp.CheckSessionLive(n.self, s)),
+        n.write(List.of(new CoordOp.PutVm(claimed, vr.version()), new CoordOp.CheckSessionLive(n.self(), s)),
                 outcome -> {
                     ops.remove(vm);
                     if (outcome != WriteOutcome.OK || s != session || lease.selfFenced() || !leaseValid(n.now())) {
@@ -760,17 +770,17 @@ final class HostAgent {
      * so a spec no host accepts ends in ERROR after maxRestart and maxRelocate attempts.
      */
     private boolean refuseToStart(VmId vm, VmSpec spec) {
-        String refusal = n.domainPolicy.refusal(spec);
+        String refusal = n.domainPolicy().refusal(spec);
         if (refusal == null) {
             return false;
         }
         n.decide(Kind.START_FAILED, vm, null, "not starting it here: " + refusal);
         Versioned<VmRecord> vr = n.vm(vm);
         long s = session;
-        if (vr != null && s != 0 && vr.value().names(n.self, s) && n.self.equals(vr.value().owner())) {
+        if (vr != null && s != 0 && vr.value().names(n.self(), s) && n.self().equals(vr.value().owner())) {
             refusing.add(vm);
-            n.write(List.of(new CoordOp.PutVm(vr.value().startFailed("refused by " + n.self + ": " + refusal),
-                    vr.version()), new CoordOp.CheckSessionLive(n.self, s)),
+            n.write(List.of(new CoordOp.PutVm(vr.value().startFailed("refused by " + n.self() + ": " + refusal),
+                    vr.version()), new CoordOp.CheckSessionLive(n.self(), s)),
                     // on a conflict the record changed and its change reconciles again; after a failed
                     // write, the next listing does (no retry loop here)
                     outcome -> refusing.remove(vm));
@@ -781,15 +791,15 @@ final class HostAgent {
     private boolean localRestartAllowed(VmId vm) {
         ArrayDeque<Long> times = localRestarts.computeIfAbsent(vm, k -> new ArrayDeque<>());
         long now = n.now();
-        while (!times.isEmpty() && now - times.peekFirst() > Peers.ms(n.settings.localRestartWindowMs())) {
+        while (!times.isEmpty() && now - times.peekFirst() > Peers.ms(n.settings().localRestartWindowMs())) {
             times.removeFirst();
         }
-        return times.size() < n.settings.localRestartLimit();
+        return times.size() < n.settings().localRestartLimit();
     }
 
     private void shutdown(VmId vm) {
         n.decide(Kind.STOP, vm, null, "graceful shutdown");
-        op(vm, Hypervisor.Op.SHUTDOWN, new Effect.Shutdown(vm, n.settings.shutdownTimeoutMs()));
+        op(vm, Hypervisor.Op.SHUTDOWN, new Effect.Shutdown(vm, n.settings().shutdownTimeoutMs()));
     }
 
     /** A host's own write on a record that names it: a compare-and-set bound to its live session. */
@@ -798,7 +808,7 @@ final class HostAgent {
         if (s == 0) {
             return;
         }
-        n.write(List.of(new CoordOp.PutVm(next, vr.version()), new CoordOp.CheckSessionLive(n.self, s)), outcome -> {
+        n.write(List.of(new CoordOp.PutVm(next, vr.version()), new CoordOp.CheckSessionLive(n.self(), s)), outcome -> {
             if (outcome == WriteOutcome.OK && onOk != null) {
                 onOk.run();
             }
@@ -806,7 +816,8 @@ final class HostAgent {
     }
 
     /** The local domains this host runs (for status and admin requests). */
-    Map<VmId, DomainState> domains() {
+    @Override
+    public Map<VmId, DomainState> domains() {
         return domains;
     }
 }

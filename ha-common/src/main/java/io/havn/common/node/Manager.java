@@ -53,7 +53,24 @@ final class Manager {
     private record Failover(HostId from, long lastHeard, long suspectedAt, long provenAt, Decision.Proof proof) {
     }
 
-    private final Node n;
+    /** What the manager needs of this host's own agent. */
+    interface Host {
+        /** Whether this host holds a valid lease now (rule 3): a leader without one acts on nothing. */
+        boolean leaseValid(long now);
+
+        /** Whether this host is registered in its current session. */
+        boolean registered();
+    }
+
+    /** Where the leader's round hands the operators' requests to be decided. */
+    interface Requests {
+        void serve(long epoch, long now);
+    }
+
+    private final NodeContext n;
+    private final Liveness live;
+    private final Host host;
+    private final Requests requests;
     private boolean leader;
     private long claimToken;
     private long epoch;
@@ -68,15 +85,18 @@ final class Manager {
     private final Map<HostId, Long> suspectedAt = new HashMap<>();
     private final Map<VmId, Failover> failovers = new HashMap<>();
 
-    Manager(Node node) {
-        this.n = node;
+    Manager(NodeContext context, Liveness live, Host host, Requests requests) {
+        this.n = context;
+        this.live = live;
+        this.host = host;
+        this.requests = requests;
     }
 
     // ---------------------------------------------------------------- leadership (rule 2)
 
     /** Whether this node leads now: elected, holding the current epoch, with a valid lease. */
     boolean active() {
-        return leader && epoch > 0 && n.view.epoch() == epoch && n.agent.leaseValid(n.now());
+        return leader && epoch > 0 && n.view().epoch() == epoch && host.leaseValid(n.now());
     }
 
     long epoch() {
@@ -108,14 +128,14 @@ final class Manager {
             return; // retried on a later tick while the election still names this host
         }
         epoch = newEpoch;
-        n.view.setEpoch(newEpoch, n.self);
+        n.view().setEpoch(newEpoch, n.self());
         fences.clear();
         n.decide(Kind.LEADER_ELECTED, null, null, "epoch " + newEpoch);
     }
 
     void onEpochChanged() {
-        if (epoch > 0 && n.view.epoch() > epoch) {
-            stepDown("a newer epoch " + n.view.epoch() + " exists");
+        if (epoch > 0 && n.view().epoch() > epoch) {
+            stepDown("a newer epoch " + n.view().epoch() + " exists");
         }
     }
 
@@ -141,20 +161,20 @@ final class Manager {
     // ---------------------------------------------------------------- the round
 
     void tick(long now) {
-        if (leader && epoch == 0 && claimToken == 0 && n.agent.registered() && n.agent.leaseValid(now)
-                && now - lastClaim >= Peers.ms(n.settings.heartbeatTimeoutMs()) && now >= noClaimBefore) {
+        if (leader && epoch == 0 && claimToken == 0 && host.registered() && host.leaseValid(now)
+                && now - lastClaim >= Peers.ms(n.settings().heartbeatTimeoutMs()) && now >= noClaimBefore) {
             claim();
         }
-        if (leader && epoch > 0 && !n.agent.leaseValid(now)) {
+        if (leader && epoch > 0 && !host.leaseValid(now)) {
             // a leader whose own lease lapsed must not decide anything: step down
             stepDown("own lease lapsed");
             n.emit(new Effect.Resign());
             return;
         }
-        if (active() && n.unhealthyForNanos(now) >= Peers.ms(handOverAfterMs()) && anotherHostIsLive()) {
+        if (active() && live.unhealthyForNanos(now) >= Peers.ms(handOverAfterMs()) && anotherHostIsLive()) {
             // It reaches the coordination service but hears no healthy majority, so it can neither
             // fence nor restart anything: let a host that hears the others lead.
-            stepDown("no healthy majority heard for " + n.unhealthyForNanos(now) / 1_000_000L
+            stepDown("no healthy majority heard for " + live.unhealthyForNanos(now) / 1_000_000L
                     + " ms while other hosts are live: handing over");
             n.emit(new Effect.Resign());
             noClaimBefore = now + Peers.ms(handOverAfterMs());
@@ -162,20 +182,20 @@ final class Manager {
         }
         fenceDuty(now);
         if (active()) {
-            n.admin.serve(epoch, now);
+            requests.serve(epoch, now);
             recover(now);
         }
     }
 
     /** How long a leader goes on without hearing a healthy majority before it hands over: the settle time. */
     private long handOverAfterMs() {
-        return n.settings.settleMs();
+        return n.settings().settleMs();
     }
 
     /** Whether another registered host holds a live session (someone else could lead). */
     private boolean anotherHostIsLive() {
-        for (HostId h : n.view.hostIds()) {
-            if (!h.equals(n.self) && !n.view.live(h).isEmpty()) {
+        for (HostId h : n.view().hostIds()) {
+            if (!h.equals(n.self()) && !n.view().live(h).isEmpty()) {
                 return true;
             }
         }
@@ -186,16 +206,16 @@ final class Manager {
 
     private void fenceDuty(long now) {
         List<HostId> suspects = new ArrayList<>();
-        for (HostId h : n.peers.ids()) {
-            boolean suspected = n.peers.suspected(h, now);
-            if (n.peers.changeSuspicion(h, suspected)) {
+        for (HostId h : live.peers().ids()) {
+            boolean suspected = live.peers().suspected(h, now);
+            if (live.peers().changeSuspicion(h, suspected)) {
                 if (suspected) {
                     suspectedAt.put(h, now);
                 } else {
                     suspectedAt.remove(h);
                 }
                 n.decide(suspected ? Kind.SUSPECT : Kind.UNSUSPECT, null, h,
-                        String.format("phi %.1f", n.peers.phi(h, now)));
+                        String.format("phi %.1f", live.peers().phi(h, now)));
             }
             if (suspected) {
                 suspects.add(h);
@@ -203,18 +223,18 @@ final class Manager {
                 fences.remove(h);
             }
         }
-        if (suspects.isEmpty() || !n.agent.leaseValid(now) || !n.settled(now)) {
+        if (suspects.isEmpty() || !host.leaseValid(now) || !live.settled(now)) {
             return; // rule 5: only with a strict majority healthy for the settle time
         }
         boolean lead = active();
         for (HostId h : suspects) {
-            Versioned<HostRecord> hr = n.view.host(h);
+            Versioned<HostRecord> hr = n.view().host(h);
             if (hr == null || hr.value().offConfirmed() || hr.value().fenceDevice() == null) {
                 continue;
             }
-            boolean isLeader = h.equals(n.view.leader());
+            boolean isLeader = h.equals(n.view().leader());
             boolean responsible = lead || (isLeader && isDeputy(h, now));
-            if (!responsible || (!isLeader && n.view.vmsOf(h).isEmpty())) {
+            if (!responsible || (!isLeader && n.view().vmsOf(h).isEmpty())) {
                 continue; // not ours to fence, or nothing to recover from it
             }
             Fence f = fences.get(h);
@@ -229,9 +249,9 @@ final class Manager {
 
     /** The deputy fences a failed leader: the lowest-named healthy host other than the leader. */
     private boolean isDeputy(HostId leaderHost, long now) {
-        for (HostId h : n.view.hostIds()) {
-            if (!h.equals(leaderHost) && n.health(h, now) == Peers.Health.HEALTHY) {
-                return h.equals(n.self);
+        for (HostId h : n.view().hostIds()) {
+            if (!h.equals(leaderHost) && live.health(h, now) == Peers.Health.HEALTHY) {
+                return h.equals(n.self());
             }
         }
         return false;
@@ -245,17 +265,17 @@ final class Manager {
         f.inFlight = false;
         long now = n.now();
         if (!off) {
-            f.retryAt = now + Peers.ms(n.settings.fenceRetryMs());
+            f.retryAt = now + Peers.ms(n.settings().fenceRetryMs());
             n.decide(Kind.FENCE_FAILED, null, h, error == null ? "device did not confirm off" : error);
             return;
         }
-        if (n.peers.heardSince(h, f.startedAt)) {
-            f.retryAt = now + Peers.ms(n.settings.fenceRetryMs());
+        if (live.peers().heardSince(h, f.startedAt)) {
+            f.retryAt = now + Peers.ms(n.settings().fenceRetryMs());
             n.decide(Kind.ALARM, null, h, "fence device reported off, but a heartbeat arrived after fencing began");
             return;
         }
         n.decide(Kind.FENCE_OFF, null, h, "device confirmed power off");
-        f.retryAt = now + Peers.ms(n.settings.fenceRetryMs()); // not again while the record catches up
+        f.retryAt = now + Peers.ms(n.settings().fenceRetryMs()); // not again while the record catches up
         recordOff(h);
     }
 
@@ -264,7 +284,7 @@ final class Manager {
      * for every leader to come).
      */
     private void recordOff(HostId h) {
-        Versioned<HostRecord> hr = n.view.host(h);
+        Versioned<HostRecord> hr = n.view().host(h);
         if (hr == null || hr.value().offConfirmed()) {
             return;
         }
@@ -277,7 +297,7 @@ final class Manager {
 
     /** Ends the sessions of a host recorded off, so that leadership and locks it held pass at once. */
     void evictAll(HostId h) {
-        for (long s : new ArrayList<>(n.view.live(h))) {
+        for (long s : new ArrayList<>(n.view().live(h))) {
             n.emit(new Effect.Evict(h, s));
         }
     }
@@ -291,15 +311,15 @@ final class Manager {
      * the host being recorded off.
      */
     private List<CoordOp> proof(HostId host, long session, long now) {
-        Versioned<HostRecord> hr = n.view.host(host);
+        Versioned<HostRecord> hr = n.view().host(host);
         if (hr != null && hr.value().offConfirmed()) {
             return List.of(new CoordOp.CheckHost(host, hr.version()));
         }
         if (session == 0) {
             return null; // bound to no session yet: its expiry proves nothing, only "recorded off" does
         }
-        long gone = n.view.goneForNanos(host, session, now);
-        if (gone >= Peers.ms(n.settings.graceMs()) && n.settled(now)) {
+        long gone = n.view().goneForNanos(host, session, now);
+        if (gone >= Peers.ms(n.settings().graceMs()) && live.settled(now)) {
             return List.of(new CoordOp.CheckSessionGone(host, session));
         }
         return null;
@@ -310,15 +330,15 @@ final class Manager {
     /** Hosts that may take VMs now: registered, active, live, not suspected, not recorded off. */
     private Map<HostId, Long> eligible(long now) {
         Map<HostId, Long> out = new TreeMap<>();
-        for (Versioned<HostRecord> vh : n.view.hosts()) {
+        for (Versioned<HostRecord> vh : n.view().hosts()) {
             HostRecord h = vh.value();
-            long s = n.view.liveSession(h.id());
+            long s = n.view().liveSession(h.id());
             if (s == 0 || h.inMaintenance() || h.offConfirmed()) {
                 continue;
             }
             // a peer that says it is unconfirmed (no lease, or frozen) gets nothing new
-            boolean ok = h.id().equals(n.self) ? n.agent.leaseValid(now)
-                    : !n.peers.suspected(h.id(), now) && n.peers.health(h.id(), now) != Peers.Health.LOST;
+            boolean ok = h.id().equals(n.self()) ? host.leaseValid(now)
+                    : !live.peers().suspected(h.id(), now) && live.peers().health(h.id(), now) != Peers.Health.LOST;
             if (ok) {
                 out.put(h.id(), s);
             }
@@ -330,14 +350,14 @@ final class Manager {
 
     private void recover(long now) {
         releasedSince.keySet().removeIf(vm -> {
-            Versioned<VmRecord> v = n.view.vm(vm);
+            Versioned<VmRecord> v = n.view().vm(vm);
             return v == null || v.value().phase() != VmPhase.RELEASED || v.value().target() == null;
         });
         Map<HostId, Long> eligible = eligible(now);
-        int migrating = n.view.migrating();
-        Map<HostId, HostCapacity> free = n.view.free(eligible.keySet());
+        int migrating = n.view().migrating();
+        Map<HostId, HostCapacity> free = n.view().free(eligible.keySet());
         List<Pending> pending = new ArrayList<>();
-        for (Versioned<VmRecord> vr : n.view.vms()) {
+        for (Versioned<VmRecord> vr : n.view().vms()) {
             VmRecord r = vr.value();
             if (n.busy(r.id()) || !r.spec().ha()) {
                 continue;
@@ -363,7 +383,7 @@ final class Manager {
                     List<CoordOp> p = proof(r.owner(), r.ownerSession(), now);
                     if (p != null) {
                         pending.add(new Pending(vr, p, Set.of(), null, 0, List.of()));
-                    } else if (r.phase() == VmPhase.RUNNING && migrating < n.settings.maxConcurrentMigrations()
+                    } else if (r.phase() == VmPhase.RUNNING && migrating < n.settings().maxConcurrentMigrations()
                             && moveOrDrain(vr, eligible, free)) {
                         migrating++;
                     }
@@ -413,17 +433,17 @@ final class Manager {
     private void retryFailedStart(Versioned<VmRecord> vr, Map<HostId, Long> eligible, List<Pending> pending) {
         VmRecord r = vr.value();
         Long ownerSession = eligible.get(r.owner());
-        if (r.startFailures() <= n.settings.maxRestart() && ownerSession != null) {
+        if (r.startFailures() <= n.settings().maxRestart() && ownerSession != null) {
             VmRecord next = r.placedOn(r.owner(), ownerSession, r.startFailures(), r.failedHosts());
             leaderWrite(vr, next, List.of(new CoordOp.CheckSessionLive(r.owner(), ownerSession)), Kind.PLACE,
-                    r.owner(), "retry " + r.startFailures() + " of " + n.settings.maxRestart() + " on the same host");
+                    r.owner(), "retry " + r.startFailures() + " of " + n.settings().maxRestart() + " on the same host");
             return;
         }
         List<HostId> failed = new ArrayList<>(r.failedHosts());
         if (!failed.contains(r.owner())) {
             failed.add(r.owner());
         }
-        if (failed.size() > n.settings.maxRelocate()) {
+        if (failed.size() > n.settings().maxRelocate()) {
             String why = "start failed on " + failed + ": " + r.reason();
             leaderWrite(vr, new VmRecord(r.spec(), r.desired(), VmPhase.ERROR, null, 0, r.generation(), null, 0,
                     r.move(), r.startFailures(), failed, why), List.of(), Kind.ERROR, null, why);
@@ -469,7 +489,7 @@ final class Manager {
         Long targetSession = eligible.get(r.target());
         if (targetSession != null && targetSession == r.targetSession()) {
             Long seen = releasedSince.putIfAbsent(r.id(), now);
-            if (seen != null && now - seen >= Peers.ms(n.settings.heartbeatTimeoutMs())) {
+            if (seen != null && now - seen >= Peers.ms(n.settings().heartbeatTimeoutMs())) {
                 leaderWrite(vr, r.placedOn(r.target(), targetSession, 0, r.failedHosts()),
                         List.of(new CoordOp.CheckSessionLive(r.target(), targetSession)), Kind.PLACE, r.target(),
                         "the source released it but the target never claimed it");
@@ -509,7 +529,7 @@ final class Manager {
                     Kind.RELOCATE, m.host(), "operator request");
             return false;
         }
-        Versioned<HostRecord> owner = n.view.host(r.owner());
+        Versioned<HostRecord> owner = n.view().host(r.owner());
         if (owner == null || !owner.value().inMaintenance()) {
             reportedStuck.remove(r.id());
             return false;
@@ -603,20 +623,20 @@ final class Manager {
         if (failovers.containsKey(vm)) {
             return;
         }
-        Versioned<HostRecord> hr = n.view.host(from);
+        Versioned<HostRecord> hr = n.view().host(from);
         // the record the proof checks says whose proof it is: the device of whichever host fenced
         // it (the deputy fences a dead leader, and another host may lead next), or an operator
         boolean byDevice = hr != null && hr.value().offByFenceDevice();
         Decision.Proof how = proof.get(0) instanceof CoordOp.CheckSessionGone ? Decision.Proof.SESSION_EXPIRED
                 : byDevice ? Decision.Proof.FENCE_DEVICE : Decision.Proof.OPERATOR;
-        long heard = n.peers.lastArrival(from);
+        long heard = live.peers().lastArrival(from);
         failovers.put(vm, new Failover(from, heard, suspectedAt.getOrDefault(from, Long.MIN_VALUE), now, how));
     }
 
     /** Decides on requests as they come, not only in the round. */
     void onRequestChanged(long now) {
         if (active()) {
-            n.admin.serve(epoch, now);
+            requests.serve(epoch, now);
         }
     }
 
@@ -626,7 +646,7 @@ final class Manager {
         if (f == null) {
             return;
         }
-        Versioned<VmRecord> vr = n.view.vm(vm);
+        Versioned<VmRecord> vr = n.view().vm(vm);
         if (vr == null || vr.value().phase() == VmPhase.ERROR || vr.value().desired() == DesiredState.STOPPED) {
             failovers.remove(vm);
             return;

@@ -3,30 +3,22 @@ package io.havn.common.node;
 import io.havn.common.domain.DomainPolicy;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
-import io.havn.common.model.HostRecord;
-import io.havn.common.model.Versioned;
 import io.havn.common.model.VmId;
-import io.havn.common.model.VmRecord;
 import io.havn.common.port.Clock;
 import io.havn.common.port.CoordOp;
 import io.havn.common.port.WatchdogStatus;
-import io.havn.common.node.NodeEvent.WriteOutcome;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.function.Consumer;
 
 /**
- * All of one host's logic: the host agent (every host) and the manager (the leader only), driven by
- * {@link NodeEvent}s and its own timer. It calls no port: each step returns its {@link Effect}s as
- * values, and {@link NodeDriver} carries them out on the ports in {@link NodePorts}.
+ * All of one host's logic, driven by {@link NodeEvent}s and its own timer: the host agent (every
+ * host: lease, local domains, reconciliation), the manager (the leader only: fencing, recovery,
+ * moves) and the admin handler (requests), each its own class, sharing a {@link NodeContext} and
+ * reaching each other only through small interfaces. It calls no port: each step returns its
+ * {@link Effect}s as values, and {@link NodeDriver} carries them out on the ports in {@link NodePorts}.
  *
- * <p>Threading: not thread-safe. {@link #start()}, {@link #handle(NodeEvent)} and the scheduler's
- * tasks must all run on one thread (the daemon's event loop, or the simulator). Nothing here blocks,
+ * <p>Threading: not thread-safe. {@link #start()}, {@link #handle(NodeEvent)} and {@link #tick()}
+ * must all run on one thread (the daemon's event loop, or the simulator). Nothing here blocks,
  * reads real time or makes unseeded randomness, so a run is a pure function of its events.
  */
 public final class Node {
@@ -46,31 +38,13 @@ public final class Node {
         }
     }
 
-    private record PendingWrite(List<CoordOp> ops, Consumer<WriteOutcome> then) { }
-
-    final Identity identity;
-    final HostId self;
-    final Settings settings;
-    /** What a VM's domain XML may ask of this host; checked on vm-add and before every start. */
-    final DomainPolicy domainPolicy;
-    private final Clock clock;
-    /** What the watchdog says (its inputs); what the node tells it goes out as effects. */
-    final WatchdogStatus watchdog;
-    /** What the node decided in the current step, in order; handed out at its end. */
-    private final List<Effect> out = new ArrayList<>();
-    final ClusterView view = new ClusterView();
+    private final NodeContext c;
     final Peers peers;
+    final Liveness liveness;
     final HostAgent agent;
     final Manager manager;
     final AdminHandler admin;
 
-    private final Map<Long, PendingWrite> writes = new HashMap<>();
-    private final Set<VmId> busyVms = new HashSet<>();
-    private final Set<HostId> busyHosts = new HashSet<>();
-    private long nextToken;
-    private long healthySince = Long.MIN_VALUE;
-    /** Since when this node has not seen a strict majority healthy (MIN_VALUE while it does). */
-    private long unhealthySince = Long.MIN_VALUE;
     private long lastHeartbeatSent = Long.MIN_VALUE;
     private boolean started;
     private boolean stopped;
@@ -86,31 +60,43 @@ public final class Node {
      */
     public Node(Identity identity, Settings settings, DomainPolicy domainPolicy, Clock clock,
                 WatchdogStatus watchdog) {
-        this.identity = Objects.requireNonNull(identity, "identity");
-        this.self = identity.id();
-        this.settings = Objects.requireNonNull(settings, "settings").validate();
-        this.domainPolicy = Objects.requireNonNull(domainPolicy, "domainPolicy");
-        this.clock = Objects.requireNonNull(clock, "clock");
-        this.watchdog = Objects.requireNonNull(watchdog, "watchdog");
-        this.peers = new Peers(self, identity.incarnation(), settings);
-        this.agent = new HostAgent(this);
-        this.manager = new Manager(this);
-        this.admin = new AdminHandler(this);
+        Objects.requireNonNull(identity, "identity");
+        c = new NodeContext(identity, Objects.requireNonNull(settings, "settings").validate(),
+                Objects.requireNonNull(domainPolicy, "domainPolicy"), Objects.requireNonNull(clock, "clock"),
+                Objects.requireNonNull(watchdog, "watchdog"));
+        peers = new Peers(identity.id(), identity.incarnation(), settings);
+        // each part gets the others only as the calls it needs, bound to the part when called
+        liveness = new Liveness(c, peers, this::selfUnconfirmedMs);
+        agent = new HostAgent(c, liveness::majorityLost, this::sessionEnded);
+        admin = new AdminHandler(c, liveness, agent, this::evictAll);
+        manager = new Manager(c, liveness, agent, admin);
+    }
+
+    private int selfUnconfirmedMs(long now) {
+        return agent.unconfirmedMs(now);
+    }
+
+    private void sessionEnded() {
+        manager.onSessionEnded();
+    }
+
+    private void evictAll(HostId host) {
+        manager.evictAll(host);
     }
 
     public HostId id() {
-        return self;
+        return c.self();
     }
 
     /** Begins: lists local domains, opens a coordination session, starts the timer. Once only. */
     public List<Effect> start() {
         if (started) {
-            throw new IllegalStateException("node " + self + " already started");
+            throw new IllegalStateException("node " + c.self() + " already started");
         }
         started = true;
         agent.start();
         scheduleTick();
-        return drain();
+        return c.drain();
     }
 
     /** Stops reacting (the daemon is shutting down or has died in a simulation). VMs are left alone. */
@@ -137,17 +123,17 @@ public final class Node {
     }
 
     public long epoch() {
-        return view.epoch();
+        return c.view().epoch();
     }
 
     /** A snapshot of this node's view of the cluster state. */
     public io.havn.common.model.ClusterState clusterState() {
-        return view.snapshot();
+        return c.view().snapshot();
     }
 
     /** This node's view of each peer's heartbeats now. Must run on the node's thread. */
-    public java.util.List<PeerStat> peerStats() {
-        return peers.stats(now());
+    public List<PeerStat> peerStats() {
+        return peers.stats(c.now());
     }
 
     /** Handles one event; returns what the node decided to do, in order. Must run on the node's thread. */
@@ -155,11 +141,12 @@ public final class Node {
         if (stopped) {
             return List.of();
         }
-        step(event, now());
-        return drain();
+        step(event, c.now());
+        return c.drain();
     }
 
     private void step(NodeEvent event, long now) {
+        ClusterView view = c.view();
         if (event instanceof NodeEvent.HeartbeatReceived e) {
             onHeartbeat(e.heartbeat(), now);
         } else if (event instanceof NodeEvent.SessionStarted e) {
@@ -210,7 +197,7 @@ public final class Node {
     }
 
     private void scheduleTick() {
-        emit(new Effect.ScheduleTick(Peers.ms(settings.tickMs())));
+        c.emit(new Effect.ScheduleTick(Peers.ms(c.settings().tickMs())));
     }
 
     /**
@@ -221,191 +208,45 @@ public final class Node {
         if (stopped) {
             return List.of();
         }
-        long now = now();
+        long now = c.now();
         agent.tick(now);
-        if (lastHeartbeatSent == Long.MIN_VALUE || now - lastHeartbeatSent >= Peers.ms(settings.heartbeatIntervalMs())) {
+        if (lastHeartbeatSent == Long.MIN_VALUE
+                || now - lastHeartbeatSent >= Peers.ms(c.settings().heartbeatIntervalMs())) {
             lastHeartbeatSent = now;
-            sendHeartbeats(now);
+            peers.sendAll(c::emit, now, c.view().epoch(), agent.unconfirmedMs(now), agent.frozen());
         }
-        boolean healthy = majorityHealthy(now);
-        if (!healthy) {
-            healthySince = Long.MIN_VALUE;
-            if (unhealthySince == Long.MIN_VALUE) {
-                unhealthySince = now;
-            }
-        } else {
-            unhealthySince = Long.MIN_VALUE;
-            if (healthySince == Long.MIN_VALUE) {
-                healthySince = now;
-            }
-        }
+        liveness.tick(now);
         manager.tick(now);
         admin.tick(now);
         scheduleTick();
-        return drain();
-    }
-
-    private void sendHeartbeats(long now) {
-        peers.sendAll(this::emit, now, view.epoch(), agent.unconfirmedMs(now), agent.frozen());
+        return c.drain();
     }
 
     private void onHeartbeat(Heartbeat hb, long now) {
         if (!peers.received(hb, now)) {
             return;
         }
-        if (view.recordedOff(hb.from())) {
-            decide(Decision.Kind.ALARM, null, hb.from(),
+        if (c.view().recordedOff(hb.from())) {
+            c.decide(Decision.Kind.ALARM, null, hb.from(),
                     "heartbeat from a host recorded as powered off: check its fence device");
         }
         agent.onHeartbeat(now);
     }
 
-    // ---- rule 5: majority
-
-    /** Rule 5's count now, from this node's view: every peer's health, and its own once it votes. */
-    Quorum quorum(long now) {
-        List<Peers.Health> votes = peers.healths(now);
-        if (selfVotes()) {
-            votes.add(health(self, now));
-        }
-        return Quorum.of(view.hostIds().size(), votes);
-    }
-
-    /** Whether a strict majority of voters is healthy from this node's view now. */
-    boolean majorityHealthy(long now) {
-        return quorum(now).majorityHealthy();
-    }
-
-    /** Whether a strict majority of voters is freshly lost from this node's view now (rule 5's freeze). */
-    boolean majorityLost(long now) {
-        return quorum(now).majorityLost();
-    }
-
-    /** This host votes once it is registered in the cluster state. */
-    private boolean selfVotes() {
-        return view.host(self) != null;
-    }
-
-    Peers.Health health(HostId h, long now) {
-        if (h.equals(self)) {
-            int x = agent.unconfirmedMs(now);
-            return x <= settings.suspectAfterMs() ? Peers.Health.HEALTHY : Peers.Health.LOST;
-        }
-        return peers.health(h, now);
-    }
-
-    /** How long this node has not seen a strict majority healthy, 0 while it does. */
-    long unhealthyForNanos(long now) {
-        return unhealthySince == Long.MIN_VALUE ? 0 : now - unhealthySince;
-    }
-
-    /** Whether a strict majority has been healthy continuously for the settle time (rule 5). */
-    boolean settled(long now) {
-        return healthySince != Long.MIN_VALUE && now - healthySince >= Peers.ms(settings.settleMs());
-    }
-
-    // ---- writes to the cluster state
-
-    boolean busy(VmId vm) {
-        return busyVms.contains(vm);
-    }
-
-    boolean busy(HostId host) {
-        return busyHosts.contains(host);
-    }
-
-    /**
-     * Submits an atomic write. The VMs and hosts it puts are busy until its result; on success the
-     * view takes the written records at once (their version is the expected one plus one).
-     */
-    void write(List<CoordOp> ops, Consumer<WriteOutcome> then) {
-        long token = ++nextToken;
-        for (CoordOp op : ops) {
-            if (op instanceof CoordOp.PutVm p) {
-                busyVms.add(p.record().id());
-            } else if (op instanceof CoordOp.PutHost p) {
-                busyHosts.add(p.record().id());
-            }
-        }
-        writes.put(token, new PendingWrite(List.copyOf(ops), then));
-        emit(new Effect.Write(token, ops));
-    }
-
-    long nextToken() {
-        return ++nextToken;
-    }
-
     private void onWriteDone(NodeEvent.WriteDone e) {
-        PendingWrite w = writes.remove(e.token());
-        if (w == null) {
+        List<CoordOp> ops = c.writeDone(e.token(), e.outcome(), h -> peers.add(h, c.now()));
+        if (ops == null) {
             return;
         }
-        for (CoordOp op : w.ops()) {
+        for (CoordOp op : ops) {
             if (op instanceof CoordOp.PutVm p) {
-                busyVms.remove(p.record().id());
-                if (e.outcome() == WriteOutcome.OK) {
-                    view.putVm(p.record().id(), new Versioned<>(p.record(), p.expectedVersion() + 1));
-                }
-            } else if (op instanceof CoordOp.PutRequest p) {
-                if (e.outcome() == WriteOutcome.OK) {
-                    view.putRequest(p.record().id(), new Versioned<>(p.record(), p.expectedVersion() + 1));
-                }
-            } else if (op instanceof CoordOp.DeleteRequest d) {
-                if (e.outcome() == WriteOutcome.OK) {
-                    view.putRequest(d.id(), null);
-                }
-            } else if (op instanceof CoordOp.PutHost p) {
-                busyHosts.remove(p.record().id());
-                if (e.outcome() == WriteOutcome.OK) {
-                    view.putHost(p.record().id(), new Versioned<>(p.record(), p.expectedVersion() + 1));
-                    peers.add(p.record().id(), now());
-                }
-            }
-        }
-        w.then().accept(e.outcome());
-        for (CoordOp op : w.ops()) {
-            if (op instanceof CoordOp.PutVm p) {
-                agent.reconcile(p.record().id());
-                manager.onVmChanged(p.record().id(), now());
-            } else if (op instanceof CoordOp.PutRequest p && e.outcome() == WriteOutcome.OK) {
+                VmId vm = p.record().id();
+                agent.reconcile(vm);
+                manager.onVmChanged(vm, c.now());
+            } else if (op instanceof CoordOp.PutRequest p && e.outcome() == NodeEvent.WriteOutcome.OK) {
                 admin.onRequestChanged(p.record().id());
-                manager.onRequestChanged(now());
+                manager.onRequestChanged(c.now());
             }
         }
-    }
-
-    // ---- helpers
-
-    long now() {
-        return clock.nanos();
-    }
-
-    /** Answers an admin request. */
-    void answer(long requestId, AdminReply reply) {
-        emit(new Effect.Answer(requestId, reply));
-    }
-
-    /** Adds one effect to what this step decided. */
-    void emit(Effect effect) {
-        out.add(effect);
-    }
-
-    private List<Effect> drain() {
-        List<Effect> done = List.copyOf(out);
-        out.clear();
-        return done;
-    }
-
-    void decide(Decision.Kind kind, VmId vm, HostId subject, String detail) {
-        emit(new Effect.Record(new Decision(now(), self, kind, vm, subject, view.epoch(), detail)));
-    }
-
-    void recovered(VmId vm, HostId from, Decision.Timings timings, String detail) {
-        emit(new Effect.Record(new Decision(now(), self, Decision.Kind.RECOVERED, vm, from, view.epoch(), detail,
-                timings)));
-    }
-
-    Versioned<VmRecord> vm(VmId id) {
-        return view.vm(id);
     }
 }

@@ -1,0 +1,77 @@
+package io.havn.common.node;
+
+import io.havn.common.model.HostId;
+import java.util.List;
+import java.util.function.LongToIntFunction;
+
+/**
+ * Rule 5 from this node's view: every voter's health (the peers from their heartbeats, this host
+ * from its own confirmations), whether a strict majority is healthy or freshly lost, and since when.
+ * It only counts; the agent freezes or self-fences on it, the manager fences and hands over on it.
+ */
+final class Liveness {
+    private final NodeContext c;
+    private final Peers peers;
+    /** This host's rule 5 x: time since its last confirmation (from its lease). */
+    private final LongToIntFunction selfUnconfirmedMs;
+    private long healthySince = Long.MIN_VALUE;
+    /** Since when this node has not seen a strict majority healthy (MIN_VALUE while it does). */
+    private long unhealthySince = Long.MIN_VALUE;
+
+    Liveness(NodeContext c, Peers peers, LongToIntFunction selfUnconfirmedMs) {
+        this.c = c;
+        this.peers = peers;
+        this.selfUnconfirmedMs = selfUnconfirmedMs;
+    }
+
+    Peers peers() {
+        return peers;
+    }
+
+    /** Rule 5's count now, from this node's view: every peer's health, and its own once it votes. */
+    Quorum quorum(long now) {
+        List<Peers.Health> votes = peers.healths(now);
+        if (c.view().host(c.self()) != null) { // this host votes once it is registered in the cluster state
+            votes.add(health(c.self(), now));
+        }
+        return Quorum.of(c.view().hostIds().size(), votes);
+    }
+
+    /** Whether a strict majority of voters is freshly lost from this node's view now (rule 5's freeze). */
+    boolean majorityLost(long now) {
+        return quorum(now).majorityLost();
+    }
+
+    Peers.Health health(HostId h, long now) {
+        if (h.equals(c.self())) {
+            return selfUnconfirmedMs.applyAsInt(now) <= c.settings().suspectAfterMs() ? Peers.Health.HEALTHY
+                    : Peers.Health.LOST;
+        }
+        return peers.health(h, now);
+    }
+
+    /** Takes this tick's count: since when a strict majority has been healthy, or not. */
+    void tick(long now) {
+        if (!quorum(now).majorityHealthy()) {
+            healthySince = Long.MIN_VALUE;
+            if (unhealthySince == Long.MIN_VALUE) {
+                unhealthySince = now;
+            }
+        } else {
+            unhealthySince = Long.MIN_VALUE;
+            if (healthySince == Long.MIN_VALUE) {
+                healthySince = now;
+            }
+        }
+    }
+
+    /** How long this node has not seen a strict majority healthy, 0 while it does. */
+    long unhealthyForNanos(long now) {
+        return unhealthySince == Long.MIN_VALUE ? 0 : now - unhealthySince;
+    }
+
+    /** Whether a strict majority has been healthy continuously for the settle time (rule 5). */
+    boolean settled(long now) {
+        return healthySince != Long.MIN_VALUE && now - healthySince >= Peers.ms(c.settings().settleMs());
+    }
+}

@@ -1,0 +1,179 @@
+package io.havn.common.node;
+
+import io.havn.common.domain.DomainPolicy;
+import io.havn.common.model.HostId;
+import io.havn.common.model.Versioned;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmRecord;
+import io.havn.common.node.NodeEvent.WriteOutcome;
+import io.havn.common.port.Clock;
+import io.havn.common.port.CoordOp;
+import io.havn.common.port.WatchdogStatus;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * What every part of one node shares: who it is, its settings and domain policy, the time, its view
+ * of the cluster state, the writes in flight, and the effects the current step decided. The parts
+ * ({@link HostAgent}, {@link Manager}, {@link AdminHandler}) reach each other only through the
+ * small interfaces they are given, never through this.
+ */
+final class NodeContext {
+    private record PendingWrite(List<CoordOp> ops, Consumer<WriteOutcome> then) { }
+
+    private final Node.Identity identity;
+    private final Settings settings;
+    private final DomainPolicy domainPolicy;
+    private final Clock clock;
+    private final WatchdogStatus watchdog;
+    private final ClusterView view = new ClusterView();
+    private final List<Effect> out = new ArrayList<>();
+    private final Map<Long, PendingWrite> writes = new HashMap<>();
+    private final Set<VmId> busyVms = new HashSet<>();
+    private final Set<HostId> busyHosts = new HashSet<>();
+    private long nextToken;
+
+    NodeContext(Node.Identity identity, Settings settings, DomainPolicy domainPolicy, Clock clock,
+                WatchdogStatus watchdog) {
+        this.identity = identity;
+        this.settings = settings;
+        this.domainPolicy = domainPolicy;
+        this.clock = clock;
+        this.watchdog = watchdog;
+    }
+
+    Node.Identity identity() {
+        return identity;
+    }
+
+    HostId self() {
+        return identity.id();
+    }
+
+    Settings settings() {
+        return settings;
+    }
+
+    /** What a VM's domain XML may ask of this host; checked on vm-add and before every start. */
+    DomainPolicy domainPolicy() {
+        return domainPolicy;
+    }
+
+    /** What the watchdog says (its inputs); what the node tells it goes out as effects. */
+    WatchdogStatus watchdog() {
+        return watchdog;
+    }
+
+    ClusterView view() {
+        return view;
+    }
+
+    long now() {
+        return clock.nanos();
+    }
+
+    Versioned<VmRecord> vm(VmId id) {
+        return view.vm(id);
+    }
+
+    // ---- effects
+
+    /** Adds one effect to what this step decided. */
+    void emit(Effect effect) {
+        out.add(effect);
+    }
+
+    /** What this step decided, in order; the next step starts empty. */
+    List<Effect> drain() {
+        List<Effect> done = List.copyOf(out);
+        out.clear();
+        return done;
+    }
+
+    void decide(Decision.Kind kind, VmId vm, HostId subject, String detail) {
+        emit(new Effect.Record(new Decision(now(), self(), kind, vm, subject, view.epoch(), detail)));
+    }
+
+    void recovered(VmId vm, HostId from, Decision.Timings timings, String detail) {
+        emit(new Effect.Record(new Decision(now(), self(), Decision.Kind.RECOVERED, vm, from, view.epoch(), detail,
+                timings)));
+    }
+
+    /** Answers an admin request. */
+    void answer(long requestId, AdminReply reply) {
+        emit(new Effect.Answer(requestId, reply));
+    }
+
+    long nextToken() {
+        return ++nextToken;
+    }
+
+    // ---- writes to the cluster state
+
+    boolean busy(VmId vm) {
+        return busyVms.contains(vm);
+    }
+
+    boolean busy(HostId host) {
+        return busyHosts.contains(host);
+    }
+
+    /**
+     * Submits an atomic write. The VMs and hosts it puts are busy until its result; on success the
+     * view takes the written records at once (their version is the expected one plus one).
+     */
+    void write(List<CoordOp> ops, Consumer<WriteOutcome> then) {
+        long token = nextToken();
+        for (CoordOp op : ops) {
+            if (op instanceof CoordOp.PutVm p) {
+                busyVms.add(p.record().id());
+            } else if (op instanceof CoordOp.PutHost p) {
+                busyHosts.add(p.record().id());
+            }
+        }
+        writes.put(token, new PendingWrite(List.copyOf(ops), then));
+        emit(new Effect.Write(token, ops));
+    }
+
+    /**
+     * Takes a write's result: frees what it held, puts what it wrote into the view on success (and
+     * each host record it put to {@code hostPut}), then runs its continuation. Returns the write's
+     * ops (for the parts to re-examine), or null for a token this node did not send.
+     */
+    List<CoordOp> writeDone(long token, WriteOutcome outcome, Consumer<HostId> hostPut) {
+        PendingWrite w = writes.remove(token);
+        if (w == null) {
+            return null;
+        }
+        boolean ok = outcome == WriteOutcome.OK;
+        for (CoordOp op : w.ops()) {
+            if (op instanceof CoordOp.PutVm p) {
+                busyVms.remove(p.record().id());
+                if (ok) {
+                    view.putVm(p.record().id(), new Versioned<>(p.record(), p.expectedVersion() + 1));
+                }
+            } else if (op instanceof CoordOp.PutRequest p) {
+                if (ok) {
+                    view.putRequest(p.record().id(), new Versioned<>(p.record(), p.expectedVersion() + 1));
+                }
+            } else if (op instanceof CoordOp.DeleteRequest d) {
+                if (ok) {
+                    view.putRequest(d.id(), null);
+                }
+            } else if (op instanceof CoordOp.PutHost p) {
+                busyHosts.remove(p.record().id());
+                if (ok) {
+                    view.putHost(p.record().id(), new Versioned<>(p.record(), p.expectedVersion() + 1));
+                    hostPut.accept(p.record().id());
+                }
+            }
+        }
+        w.then().accept(outcome);
+        return w.ops();
+    }
+}
