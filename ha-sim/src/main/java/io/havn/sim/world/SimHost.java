@@ -41,6 +41,8 @@ public final class SimHost {
     int boots;
     /** What the watchdog says is wrong with it, or null when it guards the host. */
     String watchdogProblem;
+    /** Fence devices beyond its own {@link #fenceDevice}, by name, and how each behaves: none unless added. */
+    final Map<String, SimFencer.Behaviour> fenceDevices = new HashMap<>();
 
     SimHost(HostId id, HostCapacity capacity, String fenceDevice) {
         this.id = id;
@@ -81,6 +83,11 @@ public final class SimHost {
     /** How often its watchdog reset it. */
     public int watchdogResets() {
         return watchdogResets;
+    }
+
+    /** A further fence device of this host, named {@code name}, that behaves as {@code behaviour}. */
+    public void addFenceDevice(String name, SimFencer.Behaviour behaviour) {
+        fenceDevices.put(name, behaviour);
     }
 
     /** Fenced at least once, by a device, by itself, or by its watchdog. */

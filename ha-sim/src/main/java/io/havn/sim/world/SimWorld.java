@@ -16,7 +16,6 @@ import io.havn.common.node.NodePorts;
 import io.havn.common.node.Settings;
 import io.havn.common.port.CoordOp;
 import io.havn.common.port.DomainState;
-import io.havn.common.port.Fencer;
 import io.havn.common.port.Hypervisor;
 import io.havn.common.port.Scheduler;
 import java.util.ArrayDeque;
@@ -209,7 +208,7 @@ public final class SimWorld {
     }
 
     /** The fence devices as {@code from}'s daemon reaches them, posting answers to {@code events} (for tests). */
-    public Fencer fencer(HostId from, Consumer<NodeEvent> events) {
+    public SimFencer fencer(HostId from, Consumer<NodeEvent> events) {
         Objects.requireNonNull(hosts.get(from), "no host " + from);
         return new SimFencer(this, events);
     }
