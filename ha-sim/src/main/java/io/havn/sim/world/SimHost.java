@@ -43,6 +43,8 @@ public final class SimHost {
     String watchdogProblem;
     /** Fence devices beyond its own {@link #fenceDevice}, by name, and how each behaves: none unless added. */
     final Map<String, SimFencer.Behaviour> fenceDevices = new HashMap<>();
+    /** The transport made last for this host: what reaches the host goes to it. */
+    SimTransport transport;
 
     SimHost(HostId id, HostCapacity capacity, String fenceDevice) {
         this.id = id;

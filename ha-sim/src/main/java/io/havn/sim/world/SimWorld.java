@@ -213,6 +213,15 @@ public final class SimWorld {
         return new SimFencer(this, events);
     }
 
+    /**
+     * A transport of {@code host} on its own, handing what it receives to {@code events}: for the
+     * transport contract suite. It replaces the host's receiving end, as a daemon's would.
+     */
+    public SimTransport transport(HostId host, Consumer<NodeEvent> events) {
+        SimHost h = hosts.get(host);
+        return new SimTransport(this, h, h.incarnation, events);
+    }
+
     /** The next start of {@code vm} that lies about its outcome, taken; null if none is due. */
     StartFault takeStartFault(VmId vm) {
         return startFaults.remove(vm);
