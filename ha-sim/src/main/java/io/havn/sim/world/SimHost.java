@@ -45,6 +45,10 @@ public final class SimHost {
     final Map<String, SimFencer.Behaviour> fenceDevices = new HashMap<>();
     /** The transport made last for this host: what reaches the host goes to it. */
     SimTransport transport;
+    /** Whether the guard beside the daemon (the petter) runs; it does unless a test stops it. */
+    boolean guardRunning = true;
+    /** Whether the guard's device resets only after more than W (the lease's arithmetic breaks). */
+    boolean guardSlowerThanW;
 
     SimHost(HostId id, HostCapacity capacity, String fenceDevice) {
         this.id = id;
@@ -90,6 +94,17 @@ public final class SimHost {
     /** A further fence device of this host, named {@code name}, that behaves as {@code behaviour}. */
     public void addFenceDevice(String name, SimFencer.Behaviour behaviour) {
         fenceDevices.put(name, behaviour);
+    }
+
+    /** The watchdog guard (the petter) stops: nothing guards the host, and its watchdog says so. */
+    public void stopWatchdogGuard() {
+        guardRunning = false;
+    }
+
+    /** The watchdog guard starts, on a device that resets within W, or with {@code slowerThanW} after more. */
+    public void startWatchdogGuard(boolean slowerThanW) {
+        guardRunning = true;
+        guardSlowerThanW = slowerThanW;
     }
 
     /** Fenced at least once, by a device, by itself, or by its watchdog. */

@@ -18,6 +18,7 @@ import io.havn.common.port.CoordOp;
 import io.havn.common.port.DomainState;
 import io.havn.common.port.Hypervisor;
 import io.havn.common.port.Scheduler;
+import io.havn.common.port.Watchdog;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -222,6 +223,11 @@ public final class SimWorld {
         return new SimTransport(this, h, h.incarnation, events);
     }
 
+    /** The watchdog of {@code host} as a (new) daemon there sees it: for the watchdog contract suite. */
+    public Watchdog watchdog(HostId host) {
+        return new SimWatchdog(clock, hosts.get(host));
+    }
+
     /** The next start of {@code vm} that lies about its outcome, taken; null if none is due. */
     StartFault takeStartFault(VmId vm) {
         return startFaults.remove(vm);
@@ -328,7 +334,8 @@ public final class SimWorld {
         long now = clock.nanos();
         invariants.recheckOutsideCopies();
         for (SimHost h : hosts.values()) {
-            if (h.powered && h.watchdogArmed && now > h.watchdogDeadline + settings.watchdogMs() * MS) {
+            long resetMs = h.guardSlowerThanW ? 2 * settings.watchdogMs() : settings.watchdogMs();
+            if (h.powered && h.guardRunning && h.watchdogArmed && now > h.watchdogDeadline + resetMs * MS) {
                 h.fencedCount++;
                 h.watchdogResets++;
                 note(h.id, "fence", "watchdog reset: the lease it guarded ran out");
