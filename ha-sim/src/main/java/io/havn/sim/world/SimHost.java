@@ -33,6 +33,11 @@ public final class SimHost {
     SimTransport.Batch outgoing;
     /** The VMs whose definition here has libvirt autostart on: the next boot starts them. */
     final java.util.Set<VmId> autostart = new java.util.TreeSet<>();
+    /**
+     * The VMs defined here from outside havn ({@link SimOutside#defineWithAutostart}): libvirt lists
+     * them while they are off too (havn's own definitions are listed only while they run or autostart).
+     */
+    final java.util.Set<VmId> defined = new java.util.TreeSet<>();
     /** How far this host's wall clock is off (a step moves it); it only feeds the incarnation. */
     long wallOffsetMs;
     /** The last incarnation the daemon recorded on this host's disk (survives power loss); 0: none. */
@@ -49,6 +54,10 @@ public final class SimHost {
     boolean guardRunning = true;
     /** Whether the guard's device resets only after more than W (the lease's arithmetic breaks). */
     boolean guardSlowerThanW;
+    /** When above 0, every libvirt call here hangs and the adapter gives it up after this many ms. */
+    long hypervisorHangsMs;
+    /** The hypervisor adapter made last for this host: it reports the changes made behind its back. */
+    SimHypervisor hypervisor;
 
     SimHost(HostId id, HostCapacity capacity, String fenceDevice) {
         this.id = id;
@@ -105,6 +114,15 @@ public final class SimHost {
     public void startWatchdogGuard(boolean slowerThanW) {
         guardRunning = true;
         guardSlowerThanW = slowerThanW;
+    }
+
+    /**
+     * From now on every call to this host's libvirt hangs, as on dead storage: the adapter reports
+     * each operation timed out after {@code callTimeoutMs} (it may still complete, so it says so),
+     * and the call never returns. A list that hangs has no answer, as the real adapter's.
+     */
+    public void hangHypervisor(long callTimeoutMs) {
+        hypervisorHangsMs = callTimeoutMs;
     }
 
     /** Fenced at least once, by a device, by itself, or by its watchdog. */
