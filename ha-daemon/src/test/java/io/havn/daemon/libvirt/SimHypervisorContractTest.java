@@ -9,6 +9,8 @@ import io.havn.common.node.NodeEvent;
 import io.havn.common.node.Settings;
 import io.havn.common.port.Hypervisor;
 import io.havn.sim.world.SimClock;
+import io.havn.sim.world.SimHost;
+import io.havn.sim.world.SimOutside;
 import io.havn.sim.world.SimWorld;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -18,11 +20,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The simulator's hypervisor held to the same contract as the libvirt adapter, so that what the
  * simulator proves is about a hypervisor that behaves like the real one. Virtual time runs on a
- * pump thread; every call to the simulated hypervisor and every step of time take one lock.
+ * pump thread; every call to the simulated hypervisor, every change from outside ({@link SimOutside})
+ * and every step of time take one lock. The hanging subject's host has a libvirt that hangs, with
+ * a call timeout of {@link #HANG_TIMEOUT_MS} of virtual time.
  */
 class SimHypervisorContractTest extends HypervisorContract {
     private static final HostId HOST = new HostId("sim1");
     private static final HostId PEER = new HostId("sim2");
+    private static final long HANG_TIMEOUT_MS = 2_000;
     private final AtomicInteger specs = new AtomicInteger();
 
     private final class SimSubject implements Subject {
@@ -31,69 +36,58 @@ class SimHypervisorContractTest extends HypervisorContract {
         private final BlockingQueue<NodeEvent> events = new LinkedBlockingQueue<>();
         private final AtomicBoolean closed = new AtomicBoolean();
         private final Hypervisor hv;
+        private final Outside outside;
         private final Thread pump;
 
-        SimSubject() {
-            world.addHost(HOST, new HostCapacity(32, 131072), false);
+        SimSubject(boolean hangs) {
+            SimHost host = world.addHost(HOST, new HostCapacity(32, 131072), false);
             world.addHost(PEER, new HostCapacity(32, 131072), false);
+            if (hangs) {
+                host.hangHypervisor(HANG_TIMEOUT_MS);
+            }
+            outside = new LockedOutside(new SimOutside(world, host));
             Hypervisor inner = world.hypervisor(HOST, events::add);
             hv = new Hypervisor() {
                 @Override
                 public void list() {
-                    synchronized (lock) {
-                        inner.list();
-                    }
+                    locked(() -> inner.list());
                 }
 
                 @Override
                 public void disableAutostart(VmId vm) {
-                    synchronized (lock) {
-                        inner.disableAutostart(vm);
-                    }
+                    locked(() -> inner.disableAutostart(vm));
                 }
 
                 @Override
                 public void start(VmSpec spec) {
-                    synchronized (lock) {
-                        inner.start(spec);
-                    }
+                    locked(() -> inner.start(spec));
                 }
 
                 @Override
                 public void resume(VmId vm) {
-                    synchronized (lock) {
-                        inner.resume(vm);
-                    }
+                    locked(() -> inner.resume(vm));
                 }
 
                 @Override
                 public void shutdown(VmId vm, long timeoutMs) {
-                    synchronized (lock) {
-                        inner.shutdown(vm, timeoutMs);
-                    }
+                    locked(() -> inner.shutdown(vm, timeoutMs));
                 }
 
                 @Override
                 public void destroy(VmId vm) {
-                    synchronized (lock) {
-                        inner.destroy(vm);
-                    }
+                    locked(() -> inner.destroy(vm));
                 }
 
                 @Override
                 public void migrate(VmId vm, HostId target) {
-                    synchronized (lock) {
-                        inner.migrate(vm, target);
-                    }
+                    locked(() -> inner.migrate(vm, target));
                 }
 
             };
             // virtual time advances a millisecond per step, as fast as the machine goes
             pump = new Thread(() -> {
                 while (!closed.get()) {
-                    synchronized (lock) {
-                        world.runUntil(world.clock.nanos() + SimClock.MS);
-                    }
+                    locked(() -> world.runUntil(world.clock.nanos() + SimClock.MS));
                     Thread.yield();
                 }
             }, "sim-pump");
@@ -131,7 +125,48 @@ class SimHypervisorContractTest extends HypervisorContract {
 
         @Override
         public Outside outside() {
-            return null;
+            return outside;
+        }
+
+        /** Runs {@code r} under the lock that virtual time takes too. */
+        private void locked(Runnable r) {
+            synchronized (lock) {
+                r.run();
+            }
+        }
+
+        /** The outside party, taking the lock as every call does. */
+        private final class LockedOutside implements Outside {
+            private final SimOutside o;
+
+            LockedOutside(SimOutside o) {
+                this.o = o;
+            }
+
+            @Override
+            public void pause(VmId vm) {
+                locked(() -> o.pause(vm));
+            }
+
+            @Override
+            public void destroy(VmId vm) {
+                locked(() -> o.destroy(vm));
+            }
+
+            @Override
+            public void appearPaused(VmSpec spec) {
+                locked(() -> o.appearPaused(spec));
+            }
+
+            @Override
+            public void startBehindHavnsBack(VmSpec spec) {
+                locked(() -> o.start(spec));
+            }
+
+            @Override
+            public void defineWithAutostart(VmSpec spec) {
+                locked(() -> o.defineWithAutostart(spec));
+            }
         }
 
         @Override
@@ -147,16 +182,16 @@ class SimHypervisorContractTest extends HypervisorContract {
 
     @Override
     protected Subject newSubject() {
-        return new SimSubject();
+        return new SimSubject(false);
     }
 
     @Override
     protected Subject newSubjectWithOutside() {
-        return null;
+        return new SimSubject(false);
     }
 
     @Override
     protected Subject newHangingSubject() {
-        return null;
+        return new SimSubject(true);
     }
 }

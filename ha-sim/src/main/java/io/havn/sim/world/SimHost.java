@@ -36,6 +36,11 @@ public final class SimHost {
     SimTransport.Batch outgoing;
     /** The VMs whose definition here has libvirt autostart on: the next boot starts them. */
     final java.util.Set<VmId> autostart = new java.util.TreeSet<>();
+    /**
+     * The VMs defined here from outside havn ({@link SimOutside#defineWithAutostart}): libvirt lists
+     * them while they are off too (havn's own definitions are listed only while they run or autostart).
+     */
+    final java.util.Set<VmId> defined = new java.util.TreeSet<>();
     /** How far this host's wall clock is off (a step moves it); it only feeds the incarnation. */
     long wallOffsetMs;
     /** The last incarnation the daemon recorded on this host's disk (survives power loss); 0: none. */
@@ -44,6 +49,18 @@ public final class SimHost {
     int boots;
     /** What the watchdog says is wrong with it, or null when it guards the host. */
     String watchdogProblem;
+    /** Fence devices beyond its own {@link #fenceDevice}, by name, and how each behaves: none unless added. */
+    final Map<String, SimFencer.Behaviour> fenceDevices = new HashMap<>();
+    /** The transport made last for this host: what reaches the host goes to it. */
+    SimTransport transport;
+    /** Whether the guard beside the daemon (the petter) runs; it does unless a test stops it. */
+    boolean guardRunning = true;
+    /** Whether the guard's device resets only after more than W (the lease's arithmetic breaks). */
+    boolean guardSlowerThanW;
+    /** When above 0, every libvirt call here hangs and the adapter gives it up after this many ms. */
+    long hypervisorHangsMs;
+    /** The hypervisor adapter made last for this host: it reports the changes made behind its back. */
+    SimHypervisor hypervisor;
 
     SimHost(HostId id, HostCapacity capacity, String fenceDevice) {
         this.id = id;
@@ -84,6 +101,31 @@ public final class SimHost {
     /** How often its watchdog reset it. */
     public int watchdogResets() {
         return watchdogResets;
+    }
+
+    /** A further fence device of this host, named {@code name}, that behaves as {@code behaviour}. */
+    public void addFenceDevice(String name, SimFencer.Behaviour behaviour) {
+        fenceDevices.put(name, behaviour);
+    }
+
+    /** The watchdog guard (the petter) stops: nothing guards the host, and its watchdog says so. */
+    public void stopWatchdogGuard() {
+        guardRunning = false;
+    }
+
+    /** The watchdog guard starts, on a device that resets within W, or with {@code slowerThanW} after more. */
+    public void startWatchdogGuard(boolean slowerThanW) {
+        guardRunning = true;
+        guardSlowerThanW = slowerThanW;
+    }
+
+    /**
+     * From now on every call to this host's libvirt hangs, as on dead storage: the adapter reports
+     * each operation timed out after {@code callTimeoutMs} (it may still complete, so it says so),
+     * and the call never returns. A list that hangs has no answer, as the real adapter's.
+     */
+    public void hangHypervisor(long callTimeoutMs) {
+        hypervisorHangsMs = callTimeoutMs;
     }
 
     /** Fenced at least once, by a device, by itself, or by its watchdog. */

@@ -10,6 +10,9 @@ import io.havn.common.port.DomainState;
 import io.havn.common.port.Hypervisor;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
@@ -18,6 +21,10 @@ import java.util.function.Consumer;
  * domains live on the {@link SimHost} and outlive the daemon. The faults the world injects (failed
  * or lying starts, failed migrations) are taken here, and every start, resume and kill passes the
  * world's {@link Invariants} first.
+ *
+ * <p>As the libvirt adapter, it reports what changes behind its back ({@link SimOutside}) as
+ * {@code DomainChanged}; and when the host's libvirt hangs ({@link SimHost#hangHypervisor}) every
+ * operation ends in a timeout failure that says the call may still complete, and nothing follows.
  */
 final class SimHypervisor implements Hypervisor {
     private final SimWorld world;
@@ -28,6 +35,28 @@ final class SimHypervisor implements Hypervisor {
         this.world = world;
         this.h = host;
         this.inbox = inbox;
+        host.hypervisor = this;
+    }
+
+    /** A change nobody asked this adapter for, reported as libvirt's adapter reports it. */
+    void changed(VmId vm, DomainState state, boolean migratedIn, String cause) {
+        later(1, () -> inbox.accept(new NodeEvent.DomainChanged(vm, state, migratedIn, cause)));
+    }
+
+    /**
+     * Whether the host's libvirt hangs; if so, {@code op} on {@code vm} is reported timed out at the
+     * adapter's call timeout (no report for a null {@code op}: a list or autostart change has none).
+     */
+    private boolean hangs(VmId vm, Op op) {
+        long ms = h.hypervisorHangsMs;
+        if (ms <= 0) {
+            return false;
+        }
+        if (op != null) {
+            later(ms, () -> inbox.accept(new NodeEvent.HypervisorDone(vm, op, false, "timed out after " + ms
+                    + " ms waiting for libvirt (" + op.name().toLowerCase(Locale.ROOT) + ")", true)));
+        }
+        return true;
     }
 
     /** Runs {@code r} after {@code ms}, if the host kept its power and its daemon until then. */
@@ -46,12 +75,17 @@ final class SimHypervisor implements Hypervisor {
 
     @Override
     public void list() {
+        if (hangs(null, null)) {
+            return;
+        }
         later(SimWorld.LIST_MS, () -> {
             List<DomainInfo> out = new ArrayList<>();
             h.domains.forEach((v, s) -> out.add(new DomainInfo(v, v.value(), s, h.autostart.contains(v))));
-            for (VmId v : h.autostart) {
+            Set<VmId> off = new TreeSet<>(h.autostart);
+            off.addAll(h.defined);
+            for (VmId v : off) {
                 if (!h.domains.containsKey(v)) {
-                    out.add(new DomainInfo(v, v.value(), DomainState.SHUTOFF, true));
+                    out.add(new DomainInfo(v, v.value(), DomainState.SHUTOFF, h.autostart.contains(v)));
                 }
             }
             inbox.accept(new NodeEvent.DomainsListed(out));
@@ -60,6 +94,9 @@ final class SimHypervisor implements Hypervisor {
 
     @Override
     public void disableAutostart(VmId vm) {
+        if (hangs(vm, null)) {
+            return;
+        }
         later(SimWorld.LIST_MS, () -> {
             if (h.autostart.remove(vm)) {
                 world.note(h.id, "autostart", "autostart cleared for " + vm);
@@ -71,6 +108,9 @@ final class SimHypervisor implements Hypervisor {
     public void start(VmSpec spec) {
         VmId vm = spec.id();
         world.invariants.beforeStart(h, vm, "start");
+        if (hangs(vm, Op.START)) {
+            return;
+        }
         SimWorld.StartFault fault = world.takeStartFault(vm);
         if (fault != null && !fault.errorRuns()) {
             startLate(spec, fault);
@@ -131,6 +171,9 @@ final class SimHypervisor implements Hypervisor {
     @Override
     public void resume(VmId vm) {
         world.invariants.beforeStart(h, vm, "resume");
+        if (hangs(vm, Op.RESUME)) {
+            return;
+        }
         later(SimWorld.RESUME_MS, () -> {
             boolean ok = h.domains.get(vm) == DomainState.PAUSED;
             if (ok) {
@@ -152,6 +195,9 @@ final class SimHypervisor implements Hypervisor {
 
     private void stop(VmId vm, Op op, long ms, String cause) {
         world.invariants.beforeKill(h, vm, op == Op.SHUTDOWN ? "shutdown" : "destroy");
+        if (hangs(vm, op)) {
+            return;
+        }
         later(ms, () -> {
             if (!h.domains.containsKey(vm)) {
                 done(vm, op, false, "no domain " + vm);
@@ -164,6 +210,9 @@ final class SimHypervisor implements Hypervisor {
 
     @Override
     public void migrate(VmId vm, HostId target) {
+        if (hangs(vm, Op.MIGRATE)) {
+            return;
+        }
         later(SimWorld.MIGRATE_MS, () -> {
             SimHost t = world.host(target);
             boolean injected = world.failNextMigration(vm);

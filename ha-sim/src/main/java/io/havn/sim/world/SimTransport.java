@@ -6,31 +6,57 @@ import io.havn.common.node.NodeDriver;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.port.Transport;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * One daemon incarnation's heartbeat datagrams over the simulated network. Heartbeats a sender
  * sends in one instant all take the same latency, so they travel as one event; loss is still
  * drawn per datagram, at sending, in sending order. A datagram reaches only the incarnation of
  * the receiver's daemon that ran when it was sent.
+ *
+ * <p>The receiving end checks what the real transport checks: only a heartbeat sealed with the
+ * cluster's key, addressed to this host, and later than the last one taken from its sender passes
+ * (the sim's own datagrams always pass the first two; {@link SimWire} sends others). A transport
+ * made on its own ({@link SimWorld#transport}) hands what passes to its events instead of a node,
+ * and can be closed.
  */
-final class SimTransport implements Transport {
+public final class SimTransport implements Transport, AutoCloseable {
     private final SimWorld world;
     private final SimHost from;
     private final int incarnation;
+    /** Where received heartbeats go when no node takes them (a transport on its own); null: the node. */
+    private final Consumer<NodeEvent> events;
+    /** Per sender, the last heartbeat let through: the real transport's replay guard. */
+    private final Map<HostId, Heartbeat> last = new HashMap<>();
+    private boolean closed;
 
     SimTransport(SimWorld world, SimHost from, int incarnation) {
+        this(world, from, incarnation, null);
+    }
+
+    SimTransport(SimWorld world, SimHost from, int incarnation, Consumer<NodeEvent> events) {
         this.world = world;
         this.from = from;
         this.incarnation = incarnation;
+        this.events = events;
+        from.transport = this;
     }
+
+    /**
+     * What travels: a heartbeat ({@code null} for bytes that are none), sealed with the cluster's
+     * key or not, and the host it is addressed to.
+     */
+    record Datagram(Heartbeat heartbeat, boolean sealed, HostId addressedTo) { }
 
     /** One sender's heartbeats of one instant, on their way. */
     static final class Batch {
         final long at;
         final List<SimHost> to = new ArrayList<>();
         final List<Integer> incarnations = new ArrayList<>();
-        final List<Heartbeat> beats = new ArrayList<>();
+        final List<Datagram> datagrams = new ArrayList<>();
 
         Batch(long at) {
             this.at = at;
@@ -40,7 +66,7 @@ final class SimTransport implements Transport {
     @Override
     public void send(HostId to, Heartbeat heartbeat) {
         SimHost dest = world.host(to);
-        if (dest == null || from.incarnation != incarnation || !world.net.delivers(from.name, dest.name)) {
+        if (closed || dest == null || from.incarnation != incarnation || !world.net.delivers(from.name, dest.name)) {
             return;
         }
         long now = world.clock.nanos();
@@ -53,18 +79,47 @@ final class SimTransport implements Transport {
         }
         b.to.add(dest);
         b.incarnations.add(dest.incarnation);
-        b.beats.add(heartbeat);
+        b.datagrams.add(new Datagram(heartbeat, true, to));
     }
 
-    private void deliver(Batch b) {
+    private static void deliver(Batch b) {
         for (int i = 0; i < b.to.size(); i++) {
-            SimHost dest = b.to.get(i);
-            int destInc = b.incarnations.get(i);
-            if (dest.node != null && dest.incarnation == destInc) {
-                NodeEvent e = new NodeEvent.HeartbeatReceived(b.beats.get(i));
-                NodeDriver n = dest.driver;
-                world.deliver(dest, destInc, () -> n.handle(e));
-            }
+            arrive(b.to.get(i), b.incarnations.get(i), b.datagrams.get(i));
         }
+    }
+
+    /** {@code d}, sent while incarnation {@code destInc} of {@code dest}'s daemon ran, reaches the host. */
+    static void arrive(SimHost dest, int destInc, Datagram d) {
+        SimTransport r = dest.transport;
+        if (r != null && dest.powered && dest.incarnation == destInc && r.incarnation == destInc) {
+            r.receive(d);
+        }
+    }
+
+    private void receive(Datagram d) {
+        Heartbeat hb = d.heartbeat();
+        if (closed || hb == null || !d.sealed() || !from.id.equals(d.addressedTo())) {
+            return; // the codec rejects it
+        }
+        Heartbeat prev = last.get(hb.from());
+        if (prev != null && !hb.isAfter(prev)) {
+            return; // a replay, or older than one already taken
+        }
+        last.put(hb.from(), hb);
+        NodeEvent e = new NodeEvent.HeartbeatReceived(hb);
+        if (events != null) {
+            events.accept(e);
+            return;
+        }
+        NodeDriver n = from.driver;
+        if (n != null) {
+            world.deliver(from, incarnation, () -> n.handle(e));
+        }
+    }
+
+    /** Stops, as a daemon that exits: nothing is sent or received any more. */
+    @Override
+    public void close() {
+        closed = true;
     }
 }

@@ -17,9 +17,9 @@ import io.havn.common.node.NodePorts;
 import io.havn.common.node.Settings;
 import io.havn.common.port.CoordOp;
 import io.havn.common.port.DomainState;
-import io.havn.common.port.Fencer;
 import io.havn.common.port.Hypervisor;
 import io.havn.common.port.Scheduler;
+import io.havn.common.port.Watchdog;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -210,9 +210,23 @@ public final class SimWorld {
     }
 
     /** The fence devices as {@code from}'s daemon reaches them, posting answers to {@code events} (for tests). */
-    public Fencer fencer(HostId from, Consumer<NodeEvent> events) {
+    public SimFencer fencer(HostId from, Consumer<NodeEvent> events) {
         Objects.requireNonNull(hosts.get(from), "no host " + from);
         return new SimFencer(this, events);
+    }
+
+    /**
+     * A transport of {@code host} on its own, handing what it receives to {@code events}: for the
+     * transport contract suite. It replaces the host's receiving end, as a daemon's would.
+     */
+    public SimTransport transport(HostId host, Consumer<NodeEvent> events) {
+        SimHost h = hosts.get(host);
+        return new SimTransport(this, h, h.incarnation, events);
+    }
+
+    /** The watchdog of {@code host} as a (new) daemon there sees it: for the watchdog contract suite. */
+    public Watchdog watchdog(HostId host) {
+        return new SimWatchdog(clock, hosts.get(host));
     }
 
     /** The next start of {@code vm} that lies about its outcome, taken; null if none is due. */
@@ -321,7 +335,8 @@ public final class SimWorld {
         long now = clock.nanos();
         invariants.recheckOutsideCopies();
         for (SimHost h : hosts.values()) {
-            if (h.powered && h.watchdogArmed && now > h.watchdogDeadline + settings.watchdogMs() * MS) {
+            long resetMs = h.guardSlowerThanW ? 2 * settings.watchdogMs() : settings.watchdogMs();
+            if (h.powered && h.guardRunning && h.watchdogArmed && now > h.watchdogDeadline + resetMs * MS) {
                 h.fencedCount++;
                 h.watchdogResets++;
                 note(h.id, "fence", "watchdog reset: the lease it guarded ran out");
