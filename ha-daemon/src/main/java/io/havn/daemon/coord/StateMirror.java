@@ -250,7 +250,9 @@ final class StateMirror {
     private <K extends Comparable<K>, T> void recordsListed(List<String> names, TreeMap<K, Entry<T>> known,
                                                             Function<String, K> id, String dir,
                                                             Function<K, NodeEvent> removed) {
-        Set<K> present = new HashSet<>(ids(names, id));
+        // in name order: the reads are answered in the order issued, so what is passed on (or refused)
+        // follows an order that does not depend on hashing
+        Set<K> present = new TreeSet<>(ids(names, id));
         for (K k : present) {
             if (!known.containsKey(k)) {
                 readData(dir + "/" + k);

@@ -147,6 +147,7 @@ class RecordSealingTest {
         VmRecord genuine = CoordinatorContract.vm("vm1", NODE1, p1.session());
         assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(genuine, CoordOp.NEW)));
         raw.create().withMode(CreateMode.PERSISTENT).forPath("/vms/vm3", raw.getData().forPath("/vms/vm1"));
+        // if one listing finds both, new records are read in name order: vm3's refusal comes before vm9
         markerWrite("vm9");
 
         assertFalse(p2.has(0, VmChanged.class, v -> v.vm().value().equals("vm3")), "moved record: " + p2);
