@@ -19,6 +19,12 @@ import java.util.function.ToLongFunction;
  * used. It holds no safety rule: it only observes, so that the report never mixes with a decision.
  */
 final class FailoverTimings {
+    /** Where a VM recovered from a dead host is noted, with the proof of death it is recovered on. */
+    @FunctionalInterface
+    interface Start {
+        void failingOver(VmId vm, HostId from, List<CoordOp> proof, long now);
+    }
+
     /** A failover this leader is carrying out: when the VM runs again, it reports the phases' timings. */
     private record Failover(HostId from, long lastHeard, long suspectedAt, long provenAt, Decision.Proof proof) {
     }

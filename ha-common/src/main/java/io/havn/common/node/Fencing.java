@@ -21,6 +21,12 @@ import java.util.function.BooleanSupplier;
  * the session to expire. It exists so that every proof of death comes from one class.
  */
 final class Fencing {
+    /** The ops that prove a host's session holds no copy, or null when nothing proves it yet. */
+    @FunctionalInterface
+    interface Proof {
+        List<CoordOp> proof(HostId host, long session, long now);
+    }
+
     private static final class Fence {
         final long startedAt;
         boolean inFlight = true;

@@ -17,6 +17,13 @@ import java.util.List;
  * epoch. It exists so that everything a deposed leader must not do hangs on one class.
  */
 final class Leadership {
+    /** The leader's write of a VM record: a compare-and-set on its version, under its epoch. */
+    @FunctionalInterface
+    interface Writes {
+        void leaderWrite(Versioned<VmRecord> vr, VmRecord next, List<CoordOp> checks, Kind kind, HostId subject,
+                         String why);
+    }
+
     private final NodeContext n;
     private final Liveness live;
     private final Manager.Host host;

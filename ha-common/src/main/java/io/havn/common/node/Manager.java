@@ -37,8 +37,9 @@ final class Manager {
         this.leadership = new Leadership(context, live, host, this::newEpoch, this::steppedDown);
         this.fencing = new Fencing(context, live, host, leadership::active);
         this.timings = new FailoverTimings(context, live, fencing::suspectedAt);
-        Moves moves = new Moves(context, fencing, leadership, timings);
-        this.recovery = new Recovery(context, live, host, fencing, leadership, moves, timings);
+        Moves moves = new Moves(context, fencing::proof, leadership::leaderWrite, timings::failingOver);
+        this.recovery = new Recovery(context, live, host, fencing::proof, leadership::leaderWrite, moves,
+                timings::failingOver);
     }
 
     private void newEpoch() {

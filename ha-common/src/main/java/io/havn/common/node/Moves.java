@@ -26,14 +26,14 @@ import java.util.Set;
  */
 final class Moves {
     private final NodeContext n;
-    private final Fencing fencing;
-    private final Leadership leadership;
-    private final FailoverTimings timings;
+    private final Fencing.Proof fencing;
+    private final Leadership.Writes leadership;
+    private final FailoverTimings.Start timings;
     private final Set<VmId> reportedStuck = new HashSet<>();
     /** When this leader first saw each VM released by its source to a target that has not claimed it. */
     private final Map<VmId, Long> releasedSince = new HashMap<>();
 
-    Moves(NodeContext context, Fencing fencing, Leadership leadership, FailoverTimings timings) {
+    Moves(NodeContext context, Fencing.Proof fencing, Leadership.Writes leadership, FailoverTimings.Start timings) {
         this.n = context;
         this.fencing = fencing;
         this.leadership = leadership;

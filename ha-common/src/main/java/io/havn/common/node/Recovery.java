@@ -41,13 +41,13 @@ final class Recovery {
     private final NodeContext n;
     private final Liveness live;
     private final Manager.Host host;
-    private final Fencing fencing;
-    private final Leadership leadership;
+    private final Fencing.Proof fencing;
+    private final Leadership.Writes leadership;
     private final Moves moves;
-    private final FailoverTimings timings;
+    private final FailoverTimings.Start timings;
 
-    Recovery(NodeContext context, Liveness live, Manager.Host host, Fencing fencing, Leadership leadership,
-             Moves moves, FailoverTimings timings) {
+    Recovery(NodeContext context, Liveness live, Manager.Host host, Fencing.Proof fencing,
+             Leadership.Writes leadership, Moves moves, FailoverTimings.Start timings) {
         this.n = context;
         this.live = live;
         this.host = host;
