@@ -1,0 +1,205 @@
+package io.havn.common.node;
+
+import io.havn.common.model.DesiredState;
+import io.havn.common.model.HostAdminState;
+import io.havn.common.model.HostCapacity;
+import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.MoveRequest;
+import io.havn.common.model.Versioned;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmPhase;
+import io.havn.common.model.VmRecord;
+import io.havn.common.model.VmSpec;
+import io.havn.common.node.Decision.Kind;
+import io.havn.common.port.CoordOp;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
+
+/**
+ * The checks on an operator's request, against any view: the origin runs them so that bad input
+ * is refused at once and changes nothing, the leader again before it writes its verdict. It holds
+ * rule 4's part of a fence confirm (refused while the host is heard or its session is live; the
+ * write checks at the quorum that every session its VMs are bound to is gone) and the domain
+ * policy on vm-add. It exists so that what an operator may change is decided in one class.
+ */
+final class AdminChecks {
+    /** What checking a command against a view concluded. */
+    sealed interface Outcome { }
+
+    record Refuse(String code, String message) implements Outcome { }
+
+    /** Nothing to change: already so. */
+    record Already(String message) implements Outcome { }
+
+    /** The writes that carry the change out, what to call it, and what to do once it is written. */
+    record Change(List<CoordOp> ops, String what, Runnable after) implements Outcome { }
+
+    private final NodeContext n;
+    private final Liveness live;
+    /** Closes every session of a host confirmed off (the manager's part of fence-confirm). */
+    private final Consumer<HostId> evictAll;
+
+    AdminChecks(NodeContext context, Liveness live, Consumer<HostId> evictAll) {
+        this.n = context;
+        this.live = live;
+        this.evictAll = evictAll;
+    }
+
+    /**
+     * Checks {@code cmd}, taken by {@code origin} in {@code session}, against this node's view: a
+     * refusal naming what is wrong, "already so", or the writes that carry it out.
+     */
+    Outcome check(AdminCommand cmd, HostId origin, long session, boolean heldByOrigin) {
+        if (cmd instanceof AdminCommand.Migrate c) {
+            return move(c.vm(), c.host(), true);
+        } else if (cmd instanceof AdminCommand.Relocate c) {
+            return move(c.vm(), c.host(), false);
+        } else if (cmd instanceof AdminCommand.Maintenance c) {
+            return maintenance(c.host(), c.on());
+        } else if (cmd instanceof AdminCommand.FenceConfirm c) {
+            return fenceConfirm(c.host(), origin);
+        } else if (cmd instanceof AdminCommand.VmStop c) {
+            return vmWrite(c.vm(), r -> r.desired() == DesiredState.STOPPED ? null
+                    : r.withDesired(DesiredState.STOPPED), "stop");
+        } else if (cmd instanceof AdminCommand.VmStart c) {
+            return vmWrite(c.vm(), r -> {
+                if (r.phase() == VmPhase.ERROR) {
+                    // a fresh start: forget the failures that led to the error
+                    return new VmRecord(r.spec(), DesiredState.RUNNING, VmPhase.RECOVERING, null, 0, r.generation(),
+                            null, 0, r.move(), 0, List.of(), "started by operator");
+                }
+                return r.desired() == DesiredState.RUNNING ? null : r.withDesired(DesiredState.RUNNING);
+            }, "start");
+        } else if (cmd instanceof AdminCommand.VmEnable c) {
+            return vmWrite(c.vm(), r -> r.spec().ha() ? null : r.withSpec(r.spec().withHa(true)), "enable HA");
+        } else if (cmd instanceof AdminCommand.VmDisable c) {
+            return vmWrite(c.vm(), r -> r.spec().ha() ? r.withSpec(r.spec().withHa(false)) : null, "disable HA");
+        } else if (cmd instanceof AdminCommand.VmAdd c) {
+            return add(c.spec(), origin, session, heldByOrigin);
+        }
+        return new Refuse("bad-request", "unknown command " + cmd);
+    }
+
+    private Outcome move(VmId vm, HostId host, boolean live) {
+        Versioned<VmRecord> vr = n.vm(vm);
+        if (vr == null) {
+            return new Refuse("unknown-vm", "no HA VM " + vm);
+        }
+        Versioned<HostRecord> hr = n.view().host(host);
+        if (hr == null) {
+            return new Refuse("unknown-host", "no host " + host);
+        }
+        VmRecord r = vr.value();
+        if (n.view().liveSession(host) == 0) {
+            return new Refuse("host-not-live", "host " + host + " is not live");
+        } else if (hr.value().inMaintenance()) {
+            return new Refuse("host-maintenance", "host " + host + " is in maintenance");
+        } else if (host.equals(r.owner())) {
+            return new Refuse("already-there", "VM " + vm + " already runs on " + host);
+        } else if (r.phase() != VmPhase.RUNNING) {
+            return new Refuse("vm-not-running", "VM " + vm + " is " + r.phase().name().toLowerCase()
+                    + ", not running");
+        }
+        HostCapacity f = n.view().free(List.of(host)).get(host);
+        if (!f.fits(r.spec().cpus(), r.spec().memoryMiB())) {
+            return new Refuse("no-capacity", "host " + host + " has " + f.cpus() + " cpus and " + f.memoryMiB()
+                    + " MiB free; VM " + vm + " needs " + r.spec().cpus() + " and " + r.spec().memoryMiB());
+        }
+        return new Change(List.of(new CoordOp.PutVm(r.withMove(new MoveRequest(host, live)), vr.version())),
+                (live ? "migrate " : "relocate ") + vm + " to " + host, null);
+    }
+
+    private Outcome maintenance(HostId host, boolean on) {
+        Versioned<HostRecord> hr = n.view().host(host);
+        if (hr == null) {
+            return new Refuse("unknown-host", "no host " + host);
+        }
+        HostAdminState want = on ? HostAdminState.MAINTENANCE : HostAdminState.ACTIVE;
+        if (hr.value().admin() == want) {
+            return new Already("host " + host + " is already " + want.name().toLowerCase());
+        }
+        return new Change(List.of(new CoordOp.PutHost(hr.value().withAdmin(want), hr.version())),
+                "maintenance " + (on ? "on" : "off") + " for " + host,
+                () -> n.decide(Kind.MAINTENANCE, null, host, on ? "on" : "off"));
+    }
+
+    private Outcome fenceConfirm(HostId host, HostId origin) {
+        Versioned<HostRecord> hr = n.view().host(host);
+        if (hr == null) {
+            return new Refuse("unknown-host", "no host " + host);
+        }
+        if (host.equals(origin)) {
+            return new Refuse("bad-request", "host " + host + " cannot confirm itself powered off");
+        }
+        if (host.equals(n.self())) {
+            return new Refuse("host-alive", "host " + host + " leads the cluster: it is not powered off");
+        }
+        if (live.peers().health(host, n.now()) != Peers.Health.UNKNOWN) {
+            return new Refuse("host-alive", "host " + host + " is sending heartbeats: it is not off");
+        }
+        if (!n.view().live(host).isEmpty()) {
+            // a host that still confirms its session to a quorum is running, whatever its heartbeats say
+            return new Refuse("host-alive", "host " + host + " still holds a live coordination session: it is "
+                    + "not off (a powered-off host's session expires within " + n.settings().sessionTimeoutMs() + " ms)");
+        }
+        if (hr.value().offConfirmed()) {
+            return new Already("host " + host + " is already recorded powered off");
+        }
+        List<CoordOp> ops = new ArrayList<>();
+        ops.add(new CoordOp.PutHost(hr.value().withOffConfirmed(true), hr.version()));
+        // and in the same write: none of the sessions its VMs are bound to is live at the quorum
+        Set<Long> bound = new TreeSet<>();
+        for (VmId vm : n.view().vmsOf(host)) {
+            VmRecord r = n.vm(vm).value();
+            if (host.equals(r.owner()) && r.ownerSession() != 0) {
+                bound.add(r.ownerSession());
+            }
+            if (host.equals(r.target()) && r.targetSession() != 0) {
+                bound.add(r.targetSession());
+            }
+        }
+        for (long s : bound) {
+            ops.add(new CoordOp.CheckSessionGone(host, s));
+        }
+        return new Change(List.copyOf(ops),
+                "fence confirm " + host, () -> {
+                    n.decide(Kind.ADMIN, null, host, "operator confirmed powered off");
+                    evictAll.accept(host);
+                });
+    }
+
+    private Outcome add(VmSpec spec, HostId origin, long session, boolean heldByOrigin) {
+        String refusal = n.domainPolicy().refusal(spec);
+        if (refusal != null) {
+            return new Refuse("refused-domain", refusal + " (checked by " + n.self() + ")");
+        }
+        if (n.vm(spec.id()) != null) {
+            return new Refuse("exists", "VM " + spec.id() + " is already under HA");
+        }
+        if (heldByOrigin) {
+            return new Change(List.of(new CoordOp.PutVm(VmRecord.running(spec, origin, session), CoordOp.NEW),
+                    new CoordOp.CheckSessionLive(origin, session)), "add " + spec.id() + " (running on " + origin
+                    + ")", null);
+        }
+        VmRecord rec = new VmRecord(spec, DesiredState.RUNNING, VmPhase.RECOVERING, null, 0, 0, null, 0, null, 0,
+                List.of(), "added; not running anywhere yet");
+        return new Change(List.of(new CoordOp.PutVm(rec, CoordOp.NEW)), "add " + spec.id(), null);
+    }
+
+    private Outcome vmWrite(VmId vm, UnaryOperator<VmRecord> change, String what) {
+        Versioned<VmRecord> vr = n.vm(vm);
+        if (vr == null) {
+            return new Refuse("unknown-vm", "no HA VM " + vm);
+        }
+        VmRecord next = change.apply(vr.value());
+        if (next == null) {
+            return new Already(what + " " + vm + ": nothing to change");
+        }
+        return new Change(List.of(new CoordOp.PutVm(next, vr.version())), what + " " + vm, null);
+    }
+}

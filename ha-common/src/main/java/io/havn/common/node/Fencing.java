@@ -1,0 +1,184 @@
+package io.havn.common.node;
+
+import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.Versioned;
+import io.havn.common.node.Decision.Kind;
+import io.havn.common.node.NodeEvent.WriteOutcome;
+import io.havn.common.port.CoordOp;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Rules 4 and 5 on the leader's side: suspicion, fencing (only with a strict majority settled),
+ * taking a fence device's "off" as proof only when no heartbeat came after fencing began, recording
+ * it, and {@link #proof}: the ops that prove a host's session holds no copy. A failed leader is
+ * fenced by a deputy, the lowest-named healthy host, so that leadership passes without waiting for
+ * the session to expire. It exists so that every proof of death comes from one class.
+ */
+final class Fencing {
+    /** The ops that prove a host's session holds no copy, or null when nothing proves it yet. */
+    @FunctionalInterface
+    interface Proof {
+        List<CoordOp> proof(HostId host, long session, long now);
+    }
+
+    private static final class Fence {
+        final long startedAt;
+        boolean inFlight = true;
+        long retryAt = Long.MIN_VALUE;
+
+        Fence(long startedAt) {
+            this.startedAt = startedAt;
+        }
+    }
+
+    private final NodeContext n;
+    private final Liveness live;
+    private final Manager.Host host;
+    /** Whether this node leads now (rule 2). */
+    private final BooleanSupplier leading;
+    private final Map<HostId, Fence> fences = new TreeMap<>();
+    /** When this node began to suspect each host it suspects now. */
+    private final Map<HostId, Long> suspectedAt = new HashMap<>();
+
+    Fencing(NodeContext context, Liveness live, Manager.Host host, BooleanSupplier leading) {
+        this.n = context;
+        this.live = live;
+        this.host = host;
+        this.leading = leading;
+    }
+
+    /** A new epoch starts with no fence in flight. */
+    void forgetFences() {
+        fences.clear();
+    }
+
+    /** When this node began to suspect {@code h}, MIN_VALUE if it does not. */
+    long suspectedAt(HostId h) {
+        return suspectedAt.getOrDefault(h, Long.MIN_VALUE);
+    }
+
+    void duty(long now) {
+        List<HostId> suspects = new ArrayList<>();
+        for (HostId h : live.peers().ids()) {
+            boolean suspected = live.peers().suspected(h, now);
+            if (live.peers().changeSuspicion(h, suspected)) {
+                if (suspected) {
+                    suspectedAt.put(h, now);
+                } else {
+                    suspectedAt.remove(h);
+                }
+                n.decide(suspected ? Kind.SUSPECT : Kind.UNSUSPECT, null, h,
+                        String.format("phi %.1f", live.peers().phi(h, now)));
+            }
+            if (suspected) {
+                suspects.add(h);
+            } else {
+                fences.remove(h);
+            }
+        }
+        if (suspects.isEmpty() || !host.leaseValid(now) || !live.settled(now)) {
+            return; // rule 5: only with a strict majority healthy for the settle time
+        }
+        boolean lead = leading.getAsBoolean();
+        for (HostId h : suspects) {
+            Versioned<HostRecord> hr = n.view().host(h);
+            if (hr == null || hr.value().offConfirmed() || hr.value().fenceDevice() == null) {
+                continue;
+            }
+            boolean isLeader = h.equals(n.view().leader());
+            boolean responsible = lead || (isLeader && isDeputy(h, now));
+            if (!responsible || (!isLeader && n.view().vmsOf(h).isEmpty())) {
+                continue; // not ours to fence, or nothing to recover from it
+            }
+            Fence f = fences.get(h);
+            if (f != null && (f.inFlight || now < f.retryAt)) {
+                continue;
+            }
+            fences.put(h, new Fence(now));
+            n.decide(Kind.FENCE_START, null, h, "suspected, device " + hr.value().fenceDevice());
+            n.emit(new Effect.PowerOff(h, hr.value().fenceDevice()));
+        }
+    }
+
+    /** The deputy fences a failed leader: the lowest-named healthy host other than the leader. */
+    private boolean isDeputy(HostId leaderHost, long now) {
+        for (HostId h : n.view().hostIds()) {
+            if (!h.equals(leaderHost) && live.health(h, now) == Peers.Health.HEALTHY) {
+                return h.equals(n.self());
+            }
+        }
+        return false;
+    }
+
+    void onFenceDone(HostId h, boolean off, String error) {
+        Fence f = fences.get(h);
+        if (f == null || !f.inFlight) {
+            return;
+        }
+        f.inFlight = false;
+        long now = n.now();
+        if (!off) {
+            f.retryAt = now + Peers.ms(n.settings().fenceRetryMs());
+            n.decide(Kind.FENCE_FAILED, null, h, error == null ? "device did not confirm off" : error);
+            return;
+        }
+        if (live.peers().heardSince(h, f.startedAt)) {
+            f.retryAt = now + Peers.ms(n.settings().fenceRetryMs());
+            n.decide(Kind.ALARM, null, h, "fence device reported off, but a heartbeat arrived after fencing began");
+            return;
+        }
+        n.decide(Kind.FENCE_OFF, null, h, "device confirmed power off");
+        f.retryAt = now + Peers.ms(n.settings().fenceRetryMs()); // not again while the record catches up
+        recordOff(h);
+    }
+
+    /**
+     * Records in the cluster state that {@code h}'s fence device powered it off (rule 4's proof,
+     * for every leader to come).
+     */
+    private void recordOff(HostId h) {
+        Versioned<HostRecord> hr = n.view().host(h);
+        if (hr == null || hr.value().offConfirmed()) {
+            return;
+        }
+        n.write(List.of(new CoordOp.PutHost(hr.value().withFencedOff(), hr.version())), outcome -> {
+            if (outcome == WriteOutcome.OK) {
+                evictAll(h);
+            }
+        });
+    }
+
+    /** Ends the sessions of a host recorded off, so that leadership and locks it held pass at once. */
+    void evictAll(HostId h) {
+        for (long s : new ArrayList<>(n.view().live(h))) {
+            n.emit(new Effect.Evict(h, s));
+        }
+    }
+
+    /**
+     * The ops that prove {@code session} of {@code host} holds no copy, or null when nothing proves it
+     * yet: the host is recorded off (device or operator), or the session is gone and the grace has
+     * passed while a strict majority is settled. A record bound to no session (0) is proven only by
+     * the host being recorded off.
+     */
+    List<CoordOp> proof(HostId host, long session, long now) {
+        Versioned<HostRecord> hr = n.view().host(host);
+        if (hr != null && hr.value().offConfirmed()) {
+            return List.of(new CoordOp.CheckHost(host, hr.version()));
+        }
+        if (session == 0) {
+            return null; // bound to no session yet: its expiry proves nothing, only "recorded off" does
+        }
+        long gone = n.view().goneForNanos(host, session, now);
+        if (gone >= Peers.ms(n.settings().graceMs()) && live.settled(now)) {
+            return List.of(new CoordOp.CheckSessionGone(host, session));
+        }
+        return null;
+    }
+}

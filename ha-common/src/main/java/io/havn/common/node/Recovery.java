@@ -1,0 +1,263 @@
+package io.havn.common.node;
+
+import io.havn.common.model.DesiredState;
+import io.havn.common.model.HostCapacity;
+import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.Versioned;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmPhase;
+import io.havn.common.model.VmRecord;
+import io.havn.common.node.Decision.Kind;
+import io.havn.common.place.Placement;
+import io.havn.common.port.CoordOp;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The leader's round over the VM records (rule 4's restarts): which hosts may take VMs now
+ * (eligibility, capacity), stopping what operators stopped, retrying failed starts, and placing
+ * every VM that needs a host, each write carrying the proof that its old holders hold no copy
+ * ({@link Fencing#proof}). Migrations and drains it hands to {@link Moves}. It exists so that
+ * "where does a VM go, and on what proof" is answered in one class.
+ */
+final class Recovery {
+    /** A VM to place in this round, with the ops that prove its old holders hold no copy. */
+    record Pending(Versioned<VmRecord> vr, List<CoordOp> proof, Set<HostId> excluded, HostId preferred,
+                   int startFailures, List<HostId> failedHosts) {
+        /** A host to avoid if any other fits: the live owner that reported the VM not running there. */
+        HostId avoid() {
+            VmRecord r = vr.value();
+            return r.phase() == VmPhase.NOT_RUNNING ? r.owner() : null;
+        }
+    }
+
+    private final NodeContext n;
+    private final Liveness live;
+    private final Manager.Host host;
+    private final Fencing.Proof fencing;
+    private final Leadership.Writes leadership;
+    private final Moves moves;
+    private final FailoverTimings.Start timings;
+
+    Recovery(NodeContext context, Liveness live, Manager.Host host, Fencing.Proof fencing,
+             Leadership.Writes leadership, Moves moves, FailoverTimings.Start timings) {
+        this.n = context;
+        this.live = live;
+        this.host = host;
+        this.fencing = fencing;
+        this.leadership = leadership;
+        this.moves = moves;
+        this.timings = timings;
+    }
+
+    /** Hosts that may take VMs now: registered, active, live, not suspected, not recorded off. */
+    private Map<HostId, Long> eligible(long now) {
+        Map<HostId, Long> out = new TreeMap<>();
+        for (Versioned<HostRecord> vh : n.view().hosts()) {
+            HostRecord h = vh.value();
+            long s = n.view().liveSession(h.id());
+            if (s == 0 || h.inMaintenance() || h.offConfirmed()) {
+                continue;
+            }
+            // a peer that says it is unconfirmed (no lease, or frozen) gets nothing new
+            boolean ok = h.id().equals(n.self()) ? host.leaseValid(now)
+                    : !live.peers().suspected(h.id(), now) && live.peers().health(h.id(), now) != Peers.Health.LOST;
+            if (ok) {
+                out.put(h.id(), s);
+            }
+        }
+        return out;
+    }
+
+    void recover(long now) {
+        moves.pruneReleased();
+        Map<HostId, Long> eligible = eligible(now);
+        int migrating = n.view().migrating();
+        Map<HostId, HostCapacity> free = n.view().free(eligible.keySet());
+        List<Pending> pending = new ArrayList<>();
+        for (Versioned<VmRecord> vr : n.view().vms()) {
+            VmRecord r = vr.value();
+            if (n.busy(r.id()) || !r.spec().ha()) {
+                continue;
+            }
+            if (r.desired() == DesiredState.STOPPED) {
+                stopIfHeld(vr, now);
+                continue;
+            }
+            switch (r.phase()) {
+                case STOPPED, RECOVERING, NOT_RUNNING -> pending.add(new Pending(vr, List.of(), Set.of(),
+                        r.move() == null ? null : r.move().host(), 0, r.failedHosts()));
+                case ERROR -> { }
+                case START_FAILED -> retryFailedStart(vr, eligible, pending);
+                case RELEASED -> {
+                    if (r.target() == null) {
+                        pending.add(new Pending(vr, List.of(), Set.of(),
+                                r.move() == null ? null : r.move().host(), 0, List.of()));
+                    } else {
+                        addIfAny(pending, moves.releasedToTarget(vr, eligible, now));
+                    }
+                }
+                case PLACED, RUNNING, RELOCATING -> {
+                    List<CoordOp> p = fencing.proof(r.owner(), r.ownerSession(), now);
+                    if (p != null) {
+                        pending.add(new Pending(vr, p, Set.of(), null, 0, List.of()));
+                    } else if (r.phase() == VmPhase.RUNNING && migrating < n.settings().maxConcurrentMigrations()
+                            && moves.moveOrDrain(vr, eligible, free)) {
+                        migrating++;
+                    }
+                }
+                case MIGRATING -> addIfAny(pending, moves.migratingOwnerLost(vr, eligible, now));
+            }
+        }
+        place(pending, eligible, free);
+    }
+
+    private static void addIfAny(List<Pending> pending, Pending p) {
+        if (p != null) {
+            pending.add(p);
+        }
+    }
+
+    private void stopIfHeld(Versioned<VmRecord> vr, long now) {
+        VmRecord r = vr.value();
+        List<CoordOp> checks = new ArrayList<>();
+        switch (r.phase()) {
+            case STOPPED -> {
+                return;
+            }
+            case RECOVERING, ERROR, START_FAILED, NOT_RUNNING -> { }
+            case RELEASED -> {
+                if (r.target() != null) {
+                    List<CoordOp> p = fencing.proof(r.target(), r.targetSession(), now);
+                    if (p == null) {
+                        return;
+                    }
+                    checks.addAll(p);
+                }
+            }
+            default -> {
+                List<CoordOp> p = fencing.proof(r.owner(), r.ownerSession(), now);
+                if (p == null) {
+                    return; // its live owner stops it
+                }
+                checks.addAll(p);
+                if (r.target() != null) {
+                    List<CoordOp> t = fencing.proof(r.target(), r.targetSession(), now);
+                    if (t == null) {
+                        return;
+                    }
+                    checks.addAll(t);
+                }
+            }
+        }
+        leadership.leaderWrite(vr, r.unowned(VmPhase.STOPPED, "stopped by operator"), checks, Kind.STOPPED, null,
+                null);
+    }
+
+    /** A failed start: again on the same host up to maxRestart times, then up to maxRelocate other hosts. */
+    private void retryFailedStart(Versioned<VmRecord> vr, Map<HostId, Long> eligible, List<Pending> pending) {
+        VmRecord r = vr.value();
+        Long ownerSession = eligible.get(r.owner());
+        if (r.startFailures() <= n.settings().maxRestart() && ownerSession != null) {
+            VmRecord next = r.placedOn(r.owner(), ownerSession, r.startFailures(), r.failedHosts());
+            leadership.leaderWrite(vr, next, List.of(new CoordOp.CheckSessionLive(r.owner(), ownerSession)),
+                    Kind.PLACE, r.owner(), "retry " + r.startFailures() + " of " + n.settings().maxRestart()
+                            + " on the same host");
+            return;
+        }
+        List<HostId> failed = new ArrayList<>(r.failedHosts());
+        if (!failed.contains(r.owner())) {
+            failed.add(r.owner());
+        }
+        if (failed.size() > n.settings().maxRelocate()) {
+            String why = "start failed on " + failed + ": " + r.reason();
+            leadership.leaderWrite(vr, new VmRecord(r.spec(), r.desired(), VmPhase.ERROR, null, 0, r.generation(),
+                    null, 0, r.move(), r.startFailures(), failed, why), List.of(), Kind.ERROR, null, why);
+            return;
+        }
+        pending.add(new Pending(vr, List.of(), new HashSet<>(failed), null, 0, failed));
+    }
+
+    private void place(List<Pending> pending, Map<HostId, Long> eligible, Map<HostId, HostCapacity> free) {
+        if (pending.isEmpty()) {
+            return;
+        }
+        Map<VmId, Pending> byVm = new HashMap<>();
+        List<Placement.Request> requests = new ArrayList<>(pending.size());
+        for (Pending p : pending) {
+            VmRecord r = p.vr().value();
+            byVm.put(r.id(), p);
+            Set<HostId> excluded = p.excluded();
+            if (p.avoid() != null) {
+                excluded = new HashSet<>(excluded);
+                excluded.add(p.avoid());
+            }
+            requests.add(new Placement.Request(r.id(), r.spec().priority(), r.spec().cpus(), r.spec().memoryMiB(),
+                    excluded, p.preferred()));
+        }
+        Map<VmId, HostId> chosen = new java.util.LinkedHashMap<>(Placement.place(requests, hosts(eligible, free)));
+        // second pass: a VM whose only room is on the host it should avoid goes there rather than nowhere
+        List<Placement.Request> retry = new ArrayList<>();
+        for (Pending p : pending) {
+            VmRecord r = p.vr().value();
+            if (p.avoid() != null && !chosen.containsKey(r.id())) {
+                retry.add(new Placement.Request(r.id(), r.spec().priority(), r.spec().cpus(), r.spec().memoryMiB(),
+                        p.excluded(), p.preferred()));
+            }
+        }
+        if (!retry.isEmpty()) {
+            chosen.forEach((vm, h) -> {
+                VmRecord r = byVm.get(vm).vr().value();
+                free.put(h, free.get(h).minus(r.spec().cpus(), r.spec().memoryMiB()));
+            });
+            chosen.putAll(Placement.place(retry, hosts(eligible, free)));
+        }
+        Set<VmId> order = new LinkedHashSet<>(chosen.keySet());
+        for (Placement.Request rq : requests) {
+            order.add(rq.vm());
+        }
+        for (VmId vm : order) {
+            Pending p = byVm.get(vm);
+            VmRecord r = p.vr().value();
+            HostId h = chosen.get(vm);
+            if (!p.proof().isEmpty() && r.owner() != null) {
+                timings.failingOver(vm, r.owner(), p.proof(), n.now());
+            }
+            if (h == null) {
+                if (r.phase() != VmPhase.RECOVERING) {
+                    String why = "no eligible host has " + r.spec().cpus() + " cpus and " + r.spec().memoryMiB()
+                            + " MiB free";
+                    leadership.leaderWrite(p.vr(), r.unowned(VmPhase.RECOVERING, why), p.proof(), Kind.RECOVERING,
+                            null, why);
+                }
+                continue;
+            }
+            long s = eligible.get(h);
+            List<CoordOp> checks = new ArrayList<>(p.proof());
+            checks.add(new CoordOp.CheckSessionLive(h, s));
+            VmRecord next = r.placedOn(h, s, p.startFailures(), p.failedHosts());
+            if (r.move() != null && r.move().host().equals(h)) {
+                next = next.withMove(null);
+            }
+            String why = r.owner() == null ? r.phase().name().toLowerCase() : "from " + r.owner() + " ("
+                    + r.phase().name().toLowerCase() + ")";
+            leadership.leaderWrite(p.vr(), next, checks, Kind.PLACE, h, why);
+        }
+    }
+
+    /** The eligible hosts with their free capacity, as placement takes them. */
+    static List<Placement.Host> hosts(Map<HostId, Long> eligible, Map<HostId, HostCapacity> free) {
+        List<Placement.Host> hosts = new ArrayList<>();
+        for (HostId h : eligible.keySet()) {
+            hosts.add(new Placement.Host(h, free.get(h)));
+        }
+        return hosts;
+    }
+}
