@@ -55,10 +55,6 @@ final class Manager {
         return leadership.active();
     }
 
-    long epoch() {
-        return leadership.epoch();
-    }
-
     void onLeadership(boolean gained) {
         leadership.onLeadership(gained);
     }
