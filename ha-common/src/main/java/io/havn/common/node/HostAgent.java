@@ -10,15 +10,17 @@ import java.util.Map;
 import java.util.function.LongPredicate;
 
 /**
- * The part of the node that runs on every host, as one facade over three parts that each hold
- * their own rules:
+ * The part of the node that runs on every host, as one facade over the parts that each hold their
+ * own rules:
  * <ul>
  * <li>{@link LeaseKeeper}: the session and the lease (rule 3), freezing while a strict majority is
  * freshly lost and self-fencing otherwise (rule 5), the watchdog;
- * <li>{@link LocalDomains}: what runs here, the hypervisor's calls and events, and the listings
- * that check them (rule 7's local checks, rule 1's check of a completed start);
+ * <li>{@link LocalDomains}: what runs here and the hypervisor calls in flight (no decisions);
+ * <li>{@link HypervisorEvents}: listings, domain events and call results, and how far each can be
+ * trusted (rule 7's local checks, rule 1's check of a completed start);
  * <li>{@link Reconciler}: claims before starting or resuming (rule 1), the migration hand-over
- * (rule 6), re-binding and reconciliation after a new session (rule 7).
+ * (rule 6), re-binding and destroying what this host does not own (rule 7);
+ * <li>{@link HostRegistration}: the host record, and readiness only once settled (rule 7).
  * </ul>
  * It routes the node's events to them in the order the node depends on, and wires them together:
  * each part sees the others only through the narrow calls it needs.
@@ -27,18 +29,22 @@ final class HostAgent implements Manager.Host, AdminHandler.Host {
     private final NodeContext n;
     private final LeaseKeeper lease;
     private final LocalDomains local;
+    private final HypervisorEvents events;
+    private final HostRegistration registration;
     private final Reconciler reconciler;
 
     HostAgent(NodeContext context, LongPredicate majorityLost, Runnable sessionEnded) {
         this.n = context;
         Wiring wiring = new Wiring();
+        this.local = new LocalDomains(context);
         this.lease = new LeaseKeeper(context, majorityLost, sessionEnded, wiring);
-        this.local = new LocalDomains(context, lease, wiring);
-        this.reconciler = new Reconciler(context, lease, local);
+        this.events = new HypervisorEvents(context, local, lease, wiring);
+        this.registration = new HostRegistration(context, lease, local, wiring::reconcileAll);
+        this.reconciler = new Reconciler(context, lease, local, registration);
     }
 
-    /** Lets the parts reach each other's calls without a cycle at construction. */
-    private final class Wiring implements LeaseKeeper.Host, LocalDomains.Records {
+    /** Lets the parts reach the reconciler's calls without a cycle at construction. */
+    private final class Wiring implements LeaseKeeper.Host, HypervisorEvents.Records {
         @Override
         public boolean holdsHaVms() {
             return local.holdsHaVms();
@@ -51,7 +57,7 @@ final class HostAgent implements Manager.Host, AdminHandler.Host {
 
         @Override
         public void sessionChanged() {
-            reconciler.sessionChanged();
+            registration.sessionChanged();
         }
 
         @Override
@@ -72,7 +78,7 @@ final class HostAgent implements Manager.Host, AdminHandler.Host {
 
     void start() {
         lease.inherit();
-        local.requestList(n.now());
+        events.requestList(n.now());
         n.emit(new Effect.OpenSession());
     }
 
@@ -89,7 +95,7 @@ final class HostAgent implements Manager.Host, AdminHandler.Host {
     }
 
     boolean ready() {
-        return reconciler.ready();
+        return registration.ready();
     }
 
     boolean frozen() {
@@ -135,12 +141,16 @@ final class HostAgent implements Manager.Host, AdminHandler.Host {
         lease.onConfirmed(token, ok);
     }
 
+    /** The periodic pass; its order matters: the lease is judged before anything is reconciled. */
     void tick(long now) {
         lease.checkWatchdog(now);
-        local.relistIfDue(now);
+        events.relistIfDue(now);
         lease.confirmIfDue(now);
         lease.checkLease(now);
-        reconciler.tick(now);
+        registration.writeIfDue();
+        if (lease.leaseValid(now)) {
+            reconciler.reconcileAll();
+        }
         lease.updateWatchdog(now);
     }
 
@@ -149,19 +159,19 @@ final class HostAgent implements Manager.Host, AdminHandler.Host {
     }
 
     void onDomainsListed(List<DomainInfo> list) {
-        local.onDomainsListed(list);
+        events.onDomainsListed(list);
     }
 
     void onDomainChanged(NodeEvent.DomainChanged e) {
-        local.onDomainChanged(e);
+        events.onDomainChanged(e);
     }
 
     void onHypervisorDone(NodeEvent.HypervisorDone e) {
-        local.onHypervisorDone(e);
+        events.onHypervisorDone(e);
     }
 
     void onHypervisorLate(NodeEvent.HypervisorLate e) {
-        local.onHypervisorLate(e);
+        events.onHypervisorLate(e);
     }
 
     /** Re-examines every VM this host runs or whose record names it. */

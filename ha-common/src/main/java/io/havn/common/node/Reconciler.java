@@ -1,8 +1,6 @@
 package io.havn.common.node;
 
 import io.havn.common.model.DesiredState;
-import io.havn.common.model.HostAdminState;
-import io.havn.common.model.HostRecord;
 import io.havn.common.model.Versioned;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmPhase;
@@ -26,110 +24,47 @@ import java.util.TreeSet;
  * compare-and-set bound to this host's live session) before it starts or resumes anything
  * ({@link #claimAndRun}), and every write of its own is bound to that session ({@link #hostWrite}),
  * after re-binding records of an old session ({@link #rebind}). Rule 6: the destination claims a
- * completed incoming migration before it resumes it ({@link #reconcileTarget}). Rule 7: it destroys
- * the HA VMs this host does not own ({@link #reconcile}, {@link #reconcileOwned}) and reports ready
- * only once nothing here is left from an old session ({@link #settledLocally}). It also writes the
- * host record, refuses specs the domain policy rejects ({@link #refuseToStart}) and limits local
- * restarts.
+ * completed incoming migration before it resumes it ({@link #reconcileTarget}); the source migrates
+ * and then releases ({@link #reconcileOwned}, MIGRATING). Rule 7: it destroys the HA VMs this host
+ * does not own ({@link #reconcile}) and its copy of a VM whose record is released, failed or given
+ * up ({@link #reconcileOwned}). It also refuses specs the domain policy rejects
+ * ({@link #refuseToStart}) and limits local restarts.
  *
  * <p>It exists so that every decision taken from a record lives in one class; it reads the lease
- * from {@link LeaseKeeper} and acts on the hypervisor only through {@link LocalDomains}.
+ * from {@link LeaseKeeper}, acts on the hypervisor only through {@link LocalDomains}, and after each
+ * pass lets {@link HostRegistration} judge whether this host is ready.
  */
-final class Reconciler implements LocalDomains.Records {
+final class Reconciler {
     private final NodeContext n;
     private final LeaseKeeper lease;
     private final LocalDomains local;
 
-    private boolean hostWritten;
-    private boolean ready;
+    private final HostRegistration registration;
     private final Map<VmId, ArrayDeque<Long>> localRestarts = new HashMap<>();
     /** VMs this host refuses to start (their spec fails its domain policy) while it writes so. */
     private final Set<VmId> refusing = new HashSet<>();
 
-    Reconciler(NodeContext context, LeaseKeeper lease, LocalDomains local) {
+    Reconciler(NodeContext context, LeaseKeeper lease, LocalDomains local, HostRegistration registration) {
         this.n = context;
         this.lease = lease;
         this.local = local;
-    }
-
-    boolean ready() {
-        return ready;
-    }
-
-    /** A session started or ended: the host record is written again, and readiness earned again. */
-    void sessionChanged() {
-        hostWritten = false;
-        ready = false;
-    }
-
-    void tick(long now) {
-        if (lease.registered() && !hostWritten && !n.busy(n.self())) {
-            writeHostRecord();
-        }
-        if (lease.leaseValid(now)) {
-            reconcileAll();
-        }
-    }
-
-    // ---------------------------------------------------------------- registration
-
-    private void writeHostRecord() {
-        Versioned<HostRecord> old = n.view().host(n.self());
-        HostAdminState admin = old == null ? HostAdminState.ACTIVE : old.value().admin();
-        HostRecord rec = new HostRecord(n.self(), n.identity().capacity(), n.identity().address(),
-                n.identity().fenceDevice(), admin, false);
-        int version = old == null ? CoordOp.NEW : old.version();
-        long s = lease.session();
-        n.write(List.of(new CoordOp.PutHost(rec, version), new CoordOp.CheckSessionLive(n.self(), s)), outcome -> {
-            if (outcome == WriteOutcome.OK && s == lease.session()) {
-                hostWritten = true;
-                reconcileAll();
-            }
-        });
+        this.registration = registration;
     }
 
     // ---------------------------------------------------------------- reconciliation
 
     /** Re-examines every VM this host runs or whose record names it. */
-    @Override
-    public void reconcileAll() {
+    void reconcileAll() {
         Set<VmId> all = new TreeSet<>(local.domains().keySet());
         all.addAll(n.view().vmsOf(n.self()));
         for (VmId vm : all) {
             reconcile(vm);
         }
-        if (ready && lease.barred(n.now())) {
-            ready = false;
-            n.decide(Kind.ALARM, null, null, "this host may hold no lease now: taking no work");
-        }
-        if (!ready && lease.registered() && hostWritten && local.listed() && !lease.barred(n.now())
-                && settledLocally()) {
-            ready = true;
-            n.decide(Kind.READY, null, null, "re-bound and reconciled; taking work");
-        }
-    }
-
-    /** No record names this host in an old session, and no HA VM runs here that this host does not own. */
-    private boolean settledLocally() {
-        long session = lease.session();
-        for (VmId vm : n.view().vmsOf(n.self())) {
-            VmRecord r = n.vm(vm).value();
-            if (r.spec().ha() && r.namesHost(n.self()) && !r.names(n.self(), session)) {
-                return false;
-            }
-        }
-        for (Map.Entry<VmId, DomainState> d : local.domains().entrySet()) {
-            Versioned<VmRecord> r = n.vm(d.getKey());
-            if (r != null && r.value().spec().ha() && !r.value().names(n.self(), session)) {
-                return false;
-            }
-        }
-        return true;
+        registration.checkReady();
     }
 
     /** Brings one VM's local reality in line with its record, as far as this host's part goes. */
-    @Override
-    public void reconcile(VmId vm) {
+    void reconcile(VmId vm) {
         if (!local.listed() || local.inFlight(vm) != null || n.busy(vm) || refusing.contains(vm)) {
             return; // wait for what is in flight
         }
@@ -277,11 +212,11 @@ final class Reconciler implements LocalDomains.Records {
         }
         long s = lease.session();
         VmRecord claimed = r.withPhase(VmPhase.RUNNING, null);
-        local.holdForClaim(vm); // holds the VM against a second reconcile until the claim returns
+        local.holdAsStarting(vm); // holds the VM against a second reconcile until the claim returns
         lease.updateWatchdog(n.now());
         n.write(List.of(new CoordOp.PutVm(claimed, vr.version()), new CoordOp.CheckSessionLive(n.self(), s)),
                 outcome -> {
-                    local.claimAnswered(vm);
+                    local.callReturned(vm);
                     if (outcome != WriteOutcome.OK || s != lease.session() || lease.selfFenced()
                             || !lease.leaseValid(n.now())) {
                         // an answer that comes after the lease lapsed gives no right to run anything
@@ -341,8 +276,8 @@ final class Reconciler implements LocalDomains.Records {
         return times.size() < n.settings().localRestartLimit();
     }
 
-    @Override
-    public void hostWrite(Versioned<VmRecord> vr, VmRecord next) {
+    /** A host's own write on a record that names it (for a local event): see below. */
+    void hostWrite(Versioned<VmRecord> vr, VmRecord next) {
         hostWrite(vr, next, null);
     }
 
