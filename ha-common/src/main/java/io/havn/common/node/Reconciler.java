@@ -73,7 +73,7 @@ final class Reconciler {
             return; // not under HA: not ours to touch
         }
         VmRecord r = vr.value();
-        DomainState here = local.state(vm);
+        DomainState state = local.state(vm);
         long now = n.now();
         if (!lease.registered()) {
             return; // without a session the view may be incomplete: keep what runs, under the inherited lease
@@ -86,7 +86,7 @@ final class Reconciler {
             return;
         }
         if (!r.names(n.self(), session)) {
-            if (here != null && LocalDomains.holds(here) && local.inFlight(vm) == null) {
+            if (state != null && LocalDomains.holds(state) && local.inFlight(vm) == null) {
                 n.decide(Kind.DESTROY_UNOWNED, vm, r.owner(), "the record names " + r.owner() + ", not this host");
                 local.destroy(vm);
             }
@@ -96,16 +96,16 @@ final class Reconciler {
             return; // no lease: change nothing here; checkLease handles the rest
         }
         if (n.self().equals(r.owner())) {
-            reconcileOwned(vr, here);
+            reconcileOwned(vr, state);
         } else {
-            reconcileTarget(vr, here);
+            reconcileTarget(vr, state);
         }
     }
 
-    private void reconcileOwned(Versioned<VmRecord> vr, DomainState local) {
+    private void reconcileOwned(Versioned<VmRecord> vr, DomainState state) {
         VmRecord r = vr.value();
         VmId vm = r.id();
-        boolean here = local != null && LocalDomains.holds(local);
+        boolean here = state != null && LocalDomains.holds(state);
         boolean stop = r.desired() == DesiredState.STOPPED;
         switch (r.phase()) {
             case PLACED -> {
@@ -118,24 +118,24 @@ final class Reconciler {
             case RUNNING -> {
                 if (stop) {
                     stopOwned(vr, here);
-                } else if (local == DomainState.PAUSED) {
-                    this.local.op(vm, Hypervisor.Op.RESUME, new Effect.Resume(vm));
+                } else if (state == DomainState.PAUSED) {
+                    local.op(vm, Hypervisor.Op.RESUME, new Effect.Resume(vm));
                 } else if (!here) {
-                    boolean crashed = this.local.crashed(vm);
+                    boolean crashed = local.crashed(vm);
                     if (crashed && localRestartAllowed(vm)) {
                         claimAndRun(vr, Kind.RESTART_LOCAL, "guest crashed; restarting it here");
                     } else {
                         String why = crashed ? "crashed more than " + n.settings().localRestartLimit()
                                 + " times here" : "not running on its owner";
                         n.decide(Kind.NOT_RUNNING, vm, null, why);
-                        hostWrite(vr, r.withPhase(VmPhase.NOT_RUNNING, why), () -> this.local.crashHandled(vm));
+                        hostWrite(vr, r.withPhase(VmPhase.NOT_RUNNING, why), () -> local.crashHandled(vm));
                     }
                 }
             }
             case MIGRATING -> {
-                if (local == DomainState.RUNNING) {
+                if (state == DomainState.RUNNING) {
                     n.decide(Kind.MIGRATE, vm, r.target(), "live migration to " + r.target());
-                    this.local.op(vm, Hypervisor.Op.MIGRATE, new Effect.Migrate(vm, r.target()));
+                    local.op(vm, Hypervisor.Op.MIGRATE, new Effect.Migrate(vm, r.target()));
                 } else if (!here) {
                     n.decide(Kind.RELEASE, vm, r.target(), "source holds no copy");
                     hostWrite(vr, r.withPhase(VmPhase.RELEASED, "migrated to " + r.target()), null);
@@ -143,7 +143,7 @@ final class Reconciler {
             }
             case RELOCATING -> {
                 if (here) {
-                    this.local.shutdown(vm);
+                    local.shutdown(vm);
                 } else {
                     n.decide(Kind.RELEASE, vm, null, "stopped for relocation");
                     hostWrite(vr, r.withPhase(VmPhase.RELEASED, "stopped for relocation"), null);
@@ -153,7 +153,7 @@ final class Reconciler {
                 if (here) {
                     // released, failed or given up: the leader may place it elsewhere without proof
                     n.decide(Kind.DESTROY_UNOWNED, vm, null, "record is " + r.phase() + "; no copy may run here");
-                    this.local.destroy(vm);
+                    local.destroy(vm);
                 }
             }
         }
@@ -276,7 +276,7 @@ final class Reconciler {
         return times.size() < n.settings().localRestartLimit();
     }
 
-    /** A host's own write on a record that names it (for a local event): see below. */
+    /** A host's own write for a local event (a failed start confirmed, a migration aborted). */
     void hostWrite(Versioned<VmRecord> vr, VmRecord next) {
         hostWrite(vr, next, null);
     }
