@@ -6,6 +6,7 @@ import io.havn.common.model.VmRecord;
 import io.havn.common.node.Decision.Kind;
 import io.havn.common.port.DomainState;
 import io.havn.common.port.Hypervisor;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
@@ -43,9 +44,9 @@ final class LocalDomains {
 
     // ---------------------------------------------------------------- what runs here
 
-    /** The local domains this host runs. */
+    /** The local domains this host runs (a read-only view). */
     Map<VmId, DomainState> domains() {
-        return domains;
+        return Collections.unmodifiableMap(domains);
     }
 
     /** The state of {@code vm} here, null if it does not run here. */
