@@ -1,0 +1,237 @@
+package io.havn.common.node;
+
+import io.havn.common.node.Decision.Kind;
+import java.util.function.LongPredicate;
+
+/**
+ * Rules 3 and 5 on this host: the session, its {@link Lease} and the confirmations that renew it,
+ * and what happens when the lease lapses: freeze while a strict majority of voters is freshly lost
+ * (and thaw or self-fence when that ends), else self-fence at once. It also publishes to the
+ * watchdog until when this host may hold its HA VMs ({@link #updateWatchdog}).
+ *
+ * <p>It exists so that every decision about whether this host may hold HA VMs right now sits in one
+ * class; it knows the local domains only through {@link Host} (whether any HA VM is held, and to
+ * destroy them when it self-fences).
+ */
+final class LeaseKeeper {
+    /** What the lease guards, and who must hear when the session changes. */
+    interface Host {
+        /** Whether this host runs, or is about to run, an HA VM. */
+        boolean holdsHaVms();
+
+        /** Destroys every HA VM this host holds (self-fencing). */
+        void destroyHaVms();
+
+        /** The session started or ended: registration and readiness start over. */
+        void sessionChanged();
+
+        /** Re-examines every VM this host runs or whose record names it. */
+        void reconcileAll();
+    }
+
+    private final NodeContext n;
+    /** Rule 5: whether a strict majority of voters is freshly lost now (then a lapsed lease freezes). */
+    private final LongPredicate majorityLost;
+    /** Tells the manager this host's session ended (a leader steps down). */
+    private final Runnable sessionEnded;
+    private final Host host;
+
+    private long session;
+    private final Lease lease;
+    private boolean registered;
+
+    LeaseKeeper(NodeContext context, LongPredicate majorityLost, Runnable sessionEnded, Host host) {
+        this.n = context;
+        this.majorityLost = majorityLost;
+        this.sessionEnded = sessionEnded;
+        this.host = host;
+        this.lease = new Lease(context.settings());
+    }
+
+    /** At start-up: the deadline the watchdog still holds from a previous run is this host's lease. */
+    void inherit() {
+        lease.inherit(n.watchdog().inheritedDeadline());
+    }
+
+    /** This host's live session, 0 without one. */
+    long session() {
+        return session;
+    }
+
+    /** Whether this host is registered (has had a confirmation) in its current session. */
+    boolean registered() {
+        return registered;
+    }
+
+    boolean frozen() {
+        return lease.frozen();
+    }
+
+    boolean selfFenced() {
+        return lease.selfFenced();
+    }
+
+    boolean leaseValid(long now) {
+        return lease.valid(now);
+    }
+
+    /** Whether this host may hold no lease now (it takes no work). */
+    boolean barred(long now) {
+        return lease.barred(now);
+    }
+
+    /** Rule 5's x: time since the last confirmation, capped. */
+    int unconfirmedMs(long now) {
+        return lease.unconfirmedMs(now);
+    }
+
+    void onSessionStarted(long s, long timeoutMs) {
+        session = s;
+        long sessionLeaseMs = n.settings().leaseForSessionMs(timeoutMs);
+        lease.sessionStarted(sessionLeaseMs);
+        if (sessionLeaseMs == 0) {
+            n.decide(Kind.ALARM, null, null, "the ensemble negotiated a session timeout of " + timeoutMs
+                    + " ms (asked " + n.settings().sessionTimeoutMs() + " ms): no lease fits below it with watchdogMs "
+                    + n.settings().watchdogMs() + " and the drift margin; running no HA VM. Raise the ensemble's "
+                    + "maxSessionTimeout or lower watchdogMs");
+        } else if (sessionLeaseMs < n.settings().leaseMs()) {
+            n.decide(Kind.ALARM, null, null, "the ensemble negotiated a session timeout of " + timeoutMs
+                    + " ms (asked " + n.settings().sessionTimeoutMs() + " ms): lease shortened to " + sessionLeaseMs
+                    + " ms");
+        }
+        registered = false;
+        host.sessionChanged();
+        n.decide(Kind.SESSION_STARTED, null, null, "session " + Long.toHexString(s));
+        confirm(n.now());
+    }
+
+    void onSessionEnded(long s) {
+        if (s != session) {
+            return;
+        }
+        // a quorum expired or closed the session: nothing of it confirms anything any more
+        session = 0;
+        lease.sessionEnded();
+        registered = false;
+        host.sessionChanged();
+        n.decide(Kind.SESSION_ENDED, null, null, "session " + Long.toHexString(s) + " ended");
+        sessionEnded.run();
+        checkLease(n.now());
+        n.emit(new Effect.OpenSession());
+    }
+
+    private void confirm(long now) {
+        if (!lease.mayAskConfirmation()) {
+            return;
+        }
+        long token = n.nextToken();
+        lease.confirmationAsked(token, now);
+        n.emit(new Effect.Confirm(token));
+    }
+
+    void onConfirmed(long token, boolean ok) {
+        if (!lease.confirmationAnswered(token, ok)) {
+            return;
+        }
+        if (!registered) {
+            registered = true;
+            n.emit(new Effect.JoinElection());
+        }
+        long now = n.now();
+        if (leaseValid(now)) {
+            updateWatchdog(now);
+            host.reconcileAll();
+        }
+    }
+
+    /** Raises (or clears) the alarm when the watchdog starts (or stops) reporting a problem. */
+    void checkWatchdog(long now) {
+        String problem = n.watchdog().problem().orElse(null);
+        if (lease.watchdogSays(problem, now)) {
+            n.decide(Kind.ALARM, null, null, problem == null ? "the watchdog guards this host again"
+                    : "the watchdog cannot guard this host: " + problem + "; unless that ends within "
+                    + n.settings().watchdogMs() + " ms, this host runs no HA VM");
+        }
+    }
+
+    /** Asks for a confirmation if the session has one due. */
+    void confirmIfDue(long now) {
+        if (session != 0 && lease.confirmationDue(now)) {
+            confirm(now);
+        }
+    }
+
+    void onHeartbeat(long now) {
+        if (lease.frozen()) {
+            checkLease(now);
+        }
+    }
+
+    /** Rules 3 and 5: past the lease, freeze if a strict majority is freshly lost, else self-fence. */
+    void checkLease(long now) {
+        if (leaseValid(now)) {
+            return;
+        }
+        if (lease.selfFenced() || !host.holdsHaVms()) {
+            lease.nothingToGuard();
+            return;
+        }
+        if (lease.frozen() && lease.barred(now)) {
+            selfFence(now, "frozen, and this host may hold no lease now");
+            return;
+        }
+        if (lease.frozen()) {
+            if (majorityLost.test(now)) {
+                lease.refreeze();
+            } else if (lease.state() == Lease.State.FROZEN) {
+                // Peers recovered first: confirm at once, and self-fence unless that lands within
+                // a heartbeat timeout. The quorum restarted this session's timer no earlier than
+                // the peers' recovery, so the session cannot expire before F + W has passed.
+                lease.thaw(now + Peers.ms(n.settings().heartbeatTimeoutMs()));
+                confirm(now);
+            } else if (now >= lease.thawUntil()) {
+                selfFence(now, "frozen, and a strict majority of voters is no longer freshly lost");
+            }
+            return;
+        }
+        if (lease.mayFreeze() && !lease.barred(now) && majorityLost.test(now)) {
+            lease.freeze();
+            n.decide(Kind.FREEZE, null, null, "lease lapsed while a strict majority of voters is freshly lost: "
+                    + "keeping VMs, changing nothing");
+            return;
+        }
+        n.decide(Kind.LEASE_LAPSED, null, null, lease.lapseReason(now));
+        selfFence(now, "lease lapsed");
+    }
+
+    private void selfFence(long now, String why) {
+        lease.selfFence();
+        n.decide(Kind.SELF_FENCE, null, null, why);
+        host.destroyHaVms();
+        selfFenceProgress();
+    }
+
+    /** After a local change: a self-fenced host that holds no HA VM any more is done self-fencing. */
+    void selfFenceProgress() {
+        if (lease.selfFenced() && !host.holdsHaVms()) {
+            n.decide(Kind.SELF_FENCE_DONE, null, null, "every HA VM of this host is destroyed");
+            updateWatchdog(n.now());
+        }
+    }
+
+    /** Publishes to the watchdog until when this host may hold its HA VMs, or that it holds none. */
+    void updateWatchdog(long now) {
+        if (!host.holdsHaVms()) {
+            if (lease.release()) {
+                n.emit(new Effect.ReleaseWatchdog());
+            }
+            return;
+        }
+        // empty past the lease: the published deadline lapses, and the machine resets unless we finish self-fencing
+        lease.watchdogDeadline(now).ifPresent(until -> {
+            if (lease.arm(until)) {
+                n.emit(new Effect.ArmWatchdog(until));
+            }
+        });
+    }
+}

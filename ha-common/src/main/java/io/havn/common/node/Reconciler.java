@@ -1,0 +1,296 @@
+package io.havn.common.node;
+
+import io.havn.common.model.DesiredState;
+import io.havn.common.model.Versioned;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmPhase;
+import io.havn.common.model.VmRecord;
+import io.havn.common.model.VmSpec;
+import io.havn.common.node.Decision.Kind;
+import io.havn.common.node.NodeEvent.WriteOutcome;
+import io.havn.common.port.CoordOp;
+import io.havn.common.port.DomainState;
+import io.havn.common.port.Hypervisor;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Brings what runs here in line with the records that name this host. Rule 1: it claims (a
+ * compare-and-set bound to this host's live session) before it starts or resumes anything
+ * ({@link #claimAndRun}), and every write of its own is bound to that session ({@link #hostWrite}),
+ * after re-binding records of an old session ({@link #rebind}). Rule 6: the destination claims a
+ * completed incoming migration before it resumes it ({@link #reconcileTarget}); the source migrates
+ * and then releases ({@link #reconcileOwned}, MIGRATING). Rule 7: it destroys the HA VMs this host
+ * does not own ({@link #reconcile}) and its copy of a VM whose record is released, failed or given
+ * up ({@link #reconcileOwned}). It also refuses specs the domain policy rejects
+ * ({@link #refuseToStart}) and limits local restarts.
+ *
+ * <p>It exists so that every decision taken from a record lives in one class; it reads the lease
+ * from {@link LeaseKeeper}, acts on the hypervisor only through {@link LocalDomains}, and after each
+ * pass lets {@link HostRegistration} judge whether this host is ready.
+ */
+final class Reconciler {
+    private final NodeContext n;
+    private final LeaseKeeper lease;
+    private final LocalDomains local;
+
+    private final HostRegistration registration;
+    private final Map<VmId, ArrayDeque<Long>> localRestarts = new HashMap<>();
+    /** VMs this host refuses to start (their spec fails its domain policy) while it writes so. */
+    private final Set<VmId> refusing = new HashSet<>();
+
+    Reconciler(NodeContext context, LeaseKeeper lease, LocalDomains local, HostRegistration registration) {
+        this.n = context;
+        this.lease = lease;
+        this.local = local;
+        this.registration = registration;
+    }
+
+    // ---------------------------------------------------------------- reconciliation
+
+    /** Re-examines every VM this host runs or whose record names it. */
+    void reconcileAll() {
+        Set<VmId> all = new TreeSet<>(local.domains().keySet());
+        all.addAll(n.view().vmsOf(n.self()));
+        for (VmId vm : all) {
+            reconcile(vm);
+        }
+        registration.checkReady();
+    }
+
+    /** Brings one VM's local reality in line with its record, as far as this host's part goes. */
+    void reconcile(VmId vm) {
+        if (!local.listed() || local.inFlight(vm) != null || n.busy(vm) || refusing.contains(vm)) {
+            return; // wait for what is in flight
+        }
+        Versioned<VmRecord> vr = n.vm(vm);
+        if (vr == null || !vr.value().spec().ha()) {
+            return; // not under HA: not ours to touch
+        }
+        VmRecord r = vr.value();
+        DomainState state = local.state(vm);
+        long now = n.now();
+        if (!lease.registered()) {
+            return; // without a session the view may be incomplete: keep what runs, under the inherited lease
+        }
+        long session = lease.session();
+        if (r.namesHost(n.self()) && !r.names(n.self(), session)) {
+            if (lease.leaseValid(now)) {
+                rebind(vr);
+            }
+            return;
+        }
+        if (!r.names(n.self(), session)) {
+            if (state != null && LocalDomains.holds(state) && local.inFlight(vm) == null) {
+                n.decide(Kind.DESTROY_UNOWNED, vm, r.owner(), "the record names " + r.owner() + ", not this host");
+                local.destroy(vm);
+            }
+            return;
+        }
+        if (!lease.leaseValid(now) || lease.selfFenced()) {
+            return; // no lease: change nothing here; checkLease handles the rest
+        }
+        if (n.self().equals(r.owner())) {
+            reconcileOwned(vr, state);
+        } else {
+            reconcileTarget(vr, state);
+        }
+    }
+
+    private void reconcileOwned(Versioned<VmRecord> vr, DomainState state) {
+        VmRecord r = vr.value();
+        VmId vm = r.id();
+        boolean here = state != null && LocalDomains.holds(state);
+        boolean stop = r.desired() == DesiredState.STOPPED;
+        switch (r.phase()) {
+            case PLACED -> {
+                if (stop) {
+                    stopOwned(vr, here);
+                } else {
+                    claimAndRun(vr, Kind.CLAIM, "placed here, generation " + r.generation());
+                }
+            }
+            case RUNNING -> {
+                if (stop) {
+                    stopOwned(vr, here);
+                } else if (state == DomainState.PAUSED) {
+                    local.op(vm, Hypervisor.Op.RESUME, new Effect.Resume(vm));
+                } else if (!here) {
+                    boolean crashed = local.crashed(vm);
+                    if (crashed && localRestartAllowed(vm)) {
+                        claimAndRun(vr, Kind.RESTART_LOCAL, "guest crashed; restarting it here");
+                    } else {
+                        String why = crashed ? "crashed more than " + n.settings().localRestartLimit()
+                                + " times here" : "not running on its owner";
+                        n.decide(Kind.NOT_RUNNING, vm, null, why);
+                        hostWrite(vr, r.withPhase(VmPhase.NOT_RUNNING, why), () -> local.crashHandled(vm));
+                    }
+                }
+            }
+            case MIGRATING -> {
+                if (state == DomainState.RUNNING) {
+                    n.decide(Kind.MIGRATE, vm, r.target(), "live migration to " + r.target());
+                    local.op(vm, Hypervisor.Op.MIGRATE, new Effect.Migrate(vm, r.target()));
+                } else if (!here) {
+                    n.decide(Kind.RELEASE, vm, r.target(), "source holds no copy");
+                    hostWrite(vr, r.withPhase(VmPhase.RELEASED, "migrated to " + r.target()), null);
+                }
+            }
+            case RELOCATING -> {
+                if (here) {
+                    local.shutdown(vm);
+                } else {
+                    n.decide(Kind.RELEASE, vm, null, "stopped for relocation");
+                    hostWrite(vr, r.withPhase(VmPhase.RELEASED, "stopped for relocation"), null);
+                }
+            }
+            default -> {
+                if (here) {
+                    // released, failed or given up: the leader may place it elsewhere without proof
+                    n.decide(Kind.DESTROY_UNOWNED, vm, null, "record is " + r.phase() + "; no copy may run here");
+                    local.destroy(vm);
+                }
+            }
+        }
+    }
+
+    /** The operator stopped an owned VM: shut its copy down, or, with none here, record it stopped. */
+    private void stopOwned(Versioned<VmRecord> vr, boolean here) {
+        if (here) {
+            local.shutdown(vr.value().id());
+        } else {
+            hostWrite(vr, vr.value().unowned(VmPhase.STOPPED, "stopped by operator"), null);
+        }
+    }
+
+    /** Rule 6: the destination claims a completed incoming migration, then resumes it. */
+    private void reconcileTarget(Versioned<VmRecord> vr, DomainState state) {
+        VmRecord r = vr.value();
+        VmId vm = r.id();
+        if ((r.phase() == VmPhase.MIGRATING || r.phase() == VmPhase.RELEASED)
+                && state == DomainState.PAUSED && local.migratedIn(vm)) {
+            long s = lease.session();
+            n.write(List.of(new CoordOp.PutVm(r.handedOverTo(n.self(), s), vr.version()),
+                    new CoordOp.CheckSessionLive(n.self(), s)), outcome -> {
+                        if (outcome == WriteOutcome.OK && s == lease.session() && !lease.selfFenced()
+                                && lease.leaseValid(n.now())) {
+                            n.decide(Kind.HANDOVER, vm, r.owner(), "claimed the migrated copy");
+                            local.op(vm, Hypervisor.Op.RESUME, new Effect.Resume(vm));
+                        } else {
+                            n.decide(Kind.CLAIM_FAILED, vm, r.owner(), "hand-over claim " + outcome);
+                        }
+                    });
+        }
+    }
+
+    private void rebind(Versioned<VmRecord> vr) {
+        VmRecord r = vr.value();
+        long s = lease.session();
+        VmRecord next = r;
+        if (n.self().equals(r.owner()) && r.ownerSession() != s) {
+            next = next.withOwnerSession(s);
+        }
+        if (n.self().equals(r.target()) && r.targetSession() != s) {
+            next = next.withTargetSession(s);
+        }
+        n.write(List.of(new CoordOp.PutVm(next, vr.version()), new CoordOp.CheckSessionLive(n.self(), s)),
+                outcome -> n.decide(outcome == WriteOutcome.OK ? Kind.REBIND : Kind.REBIND_FAILED, r.id(), null,
+                        outcome == WriteOutcome.OK ? "bound to session " + Long.toHexString(s) : outcome.name()));
+    }
+
+    /** Rule 1: compare-and-set the record (bound to this session) before starting or resuming. */
+    private void claimAndRun(Versioned<VmRecord> vr, Kind kind, String why) {
+        VmRecord r = vr.value();
+        VmId vm = r.id();
+        if (local.state(vm) == null && refuseToStart(vm, r.spec())) {
+            return; // nothing runs here and this host may not start it: no claim
+        }
+        long s = lease.session();
+        VmRecord claimed = r.withPhase(VmPhase.RUNNING, null);
+        local.holdAsStarting(vm); // holds the VM against a second reconcile until the claim returns
+        lease.updateWatchdog(n.now());
+        n.write(List.of(new CoordOp.PutVm(claimed, vr.version()), new CoordOp.CheckSessionLive(n.self(), s)),
+                outcome -> {
+                    local.callReturned(vm);
+                    if (outcome != WriteOutcome.OK || s != lease.session() || lease.selfFenced()
+                            || !lease.leaseValid(n.now())) {
+                        // an answer that comes after the lease lapsed gives no right to run anything
+                        n.decide(Kind.CLAIM_FAILED, vm, null, "claim " + outcome
+                                + (outcome == WriteOutcome.OK ? " but the lease lapsed meanwhile" : ""));
+                        return;
+                    }
+                    n.decide(kind, vm, null, why);
+                    DomainState now = local.state(vm);
+                    if (now == DomainState.RUNNING) {
+                        n.decide(Kind.ADOPT, vm, null, "already running here");
+                    } else if (now == DomainState.PAUSED) {
+                        local.op(vm, Hypervisor.Op.RESUME, new Effect.Resume(vm));
+                    } else {
+                        if (kind == Kind.RESTART_LOCAL) {
+                            localRestarts.computeIfAbsent(vm, k -> new ArrayDeque<>()).addLast(n.now());
+                        }
+                        local.crashHandled(vm);
+                        if (!refuseToStart(vm, r.spec())) {
+                            local.op(vm, Hypervisor.Op.START, new Effect.Start(r.spec()));
+                        }
+                    }
+                });
+    }
+
+    /**
+     * Whether this host's domain policy refuses {@code spec}, which it was about to start for
+     * {@code vm}. If so, nothing is called on the hypervisor: the host reports a failed start with the
+     * reason (a compare-and-set bound to its session), which the leader counts like any failed start,
+     * so a spec no host accepts ends in ERROR after maxRestart and maxRelocate attempts.
+     */
+    private boolean refuseToStart(VmId vm, VmSpec spec) {
+        String refusal = n.domainPolicy().refusal(spec);
+        if (refusal == null) {
+            return false;
+        }
+        n.decide(Kind.START_FAILED, vm, null, "not starting it here: " + refusal);
+        Versioned<VmRecord> vr = n.vm(vm);
+        long s = lease.session();
+        if (vr != null && s != 0 && vr.value().names(n.self(), s) && n.self().equals(vr.value().owner())) {
+            refusing.add(vm);
+            n.write(List.of(new CoordOp.PutVm(vr.value().startFailed("refused by " + n.self() + ": " + refusal),
+                    vr.version()), new CoordOp.CheckSessionLive(n.self(), s)),
+                    // on a conflict the record changed and its change reconciles again; after a failed
+                    // write, the next listing does (no retry loop here)
+                    outcome -> refusing.remove(vm));
+        }
+        return true;
+    }
+
+    private boolean localRestartAllowed(VmId vm) {
+        ArrayDeque<Long> times = localRestarts.computeIfAbsent(vm, k -> new ArrayDeque<>());
+        long now = n.now();
+        while (!times.isEmpty() && now - times.peekFirst() > Peers.ms(n.settings().localRestartWindowMs())) {
+            times.removeFirst();
+        }
+        return times.size() < n.settings().localRestartLimit();
+    }
+
+    /** A host's own write for a local event (a failed start confirmed, a migration aborted). */
+    void hostWrite(Versioned<VmRecord> vr, VmRecord next) {
+        hostWrite(vr, next, null);
+    }
+
+    /** A host's own write on a record that names it: a compare-and-set bound to its live session. */
+    private void hostWrite(Versioned<VmRecord> vr, VmRecord next, Runnable onOk) {
+        long s = lease.session();
+        if (s == 0) {
+            return;
+        }
+        n.write(List.of(new CoordOp.PutVm(next, vr.version()), new CoordOp.CheckSessionLive(n.self(), s)), outcome -> {
+            if (outcome == WriteOutcome.OK && onOk != null) {
+                onOk.run();
+            }
+        });
+    }
+}
