@@ -20,7 +20,8 @@ import java.util.function.Consumer;
 /**
  * What every part of one node shares: who it is, its settings and domain policy, the time, its view
  * of the cluster state, the writes in flight, and the effects the current step decided. The parts
- * ({@link HostAgent}, {@link Manager}, {@link AdminHandler}) reach each other only through the
+ * ({@link HostAgent} and its {@link LeaseKeeper}, {@link Reconciler}, ...; {@link Manager} and its
+ * {@link Leadership}, {@link Fencing}, ...; {@link AdminHandler}) reach each other only through the
  * small interfaces they are given, never through this.
  */
 final class NodeContext {

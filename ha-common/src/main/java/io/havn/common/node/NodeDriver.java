@@ -31,15 +31,16 @@ public final class NodeDriver {
 
     /** Starts the node and carries out what it asks first. */
     public void start() {
-        run(node.start());
+        carryOut(node.start());
     }
 
     /** Hands the node one event and carries out what it decides. Must run on the node's thread. */
     public void handle(NodeEvent event) {
-        run(node.handle(event));
+        carryOut(node.handle(event));
     }
 
-    private void run(List<Effect> effects) {
+    /** Carries {@code effects} out after any still queued; the first a port throws on ends this call. */
+    void carryOut(List<Effect> effects) {
         queue.addAll(effects);
         if (running) {
             return; // called back from a port: the loop below runs these after the ones before them
@@ -48,14 +49,14 @@ public final class NodeDriver {
         try {
             Effect e;
             while ((e = queue.poll()) != null) {
-                carryOut(e);
+                perform(e);
             }
         } finally {
             running = false; // a port that threw: the effects after it stay queued for the next step
         }
     }
 
-    private void carryOut(Effect effect) {
+    private void perform(Effect effect) {
         Coordinator c = ports.coordinator();
         Hypervisor hv = ports.hypervisor();
         if (effect instanceof Effect.Send e) {
@@ -99,7 +100,7 @@ public final class NodeDriver {
         } else if (effect instanceof Effect.Answer e) {
             ports.admin().reply(e.requestId(), e.reply());
         } else if (effect instanceof Effect.ScheduleTick e) {
-            ports.scheduler().schedule(e.delayNanos(), () -> run(node.tick()));
+            ports.scheduler().schedule(e.delayNanos(), () -> carryOut(node.tick()));
         } else {
             throw new IllegalArgumentException("no port carries out " + effect);
         }

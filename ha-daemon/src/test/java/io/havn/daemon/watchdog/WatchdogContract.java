@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What every {@link Watchdog} adapter must do, whatever guards the machine: the petter process on a
- * watchdog device, or the simulator's model of one. The node (HostAgent, rule 3 of DESIGN.md)
+ * watchdog device, or the simulator's model of one. The node (LeaseKeeper, rule 3 of DESIGN.md)
  * relies on it as follows:
  * <ul>
  * <li>{@code armUntil(d)} keeps the machine alive until {@code d} on the node's clock, and no
