@@ -91,6 +91,9 @@ final class NodeContext {
 
     /** What this step decided, in order; the next step starts empty. */
     List<Effect> drain() {
+        if (out.isEmpty()) {
+            return List.of(); // most steps (a heartbeat taken in) decide nothing
+        }
         List<Effect> done = List.copyOf(out);
         out.clear();
         return done;

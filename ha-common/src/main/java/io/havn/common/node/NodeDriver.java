@@ -41,6 +41,9 @@ public final class NodeDriver {
 
     /** Carries {@code effects} out after any still queued; the first a port throws on ends this call. */
     void carryOut(List<Effect> effects) {
+        if (effects.isEmpty() && (running || queue.isEmpty())) {
+            return;
+        }
         queue.addAll(effects);
         if (running) {
             return; // called back from a port: the loop below runs these after the ones before them
