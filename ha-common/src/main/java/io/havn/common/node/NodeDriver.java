@@ -39,14 +39,18 @@ public final class NodeDriver {
         carryOut(node.handle(event));
     }
 
-    /** Carries {@code effects} out after any still queued; the first a port throws on ends this call. */
+    /**
+     * Carries {@code effects} out after any still queued. The first effect a port throws on ends
+     * this call; the effects after it stay queued, ahead of anything else, for the next call.
+     */
     void carryOut(List<Effect> effects) {
-        if (effects.isEmpty() && (running || queue.isEmpty())) {
+        if (running) {
+            queue.addAll(effects); // called back from a port: these run after the ones decided before them
             return;
         }
-        queue.addAll(effects);
-        if (running) {
-            return; // called back from a port: the loop below runs these after the ones before them
+        if (!queue.isEmpty()) {
+            queue.addAll(effects); // left by a port that threw: those first
+            effects = List.of();
         }
         running = true;
         try {
@@ -54,8 +58,22 @@ public final class NodeDriver {
             while ((e = queue.poll()) != null) {
                 perform(e);
             }
+            // the common case, read straight from the step's list (a heartbeat round is one per peer)
+            for (int i = 0; i < effects.size(); i++) {
+                try {
+                    perform(effects.get(i));
+                } catch (RuntimeException | Error failed) {
+                    for (int k = effects.size() - 1; k > i; k--) {
+                        queue.addFirst(effects.get(k)); // ahead of what a port added meanwhile
+                    }
+                    throw failed;
+                }
+            }
+            while ((e = queue.poll()) != null) {
+                perform(e); // what ports answered at once, in order
+            }
         } finally {
-            running = false; // a port that threw: the effects after it stay queued for the next step
+            running = false;
         }
     }
 
