@@ -17,11 +17,23 @@ import java.util.Objects;
 public sealed interface Effect {
     // ---- the transport
 
-    /** Send one heartbeat to a peer. */
-    record Send(HostId to, Heartbeat heartbeat) implements Effect {
+    /**
+     * One heartbeat round: {@code heartbeats.get(i)} to {@code to.get(i)}, in that order. One effect
+     * per round, not per peer: at 1,000 hosts a round is 999 heartbeats.
+     */
+    record Send(List<HostId> to, List<Heartbeat> heartbeats) implements Effect {
+        /** Takes both lists as they are (no copy: a round is made anew each time and never changed). */
         public Send {
             Objects.requireNonNull(to, "to");
-            Objects.requireNonNull(heartbeat, "heartbeat");
+            Objects.requireNonNull(heartbeats, "heartbeats");
+            if (to.size() != heartbeats.size()) {
+                throw new IllegalArgumentException(to.size() + " peers for " + heartbeats.size() + " heartbeats");
+            }
+        }
+
+        /** One heartbeat to one peer. */
+        public Send(HostId to, Heartbeat heartbeat) {
+            this(List.of(to), List.of(heartbeat));
         }
     }
 

@@ -81,7 +81,9 @@ public final class NodeDriver {
         Coordinator c = ports.coordinator();
         Hypervisor hv = ports.hypervisor();
         if (effect instanceof Effect.Send e) {
-            ports.transport().send(e.to(), e.heartbeat());
+            for (int i = 0; i < e.to().size(); i++) {
+                ports.transport().send(e.to().get(i), e.heartbeats().get(i));
+            }
         } else if (effect instanceof Effect.Record e) {
             ports.decisions().record(e.decision());
         } else if (effect instanceof Effect.Write e) {

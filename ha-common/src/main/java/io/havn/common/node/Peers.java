@@ -38,6 +38,8 @@ final class Peers {
     private final java.util.List<HostId> ids = new java.util.ArrayList<>();
     private final java.util.List<Peer> ordered = new java.util.ArrayList<>();
     private long sequence;
+    /** The peers in name order as the last round was sent to them; null after a change. */
+    private java.util.List<HostId> idsSent;
 
     Peers(HostId self, long incarnation, Settings settings) {
         this.self = self;
@@ -55,6 +57,7 @@ final class Peers {
         int at = -java.util.Collections.binarySearch(ids, host) - 1;
         ids.add(at, host);
         ordered.add(at, p);
+        idsSent = null;
     }
 
     private PhiAccrualDetector detector() {
@@ -68,6 +71,7 @@ final class Peers {
         if (p != null) {
             ids.remove(host);
             ordered.remove(p);
+            idsSent = null;
         }
     }
 
@@ -78,11 +82,19 @@ final class Peers {
 
     /** Sends a heartbeat to every peer, each echoing the last one that peer sent us. */
     void sendAll(java.util.function.Consumer<Effect> out, long now, long epoch, int unconfirmedMs, boolean frozen) {
-        for (Peer p : ordered) {
-            long echo = p.last == null ? Heartbeat.NO_ECHO : p.last.sentNanos();
-            out.accept(new Effect.Send(p.id, new Heartbeat(self, incarnation, ++sequence, epoch, now, echo,
-                    unconfirmedMs, frozen)));
+        if (ordered.isEmpty()) {
+            return;
         }
+        Heartbeat[] beats = new Heartbeat[ordered.size()];
+        for (int i = 0; i < beats.length; i++) {
+            Peer p = ordered.get(i);
+            long echo = p.last == null ? Heartbeat.NO_ECHO : p.last.sentNanos();
+            beats[i] = new Heartbeat(self, incarnation, ++sequence, epoch, now, echo, unconfirmedMs, frozen);
+        }
+        if (idsSent == null) {
+            idsSent = java.util.List.copyOf(ids); // again only after the peers change
+        }
+        out.accept(new Effect.Send(idsSent, java.util.Collections.unmodifiableList(java.util.Arrays.asList(beats))));
     }
 
     /** Each peer's health now, in name order (a fresh list the caller may add to). */

@@ -113,7 +113,11 @@ class NodeEventsTest {
     /** The last heartbeat sent to each peer. */
     private Map<HostId, Heartbeat> sent() {
         Map<HostId, Heartbeat> last = new java.util.HashMap<>();
-        all(Effect.Send.class).forEach(e -> last.put(e.to(), e.heartbeat()));
+        for (Effect.Send round : all(Effect.Send.class)) {
+            for (int i = 0; i < round.to().size(); i++) {
+                last.put(round.to().get(i), round.heartbeats().get(i));
+            }
+        }
         return last;
     }
 

@@ -126,7 +126,7 @@ public final class SimTransport implements Transport, AutoCloseable {
         // the same, and 1,000 hosts do not keep a million-entry map here besides the one in Peers.
         NodeDriver n = from.driver;
         if (n != null) {
-            world.deliver(from, incarnation, () -> n.handle(e));
+            world.deliver(from, incarnation, n, e);
         }
     }
 

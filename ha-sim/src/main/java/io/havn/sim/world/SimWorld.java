@@ -192,6 +192,20 @@ public final class SimWorld {
         runGuarded(r);
     }
 
+    /** As {@link #deliver(SimHost, int, Runnable)} for one event, with no task made unless it waits. */
+    void deliver(SimHost h, int inc, NodeDriver driver, NodeEvent e) {
+        if (h.incarnation != inc || !h.powered || h.node == null) {
+            return;
+        }
+        if (clock.nanos() < h.pausedUntil || !h.held.isEmpty()) {
+            h.held.add(() -> driver.handle(e));
+            return;
+        }
+        if (invariants.violation() == null) {
+            driver.handle(e);
+        }
+    }
+
     private void runGuarded(Runnable r) {
         if (invariants.violation() != null) {
             return;
