@@ -1,7 +1,6 @@
 package io.havn.common.node;
 
 import io.havn.common.model.HostId;
-import java.util.List;
 import java.util.function.LongToIntFunction;
 
 /**
@@ -30,11 +29,12 @@ final class Liveness {
 
     /** Rule 5's count now, from this node's view: every peer's health, and its own once it votes. */
     Quorum quorum(long now) {
-        List<Peers.Health> votes = peers.healths(now);
+        Quorum.Tally votes = new Quorum.Tally();
+        peers.vote(votes, now);
         if (c.view().host(c.self()) != null) { // this host votes once it is registered in the cluster state
             votes.add(health(c.self(), now));
         }
-        return Quorum.of(c.view().hostIds().size(), votes);
+        return votes.of(c.view().hostIds().size());
     }
 
     /** Whether a strict majority of voters is freshly lost from this node's view now (rule 5's freeze). */

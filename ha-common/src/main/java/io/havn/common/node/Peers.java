@@ -97,13 +97,11 @@ final class Peers {
         out.accept(new Effect.Send(idsSent, java.util.Collections.unmodifiableList(java.util.Arrays.asList(beats))));
     }
 
-    /** Each peer's health now, in name order (a fresh list the caller may add to). */
-    java.util.List<Health> healths(long now) {
-        java.util.List<Health> out = new java.util.ArrayList<>(ordered.size() + 1);
+    /** Adds each peer's health now to {@code votes}. */
+    void vote(Quorum.Tally votes, long now) {
         for (Peer p : ordered) {
-            out.add(health(p, now));
+            votes.add(health(p, now));
         }
-        return out;
     }
 
     /** Records a heartbeat; returns false if it was ignored (unknown sender, stale or replayed). */

@@ -23,16 +23,29 @@ record Quorum(int hosts, int healthy, int lost) {
 
     /** Counts {@code votes}, one health per host that votes (unknown ones count as neither). */
     static Quorum of(int hosts, Collection<Peers.Health> votes) {
-        int healthy = 0;
-        int lost = 0;
+        Tally t = new Tally();
         for (Peers.Health h : votes) {
+            t.add(h);
+        }
+        return t.of(hosts);
+    }
+
+    /** Counts votes one at a time, so rule 5 is counted every tick without a list of healths. */
+    static final class Tally {
+        private int healthy;
+        private int lost;
+
+        void add(Peers.Health h) {
             if (h == Peers.Health.HEALTHY) {
                 healthy++;
             } else if (h == Peers.Health.LOST) {
                 lost++;
             }
         }
-        return new Quorum(hosts, healthy, lost);
+
+        Quorum of(int hosts) {
+            return new Quorum(hosts, healthy, lost);
+        }
     }
 
     /** The number of voters: the hosts (at least one), plus the coordination service's vote when they are even. */

@@ -5,9 +5,8 @@ import io.havn.common.node.Heartbeat;
 import io.havn.common.node.NodeDriver;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.port.Transport;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -54,13 +53,31 @@ public final class SimTransport implements Transport, AutoCloseable {
     /** One sender's heartbeats of one instant, on their way. */
     static final class Batch {
         final long at;
-        final List<SimHost> to = new ArrayList<>();
-        final List<Integer> incarnations = new ArrayList<>();
+        /** Sized for a whole round (one heartbeat to every other host), so the arrays never grow. */
+        SimHost[] to;
+        int[] incarnations;
         /** The heartbeats, each sealed and addressed to its destination (no datagram object each: 1,000 hosts). */
-        final List<Heartbeat> beats = new ArrayList<>();
+        Heartbeat[] beats;
+        int size;
 
-        Batch(long at) {
+        Batch(long at, int capacity) {
             this.at = at;
+            this.to = new SimHost[capacity];
+            this.incarnations = new int[capacity];
+            this.beats = new Heartbeat[capacity];
+        }
+
+        void add(SimHost dest, Heartbeat hb) {
+            if (size == to.length) { // more heartbeats in one instant than hosts: a round and then some
+                int n = Math.max(4, 2 * size);
+                to = Arrays.copyOf(to, n);
+                incarnations = Arrays.copyOf(incarnations, n);
+                beats = Arrays.copyOf(beats, n);
+            }
+            to[size] = dest;
+            incarnations[size] = dest.incarnation;
+            beats[size] = hb;
+            size++;
         }
     }
 
@@ -73,22 +90,20 @@ public final class SimTransport implements Transport, AutoCloseable {
         long now = world.clock.nanos();
         Batch b = from.outgoing;
         if (b == null || b.at != now) {
-            Batch fresh = new Batch(now);
+            Batch fresh = new Batch(now, world.hostCount());
             from.outgoing = fresh;
             world.clock.schedule(world.net.latencyNanos(), () -> deliver(fresh));
             b = fresh;
         }
-        b.to.add(dest);
-        b.incarnations.add(dest.incarnation);
-        b.beats.add(heartbeat);
+        b.add(dest, heartbeat);
     }
 
     private static void deliver(Batch b) {
-        for (int i = 0; i < b.to.size(); i++) {
-            SimHost dest = b.to.get(i);
-            SimTransport r = receiver(dest, b.incarnations.get(i));
+        for (int i = 0; i < b.size; i++) {
+            SimHost dest = b.to[i];
+            SimTransport r = receiver(dest, b.incarnations[i]);
             if (r != null) {
-                r.receive(b.beats.get(i), true, dest.id);
+                r.receive(b.beats[i], true, dest.id);
             }
         }
     }

@@ -144,6 +144,11 @@ public final class SimWorld {
         return hosts.get(id);
     }
 
+    /** The number of hosts in the world. */
+    int hostCount() {
+        return hosts.size();
+    }
+
     public Collection<SimHost> hosts() {
         return hosts.values();
     }
