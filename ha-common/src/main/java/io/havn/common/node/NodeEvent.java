@@ -17,6 +17,9 @@ public sealed interface NodeEvent {
     // ---- transport
     record HeartbeatReceived(Heartbeat heartbeat) implements NodeEvent { }
 
+    /** A peer's signal sender spoke (authentic, addressed here, later than the last one taken from it). */
+    record SignalReceived(HostSignal signal) implements NodeEvent { }
+
     // ---- coordinator
     /**
      * A session began. {@code timeoutMs} is the session timeout the ensemble negotiated (ZooKeeper
