@@ -10,7 +10,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -43,6 +45,8 @@ final class Fencing {
     /** Whether this node leads now (rule 2). */
     private final BooleanSupplier leading;
     private final Map<HostId, Fence> fences = new TreeMap<>();
+    /** The suspects not fenced because their signal shows their host alive (each reported once). */
+    private final Set<HostId> heldOff = new TreeSet<>();
     /** When this node began to suspect each host it suspects now. */
     private final Map<HostId, Long> suspectedAt = new HashMap<>();
 
@@ -80,6 +84,7 @@ final class Fencing {
                 suspects.add(h);
             } else {
                 fences.remove(h);
+                heldOff.remove(h);
             }
         }
         if (suspects.isEmpty() || !host.leaseValid(now) || !live.settled(now)) {
@@ -100,8 +105,18 @@ final class Fencing {
             if (f != null && (f.inFlight || now < f.retryAt)) {
                 continue;
             }
+            String alive = live.signals().alive(h, now);
+            if (alive != null) {
+                // its daemon is silent, its host is not: a stall or a restart, which its lease and
+                // watchdog bound; fencing it would only kill healthy guests
+                if (heldOff.add(h)) {
+                    n.decide(Kind.HOLD_OFF, null, h, "heartbeats stopped, but " + alive + ": not fencing it");
+                }
+                continue;
+            }
+            String after = heldOff.remove(h) ? ", and its signal no longer shows it alive" : "";
             fences.put(h, new Fence(now));
-            n.decide(Kind.FENCE_START, null, h, "suspected, device " + hr.value().fenceDevice());
+            n.decide(Kind.FENCE_START, null, h, "suspected" + after + ", device " + hr.value().fenceDevice());
             n.emit(new Effect.PowerOff(h, hr.value().fenceDevice()));
         }
     }
@@ -131,6 +146,11 @@ final class Fencing {
         if (live.peers().heardSince(h, f.startedAt)) {
             f.retryAt = now + Peers.ms(n.settings().fenceRetryMs());
             n.decide(Kind.ALARM, null, h, "fence device reported off, but a heartbeat arrived after fencing began");
+            return;
+        }
+        if (live.signals().lastArrival(h) >= f.startedAt && live.signals().alive(h, now) != null) {
+            f.retryAt = now + Peers.ms(n.settings().fenceRetryMs());
+            n.decide(Kind.ALARM, null, h, "fence device reported off, but the host's signal still shows it alive");
             return;
         }
         n.decide(Kind.FENCE_OFF, null, h, "device confirmed power off");

@@ -11,20 +11,27 @@ import java.util.function.LongToIntFunction;
 final class Liveness {
     private final NodeContext c;
     private final Peers peers;
+    private final Signals signals;
     /** This host's rule 5 x: time since its last confirmation (from its lease). */
     private final LongToIntFunction selfUnconfirmedMs;
     private long healthySince = Long.MIN_VALUE;
     /** Since when this node has not seen a strict majority healthy (MIN_VALUE while it does). */
     private long unhealthySince = Long.MIN_VALUE;
 
-    Liveness(NodeContext c, Peers peers, LongToIntFunction selfUnconfirmedMs) {
+    Liveness(NodeContext c, Peers peers, Signals signals, LongToIntFunction selfUnconfirmedMs) {
         this.c = c;
         this.peers = peers;
+        this.signals = signals;
         this.selfUnconfirmedMs = selfUnconfirmedMs;
     }
 
     Peers peers() {
         return peers;
+    }
+
+    /** The peers' second liveness signal, apart from their daemons. */
+    Signals signals() {
+        return signals;
     }
 
     /** Rule 5's count now, from this node's view: every peer's health, and its own once it votes. */

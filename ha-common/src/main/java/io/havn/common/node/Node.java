@@ -40,6 +40,7 @@ public final class Node {
 
     private final NodeContext c;
     final Peers peers;
+    private final Signals signals;
     final Liveness liveness;
     final HostAgent agent;
     final Manager manager;
@@ -66,7 +67,8 @@ public final class Node {
                 Objects.requireNonNull(watchdog, "watchdog"));
         peers = new Peers(identity.id(), identity.incarnation(), settings);
         // each part gets the others only as the calls it needs, bound to the part when called
-        liveness = new Liveness(c, peers, this::selfUnconfirmedMs);
+        signals = new Signals(settings);
+        liveness = new Liveness(c, peers, signals, this::selfUnconfirmedMs);
         agent = new HostAgent(c, liveness::majorityLost, this::sessionEnded);
         admin = new AdminHandler(c, liveness, agent, this::evictAll);
         manager = new Manager(c, liveness, agent, admin);
@@ -149,6 +151,8 @@ public final class Node {
         ClusterView view = c.view();
         if (event instanceof NodeEvent.HeartbeatReceived e) {
             onHeartbeat(e.heartbeat(), now);
+        } else if (event instanceof NodeEvent.SignalReceived e) {
+            signals.received(e.signal(), now);
         } else if (event instanceof NodeEvent.SessionStarted e) {
             agent.onSessionStarted(e.session(), e.timeoutMs());
         } else if (event instanceof NodeEvent.SessionEnded e) {
@@ -173,6 +177,7 @@ public final class Node {
             view.putHost(e.host(), e.record());
             if (e.record() == null) {
                 peers.remove(e.host());
+                signals.remove(e.host());
             } else {
                 peers.add(e.host(), now);
             }

@@ -214,6 +214,64 @@ class NodeSafetyChecksTest {
         assertTrue(rig.decided(Decision.Kind.ALARM), "the contradiction is an alarm\n" + rig.trail());
     }
 
+    /** A leader node1 with node2 fenceable and running a, all settled; node2 then falls silent for {@code silentMs}. */
+    private static OneNodeRig node2SilentWithItsSignal(long silentMs, HostSignal.Guard guard, int remainingMs) {
+        OneNodeRig rig = new OneNodeRig("node1");
+        rig.host("node1", null, false, 0);
+        rig.host("node2", "ipmi-node2", false, 0);
+        rig.host("node3", null, false, 0);
+        rig.vm(VmRecord.running(spec("a"), NODE2, 5), 0);
+        rig.start(7);
+        rig.live("node2", 5L);
+        rig.live("node3", 9L);
+        rig.lead(1);
+        rig.passMs(OneNodeRig.settings().settleMs() + 1_000, "node2", "node3");
+        long seq = 0;
+        for (long t = 0; t < silentMs; t += 200) { // node2's daemon is silent, its signal sender is not
+            rig.driver.handle(new NodeEvent.SignalReceived(new HostSignal(NODE2, 1, ++seq, guard,
+                    guard == HostSignal.Guard.ARMED ? (int) Math.max(1, remainingMs - t) : 0)));
+            rig.passMs(200, "node3");
+        }
+        return rig;
+    }
+
+    @Test
+    void aSilentDaemonWhoseSignalShowsItsHostArmedIsNotFenced() {
+        OneNodeRig rig = node2SilentWithItsSignal(4_000, HostSignal.Guard.ARMED, 5_000);
+        assertFalse(rig.called("fence node2"), "node2's host is alive under its lease: no fence\n" + rig.trail());
+        assertTrue(rig.decided(Decision.Kind.SUSPECT), "its daemon is suspected all the same\n" + rig.trail());
+        assertEquals(1, rig.decisions.stream().filter(d -> d.kind() == Decision.Kind.HOLD_OFF).count(),
+                "the hold-off is reported once\n" + rig.trail());
+    }
+
+    @Test
+    void aSilentDaemonIsFencedOnceTheDeadlineItsSignalStatedHasPassed() {
+        OneNodeRig rig = node2SilentWithItsSignal(4_000, HostSignal.Guard.ARMED, 2_500);
+        assertTrue(rig.called("fence node2"), "past the deadline the watchdog enforces, node2 is fenced\n"
+                + rig.trail());
+    }
+
+    @Test
+    void aSilentDaemonWhoseSignalSaysItsWatchdogLapsedIsFenced() {
+        OneNodeRig rig = node2SilentWithItsSignal(4_000, HostSignal.Guard.LAPSED, 0);
+        assertTrue(rig.called("fence node2"), "a lapsed watchdog resets the host anyway: fence it\n" + rig.trail());
+        assertFalse(rig.decided(Decision.Kind.HOLD_OFF), rig.trail());
+    }
+
+    @Test
+    void aFenceDevicesOffIsNoProofWhileTheHostsSignalStillShowsItAlive() {
+        OneNodeRig rig = node2SilentWithItsSignal(4_000, HostSignal.Guard.LAPSED, 0);
+        assertTrue(rig.called("fence node2"), rig.trail());
+        // the device reports off, yet node2's signal sender speaks on, with a lease ahead: it cut some other machine
+        rig.driver.handle(new NodeEvent.SignalReceived(new HostSignal(NODE2, 1, 1_000, HostSignal.Guard.ARMED, 5_000)));
+        rig.driver.handle(new NodeEvent.FenceDone(NODE2, true, null));
+        rig.passMs(2_000, "node3");
+        assertTrue(rig.accepted().stream().flatMap(List::stream).noneMatch(op -> op instanceof CoordOp.PutHost p
+                && p.record().id().equals(NODE2) && p.record().offConfirmed()),
+                "a device's \"off\" contradicted by the host's own signal is no proof of death\n" + rig.trail());
+        assertTrue(rig.decided(Decision.Kind.ALARM), "the contradiction is an alarm\n" + rig.trail());
+    }
+
     @Test
     void aRestartIsRefusedByTheQuorumOnceTheHostRecordedOffHasRegisteredAgain() {
         OneNodeRig rig = new OneNodeRig("node1");

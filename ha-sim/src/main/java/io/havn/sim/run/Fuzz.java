@@ -354,6 +354,14 @@ public final class Fuzz {
                 add(Math.min(t + d, HEAL_AT_S * 1000L - 1), "heal");
             } else if (kind < 80) {
                 add(t, "clock-step " + h + " " + (rnd.nextBoolean() ? "-" : "") + duration(1, 120) + "ms");
+            } else if (kind < 90) {
+                // the second liveness signal stops (its sender dies) and maybe comes back: the host is
+                // then judged on its daemon's heartbeats alone, as without the signal
+                add(t, "signal " + h + " off");
+                long on = t + duration(1, 60);
+                if (rnd.nextBoolean() && on < HEAL_AT_S * 1000L) {
+                    add(on, "signal " + h + " on");
+                }
             }
         }
 

@@ -256,6 +256,8 @@ public final class ScenarioRunner {
             world.cut(x.from(), x.to(), x.oneWay());
         } else if (c instanceof Command.ClockStep x) {
             world.clockStep(x.host(), x.deltaMs());
+        } else if (c instanceof Command.Signal x) {
+            world.signal(x.host(), x.on());
         } else {
             admin(c);
         }

@@ -353,6 +353,21 @@ public sealed interface Command {
         }
     }
 
+    /**
+     * The host's signal sender (the second liveness signal, apart from its daemon) stops or starts
+     * again; it runs from the start.
+     */
+    record Signal(HostId host, boolean on) implements Command {
+        public Signal {
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return "signal " + host + (on ? " on" : " off");
+        }
+    }
+
     /** Fencing the host fails (the fence device does not answer for it). */
     record FenceFail(HostId host) implements Command {
         public FenceFail {

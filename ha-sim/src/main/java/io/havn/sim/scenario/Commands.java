@@ -54,6 +54,7 @@ public final class Commands {
         SYNTAX.put("clock-step", new Syntax("clock-step HOST [-]DURATION", 2,
                 a -> new Command.ClockStep(HostId.of(a[1]), signedMs(a[2]))));
         host("fence-fail", Command.FenceFail::new);
+        SYNTAX.put("signal", new Syntax("signal HOST on|off", 2, a -> new Command.Signal(HostId.of(a[1]), onOff(a[2]))));
         SYNTAX.put("migrate", new Syntax("migrate VM HOST", 2, a -> new Command.Migrate(a[1], HostId.of(a[2]))));
         SYNTAX.put("relocate", new Syntax("relocate VM HOST", 2, a -> new Command.Relocate(a[1], HostId.of(a[2]))));
         SYNTAX.put("maintenance", new Syntax("maintenance HOST on|off", 2,

@@ -55,6 +55,10 @@ public final class SimHost {
     SimTransport transport;
     /** Whether the guard beside the daemon (the petter) runs; it does unless a test stops it. */
     boolean guardRunning = true;
+    /** Whether this host's signal sender runs ({@link SimSignals}); it does unless a test stops it. */
+    boolean signalRunning = true;
+    /** The last sequence its signal sender used (its incarnation is {@link #boots}). */
+    long signalSequence;
     /** Whether the guard's device resets only after more than W (the lease's arithmetic breaks). */
     boolean guardSlowerThanW;
     /** When above 0, every libvirt call here hangs and the adapter gives it up after this many ms. */

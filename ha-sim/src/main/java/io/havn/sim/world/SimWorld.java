@@ -117,6 +117,7 @@ public final class SimWorld {
             }
         });
         clock.schedule(TICK_MS * MS, this::tick);
+        new SimSignals(this, settings.heartbeatIntervalMs()).start();
     }
 
     public void listen(Listener l) {
@@ -533,6 +534,13 @@ public final class SimWorld {
     }
 
     /** The host's wall clock jumps by {@code deltaMs}. */
+    /** Stops ({@code on} false) or starts again the signal sender of {@code host}. */
+    public void signal(HostId host, boolean on) {
+        SimHost h = hosts.get(host);
+        h.signalRunning = on;
+        note(host, "fault", "signal sender " + (on ? "runs again" : "stopped"));
+    }
+
     public void clockStep(HostId host, long deltaMs) {
         hosts.get(host).wallOffsetMs += deltaMs;
         note(host, "fault", "wall clock steps " + (deltaMs < 0 ? "back " : "ahead ") + Math.abs(deltaMs) + " ms");

@@ -46,6 +46,7 @@ class CommandsTest {
         m.put("cut-oneway node1 node2", new Command.Cut("node1", "node2", true));
         m.put("clock-step node1 -30s", new Command.ClockStep(N1, -30_000));
         m.put("fence-fail node1", new Command.FenceFail(N1));
+        m.put("signal node1 off", new Command.Signal(N1, false));
         m.put("migrate web1 node1", new Command.Migrate("web1", N1));
         m.put("relocate web1 node1", new Command.Relocate("web1", N1));
         m.put("maintenance node1 on", new Command.Maintenance(N1, true));

@@ -1,0 +1,73 @@
+package io.havn.common.node;
+
+import io.havn.common.model.HostId;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The second liveness signal: what each peer's signal sender, a process apart from havnd, last
+ * said ({@link HostSignal}) and when it arrived. A host whose sender was heard within a heartbeat
+ * timeout, saying its watchdog is armed toward a deadline still ahead (or that it guards no HA VM),
+ * is alive whatever its daemon does: the manager does not fence it ({@link Fencing}). It detects
+ * only; it never proves anything dead, and a host never heard from is judged on its heartbeats
+ * alone, as before.
+ */
+final class Signals {
+    private record Last(HostSignal signal, long arrival) { }
+
+    private final Settings settings;
+    private final Map<HostId, Last> last = new HashMap<>();
+
+    Signals(Settings settings) {
+        this.settings = settings;
+    }
+
+    /** Takes a signal; returns false if it was ignored (not after the last one taken from its host). */
+    boolean received(HostSignal s, long now) {
+        Last l = last.get(s.from());
+        if (l != null && !s.isAfter(l.signal())) {
+            return false;
+        }
+        last.put(s.from(), new Last(s, now));
+        return true;
+    }
+
+    /** Forgets {@code h} (gone from the cluster state). */
+    void remove(HostId h) {
+        last.remove(h);
+    }
+
+    /** When a signal from {@code h} last arrived, MIN_VALUE if none did. */
+    long lastArrival(HostId h) {
+        Last l = last.get(h);
+        return l == null ? Long.MIN_VALUE : l.arrival();
+    }
+
+    /** The last signal taken from {@code h}, or null. */
+    HostSignal last(HostId h) {
+        Last l = last.get(h);
+        return l == null ? null : l.signal();
+    }
+
+    /**
+     * Why {@code h} is alive now by its signal, or null when the signal does not show it alive:
+     * never heard, silent for a heartbeat timeout, its watchdog lapsed, or the deadline it stated
+     * has passed (counted from the arrival, so never earlier than the host's own deadline).
+     */
+    String alive(HostId h, long now) {
+        Last l = last.get(h);
+        if (l == null || now - l.arrival() >= Peers.ms(settings.heartbeatTimeoutMs())) {
+            return null;
+        }
+        HostSignal s = l.signal();
+        return switch (s.guard()) {
+            case RELEASED -> "its signal says it runs and guards no HA VM";
+            case ARMED -> {
+                long left = l.arrival() + Peers.ms(s.remainingMs()) - now;
+                yield left > 0 ? "its signal says it runs, its watchdog armed for another " + left / 1_000_000L + " ms"
+                        : null;
+            }
+            case LAPSED -> null;
+        };
+    }
+}
