@@ -142,6 +142,16 @@ final class AdminChecks {
         if (live.peers().health(host, n.now()) != Peers.Health.UNKNOWN) {
             return new Refuse("host-alive", "host " + host + " is sending heartbeats: it is not off");
         }
+        String alive = live.signals().alive(host, n.now());
+        if (alive != null) {
+            return new Refuse("host-alive", "host " + host + " is not off: " + alive);
+        }
+        HostRecord.PlannedRestart restart = hr.value().restart();
+        if (restart != null
+                && n.now() < n.view().restartHoldsUntil(host, restart.session(), n.settings())) {
+            return new Refuse("host-alive", "host " + host + "'s daemon announced a planned restart: its VMs may run "
+                    + "on while it is away, so it cannot be confirmed off yet");
+        }
         if (!n.view().live(host).isEmpty()) {
             // a host that still confirms its session to a quorum is running, whatever its heartbeats say
             return new Refuse("host-alive", "host " + host + " still holds a live coordination session: it is "

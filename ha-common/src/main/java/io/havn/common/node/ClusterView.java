@@ -29,6 +29,10 @@ final class ClusterView {
     private HostId leader;
     private final TreeMap<HostId, Versioned<HostRecord>> hosts = new TreeMap<>();
     private final Set<HostId> recordedOff = new HashSet<>();
+    /** A planned restart announced in a host's record, and when this node first saw it. */
+    private record RestartSeen(HostRecord.PlannedRestart restart, long at) { }
+
+    private final Map<HostId, RestartSeen> restartSeen = new HashMap<>();
     private final TreeMap<HostId, Set<Long>> live = new TreeMap<>();
     private final TreeMap<VmId, Versioned<VmRecord>> vms = new TreeMap<>();
     private final Map<HostId, SortedSet<VmId>> byHost = new HashMap<>();
@@ -175,22 +179,45 @@ final class ClusterView {
         return hosts.keySet();
     }
 
-    boolean putHost(HostId id, Versioned<HostRecord> rec) {
+    boolean putHost(HostId id, Versioned<HostRecord> rec, long now) {
         Versioned<HostRecord> old = hosts.get(id);
         if (rec == null) {
             recordedOff.remove(id);
+            restartSeen.remove(id);
             return hosts.remove(id) != null;
         }
         if (old != null && old.version() > rec.version()) {
             return false;
         }
         hosts.put(id, rec);
+        HostRecord.PlannedRestart restart = rec.value().restart();
+        RestartSeen seen = restartSeen.get(id);
+        if (restart != null && (seen == null || !seen.restart().equals(restart))) {
+            restartSeen.put(id, new RestartSeen(restart, now));
+        }
         if (rec.value().offConfirmed()) {
             recordedOff.add(id);
         } else {
             recordedOff.remove(id);
         }
         return true;
+    }
+
+    /**
+     * Until when {@code session} of {@code host} may not be taken for dead after a planned restart its
+     * daemon announced: the window plus the watchdog time W, the drift margin over the window and the
+     * grace G, counted from when this node first saw the announcement (never before it was written,
+     * so never before the host's own deadline: the host counts its window from before it sent it);
+     * MIN_VALUE when that session announced none.
+     */
+    long restartHoldsUntil(HostId host, long session, Settings settings) {
+        RestartSeen seen = restartSeen.get(host);
+        if (seen == null || seen.restart().session() != session) {
+            return Long.MIN_VALUE;
+        }
+        long windowMs = seen.restart().windowMs();
+        return seen.at() + (windowMs + settings.watchdogMs() + Settings.driftMarginMs(windowMs) + settings.graceMs())
+                * 1_000_000L;
     }
 
     /** Whether the cluster state records {@code host} as powered off (by a fence device or an operator). */

@@ -195,9 +195,14 @@ final class Fencing {
         if (session == 0) {
             return null; // bound to no session yet: its expiry proves nothing, only "recorded off" does
         }
+        if (now < n.view().restartHoldsUntil(host, session, n.settings())) {
+            return null; // a planned restart: its VMs run on under the window its watchdog is armed for
+        }
         long gone = n.view().goneForNanos(host, session, now);
         if (gone >= Peers.ms(n.settings().graceMs()) && live.settled(now)) {
-            return List.of(new CoordOp.CheckSessionGone(host, session));
+            // the host record is checked too: a planned restart announced since this view was taken voids it
+            return hr == null ? List.of(new CoordOp.CheckSessionGone(host, session))
+                    : List.of(new CoordOp.CheckSessionGone(host, session), new CoordOp.CheckHost(host, hr.version()));
         }
         return null;
     }

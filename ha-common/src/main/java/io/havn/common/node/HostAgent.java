@@ -66,6 +66,11 @@ final class HostAgent implements Manager.Host, AdminHandler.Host {
         }
 
         @Override
+        public boolean holdsUnbound() {
+            return reconciler.holdsUnbound();
+        }
+
+        @Override
         public void reconcile(VmId vm) {
             reconciler.reconcile(vm);
         }
@@ -74,6 +79,11 @@ final class HostAgent implements Manager.Host, AdminHandler.Host {
         public void hostWrite(Versioned<VmRecord> vr, VmRecord next) {
             reconciler.hostWrite(vr, next);
         }
+    }
+
+    /** The daemon is being stopped cleanly: see {@link LeaseKeeper#onStopping}. */
+    void onStopping(long requestId, long windowMs, Runnable announced) {
+        lease.onStopping(requestId, windowMs, announced);
     }
 
     void start() {

@@ -59,8 +59,11 @@ final class HostRegistration {
     private void writeHostRecord() {
         Versioned<HostRecord> old = n.view().host(n.self());
         HostAdminState admin = old == null ? HostAdminState.ACTIVE : old.value().admin();
+        // a planned restart announced by the daemon before this one is kept: it speaks of the session
+        // that daemon left, whose expiry proves nothing until its window has passed
+        HostRecord.PlannedRestart restart = old == null ? null : old.value().restart();
         HostRecord rec = new HostRecord(n.self(), n.identity().capacity(), n.identity().address(),
-                n.identity().fenceDevice(), admin, false);
+                n.identity().fenceDevice(), admin, false, false, restart);
         int version = old == null ? CoordOp.NEW : old.version();
         long s = lease.session();
         n.write(List.of(new CoordOp.PutHost(rec, version), new CoordOp.CheckSessionLive(n.self(), s)), outcome -> {

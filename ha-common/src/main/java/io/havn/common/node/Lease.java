@@ -46,6 +46,13 @@ final class Lease {
     private OptionalLong lastConfirmSent = OptionalLong.empty();
     /** The deadline a previous incarnation left armed on the watchdog, until this one confirms. */
     private OptionalLong inheritedUntil = OptionalLong.empty();
+    /**
+     * The deadline a previous incarnation left, kept after this one confirmed: the VMs still bound to
+     * that incarnation's session may run until then and no longer, unless re-bound to this one.
+     */
+    private OptionalLong previousUntil = OptionalLong.empty();
+    /** The end of the restart window this daemon announced before stopping; empty unless it did. */
+    private OptionalLong restartUntil = OptionalLong.empty();
     /** The end of the wait for a confirmation, while {@link State#THAWING}. */
     private long thawUntil;
     /** The deadline last published to the watchdog; empty while released. */
@@ -87,6 +94,24 @@ final class Lease {
     /** A previous incarnation's deadline, still armed on the watchdog when this daemon starts. */
     void inherit(OptionalLong deadline) {
         inheritedUntil = deadline;
+        previousUntil = deadline;
+    }
+
+    /**
+     * Until when a VM still bound to a previous incarnation's session may run here: the deadline that
+     * incarnation left on the watchdog (its lease, or the restart window it announced); empty if it
+     * left none.
+     */
+    OptionalLong previousUntil() {
+        return previousUntil;
+    }
+
+    /**
+     * This daemon announced a planned restart, recorded in the cluster state: the watchdog may keep
+     * the host until {@code untilNanos}, and so may its successor's VMs bound to this session.
+     */
+    void restartAnnounced(long untilNanos) {
+        restartUntil = OptionalLong.of(untilNanos);
     }
 
     /** A new session began; its lease is {@code leaseMs} (0: none fits). Nothing of it is confirmed yet. */
@@ -193,10 +218,15 @@ final class Lease {
         long leaseMs = sessionLeaseMs.orElse(0);
         OptionalLong own = lastConfirmSent.isPresent() && leaseMs > 0
                 ? OptionalLong.of(lastConfirmSent.getAsLong() + Peers.ms(leaseMs)) : OptionalLong.empty();
-        if (own.isEmpty() || inheritedUntil.isEmpty()) {
-            return own.isPresent() ? own : inheritedUntil;
+        own = later(own, restartUntil);
+        return later(own, inheritedUntil);
+    }
+
+    private static OptionalLong later(OptionalLong a, OptionalLong b) {
+        if (a.isEmpty() || b.isEmpty()) {
+            return a.isPresent() ? a : b;
         }
-        return OptionalLong.of(Math.max(own.getAsLong(), inheritedUntil.getAsLong()));
+        return OptionalLong.of(Math.max(a.getAsLong(), b.getAsLong()));
     }
 
     boolean valid(long now) {

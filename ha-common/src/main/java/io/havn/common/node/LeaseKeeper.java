@@ -1,6 +1,12 @@
 package io.havn.common.node;
 
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.Versioned;
 import io.havn.common.node.Decision.Kind;
+import io.havn.common.node.NodeEvent.WriteOutcome;
+import io.havn.common.port.CoordOp;
+import java.util.List;
+import java.util.OptionalLong;
 import java.util.function.LongPredicate;
 
 /**
@@ -27,6 +33,9 @@ final class LeaseKeeper {
 
         /** Re-examines every VM this host runs or whose record names it. */
         void reconcileAll();
+
+        /** Whether this host holds a copy of an HA VM whose record still names an earlier session of it. */
+        boolean holdsUnbound();
     }
 
     private final NodeContext n;
@@ -73,6 +82,16 @@ final class LeaseKeeper {
 
     boolean leaseValid(long now) {
         return lease.valid(now);
+    }
+
+    /**
+     * Whether the deadline a previous daemon left on the watchdog has passed: a VM still bound to that
+     * daemon's session may run here until then and not after, unless re-bound (the leader may then
+     * prove that session dead). With no deadline left (none was armed), nothing is judged here.
+     */
+    boolean previousPassed(long now) {
+        OptionalLong until = lease.previousUntil();
+        return until.isPresent() && now >= until.getAsLong();
     }
 
     /** Whether this host may hold no lease now (it takes no work). */
@@ -142,6 +161,54 @@ final class LeaseKeeper {
             updateWatchdog(now);
             host.reconcileAll();
         }
+    }
+
+    /**
+     * The daemon is being stopped cleanly and means to be back within {@code windowMs}: while this
+     * host holds HA VMs under a valid lease, it records a planned restart in its host record (bound
+     * to its live session) and, once that is written, keeps the watchdog armed for the window,
+     * counted from before the write was sent, so its VMs run on while no daemon runs here. The answer
+     * to {@code requestId} says what was done; the caller may then exit. Without a window, VMs or a
+     * lease, nothing is announced and the VMs stay only under the lease, as after a crash.
+     */
+    void onStopping(long requestId, long windowMs, Runnable announced) {
+        long now = n.now();
+        Versioned<HostRecord> hr = n.view().host(n.self());
+        String refusal;
+        if (windowMs <= 0) {
+            refusal = "no restart window is set (restartWindowMs 0)";
+        } else if (!host.holdsHaVms()) {
+            n.answer(requestId, AdminReply.ok("this host holds no HA VM: nothing to keep while its daemon is away"));
+            return;
+        } else if (session == 0 || !registered || hr == null) {
+            refusal = "this host is not registered in a session";
+        } else if (lease.frozen() || lease.selfFenced() || !leaseValid(now)) {
+            refusal = "this host holds no valid lease";
+        } else {
+            refusal = null;
+        }
+        if (refusal != null) {
+            long left = Math.max(0, lease.end(now).orElse(now) - now) / 1_000_000L;
+            n.answer(requestId, AdminReply.error("not-announced", refusal + ": its HA VMs stay only for what is "
+                    + "left of the lease (" + left + " ms), as after a crash"));
+            return;
+        }
+        long s = session;
+        long until = now + Peers.ms(windowMs);
+        n.write(List.of(new CoordOp.PutHost(hr.value().withRestart(s, windowMs), hr.version()),
+                new CoordOp.CheckSessionLive(n.self(), s)), outcome -> {
+                    if (outcome != WriteOutcome.OK || s != session || lease.selfFenced()) {
+                        n.answer(requestId, AdminReply.error("not-announced", "the planned restart could not be "
+                                + "recorded (" + outcome + "): its HA VMs stay only for what is left of the lease"));
+                        return;
+                    }
+                    lease.restartAnnounced(until);
+                    updateWatchdog(n.now());
+                    n.decide(Kind.RESTART_ANNOUNCED, null, null, "daemon stopping; its HA VMs run on for up to "
+                            + windowMs + " ms while it restarts");
+                    n.answer(requestId, AdminReply.ok("planned restart recorded: back within " + windowMs + " ms"));
+                    announced.run();
+                });
     }
 
     /** Raises (or clears) the alarm when the watchdog starts (or stops) reporting a problem. */
@@ -228,7 +295,16 @@ final class LeaseKeeper {
             return;
         }
         // empty past the lease: the published deadline lapses, and the machine resets unless we finish self-fencing
-        lease.watchdogDeadline(now).ifPresent(until -> {
+        OptionalLong deadline = lease.watchdogDeadline(now);
+        if (deadline.isPresent() && host.holdsUnbound()) {
+            // a copy still bound to the previous daemon's session is guarded by that daemon's deadline
+            // only: past it, unless re-bound, it is destroyed, or the machine resets
+            OptionalLong previous = lease.previousUntil();
+            if (previous.isPresent()) {
+                deadline = OptionalLong.of(Math.min(deadline.getAsLong(), previous.getAsLong()));
+            }
+        }
+        deadline.ifPresent(until -> {
             if (lease.arm(until)) {
                 n.emit(new Effect.ArmWatchdog(until));
             }

@@ -151,6 +151,8 @@ public final class Node {
         ClusterView view = c.view();
         if (event instanceof NodeEvent.HeartbeatReceived e) {
             onHeartbeat(e.heartbeat(), now);
+        } else if (event instanceof NodeEvent.Stopping e) {
+            agent.onStopping(e.requestId(), e.windowMs(), this::stop); // announced: nothing more changes here
         } else if (event instanceof NodeEvent.SignalReceived e) {
             signals.received(e.signal(), now);
         } else if (event instanceof NodeEvent.SessionStarted e) {
@@ -174,7 +176,7 @@ public final class Node {
             admin.onRequestChanged(e.id());
             manager.onRequestChanged(now);
         } else if (event instanceof NodeEvent.HostChanged e) {
-            view.putHost(e.host(), e.record());
+            view.putHost(e.host(), e.record(), now);
             if (e.record() == null) {
                 peers.remove(e.host());
                 signals.remove(e.host());

@@ -172,7 +172,7 @@ final class NodeContext {
             } else if (op instanceof CoordOp.PutHost p) {
                 busyHosts.remove(p.record().id());
                 if (ok) {
-                    view.putHost(p.record().id(), new Versioned<>(p.record(), p.expectedVersion() + 1));
+                    view.putHost(p.record().id(), new Versioned<>(p.record(), p.expectedVersion() + 1), now());
                     hostPut.accept(p.record().id());
                 }
             }

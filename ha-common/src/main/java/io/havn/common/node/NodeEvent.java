@@ -17,6 +17,13 @@ public sealed interface NodeEvent {
     // ---- transport
     record HeartbeatReceived(Heartbeat heartbeat) implements NodeEvent { }
 
+    /**
+     * The daemon is being stopped cleanly (SIGTERM) and means to be back within {@code windowMs}
+     * (0: no window). The node answers {@code requestId} once it has done what it does about it
+     * ({@link Effect.Answer}); after a planned restart was recorded it stops handling events.
+     */
+    record Stopping(long requestId, long windowMs) implements NodeEvent { }
+
     /** A peer's signal sender spoke (authentic, addressed here, later than the last one taken from it). */
     record SignalReceived(HostSignal signal) implements NodeEvent { }
 

@@ -80,7 +80,13 @@ final class Reconciler {
         }
         long session = lease.session();
         if (r.namesHost(n.self()) && !r.names(n.self(), session)) {
-            if (lease.leaseValid(now)) {
+            if (state != null && LocalDomains.holds(state) && lease.previousPassed(now)) {
+                // bound to an earlier session whose deadline passed before it was re-bound: the
+                // leader may prove that session dead from now on, so no copy may run here
+                n.decide(Kind.DESTROY_UNOWNED, vm, null, "still bound to an earlier session of this host, "
+                        + "whose lease ended before it was re-bound");
+                local.destroy(vm);
+            } else if (lease.leaseValid(now)) {
                 rebind(vr);
             }
             return;
@@ -186,6 +192,19 @@ final class Reconciler {
                         }
                     });
         }
+    }
+
+    /** Whether this host holds a copy of an HA VM whose record still names an earlier session of it. */
+    boolean holdsUnbound() {
+        long session = lease.session();
+        for (Map.Entry<VmId, DomainState> d : local.domains().entrySet()) {
+            Versioned<VmRecord> vr = n.vm(d.getKey());
+            if (LocalDomains.holds(d.getValue()) && vr != null && vr.value().spec().ha()
+                    && vr.value().namesHost(n.self()) && !vr.value().names(n.self(), session)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void rebind(Versioned<VmRecord> vr) {

@@ -34,12 +34,16 @@ public record Settings(
         int maxConcurrentMigrations,
         long fenceRetryMs,
         long adminTimeoutMs,
-        long relistMs) {
+        long relistMs,
+        long restartWindowMs) {
+    /** The furthest ahead a restart window may keep the watchdog armed: the petter refuses deadlines beyond it. */
+    public static final long MAX_RESTART_WINDOW_MS = 300_000;
+
 
     /** DESIGN.md's defaults. */
     public static Settings defaults() {
         return new Settings(100, 200, 1000, 500, 10_000, 6_000, 3_000, 1_000, 1_500, 8.0, 100, 100, 1_000,
-                1, 2, 2, 600_000, 60_000, 4, 5_000, 10_000, 5_000);
+                1, 2, 2, 600_000, 60_000, 4, 5_000, 10_000, 5_000, 60_000);
     }
 
     /** The clock-rate drift F + W must leave below T: 5% of T, at least 500 ms. */
@@ -48,7 +52,7 @@ public record Settings(
         return Math.max(500, sessionTimeoutMs / 20);
     }
 
-    /** The drift margin for a session timeout of {@code timeoutMs}: 5% of it, at least 500 ms. */
+    /** The drift margin for a span of {@code timeoutMs} (a session timeout, a restart window): 5% of it, at least 500 ms. */
     public static long driftMarginMs(long timeoutMs) {
         return Math.max(500, timeoutMs / 20);
     }
@@ -97,6 +101,11 @@ public record Settings(
         notNegative(errors, "maxRestart", maxRestart);
         notNegative(errors, "maxRelocate", maxRelocate);
         notNegative(errors, "localRestartLimit", localRestartLimit);
+        notNegative(errors, "restartWindowMs", restartWindowMs);
+        if (restartWindowMs > MAX_RESTART_WINDOW_MS) {
+            errors.add("restartWindowMs must be at most " + MAX_RESTART_WINDOW_MS + " (the watchdog petter refuses "
+                    + "deadlines further ahead), got " + restartWindowMs);
+        }
         if (!(phiThreshold > 0)) {
             errors.add("phiThreshold must be > 0, got " + phiThreshold);
         }

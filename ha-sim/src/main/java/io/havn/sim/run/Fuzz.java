@@ -223,10 +223,13 @@ public final class Fuzz {
                 }
             } else if (kind < 38) {
                 long d = duration(1, 20);
-                if (budget > 0 && !startsInDoubt && fits(h, t, t + d + 30_000)) {
+                boolean clean = rnd.nextInt(3) == 0;
+                if (!clean && budget > 0 && !startsInDoubt && fits(h, t, t + d + 30_000)) {
                     impaired.get(h).add(new long[] {t, t + d + 30_000});
                     add(t, "daemon-crash " + h);
                     add(Math.min(t + d, HEAL_AT_S * 1000L - 1), "daemon-start " + h);
+                } else if (clean) {
+                    plannedRestart(h, t);
                 }
             } else if (kind < 48) {
                 long d = 200 + rnd.nextLong(12_000);
@@ -305,6 +308,26 @@ public final class Fuzz {
             boundaryEpisode();
         }
 
+        /**
+         * A clean stop of a daemon (a planned restart), back within its window or not (then the
+         * watchdog resets the host); its VMs run on without a daemon for up to the window.
+         */
+        private void plannedRestart(String h, long t) {
+            if (budget <= 0 || startsInDoubt) {
+                return;
+            }
+            long back = duration(1, 90);
+            long until = t + Math.max(back, 60_000) + 30_000;
+            if (fits(h, t, until)) {
+                impaired.get(h).add(new long[] {t, until});
+                if (t + back < HEAL_AT_S * 1000L && rnd.nextBoolean()) {
+                    add(t, "daemon-restart " + h + " " + back + "ms");
+                } else {
+                    add(t, "daemon-stop " + h);
+                }
+            }
+        }
+
         /** What real adapters do that the decision core must survive: lying starts, outside starts, cuts, clocks. */
         private void boundaryEpisode() {
             int kind = rnd.nextInt(100);
@@ -362,6 +385,8 @@ public final class Fuzz {
                 if (rnd.nextBoolean() && on < HEAL_AT_S * 1000L) {
                     add(on, "signal " + h + " on");
                 }
+            } else {
+                plannedRestart(h, time(FAULTS_FROM_S, FAULTS_UNTIL_S - 60));
             }
         }
 

@@ -228,6 +228,11 @@ public final class ScenarioRunner {
             world.daemonCrash(x.host());
         } else if (c instanceof Command.DaemonStart x) {
             world.daemonStart(x.host());
+        } else if (c instanceof Command.DaemonStop x) {
+            world.daemonStop(x.host());
+        } else if (c instanceof Command.DaemonRestart x) {
+            world.daemonStop(x.host());
+            world.clock.schedule(x.afterMs() * 1_000_000L, () -> world.daemonStart(x.host()));
         } else if (c instanceof Command.Pause x) {
             world.pause(x.host(), x.durationMs());
         } else if (c instanceof Command.Loss x) {

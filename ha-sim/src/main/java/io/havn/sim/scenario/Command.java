@@ -165,6 +165,33 @@ public sealed interface Command {
         }
     }
 
+    /** Stop the HA daemon on the host cleanly (SIGTERM: systemctl stop, a package upgrade); its VMs keep running. */
+    record DaemonStop(HostId host) implements Command {
+        public DaemonStop {
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String text() {
+            return "daemon-stop " + host;
+        }
+    }
+
+    /** Stop the HA daemon on the host cleanly, and start it again after the duration (systemctl restart, an upgrade). */
+    record DaemonRestart(HostId host, long afterMs) implements Command {
+        public DaemonRestart {
+            Objects.requireNonNull(host, "host");
+            if (afterMs <= 0) {
+                throw new IllegalArgumentException("daemon-restart needs a duration > 0, got " + afterMs + " ms");
+            }
+        }
+
+        @Override
+        public String text() {
+            return "daemon-restart " + host + " " + Durations.format(afterMs);
+        }
+    }
+
     /** Start the HA daemon on the host. */
     record DaemonStart(HostId host) implements Command {
         public DaemonStart {

@@ -34,6 +34,9 @@ public final class Commands {
         SYNTAX.put("zk-start", new Syntax("zk-start zkN", 1, a -> new Command.ZkStart(zk(a[1]))));
         host("daemon-crash", Command.DaemonCrash::new);
         host("daemon-start", Command.DaemonStart::new);
+        host("daemon-stop", Command.DaemonStop::new);
+        SYNTAX.put("daemon-restart", new Syntax("daemon-restart HOST DURATION", 2,
+                a -> new Command.DaemonRestart(HostId.of(a[1]), Durations.parseMs(a[2]))));
         SYNTAX.put("pause", new Syntax("pause HOST DURATION", 2,
                 a -> new Command.Pause(HostId.of(a[1]), Durations.parseMs(a[2]))));
         SYNTAX.put("loss", new Syntax("loss P%", 1, a -> new Command.Loss(percent(a[1]))));

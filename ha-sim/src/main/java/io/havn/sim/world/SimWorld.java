@@ -84,8 +84,12 @@ public final class SimWorld {
     private final Map<VmId, StartFault> startFaults = new HashMap<>();
     private final ArrayDeque<String> trail = new ArrayDeque<>();
     private final List<Listener> listeners = new ArrayList<>();
+    /** How long a daemon stopped cleanly waits for its node's answer before it exits anyway (as havnd). */
+    static final long STOP_WAIT_MS = 3_000;
     private final Map<Long, AdminReply> replies = new HashMap<>();
     private long nextRequest = 1;
+    /** What to do when a request is answered (a clean stop waits for its answer). */
+    private final Map<Long, Runnable> onReply = new HashMap<>();
     /** The checks of what must never happen; the world stops at their first violation. */
     final Invariants invariants;
     private long worldVersion;
@@ -172,7 +176,13 @@ public final class SimWorld {
         SimWatchdog watchdog = new SimWatchdog(clock, h);
         NodePorts ports = new NodePorts(clock, scheduler, new SimTransport(this, h, inc), h.client,
                 new SimHypervisor(this, h, inbox), new SimFencer(this, inbox), watchdog,
-                this::onDecision, (rid, reply) -> replies.put(rid, reply));
+                this::onDecision, (rid, reply) -> {
+                    replies.put(rid, reply);
+                    Runnable then = onReply.remove(rid);
+                    if (then != null) {
+                        then.run();
+                    }
+                });
         // as havnd does: above the incarnation recorded on the host's disk, whatever its wall clock says
         long wallMs = WALL_BASE_MS + clock.nanos() / MS + h.wallOffsetMs;
         long incarnation = io.havn.common.node.Incarnation.next(h.recordedIncarnation == 0 ? OptionalLong.empty()
@@ -443,6 +453,32 @@ public final class SimWorld {
 
     public void daemonStart(HostId id) {
         bootDaemon(id);
+    }
+
+    /**
+     * Stops the daemon of {@code id} cleanly, as SIGTERM does: it is told it is stopping (with the
+     * restart window of the settings) and exits once it has answered, or after {@link #STOP_WAIT_MS}
+     * whatever it did, as havnd does. Its session is abandoned, not closed: it expires later.
+     */
+    public void daemonStop(HostId id) {
+        SimHost h = hosts.get(id);
+        if (h == null || !h.daemonRunning()) {
+            return;
+        }
+        note(id, "fault", "daemon stopped cleanly");
+        int inc = h.incarnation;
+        long rid = nextRequest++;
+        Runnable exit = () -> {
+            onReply.remove(rid);
+            if (h.incarnation == inc && h.node != null) {
+                note(id, "daemon", "daemon exits: " + (replies.containsKey(rid) ? replies.get(rid).message()
+                        : "no answer within " + STOP_WAIT_MS + " ms"));
+                stopDaemon(h);
+            }
+        };
+        onReply.put(rid, () -> clock.schedule(MS, exit));
+        inject(id, new NodeEvent.Stopping(rid, settings.restartWindowMs()));
+        clock.schedule(STOP_WAIT_MS * MS, exit);
     }
 
     public void pause(HostId id, long durationMs) {

@@ -32,6 +32,8 @@ class CommandsTest {
         m.put("zk-start zk3", new Command.ZkStart(3));
         m.put("daemon-crash node1", new Command.DaemonCrash(N1));
         m.put("daemon-start node1", new Command.DaemonStart(N1));
+        m.put("daemon-stop node1", new Command.DaemonStop(N1));
+        m.put("daemon-restart node1 30s", new Command.DaemonRestart(N1, 30_000));
         m.put("pause node1 1500ms", new Command.Pause(N1, 1_500));
         m.put("loss 0.5%", new Command.Loss(0.5));
         m.put("delay 2m", new Command.Delay(120_000));
