@@ -127,6 +127,56 @@ class NodeAdminGuardsTest {
         assertFalse(requestWritten(rig), "nothing written");
     }
 
+    /** node1 (the node) and node3 live; node2 silent with its session gone: a fence confirm would pass but for {@code setup}. */
+    private static OneNodeRig fenceConfirmOfSilentNode2(java.util.function.Consumer<OneNodeRig> setup) {
+        OneNodeRig rig = new OneNodeRig("node1");
+        rig.host("node1", null, false, 0);
+        rig.host("node2", null, false, 0);
+        rig.host("node3", null, false, 0);
+        rig.start(7);
+        rig.live("node3", 9L);
+        rig.lead(1);
+        rig.passMs(1_000, "node3");
+        setup.accept(rig);
+        Caller root = new Caller("root", 0, Role.ADMIN);
+        rig.driver.handle(new NodeEvent.AdminRequest(1, new AdminCommand.FenceConfirm(NODE2), root));
+        rig.passMs(200, "node3");
+        return rig;
+    }
+
+    @Test
+    void aFenceConfirmIsRefusedWhileTheHostsSignalShowsItAlive() {
+        OneNodeRig rig = fenceConfirmOfSilentNode2(x -> x.driver.handle(new NodeEvent.SignalReceived(
+                new HostSignal(NODE2, 1, 1, HostSignal.Guard.ARMED, 5_000))));
+        AdminReply r = rig.replies.get(1L);
+        assertNotNull(r);
+        assertFalse(requestWritten(rig), "nothing written");
+        assertFalse(r.ok(), r.message());
+        assertEquals("host-alive", r.code());
+        assertTrue(r.message().startsWith("host node2 is not off: its signal says it runs"), r.message());
+    }
+
+    @Test
+    void aFenceConfirmIsRefusedWithinAPlannedRestartOfTheHostsDaemon() {
+        OneNodeRig rig = fenceConfirmOfSilentNode2(x -> {
+            io.havn.common.model.HostRecord announced = x.hosts.get(NODE2).value().withRestart(5, 60_000);
+            x.hosts.put(NODE2, new Versioned<>(announced, 1));
+            x.driver.handle(new NodeEvent.HostChanged(NODE2, x.hosts.get(NODE2)));
+        });
+        AdminReply r = rig.replies.get(1L);
+        assertNotNull(r);
+        assertFalse(requestWritten(rig), "nothing written");
+        assertFalse(r.ok(), r.message());
+        assertEquals("host-alive", r.code());
+        assertTrue(r.message().contains("announced a planned restart"), r.message());
+    }
+
+    @Test
+    void aFenceConfirmOfASilentHostWithNeitherIsTakenToTheLeader() {
+        OneNodeRig rig = fenceConfirmOfSilentNode2(x -> { });
+        assertTrue(requestWritten(rig), "the origin's checks pass: the request goes to the leader\n" + rig.trail());
+    }
+
     @Test
     void everyCommandNeedsTheRoleItsRiskCalls() {
         assertEquals(Role.READ_ONLY, new AdminCommand.Status().role());

@@ -273,6 +273,26 @@ class NodeSafetyChecksTest {
     }
 
     @Test
+    void aRestartOnSessionExpiryIsRefusedByTheQuorumOnceTheHostRecordedAPlannedRestartTheLeaderHasNotSeen() {
+        OneNodeRig rig = new OneNodeRig("node1");
+        rig.host("node1", null, false, 0);
+        rig.host("node2", null, false, 0);
+        rig.host("node3", null, false, 0);
+        rig.vm(VmRecord.running(spec("a"), NODE2, 5), 0);
+        rig.start(7);
+        rig.live("node3", 9L); // node2's session 5 is gone
+        // at the quorum node2 announced a planned restart of session 5; node1's view has not caught up
+        rig.hosts.put(NODE2, new Versioned<>(rig.hosts.get(NODE2).value().withRestart(5, 60_000), 1));
+        rig.lead(1);
+        rig.passMs(OneNodeRig.settings().settleMs() + 2_000, "node3");
+        assertTrue(rig.writes.stream().anyMatch(w -> hasOp(w, CoordOp.CheckEpoch.class)
+                && w.stream().anyMatch(op -> op instanceof CoordOp.PutVm p && p.record().id().equals(new VmId("a")))),
+                "the leader, trusting its view, tries to restart a on session 5's expiry\n" + rig.trail());
+        assertEquals(NODE2, rig.vms.get(new VmId("a")).value().owner(), "the restart multi-op re-checks the host "
+                + "record at the quorum: a planned restart recorded since voids the proof\n" + rig.trail());
+    }
+
+    @Test
     void aRestartIsRefusedByTheQuorumOnceTheHostRecordedOffHasRegisteredAgain() {
         OneNodeRig rig = new OneNodeRig("node1");
         rig.host("node1", null, false, 0);
