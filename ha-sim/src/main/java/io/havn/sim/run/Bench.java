@@ -182,16 +182,29 @@ public final class Bench {
         md.append("## False failovers\n\n5 hosts, 10 VMs, ").append(minutes)
                 .append(" simulated minutes each; a false failover is any fencing, self-fencing or restart.\n\n");
         md.append("| condition | fence starts | self-fences | restarts | VM stops |\n|---|---|---|---|---|\n");
-        for (String condition : List.of("pauses", "loss")) {
+        Map<String, String> labels = new LinkedHashMap<>();
+        labels.put("pauses", "1 s daemon pauses every 5-15 s");
+        labels.put("loss", "2% packet loss");
+        labels.put("stalls-2s", "2 s daemon stalls every 10-20 s");
+        labels.put("stalls-5s", "5 s daemon stalls every 15-30 s");
+        labels.put("crash-restarts", "daemon crash, back 4 s later, every 20-40 s");
+        labels.put("planned-restarts", "planned daemon restart taking 30 s, every 40-80 s");
+        for (String condition : labels.keySet()) {
             SplittableRandom rnd = new SplittableRandom(42);
             List<TimelineEntry> timeline = new ArrayList<>();
-            if (condition.equals("pauses")) {
-                for (long t = 5_000; t < minutes * 60_000; t += 5_000 + rnd.nextLong(10_000)) {
-                    timeline.add(new TimelineEntry(t, List.of(Commands.parse("pause node" + (1 + rnd.nextInt(5))
-                            + " 1000ms"))));
+            switch (condition) {
+                case "pauses" -> every(timeline, rnd, minutes, 5_000, 10_000, "pause node%d 1000ms");
+                case "stalls-2s" -> every(timeline, rnd, minutes, 10_000, 10_000, "pause node%d 2000ms");
+                case "stalls-5s" -> every(timeline, rnd, minutes, 15_000, 15_000, "pause node%d 5000ms");
+                case "crash-restarts" -> {
+                    for (long t = 5_000; t < minutes * 60_000; t += 20_000 + rnd.nextLong(20_000)) {
+                        String h = "node" + (1 + rnd.nextInt(5));
+                        timeline.add(new TimelineEntry(t, List.of(Commands.parse("daemon-crash " + h))));
+                        timeline.add(new TimelineEntry(t + 4_000, List.of(Commands.parse("daemon-start " + h))));
+                    }
                 }
-            } else {
-                timeline.add(new TimelineEntry(1_000, List.of(Commands.parse("loss 2%"))));
+                case "planned-restarts" -> every(timeline, rnd, minutes, 40_000, 40_000, "daemon-restart node%d 30s");
+                default -> timeline.add(new TimelineEntry(1_000, List.of(Commands.parse("loss 2%"))));
             }
             Scenario s = new Scenario("false-failovers-" + condition, null, 42, null, Fencing.DEVICE, fiveHosts(),
                     tenVms(), Map.of(), timeline, List.of(), minutes * 60_000);
@@ -217,7 +230,7 @@ public final class Bench {
                 }
             });
             RunResult r = runner.run();
-            String label = condition.equals("pauses") ? "1 s daemon pauses every 5-15 s" : "2% packet loss";
+            String label = labels.get(condition);
             md.append(String.format("| %s%s | %d | %d | %d | %d |%n", label, r.passed() ? "" : " (run FAILED)",
                     counts[0], counts[1], counts[2], counts[3]));
             out.printf("false failovers under %s: fence %d, self-fence %d, restarts %d, VM stops %d%s%n", label,
@@ -228,6 +241,14 @@ public final class Bench {
             row("false-failovers-" + condition, "vm-stops", counts[3], "count");
         }
         md.append('\n');
+    }
+
+    /** {@code command} (with a random host's number) every {@code minMs} plus up to {@code spreadMs}, from 5 s. */
+    private static void every(List<TimelineEntry> timeline, SplittableRandom rnd, long minutes, long minMs,
+                              long spreadMs, String command) {
+        for (long t = 5_000; t < minutes * 60_000; t += minMs + rnd.nextLong(spreadMs)) {
+            timeline.add(new TimelineEntry(t, List.of(Commands.parse(String.format(command, 1 + rnd.nextInt(5))))));
+        }
     }
 
     private static Map<HostId, HostCapacity> fiveHosts() {
