@@ -50,7 +50,7 @@ public final class SignalSender implements AutoCloseable {
     private static final long STOP_WAIT_MS = 2_000;
 
     /** What one round did: the signal sent, to how many peers, and how many it could not send to. */
-    record Round(HostSignal signal, int sent, int failed) { }
+    public record Round(HostSignal signal, int sent, int failed) { }
 
     /** Waits between rounds: true to send again, false to stop. */
     @FunctionalInterface
@@ -90,7 +90,7 @@ public final class SignalSender implements AutoCloseable {
     }
 
     /** One round at {@code nowNanos} (CLOCK_MONOTONIC): the guard read, one datagram sent per peer. */
-    synchronized Round tick(long nowNanos) {
+    public synchronized Round tick(long nowNanos) {
         if (closed) {
             throw new IllegalStateException("the signal sender is closed");
         }
@@ -223,7 +223,7 @@ public final class SignalSender implements AutoCloseable {
      * @throws IOException naming the file, if the key or the socket cannot be had
      * @throws IllegalArgumentException naming the key file, if it holds no usable key
      */
-    static SignalSender open(HavnConfig cfg, long wallMillis) throws IOException, IncarnationFile.Unusable {
+    public static SignalSender open(HavnConfig cfg, long wallMillis) throws IOException, IncarnationFile.Unusable {
         byte[] key;
         try {
             key = HeartbeatCodec.readKeyFile(cfg.heartbeat().keyFile());
