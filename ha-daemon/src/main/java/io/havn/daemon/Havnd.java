@@ -21,6 +21,7 @@ import io.havn.daemon.loop.EventLoop;
 import io.havn.daemon.metrics.HavnMetrics;
 import io.havn.daemon.metrics.MetricsServer;
 import io.havn.daemon.metrics.NodeSnapshot;
+import io.havn.daemon.signal.PeersFile;
 import io.havn.daemon.systemd.StatusLine;
 import io.havn.daemon.systemd.SystemdNotifier;
 import io.havn.daemon.transport.HeartbeatCodec;
@@ -177,10 +178,16 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         LOG.info("incarnation {} (recorded in {})", incarnation, record.path());
         closeables.add(loop);
         Map<HostId, InetSocketAddress> peers = new ConcurrentHashMap<>();
+        // havn-signal, apart from this JVM, signals the peers this file lists (beside the watchdog state)
+        PeersFile.Publisher signalPeers = new PeersFile.Publisher(PeersFile.beside(cfg.watchdog().stateFile()), self);
+        signalPeers.start();
         // the transport learns peers' addresses from the host records the node sees
         Consumer<NodeEvent> sink = event -> {
-            if (event instanceof NodeEvent.HostChanged h && h.record() != null) {
-                remember(peers, h.record().value());
+            if (event instanceof NodeEvent.HostChanged h) {
+                if (h.record() != null) {
+                    remember(peers, h.record().value());
+                }
+                signalPeers.changed(h.host(), h.record() == null ? null : h.record().value());
             }
             loop.post(event);
         };

@@ -20,14 +20,19 @@ import java.util.regex.Pattern;
  * <p>No file is a first start. A file that cannot be read or does not hold one positive number is
  * an error naming it: guessing could take an incarnation below one the peers saw, and silence the
  * host. Not thread-safe: one daemon start at a time uses it.
+ *
+ * <p>The signal sender ({@code havn-signal}) keeps its own incarnation the same way, in
+ * {@link #SIGNAL_NAME} beside it ({@link #of}).
  */
-final class IncarnationFile {
+public final class IncarnationFile {
     static final String NAME = "incarnation";
+    /** The signal sender's record in the state directory. */
+    public static final String SIGNAL_NAME = "signal.incarnation";
     private static final Pattern NUMBER = Pattern.compile("[0-9]{1,19}\n?");
     private static final int MAX_BYTES = 64;
 
     /** The file cannot be read, holds no incarnation, or cannot be written. */
-    static final class Unusable extends Exception {
+    public static final class Unusable extends Exception {
         private static final long serialVersionUID = 1L;
 
         Unusable(String message, Throwable cause) {
@@ -36,13 +41,25 @@ final class IncarnationFile {
     }
 
     private final Path path;
+    /** The process whose incarnation it holds, for messages. */
+    private final String process;
 
-    /** The record in {@code stateDir}. */
+    /** havnd's record in {@code stateDir}. */
     IncarnationFile(Path stateDir) {
-        this.path = stateDir.resolve(NAME);
+        this(stateDir.resolve(NAME), "havnd");
     }
 
-    Path path() {
+    private IncarnationFile(Path path, String process) {
+        this.path = path;
+        this.process = process;
+    }
+
+    /** The record of {@code process}'s incarnations in {@code file}. */
+    public static IncarnationFile of(Path file, String process) {
+        return new IncarnationFile(file, process);
+    }
+
+    public Path path() {
         return path;
     }
 
@@ -55,7 +72,8 @@ final class IncarnationFile {
             return OptionalLong.empty();
         } catch (IOException | RuntimeException e) {
             throw new Unusable(path + ": cannot read the last incarnation: " + e.getMessage()
-                    + "; fix it (or, with havnd stopped on this host, remove it) and start again", e);
+                    + "; fix it (or, with " + process
+                    + " stopped on this host, remove it) and start again", e);
         }
         String text = new String(bytes, StandardCharsets.US_ASCII);
         if (bytes.length <= MAX_BYTES && NUMBER.matcher(text).matches()) {
@@ -69,7 +87,7 @@ final class IncarnationFile {
             }
         }
         throw new Unusable(path + ": holds no incarnation (one positive whole number): '"
-                + AtomicFile.printable(text) + "'; fix it (or, with havnd stopped on this host, remove it: the wall "
+                + AtomicFile.printable(text) + "'; fix it (or, with " + process + " stopped on this host, remove it: the wall "
                 + "clock then gives the next) and start again", null);
     }
 
@@ -77,7 +95,7 @@ final class IncarnationFile {
      * The incarnation of this start: above the last recorded and at least {@code wallMillis},
      * recorded on the disk before it returns.
      */
-    long advance(long wallMillis) throws Unusable {
+    public long advance(long wallMillis) throws Unusable {
         long next;
         try {
             next = Incarnation.next(read(), wallMillis);

@@ -92,6 +92,11 @@ final class DaemonFixture {
         return config(cluster, host, 8, zkConnect, tls, sessionTimeoutMs, dir, key, extra);
     }
 
+    /** Where {@code host}'s daemon publishes its watchdog state: a runtime directory of its own, as /run/havn is. */
+    static Path watchdogState(Path dir, String host) {
+        return dir.resolve(host + ".run").resolve("watchdog.state");
+    }
+
     private static HavnConfig config(String cluster, String host, int cpus, String zkConnect, String zkSecurity,
                                      int sessionTimeoutMs, Path dir, Path key, String extra) throws IOException {
         Path node = dir.resolve(host + "-node.xml");
@@ -106,7 +111,7 @@ final class DaemonFixture {
                 watchdog: {stateFile: "%s", required: false}
                 """.formatted(cluster, host, cpus, port, dir.resolve(host + ".d"), zkConnect, sessionTimeoutMs, zkSecurity,
                 port, key,
-                node, dir.resolve("shared"), dir.resolve(host + ".wd")) + extra, host + ".yaml");
+                node, dir.resolve("shared"), watchdogState(dir, host)) + extra, host + ".yaml");
     }
 
     /** Sends one request line to the admin socket at {@code socket} and reads its answer, bypassing havnctl. */

@@ -68,7 +68,7 @@ class HavndIntegrationTest {
                 DaemonFixture.await(decisions, Decision.Kind.CLAIM, "the host claims it");
                 Decision started = DaemonFixture.await(decisions, Decision.Kind.START, "libvirt started it");
                 assertTrue(started.vm().equals(spec.id()), started.toString());
-                assertTrue(Files.readString(dir.resolve("node1.wd")).contains("armed"),
+                assertTrue(Files.readString(DaemonFixture.watchdogState(dir, "node1")).contains("armed"),
                         "the watchdog guards the running HA VM");
                 String record = "/vms/" + spec.id().value();
                 try (CuratorFramework member = zk.client(TlsEnsemble.member(), "havn/it");

@@ -15,13 +15,17 @@ import io.havn.common.node.NodeEvent;
 import io.havn.daemon.config.HavnConfig;
 import io.havn.daemon.loop.EventLoop;
 import io.havn.daemon.metrics.Exposition;
+import io.havn.daemon.signal.PeersFile;
+import io.havn.daemon.signal.SignalSender;
 import java.io.IOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -143,12 +147,41 @@ class ThreeDaemonsIntegrationTest {
                 settings: {leaseMs: 2000, watchdogMs: 1000, suspectAfterMs: 1000, graceMs: 500}
                 metrics: {bind: "127.0.0.1:%d"}
                 """.formatted(metricsPort));
+        configs.put(host, cfg);
         Havnd h = new Havnd();
         daemons.put(host, h);
         loops.put(host, h.start(cfg, d -> onDecision(host, d), (id, r) -> replies.add(r)));
     }
 
     private final BlockingQueue<AdminReply> replies = new LinkedBlockingQueue<>();
+    private final Map<String, HavnConfig> configs = new ConcurrentHashMap<>();
+
+    /**
+     * Each daemon lists the other two in the peers file beside its watchdog state; a signal sender
+     * of node2 (as havn-signal runs it, from node2's config) reaches node1's heartbeat socket, which
+     * takes it.
+     */
+    private void theSignalSendersPeersAreListedAndItsSignalsTaken(Path dir) throws Exception {
+        scrapeUntil("node1", e -> value(e, "havn_hosts", "state", "live") == 3, "node1 sees the three hosts live");
+        // the peers file is written before the node sees a host record, so it lists both now
+        Path peers = PeersFile.beside(DaemonFixture.watchdogState(dir, "node1"));
+        List<String> expected = new ArrayList<>();
+        for (String h : List.of("node2", "node3")) {
+            InetSocketAddress a = configs.get(h).host().address();
+            expected.add(h + " " + a.getHostString() + ":" + a.getPort());
+        }
+        assertEquals(expected, Files.readAllLines(peers), peers.toString());
+
+        try (SignalSender node2 = SignalSender.open(configs.get("node2"),
+                System.currentTimeMillis())) {
+            SignalSender.Round round = node2.tick(System.nanoTime());
+            assertEquals(2, round.sent(), round.toString());
+            Exposition e = scrapeUntil("node1", x -> value(x, "havn_signal_received_total") >= 1,
+                    "node1 takes node2's signal");
+            assertEquals(0, value(e, "havn_signal_dropped_total", "reason", "bad_mac"));
+            assertEquals(0, value(e, "havn_signal_dropped_total", "reason", "not_for_me"));
+        }
+    }
 
     /**
      * Scrapes {@code host}'s /metrics over HTTP until {@code p} holds. Between scrapes it waits for
@@ -213,6 +246,7 @@ class ThreeDaemonsIntegrationTest {
                     ready.add(await(s -> s.decision().kind() == Decision.Kind.READY
                             && !ready.contains(s.host().value()), "every daemon ready").host().value());
                 }
+                theSignalSendersPeersAreListedAndItsSignalsTaken(dir);
                 List<VmId> vms = new ArrayList<>();
                 for (int i = 1; i <= 3; i++) {
                     String uuid = "0d9e4a52-6a4f-4c4b-8f0e-00000000000" + i;

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
  */
 class DebInstallIT {
     private static final String PACKAGE = "havn";
-    private static final List<String> UNITS = List.of("havnd.service", "havn-watchdog.service");
+    private static final List<String> UNITS = List.of("havnd.service", "havn-watchdog.service", "havn-signal.service");
     private static final Path UNIT_DIR = Path.of("/lib/systemd/system");
     private static final Path WANTS = Path.of("/etc/systemd/system/multi-user.target.wants");
     private static final Path RUNTIME = Path.of("/run/havn");
@@ -147,6 +147,8 @@ class DebInstallIT {
         assertTrue(help.out().contains("Commands:"), help.describe());
         Run.Result petter = Run.run("/usr/lib/havn/havn-watchdog", "--help").ok();
         assertTrue(petter.out().startsWith("usage: havn-watchdog"), petter.describe());
+        Run.Result signal = Run.run("/usr/lib/havn/havn-signal", "--help").ok();
+        assertTrue(signal.out().contains("havn-signal"), signal.describe());
     }
 
     /** The installed units' commands exist and run as written; systemd finds nothing wrong with them. */
@@ -156,6 +158,8 @@ class DebInstallIT {
         assertTrue(Files.isExecutable(Path.of(setting(havnd, "ExecStart").split(" ")[0])), havnd);
         String petter = Files.readString(UNIT_DIR.resolve("havn-watchdog.service"));
         assertTrue(Files.isExecutable(Path.of(setting(petter, "ExecStart").split(" ")[0])), petter);
+        String signal = Files.readString(UNIT_DIR.resolve("havn-signal.service"));
+        assertTrue(Files.isExecutable(Path.of(setting(signal, "ExecStart").split(" ")[0])), signal);
         if (Run.onPath("systemd-analyze")) {
             Run.Result r = Run.run(concat(List.of("systemd-analyze", "verify"),
                     UNITS.stream().map(u -> UNIT_DIR.resolve(u).toString()).toList())).ok();

@@ -31,10 +31,12 @@ class DebPackageIT {
             Map.entry("/usr/bin/havnd", "-rwxr-xr-x"),
             Map.entry("/usr/bin/havnctl", "-rwxr-xr-x"),
             Map.entry("/usr/lib/havn/havn-watchdog", "-rwxr-xr-x"),
+            Map.entry("/usr/lib/havn/havn-signal", "-rwxr-xr-x"),
             Map.entry("/usr/lib/havn/havnd.jar", "-rw-r--r--"),
             Map.entry("/usr/lib/havn/havnctl.jar", "-rw-r--r--"),
             Map.entry("/lib/systemd/system/havnd.service", "-rw-r--r--"),
             Map.entry("/lib/systemd/system/havn-watchdog.service", "-rw-r--r--"),
+            Map.entry("/lib/systemd/system/havn-signal.service", "-rw-r--r--"),
             Map.entry("/usr/lib/tmpfiles.d/havn.conf", "-rw-r--r--"),
             Map.entry("/etc/havn/havn.yaml", "-rw-r-----"),
             Map.entry("/usr/share/bash-completion/completions/havnctl", "-rw-r--r--"),
@@ -104,7 +106,8 @@ class DebPackageIT {
 
     @Test
     void itsWrappersRunTheJarsInUsrLibHavn() throws IOException {
-        for (String w : List.of("usr/bin/havnd", "usr/bin/havnctl", "usr/lib/havn/havn-watchdog")) {
+        for (String w : List.of("usr/bin/havnd", "usr/bin/havnctl", "usr/lib/havn/havn-watchdog",
+                "usr/lib/havn/havn-signal")) {
             String script = Files.readString(extracted.resolve(w));
             assertTrue(script.startsWith("#!/bin/sh\n") && script.contains("\nlib=/usr/lib/havn\n"), w + ":\n" + script);
             Run.run("sh", "-n", extracted.resolve(w).toString()).ok();

@@ -91,10 +91,11 @@ class ManPagesIT {
     }
 
     @Test
-    void havndsPageDocumentsEveryOptionOfTheDaemonAndThePetter() throws IOException {
+    void havndsPageDocumentsEveryOptionOfTheDaemonThePetterAndTheSignalSender() throws IOException {
         Set<String> entries = entries("havnd.8");
         Set<String> options = new TreeSet<>(matches(OPTION, help("bin/havnd", "--help")));
         options.addAll(matches(OPTION, help("bin/havn-watchdog", "--help")));
+        options.addAll(matches(OPTION, help("bin/havn-signal", "--help")));
         assertTrue(options.containsAll(Set.of("--check-config", "--config", "--device", "--state")),
                 "the options the programs list: " + options);
         for (String o : options) {

@@ -1,6 +1,7 @@
 package io.havn.packaging;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -44,6 +45,44 @@ class SystemdUnitsIT {
                 "After=: " + havnd);
         assertTrue(havnd.getOrDefault("Wants", List.of()).contains("time-sync.target"), "Wants=: " + havnd);
         assertEquals(List.of("havn"), havnd.getOrDefault("StateDirectory", List.of()), "host.stateDir's default, /var/lib/havn");
+    }
+
+    @Test
+    void havndWantsTheSignalSenderButRunsWithoutIt() throws IOException {
+        Map<String, List<String>> havnd = settings("havnd.service");
+        assertTrue(havnd.getOrDefault("Wants", List.of()).contains("havn-signal.service"), "Wants=: " + havnd);
+        for (String strong : List.of("Requires", "BindsTo", "Requisite", "PartOf")) {
+            assertFalse(havnd.getOrDefault(strong, List.of()).contains("havn-signal.service"),
+                    strong + "=: havnd must not stop with the signal sender: " + havnd);
+        }
+    }
+
+    @Test
+    void theSignalSenderRunsAsHavndsUserReadsOnlyAndReachesOnlyTheNetwork() throws IOException {
+        Map<String, List<String>> signal = settings("havn-signal.service");
+        assertEquals(List.of("simple"), signal.get("Type"));
+        assertEquals(List.of("always"), signal.get("Restart"), "a silent signal is back at once");
+        assertEquals(List.of("0"), signal.get("RestartSec"));
+        assertEquals(List.of("2"), signal.get("RestartPreventExitStatus"), "a bad config is not retried");
+        assertEquals(List.of("/usr/lib/havn/havn-signal", "--config", "/etc/havn/havn.yaml"), signal.get("ExecStart"));
+        assertEquals("\"HAVN_JAVA_OPTS=-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx32m\"",
+                String.join(" ", signal.get("Environment")), "a small heap, and no compilation it does not need");
+        assertEquals(List.of("havn"), signal.get("User"), "the cluster key is havn's, mode 0600");
+        assertEquals(List.of("havn"), signal.get("Group"));
+        assertEquals(List.of("-10"), signal.get("Nice"));
+        assertEquals(null, signal.get("CPUSchedulingPolicy"), "real-time scheduling needs a capability it has not");
+        assertEquals(List.of(""), signal.get("CapabilityBoundingSet"), "no capability at all");
+        assertEquals(List.of("yes"), signal.get("NoNewPrivileges"));
+        assertEquals(List.of("closed"), signal.get("DevicePolicy"));
+        assertEquals(null, signal.get("DeviceAllow"), "no device");
+        assertEquals(List.of("yes"), signal.get("PrivateDevices"));
+        assertEquals(List.of("AF_INET", "AF_INET6", "AF_UNIX"), signal.get("RestrictAddressFamilies"));
+        assertEquals(List.of("/etc/havn", "/run/havn"), signal.get("ReadOnlyPaths"), "it writes neither");
+        assertEquals(null, signal.get("ReadWritePaths"));
+        assertEquals(null, signal.get("RuntimeDirectory"), "/run/havn stays havnd's");
+        assertEquals(List.of("havn"), signal.get("StateDirectory"), "its incarnation, beside havnd's in host.stateDir");
+        assertEquals(List.of("strict"), signal.get("ProtectSystem"));
+        assertEquals(List.of("@system-service"), signal.get("SystemCallFilter"));
     }
 
     @Test
@@ -110,9 +149,9 @@ class SystemdUnitsIT {
     }
 
     @Test
-    void systemdRatesBothUnitsBelowFive() {
+    void systemdRatesEveryUnitBelowFive() {
         assumeTrue(Run.onPath("systemd-analyze"), "systemd-analyze is not installed");
-        for (String unit : List.of("havnd.service", "havn-watchdog.service")) {
+        for (String unit : List.of("havnd.service", "havn-watchdog.service", "havn-signal.service")) {
             Run.Result r = Run.run("systemd-analyze", "security", "--offline=true", "--no-pager",
                     top.resolve("systemd").resolve(unit).toString());
             assumeTrue(r.exit() == 0 || !r.err().contains("--offline"), "this systemd-analyze has no --offline: " + r.err());

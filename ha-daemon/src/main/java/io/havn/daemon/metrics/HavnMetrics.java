@@ -187,7 +187,16 @@ public final class HavnMetrics implements AutoCloseable {
         return Counter.builder(name).tag("result", result).description(what + ", by outcome").register(registry);
     }
 
-    /** Counts the transport's dropped heartbeats, by reason, and the kernel's drops, read at each scrape. */
+    /** The reasons a host signal is dropped for: inbound, and told apart from heartbeats by its magic. */
+    private static final List<NettyTransport.Drop> SIGNAL_DROPS = List.of(NettyTransport.Drop.TOO_SHORT,
+            NettyTransport.Drop.BAD_VERSION, NettyTransport.Drop.MALFORMED, NettyTransport.Drop.FOREIGN_CLUSTER,
+            NettyTransport.Drop.BAD_MAC, NettyTransport.Drop.NOT_FOR_ME, NettyTransport.Drop.REPLAYED,
+            NettyTransport.Drop.SINK_FAILED);
+
+    /**
+     * Counts the transport's dropped heartbeats, by reason, and the kernel's drops, and the host
+     * signals it took and dropped, read at each scrape.
+     */
     public void bindHeartbeatDrops(NettyTransport transport) {
         for (NettyTransport.Drop d : NettyTransport.Drop.values()) {
             FunctionCounter.builder("havn.heartbeat.dropped", transport, t -> t.dropped(d)).tag("reason", label(d))
@@ -203,6 +212,15 @@ public final class HavnMetrics implements AutoCloseable {
                 + "(/proc/net/udp, udp6: drops); NaN where that cannot be read").register(registry);
         Gauge.builder("havn.heartbeat.receive.buffer", transport, NettyTransport::receiveBufferBytes).baseUnit("bytes")
                 .description("the heartbeat socket's receive buffer as the kernel granted it (SO_RCVBUF)")
+                .register(registry);
+        // host signals (a peer's havn-signal) share the socket; their drops are inbound only
+        for (NettyTransport.Drop d : SIGNAL_DROPS) {
+            FunctionCounter.builder("havn.signal.dropped", transport, t -> t.signalsDropped(d)).tag("reason", label(d))
+                    .description("host signals from peers' havn-signal dropped, by reason (bad or foreign datagrams, "
+                            + "addressed to another host, replays)").register(registry);
+        }
+        FunctionCounter.builder("havn.signal.received", transport, NettyTransport::signalsAccepted)
+                .description("host signals from peers' havn-signal taken: authentic, addressed here, and new")
                 .register(registry);
     }
 

@@ -91,7 +91,8 @@ public final class HeartbeatCodec {
         }
     }
 
-    public record Rejected(Reason reason) implements Decoded {
+    /** A datagram refused, and why: for heartbeats and host signals ({@link SignalCodec}) alike. */
+    public record Rejected(Reason reason) implements Decoded, SignalCodec.Decoded {
         private static final Rejected[] BY_REASON = Arrays.stream(Reason.values())
                 .map(Rejected::new).toArray(Rejected[]::new);
 
@@ -140,21 +141,12 @@ public final class HeartbeatCodec {
     public byte[] encode(HostId to, Heartbeat heartbeat) {
         Objects.requireNonNull(to, "to");
         Objects.requireNonNull(heartbeat, "heartbeat");
-        byte[] from = ascii(heartbeat.from());
-        byte[] receiver = ascii(to);
-        int bodyBytes = FIXED_BYTES - TAG_BYTES + clusterIdBytes.length + from.length + receiver.length;
-        byte[] out = new byte[bodyBytes + TAG_BYTES];
-        ByteBuffer b = ByteBuffer.wrap(out);
-        b.put(MAGIC_0).put(MAGIC_1).put(VERSION);
-        b.put((byte) clusterIdBytes.length).put(clusterIdBytes);
-        b.put((byte) from.length).put(from);
-        b.put((byte) receiver.length).put(receiver);
+        ByteBuffer b = head(MAGIC_1, VERSION, heartbeat.from(), to, 5 * Long.BYTES + Integer.BYTES + 1);
         b.putLong(heartbeat.incarnation()).putLong(heartbeat.sequence()).putLong(heartbeat.epoch())
                 .putLong(heartbeat.sentNanos()).putLong(heartbeat.echoNanos());
         b.putInt(heartbeat.unconfirmedMs());
         b.put((byte) (heartbeat.frozen() ? 1 : 0));
-        System.arraycopy(tag(out, bodyBytes), 0, out, bodyBytes, TAG_BYTES);
-        return out;
+        return seal(b);
     }
 
     /** Decodes and authenticates one datagram. Never throws; {@code null} is {@link Reason#TOO_SHORT}. */
@@ -171,41 +163,11 @@ public final class HeartbeatCodec {
     }
 
     private Decoded decodeChecked(byte[] d) {
-        if (d[0] != MAGIC_0 || d[1] != MAGIC_1) {
-            return Rejected.of(Reason.BAD_MAGIC);
+        Opened o = open(d, MAGIC_1, VERSION, 5 * Long.BYTES + Integer.BYTES + 1);
+        if (o.rejected() != null) {
+            return o.rejected();
         }
-        if (d[2] != VERSION) {
-            return Rejected.of(Reason.BAD_VERSION);
-        }
-        int bodyBytes = d.length - TAG_BYTES;
-        int idLength = d[3] & 0xff;
-        int pos = 4;
-        if (idLength == 0 || idLength > MAX_CLUSTER_ID_BYTES || pos + idLength > bodyBytes) {
-            return Rejected.of(Reason.MALFORMED);
-        }
-        if (!Arrays.equals(d, pos, pos + idLength, clusterIdBytes, 0, clusterIdBytes.length)) {
-            return Rejected.of(Reason.FOREIGN_CLUSTER);
-        }
-        pos += idLength;
-        // authenticate before trusting any other byte
-        if (!MessageDigest.isEqual(tag(d, bodyBytes), Arrays.copyOfRange(d, bodyBytes, d.length))) {
-            return Rejected.of(Reason.BAD_MAC);
-        }
-        HostId from = host(d, pos, bodyBytes);
-        if (from == null) {
-            return Rejected.of(Reason.MALFORMED);
-        }
-        pos += 1 + from.value().length();
-        HostId to = host(d, pos, bodyBytes);
-        if (to == null) {
-            return Rejected.of(Reason.MALFORMED);
-        }
-        pos += 1 + to.value().length();
-        // a sender with the key but another layout (a bug, or a version that forgot to bump) ends here
-        if (bodyBytes - pos != 5 * Long.BYTES + Integer.BYTES + 1) {
-            return Rejected.of(Reason.MALFORMED);
-        }
-        ByteBuffer b = ByteBuffer.wrap(d, pos, bodyBytes - pos);
+        ByteBuffer b = ByteBuffer.wrap(d, o.fieldsAt(), d.length - TAG_BYTES - o.fieldsAt());
         long incarnation = b.getLong();
         long sequence = b.getLong();
         long epoch = b.getLong();
@@ -216,8 +178,93 @@ public final class HeartbeatCodec {
         if (unconfirmedMs < 0 || (frozen != 0 && frozen != 1)) {
             return Rejected.of(Reason.MALFORMED);
         }
-        return new Ok(to, new Heartbeat(from, incarnation, sequence, epoch, sentNanos, echoNanos, unconfirmedMs,
-                frozen == 1));
+        return new Ok(o.to(), new Heartbeat(o.from(), incarnation, sequence, epoch, sentNanos, echoNanos,
+                unconfirmedMs, frozen == 1));
+    }
+
+    // ---------------------------------------------------------------- the envelope every kind shares
+
+    /**
+     * A buffer over a new datagram of kind {@code magic1} ({@code 0x48} and it are the magic) and
+     * {@code version}, with {@code fieldBytes} of fields after the head and room for the tag; the
+     * head (magic, version, cluster id, {@code from}, {@code to}) is written, the position is at
+     * the fields. {@link #seal} then writes the tag.
+     */
+    ByteBuffer head(byte magic1, byte version, HostId from, HostId to, int fieldBytes) {
+        byte[] sender = ascii(from);
+        byte[] receiver = ascii(to);
+        int bodyBytes = 2 + 1 + 3 + clusterIdBytes.length + sender.length + receiver.length + fieldBytes;
+        ByteBuffer b = ByteBuffer.wrap(new byte[bodyBytes + TAG_BYTES]);
+        b.put(MAGIC_0).put(magic1).put(version);
+        b.put((byte) clusterIdBytes.length).put(clusterIdBytes);
+        b.put((byte) sender.length).put(sender);
+        b.put((byte) receiver.length).put(receiver);
+        return b;
+    }
+
+    /** The datagram of {@code b}, whose fields are all written, with its tag. */
+    byte[] seal(ByteBuffer b) {
+        byte[] out = b.array();
+        int bodyBytes = out.length - TAG_BYTES;
+        if (b.position() != bodyBytes) {
+            throw new IllegalStateException("wrote " + b.position() + " bytes before the tag, the layout has " + bodyBytes);
+        }
+        System.arraycopy(tag(out, bodyBytes), 0, out, bodyBytes, TAG_BYTES);
+        return out;
+    }
+
+    /**
+     * What {@link #open} found: the authentic sender and receiver, and where the fields begin; or
+     * why the datagram is refused.
+     */
+    record Opened(Rejected rejected, HostId from, HostId to, int fieldsAt) {
+        static Opened refused(Reason reason) {
+            return new Opened(Rejected.of(reason), null, null, 0);
+        }
+    }
+
+    /**
+     * Checks the envelope of {@code d}, a datagram of at least the smallest length of its kind: the
+     * magic ({@code 0x48}, {@code magic1}), the version, the cluster id, the tag, the sender and the
+     * receiver, and that exactly {@code fieldBytes} remain before the tag. In that order: see the
+     * class comment for why the cluster id comes before the tag.
+     */
+    Opened open(byte[] d, byte magic1, byte version, int fieldBytes) {
+        if (d[0] != MAGIC_0 || d[1] != magic1) {
+            return Opened.refused(Reason.BAD_MAGIC);
+        }
+        if (d[2] != version) {
+            return Opened.refused(Reason.BAD_VERSION);
+        }
+        int bodyBytes = d.length - TAG_BYTES;
+        int idLength = d[3] & 0xff;
+        int pos = 4;
+        if (idLength == 0 || idLength > MAX_CLUSTER_ID_BYTES || pos + idLength > bodyBytes) {
+            return Opened.refused(Reason.MALFORMED);
+        }
+        if (!Arrays.equals(d, pos, pos + idLength, clusterIdBytes, 0, clusterIdBytes.length)) {
+            return Opened.refused(Reason.FOREIGN_CLUSTER);
+        }
+        pos += idLength;
+        // authenticate before trusting any other byte
+        if (!MessageDigest.isEqual(tag(d, bodyBytes), Arrays.copyOfRange(d, bodyBytes, d.length))) {
+            return Opened.refused(Reason.BAD_MAC);
+        }
+        HostId from = host(d, pos, bodyBytes);
+        if (from == null) {
+            return Opened.refused(Reason.MALFORMED);
+        }
+        pos += 1 + from.value().length();
+        HostId to = host(d, pos, bodyBytes);
+        if (to == null) {
+            return Opened.refused(Reason.MALFORMED);
+        }
+        pos += 1 + to.value().length();
+        // a sender with the key but another layout (a bug, or a version that forgot to bump) ends here
+        if (bodyBytes - pos != fieldBytes) {
+            return Opened.refused(Reason.MALFORMED);
+        }
+        return new Opened(null, from, to, pos);
     }
 
     /** The host name at {@code pos} (length byte, then ASCII), or null if out of bounds or invalid. */

@@ -2,6 +2,7 @@ package io.havn.daemon.transport;
 
 import io.havn.common.model.HostId;
 import io.havn.common.node.Heartbeat;
+import io.havn.common.node.HostSignal;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.port.Transport;
 import io.netty.bootstrap.Bootstrap;
@@ -30,6 +31,7 @@ import java.net.InetSocketAddress;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
@@ -56,6 +58,12 @@ import org.slf4j.LoggerFactory;
  * <p>The transport only translates: whether a heartbeat matters, and what its absence means,
  * is decided in ha-common. The UDP source address is not checked against the sender's address;
  * the tag authenticates the sender.
+ *
+ * <p>Host signals ({@link SignalCodec}: what a peer's signal sender, apart from its havnd, says of
+ * its host) arrive on the same socket; their magic sends them to the {@link SignalCodec}. One that
+ * is authentic, addressed to this host and later ({@link HostSignal#isAfter}) than the last taken
+ * from its sender goes to {@code sink} as a {@link NodeEvent.SignalReceived}; the rest are counted
+ * apart from heartbeats ({@link #signalsDropped}, {@link #signalsAccepted}).
  */
 public final class NettyTransport implements Transport, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
@@ -104,6 +112,9 @@ public final class NettyTransport implements Transport, AutoCloseable {
     private final IoMode ioMode;
     private final int socketReceiveBufferBytes;
     private final ReplayGuard guard = new ReplayGuard();
+    private final SignalCodec signalCodec;
+    /** Per sender, the last signal taken: a later one only passes (as {@link ReplayGuard} for heartbeats). */
+    private final ConcurrentHashMap<HostId, HostSignal> lastSignal = new ConcurrentHashMap<>();
     /** What the kernel granted of {@link #socketReceiveBufferBytes}, once bound; 0 before. */
     private volatile int grantedReceiveBufferBytes;
     private volatile KernelDrops kernelDrops;
@@ -116,6 +127,8 @@ public final class NettyTransport implements Transport, AutoCloseable {
     private final LongAdder[] drops = new LongAdder[Drop.values().length];
     private final LongAdder sent = new LongAdder();
     private final LongAdder accepted = new LongAdder();
+    private final LongAdder[] signalDrops = new LongAdder[Drop.values().length];
+    private final LongAdder signalsAccepted = new LongAdder();
     private final ChannelFutureListener onWritten = f -> {
         if (f.isSuccess()) {
             sent.increment();
@@ -164,6 +177,7 @@ public final class NettyTransport implements Transport, AutoCloseable {
         this.self = Objects.requireNonNull(self, "self");
         this.bindAddress = Objects.requireNonNull(bindAddress, "bindAddress");
         this.codec = Objects.requireNonNull(codec, "codec");
+        this.signalCodec = new SignalCodec(codec);
         this.peerAddress = Objects.requireNonNull(peerAddress, "peerAddress");
         this.sink = Objects.requireNonNull(sink, "sink");
         this.ioMode = Objects.requireNonNull(ioMode, "ioMode");
@@ -176,6 +190,7 @@ public final class NettyTransport implements Transport, AutoCloseable {
         }
         for (int i = 0; i < drops.length; i++) {
             drops[i] = new LongAdder();
+            signalDrops[i] = new LongAdder();
         }
     }
 
@@ -255,9 +270,10 @@ public final class NettyTransport implements Transport, AutoCloseable {
                 .addListener(onWritten);
     }
 
-    /** Forgets what the replay guard remembers of {@code sender}, e.g. after that host rebooted. */
+    /** Forgets what the replay guards (heartbeats and signals) remember of {@code sender}, e.g. after that host rebooted. */
     public void forgetSender(HostId sender) {
         guard.forget(sender);
+        lastSignal.remove(sender);
     }
 
     /** Dropped heartbeats so far, by reason; every reason is present. */
@@ -271,6 +287,16 @@ public final class NettyTransport implements Transport, AutoCloseable {
 
     public long dropped(Drop reason) {
         return drops[reason.ordinal()].sum();
+    }
+
+    /** Host signals dropped so far for {@code reason}: one of the inbound reasons but {@code RECEIVE_FAILED}. */
+    public long signalsDropped(Drop reason) {
+        return signalDrops[reason.ordinal()].sum();
+    }
+
+    /** Host signals that passed every check and were handed to the sink (counted as {@link #accepted}). */
+    public long signalsAccepted() {
+        return signalsAccepted.sum();
     }
 
     /** Heartbeats the kernel accepted for sending. */
@@ -363,29 +389,56 @@ public final class NettyTransport implements Transport, AutoCloseable {
         };
     }
 
-    /** Decodes, checks and posts one datagram's bytes; never throws. */
+    /** Decodes, checks and posts one datagram's bytes, a heartbeat or a signal; never throws. */
     private void receive(byte[] datagram) {
+        if (SignalCodec.looksLikeSignal(datagram)) {
+            receiveSignal(datagram);
+            return;
+        }
         HeartbeatCodec.Decoded decoded = codec.decode(datagram);
         if (decoded instanceof HeartbeatCodec.Rejected rejected) {
             count(drop(rejected.reason()));
             return;
         }
-        HeartbeatCodec.Ok ok = (HeartbeatCodec.Ok) decoded;
-        if (!ok.to().equals(self)) {
-            count(Drop.NOT_FOR_ME);
-            return;
-        }
-        if (!guard.accept(ok.heartbeat())) {
-            count(Drop.REPLAYED);
+        Heartbeat hb = ((HeartbeatCodec.Ok) decoded).heartbeat();
+        Drop refused = !((HeartbeatCodec.Ok) decoded).to().equals(self) ? Drop.NOT_FOR_ME
+                : !guard.accept(hb) ? Drop.REPLAYED : null;
+        if (refused != null) {
+            count(refused);
             return;
         }
         accepted.increment();
+        post(new NodeEvent.HeartbeatReceived(hb), hb.from(), drops);
+    }
+
+    /** As {@link #receive} for a host signal, counted apart. */
+    private void receiveSignal(byte[] datagram) {
+        SignalCodec.Decoded decoded = signalCodec.decode(datagram);
+        if (decoded instanceof HeartbeatCodec.Rejected rejected) {
+            signalDrops[drop(rejected.reason()).ordinal()].increment();
+            return;
+        }
+        HostSignal signal = ((SignalCodec.Ok) decoded).signal();
+        // compute is atomic per sender: two threads cannot both take one datagram
+        Drop refused = !((SignalCodec.Ok) decoded).to().equals(self) ? Drop.NOT_FOR_ME
+                : lastSignal.compute(signal.from(), (h, prev) -> prev == null || signal.isAfter(prev) ? signal : prev)
+                        != signal ? Drop.REPLAYED : null;
+        if (refused != null) {
+            signalDrops[refused.ordinal()].increment();
+            return;
+        }
+        signalsAccepted.increment();
+        post(new NodeEvent.SignalReceived(signal), signal.from(), signalDrops);
+    }
+
+    /** Hands {@code event} from {@code from} to the sink; a sink that throws is counted in {@code dropCounts}. */
+    private void post(NodeEvent event, HostId from, LongAdder[] dropCounts) {
         try {
-            sink.accept(new NodeEvent.HeartbeatReceived(ok.heartbeat()));
+            sink.accept(event);
         } catch (RuntimeException e) {
-            // the sink's failure must not kill the receive loop; the heartbeat is lost like a datagram
-            count(Drop.SINK_FAILED);
-            LOG.warn("heartbeat sink failed on a heartbeat from {}", ok.heartbeat().from(), e);
+            // the sink's failure must not kill the receive loop; what it carried is lost like a datagram
+            dropCounts[Drop.SINK_FAILED.ordinal()].increment();
+            LOG.warn("heartbeat sink failed on a {} from {}", event.getClass().getSimpleName(), from, e);
         }
     }
 

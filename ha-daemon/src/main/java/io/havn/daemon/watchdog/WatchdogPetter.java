@@ -82,8 +82,12 @@ public final class WatchdogPetter {
         }
     }
 
-    /** What one tick decided, and in words why. */
-    record Verdict(Reason reason, String detail) {
+    /** What one tick decided, and in words why; with {@link Reason#ARMED}, the deadline petted toward. */
+    record Verdict(Reason reason, String detail, long deadlineNanos) {
+        Verdict(Reason reason, String detail) {
+            this(reason, detail, 0);
+        }
+
         boolean pets() {
             return reason.pets;
         }
@@ -95,14 +99,11 @@ public final class WatchdogPetter {
         boolean await(long nanos) throws InterruptedException;
     }
 
-    private final StateFile file;
+    private final StateJudge judge;
     private final StatusFile status;
     private final WatchdogDevice device;
     private final Path devicePath;
     private final long timeoutMs;
-    private final long maxAheadNanos;
-    private WatchdogState lastRead;
-    private boolean untrusted;
     private Reason lastReason;
     private boolean writeFailing;
     private boolean closed;
@@ -112,12 +113,11 @@ public final class WatchdogPetter {
      * {@code file} allows; {@code status} is deleted when it stops.
      */
     WatchdogPetter(StateFile file, StatusFile status, Path devicePath, Arming.Armed armed, long maxAheadNanos) {
-        this.file = Objects.requireNonNull(file, "state file");
+        this.judge = new StateJudge(file, maxAheadNanos);
         this.status = Objects.requireNonNull(status, "status file");
         this.devicePath = Objects.requireNonNull(devicePath, "device");
         this.device = armed.device();
         this.timeoutMs = armed.timeoutMs();
-        this.maxAheadNanos = maxAheadNanos;
     }
 
     /** One tick at {@code nowNanos} (CLOCK_MONOTONIC): reads the state, pets if it allows. */
@@ -125,7 +125,7 @@ public final class WatchdogPetter {
         if (closed) {
             throw new IllegalStateException("the petter is closed");
         }
-        Verdict v = judge(nowNanos);
+        Verdict v = judge.judge(nowNanos);
         if (v.pets()) {
             write(PET);
         }
@@ -156,7 +156,7 @@ public final class WatchdogPetter {
             LOG.error("cannot delete {}: {}; havnd sees its petter gone by its pid", status.path(), e.toString());
         }
         try {
-            Verdict v = judge(nowNanos);
+            Verdict v = judge.judge(nowNanos);
             if (clean && v.reason().disarms) {
                 if (write(MAGIC_CLOSE)) {
                     LOG.info("stopped: watchdog disarmed by magic close ({})", v.detail());
@@ -189,42 +189,6 @@ public final class WatchdogPetter {
         } finally {
             close(monotonicNanos.getAsLong(), clean);
         }
-    }
-
-    private Verdict judge(long now) {
-        StateFile.Reading r = file.read();
-        WatchdogState s;
-        String note = "";
-        if (r instanceof StateFile.Reading.Published p) {
-            s = p.state();
-            lastRead = s;
-            untrusted = false;
-        } else if (r instanceof StateFile.Reading.Unusable u) {
-            untrusted = true;
-            return new Verdict(Reason.UNTRUSTED, u.why());
-        } else {
-            String why = ((StateFile.Reading.Absent) r).why();
-            if (untrusted) {
-                return new Verdict(Reason.UNTRUSTED, why + ", after an unusable one");
-            }
-            if (lastRead == null) {
-                return new Verdict(Reason.NOTHING_PUBLISHED, why + ": nothing published in this boot");
-            }
-            s = lastRead;
-            note = " (" + why + "; the last state read holds)";
-        }
-        if (s instanceof WatchdogState.Armed a) {
-            long ms = TimeUnit.NANOSECONDS.toMillis(a.deadlineNanos() - now);
-            if (!a.ahead(now)) {
-                return new Verdict(Reason.DEADLINE_PASSED, "the published deadline passed " + -ms + " ms ago" + note);
-            }
-            if (a.implausible(now, maxAheadNanos)) {
-                return new Verdict(Reason.IMPLAUSIBLE, "the published deadline is " + ms + " ms ahead, more than "
-                        + TimeUnit.NANOSECONDS.toMillis(maxAheadNanos) + " ms: not a lease" + note);
-            }
-            return new Verdict(Reason.ARMED, "armed, deadline in " + ms + " ms" + note);
-        }
-        return new Verdict(Reason.RELEASED, "released, no HA VM to guard" + note);
     }
 
     private boolean write(byte b) {

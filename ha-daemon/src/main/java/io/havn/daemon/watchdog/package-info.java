@@ -14,5 +14,9 @@
  * file says a live petter verified a timeout of at most W. Deployment: the state directory must
  * outlive a daemon restart (with systemd, {@code RuntimeDirectoryPreserve=yes}); the petter's unit
  * restarts it at once ({@code Restart=always}) and its interval stays at most half of W.
+ *
+ * <p>{@link io.havn.daemon.watchdog.WatchdogGuard} reads the same two files, judged as the petter
+ * judges them, for the host signal that {@code havn-signal} ({@link io.havn.daemon.signal.SignalSender})
+ * sends the peers: armed, released or lapsed.
  */
 package io.havn.daemon.watchdog;

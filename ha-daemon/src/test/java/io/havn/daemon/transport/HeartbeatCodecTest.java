@@ -232,15 +232,7 @@ class HeartbeatCodecTest {
     static byte[] layout(int version, String cluster, String from, String to, long sequence, long epoch,
                          long sentNanos, long echoNanos, int unconfirmedMs, int frozen, int trailing) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        DataOutputStream out = new DataOutputStream(bytes);
-        out.writeByte('H');
-        out.writeByte('V');
-        out.writeByte(version);
-        for (byte[] field : List.of(cluster.getBytes(StandardCharsets.UTF_8), from.getBytes(StandardCharsets.UTF_8),
-                to.getBytes(StandardCharsets.UTF_8))) {
-            out.writeByte(field.length);
-            out.write(field);
-        }
+        DataOutputStream out = head(bytes, 'V', version, cluster, from, to);
         out.writeLong(INCARNATION);
         out.writeLong(sequence);
         out.writeLong(epoch);
@@ -250,6 +242,21 @@ class HeartbeatCodecTest {
         out.writeByte(frozen);
         out.write(new byte[trailing]);
         return bytes.toByteArray();
+    }
+
+    /** The envelope's head of a datagram of {@code kind} ('V' heartbeats, 'S' signals), written to {@code bytes}. */
+    static DataOutputStream head(ByteArrayOutputStream bytes, char kind, int version, String cluster, String from,
+                                 String to) throws IOException {
+        DataOutputStream out = new DataOutputStream(bytes);
+        out.writeByte('H');
+        out.writeByte(kind);
+        out.writeByte(version);
+        for (byte[] field : List.of(cluster.getBytes(StandardCharsets.UTF_8), from.getBytes(StandardCharsets.UTF_8),
+                to.getBytes(StandardCharsets.UTF_8))) {
+            out.writeByte(field.length);
+            out.write(field);
+        }
+        return out;
     }
 
     static byte[] signed(byte[] key, byte[] body) {

@@ -14,6 +14,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.havn.common.model.HostId;
 import io.havn.common.node.Heartbeat;
+import io.havn.common.node.HostSignal;
+import io.havn.common.node.HostSignal.Guard;
 import io.havn.common.node.NodeEvent;
 import io.havn.daemon.transport.NettyTransport.Drop;
 import io.havn.daemon.transport.NettyTransport.IoMode;
@@ -43,6 +45,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * bounded poll. To know that the datagrams which must NOT be delivered were processed, a test
  * sends them first and a valid marker last, from the same socket: loopback keeps their order and
  * the transport reads them on one thread, so once the marker is delivered the others are counted.
+ * Host signals ({@link SignalCodec}) share the socket: the tests at the end.
  */
 class NettyTransportTest {
     private static final long WAIT_SECONDS = 5;
@@ -85,18 +88,29 @@ class NettyTransportTest {
     }
 
     private static Heartbeat next(BlockingQueue<NodeEvent> inbox) throws InterruptedException {
+        return assertInstanceOf(NodeEvent.HeartbeatReceived.class, nextEvent(inbox)).heartbeat();
+    }
+
+    private static NodeEvent nextEvent(BlockingQueue<NodeEvent> inbox) throws InterruptedException {
         NodeEvent e = inbox.poll(WAIT_SECONDS, TimeUnit.SECONDS);
-        assertNotNull(e, "no heartbeat delivered within " + WAIT_SECONDS + " s");
-        return assertInstanceOf(NodeEvent.HeartbeatReceived.class, e).heartbeat();
+        assertNotNull(e, "nothing delivered within " + WAIT_SECONDS + " s");
+        return e;
     }
 
     /** Every drop counter zero except {@code expected}. */
     private static void assertDrops(Map<Drop, Long> expected, NettyTransport t) {
+        assertCounts(expected, t::dropped);
+    }
+
+    /** Every counter of {@code counts} zero except {@code expected}. */
+    private static void assertCounts(Map<Drop, Long> expected, java.util.function.ToLongFunction<Drop> counts) {
         Map<Drop, Long> all = new EnumMap<>(Drop.class);
+        Map<Drop, Long> seen = new EnumMap<>(Drop.class);
         for (Drop d : Drop.values()) {
             all.put(d, expected.getOrDefault(d, 0L));
+            seen.put(d, counts.applyAsLong(d));
         }
-        assertEquals(all, t.dropped());
+        assertEquals(all, seen);
     }
 
     @ParameterizedTest
@@ -283,5 +297,95 @@ class NettyTransportTest {
         // Linux grants twice what it is asked (the kernel's bookkeeping takes half)
         assertTrue(granted == 65_536 || granted == 131_072, "asked 65536, granted " + granted);
         assertEquals(0, t.kernelDrops(), "the kernel has dropped nothing for this fresh socket");
+    }
+
+    // ---------------------------------------------------------------- host signals on the same socket
+
+    private final SignalCodec signals = new SignalCodec(CLUSTER, KEY);
+
+    private static HostSignal signal(HostId from, long incarnation, long sequence) {
+        return new HostSignal(from, incarnation, sequence, Guard.ARMED, 1_500);
+    }
+
+    /** Every signal drop counter zero except {@code expected}; no heartbeat drop at all. */
+    private static void assertSignalDrops(Map<Drop, Long> expected, NettyTransport t) {
+        assertCounts(expected, t::signalsDropped);
+        assertDrops(Map.of(), t);
+    }
+
+    @ParameterizedTest
+    @EnumSource(IoMode.class)
+    void anAuthenticSignalAddressedHereReachesTheSinkAsSignalReceived(IoMode mode) throws Exception {
+        BlockingQueue<NodeEvent> inbox = new LinkedBlockingQueue<>();
+        NettyTransport b = started(B, mode, inbox::add);
+        DatagramSocket s = socket();
+        HostSignal first = signal(A, 100, 1);
+        sendRaw(s, signals.encode(B, first), b.localAddress());
+        assertEquals(new NodeEvent.SignalReceived(first), nextEvent(inbox));
+        HostSignal released = new HostSignal(A, 100, 2, Guard.RELEASED, 0);
+        sendRaw(s, signals.encode(B, released), b.localAddress());
+        assertEquals(new NodeEvent.SignalReceived(released), nextEvent(inbox));
+        // heartbeats still arrive on the same socket, as heartbeats
+        Heartbeat hb = new Heartbeat(A, 1, 1, 1, 1_000, Heartbeat.NO_ECHO, 0, false);
+        sendRaw(s, codec.encode(B, hb), b.localAddress());
+        assertEquals(hb, assertInstanceOf(NodeEvent.HeartbeatReceived.class, nextEvent(inbox)).heartbeat());
+        assertEquals(2, b.signalsAccepted());
+        assertEquals(1, b.accepted());
+        assertSignalDrops(Map.of(), b);
+    }
+
+    @ParameterizedTest
+    @EnumSource(IoMode.class)
+    void replaysOtherHostsSignalsAndForgeriesAreCountedNotDelivered(IoMode mode) throws Exception {
+        BlockingQueue<NodeEvent> inbox = new LinkedBlockingQueue<>();
+        NettyTransport b = started(B, mode, inbox::add);
+        DatagramSocket s = socket();
+        byte[] first = signals.encode(B, signal(A, 100, 5));
+        sendRaw(s, first, b.localAddress());
+        assertEquals(new NodeEvent.SignalReceived(signal(A, 100, 5)), nextEvent(inbox));
+
+        sendRaw(s, first, b.localAddress()); // the same datagram again
+        sendRaw(s, signals.encode(B, signal(A, 100, 4)), b.localAddress()); // older sequence
+        sendRaw(s, signals.encode(B, signal(A, 99, 9)), b.localAddress()); // older incarnation
+        sendRaw(s, signals.encode(C, signal(A, 100, 6)), b.localAddress()); // addressed to another host
+        byte[] otherKey = KEY.clone();
+        otherKey[3] ^= 1;
+        sendRaw(s, new SignalCodec(CLUSTER, otherKey).encode(B, signal(A, 100, 7)), b.localAddress()); // forged
+        sendRaw(s, new SignalCodec("prod-2", KEY).encode(B, signal(A, 100, 8)), b.localAddress()); // another cluster
+        sendRaw(s, new byte[] {'H', 'S', 1}, b.localAddress()); // too short
+        // the marker: a later incarnation passes whatever its sequence (a restarted sender)
+        HostSignal restarted = signal(A, 101, 1);
+        sendRaw(s, signals.encode(B, restarted), b.localAddress());
+        assertEquals(new NodeEvent.SignalReceived(restarted), nextEvent(inbox));
+
+        assertEquals(2, b.signalsAccepted());
+        assertSignalDrops(Map.of(Drop.REPLAYED, 3L, Drop.NOT_FOR_ME, 1L, Drop.BAD_MAC, 1L,
+                Drop.FOREIGN_CLUSTER, 1L, Drop.TOO_SHORT, 1L), b);
+        assertEquals(0, b.accepted(), "no heartbeat was taken");
+        assertTrue(inbox.isEmpty(), "delivered besides: " + inbox);
+    }
+
+    @ParameterizedTest
+    @EnumSource(IoMode.class)
+    void eachSendersSignalsAreOrderedApartAndASinkThatThrowsIsCounted(IoMode mode) throws Exception {
+        BlockingQueue<NodeEvent> inbox = new LinkedBlockingQueue<>();
+        NettyTransport b = started(B, mode, e -> {
+            if (e instanceof NodeEvent.SignalReceived r && r.signal().sequence() == 13) {
+                throw new IllegalStateException("the queue is full");
+            }
+            inbox.add(e);
+        });
+        DatagramSocket s = socket();
+        sendRaw(s, signals.encode(B, signal(A, 100, 50)), b.localAddress());
+        sendRaw(s, signals.encode(B, signal(C, 7, 13)), b.localAddress()); // another sender, lower numbers: its own order; the sink throws
+        sendRaw(s, signals.encode(B, signal(C, 7, 14)), b.localAddress());
+        assertEquals(new NodeEvent.SignalReceived(signal(A, 100, 50)), nextEvent(inbox));
+        assertEquals(new NodeEvent.SignalReceived(signal(C, 7, 14)), nextEvent(inbox));
+        assertEquals(3, b.signalsAccepted());
+        assertSignalDrops(Map.of(Drop.SINK_FAILED, 1L), b);
+
+        b.forgetSender(C); // e.g. the host was removed and added again
+        sendRaw(s, signals.encode(B, signal(C, 1, 1)), b.localAddress());
+        assertEquals(new NodeEvent.SignalReceived(signal(C, 1, 1)), nextEvent(inbox));
     }
 }
