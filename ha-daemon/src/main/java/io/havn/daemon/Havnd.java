@@ -81,6 +81,16 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     private HavnMetrics metrics;
     /** The incarnation of the last start, 0 before one. */
     private volatile long incarnation;
+    /** The running node's loop and restart window, once started: a clean stop tells the node first. */
+    private volatile EventLoop running;
+    private volatile long restartWindowMs;
+    /** The answer to the clean stop's request, when the node gives it. */
+    private final java.util.concurrent.CompletableFuture<io.havn.common.node.AdminReply> stopAnswer =
+            new java.util.concurrent.CompletableFuture<>();
+    /** The request id of a clean stop; admin requests never use it (theirs are positive). */
+    static final long STOP_REQUEST = -1;
+    /** How long a clean stop waits for the node to record a planned restart before it stops anyway. */
+    static final long STOP_WAIT_MS = 3_000;
 
     public Havnd() {
         this(System::currentTimeMillis);
@@ -227,7 +237,13 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         }
         LoggingDecisionLog log = new LoggingDecisionLog();
         RecordRefusals refusals = coordinator.refusals();
-        io.havn.common.port.AdminReplies answers = (id, r) -> replies.reply(id, withRefusals(r, refusals.total()));
+        io.havn.common.port.AdminReplies answers = (id, r) -> {
+            if (id == STOP_REQUEST) {
+                stopAnswer.complete(r);
+            } else {
+                replies.reply(id, withRefusals(r, refusals.total()));
+            }
+        };
         NodePorts ports = new NodePorts(loop, loop, transport, coordinator, hypervisor, fencer, watchdog, d -> {
             log.record(d);
             if (m != null) {
@@ -252,6 +268,8 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         coordinator.start();
         hypervisor.start();
         loop.start(new NodeDriver(node, ports));
+        running = loop;
+        restartWindowMs = cfg.settings().restartWindowMs();
         systemd.petFrom(loop); // WATCHDOG=1 from the node's own thread, under WatchdogSec=
         sampleEverySecond(loop, node, m, coordinator.refusals());
         LOG.info("havnd started: host {} in cluster {}, heartbeats on {} ({})", self, cfg.cluster(), bind,
@@ -385,9 +403,44 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         return a.isUnresolved() ? new InetSocketAddress(a.getHostString(), a.getPort()) : a;
     }
 
-    /** Stops everything, newest first. The VMs are left running: a daemon restart never kills a VM. */
+    /**
+     * A clean stop (SIGTERM: systemctl stop or restart, a package upgrade): the node is told first, so
+     * that while this host holds HA VMs it records a planned restart and keeps the watchdog armed for
+     * {@code settings.restartWindowMs} (its VMs then run on until a daemon is back, and nobody
+     * restarts them meanwhile); it waits at most {@link #STOP_WAIT_MS} for that, then stops
+     * everything, newest first. The VMs are left running: a daemon restart never kills a VM.
+     */
     @Override
     public void close() {
+        EventLoop loop = running;
+        running = null;
+        if (loop != null) {
+            loop.post(new NodeEvent.Stopping(STOP_REQUEST, restartWindowMs));
+            try {
+                io.havn.common.node.AdminReply r = stopAnswer.get(STOP_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+                if (r.ok()) {
+                    LOG.info("stopping: {}", r.message());
+                } else {
+                    LOG.warn("stopping: {}", r.message());
+                }
+            } catch (java.util.concurrent.TimeoutException e) {
+                LOG.warn("stopping: the node did not record a planned restart within {} ms; this host's HA VMs stay "
+                        + "only for what is left of its lease", STOP_WAIT_MS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                LOG.warn("stopping: {}", e.getCause().toString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        abandon();
+    }
+
+    /**
+     * Stops everything, newest first, without telling the node: as a crash looks to the cluster (the
+     * session is abandoned and expires; the VMs stay only for what is left of the lease).
+     */
+    public void abandon() {
+        running = null;
         if (!closeables.isEmpty()) {
             systemd.notify("STOPPING=1");
         }

@@ -14,6 +14,7 @@ import io.havn.common.node.Decision;
 import io.havn.common.node.NodeEvent;
 import io.havn.daemon.config.HavnConfig;
 import io.havn.daemon.loop.EventLoop;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.BlockingQueue;
@@ -77,6 +78,22 @@ class HavndIntegrationTest {
                     assertEquals(List.of(new ACL(ZooDefs.Perms.ALL, new Id("x509", TlsEnsemble.MEMBER))),
                             member.getACL().forPath(record));
                     assertThrows(KeeperException.NoAuthException.class, () -> stranger.getData().forPath(record));
+                    // a clean stop (SIGTERM) records a planned restart bound to the session, then keeps
+                    // the watchdog armed for the restart window, so the VM runs on while no daemon does
+                    long before = System.nanoTime();
+                    havnd.close();
+                    long after = System.nanoTime();
+                    String host = new String(member.getData().forPath("/hosts/node1"), StandardCharsets.UTF_8);
+                    assertTrue(host.contains("\"windowMs\":60000"), "the planned restart is recorded: " + host);
+                    String[] state = Files.readString(DaemonFixture.watchdogState(dir, "node1")).trim().split(" ");
+                    assertEquals("armed", state[3], String.join(" ", state));
+                    long deadline = Long.parseLong(state[4]);
+                    long window = TimeUnit.SECONDS.toNanos(60);
+                    assertTrue(deadline >= before + window && deadline <= after + window,
+                            "armed for the window from the stop, not the lease: "
+                            + TimeUnit.NANOSECONDS.toMillis(deadline - before) + " ms after the stop began");
+                    assertTrue(decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.RESTART_ANNOUNCED),
+                            "and says so: " + decisions);
                 }
             }
         }

@@ -126,7 +126,7 @@ class SecretsStayHiddenIntegrationTest {
                     assertTrue(added != null && added.ok(), "the VM is accepted: " + added);
                     DaemonFixture.await(node2, Decision.Kind.START, "vm1 starts on node2");
                 } finally {
-                    h2.close(); // node2 dies with its VM: node1 must fence it
+                    h2.abandon(); // node2 dies with its VM: node1 must fence it
                 }
                 Decision failed = DaemonFixture.await(decisions, Decision.Kind.FENCE_FAILED, "node1 fences node2");
                 assertTrue(failed.detail().contains("got community=***") && failed.detail().contains("got key=***")

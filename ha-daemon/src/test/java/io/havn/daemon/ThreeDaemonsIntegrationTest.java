@@ -219,7 +219,7 @@ class ThreeDaemonsIntegrationTest {
             mark = all.size();
         }
         gone.add(host);
-        daemons.remove(host).close();
+        daemons.remove(host).abandon(); // dies: no planned restart
         loops.remove(host);
     }
 

@@ -48,6 +48,20 @@ class SystemdUnitsIT {
     }
 
     @Test
+    void havndAndItsSignalAreHardToStarve() throws IOException {
+        for (String unit : List.of("havnd.service", "havn-signal.service")) {
+            Map<String, List<String>> u = settings(unit);
+            assertEquals(List.of("1000"), u.get("CPUWeight"), unit + ": ten times a default unit's, the guests' too");
+            assertEquals(List.of("-10"), u.get("Nice"), unit);
+            assertEquals(List.of("-900"), u.get("OOMScoreAdjust"), unit + ": the last to be killed");
+        }
+        Map<String, List<String>> havnd = settings("havnd.service");
+        assertEquals(List.of("256M"), havnd.get("MemoryMin"), "its memory kept from reclaim");
+        assertTrue(String.join(" ", havnd.get("Environment")).contains("-XX:MaxGCPauseMillis=50"), "short pauses");
+        assertTrue(String.join(" ", havnd.get("Environment")).contains("-XX:+ExitOnOutOfMemoryError"));
+    }
+
+    @Test
     void havndWantsTheSignalSenderButRunsWithoutIt() throws IOException {
         Map<String, List<String>> havnd = settings("havnd.service");
         assertTrue(havnd.getOrDefault("Wants", List.of()).contains("havn-signal.service"), "Wants=: " + havnd);

@@ -34,7 +34,7 @@ public final class LoggingDecisionLog implements DecisionLog {
         List<Map.Entry<String, Object>> fields = fields(d);
         LoggingEventBuilder e = switch (d.kind()) {
             case ALARM, FENCE_FAILED, SELF_FENCE, LEASE_LAPSED, ERROR, START_FAILED, MIGRATE_FAILED,
-                 REBIND_FAILED, CLAIM_FAILED, DRAIN_BLOCKED -> log.atWarn();
+                 REBIND_FAILED, CLAIM_FAILED, DRAIN_BLOCKED, HOLD_OFF -> log.atWarn();
             default -> log.atInfo();
         };
         for (Map.Entry<String, Object> f : fields) {
