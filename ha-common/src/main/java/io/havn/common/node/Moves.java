@@ -30,6 +30,23 @@ final class Moves {
     private final Leadership.Writes leadership;
     private final FailoverTimings.Start timings;
     private final Set<VmId> reportedStuck = new HashSet<>();
+    /** The first wait after a failed drain migration; it doubles with each failure, up to {@link #RETRY_MAX_MS}. */
+    static final long RETRY_BASE_MS = 1_000;
+    static final long RETRY_MAX_MS = 60_000;
+
+    /** A VM's drain migrations from one owner: whether one is under way, how many failed, and the next try. */
+    private static final class Drain {
+        final HostId from;
+        boolean underWay;
+        int failures;
+        long notBefore;
+
+        Drain(HostId from) {
+            this.from = from;
+        }
+    }
+
+    private final Map<VmId, Drain> drains = new HashMap<>();
     /** When this leader first saw each VM released by its source to a target that has not claimed it. */
     private final Map<VmId, Long> releasedSince = new HashMap<>();
 
@@ -99,8 +116,14 @@ final class Moves {
         return p == null ? null : new Recovery.Pending(vr, p, Set.of(), null, 0, List.of());
     }
 
-    /** Executes an operator's move request, or drains a host in maintenance. Returns whether it started a migration. */
-    boolean moveOrDrain(Versioned<VmRecord> vr, Map<HostId, Long> eligible, Map<HostId, HostCapacity> free) {
+    /**
+     * Executes an operator's move request, or drains a host in maintenance; a drain whose migration
+     * failed is tried again after a wait that doubles with each failure (from {@link #RETRY_BASE_MS}
+     * to {@link #RETRY_MAX_MS}, spread by up to a quarter per VM so that a host's VMs do not retry in
+     * step). Returns whether it started a migration.
+     */
+    boolean moveOrDrain(Versioned<VmRecord> vr, Map<HostId, Long> eligible, Map<HostId, HostCapacity> free,
+                        long now) {
         VmRecord r = vr.value();
         MoveRequest m = r.move();
         if (m != null) {
@@ -109,6 +132,25 @@ final class Moves {
         Versioned<HostRecord> owner = n.view().host(r.owner());
         if (owner == null || !owner.value().inMaintenance()) {
             reportedStuck.remove(r.id());
+            drains.remove(r.id());
+            return false;
+        }
+        Drain d = drains.get(r.id());
+        if (d == null || !d.from.equals(r.owner())) {
+            d = new Drain(r.owner());
+            drains.put(r.id(), d);
+        }
+        if (d.underWay) {
+            // the migration started last time ended with the VM still running here: it failed
+            d.underWay = false;
+            d.failures++;
+            long waitMs = retryWaitMs(r.id(), d.failures);
+            d.notBefore = now + Peers.ms(waitMs);
+            n.decide(Kind.DRAIN_BLOCKED, r.id(), r.owner(), "draining " + r.owner() + ": migration failed "
+                    + d.failures + (d.failures == 1 ? " time" : " times") + (r.reason() == null ? "" : " (" + r.reason()
+                    + ")") + "; next attempt in " + waitMs + " ms");
+        }
+        if (now < d.notBefore) {
             return false;
         }
         Map<VmId, HostId> choice = Placement.place(List.of(new Placement.Request(r.id(), r.spec().priority(),
@@ -122,9 +164,23 @@ final class Moves {
         }
         free.put(target, free.get(target).minus(r.spec().cpus(), r.spec().memoryMiB()));
         long s = eligible.get(target);
+        d.underWay = true;
         leadership.leaderWrite(vr, r.migratingTo(target, s), List.of(new CoordOp.CheckSessionLive(target, s)),
-                Kind.MIGRATE, target, "draining " + r.owner() + " (maintenance)");
+                Kind.MIGRATE, target, "draining " + r.owner() + " (maintenance)"
+                        + (d.failures == 0 ? "" : ", attempt " + (d.failures + 1)));
         return true;
+    }
+
+    /**
+     * The wait before the next drain migration of {@code vm} after {@code failures} failed ones:
+     * doubling from {@link #RETRY_BASE_MS} up to {@link #RETRY_MAX_MS}, plus up to a quarter more,
+     * drawn from the VM's id (deterministic, as every decision here; VMs differ, so they spread).
+     */
+    static long retryWaitMs(VmId vm, int failures) {
+        long wait = RETRY_BASE_MS << Math.min(failures - 1, 16);
+        wait = Math.min(wait, RETRY_MAX_MS);
+        long spread = Math.floorMod((long) vm.hashCode() * 31 + failures, wait / 4 + 1);
+        return wait + spread;
     }
 
     /** An operator's move request {@code m}. Returns whether it started a migration. */

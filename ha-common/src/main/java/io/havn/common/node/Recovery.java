@@ -109,7 +109,7 @@ final class Recovery {
                     if (p != null) {
                         pending.add(new Pending(vr, p, Set.of(), null, 0, List.of()));
                     } else if (r.phase() == VmPhase.RUNNING && migrating < n.settings().maxConcurrentMigrations()
-                            && moves.moveOrDrain(vr, eligible, free)) {
+                            && moves.moveOrDrain(vr, eligible, free, now)) {
                         migrating++;
                     }
                 }

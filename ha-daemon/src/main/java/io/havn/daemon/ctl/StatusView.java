@@ -217,6 +217,12 @@ final class StatusView {
             if (ATTENTION.contains(r.phase())) {
                 out.add("VM " + r.spec().name() + " (" + r.id() + "): " + phase(r.phase()) + ": "
                         + (r.reason() == null ? "no reason recorded" : r.reason()));
+            } else if (r.phase() == VmPhase.RUNNING && r.owner() != null && state.hosts().containsKey(r.owner())
+                    && state.hosts().get(r.owner()).inMaintenance()) {
+                // a drain that has not moved it yet: say why, if the last attempt recorded a reason
+                out.add("VM " + r.spec().name() + " (" + r.id() + "): still on " + r.owner() + ", which is in "
+                        + "maintenance: " + (r.reason() == null ? "waiting for a host with room, or its turn"
+                        : r.reason() + "; retried with a growing wait"));
             }
         }
         return out;

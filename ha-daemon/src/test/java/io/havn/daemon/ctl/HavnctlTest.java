@@ -185,6 +185,21 @@ class HavnctlTest {
     }
 
     @Test
+    void aDrainThatCannotMoveAVmYetNeedsAttentionWithTheReason() {
+        ClusterState c = FakeDaemon.cluster();
+        java.util.SortedMap<io.havn.common.model.HostId, io.havn.common.model.HostRecord> hosts =
+                new java.util.TreeMap<>(c.hosts());
+        hosts.put(FakeDaemon.NODE1, hosts.get(FakeDaemon.NODE1).withAdmin(io.havn.common.model.HostAdminState.MAINTENANCE));
+        SortedMap<VmId, VmRecord> vms = new TreeMap<>(c.vms());
+        vms.put(WEB1, vms.get(WEB1).migrationAborted("migration failed: unable to connect to node2"));
+        daemon.state = new ClusterState(c.epoch(), c.leader(), hosts, c.live(), vms);
+        Result r = havnctl("status");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().contains("  VM web1 (" + WEB1 + "): still on node1, which is in maintenance: migration "
+                + "failed: unable to connect to node2; retried with a growing wait\n"), r.out());
+    }
+
+    @Test
     void whatTheDaemonAddsToItsAnswerNeedsAttention() throws Exception {
         ObjectNode answer = (ObjectNode) Json.mapper().readTree(havnctl("status", "--json").out());
         answer.put("from", "node2");
