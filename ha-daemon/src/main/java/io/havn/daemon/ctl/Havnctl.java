@@ -2,6 +2,7 @@ package io.havn.daemon.ctl;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.havn.common.domain.DomainPolicy;
+import io.havn.common.model.ClusterState;
 import io.havn.common.model.HostId;
 import io.havn.common.model.Json;
 import io.havn.common.model.Priority;
@@ -48,7 +49,8 @@ import picocli.CommandLine;
             "1:the daemon refused; its code and message go to stderr",
             "2:usage or bad input; nothing was sent",
             "3:cannot reach the daemon (no socket, permission denied, timeout), it turned the request away unread "
-                + "(busy, forbidden) or, for vm add, libvirt"})
+                + "(busy, forbidden) or, for vm add, libvirt",
+            "4:with --wait: the change was accepted but failed, or did not finish in time; the reason goes to stderr"})
 public final class Havnctl {
     static final String DEFAULT_SOCKET = "/run/havn/admin.sock";
     private static final List<String> HELP_ORDER = List.of("status", "hosts", "vms", "migrate", "relocate",
@@ -73,12 +75,26 @@ public final class Havnctl {
     private final PrintStream out;
     private final PrintStream err;
     private final Map<String, String> env;
+    private final java.util.function.LongSupplier nanos;
+    private final Pause pause;
     private AdminClient client;
 
-    private Havnctl(PrintStream out, PrintStream err, Map<String, String> env) {
+    /** How {@code --wait} waits between two looks at the cluster. */
+    @FunctionalInterface
+    interface Pause {
+        void sleep(Duration d) throws InterruptedException;
+    }
+
+    /** How often {@code --wait} looks at the cluster. */
+    static final Duration POLL = Duration.ofMillis(500);
+
+    private Havnctl(PrintStream out, PrintStream err, Map<String, String> env, java.util.function.LongSupplier nanos,
+                    Pause pause) {
         this.out = out;
         this.err = err;
         this.env = env;
+        this.nanos = nanos;
+        this.pause = pause;
     }
 
     public static void main(String[] args) {
@@ -92,7 +108,13 @@ public final class Havnctl {
 
     /** Like {@link #run(String[], PrintStream, PrintStream)}, with {@code env} as the environment. */
     static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env) {
-        CommandLine cl = commandLine(new Havnctl(out, err, env));
+        return run(args, out, err, env, System::nanoTime, d -> Thread.sleep(d.toMillis()));
+    }
+
+    /** As above, with {@code --wait}'s clock and pause given (tests). */
+    static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env,
+                   java.util.function.LongSupplier nanos, Pause pause) {
+        CommandLine cl = commandLine(new Havnctl(out, err, env, nanos, pause));
         cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
@@ -140,24 +162,40 @@ public final class Havnctl {
         return show(StatusView::vms);
     }
 
+    private static final String WAIT_HELP = "wait until it is done, up to SECONDS (600 if not given): exit 0 once "
+            + "done, 4 naming the reason if it failed or is not done by then";
+
     @Command(name = "migrate", description = "Live-migrate a running VM to another host.")
     int migrate(@Parameters(paramLabel = "VM", description = "name or UUID") String vm,
-                @Parameters(paramLabel = "HOST", description = "the destination") HostId host) {
-        return change(request("migrate").put("vm", vmId(vm).value()).put("host", host.value()));
+                @Parameters(paramLabel = "HOST", description = "the destination") HostId host,
+                @Option(names = "--wait", paramLabel = "SECONDS", arity = "0..1", fallbackValue = "600",
+                        converter = Seconds.class, description = WAIT_HELP) Duration wait) {
+        VmId id = vmId(vm);
+        return change(request("migrate").put("vm", id.value()).put("host", host.value()), wait,
+                before -> Outcome.move(id, host, true, before));
     }
 
     @Command(name = "relocate", description = "Move a VM to another host by shutting it down and starting it there.")
     int relocate(@Parameters(paramLabel = "VM", description = "name or UUID") String vm,
-                 @Parameters(paramLabel = "HOST", description = "the destination") HostId host) {
-        return change(request("relocate").put("vm", vmId(vm).value()).put("host", host.value()));
+                 @Parameters(paramLabel = "HOST", description = "the destination") HostId host,
+                 @Option(names = "--wait", paramLabel = "SECONDS", arity = "0..1", fallbackValue = "600",
+                         converter = Seconds.class, description = WAIT_HELP) Duration wait) {
+        VmId id = vmId(vm);
+        return change(request("relocate").put("vm", id.value()).put("host", host.value()), wait,
+                before -> Outcome.move(id, host, false, before));
     }
 
     @Command(name = "maintenance", description = "Put a host in maintenance (it gets no VMs and is drained), "
             + "or take it out.")
     int maintenance(@Parameters(paramLabel = "HOST") HostId host,
                     @Parameters(paramLabel = "on|off", converter = OnOff.class, completionCandidates = OnOff.class)
-                    Switch on) {
-        return change(request("maintenance").put("host", host.value()).put("on", on == Switch.ON));
+                    Switch on,
+                    @Option(names = "--wait", paramLabel = "SECONDS", arity = "0..1", fallbackValue = "600",
+                            converter = Seconds.class, description = "with on: wait until the host is drained, up to "
+                            + "SECONDS (600 if not given): exit 0 once no HA VM is on it, 4 naming what is left and why "
+                            + "if some still are by then") Duration wait) {
+        return change(request("maintenance").put("host", host.value()).put("on", on == Switch.ON),
+                on == Switch.ON ? wait : null, before -> Outcome.drained(host));
     }
 
     @Command(name = "completion", description = "Print the bash completion script: "
@@ -278,6 +316,42 @@ public final class Havnctl {
         } catch (IllegalArgumentException e) {
             throw Failure.unreachable("havnd's status answer is not understood: " + e.getMessage());
         }
+    }
+
+    /**
+     * Sends a change and reports its answer, then, with {@code wait}, looks at the cluster every
+     * {@link #POLL} until {@code watch} says it is done (exit 0), failed or the wait is over (exit 4,
+     * the reason on stderr). The state before the request is what the watch compares with.
+     */
+    private int change(ObjectNode request, Duration wait, java.util.function.Function<ClusterState, Outcome.Watch> watch) {
+        if (wait == null) {
+            return change(request);
+        }
+        ClusterState before = view(ask(request("status"))).state();
+        int rc = change(request);
+        Outcome.Watch w = watch.apply(before);
+        long deadline = nanos.getAsLong() + wait.toNanos();
+        Outcome o = w.judge(view(ask(request("status"))).state());
+        while (o instanceof Outcome.Pending && nanos.getAsLong() < deadline) {
+            try {
+                pause.sleep(POLL);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw Failure.notDone("interrupted while waiting: " + ((Outcome.Pending) o).where());
+            }
+            o = w.judge(view(ask(request("status"))).state());
+        }
+        if (o instanceof Outcome.Done d) {
+            if (!json) {
+                out.println(DomainPolicy.printable(d.what()));
+            }
+            return rc;
+        }
+        if (o instanceof Outcome.Failed f) {
+            throw Failure.notDone("failed: " + DomainPolicy.printable(f.why()));
+        }
+        throw Failure.notDone("not done after " + wait.toSeconds() + " s: "
+                + DomainPolicy.printable(((Outcome.Pending) o).where()));
     }
 
     /** Sends a change and reports its answer: its message, or the refusal on stderr. */

@@ -199,6 +199,80 @@ class HavnctlTest {
                 + "failed: unable to connect to node2; retried with a growing wait\n"), r.out());
     }
 
+    /** Runs havnctl with --wait on a fake clock: each pause moves the cluster to the next of {@code states}. */
+    private Result waiting(List<java.util.function.UnaryOperator<VmRecord>> states, String... args) {
+        long[] clock = {0};
+        int[] next = {0};
+        String[] all = Arrays.copyOf(new String[] {"--socket", daemon.socket.toString()}, args.length + 2);
+        System.arraycopy(args, 0, all, 2, args.length);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Havnctl.run(all, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8), Map.of(), () -> clock[0], d -> {
+                    clock[0] += d.toNanos();
+                    if (next[0] < states.size()) {
+                        ClusterState c = daemon.state;
+                        SortedMap<VmId, VmRecord> vms = new TreeMap<>(c.vms());
+                        vms.put(WEB1, states.get(next[0]++).apply(vms.get(WEB1)));
+                        daemon.state = new ClusterState(c.epoch(), c.leader(), c.hosts(), c.live(), vms);
+                    }
+                });
+        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void migrateWaitsUntilTheVmRunsOnTheDestination() {
+        Result r = waiting(List.of(
+                v -> v.withMove(new io.havn.common.model.MoveRequest(NODE2, true)),
+                v -> v.withMove(null).migratingTo(NODE2, 102),
+                v -> VmRecord.running(v.spec(), NODE2, 102)), "migrate", "web1", "node2", "--wait");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().endsWith("web1 runs on node2\n"), r.out());
+        assertEquals(List.of(new AdminCommand.Status(), new AdminCommand.Status(), new AdminCommand.Migrate(WEB1, NODE2),
+                new AdminCommand.Status(), new AdminCommand.Status(), new AdminCommand.Status(), new AdminCommand.Status()),
+                daemon.seen, "the change once, then a look at the cluster per pause");
+    }
+
+    @Test
+    void migrateWaitExitsFourNamingWhyTheMigrationFailed() {
+        Result r = waiting(List.of(
+                v -> v.withMove(null).migratingTo(NODE2, 102),
+                v -> v.migrationAborted("migration failed: unable to connect to node2")), "migrate", "web1", "node2",
+                "--wait", "30");
+        assertEquals(4, r.code(), r.toString());
+        assertEquals("havnctl: failed: web1 was not migrated to node2; it runs on node1: migration failed: unable to "
+                + "connect to node2\n", r.err());
+    }
+
+    @Test
+    void aStaleViewRightAfterTheRequestIsNotTakenForAFailure() {
+        // the answering host has not seen the leader's verdict yet: the record is as before, then moves
+        Result r = waiting(List.of(v -> v, v -> v, v -> VmRecord.running(v.spec(), NODE2, 102)),
+                "migrate", "web1", "node2", "--wait");
+        assertEquals(0, r.code(), r.toString());
+    }
+
+    @Test
+    void maintenanceWaitGivesUpAfterItsTimeNamingWhatIsLeftAndWhy() {
+        ClusterState c = FakeDaemon.cluster();
+        java.util.SortedMap<io.havn.common.model.HostId, io.havn.common.model.HostRecord> hosts =
+                new java.util.TreeMap<>(c.hosts());
+        hosts.put(FakeDaemon.NODE1, hosts.get(FakeDaemon.NODE1).withAdmin(io.havn.common.model.HostAdminState.MAINTENANCE));
+        daemon.state = new ClusterState(c.epoch(), c.leader(), hosts, c.live(), c.vms());
+        Result r = waiting(List.of(v -> v.migrationAborted("migration failed: no route to node2")),
+                "maintenance", "node1", "on", "--wait", "3");
+        assertEquals(4, r.code(), r.toString());
+        assertTrue(r.err().startsWith("havnctl: not done after 3 s: still on node1: db1 (migrating), web1 (running: "
+                + "migration failed: no route to node2)"), r.err());
+    }
+
+    @Test
+    void aWaitOfNoTimeIsBadInputAndNothingIsSent() {
+        Result r = havnctl("migrate", "web1", "node2", "--wait", "0");
+        assertEquals(2, r.code(), r.toString());
+        assertTrue(daemon.seen.isEmpty(), "nothing sent: " + daemon.seen);
+    }
+
     @Test
     void whatTheDaemonAddsToItsAnswerNeedsAttention() throws Exception {
         ObjectNode answer = (ObjectNode) Json.mapper().readTree(havnctl("status", "--json").out());
