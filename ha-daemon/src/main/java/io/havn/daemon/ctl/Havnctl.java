@@ -170,9 +170,7 @@ public final class Havnctl {
                 @Parameters(paramLabel = "HOST", description = "the destination") HostId host,
                 @Option(names = "--wait", paramLabel = "SECONDS", arity = "0..1", fallbackValue = "600",
                         converter = Seconds.class, description = WAIT_HELP) Duration wait) {
-        VmId id = vmId(vm);
-        return change(request("migrate").put("vm", id.value()).put("host", host.value()), wait,
-                before -> Outcome.move(id, host, true, before));
+        return move("migrate", vm, host, true, wait);
     }
 
     @Command(name = "relocate", description = "Move a VM to another host by shutting it down and starting it there.")
@@ -180,9 +178,14 @@ public final class Havnctl {
                  @Parameters(paramLabel = "HOST", description = "the destination") HostId host,
                  @Option(names = "--wait", paramLabel = "SECONDS", arity = "0..1", fallbackValue = "600",
                          converter = Seconds.class, description = WAIT_HELP) Duration wait) {
+        return move("relocate", vm, host, false, wait);
+    }
+
+    /** A migrate ({@code live}) or relocate request for {@code vm}, waited for with {@code wait}. */
+    private int move(String command, String vm, HostId host, boolean live, Duration wait) {
         VmId id = vmId(vm);
-        return change(request("relocate").put("vm", id.value()).put("host", host.value()), wait,
-                before -> Outcome.move(id, host, false, before));
+        return change(request(command).put("vm", id.value()).put("host", host.value()), wait,
+                before -> Outcome.move(id, host, live, before));
     }
 
     @Command(name = "maintenance", description = "Put a host in maintenance (it gets no VMs and is drained), "

@@ -186,13 +186,10 @@ class HavnctlTest {
 
     @Test
     void aDrainThatCannotMoveAVmYetNeedsAttentionWithTheReason() {
-        ClusterState c = FakeDaemon.cluster();
-        java.util.SortedMap<io.havn.common.model.HostId, io.havn.common.model.HostRecord> hosts =
-                new java.util.TreeMap<>(c.hosts());
-        hosts.put(FakeDaemon.NODE1, hosts.get(FakeDaemon.NODE1).withAdmin(io.havn.common.model.HostAdminState.MAINTENANCE));
+        ClusterState c = node1InMaintenance();
         SortedMap<VmId, VmRecord> vms = new TreeMap<>(c.vms());
         vms.put(WEB1, vms.get(WEB1).migrationAborted("migration failed: unable to connect to node2"));
-        daemon.state = new ClusterState(c.epoch(), c.leader(), hosts, c.live(), vms);
+        daemon.state = new ClusterState(c.epoch(), c.leader(), c.hosts(), c.live(), vms);
         Result r = havnctl("status");
         assertEquals(0, r.code(), r.toString());
         assertTrue(r.out().contains("  VM web1 (" + WEB1 + "): still on node1, which is in maintenance: migration "
@@ -254,11 +251,7 @@ class HavnctlTest {
 
     @Test
     void maintenanceWaitGivesUpAfterItsTimeNamingWhatIsLeftAndWhy() {
-        ClusterState c = FakeDaemon.cluster();
-        java.util.SortedMap<io.havn.common.model.HostId, io.havn.common.model.HostRecord> hosts =
-                new java.util.TreeMap<>(c.hosts());
-        hosts.put(FakeDaemon.NODE1, hosts.get(FakeDaemon.NODE1).withAdmin(io.havn.common.model.HostAdminState.MAINTENANCE));
-        daemon.state = new ClusterState(c.epoch(), c.leader(), hosts, c.live(), c.vms());
+        daemon.state = node1InMaintenance();
         Result r = waiting(List.of(v -> v.migrationAborted("migration failed: no route to node2")),
                 "maintenance", "node1", "on", "--wait", "3");
         assertEquals(4, r.code(), r.toString());
@@ -282,6 +275,15 @@ class HavnctlTest {
                 StatusView.of(answer).attention().toString());
         assertTrue(StatusView.of(answer).render().contains("  node2: 1 record in the coordination service refused\n"),
                 StatusView.of(answer).render());
+    }
+
+    /** The fake cluster with node1 in maintenance. */
+    private static ClusterState node1InMaintenance() {
+        ClusterState c = FakeDaemon.cluster();
+        java.util.SortedMap<io.havn.common.model.HostId, io.havn.common.model.HostRecord> hosts =
+                new java.util.TreeMap<>(c.hosts());
+        hosts.put(FakeDaemon.NODE1, hosts.get(FakeDaemon.NODE1).withAdmin(io.havn.common.model.HostAdminState.MAINTENANCE));
+        return new ClusterState(c.epoch(), c.leader(), hosts, c.live(), c.vms());
     }
 
     private static String line(List<String> lines, String prefix) {
