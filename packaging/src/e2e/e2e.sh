@@ -3,12 +3,15 @@
 # on this machine (see hosts.sh), one ZooKeeper server, six QEMU guests whose disks every host
 # reaches alike (see make_guest), and a havnd on every host; then, each step checked:
 #   1. maintenance: host2's guests live-migrate away without a restart, and host2 ends empty;
-#   2. power loss of host3, with a fence device for every host and then without one (session
+#   2. with fence devices, host1's havnd stalls (SIGSTOP, 4 s), then restarts cleanly and is back
+#      10 s later: host1 is not fenced and its guests run on, counters unbroken (its havn-signal
+#      says its watchdog is armed; a stand-in holds the petter's place: no /dev/watchdog here);
+#   3. power loss of host3, with a fence device for every host and then without one (session
 #      expiry): host3's guests run again on the others; the time from the power cut to each
 #      guest running is measured;
-#   3. isolation of host1 (its link goes down, its processes stay): host1 destroys its guests
+#   4. isolation of host1 (its link goes down, its processes stay): host1 destroys its guests
 #      itself, they run again elsewhere, and no two QEMU processes ever hold one disk;
-#   4. the leader's /metrics shows the failovers.
+#   5. the leader's /metrics shows the failovers.
 #
 # Usage: e2e.sh [run|clean]   (as root; clean removes what an interrupted run left behind)
 # Environment:
@@ -27,6 +30,7 @@ E2E_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 E2E_DIR=${HAVN_E2E_DIR:-/tmp/havn-e2e}
 E2E_RESULTS=${HAVN_E2E_RESULTS:-/dev/null}
 E2E_JAVA_OPTS=${HAVN_E2E_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1}   # small and quick to start: 4 JVMs share the machine
+E2E_SIGNAL_JAVA_OPTS="-Xmx32m -XX:+UseSerialGC -XX:TieredStopAtLevel=1"   # as havn-signal.service runs it
 E2E_START_US=${EPOCHREALTIME/./}
 exec {E2E_OUT}>&1 {E2E_ERR}>&2   # the harness's own output, for its report on exit
 # shellcheck source=hosts.sh
@@ -378,7 +382,7 @@ setup() {
   say "guests running: $(where_running | tr '\n' ' ')"
 
   for h in "${E2E_HOSTS[@]}"; do write_config "$h" fence; done
-  for h in "${E2E_HOSTS[@]}"; do havnd_start "$h"; done
+  for h in "${E2E_HOSTS[@]}"; do havnd_start "$h"; signal_start "$h"; done
   wait_ready "${E2E_HOSTS[@]}"
   say "havnd ready on every host; leader $(leader)"
   for vm in "${GUESTS[@]}"; do
@@ -447,7 +451,81 @@ step_maintenance() {
   say "step 1 passed"
 }
 
-# ---------------------------------------------------------------- step 2: power loss
+# ---------------------------------------------------------------- step 2: a stalled or restarting havnd
+
+# The fences started by the hosts other than HOST (HOST cannot fence itself; its own counters
+# start again with its daemon).
+fences_by_others() {
+  local h n total=0
+  for h in "${E2E_HOSTS[@]}"; do
+    [ "$h" = "$1" ] && continue
+    n=$(metric "$h" havn_decisions_total 'kind="fence_start"') || n=0
+    total=$((total + ${n%.*}))
+  done
+  echo "$total"
+}
+
+hold_offs_by_others() {
+  local h n total=0
+  for h in "${E2E_HOSTS[@]}"; do
+    [ "$h" = "$1" ] && continue
+    n=$(metric "$h" havn_decisions_total 'kind="hold_off"') || n=0
+    total=$((total + ${n%.*}))
+  done
+  echo "$total"
+}
+
+# After WHAT happened to HOST's havnd: HOST was neither fenced nor reset, it runs VMS still, and
+# no guest started again (its counter only grew), and its peers held off because of its signal.
+check_kept() {
+  local h=$1 vms=$2 fences=$3 holds=$4 what=$5 vm c2 magic
+  local -n kept_counters=$6
+  fence_host "$h" status > /dev/null || fail "$what: $h was powered off"
+  [ "$(fences_by_others "$h")" = "$fences" ] || fail "$what: a fence of $h was started"
+  (( $(hold_offs_by_others "$h") > holds )) || fail "$what: nobody held off on $h's signal (was it suspected?)"
+  for vm in $vms; do
+    runs "$h" "$vm" || fail "$what: $vm no longer runs on $h"
+    read -r c2 magic < <(guest_counter "$h" "$vm") || fail "cannot read $vm's memory on $h"
+    (( c2 >= kept_counters[$vm] )) || fail "$what: $vm restarted: its counter went from ${kept_counters[$vm]} to $c2"
+    result "kept what=\"$what\" vm=$vm host=$h counter_before=${kept_counters[$vm]} counter_after=$c2"
+    say "  $vm still on $h, guest counter ${kept_counters[$vm]} -> $c2"
+    kept_counters[$vm]=$c2
+  done
+}
+
+# With fence devices: host1's havnd stalls (SIGSTOP) for 4 s, then is restarted cleanly (SIGTERM, as
+# systemctl restart) and comes back 10 s later, longer than its lease. Each time its peers suspect
+# it, its signal says its watchdog is armed, nobody fences it, and its guests run on.
+step_stalls() {
+  say "step 2: a stalled havnd, then a planned restart, with fence devices"
+  local vms vm c1 magic pid fences holds
+  local -A counters=()
+  give_guests host1 2
+  vms=$(running_on host1 | paste -sd' ')
+  for vm in $vms; do
+    read -r c1 magic < <(guest_counter host1 "$vm") || fail "cannot read $vm's memory on host1"
+    counters[$vm]=$c1
+  done
+  fences=$(fences_by_others host1)
+  holds=$(hold_offs_by_others host1)
+  pid=$(cat "$(host_dir host1)/havnd.pid")
+  say "host1 runs $vms; its havnd stops (SIGSTOP) for 4 s"
+  kill -STOP "$pid"
+  sleep 4
+  kill -CONT "$pid"
+  wait_ready "${E2E_HOSTS[@]}"
+  check_kept host1 "$vms" "$fences" "$holds" "a 4 s stall" counters
+  holds=$(hold_offs_by_others host1)
+  say "host1's havnd restarts cleanly and is back 10 s later"
+  havnd_stop host1
+  sleep 10
+  havnd_start host1
+  wait_ready "${E2E_HOSTS[@]}"
+  check_kept host1 "$vms" "$fences" "$holds" "a planned restart of 10 s" counters
+  say "step 2 passed"
+}
+
+# ---------------------------------------------------------------- step 3: power loss
 
 # Cuts host3's power and measures, for each of its guests, the time until it runs elsewhere.
 power_loss() {
@@ -491,6 +569,7 @@ power_on_host3() {
   link_set host3 up
   libvirt_start host3
   havnd_start host3
+  signal_start host3
   wait_ready "${E2E_HOSTS[@]}"
   [ -z "$(running_on host3)" ] || fail "host3 came back running $(running_on host3)"
   say "host3 is back, empty"
@@ -509,13 +588,13 @@ failover_metrics() {
 }
 
 step_power_loss() {
-  say "step 2: power loss of host3, with fence devices"
+  say "step 3: power loss of host3, with fence devices"
   power_loss fence
   wait_for "the leader to count the failovers" 20 leader_counts fence_device
   failover_metrics fence_device
   power_on_host3
 
-  say "step 2: without fence devices (session expiry)"
+  say "step 3: without fence devices (session expiry)"
   # Every havnd stops at once and starts again with its new config. One at a time would not do:
   # a daemon silent for longer than the failure detector's ~2 s looks dead, and a leader with a
   # fence device for its host powers it off.
@@ -537,13 +616,13 @@ step_power_loss() {
   wait_for "the leader to see all ${#GUESTS[@]} HA VMs running" 30 leader_metric_is "${#GUESTS[@]}" havn_vms 'phase="running"'
   power_loss expiry
   power_on_host3
-  say "step 2 passed"
+  say "step 3 passed"
 }
 
-# ---------------------------------------------------------------- step 3: isolation
+# ---------------------------------------------------------------- step 4: isolation
 
 step_isolation() {
-  say "step 3: isolation of host1"
+  say "step 4: isolation of host1"
   local vms vm t0 h deadline left selffenced=""
   local -A seen=()
   give_guests host1 2
@@ -586,15 +665,15 @@ step_isolation() {
   for vm in $vms; do
     runs host1 "$vm" && fail "host1 runs $vm again after rejoining"
   done
-  say "host1 rejoined; step 3 passed"
+  say "host1 rejoined; step 4 passed"
 }
 
-# ---------------------------------------------------------------- step 4: metrics
+# ---------------------------------------------------------------- step 5: metrics
 
 step_metrics() {
-  say "step 4: the leader's /metrics"
+  say "step 5: the leader's /metrics"
   failover_metrics session_expired
-  say "step 4 passed"
+  say "step 5 passed"
 }
 
 # ---------------------------------------------------------------- main
@@ -644,6 +723,7 @@ main() {
   trap 'exit 130' INT TERM
   setup
   step_maintenance
+  step_stalls
   step_power_loss
   step_isolation
   step_metrics

@@ -165,6 +165,23 @@ havnd_start() {
     --uts="$E2E_DIR/ns/$h.uts" -- java $E2E_JAVA_OPTS -jar "$HAVND_JAR" --config "$d/havn.yaml"
 }
 
+# Starts HOST's havn-signal, the second liveness signal, apart from havnd, and beside it a
+# stand-in for the watchdog petter: there is no /dev/watchdog here, so a process that sleeps holds
+# the petter's place and the status file says, as the petter does once it has armed a device,
+# that it verified a timeout of W (3 s). The signal then says what havnd publishes: armed until
+# its lease (or restart window), released, or lapsed.
+signal_start() {
+  local h=$1 d
+  d=$(host_dir "$h")
+  spawn "$d/petter.log" "$d/petter.pid" nsenter --net="/run/netns/$(host_netns "$h")" -- sleep infinity
+  printf 'havn-watchdog-status 1 %s %s 3000 e2e-stand-in-for-dev-watchdog\n' \
+    "$(cat /proc/sys/kernel/random/boot_id)" "$(cat "$d/petter.pid")" > "$d/havn/watchdog.status"
+  echo "---- havn-signal start $(date -u +%T.%3N)" >> "$d/signal.log"
+  spawn "$d/signal.log" "$d/signal.pid" nsenter --net="/run/netns/$(host_netns "$h")" --mount="$E2E_DIR/ns/$h.mnt" \
+    --uts="$E2E_DIR/ns/$h.uts" -- java $E2E_SIGNAL_JAVA_OPTS -cp "$HAVND_JAR" io.havn.daemon.signal.SignalSender \
+    --config "$d/havn.yaml"
+}
+
 # Runs a daemon in a session of its own, appending its output to LOG and its pid to PIDFILE. It is
 # no job of the harness's: the harness kills daemons on purpose and is not to be told. It keeps
 # none of the harness's own output open (whoever reads it would wait for the daemon's end).

@@ -50,6 +50,19 @@ class EndToEndIT {
     }
 
     @Test
+    void aStalledOrCleanlyRestartedHavndCostsNoFenceAndNoGuestRestart() {
+        for (String what : List.of("a 4 s stall", "a planned restart of 10 s")) {
+            List<Fact> kept = run.results().all("kept", "what", what);
+            assertTrue(kept.size() >= 2, "host1's guests were checked after " + what + ": " + run.results());
+            for (Fact k : kept) {
+                assertEquals("host1", k.get("host"), "still on host1: " + k);
+                assertTrue(k.number("counter_after") >= k.number("counter_before"),
+                        "the guest's own uptime counter went on; a restart would have reset it: " + k);
+            }
+        }
+    }
+
+    @Test
     void maintenanceLiveMigratesEveryGuestOffTheHostWithoutRestartingIt() {
         List<Fact> migrated = run.results().all("migrated", "from", "host2");
         assertEquals(2, migrated.size(), "host2's two guests migrated: " + run.results());
