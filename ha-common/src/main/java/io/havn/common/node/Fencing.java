@@ -60,6 +60,7 @@ final class Fencing {
     /** A new epoch starts with no fence in flight. */
     void forgetFences() {
         fences.clear();
+        heldOff.clear();
     }
 
     /** When this node began to suspect {@code h}, MIN_VALUE if it does not. */
