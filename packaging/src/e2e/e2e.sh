@@ -6,6 +6,7 @@
 #   2. with fence devices, host1's havnd stalls (SIGSTOP, 4 s), then restarts cleanly and is back
 #      10 s later: host1 is not fenced and its guests run on, counters unbroken (its havn-signal
 #      says its watchdog is armed; a stand-in holds the petter's place: no /dev/watchdog here);
+#      then every core is kept busy for 30 s from host1's namespace: no fence, no guest restart;
 #   3. power loss of host3, with a fence device for every host and then without one (session
 #      expiry): host3's guests run again on the others; the time from the power cut to each
 #      guest running is measured;
@@ -522,7 +523,33 @@ step_stalls() {
   havnd_start host1
   wait_ready "${E2E_HOSTS[@]}"
   check_kept host1 "$vms" "$fences" "$holds" "a planned restart of 10 s" counters
+  saturate host1 30
+  fence_host host1 status > /dev/null || fail "every core busy: host1 was powered off"
+  [ "$(fences_by_others host1)" = "$fences" ] || fail "every core busy: a fence of host1 was started"
+  local vm c2 self
+  self=$(metric host1 havn_self_fences_total) || self=0
+  [ "${self%.*}" = 0 ] || fail "every core busy: host1's havnd self-fenced"
+  for vm in $vms; do
+    runs host1 "$vm" || fail "every core busy: $vm no longer runs on host1"
+    read -r c2 magic < <(guest_counter host1 "$vm") || fail "cannot read $vm's memory on host1"
+    (( c2 >= counters[$vm] )) || fail "every core busy: $vm restarted: its counter went from ${counters[$vm]} to $c2"
+    result "kept what=\"every core busy for 30 s\" vm=$vm host=host1 counter_before=${counters[$vm]} counter_after=$c2"
+    say "  $vm still on host1, guest counter ${counters[$vm]} -> $c2"
+  done
   say "step 2 passed"
+}
+
+# Keeps every core of the machine busy for SECONDS with processes in HOST's namespaces, at the
+# default priority: as guests or a runaway job of the host would.
+saturate() {
+  local h=$1 s=$2 n i pids=()
+  n=$(nproc)
+  say "every core busy for $s s: $n spinning processes in $h"
+  for ((i = 0; i < n; i++)); do
+    nsenter --net="/run/netns/$(host_netns "$h")" -- timeout "$s" bash -c 'while :; do :; done' &
+    pids+=($!)
+  done
+  wait "${pids[@]}" || true
 }
 
 # ---------------------------------------------------------------- step 3: power loss
