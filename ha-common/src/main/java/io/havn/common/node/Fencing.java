@@ -31,13 +31,20 @@ final class Fencing {
 
     private static final class Fence {
         final long startedAt;
+        /** The attempts on this host that failed before this one, in a row. */
+        final int failedBefore;
         boolean inFlight = true;
+        boolean succeeded;
         long retryAt = Long.MIN_VALUE;
 
-        Fence(long startedAt) {
+        Fence(long startedAt, int failedBefore) {
             this.startedAt = startedAt;
+            this.failedBefore = failedBefore;
         }
     }
+
+    /** A failed fence of a host is tried again after fenceRetryMs, doubling with each failure in a row up to this. */
+    static final long FENCE_RETRY_MAX_MS = 60_000;
 
     private final NodeContext n;
     private final Liveness live;
@@ -116,7 +123,7 @@ final class Fencing {
                 continue;
             }
             String after = heldOff.remove(h) ? ", and its signal no longer shows it alive" : "";
-            fences.put(h, new Fence(now));
+            fences.put(h, new Fence(now, f == null ? 0 : f.failedBefore + (f.succeeded ? 0 : 1)));
             n.decide(Kind.FENCE_START, null, h, "suspected" + after + ", device " + hr.value().fenceDevice());
             n.emit(new Effect.PowerOff(h, hr.value().fenceDevice()));
         }
@@ -139,22 +146,25 @@ final class Fencing {
         }
         f.inFlight = false;
         long now = n.now();
+        long retryMs = Backoff.waitMs(n.settings().fenceRetryMs(), FENCE_RETRY_MAX_MS, h, f.failedBefore + 1);
         if (!off) {
-            f.retryAt = now + Peers.ms(n.settings().fenceRetryMs());
-            n.decide(Kind.FENCE_FAILED, null, h, error == null ? "device did not confirm off" : error);
+            f.retryAt = now + Peers.ms(retryMs);
+            n.decide(Kind.FENCE_FAILED, null, h, (error == null ? "device did not confirm off" : error)
+                    + "; next attempt in " + retryMs + " ms");
             return;
         }
         if (live.peers().heardSince(h, f.startedAt)) {
-            f.retryAt = now + Peers.ms(n.settings().fenceRetryMs());
+            f.retryAt = now + Peers.ms(retryMs);
             n.decide(Kind.ALARM, null, h, "fence device reported off, but a heartbeat arrived after fencing began");
             return;
         }
         if (live.signals().lastArrival(h) >= f.startedAt && live.signals().alive(h, now) != null) {
-            f.retryAt = now + Peers.ms(n.settings().fenceRetryMs());
+            f.retryAt = now + Peers.ms(retryMs);
             n.decide(Kind.ALARM, null, h, "fence device reported off, but the host's signal still shows it alive");
             return;
         }
         n.decide(Kind.FENCE_OFF, null, h, "device confirmed power off");
+        f.succeeded = true;
         f.retryAt = now + Peers.ms(n.settings().fenceRetryMs()); // not again while the record catches up
         recordOff(h);
     }

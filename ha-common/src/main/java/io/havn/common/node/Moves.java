@@ -177,10 +177,7 @@ final class Moves {
      * drawn from the VM's id (deterministic, as every decision here; VMs differ, so they spread).
      */
     static long retryWaitMs(VmId vm, int failures) {
-        long wait = RETRY_BASE_MS << Math.min(failures - 1, 16);
-        wait = Math.min(wait, RETRY_MAX_MS);
-        long spread = Math.floorMod((long) vm.hashCode() * 31 + failures, wait / 4 + 1);
-        return wait + spread;
+        return Backoff.waitMs(RETRY_BASE_MS, RETRY_MAX_MS, vm, failures);
     }
 
     /** An operator's move request {@code m}. Returns whether it started a migration. */
