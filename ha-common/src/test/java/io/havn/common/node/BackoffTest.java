@@ -5,10 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havn.common.model.HostId;
-import io.havn.common.model.Priority;
-import io.havn.common.model.VmId;
-import io.havn.common.model.VmRecord;
-import io.havn.common.model.VmSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -32,17 +28,7 @@ class BackoffTest {
 
     @Test
     void aFenceDeviceThatKeepsFailingIsTriedAgainLessAndLessOften() {
-        OneNodeRig rig = new OneNodeRig("node1");
-        rig.host("node1", null, false, 0);
-        rig.host("node2", "ipmi-node2", false, 0);
-        rig.host("node3", null, false, 0);
-        rig.vm(VmRecord.running(new VmSpec(new VmId("a"), "a", 1, 512, Priority.MEDIUM, true,
-                "<domain type='kvm'><name>a</name></domain>"), new HostId("node2"), 5), 0);
-        rig.start(7);
-        rig.live("node2", 5L);
-        rig.live("node3", 9L);
-        rig.lead(1);
-        rig.passMs(OneNodeRig.settings().settleMs() + 1_000, "node2", "node3");
+        OneNodeRig rig = OneNodeRig.leadingWithFenceableNode2Running("a");
         int attempts = 0;
         for (int t = 0; t < 60_000; t += 100) { // node2 falls silent; its device never answers
             if (rig.calls.stream().filter("fence node2"::equals).count() > attempts) {

@@ -191,16 +191,7 @@ class NodeSafetyChecksTest {
 
     @Test
     void aFenceDevicesOffIsNoProofWhenAHeartbeatArrivedAfterFencingBegan() {
-        OneNodeRig rig = new OneNodeRig("node1");
-        rig.host("node1", null, false, 0);
-        rig.host("node2", "ipmi-node2", false, 0);
-        rig.host("node3", null, false, 0);
-        rig.vm(VmRecord.running(spec("a"), NODE2, 5), 0);
-        rig.start(7);
-        rig.live("node2", 5L);
-        rig.live("node3", 9L);
-        rig.lead(1);
-        rig.passMs(OneNodeRig.settings().settleMs() + 1_000, "node2", "node3");
+        OneNodeRig rig = OneNodeRig.leadingWithFenceableNode2Running("a");
         rig.passMs(5_000, "node3"); // node2 falls silent: suspected, and fenced
         assertTrue(rig.called("fence node2"), "the leader fences the silent node2\n" + rig.trail());
         // node2 is heard again (the device cut some other machine), and then the device says "off"
@@ -216,16 +207,7 @@ class NodeSafetyChecksTest {
 
     /** A leader node1 with node2 fenceable and running a, all settled; node2 then falls silent for {@code silentMs}. */
     private static OneNodeRig node2SilentWithItsSignal(long silentMs, HostSignal.Guard guard, int remainingMs) {
-        OneNodeRig rig = new OneNodeRig("node1");
-        rig.host("node1", null, false, 0);
-        rig.host("node2", "ipmi-node2", false, 0);
-        rig.host("node3", null, false, 0);
-        rig.vm(VmRecord.running(spec("a"), NODE2, 5), 0);
-        rig.start(7);
-        rig.live("node2", 5L);
-        rig.live("node3", 9L);
-        rig.lead(1);
-        rig.passMs(OneNodeRig.settings().settleMs() + 1_000, "node2", "node3");
+        OneNodeRig rig = OneNodeRig.leadingWithFenceableNode2Running("a");
         long seq = 0;
         for (long t = 0; t < silentMs; t += 200) { // node2's daemon is silent, its signal sender is not
             rig.driver.handle(new NodeEvent.SignalReceived(new HostSignal(NODE2, 1, ++seq, guard,

@@ -101,6 +101,25 @@ final class OneNodeRig {
         return rig;
     }
 
+    /**
+     * node1 (the node) leading epoch 1, node2 (session 5, with fence device ipmi-node2) running
+     * VM {@code vm} and node3 (9), all heard and settled.
+     */
+    static OneNodeRig leadingWithFenceableNode2Running(String vm) {
+        OneNodeRig rig = new OneNodeRig("node1");
+        rig.host("node1", null, false, 0);
+        rig.host("node2", "ipmi-node2", false, 0);
+        rig.host("node3", null, false, 0);
+        rig.vm(VmRecord.running(new VmSpec(new VmId(vm), vm, 1, 512, io.havn.common.model.Priority.MEDIUM, true,
+                "<domain type='kvm'><name>" + vm + "</name></domain>"), new HostId("node2"), 5), 0);
+        rig.start(7);
+        rig.live("node2", 5L);
+        rig.live("node3", 9L);
+        rig.lead(1);
+        rig.passMs(settings().settleMs() + 1_000, "node2", "node3");
+        return rig;
+    }
+
     static Settings settings() {
         return Settings.defaults();
     }
