@@ -13,7 +13,16 @@ import java.util.Map;
  * alone, as before.
  */
 final class Signals {
-    private record Last(HostSignal signal, long arrival) { }
+    /** The last signal taken from a host and when it arrived; updated in place (every host, every interval). */
+    private static final class Last {
+        HostSignal signal;
+        long arrival;
+
+        Last(HostSignal signal, long arrival) {
+            this.signal = signal;
+            this.arrival = arrival;
+        }
+    }
 
     private final Settings settings;
     private final Map<HostId, Last> last = new HashMap<>();
@@ -25,10 +34,15 @@ final class Signals {
     /** Takes a signal; returns false if it was ignored (not after the last one taken from its host). */
     boolean received(HostSignal s, long now) {
         Last l = last.get(s.from());
-        if (l != null && !s.isAfter(l.signal())) {
+        if (l == null) {
+            last.put(s.from(), new Last(s, now));
+            return true;
+        }
+        if (!s.isAfter(l.signal)) {
             return false;
         }
-        last.put(s.from(), new Last(s, now));
+        l.signal = s;
+        l.arrival = now;
         return true;
     }
 
@@ -40,13 +54,13 @@ final class Signals {
     /** When a signal from {@code h} last arrived, MIN_VALUE if none did. */
     long lastArrival(HostId h) {
         Last l = last.get(h);
-        return l == null ? Long.MIN_VALUE : l.arrival();
+        return l == null ? Long.MIN_VALUE : l.arrival;
     }
 
     /** The last signal taken from {@code h}, or null. */
     HostSignal last(HostId h) {
         Last l = last.get(h);
-        return l == null ? null : l.signal();
+        return l == null ? null : l.signal;
     }
 
     /**
@@ -56,14 +70,14 @@ final class Signals {
      */
     String alive(HostId h, long now) {
         Last l = last.get(h);
-        if (l == null || now - l.arrival() >= Peers.ms(settings.heartbeatTimeoutMs())) {
+        if (l == null || now - l.arrival >= Peers.ms(settings.heartbeatTimeoutMs())) {
             return null;
         }
-        HostSignal s = l.signal();
+        HostSignal s = l.signal;
         return switch (s.guard()) {
             case RELEASED -> "its signal says it runs and guards no HA VM";
             case ARMED -> {
-                long left = l.arrival() + Peers.ms(s.remainingMs()) - now;
+                long left = l.arrival + Peers.ms(s.remainingMs()) - now;
                 yield left > 0 ? "its signal says it runs, its watchdog armed for another " + left / 1_000_000L + " ms"
                         : null;
             }
