@@ -17,14 +17,21 @@ import java.util.TreeSet;
  * @param hosts   every registered host
  * @param live    the live sessions of each host (a restarted daemon may briefly have two)
  * @param vms     every HA VM record
+ * @param cluster the cluster record (never null: the defaults while none is written)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ClusterState(long epoch, HostId leader, SortedMap<HostId, HostRecord> hosts,
-                           SortedMap<HostId, SortedSet<Long>> live, SortedMap<VmId, VmRecord> vms) {
+                           SortedMap<HostId, SortedSet<Long>> live, SortedMap<VmId, VmRecord> vms, ClusterRecord cluster) {
     public ClusterState {
+        cluster = cluster == null ? ClusterRecord.DEFAULT : cluster;
         hosts = hosts == null ? new TreeMap<>() : new TreeMap<>(hosts);
         live = live == null ? new TreeMap<>() : copyLive(live);
         vms = vms == null ? new TreeMap<>() : new TreeMap<>(vms);
+    }
+
+    public ClusterState(long epoch, HostId leader, SortedMap<HostId, HostRecord> hosts,
+                        SortedMap<HostId, SortedSet<Long>> live, SortedMap<VmId, VmRecord> vms) {
+        this(epoch, leader, hosts, live, vms, null);
     }
 
     /** Whether {@code host} has a live coordination session. */

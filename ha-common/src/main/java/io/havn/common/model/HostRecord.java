@@ -16,11 +16,40 @@ import java.util.Objects;
  * @param restart       the planned restart its daemon announced when it was stopped cleanly, or null:
  *                      the session it left and the window it may take to come back. Never cleared:
  *                      the next announcement replaces it, and it speaks of that session only
+ * @param armed         the latest arm of the cluster ({@link ClusterRecord#generation()}) this host
+ *                      bound its lease to again, and in which session; null if none since it registered
+ * @param shutdownPolicy this host's own shutdown policy, or null to follow the cluster's
+ * @param shutdown      the host shutdown its daemon announced, or null: the session that is shutting
+ *                      down and the policy it follows. It speaks of that session only
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record HostRecord(HostId id, HostCapacity capacity, String address, String fenceDevice,
                          HostAdminState admin, boolean offConfirmed, boolean offByFenceDevice,
-                         PlannedRestart restart) {
+                         PlannedRestart restart, ArmAck armed, ShutdownPolicy shutdownPolicy,
+                         HostShutdown shutdown) {
+    /**
+     * The host bound its lease to the cluster's arm {@code generation} in {@code session}: from then on,
+     * until the cluster is disarmed again, that session's expiry means its host self-fenced.
+     */
+    public record ArmAck(long generation, long session) {
+        public ArmAck {
+            if (generation <= 0 || session <= 0) {
+                throw new IllegalArgumentException("an arm acknowledgement needs a generation and a session above 0, got "
+                        + generation + ", " + session);
+            }
+        }
+    }
+
+    /** The host is being shut down by {@code session}, which follows {@code policy}: it takes no work. */
+    public record HostShutdown(long session, ShutdownPolicy policy) {
+        public HostShutdown {
+            if (session <= 0) {
+                throw new IllegalArgumentException("a host shutdown needs a session above 0, got " + session);
+            }
+            java.util.Objects.requireNonNull(policy, "policy");
+        }
+    }
+
     /**
      * A clean stop of the host's daemon, announced before it left {@code session}: its watchdog
      * stays armed for {@code windowMs} from before the announcement was sent, so its VMs run on
@@ -45,33 +74,64 @@ public record HostRecord(HostId id, HostCapacity capacity, String address, Strin
 
     public HostRecord(HostId id, HostCapacity capacity, String address, String fenceDevice, HostAdminState admin,
                       boolean offConfirmed, boolean offByFenceDevice) {
-        this(id, capacity, address, fenceDevice, admin, offConfirmed, offByFenceDevice, null);
+        this(id, capacity, address, fenceDevice, admin, offConfirmed, offByFenceDevice, null, null, null, null);
     }
 
     /** A host not confirmed off by a fence device. */
     public HostRecord(HostId id, HostCapacity capacity, String address, String fenceDevice, HostAdminState admin,
                       boolean offConfirmed) {
-        this(id, capacity, address, fenceDevice, admin, offConfirmed, false, null);
+        this(id, capacity, address, fenceDevice, admin, offConfirmed, false, null, null, null, null);
     }
 
     public HostRecord withAdmin(HostAdminState a) {
-        return new HostRecord(id, capacity, address, fenceDevice, a, offConfirmed, offByFenceDevice, restart);
+        return new HostRecord(id, capacity, address, fenceDevice, a, offConfirmed, offByFenceDevice, restart, armed, shutdownPolicy,
+                shutdown);
     }
 
     /** Confirmed off by an operator ({@code true}), or no longer off ({@code false}). */
     public HostRecord withOffConfirmed(boolean off) {
-        return new HostRecord(id, capacity, address, fenceDevice, admin, off, false, restart);
+        return new HostRecord(id, capacity, address, fenceDevice, admin, off, false, restart, armed, shutdownPolicy, shutdown);
     }
 
     /** Confirmed off by its fence device. */
     public HostRecord withFencedOff() {
-        return new HostRecord(id, capacity, address, fenceDevice, admin, true, true, restart);
+        return new HostRecord(id, capacity, address, fenceDevice, admin, true, true, restart, armed, shutdownPolicy, shutdown);
     }
 
     /** Its daemon announced a planned restart, leaving {@code session}, back within {@code windowMs}. */
     public HostRecord withRestart(long session, long windowMs) {
         return new HostRecord(id, capacity, address, fenceDevice, admin, offConfirmed, offByFenceDevice,
-                new PlannedRestart(session, windowMs));
+                new PlannedRestart(session, windowMs), armed, shutdownPolicy, shutdown);
+    }
+
+    /** Bound its lease to the cluster's arm {@code generation} in {@code session}. */
+    public HostRecord withArmed(long generation, long session) {
+        return new HostRecord(id, capacity, address, fenceDevice, admin, offConfirmed, offByFenceDevice, restart,
+                new ArmAck(generation, session), shutdownPolicy, shutdown);
+    }
+
+    /** Follows {@code p} when shut down (null: the cluster's policy). */
+    public HostRecord withShutdownPolicy(ShutdownPolicy p) {
+        return new HostRecord(id, capacity, address, fenceDevice, admin, offConfirmed, offByFenceDevice, restart,
+                armed, p, shutdown);
+    }
+
+    /** Its daemon announced that {@code session} shuts the host down, following {@code policy}. */
+    public HostRecord withShutdown(long session, ShutdownPolicy policy) {
+        return new HostRecord(id, capacity, address, fenceDevice, admin, offConfirmed, offByFenceDevice, restart,
+                armed, shutdownPolicy, new HostShutdown(session, policy));
+    }
+
+    /** Whether {@code session} of this host announced it is shutting the host down. */
+    public boolean shuttingDown(long session) {
+        return shutdown != null && shutdown.session() == session;
+    }
+
+    /** Whether this host bound its lease, in {@code session}, to the cluster's current arm. */
+    public boolean armedIn(ClusterRecord cluster, long session) {
+        return cluster.generation() == 0
+                || cluster.armed() && armed != null && armed.generation() == cluster.generation()
+                && armed.session() == session;
     }
 
     public boolean inMaintenance() {

@@ -26,11 +26,16 @@ public enum VmPhase {
     @JsonProperty("recovering") RECOVERING,
     /** Stopped on purpose. */
     @JsonProperty("stopped") STOPPED,
+    /**
+     * The owner stopped it because its host is shutting down with the freeze policy: it starts again
+     * on the owner when that returns, and elsewhere only once the owner is recorded off.
+     */
+    @JsonProperty("frozen") FROZEN,
     /** havn gave up: starts failed on every host it tried. The reason says why. */
     @JsonProperty("error") ERROR;
 
     /** Whether the VM holds capacity on its owner (and, while migrating, on its target). */
     public boolean holdsCapacity() {
-        return this == PLACED || this == RUNNING || this == MIGRATING || this == RELOCATING;
+        return this == PLACED || this == RUNNING || this == MIGRATING || this == RELOCATING || this == FROZEN;
     }
 }

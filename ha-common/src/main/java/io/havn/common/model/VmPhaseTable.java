@@ -1,6 +1,7 @@
 package io.havn.common.model;
 
 import static io.havn.common.model.VmPhase.ERROR;
+import static io.havn.common.model.VmPhase.FROZEN;
 import static io.havn.common.model.VmPhase.MIGRATING;
 import static io.havn.common.model.VmPhase.NOT_RUNNING;
 import static io.havn.common.model.VmPhase.PLACED;
@@ -36,8 +37,12 @@ public final class VmPhaseTable {
         // confirmed), or stops it on request; leader: re-places it once its owner is proven dead
         row(PLACED, RUNNING, START_FAILED, RECOVERING, STOPPED);
         // leader: moves it (live or cold), or re-places it once its owner is proven dead;
-        // owner: reports it crashed or failed to start, or stops it on request
-        row(RUNNING, MIGRATING, RELOCATING, PLACED, RECOVERING, NOT_RUNNING, START_FAILED, STOPPED);
+        // owner: reports it crashed or failed to start, stops it on request, or freezes it (or gives
+        // it up) as its host shuts down
+        row(RUNNING, MIGRATING, RELOCATING, PLACED, RECOVERING, NOT_RUNNING, START_FAILED, STOPPED, FROZEN);
+        // owner: claims it again in its new session; leader: re-places it once its owner is recorded
+        // off, or stops it on request
+        row(FROZEN, RUNNING, PLACED, RECOVERING, STOPPED);
         // owner: aborts or releases it; target: claims the migrated copy; leader: the source is dead;
         // owner: a failed start confirmed after the leader began the move
         row(MIGRATING, RUNNING, RELEASED, PLACED, RECOVERING, START_FAILED, STOPPED);

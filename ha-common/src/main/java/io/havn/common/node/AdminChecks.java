@@ -3,7 +3,9 @@ package io.havn.common.node;
 import io.havn.common.model.DesiredState;
 import io.havn.common.model.HostAdminState;
 import io.havn.common.model.HostCapacity;
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.HostId;
+import io.havn.common.model.ShutdownPolicy;
 import io.havn.common.model.HostRecord;
 import io.havn.common.model.MoveRequest;
 import io.havn.common.model.Versioned;
@@ -81,6 +83,12 @@ final class AdminChecks {
             return vmWrite(c.vm(), r -> r.spec().ha() ? r.withSpec(r.spec().withHa(false)) : null, "disable HA");
         } else if (cmd instanceof AdminCommand.VmAdd c) {
             return add(c.spec(), origin, session, heldByOrigin);
+        } else if (cmd instanceof AdminCommand.Disarm c) {
+            return disarm(c.watchdogs());
+        } else if (cmd instanceof AdminCommand.Arm) {
+            return arm();
+        } else if (cmd instanceof AdminCommand.SetShutdownPolicy c) {
+            return shutdownPolicy(c.host(), c.policy());
         }
         return new Refuse("bad-request", "unknown command " + cmd);
     }
@@ -112,6 +120,53 @@ final class AdminChecks {
         }
         return new Change(List.of(new CoordOp.PutVm(r.withMove(new MoveRequest(host, live)), vr.version())),
                 (live ? "migrate " : "relocate ") + vm + " to " + host, null);
+    }
+
+    private Outcome disarm(ClusterRecord.Disarm mode) {
+        ClusterRecord c = n.view().cluster();
+        if (c.disarmed() == mode) {
+            return new Already("the cluster is already disarmed (" + mode.word() + " watchdogs)");
+        }
+        ClusterRecord next = c.disarm(mode);
+        return new Change(List.of(new CoordOp.PutCluster(next, n.view().clusterVersion())),
+                "disarm the cluster (" + mode.word() + " watchdogs, generation " + next.generation() + ")",
+                () -> n.decide(Kind.DISARMED, null, null, "the cluster is disarmed (" + mode.word()
+                        + " watchdogs): nothing is fenced, self-fenced or restarted elsewhere until it is armed"));
+    }
+
+    private Outcome arm() {
+        ClusterRecord c = n.view().cluster();
+        if (c.armed()) {
+            return new Already("the cluster is already armed");
+        }
+        ClusterRecord next = c.arm();
+        return new Change(List.of(new CoordOp.PutCluster(next, n.view().clusterVersion())),
+                "arm the cluster (generation " + next.generation() + ")",
+                () -> n.decide(Kind.ARMED, null, null, "the cluster is armed: a host's expiry proves it dead again "
+                        + "only once that host has acknowledged this arm in its session; until then only a fence or "
+                        + "fence confirm does"));
+    }
+
+    private Outcome shutdownPolicy(HostId host, ShutdownPolicy policy) {
+        if (host == null) {
+            ClusterRecord c = n.view().cluster();
+            if (c.shutdownPolicy() == policy) {
+                return new Already("the cluster's shutdown policy is already " + policy.word());
+            }
+            return new Change(List.of(new CoordOp.PutCluster(c.withShutdownPolicy(policy), n.view().clusterVersion())),
+                    "shutdown policy " + policy.word() + " for the cluster", null);
+        }
+        Versioned<HostRecord> hr = n.view().host(host);
+        if (hr == null) {
+            return new Refuse("unknown-host", "no host " + host);
+        }
+        if (hr.value().shutdownPolicy() == policy) {
+            return new Already(policy == null ? "host " + host + " already follows the cluster's shutdown policy"
+                    : "host " + host + "'s shutdown policy is already " + policy.word());
+        }
+        return new Change(List.of(new CoordOp.PutHost(hr.value().withShutdownPolicy(policy), hr.version())),
+                policy == null ? "host " + host + " follows the cluster's shutdown policy"
+                        : "shutdown policy " + policy.word() + " for " + host, null);
     }
 
     private Outcome maintenance(HostId host, boolean on) {

@@ -3,7 +3,9 @@ package io.havn.common.node;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.HostId;
+import io.havn.common.model.ShutdownPolicy;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmSpec;
 import java.util.Objects;
@@ -23,7 +25,10 @@ import java.util.Objects;
         @JsonSubTypes.Type(value = AdminCommand.VmStart.class, name = "vm-start"),
         @JsonSubTypes.Type(value = AdminCommand.VmEnable.class, name = "vm-enable"),
         @JsonSubTypes.Type(value = AdminCommand.VmDisable.class, name = "vm-disable"),
-        @JsonSubTypes.Type(value = AdminCommand.VmAdd.class, name = "vm-add")})
+        @JsonSubTypes.Type(value = AdminCommand.VmAdd.class, name = "vm-add"),
+        @JsonSubTypes.Type(value = AdminCommand.Disarm.class, name = "disarm"),
+        @JsonSubTypes.Type(value = AdminCommand.Arm.class, name = "arm"),
+        @JsonSubTypes.Type(value = AdminCommand.SetShutdownPolicy.class, name = "shutdown-policy")})
 public sealed interface AdminCommand {
     /** The role a caller needs for this command (see {@link Role}). */
     @JsonIgnore
@@ -148,6 +153,48 @@ public sealed interface AdminCommand {
         public Role role() {
             // it starts what the domain XML says, on any host
             return Role.ADMIN;
+        }
+    }
+
+    /**
+     * Disarms the whole cluster for network or coordination work: until {@link Arm}, nothing is
+     * fenced, self-fenced or restarted elsewhere, and each host's watchdog is kept or released as
+     * {@code watchdogs} says.
+     */
+    record Disarm(ClusterRecord.Disarm watchdogs) implements AdminCommand {
+        public Disarm {
+            Objects.requireNonNull(watchdogs, "watchdogs");
+        }
+
+        @Override
+        public Role role() {
+            // it turns off every protection havn gives
+            return Role.ADMIN;
+        }
+    }
+
+    /** Arms the cluster again: each host binds its lease to the watchdog again and says so. */
+    record Arm() implements AdminCommand {
+        @Override
+        public Role role() {
+            return Role.ADMIN;
+        }
+    }
+
+    /**
+     * Sets what hosts do with their HA VMs on a clean host shutdown: the cluster's policy
+     * ({@code host} null), or one host's own ({@code policy} null: it follows the cluster's again).
+     */
+    record SetShutdownPolicy(HostId host, ShutdownPolicy policy) implements AdminCommand {
+        public SetShutdownPolicy {
+            if (host == null && policy == null) {
+                throw new IllegalArgumentException("the cluster's shutdown policy needs a policy");
+            }
+        }
+
+        @Override
+        public Role role() {
+            return Role.OPERATOR;
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.havn.common.node;
 
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.ClusterState;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
@@ -28,6 +29,8 @@ final class ClusterView {
     private long epoch;
     private HostId leader;
     private final TreeMap<HostId, Versioned<HostRecord>> hosts = new TreeMap<>();
+    /** The cluster record; null while none is written (then the defaults hold). */
+    private Versioned<ClusterRecord> cluster;
     private final Set<HostId> recordedOff = new HashSet<>();
     /** A planned restart announced in a host's record, and when this node first saw it. */
     private record RestartSeen(HostRecord.PlannedRestart restart, long at) { }
@@ -167,6 +170,30 @@ final class ClusterView {
         }
     }
 
+    /** The cluster record (the defaults while none is written). */
+    ClusterRecord cluster() {
+        return cluster == null ? ClusterRecord.DEFAULT : cluster.value();
+    }
+
+    /** The cluster record's version ({@link io.havn.common.port.CoordOp#NEW} while none is written). */
+    int clusterVersion() {
+        return cluster == null ? io.havn.common.port.CoordOp.NEW : cluster.version();
+    }
+
+    /** Applies the cluster record unless the view already has a newer version; returns whether it applied. */
+    boolean putCluster(Versioned<ClusterRecord> rec) {
+        if (rec == null) {
+            boolean had = cluster != null;
+            cluster = null;
+            return had;
+        }
+        if (cluster != null && cluster.version() > rec.version()) {
+            return false;
+        }
+        cluster = rec;
+        return true;
+    }
+
     Versioned<HostRecord> host(HostId id) {
         return hosts.get(id);
     }
@@ -283,6 +310,6 @@ final class ClusterView {
         vms.forEach((k, r) -> v.put(k, r.value()));
         Map<HostId, SortedSet<Long>> l = new TreeMap<>();
         live.forEach((k, s) -> l.put(k, new TreeSet<>(s)));
-        return new ClusterState(epoch, leader, new TreeMap<>(h), new TreeMap<>(l), new TreeMap<>(v));
+        return new ClusterState(epoch, leader, new TreeMap<>(h), new TreeMap<>(l), new TreeMap<>(v), cluster());
     }
 }

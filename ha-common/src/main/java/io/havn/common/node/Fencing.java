@@ -1,5 +1,6 @@
 package io.havn.common.node;
 
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
 import io.havn.common.model.Versioned;
@@ -99,6 +100,7 @@ final class Fencing {
             return; // rule 5: only with a strict majority healthy for the settle time
         }
         boolean lead = leading.getAsBoolean();
+        ClusterRecord cluster = n.view().cluster();
         for (HostId h : suspects) {
             Versioned<HostRecord> hr = n.view().host(h);
             if (hr == null || hr.value().offConfirmed() || hr.value().fenceDevice() == null) {
@@ -113,7 +115,8 @@ final class Fencing {
             if (f != null && (f.inFlight || now < f.retryAt)) {
                 continue;
             }
-            String alive = live.signals().alive(h, now);
+            String alive = cluster.armed() ? live.signals().alive(h, now)
+                    : "the cluster is disarmed (" + cluster.disarmed().word() + " watchdogs)";
             if (alive != null) {
                 // its daemon is silent, its host is not: a stall or a restart, which its lease and
                 // watchdog bound; fencing it would only kill healthy guests
@@ -199,9 +202,14 @@ final class Fencing {
      * the host being recorded off.
      */
     List<CoordOp> proof(HostId host, long session, long now) {
+        ClusterRecord cluster = n.view().cluster();
+        if (!cluster.armed()) {
+            return null; // disarmed: nothing is restarted elsewhere, whatever proves it
+        }
+        CoordOp armedStill = new CoordOp.CheckCluster(n.view().clusterVersion());
         Versioned<HostRecord> hr = n.view().host(host);
         if (hr != null && hr.value().offConfirmed()) {
-            return List.of(new CoordOp.CheckHost(host, hr.version()));
+            return List.of(new CoordOp.CheckHost(host, hr.version()), armedStill);
         }
         if (session == 0) {
             return null; // bound to no session yet: its expiry proves nothing, only "recorded off" does
@@ -209,11 +217,18 @@ final class Fencing {
         if (now < n.view().restartHoldsUntil(host, session, n.settings())) {
             return null; // a planned restart: its VMs run on under the window its watchdog is armed for
         }
+        if (hr == null ? cluster.generation() != 0 : !hr.value().armedIn(cluster, session)) {
+            // since the cluster was last disarmed, this session never said its lease binds it again:
+            // its host may run its VMs on unguarded, so its expiry proves nothing
+            return null;
+        }
         long gone = n.view().goneForNanos(host, session, now);
         if (gone >= Peers.ms(n.settings().graceMs()) && live.settled(now)) {
-            // the host record is checked too: a planned restart announced since this view was taken voids it
-            return hr == null ? List.of(new CoordOp.CheckSessionGone(host, session))
-                    : List.of(new CoordOp.CheckSessionGone(host, session), new CoordOp.CheckHost(host, hr.version()));
+            // the host record is checked too: a planned restart announced since this view was taken voids
+            // it; so is the cluster record: a disarm since voids it
+            return hr == null ? List.of(new CoordOp.CheckSessionGone(host, session), armedStill)
+                    : List.of(new CoordOp.CheckSessionGone(host, session), new CoordOp.CheckHost(host, hr.version()),
+                    armedStill);
         }
         return null;
     }

@@ -156,6 +156,7 @@ final class HostAgent implements Manager.Host, AdminHandler.Host {
         lease.checkWatchdog(now);
         events.relistIfDue(now);
         lease.confirmIfDue(now);
+        lease.followArming(now);
         lease.checkLease(now);
         registration.writeIfDue();
         if (lease.leaseValid(now)) {
@@ -166,6 +167,16 @@ final class HostAgent implements Manager.Host, AdminHandler.Host {
 
     void onHeartbeat(long now) {
         lease.onHeartbeat(now);
+    }
+
+    /** The cluster record or this host's record changed: disarmed, armed again, or an arm to acknowledge. */
+    void followArming(long now) {
+        lease.followArming(now);
+    }
+
+    /** Whether this host's lease binds it now (false while the cluster is disarmed). */
+    boolean bound() {
+        return lease.bound();
     }
 
     void onDomainsListed(List<DomainInfo> list) {

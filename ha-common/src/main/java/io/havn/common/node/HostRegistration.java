@@ -62,8 +62,14 @@ final class HostRegistration {
         // a planned restart announced by the daemon before this one is kept: it speaks of the session
         // that daemon left, whose expiry proves nothing until its window has passed
         HostRecord.PlannedRestart restart = old == null ? null : old.value().restart();
-        HostRecord rec = new HostRecord(n.self(), n.identity().capacity(), n.identity().address(),
-                n.identity().fenceDevice(), admin, false, false, restart);
+        // so are the operator's shutdown policy for this host, and what earlier sessions said (an arm
+        // acknowledged, a shutdown announced): each names its session, so it says nothing of this one
+        HostRecord rec = old == null
+                ? new HostRecord(n.self(), n.identity().capacity(), n.identity().address(),
+                        n.identity().fenceDevice(), admin, false, false, null, null, null, null)
+                : new HostRecord(n.self(), n.identity().capacity(), n.identity().address(),
+                        n.identity().fenceDevice(), admin, false, false, restart, old.value().armed(),
+                        old.value().shutdownPolicy(), old.value().shutdown());
         int version = old == null ? CoordOp.NEW : old.version();
         long s = lease.session();
         n.write(List.of(new CoordOp.PutHost(rec, version), new CoordOp.CheckSessionLive(n.self(), s)), outcome -> {

@@ -328,6 +328,11 @@ final class Lease {
         return true;
     }
 
+    /** The deadline last published to the watchdog; empty while released. */
+    OptionalLong armedUntil() {
+        return armedUntil;
+    }
+
     /** Records the watchdog as released; returns whether it was armed (so it must be told). */
     boolean release() {
         if (armedUntil.isEmpty()) {

@@ -1,5 +1,6 @@
 package io.havn.common.node;
 
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.HostRecord;
 import io.havn.common.model.Versioned;
 import io.havn.common.node.Decision.Kind;
@@ -48,6 +49,15 @@ final class LeaseKeeper {
     private long session;
     private final Lease lease;
     private boolean registered;
+    /**
+     * Whether this host's lease is bound to its watchdog and to self-fencing (rules 3 and 5). It is,
+     * unless the cluster record says the cluster is disarmed; once armed again it binds only when a
+     * confirmation made its lease valid again, so arming never self-fences a host at once. It starts
+     * bound: a daemon that has not read the cluster record yet behaves as in an armed cluster.
+     */
+    private boolean bound = true;
+    /** An acknowledgement of the current arm is being written. */
+    private boolean acking;
 
     LeaseKeeper(NodeContext context, LongPredicate majorityLost, Runnable sessionEnded, Host host) {
         this.n = context;
@@ -74,6 +84,11 @@ final class LeaseKeeper {
 
     boolean frozen() {
         return lease.frozen();
+    }
+
+    /** Whether this host's lease binds it now (false while the cluster is disarmed). */
+    boolean bound() {
+        return bound;
     }
 
     boolean selfFenced() {
@@ -236,8 +251,8 @@ final class LeaseKeeper {
 
     /** Rules 3 and 5: past the lease, freeze if a strict majority is freshly lost, else self-fence. */
     void checkLease(long now) {
-        if (leaseValid(now)) {
-            return;
+        if (leaseValid(now) || !bound) {
+            return; // disarmed: nothing self-fences (see followArming)
         }
         if (lease.selfFenced() || !host.holdsHaVms()) {
             lease.nothingToGuard();
@@ -288,6 +303,10 @@ final class LeaseKeeper {
 
     /** Publishes to the watchdog until when this host may hold its HA VMs, or that it holds none. */
     void updateWatchdog(long now) {
+        if (!bound && host.holdsHaVms()) {
+            disarmedWatchdog(now);
+            return;
+        }
         if (!host.holdsHaVms()) {
             if (lease.release()) {
                 n.emit(new Effect.ReleaseWatchdog());
@@ -309,5 +328,70 @@ final class LeaseKeeper {
                 n.emit(new Effect.ArmWatchdog(until));
             }
         });
+    }
+
+    /**
+     * While disarmed, the watchdog is either released or kept a lease length ahead for as long as
+     * this daemon runs (so a daemon that hangs or dies still gets its host reset), whatever the lease.
+     */
+    private void disarmedWatchdog(long now) {
+        ClusterRecord.Disarm mode = n.view().cluster().disarmed();
+        if (mode == ClusterRecord.Disarm.RELEASE_WATCHDOGS) {
+            if (lease.release()) {
+                n.emit(new Effect.ReleaseWatchdog());
+            }
+            return;
+        }
+        long leaseNanos = Peers.ms(n.settings().leaseMs());
+        OptionalLong armed = lease.armedUntil();
+        if (armed.isEmpty() || armed.getAsLong() - now < leaseNanos / 2) {
+            long until = now + leaseNanos;
+            if (lease.arm(until)) {
+                n.emit(new Effect.ArmWatchdog(until));
+            }
+        }
+    }
+
+    /**
+     * Follows the cluster record: unbinds at once when the cluster is disarmed; binds again once it
+     * is armed and this host's lease is valid (after a confirmation), and then acknowledges that arm
+     * in its host record, bound to its live session, so that the leader may take that session's
+     * expiry as proof again (rule 4). Called after each change of the cluster or host record and in
+     * each round.
+     */
+    void followArming(long now) {
+        ClusterRecord cluster = n.view().cluster();
+        if (!cluster.armed()) {
+            if (bound) {
+                bound = false;
+                n.decide(Kind.DISARMED, null, null, "the cluster is disarmed (" + cluster.disarmed().word()
+                        + " watchdogs): this host self-fences on nothing and its VMs are restarted nowhere else");
+                updateWatchdog(now);
+            }
+            return;
+        }
+        if (!bound) {
+            if (!leaseValid(now) || lease.frozen()) {
+                return; // binds on a valid lease only: arming never self-fences at once
+            }
+            bound = true;
+            n.decide(Kind.ARMED, null, null, "the cluster is armed again (generation " + cluster.generation()
+                    + "): this host's lease binds it again");
+            updateWatchdog(now);
+        }
+        ackArm(cluster);
+    }
+
+    private void ackArm(ClusterRecord cluster) {
+        Versioned<HostRecord> hr = n.view().host(n.self());
+        long s = session;
+        if (cluster.generation() == 0 || hr == null || acking || s == 0 || !registered || n.busy(n.self())
+                || hr.value().armedIn(cluster, s)) {
+            return;
+        }
+        long generation = cluster.generation();
+        acking = true;
+        n.write(List.of(new CoordOp.PutHost(hr.value().withArmed(generation, s), hr.version()),
+                new CoordOp.CheckSessionLive(n.self(), s)), outcome -> acking = false);
     }
 }

@@ -183,6 +183,9 @@ public final class Node {
             } else {
                 peers.add(e.host(), now);
             }
+        } else if (event instanceof NodeEvent.ClusterChanged e) {
+            view.putCluster(e.record());
+            agent.followArming(now);
         } else if (event instanceof NodeEvent.LiveChanged e) {
             view.setLive(e.host(), e.sessions(), now);
         } else if (event instanceof NodeEvent.EpochChanged e) {

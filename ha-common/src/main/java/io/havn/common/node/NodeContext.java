@@ -169,6 +169,10 @@ final class NodeContext {
                 if (ok) {
                     view.putRequest(d.id(), null);
                 }
+            } else if (op instanceof CoordOp.PutCluster p) {
+                if (ok) {
+                    view.putCluster(new Versioned<>(p.record(), p.expectedVersion() + 1));
+                }
             } else if (op instanceof CoordOp.PutHost p) {
                 busyHosts.remove(p.record().id());
                 if (ok) {

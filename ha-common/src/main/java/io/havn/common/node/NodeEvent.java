@@ -1,5 +1,6 @@
 package io.havn.common.node;
 
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
 import io.havn.common.model.VmId;
@@ -53,6 +54,9 @@ public sealed interface NodeEvent {
     record RequestChanged(String id, Versioned<ChangeRequest> record) implements NodeEvent { }
 
     record HostChanged(HostId host, Versioned<HostRecord> record) implements NodeEvent { }
+
+    /** The cluster record appeared or changed ({@code record} non-null) or disappeared (null: the defaults). */
+    record ClusterChanged(Versioned<ClusterRecord> record) implements NodeEvent { }
 
     /** The complete set of live sessions of {@code host} (empty when it has none). */
     record LiveChanged(HostId host, Set<Long> sessions) implements NodeEvent { }

@@ -1,5 +1,6 @@
 package io.havn.common.port;
 
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
 import io.havn.common.model.VmId;
@@ -24,6 +25,12 @@ public sealed interface CoordOp {
 
     /** Fails unless the host record is at {@code version}. */
     record CheckHost(HostId host, int version) implements CoordOp { }
+
+    /** Fails unless the cluster record is at {@code version} ({@link #NEW}: absent). */
+    record CheckCluster(int version) implements CoordOp { }
+
+    /** Writes the cluster record if it is at {@code expectedVersion} (or absent, for NEW). */
+    record PutCluster(ClusterRecord record, int expectedVersion) implements CoordOp { }
 
     /** Writes a VM record if it is at {@code expectedVersion} (or absent, for NEW). */
     record PutVm(VmRecord record, int expectedVersion) implements CoordOp { }
