@@ -20,10 +20,16 @@ public sealed interface NodeEvent {
 
     /**
      * The daemon is being stopped cleanly (SIGTERM) and means to be back within {@code windowMs}
-     * (0: no window). The node answers {@code requestId} once it has done what it does about it
+     * (0: no window); with {@code hostShutdown}, the host itself is being shut down or rebooted, and
+     * the node follows the shutdown policy instead (see {@code ShutdownPolicy}). The node answers {@code requestId} once it has done what it does about it
      * ({@link Effect.Answer}); after a planned restart was recorded it stops handling events.
      */
-    record Stopping(long requestId, long windowMs) implements NodeEvent { }
+    record Stopping(long requestId, long windowMs, boolean hostShutdown) implements NodeEvent {
+        /** A stop of the daemon alone (a restart, an upgrade). */
+        public Stopping(long requestId, long windowMs) {
+            this(requestId, windowMs, false);
+        }
+    }
 
     /** A peer's signal sender spoke (authentic, addressed here, later than the last one taken from it). */
     record SignalReceived(HostSignal signal) implements NodeEvent { }

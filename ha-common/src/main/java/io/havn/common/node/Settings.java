@@ -35,7 +35,8 @@ public record Settings(
         long fenceRetryMs,
         long adminTimeoutMs,
         long relistMs,
-        long restartWindowMs) {
+        long restartWindowMs,
+        long shutdownMigrateMs) {
     /** The furthest ahead a restart window may keep the watchdog armed: the petter refuses deadlines beyond it. */
     public static final long MAX_RESTART_WINDOW_MS = 300_000;
 
@@ -43,7 +44,7 @@ public record Settings(
     /** DESIGN.md's defaults. */
     public static Settings defaults() {
         return new Settings(100, 200, 1000, 500, 10_000, 6_000, 3_000, 1_000, 1_500, 8.0, 100, 100, 1_000,
-                1, 2, 2, 600_000, 60_000, 4, 5_000, 10_000, 5_000, 60_000);
+                1, 2, 2, 600_000, 60_000, 4, 5_000, 10_000, 5_000, 60_000, 600_000);
     }
 
     /** The clock-rate drift F + W must leave below T: 5% of T, at least 500 ms. */
@@ -102,6 +103,7 @@ public record Settings(
         notNegative(errors, "maxRelocate", maxRelocate);
         notNegative(errors, "localRestartLimit", localRestartLimit);
         notNegative(errors, "restartWindowMs", restartWindowMs);
+        notNegative(errors, "shutdownMigrateMs", shutdownMigrateMs);
         if (restartWindowMs > MAX_RESTART_WINDOW_MS) {
             errors.add("restartWindowMs must be at most " + MAX_RESTART_WINDOW_MS + " (the watchdog petter refuses "
                     + "deadlines further ahead), got " + restartWindowMs);
