@@ -127,6 +127,11 @@ public record HostRecord(HostId id, HostCapacity capacity, String address, Strin
         return shutdown != null && shutdown.session() == session;
     }
 
+    /** Whether the leader drains this host's VMs bound to {@code session}: maintenance, or a shutdown that migrates. */
+    public boolean draining(long session) {
+        return inMaintenance() || shuttingDown(session) && shutdown.policy() == ShutdownPolicy.MIGRATE;
+    }
+
     /** Whether this host bound its lease, in {@code session}, to the cluster's current arm. */
     public boolean armedIn(ClusterRecord cluster, long session) {
         return cluster.generation() == 0

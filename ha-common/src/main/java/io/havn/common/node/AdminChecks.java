@@ -107,6 +107,8 @@ final class AdminChecks {
             return new Refuse("host-not-live", "host " + host + " is not live");
         } else if (hr.value().inMaintenance()) {
             return new Refuse("host-maintenance", "host " + host + " is in maintenance");
+        } else if (hr.value().shuttingDown(n.view().liveSession(host))) {
+            return new Refuse("host-shutting-down", "host " + host + " is shutting down");
         } else if (host.equals(r.owner())) {
             return new Refuse("already-there", "VM " + vm + " already runs on " + host);
         } else if (r.phase() != VmPhase.RUNNING) {

@@ -40,6 +40,8 @@ final class ClusterView {
     private final TreeMap<VmId, Versioned<VmRecord>> vms = new TreeMap<>();
     private final Map<HostId, SortedSet<VmId>> byHost = new HashMap<>();
     private final TreeMap<String, Versioned<ChangeRequest>> requests = new TreeMap<>();
+    /** When this node first saw each live session of each host. */
+    private final Map<HostId, Map<Long, Long>> liveSince = new HashMap<>();
     /** When this node saw each session of each host disappear (or first found it absent). */
     private final Map<HostId, Map<Long, Long>> goneAt = new HashMap<>();
 
@@ -272,6 +274,11 @@ final class ClusterView {
 
     void setLive(HostId host, Set<Long> sessions, long now) {
         Set<Long> before = live(host);
+        Map<Long, Long> since = liveSince.computeIfAbsent(host, h -> new HashMap<>());
+        since.keySet().retainAll(sessions);
+        for (long s : sessions) {
+            since.putIfAbsent(s, now);
+        }
         Map<Long, Long> gone = goneAt.computeIfAbsent(host, h -> new HashMap<>());
         for (long s : before) {
             if (!sessions.contains(s)) {
@@ -284,6 +291,13 @@ final class ClusterView {
         } else {
             live.put(host, new HashSet<>(sessions));
         }
+    }
+
+    /** When this node first saw {@code session} of {@code host} live; MIN_VALUE if it is not live. */
+    long liveSince(HostId host, long session) {
+        Map<Long, Long> since = liveSince.get(host);
+        Long t = since == null ? null : since.get(session);
+        return t == null ? Long.MIN_VALUE : t;
     }
 
     /**

@@ -108,12 +108,20 @@ final class Fencing {
             }
             boolean isLeader = h.equals(n.view().leader());
             boolean responsible = lead || (isLeader && isDeputy(h, now));
-            if (!responsible || (!isLeader && n.view().vmsOf(h).isEmpty())) {
-                continue; // not ours to fence, or nothing to recover from it
+            boolean needed = needsProof(h);
+            if (!responsible || (!isLeader && !needed) || (hr.value().shutdown() != null && !needed)) {
+                // not ours to fence, or nothing to recover from it (a host shut down cleanly left nothing
+                // running: fencing it would only keep it from coming back)
+                continue;
             }
             Fence f = fences.get(h);
             if (f != null && (f.inFlight || now < f.retryAt)) {
                 continue;
+            }
+            long back = n.view().liveSince(h, n.view().liveSession(h));
+            if (back > suspectedAt(h) && now - back < Peers.ms(n.settings().heartbeatTimeoutMs()
+                    + n.settings().suspectAfterMs())) {
+                continue; // it came back in a new session since it fell silent: its heartbeats are on their way
             }
             String alive = cluster.armed() ? live.signals().alive(h, now)
                     : "the cluster is disarmed (" + cluster.disarmed().word() + " watchdogs)";
@@ -130,6 +138,20 @@ final class Fencing {
             n.decide(Kind.FENCE_START, null, h, "suspected" + after + ", device " + hr.value().fenceDevice());
             n.emit(new Effect.PowerOff(h, hr.value().fenceDevice()));
         }
+    }
+
+    /**
+     * Whether a record names {@code h} in a way only a proof of its death can end: all but those its
+     * live owner itself wrote as not running or frozen.
+     */
+    private boolean needsProof(HostId h) {
+        for (io.havn.common.model.VmId vm : n.view().vmsOf(h)) {
+            io.havn.common.model.VmPhase p = n.vm(vm).value().phase();
+            if (p != io.havn.common.model.VmPhase.FROZEN && p != io.havn.common.model.VmPhase.NOT_RUNNING) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The deputy fences a failed leader: the lowest-named healthy host other than the leader. */

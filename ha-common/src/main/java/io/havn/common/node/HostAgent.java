@@ -32,6 +32,7 @@ final class HostAgent implements Manager.Host, AdminHandler.Host {
     private final HypervisorEvents events;
     private final HostRegistration registration;
     private final Reconciler reconciler;
+    private final ShuttingDown shutdown;
 
     HostAgent(NodeContext context, LongPredicate majorityLost, Runnable sessionEnded) {
         this.n = context;
@@ -41,6 +42,43 @@ final class HostAgent implements Manager.Host, AdminHandler.Host {
         this.events = new HypervisorEvents(context, local, lease, wiring);
         this.registration = new HostRegistration(context, lease, local, wiring::reconcileAll);
         this.reconciler = new Reconciler(context, lease, local, registration);
+        this.shutdown = new ShuttingDown(context, new ShuttingDown.Host() {
+            @Override
+            public long session() {
+                return lease.session();
+            }
+
+            @Override
+            public boolean registered() {
+                return lease.registered();
+            }
+
+            @Override
+            public boolean leaseValid(long now) {
+                return lease.leaseValid(now);
+            }
+
+            @Override
+            public boolean holdsHaVms() {
+                return local.holdsHaVms();
+            }
+
+            @Override
+            public void shutdown(VmId vm) {
+                local.shutdown(vm);
+            }
+
+            @Override
+            public boolean busy(VmId vm) {
+                return local.inFlight(vm) != null || n.busy(vm);
+            }
+
+            @Override
+            public Map<VmId, DomainState> domains() {
+                return local.domains();
+            }
+        });
+        reconciler.shuttingDown(shutdown);
     }
 
     /** Lets the parts reach the reconciler's calls without a cycle at construction. */
@@ -81,9 +119,21 @@ final class HostAgent implements Manager.Host, AdminHandler.Host {
         }
     }
 
-    /** The daemon is being stopped cleanly: see {@link LeaseKeeper#onStopping}. */
-    void onStopping(long requestId, long windowMs, Runnable announced) {
-        lease.onStopping(requestId, windowMs, announced);
+    /**
+     * The daemon is being stopped cleanly: for a restart of the daemon alone see
+     * {@link LeaseKeeper#onStopping}; for a shutdown of the host, {@link ShuttingDown}.
+     */
+    void onStopping(long requestId, long windowMs, boolean hostShutdown, Runnable announced) {
+        if (hostShutdown) {
+            shutdown.begin(requestId, announced);
+        } else {
+            lease.onStopping(requestId, windowMs, announced);
+        }
+    }
+
+    /** Whether this host is shutting down (it takes no work). */
+    boolean departing() {
+        return shutdown.departing();
     }
 
     void start() {
@@ -163,6 +213,7 @@ final class HostAgent implements Manager.Host, AdminHandler.Host {
             reconciler.reconcileAll();
         }
         lease.updateWatchdog(now);
+        shutdown.progress(now);
     }
 
     void onHeartbeat(long now) {

@@ -130,7 +130,7 @@ final class Moves {
             return move(vr, m, eligible, free);
         }
         Versioned<HostRecord> owner = n.view().host(r.owner());
-        if (owner == null || !owner.value().inMaintenance()) {
+        if (owner == null || !owner.value().draining(r.ownerSession())) {
             reportedStuck.remove(r.id());
             drains.remove(r.id());
             return false;
@@ -166,7 +166,7 @@ final class Moves {
         long s = eligible.get(target);
         d.underWay = true;
         leadership.leaderWrite(vr, r.migratingTo(target, s), List.of(new CoordOp.CheckSessionLive(target, s)),
-                Kind.MIGRATE, target, "draining " + r.owner() + " (maintenance)"
+                Kind.MIGRATE, target, "draining " + r.owner() + (owner.value().inMaintenance() ? " (maintenance)" : " (shutting down)")
                         + (d.failures == 0 ? "" : ", attempt " + (d.failures + 1)));
         return true;
     }

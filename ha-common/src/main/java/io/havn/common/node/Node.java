@@ -152,7 +152,7 @@ public final class Node {
         if (event instanceof NodeEvent.HeartbeatReceived e) {
             onHeartbeat(e.heartbeat(), now);
         } else if (event instanceof NodeEvent.Stopping e) {
-            agent.onStopping(e.requestId(), e.windowMs(), this::stop); // announced: nothing more changes here
+            agent.onStopping(e.requestId(), e.windowMs(), e.hostShutdown(), this::stop); // announced: nothing more changes here
         } else if (event instanceof NodeEvent.SignalReceived e) {
             signals.received(e.signal(), now);
         } else if (event instanceof NodeEvent.SessionStarted e) {

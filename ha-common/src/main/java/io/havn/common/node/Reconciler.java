@@ -40,6 +40,8 @@ final class Reconciler {
     private final LocalDomains local;
 
     private final HostRegistration registration;
+    /** A host shutdown under way, which claims nothing and, once it stops VMs, writes their records itself. */
+    private ShuttingDown shutdown;
     private final Map<VmId, ArrayDeque<Long>> localRestarts = new HashMap<>();
     /** VMs this host refuses to start (their spec fails its domain policy) while it writes so. */
     private final Set<VmId> refusing = new HashSet<>();
@@ -49,6 +51,10 @@ final class Reconciler {
         this.lease = lease;
         this.local = local;
         this.registration = registration;
+    }
+
+    void shuttingDown(ShuttingDown s) {
+        this.shutdown = s;
     }
 
     // ---------------------------------------------------------------- reconciliation
@@ -101,6 +107,9 @@ final class Reconciler {
         if (!lease.leaseValid(now) || lease.selfFenced()) {
             return; // no lease: change nothing here; checkLease handles the rest
         }
+        if (shutdown != null && shutdown.stopping() && r.phase() != VmPhase.MIGRATING) {
+            return; // the host shutdown stops its VMs and writes their records (a migration ends first)
+        }
         if (n.self().equals(r.owner())) {
             reconcileOwned(vr, state);
         } else {
@@ -114,11 +123,13 @@ final class Reconciler {
         boolean here = state != null && LocalDomains.holds(state);
         boolean stop = r.desired() == DesiredState.STOPPED;
         switch (r.phase()) {
-            case PLACED -> {
+            case PLACED, FROZEN -> {
                 if (stop) {
                     stopOwned(vr, here);
-                } else {
-                    claimAndRun(vr, Kind.CLAIM, "placed here, generation " + r.generation());
+                } else if (shutdown == null || !shutdown.departing()) {
+                    // a frozen VM starts again on its owner, now back (the record was re-bound to this session)
+                    claimAndRun(vr, Kind.CLAIM, r.phase() == VmPhase.FROZEN ? "frozen here while this host was down"
+                            : "placed here, generation " + r.generation());
                 }
             }
             case RUNNING -> {
@@ -128,7 +139,8 @@ final class Reconciler {
                     local.op(vm, Hypervisor.Op.RESUME, new Effect.Resume(vm));
                 } else if (!here) {
                     boolean crashed = local.crashed(vm);
-                    if (crashed && localRestartAllowed(vm)) {
+                    boolean departing = shutdown != null && shutdown.departing();
+                    if (crashed && !departing && localRestartAllowed(vm)) {
                         claimAndRun(vr, Kind.RESTART_LOCAL, "guest crashed; restarting it here");
                     } else {
                         String why = crashed ? "crashed more than " + n.settings().localRestartLimit()

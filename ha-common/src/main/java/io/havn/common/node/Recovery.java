@@ -63,7 +63,7 @@ final class Recovery {
         for (Versioned<HostRecord> vh : n.view().hosts()) {
             HostRecord h = vh.value();
             long s = n.view().liveSession(h.id());
-            if (s == 0 || h.inMaintenance() || h.offConfirmed()) {
+            if (s == 0 || h.inMaintenance() || h.offConfirmed() || h.shuttingDown(s)) {
                 continue;
             }
             // a peer that says it is unconfirmed (no lease, or frozen) gets nothing new
@@ -114,9 +114,20 @@ final class Recovery {
                     }
                 }
                 case MIGRATING -> addIfAny(pending, moves.migratingOwnerLost(vr, eligible, now));
+                case FROZEN -> {
+                    // stopped by its owner as it shut down, to start there again when it returns; elsewhere
+                    // only once an operator (or a fence device) says that host is off
+                    if (n.view().recordedOff(r.owner())) {
+                        addIfAny(pending, proven(vr, fencing.proof(r.owner(), r.ownerSession(), now)));
+                    }
+                }
             }
         }
         place(pending, eligible, free);
+    }
+
+    private static Pending proven(Versioned<VmRecord> vr, List<CoordOp> proof) {
+        return proof == null ? null : new Pending(vr, proof, Set.of(), null, 0, List.of());
     }
 
     private static void addIfAny(List<Pending> pending, Pending p) {
@@ -132,7 +143,7 @@ final class Recovery {
             case STOPPED -> {
                 return;
             }
-            case RECOVERING, ERROR, START_FAILED, NOT_RUNNING -> { }
+            case RECOVERING, ERROR, START_FAILED, NOT_RUNNING, FROZEN -> { }
             case RELEASED -> {
                 if (r.target() != null) {
                     List<CoordOp> p = fencing.proof(r.target(), r.targetSession(), now);

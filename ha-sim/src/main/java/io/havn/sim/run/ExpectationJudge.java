@@ -65,6 +65,8 @@ final class ExpectationJudge {
             return ScenarioRunner.phase(world, x.vm()) == VmPhase.ERROR;
         } else if (f instanceof Fact.Recovering x) {
             return ScenarioRunner.phase(world, x.vm()) == VmPhase.RECOVERING;
+        } else if (f instanceof Fact.Frozen x) {
+            return ScenarioRunner.phase(world, x.vm()) == VmPhase.FROZEN;
         } else if (f instanceof Fact.Fenced x) {
             SimHost h = world.host(x.host());
             return h != null && h.fencedCount() > 0;

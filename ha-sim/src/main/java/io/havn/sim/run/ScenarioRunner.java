@@ -263,6 +263,8 @@ public final class ScenarioRunner {
             world.clockStep(x.host(), x.deltaMs());
         } else if (c instanceof Command.Signal x) {
             world.signal(x.host(), x.on());
+        } else if (c instanceof Command.Shutdown x) {
+            world.shutdown(x.host(), x.backAfterMs());
         } else {
             admin(c);
         }
@@ -278,6 +280,12 @@ public final class ScenarioRunner {
             cmd = new AdminCommand.Maintenance(x.host(), x.on());
         } else if (c instanceof Command.FenceConfirm x) {
             cmd = new AdminCommand.FenceConfirm(x.host());
+        } else if (c instanceof Command.Disarm x) {
+            cmd = new AdminCommand.Disarm(x.watchdogs());
+        } else if (c instanceof Command.Arm) {
+            cmd = new AdminCommand.Arm();
+        } else if (c instanceof Command.SetShutdownPolicy x) {
+            cmd = new AdminCommand.SetShutdownPolicy(x.host(), x.policy());
         } else if (c instanceof Command.VmStop x) {
             cmd = new AdminCommand.VmStop(new VmId(x.vm()));
         } else if (c instanceof Command.VmStart x) {

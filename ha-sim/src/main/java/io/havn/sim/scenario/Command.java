@@ -1,6 +1,8 @@
 package io.havn.sim.scenario;
 
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.HostId;
+import io.havn.common.model.ShutdownPolicy;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -442,6 +444,59 @@ public sealed interface Command {
         @Override
         public String text() {
             return "maintenance " + host + (on ? " on" : " off");
+        }
+    }
+
+    /**
+     * Shut the host down cleanly ({@code systemctl poweroff}); with {@code backAfterMs} >= 0 a clean
+     * reboot, back after that long. Its daemon follows the shutdown policy first.
+     */
+    record Shutdown(HostId host, long backAfterMs) implements Command {
+        public Shutdown {
+            Objects.requireNonNull(host, "host");
+            if (backAfterMs == 0) {
+                throw new IllegalArgumentException("reboot needs a duration > 0");
+            }
+        }
+
+        @Override
+        public String text() {
+            return backAfterMs < 0 ? "shutdown " + host : "reboot " + host + " " + Durations.format(backAfterMs);
+        }
+    }
+
+    /** Admin request: disarm the cluster, keeping or releasing the watchdogs. */
+    record Disarm(ClusterRecord.Disarm watchdogs) implements Command {
+        public Disarm {
+            Objects.requireNonNull(watchdogs, "watchdogs");
+        }
+
+        @Override
+        public String text() {
+            return "disarm " + watchdogs.word();
+        }
+    }
+
+    /** Admin request: arm the cluster again. */
+    record Arm() implements Command {
+        @Override
+        public String text() {
+            return "arm";
+        }
+    }
+
+    /** Admin request: the cluster's shutdown policy ({@code host} null), or a host's own (null policy: inherit). */
+    record SetShutdownPolicy(HostId host, ShutdownPolicy policy) implements Command {
+        public SetShutdownPolicy {
+            if (host == null && policy == null) {
+                throw new IllegalArgumentException("the cluster's shutdown policy needs a policy");
+            }
+        }
+
+        @Override
+        public String text() {
+            return host == null ? "shutdown-policy " + policy.word()
+                    : "host-shutdown-policy " + host + " " + (policy == null ? "inherit" : policy.word());
         }
     }
 

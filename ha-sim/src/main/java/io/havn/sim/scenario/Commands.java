@@ -1,6 +1,8 @@
 package io.havn.sim.scenario;
 
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.HostId;
+import io.havn.common.model.ShutdownPolicy;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -63,6 +65,20 @@ public final class Commands {
         SYNTAX.put("maintenance", new Syntax("maintenance HOST on|off", 2,
                 a -> new Command.Maintenance(HostId.of(a[1]), onOff(a[2]))));
         host("fence-confirm", Command.FenceConfirm::new);
+        host("shutdown", h -> new Command.Shutdown(h, -1));
+        SYNTAX.put("reboot", new Syntax("reboot HOST DURATION", 2,
+                a -> new Command.Shutdown(HostId.of(a[1]), Durations.parseMs(a[2]))));
+        SYNTAX.put("disarm", new Syntax("disarm keep|release", 1, a -> new Command.Disarm(switch (a[1]) {
+            case "keep" -> ClusterRecord.Disarm.KEEP_WATCHDOGS;
+            case "release" -> ClusterRecord.Disarm.RELEASE_WATCHDOGS;
+            default -> throw new IllegalArgumentException("expected keep or release, got '" + a[1] + "'");
+        })));
+        SYNTAX.put("arm", new Syntax("arm", 0, a -> new Command.Arm()));
+        SYNTAX.put("shutdown-policy", new Syntax("shutdown-policy migrate|freeze|failover", 1,
+                a -> new Command.SetShutdownPolicy(null, ShutdownPolicy.of(a[1]))));
+        SYNTAX.put("host-shutdown-policy", new Syntax("host-shutdown-policy HOST migrate|freeze|failover|inherit", 2,
+                a -> new Command.SetShutdownPolicy(HostId.of(a[1]), a[2].equals("inherit") ? null
+                        : ShutdownPolicy.of(a[2]))));
         vm("vm-stop", Command.VmStop::new);
         vm("vm-start", Command.VmStart::new);
         vm("vm-disable", Command.VmDisable::new);

@@ -12,7 +12,7 @@ import java.util.List;
  */
 public final class Expectations {
     private static final String FACTS = "V running | V running on H1|H2 | V running not on H1|H2 | V stopped | V error"
-            + " | V recovering | V downtime <= DURATION | H fenced | H live | H maintenance | leader H | leader not H";
+            + " | V recovering | V frozen | V downtime <= DURATION | H fenced | H live | H maintenance | leader H | leader not H";
 
     private Expectations() { }
 
@@ -93,6 +93,7 @@ public final class Expectations {
             case "stopped" -> new Fact.Stopped(subject);
             case "error" -> new Fact.InError(subject);
             case "recovering" -> new Fact.Recovering(subject);
+            case "frozen" -> new Fact.Frozen(subject);
             case "fenced" -> new Fact.Fenced(HostId.of(subject));
             case "live" -> new Fact.Live(HostId.of(subject));
             case "maintenance" -> new Fact.InMaintenance(HostId.of(subject));

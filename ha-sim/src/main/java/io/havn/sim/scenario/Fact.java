@@ -84,6 +84,18 @@ public sealed interface Fact {
         }
     }
 
+    /** The VM's record says it is frozen on its host (shut down with the freeze policy). */
+    record Frozen(String vm) implements Fact {
+        public Frozen {
+            Names.vm(vm);
+        }
+
+        @Override
+        public String text() {
+            return vm + " frozen";
+        }
+    }
+
     /** The VM's total downtime is at most {@code maxMs}. */
     record Downtime(String vm, long maxMs) implements Fact {
         public Downtime {

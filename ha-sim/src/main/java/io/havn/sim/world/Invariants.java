@@ -2,6 +2,7 @@ package io.havn.sim.world;
 
 import io.havn.common.model.DesiredState;
 import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmPhaseTable;
@@ -118,8 +119,9 @@ final class Invariants {
     }
 
     /**
-     * No HA VM is stopped except by fencing, an admin request or its own crash: a running copy that
-     * the record still gives to this host may be killed only by a host that has self-fenced, or
+     * No HA VM is stopped except by fencing, an admin request, a clean host shutdown or its own
+     * crash: a running copy that the record still gives to this host may be killed only by a host
+     * that has self-fenced or recorded that the session it is bound to shuts the host down, or
      * because the operator stopped or is relocating it.
      */
     void beforeKill(SimHost h, VmId vm, String how) {
@@ -134,7 +136,11 @@ final class Invariants {
         boolean mine = h.id.equals(r.owner()) || h.id.equals(r.target());
         boolean admin = r.desired() == DesiredState.STOPPED || r.phase() == VmPhase.RELOCATING;
         boolean fenced = h.node != null && h.node.isSelfFenced();
-        if (mine && !admin && !fenced) {
+        // a host shutting down cleanly stops what it holds (freeze, failover), having recorded so first
+        Versioned<HostRecord> hr = coordination.host(h.id);
+        boolean shuttingDown = hr != null && hr.value().shuttingDown(h.id.equals(r.owner()) ? r.ownerSession()
+                : r.targetSession());
+        if (mine && !admin && !fenced && !shuttingDown) {
             violate("needless kill: " + h.name + " " + how + "s " + vm + ", which its record gives to it ("
                     + r.phase().name().toLowerCase() + "), without fencing or an admin request");
         }

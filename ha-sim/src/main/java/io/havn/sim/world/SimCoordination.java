@@ -1,5 +1,6 @@
 package io.havn.sim.world;
 
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
 import io.havn.common.model.Versioned;
@@ -56,6 +57,8 @@ public final class SimCoordination {
     private long epoch;
     private HostId epochLeader;
     private final TreeMap<HostId, Versioned<HostRecord>> hosts = new TreeMap<>();
+    /** The cluster record; null until the first is written. */
+    private Versioned<ClusterRecord> cluster;
     private final TreeMap<VmId, Versioned<VmRecord>> vms = new TreeMap<>();
     private final TreeMap<String, Versioned<ChangeRequest>> requests = new TreeMap<>();
     private final Map<Long, Session> sessions = new LinkedHashMap<>();
@@ -423,6 +426,7 @@ public final class SimCoordination {
 
     private void sendFullState(Client c) {
         c.deliver(new NodeEvent.EpochChanged(epoch, epochLeader));
+        c.deliver(new NodeEvent.ClusterChanged(cluster));
         hosts.forEach((h, r) -> c.deliver(new NodeEvent.HostChanged(h, r)));
         Set<HostId> all = new java.util.TreeSet<>(hosts.keySet());
         for (Session s : sessions.values()) {
@@ -479,6 +483,9 @@ public final class SimCoordination {
                 Versioned<HostRecord> v = new Versioned<>(p.record(), p.expectedVersion() + 1);
                 hosts.put(p.record().id(), v);
                 broadcast(new NodeEvent.HostChanged(p.record().id(), v));
+            } else if (op instanceof CoordOp.PutCluster p) {
+                cluster = new Versioned<>(p.record(), p.expectedVersion() + 1);
+                broadcast(new NodeEvent.ClusterChanged(cluster));
             } else if (op instanceof CoordOp.PutRequest p) {
                 Versioned<ChangeRequest> v = new Versioned<>(p.record(), p.expectedVersion() + 1);
                 requests.put(p.record().id(), v);
@@ -502,6 +509,10 @@ public final class SimCoordination {
         } else if (op instanceof CoordOp.CheckHost c) {
             Versioned<HostRecord> h = hosts.get(c.host());
             return h != null && h.version() == c.version();
+        } else if (op instanceof CoordOp.CheckCluster c) {
+            return matches(cluster, c.version());
+        } else if (op instanceof CoordOp.PutCluster p) {
+            return matches(cluster, p.expectedVersion());
         } else if (op instanceof CoordOp.PutVm p) {
             return matches(vms.get(p.record().id()), p.expectedVersion());
         } else if (op instanceof CoordOp.DeleteVm d) {
@@ -532,6 +543,11 @@ public final class SimCoordination {
     /** Seeds a record as an earlier cluster left it. */
     public void seed(VmRecord rec) {
         vms.put(rec.id(), new Versioned<>(rec, 0));
+    }
+
+    /** The cluster record (the defaults while none is written). */
+    public ClusterRecord cluster() {
+        return cluster == null ? ClusterRecord.DEFAULT : cluster.value();
     }
 
     public Versioned<VmRecord> vm(VmId id) {

@@ -481,6 +481,40 @@ public final class SimWorld {
         clock.schedule(STOP_WAIT_MS * MS, exit);
     }
 
+    /**
+     * Shuts {@code id} down cleanly, as {@code systemctl poweroff} or a reboot does: its daemon is told
+     * the host is stopping and follows the shutdown policy; once it has answered (or after
+     * shutdownMigrateMs and 30 s, as havnd waits) it exits and the host powers off, back on after
+     * {@code backAfterMs} (never, when negative). The session is abandoned and expires later.
+     */
+    public void shutdown(HostId id, long backAfterMs) {
+        SimHost h = hosts.get(id);
+        if (h == null || !h.powered) {
+            return;
+        }
+        note(id, "fault", "host shut down cleanly" + (backAfterMs >= 0 ? ", back after " + backAfterMs + " ms" : ""));
+        int boots = h.boots;
+        long rid = nextRequest++;
+        Runnable off = () -> {
+            onReply.remove(rid);
+            if (h.boots == boots && h.powered) {
+                note(id, "daemon", "daemon exits: " + (replies.containsKey(rid) ? replies.get(rid).message()
+                        : "no answer in time"));
+                powerOff(h, "shut down");
+                if (backAfterMs >= 0) {
+                    clock.schedule(backAfterMs * MS, () -> powerOn(id));
+                }
+            }
+        };
+        if (!h.daemonRunning()) {
+            off.run();
+            return;
+        }
+        onReply.put(rid, () -> clock.schedule(MS, off));
+        inject(id, new NodeEvent.Stopping(rid, settings.restartWindowMs(), true));
+        clock.schedule((settings.shutdownMigrateMs() + 30_000) * MS, off);
+    }
+
     public void pause(HostId id, long durationMs) {
         SimHost h = hosts.get(id);
         if (!h.daemonRunning()) {
