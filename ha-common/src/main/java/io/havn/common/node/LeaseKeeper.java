@@ -58,6 +58,8 @@ final class LeaseKeeper {
     private boolean bound = true;
     /** An acknowledgement of the current arm is being written. */
     private boolean acking;
+    /** The sessions this daemon opened (not those of a daemon before it on this host). */
+    private final java.util.Set<Long> openedHere = new java.util.HashSet<>();
 
     LeaseKeeper(NodeContext context, LongPredicate majorityLost, Runnable sessionEnded, Host host) {
         this.n = context;
@@ -109,6 +111,11 @@ final class LeaseKeeper {
         return until.isPresent() && now >= until.getAsLong();
     }
 
+    /** Whether {@code s} is a session this daemon opened itself (not one a daemon before it left). */
+    boolean openedHere(long s) {
+        return openedHere.contains(s);
+    }
+
     /** Whether this host may hold no lease now (it takes no work). */
     boolean barred(long now) {
         return lease.barred(now);
@@ -121,6 +128,7 @@ final class LeaseKeeper {
 
     void onSessionStarted(long s, long timeoutMs) {
         session = s;
+        openedHere.add(s);
         long sessionLeaseMs = n.settings().leaseForSessionMs(timeoutMs);
         lease.sessionStarted(sessionLeaseMs);
         if (sessionLeaseMs == 0) {

@@ -86,9 +86,12 @@ final class Reconciler {
         }
         long session = lease.session();
         if (r.namesHost(n.self()) && !r.names(n.self(), session)) {
-            if (state != null && LocalDomains.holds(state) && lease.previousPassed(now)) {
-                // bound to an earlier session whose deadline passed before it was re-bound: the
-                // leader may prove that session dead from now on, so no copy may run here
+            if (state != null && LocalDomains.holds(state) && lease.previousPassed(now)
+                    && !lease.openedHere(sessionOf(r))) {
+                // bound to a previous daemon's session whose deadline passed before it was re-bound: the
+                // leader may prove that session dead from now on, so no copy may run here. (A session this
+                // daemon opened itself ended while bound only by self-fencing, so a copy left of it was
+                // kept while the cluster was disarmed: that session's expiry proves nothing, see Fencing)
                 n.decide(Kind.DESTROY_UNOWNED, vm, null, "still bound to an earlier session of this host, "
                         + "whose lease ended before it was re-bound");
                 local.destroy(vm);
@@ -212,11 +215,17 @@ final class Reconciler {
         for (Map.Entry<VmId, DomainState> d : local.domains().entrySet()) {
             Versioned<VmRecord> vr = n.vm(d.getKey());
             if (LocalDomains.holds(d.getValue()) && vr != null && vr.value().spec().ha()
-                    && vr.value().namesHost(n.self()) && !vr.value().names(n.self(), session)) {
+                    && vr.value().namesHost(n.self()) && !vr.value().names(n.self(), session)
+                    && !lease.openedHere(sessionOf(vr.value()))) {
                 return true;
             }
         }
         return false;
+    }
+
+    /** The session of this host that {@code r} names (as owner, else as target). */
+    private long sessionOf(VmRecord r) {
+        return n.self().equals(r.owner()) ? r.ownerSession() : r.targetSession();
     }
 
     private void rebind(Versioned<VmRecord> vr) {

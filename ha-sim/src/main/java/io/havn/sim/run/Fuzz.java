@@ -99,6 +99,8 @@ public final class Fuzz {
                     1024L * (1 + rnd.nextInt(8)), prios[rnd.nextInt(prios.length)], true));
         }
         Schedule sch = new Schedule(rnd, names, vmNames, fence);
+        String[] policies = {"migrate", "freeze", "failover"};
+        sch.add(3000, "shutdown-policy " + policies[rnd.nextInt(policies.length)]);
         sch.fill();
         TreeMap<Long, List<Command>> byTime = sch.commands;
         // heal: everything back to normal, then every VM must run again
@@ -377,7 +379,7 @@ public final class Fuzz {
                 add(Math.min(t + d, HEAL_AT_S * 1000L - 1), "heal");
             } else if (kind < 80) {
                 add(t, "clock-step " + h + " " + (rnd.nextBoolean() ? "-" : "") + duration(1, 120) + "ms");
-            } else if (kind < 90) {
+            } else if (kind < 86) {
                 // the second liveness signal stops (its sender dies) and maybe comes back: the host is
                 // then judged on its daemon's heartbeats alone, as without the signal
                 add(t, "signal " + h + " off");
@@ -385,8 +387,36 @@ public final class Fuzz {
                 if (rnd.nextBoolean() && on < HEAL_AT_S * 1000L) {
                     add(on, "signal " + h + " on");
                 }
+            } else if (kind < 90) {
+                hostShutdown(h, t);
+            } else if (kind < 94) {
+                // the operator disarms the cluster for a while, whatever else happens meanwhile
+                add(t, "disarm " + (rnd.nextBoolean() ? "keep" : "release"));
+                add(Math.min(t + duration(5, 60), HEAL_AT_S * 1000L - 1), "arm");
             } else {
                 plannedRestart(h, time(FAULTS_FROM_S, FAULTS_UNTIL_S - 60));
+            }
+        }
+
+        /**
+         * A clean shutdown of a host under the policy in force (drawn per seed, maybe overridden for
+         * the host): a reboot back after a while, or off until the heal powers it on.
+         */
+        private void hostShutdown(String h, long t) {
+            if (budget <= 0) {
+                return;
+            }
+            long back = duration(5, 60);
+            long until = HEAL_AT_S * 1000L + 30_000;
+            if (fits(h, t, until)) {
+                impaired.get(h).add(new long[] {t, until});
+                if (rnd.nextInt(4) == 0) {
+                    String[] policies = {"migrate", "freeze", "failover", "inherit"};
+                    add(Math.max(FAULTS_FROM_S * 1000L, t - 1000), "host-shutdown-policy " + h + " "
+                            + policies[rnd.nextInt(policies.length)]);
+                }
+                add(t, rnd.nextBoolean() && t + back < HEAL_AT_S * 1000L ? "reboot " + h + " " + back + "ms"
+                        : "shutdown " + h);
             }
         }
 
