@@ -22,6 +22,7 @@ import io.havn.daemon.metrics.HavnMetrics;
 import io.havn.daemon.metrics.MetricsServer;
 import io.havn.daemon.metrics.NodeSnapshot;
 import io.havn.daemon.signal.PeersFile;
+import io.havn.daemon.systemd.HostShutdownProbe;
 import io.havn.daemon.systemd.StatusLine;
 import io.havn.daemon.systemd.SystemdNotifier;
 import io.havn.daemon.transport.HeartbeatCodec;
@@ -74,6 +75,8 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     Path previousKeyFile;
 
     private final LongSupplier wallMillis;
+    /** Asked when the daemon is stopped: whether the host itself is going down. */
+    private final HostShutdownProbe shutdownProbe;
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private final SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -84,6 +87,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     /** The running node's loop and restart window, once started: a clean stop tells the node first. */
     private volatile EventLoop running;
     private volatile long restartWindowMs;
+    private volatile long shutdownMigrateMs;
     /** The answer to the clean stop's request, when the node gives it. */
     private final java.util.concurrent.CompletableFuture<io.havn.common.node.AdminReply> stopAnswer =
             new java.util.concurrent.CompletableFuture<>();
@@ -91,6 +95,11 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     static final long STOP_REQUEST = -1;
     /** How long a clean stop waits for the node to record a planned restart before it stops anyway. */
     static final long STOP_WAIT_MS = 3_000;
+    /**
+     * What a stop with the host waits beyond {@code settings.shutdownMigrateMs}: for the node to fail
+     * over or stop what did not move, and to answer. havnd.service's TimeoutStopSec= covers both.
+     */
+    static final long HOST_SHUTDOWN_MARGIN_MS = 30_000;
 
     public Havnd() {
         this(System::currentTimeMillis);
@@ -98,7 +107,13 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
 
     /** For tests: a wall clock of their own, which may step back between starts. */
     Havnd(LongSupplier wallMillis) {
+        this(wallMillis, HostShutdownProbe.systemctl());
+    }
+
+    /** For tests: a wall clock, and whether the host is shutting down when the daemon is stopped. */
+    Havnd(LongSupplier wallMillis, HostShutdownProbe shutdownProbe) {
         this.wallMillis = wallMillis;
+        this.shutdownProbe = java.util.Objects.requireNonNull(shutdownProbe, "shutdownProbe");
     }
 
     public static void main(String[] args) {
@@ -270,6 +285,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         loop.start(new NodeDriver(node, ports));
         running = loop;
         restartWindowMs = cfg.settings().restartWindowMs();
+        shutdownMigrateMs = cfg.settings().shutdownMigrateMs();
         systemd.petFrom(loop); // WATCHDOG=1 from the node's own thread, under WatchdogSec=
         sampleEverySecond(loop, node, m, coordinator.refusals());
         LOG.info("havnd started: host {} in cluster {}, heartbeats on {} ({})", self, cfg.cluster(), bind,
@@ -403,29 +419,61 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         return a.isUnresolved() ? new InetSocketAddress(a.getHostString(), a.getPort()) : a;
     }
 
+    /** What a clean stop tells the node, and how long it waits for the node's answer. */
+    record Stop(NodeEvent.Stopping event, long waitMs) {
+    }
+
     /**
-     * A clean stop (SIGTERM: systemctl stop or restart, a package upgrade): the node is told first, so
-     * that while this host holds HA VMs it records a planned restart and keeps the watchdog armed for
-     * {@code settings.restartWindowMs} (its VMs then run on until a daemon is back, and nobody
-     * restarts them meanwhile); it waits at most {@link #STOP_WAIT_MS} for that, then stops
-     * everything, newest first. The VMs are left running: a daemon restart never kills a VM.
+     * The stop of a daemon alone waits {@link #STOP_WAIT_MS} for a planned restart to be recorded;
+     * a stop with the host waits for the node to move its VMs away (up to {@code shutdownMigrateMs}
+     * under the migrate policy) or stop them, plus {@link #HOST_SHUTDOWN_MARGIN_MS}.
+     */
+    static Stop stop(boolean hostShutdown, long restartWindowMs, long shutdownMigrateMs) {
+        return new Stop(new NodeEvent.Stopping(STOP_REQUEST, restartWindowMs, hostShutdown),
+                hostShutdown ? shutdownMigrateMs + HOST_SHUTDOWN_MARGIN_MS : STOP_WAIT_MS);
+    }
+
+    /**
+     * A clean stop (SIGTERM). Of the daemon alone (systemctl stop or restart, a package upgrade): the
+     * node is told first, so that while this host holds HA VMs it records a planned restart and keeps
+     * the watchdog armed for {@code settings.restartWindowMs} (its VMs then run on until a daemon is
+     * back, and nobody restarts them meanwhile); it waits at most {@link #STOP_WAIT_MS} for that, then
+     * stops everything, newest first. The VMs are left running: a daemon restart never kills a VM.
+     *
+     * <p>With the host (the probe says the system is stopping: a shutdown or reboot), the node follows
+     * the host's shutdown policy instead: it moves its HA VMs away, or stops them, and answers once it
+     * has; that may take up to {@code settings.shutdownMigrateMs} plus {@link #HOST_SHUTDOWN_MARGIN_MS},
+     * within havnd.service's TimeoutStopSec= (the unit stops before libvirt, so the VMs are still there
+     * to move).
      */
     @Override
     public void close() {
         EventLoop loop = running;
         running = null;
         if (loop != null) {
-            loop.post(new NodeEvent.Stopping(STOP_REQUEST, restartWindowMs));
+            boolean hostShutdown = shutdownProbe.hostShuttingDown();
+            Stop stop = stop(hostShutdown, restartWindowMs, shutdownMigrateMs);
+            if (hostShutdown) {
+                LOG.info("stopping: the host is shutting down; following its shutdown policy, for up to {} ms",
+                        stop.waitMs());
+            }
+            loop.post(stop.event());
             try {
-                io.havn.common.node.AdminReply r = stopAnswer.get(STOP_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+                io.havn.common.node.AdminReply r = stopAnswer.get(stop.waitMs(),
+                        java.util.concurrent.TimeUnit.MILLISECONDS);
                 if (r.ok()) {
                     LOG.info("stopping: {}", r.message());
                 } else {
                     LOG.warn("stopping: {}", r.message());
                 }
             } catch (java.util.concurrent.TimeoutException e) {
-                LOG.warn("stopping: the node did not record a planned restart within {} ms; this host's HA VMs stay "
-                        + "only for what is left of its lease", STOP_WAIT_MS);
+                if (hostShutdown) {
+                    LOG.warn("stopping: the node did not finish with this host's HA VMs within {} ms; stopping anyway",
+                            stop.waitMs());
+                } else {
+                    LOG.warn("stopping: the node did not record a planned restart within {} ms; this host's HA VMs "
+                            + "stay only for what is left of its lease", STOP_WAIT_MS);
+                }
             } catch (java.util.concurrent.ExecutionException e) {
                 LOG.warn("stopping: {}", e.getCause().toString());
             } catch (InterruptedException e) {

@@ -179,6 +179,35 @@ class HavndTest {
     }
 
     @Test
+    void aStopWithTheHostFollowsTheShutdownPolicyAndWaitsForItAStopOfTheDaemonAloneDoesNot() {
+        Havnd.Stop host = Havnd.stop(true, 60_000, 600_000);
+        assertTrue(host.event().hostShutdown());
+        assertEquals(Havnd.STOP_REQUEST, host.event().requestId());
+        assertEquals(600_000 + Havnd.HOST_SHUTDOWN_MARGIN_MS, host.waitMs(), "the migrations' time, and a margin");
+        Havnd.Stop daemon = Havnd.stop(false, 60_000, 600_000);
+        assertEquals(new io.havn.common.node.NodeEvent.Stopping(Havnd.STOP_REQUEST, 60_000, false), daemon.event());
+        assertEquals(Havnd.STOP_WAIT_MS, daemon.waitMs());
+    }
+
+    @Test
+    void aCleanStopAsksOnceWhetherTheHostIsShuttingDownAndTheNodesAnswerEndsTheWait(@TempDir Path dir)
+            throws Exception {
+        try (TestingServer zk = new TestingServer(true)) {
+            HavnConfig cfg = DaemonFixture.config("down", "node1", zk.getConnectString(), 10_000, dir,
+                    DaemonFixture.clusterKey(dir), "metrics: {enabled: false}\n");
+            java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+            Havnd h = new Havnd(System::currentTimeMillis, () -> asked.incrementAndGet() > 0);
+            h.start(cfg, d -> { }, (id, reply) -> { });
+            long start = System.nanoTime();
+            h.close();
+            h.close();
+            assertEquals(1, asked.get(), "asked once, when the running daemon stops");
+            assertTrue(System.nanoTime() - start < 20_000_000_000L, "the node answered: no wait for the whole "
+                    + "shutdownMigrateMs");
+        }
+    }
+
+    @Test
     void eachStartTakesAGreaterIncarnationAndRecordsItBeforeTheNodeRuns(@TempDir Path dir) throws Exception {
         try (TestingServer zk = new TestingServer(true)) {
             HavnConfig cfg = DaemonFixture.config("inc", "node1", zk.getConnectString(), 10_000, dir,

@@ -48,6 +48,24 @@ class SystemdUnitsIT {
     }
 
     @Test
+    void atAHostShutdownHavndStopsBeforeLibvirtAndHasTheTimeToMoveItsVmsAway() throws IOException {
+        Map<String, List<String>> havnd = settings("havnd.service");
+        // units stop in the reverse of their start order: After= libvirt means havnd stops first
+        assertTrue(havnd.getOrDefault("After", List.of()).containsAll(List.of("libvirtd.service",
+                "virtqemud.service", "libvirt-guests.service", "network-online.target")), "After=: " + havnd);
+        List<String> timeout = havnd.getOrDefault("TimeoutStopSec", List.of());
+        assertEquals(1, timeout.size(), "TimeoutStopSec=: " + havnd);
+        Matcher min = Pattern.compile("(\\d+)min").matcher(timeout.get(0));
+        assertTrue(min.matches(), "in minutes: " + timeout);
+        long stopMs = Long.parseLong(min.group(1)) * 60_000;
+        Matcher migrate = Pattern.compile("(?m)^#?\\s*shutdownMigrateMs: (\\d+)$")
+                .matcher(Files.readString(top.resolve("conf/havn.yaml")));
+        assertTrue(migrate.find(), "conf/havn.yaml shows settings.shutdownMigrateMs");
+        assertTrue(stopMs > Long.parseLong(migrate.group(1)) + 30_000,
+                "TimeoutStopSec= exceeds shutdownMigrateMs and the 30 s after it: " + timeout);
+    }
+
+    @Test
     void havndAndItsSignalAreHardToStarve() throws IOException {
         for (String unit : List.of("havnd.service", "havn-signal.service")) {
             Map<String, List<String>> u = settings(unit);

@@ -2,8 +2,10 @@ package io.havn.daemon.admin;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.HostId;
 import io.havn.common.model.Json;
+import io.havn.common.model.ShutdownPolicy;
 import io.havn.common.model.VmId;
 import io.havn.common.node.AdminCommand;
 import io.havn.common.node.AdminReply;
@@ -52,7 +54,9 @@ import org.slf4j.LoggerFactory;
  * <p>Request: {@code {"id": 7, "command": "migrate", "vm": "...", "host": "..."}}; commands:
  * status, migrate, relocate (vm, host), maintenance (host, on), fence-confirm (host), vm-stop,
  * vm-start, vm-enable, vm-disable (vm), vm-add (spec: a {@link io.havn.common.model.VmSpec} as JSON,
- * checked by {@link VmSpecRequest}). Answer: {@code {"id": 7, "ok": true, "message": ...}} or
+ * checked by {@link VmSpecRequest}), disarm (watchdogs: keep or release), arm, shutdown-policy
+ * (policy: migrate, freeze or failover, for the cluster or, with host, for one host; host without
+ * policy: that host follows the cluster's again). Answer: {@code {"id": 7, "ok": true, "message": ...}} or
  * {@code {"id": 7, "ok": false, "code": "unknown-vm", "message": ...}}. A client turned away
  * before its request is read gets {@code busy} or {@code forbidden} and the connection closes.
  */
@@ -296,9 +300,35 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
             case "vm-enable" -> new AdminCommand.VmEnable(vm(req));
             case "vm-disable" -> new AdminCommand.VmDisable(vm(req));
             case "vm-add" -> new AdminCommand.VmAdd(VmSpecRequest.read(req.get("spec")));
+            case "disarm" -> new AdminCommand.Disarm(watchdogs(text(req, "watchdogs")));
+            case "arm" -> new AdminCommand.Arm();
+            case "shutdown-policy" -> shutdownPolicy(req);
             default -> throw new IllegalArgumentException("unknown command '" + c + "'; known: status, migrate, "
-                    + "relocate, maintenance, fence-confirm, vm-stop, vm-start, vm-enable, vm-disable, vm-add");
+                    + "relocate, maintenance, fence-confirm, vm-stop, vm-start, vm-enable, vm-disable, vm-add, "
+                    + "disarm, arm, shutdown-policy");
         };
+    }
+
+    private static ClusterRecord.Disarm watchdogs(String word) {
+        for (ClusterRecord.Disarm d : ClusterRecord.Disarm.values()) {
+            if (d.word().equals(word)) {
+                return d;
+            }
+        }
+        throw new IllegalArgumentException("\"watchdogs\" is keep or release, got '" + word + "'");
+    }
+
+    /** The cluster's policy (no host), a host's own (host and policy), or a host back to the cluster's (host alone). */
+    private static AdminCommand shutdownPolicy(JsonNode req) {
+        JsonNode h = req.get("host");
+        JsonNode p = req.get("policy");
+        HostId host = h == null || h.isNull() ? null : host(req);
+        ShutdownPolicy policy = p == null || p.isNull() ? null : ShutdownPolicy.of(text(req, "policy"));
+        if (host == null && policy == null) {
+            throw new IllegalArgumentException("shutdown-policy needs \"policy\" (migrate, freeze or failover), "
+                    + "or \"host\" alone to let that host follow the cluster's policy again");
+        }
+        return new AdminCommand.SetShutdownPolicy(host, policy);
     }
 
     private static String text(JsonNode req, String field) {

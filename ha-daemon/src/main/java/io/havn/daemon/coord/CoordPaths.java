@@ -19,6 +19,8 @@ import java.util.OptionalLong;
  * live/&lt;host&gt;/&lt;session&gt;        ephemeral of that session, session id in lower-case hex
  * leader/&lt;session&gt;-&lt;host&gt;-&lt;seq&gt;  ephemeral sequential election entry; lowest sequence leads
  * epoch                        persistent; its znode version is the epoch, its data the leader's name
+ * cluster                      persistent, JSON ClusterRecord (disarmed, shutdown policy), written by
+ *                              the leader; absent until first written: the defaults hold
  * </pre>
  */
 final class CoordPaths {
@@ -28,6 +30,8 @@ final class CoordPaths {
     static final String LIVE = "/live";
     static final String LEADER = "/leader";
     static final String EPOCH = "/epoch";
+    /** The cluster record: not a base node, since "absent" is a state of its own (the defaults, version NEW). */
+    static final String CLUSTER = "/cluster";
     /** The nodes every session makes sure exist before it reads the state. */
     static final List<String> BASE = List.of(HOSTS, VMS, REQUESTS, LIVE, LEADER, EPOCH);
 
@@ -103,9 +107,9 @@ final class CoordPaths {
         }
     }
 
-    /** Whether {@code path} is the data node of a host or VM record, a request, or the epoch. */
+    /** Whether {@code path} is the data node of a host or VM record, a request, the epoch or the cluster record. */
     static boolean isDataPath(String path) {
-        return EPOCH.equals(path) || isChild(path, HOSTS) || isChild(path, VMS) || isChild(path, REQUESTS);
+        return EPOCH.equals(path) || CLUSTER.equals(path) || isChild(path, HOSTS) || isChild(path, VMS) || isChild(path, REQUESTS);
     }
 
     /** Whether {@code path} is a node whose children the mirror watches. */

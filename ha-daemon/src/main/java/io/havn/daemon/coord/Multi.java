@@ -34,7 +34,11 @@ import org.slf4j.LoggerFactory;
  *       changed). The parent {@code live/h} must exist, or the create fails with NoNode: the
  *       parent is created (idempotently) before such a multi;</li>
  *   <li>{@code CheckHost(h, v)}: check the version of {@code hosts/h} is v;</li>
- *   <li>{@code PutVm}/{@code PutHost}/{@code PutRequest}: create when the expected version is NEW,
+ *   <li>{@code CheckCluster(v)}: check the version of {@code cluster} is v; {@code CheckCluster(NEW)},
+ *       "the cluster record is absent", is a create of {@code cluster} then its delete, in the same
+ *       multi, as for CheckSessionGone: the create fails with NodeExists exactly when it exists (its
+ *       watchers see it come and go, and read it absent again);</li>
+ *   <li>{@code PutVm}/{@code PutHost}/{@code PutRequest}/{@code PutCluster}: create when the expected version is NEW,
  *       else set the data at that version; the data is sealed ({@link RecordSeal}) for the version
  *       the write makes, 0 or the expected version + 1;</li>
  *   <li>{@code DeleteVm(v, n)}: delete at version n.</li>
@@ -149,6 +153,10 @@ final class Multi {
             return "no epoch is " + c.epoch();
         } else if (op instanceof CoordOp.CheckHost c && c.version() < 0) {
             return "no host record has version " + c.version();
+        } else if (op instanceof CoordOp.CheckCluster c && c.version() < CoordOp.NEW) {
+            return "no cluster record has version " + c.version();
+        } else if (op instanceof CoordOp.PutCluster p && p.expectedVersion() < CoordOp.NEW) {
+            return "no cluster record has version " + p.expectedVersion();
         } else if (op instanceof CoordOp.DeleteVm d && d.expectedVersion() < 0) {
             return "no VM record has version " + d.expectedVersion();
         } else if (op instanceof CoordOp.PutVm p && p.expectedVersion() < CoordOp.NEW) {
@@ -200,6 +208,8 @@ final class Multi {
             return CoordPaths.request(d.id());
         } else if (op instanceof CoordOp.CheckEpoch) {
             return CoordPaths.EPOCH;
+        } else if (op instanceof CoordOp.CheckCluster || op instanceof CoordOp.PutCluster) {
+            return CoordPaths.CLUSTER;
         }
         return null;
     }
@@ -220,6 +230,13 @@ final class Multi {
                 out.add(t.delete().withVersion(ANY_VERSION).forPath(path));
             } else if (op instanceof CoordOp.CheckHost c) {
                 out.add(t.check().withVersion(c.version()).forPath(CoordPaths.host(c.host())));
+            } else if (op instanceof CoordOp.CheckCluster c && c.version() == CoordOp.NEW) {
+                out.add(t.create().withMode(CreateMode.PERSISTENT).forPath(CoordPaths.CLUSTER, new byte[0]));
+                out.add(t.delete().withVersion(ANY_VERSION).forPath(CoordPaths.CLUSTER));
+            } else if (op instanceof CoordOp.CheckCluster c) {
+                out.add(t.check().withVersion(c.version()).forPath(CoordPaths.CLUSTER));
+            } else if (op instanceof CoordOp.PutCluster p) {
+                out.add(put(t, seal, CoordPaths.CLUSTER, Json.toBytes(p.record()), p.expectedVersion()));
             } else if (op instanceof CoordOp.PutVm p) {
                 out.add(put(t, seal, CoordPaths.vm(p.record().id()), Json.toBytes(p.record()), p.expectedVersion()));
             } else if (op instanceof CoordOp.PutHost p) {

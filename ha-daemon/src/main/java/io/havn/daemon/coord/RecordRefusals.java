@@ -22,12 +22,14 @@ public final class RecordRefusals {
 
     /** What kind of record was refused. */
     public enum Kind {
-        HOST, VM, REQUEST, EPOCH;
+        HOST, VM, REQUEST, EPOCH, CLUSTER;
 
         /** The kind of the data node at {@code path} (see {@link CoordPaths#isDataPath}). */
         static Kind of(String path) {
             if (CoordPaths.EPOCH.equals(path)) {
                 return EPOCH;
+            } else if (CoordPaths.CLUSTER.equals(path)) {
+                return CLUSTER;
             } else if (CoordPaths.isChild(path, CoordPaths.HOSTS)) {
                 return HOST;
             } else if (CoordPaths.isChild(path, CoordPaths.REQUESTS)) {

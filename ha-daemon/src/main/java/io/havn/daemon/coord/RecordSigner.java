@@ -1,5 +1,6 @@
 package io.havn.daemon.coord;
 
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
 import io.havn.common.model.Json;
@@ -77,6 +78,9 @@ public final class RecordSigner {
     private int run() throws Exception {
         List<String> paths = new ArrayList<>();
         paths.add(CoordPaths.EPOCH);
+        if (client.checkExists().forPath(CoordPaths.CLUSTER) != null) {
+            paths.add(CoordPaths.CLUSTER);
+        }
         for (String dir : List.of(CoordPaths.HOSTS, CoordPaths.VMS, CoordPaths.REQUESTS)) {
             try {
                 for (String name : client.getChildren().forPath(dir)) {
@@ -148,6 +152,9 @@ public final class RecordSigner {
         try {
             if (CoordPaths.EPOCH.equals(path)) {
                 new HostId(new String(data, StandardCharsets.UTF_8));
+                return null;
+            } else if (CoordPaths.CLUSTER.equals(path)) {
+                Json.fromJson(data, ClusterRecord.class);
                 return null;
             } else if (CoordPaths.isChild(path, CoordPaths.HOSTS)) {
                 return named(Json.fromJson(data, HostRecord.class).id().value(), name);

@@ -1,5 +1,6 @@
 package io.havn.daemon.coord;
 
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
 import io.havn.common.model.Json;
@@ -48,7 +49,10 @@ import org.slf4j.LoggerFactory;
  * second, and only their presence matters. A live node is seen through the children of
  * {@code live/<host>}.
  *
- * <p>Every record (host, VM, request, and the leader's name on the epoch) must carry a valid
+ * <p>The cluster record ({@link CoordPaths#CLUSTER}) may be absent, which the node reads as the
+ * defaults: while it is, an exists watch stands in for the data watch, so its creation is seen.
+ *
+ * <p>Every record (host, VM, request, the cluster record, and the leader's name on the epoch) must carry a valid
  * {@link RecordSeal} for its path and znode version, checked before it is decoded. A record that
  * does not is refused: it is not passed on, the last verified version of that record (if any) is
  * what the node keeps, and each refused znode version is counted and logged once
@@ -93,6 +97,8 @@ final class StateMirror {
     private final TreeMap<HostId, Entry<HostRecord>> hosts = new TreeMap<>();
     private final TreeMap<VmId, Entry<VmRecord>> vms = new TreeMap<>();
     private final TreeMap<String, Entry<ChangeRequest>> requests = new TreeMap<>();
+    /** The cluster record, under its path, when one is stored and verified; empty: the defaults. */
+    private final Map<String, Entry<ClusterRecord>> cluster = new HashMap<>();
     private final Set<HostId> liveDirs = new HashSet<>();
     private final TreeMap<HostId, Set<Long>> live = new TreeMap<>();
     private List<ElectionEntry> election = List.of();
@@ -112,6 +118,7 @@ final class StateMirror {
     /** Starts the initial load: every node of the state, with its watch. */
     void load() {
         readData(CoordPaths.EPOCH);
+        readData(CoordPaths.CLUSTER);
         readChildren(CoordPaths.HOSTS);
         readChildren(CoordPaths.VMS);
         readChildren(CoordPaths.REQUESTS);
@@ -123,6 +130,9 @@ final class StateMirror {
     List<NodeEvent> snapshot() {
         List<NodeEvent> out = new ArrayList<>();
         out.add(new NodeEvent.EpochChanged(Math.max(0, epoch), epochLeader));
+        // before the hosts: whether a host acknowledged the current arm is judged against this record
+        Entry<ClusterRecord> c = cluster.get(CoordPaths.CLUSTER);
+        out.add(new NodeEvent.ClusterChanged(c == null ? null : c.record()));
         hosts.forEach((h, e) -> out.add(new NodeEvent.HostChanged(h, e.record())));
         Set<HostId> all = new TreeSet<>(hosts.keySet());
         all.addAll(live.keySet());
@@ -190,6 +200,37 @@ final class StateMirror {
             ThreadUtils.checkInterrupted(e);
             failed(path, () -> issueData(path), e.toString());
         }
+    }
+
+    /**
+     * The cluster record is absent: a read leaves no watch on a missing node, so an exists watch
+     * is set instead, still as part of the same outstanding read. If the record appeared meanwhile,
+     * it is read again; if not, it is taken as absent.
+     */
+    private void issueClusterExists() {
+        try {
+            owner.client().checkExists().usingWatcher(watcher)
+                    .inBackground((c, e) -> owner.onLoop(() -> clusterExists(e)))
+                    .forPath(CoordPaths.CLUSTER);
+        } catch (Exception e) {
+            ThreadUtils.checkInterrupted(e);
+            failed(CoordPaths.CLUSTER, this::issueClusterExists, e.toString());
+        }
+    }
+
+    private void clusterExists(CuratorEvent e) {
+        Code code = Code.get(e.getResultCode());
+        if (code == Code.OK) {
+            issueData(CoordPaths.CLUSTER); // created between the two reads: read it (and watch its data)
+            return;
+        }
+        if (code != Code.NONODE) {
+            failed(CoordPaths.CLUSTER, this::issueClusterExists, String.valueOf(code));
+            return;
+        }
+        recordRead(cluster, CoordPaths.CLUSTER, CoordPaths.CLUSTER, null, null, ClusterRecord.class,
+                (k, v) -> new NodeEvent.ClusterChanged(v));
+        done();
     }
 
     /** A read that failed stays outstanding and is issued again a little later. */
@@ -342,6 +383,13 @@ final class StateMirror {
         Stat stat = code == Code.OK ? e.getStat() : null;
         if (CoordPaths.EPOCH.equals(path)) {
             epochRead(data, stat);
+        } else if (CoordPaths.CLUSTER.equals(path)) {
+            if (stat == null) {
+                issueClusterExists(); // this read goes on until the exists watch is set
+                return;
+            }
+            recordRead(cluster, CoordPaths.CLUSTER, path, data, stat, ClusterRecord.class,
+                    (k, v) -> new NodeEvent.ClusterChanged(v));
         } else if (CoordPaths.isChild(path, CoordPaths.HOSTS)) {
             HostId h = id(CoordPaths.name(path), HostId::new);
             if (h != null) {
@@ -382,8 +430,10 @@ final class StateMirror {
         if (old != null && old.czxid() == stat.getCzxid() && old.mzxid() >= stat.getMzxid()) {
             return; // nothing new: an older or the same version
         }
-        byte[] payload = opened(path, data, stat, old == null ? "it is not passed on"
-                : "the node keeps its last verified version " + old.record().version());
+        byte[] payload = opened(path, data, stat, old != null
+                ? "the node keeps its last verified version " + old.record().version()
+                : CoordPaths.CLUSTER.equals(path) ? "it is not passed on: the node keeps the defaults (armed, "
+                        + "shutdown policy migrate)" : "it is not passed on");
         if (payload == null) {
             return;
         }

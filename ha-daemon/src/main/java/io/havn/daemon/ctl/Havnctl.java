@@ -2,12 +2,15 @@ package io.havn.daemon.ctl;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.havn.common.domain.DomainPolicy;
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.ClusterState;
 import io.havn.common.model.HostId;
 import io.havn.common.model.Json;
 import io.havn.common.model.Priority;
+import io.havn.common.model.ShutdownPolicy;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmSpec;
+import io.havn.common.node.AdminCommand;
 import io.havn.daemon.config.HavnConfig;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -34,7 +37,7 @@ import picocli.CommandLine;
 /**
  * {@code havnctl}: the operator's client of the local havnd's admin socket. It shows the cluster
  * (status, hosts, vms) and asks for changes (migrate, relocate, maintenance, fence confirm, vm
- * ...); a change is answered once the cluster's leader accepted or refused it. A VM may be named
+ * ..., disarm and arm, shutdown-policy); a change is answered once the cluster's leader accepted or refused it. A VM may be named
  * by name or UUID; names are resolved through a status request first, and an unknown or ambiguous
  * name stops the command before anything is sent. Exit status: 0 done, 1 refused by the daemon,
  * 2 bad input, 3 the daemon cannot be reached.
@@ -54,7 +57,7 @@ import picocli.CommandLine;
 public final class Havnctl {
     static final String DEFAULT_SOCKET = "/run/havn/admin.sock";
     private static final List<String> HELP_ORDER = List.of("status", "hosts", "vms", "migrate", "relocate",
-            "maintenance", "fence", "vm", "completion");
+            "maintenance", "fence", "vm", "shutdown-policy", "disarm", "arm", "completion");
 
     @Option(names = "--socket", paramLabel = "PATH", scope = ScopeType.INHERIT,
             description = "havnd's admin socket (default: $HAVN_SOCKET, else " + DEFAULT_SOCKET + ")")
@@ -201,6 +204,44 @@ public final class Havnctl {
                 on == Switch.ON ? wait : null, before -> Outcome.drained(host));
     }
 
+    @Command(name = "disarm", description = {"Disarm the whole cluster for network or ZooKeeper work: until "
+            + "'havnctl arm', nothing is fenced, self-fenced or restarted elsewhere. A host that fails meanwhile "
+            + "keeps its VMs down until it is back, or an operator confirms it off."})
+    int disarm(@Option(names = "--watchdogs", paramLabel = "keep|release", defaultValue = "keep",
+                       converter = Watchdogs.class, completionCandidates = Watchdogs.class,
+                       description = "keep (default): each host's watchdog stays armed while its daemon runs, so a "
+                               + "host whose daemon hangs or dies is still reset; release: nothing resets any host")
+               ClusterRecord.Disarm watchdogs) {
+        return change(command(new AdminCommand.Disarm(watchdogs)));
+    }
+
+    @Command(name = "arm", description = {"Arm the cluster again after 'havnctl disarm'. Each host binds its lease "
+            + "to its watchdog again and acknowledges the arm; until a host has, only a fence device or "
+            + "'fence confirm' proves it dead (see 'havnctl status')."})
+    int arm() {
+        return change(command(new AdminCommand.Arm()));
+    }
+
+    @Command(name = "shutdown-policy", description = {"Set what a host does with its HA VMs when the host itself is "
+            + "shut down or rebooted cleanly: migrate (the default) moves them away live, and fails over what did "
+            + "not move in time; freeze stops them and starts them again on that host when it returns; failover "
+            + "stops them and restarts them elsewhere at once. For the whole cluster, or with --host for one host."})
+    int shutdownPolicy(@Parameters(paramLabel = "migrate|freeze|failover", arity = "0..1", converter = Policies.class,
+                               completionCandidates = Policies.class, description = "the policy") ShutdownPolicy policy,
+                       @Option(names = "--host", paramLabel = "HOST",
+                               description = "this host's own policy, instead of the cluster's") HostId host,
+                       @Option(names = "--inherit", description = "with --host, instead of a policy: the host follows "
+                               + "the cluster's policy again") boolean inherit) {
+        if (inherit == (policy != null)) {
+            throw Failure.usage(inherit ? "give either a policy or --inherit, not both"
+                    : "give a policy (migrate, freeze or failover), or --host HOST --inherit");
+        }
+        if (inherit && host == null) {
+            throw Failure.usage("--inherit needs --host: the cluster's own policy is always set");
+        }
+        return change(command(new AdminCommand.SetShutdownPolicy(host, policy)));
+    }
+
     @Command(name = "completion", description = "Print the bash completion script: "
             + "source <(havnctl completion)")
     int completion() {
@@ -279,6 +320,22 @@ public final class Havnctl {
 
     private static ObjectNode request(String command) {
         return Json.mapper().createObjectNode().put("command", command);
+    }
+
+    /** The admin socket's request for {@code c}: its name, and its arguments as the socket reads them. */
+    private static ObjectNode command(AdminCommand c) {
+        ObjectNode req = request(c.name());
+        if (c instanceof AdminCommand.Disarm d) {
+            req.put("watchdogs", d.watchdogs().word());
+        } else if (c instanceof AdminCommand.SetShutdownPolicy p) {
+            if (p.host() != null) {
+                req.put("host", p.host().value());
+            }
+            if (p.policy() != null) {
+                req.put("policy", p.policy().word());
+            }
+        }
+        return req;
     }
 
     /** Asks the daemon; one client per command line, so its requests are numbered 1, 2... */
@@ -414,6 +471,41 @@ public final class Havnctl {
         @Override
         public Iterator<String> iterator() {
             return List.of("on", "off").iterator();
+        }
+    }
+
+    /** {@code --watchdogs}: keep or release, and their completion. */
+    static final class Watchdogs implements ITypeConverter<ClusterRecord.Disarm>, Iterable<String> {
+        @Override
+        public ClusterRecord.Disarm convert(String text) {
+            for (ClusterRecord.Disarm d : ClusterRecord.Disarm.values()) {
+                if (d.word().equals(text)) {
+                    return d;
+                }
+            }
+            throw new TypeConversionException("expected keep or release, got '" + text + "'");
+        }
+
+        @Override
+        public Iterator<String> iterator() {
+            return List.of("keep", "release").iterator();
+        }
+    }
+
+    /** A shutdown policy: migrate, freeze or failover, and their completion. */
+    static final class Policies implements ITypeConverter<ShutdownPolicy>, Iterable<String> {
+        @Override
+        public ShutdownPolicy convert(String text) {
+            try {
+                return ShutdownPolicy.of(text);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+
+        @Override
+        public Iterator<String> iterator() {
+            return List.of("migrate", "freeze", "failover").iterator();
         }
     }
 

@@ -5,11 +5,13 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
 import io.havn.common.domain.DomainPolicy;
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.ClusterState;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
 import io.havn.common.model.Json;
+import io.havn.common.model.ShutdownPolicy;
 import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
 import java.io.IOException;
@@ -20,6 +22,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedSet;
 
 /**
  * A status answer as an operator reads it: the leader, a table of hosts (state, heartbeat health
@@ -73,14 +76,23 @@ final class StatusView {
         return state;
     }
 
-    /** Everything: the leader line, both tables and the attention list, in titled sections. */
+    /**
+     * Everything: a disarmed cluster first, the leader line, the shutdown policy, both tables and the
+     * attention list, in titled sections.
+     */
     String render() {
         StringBuilder b = new StringBuilder();
+        ClusterRecord c = state.cluster();
+        if (!c.armed()) {
+            b.append("CLUSTER DISARMED (").append(c.disarmed().word()).append(" watchdogs): nothing is fenced, "
+                    + "self-fenced or restarted elsewhere. `havnctl arm` to end\n\n");
+        }
         b.append(state.leader() == null ? "No leader" : "Leader " + state.leader()).append(", epoch ")
                 .append(state.epoch());
         if (from != null) {
             b.append("; answered by ").append(from);
         }
+        b.append('\n').append(shutdownPolicy());
         b.append("\n\nHosts:\n");
         b.append(state.hosts().isEmpty() ? "  none\n" : hostTable().render("  "));
         b.append("\nVMs:\n");
@@ -92,6 +104,24 @@ final class StatusView {
         }
         attention.forEach(a -> b.append("  ").append(DomainPolicy.printable(a)).append('\n'));
         return b.toString();
+    }
+
+    /** The cluster's shutdown policy, and each host's own where it has one. */
+    private String shutdownPolicy() {
+        List<String> own = new ArrayList<>();
+        for (HostRecord h : state.hosts().values()) {
+            if (h.shutdownPolicy() != null) {
+                own.add(h.id() + ": " + h.shutdownPolicy().word());
+            }
+        }
+        return "Shutdown policy " + state.cluster().shutdownPolicyOrDefault().word()
+                + (own.isEmpty() ? "" : " (" + String.join(", ", own) + ")");
+    }
+
+    /** The session of {@code h} that counts: its newest live one, or 0 when it has none. */
+    private long liveSession(HostId h) {
+        SortedSet<Long> s = state.live().get(h);
+        return s == null || s.isEmpty() ? 0 : s.last();
     }
 
     /** The hosts table alone. */
@@ -195,26 +225,46 @@ final class StatusView {
     }
 
     /**
-     * What an operator should look at: what the answering daemon says (records it refused), no
-     * leader, hosts down or unheard, VMs recovering or in error.
+     * What an operator should look at: what the answering daemon says (records it refused), a
+     * disarmed cluster, no leader, hosts down or unheard, hosts that have not acknowledged the
+     * current arm, hosts shutting down, VMs recovering, in error or frozen.
      */
     List<String> attention() {
         List<String> out = new ArrayList<>();
         if (note != null) {
             out.add((from == null ? "" : from + ": ") + note);
         }
+        ClusterRecord c = state.cluster();
+        if (!c.armed()) {
+            out.add("the cluster is disarmed (" + c.disarmed().word() + " watchdogs): a host that fails is not "
+                    + "fenced and its VMs are not restarted elsewhere; `havnctl arm` to end");
+        }
         if (state.leader() == null) {
             out.add("no leader: changes wait until a host is elected");
         }
         for (HostRecord h : state.hosts().values()) {
+            long session = liveSession(h.id());
             if (!state.isLive(h.id())) {
                 out.add("host " + h.id() + ": down" + (h.offConfirmed() ? " (confirmed powered off)" : ""));
+                continue;
             } else if (peers != null && peers.path(h.id().value()).path("health").asText("").equals("LOST")) {
                 out.add("host " + h.id() + ": live in the cluster, but its heartbeats no longer reach " + from);
             }
+            if (c.armed() && !h.armedIn(c, session)) {
+                out.add("host " + h.id() + ": has not acknowledged the arm: if it fails, its VMs wait for a fence or "
+                        + "fence confirm");
+            }
+            if (h.shuttingDown(session)) {
+                out.add("host " + h.id() + ": shutting down (" + h.shutdown().policy().word() + "): "
+                        + shutdownMeans(h.shutdown().policy()));
+            }
         }
         for (VmRecord r : sortedVms()) {
-            if (ATTENTION.contains(r.phase())) {
+            if (r.phase() == VmPhase.FROZEN) {
+                String owner = r.owner() == null ? "its host" : r.owner().value();
+                out.add("VM " + r.spec().name() + " (" + r.id() + "): frozen on " + owner + " until it returns, or "
+                        + "fence confirm " + owner);
+            } else if (ATTENTION.contains(r.phase())) {
                 out.add("VM " + r.spec().name() + " (" + r.id() + "): " + phase(r.phase()) + ": "
                         + (r.reason() == null ? "no reason recorded" : r.reason()));
             } else if (r.phase() == VmPhase.RUNNING && r.owner() != null && state.hosts().containsKey(r.owner())
@@ -226,6 +276,14 @@ final class StatusView {
             }
         }
         return out;
+    }
+
+    private static String shutdownMeans(ShutdownPolicy p) {
+        return switch (p) {
+            case MIGRATE -> "its HA VMs move away live; what has not moved in time fails over";
+            case FREEZE -> "its HA VMs are stopped and start again there when it returns";
+            case FAILOVER -> "its HA VMs are stopped and restarted elsewhere";
+        };
     }
 
     private static String phase(VmPhase p) {

@@ -118,6 +118,11 @@ public final class HavnMetrics implements AutoCloseable {
                 + "confirmation", NodeSnapshot::selfFenced);
         Gauge.builder("havn.epoch", this, m -> m.current.epoch())
                 .description("the leader epoch this daemon knows").register(registry);
+        flag("havn.cluster.disarmed", "1 while the cluster is disarmed (havnctl disarm): nothing is fenced, "
+                + "self-fenced or restarted elsewhere until havnctl arm", s -> s.disarmed() != null);
+        Gauge.builder("havn.hosts.not.armed", this, m -> m.current.hostsNotArmed())
+                .description("live hosts that have not acknowledged the cluster's current arm in their session: "
+                        + "if one fails, its VMs wait for a fence device or a fence confirm").register(registry);
         for (NodeSnapshot.HostState s : NodeSnapshot.HostState.values()) {
             Gauge.builder("havn.hosts", this, m -> m.current.hosts().get(s)).tag("state", s.label())
                     .description("registered hosts by state, each counted once: maintenance, else off_confirmed, "

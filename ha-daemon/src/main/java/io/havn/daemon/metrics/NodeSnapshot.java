@@ -1,5 +1,6 @@
 package io.havn.daemon.metrics;
 
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.ClusterState;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
@@ -28,10 +29,15 @@ import java.util.Map;
  * @param hostsLive   the registered hosts with a live session (maintenance ones too)
  * @param vms         the HA VMs by phase (a phase left out is 0)
  * @param peers       its view of each peer's heartbeats, in name order
+ * @param disarmed    how the cluster is disarmed, or null while it is armed
+ * @param hostsNotArmed  the hosts with a live session that have not acknowledged the cluster's current
+ *                    arm in it (0 while the cluster is disarmed or was never disarmed): if one fails,
+ *                    its loss proves nothing, and its VMs wait for a fence device or a fence confirm
  */
 public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolean ready, boolean frozen,
                            boolean selfFenced, Map<HostState, Integer> hosts, int hostsLive,
-                           Map<VmPhase, Integer> vms, List<PeerStat> peers) {
+                           Map<VmPhase, Integer> vms, List<PeerStat> peers, ClusterRecord.Disarm disarmed,
+                           int hostsNotArmed) {
 
     /**
      * A host's state for the {@code havn_hosts} gauge: the first that holds of maintenance (the
@@ -53,10 +59,17 @@ public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolea
         peers = List.copyOf(peers);
     }
 
+    /** A snapshot of an armed cluster whose hosts all acknowledged its arm. */
+    public NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolean ready, boolean frozen,
+                        boolean selfFenced, Map<HostState, Integer> hosts, int hostsLive,
+                        Map<VmPhase, Integer> vms, List<PeerStat> peers) {
+        this(leader, epoch, leaderHost, ready, frozen, selfFenced, hosts, hostsLive, vms, peers, null, 0);
+    }
+
     /** Before the node's first sample: no state known yet. */
     public static NodeSnapshot none() {
         return new NodeSnapshot(false, 0, null, false, false, false, zeros(HostState.class), 0, zeros(VmPhase.class),
-                List.of());
+                List.of(), null, 0);
     }
 
     /** Takes the snapshot. Must run on {@code node}'s thread. */
@@ -77,7 +90,27 @@ public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolea
             vms.merge(v.phase(), 1, Integer::sum);
         }
         return new NodeSnapshot(node.isLeader(), node.epoch(), state.leader(), node.isReady(), node.isFrozen(),
-                node.isSelfFenced(), hosts, live, vms, node.peerStats());
+                node.isSelfFenced(), hosts, live, vms, node.peerStats(), state.cluster().disarmed(),
+                hostsNotArmed(state));
+    }
+
+    /**
+     * The registered hosts with a live session that have not acknowledged the cluster's current arm
+     * in their newest session, the one whose loss would have to prove them dead; 0 while the cluster
+     * is disarmed or was never disarmed.
+     */
+    static int hostsNotArmed(ClusterState state) {
+        ClusterRecord cluster = state.cluster();
+        if (!cluster.armed()) {
+            return 0;
+        }
+        int n = 0;
+        for (HostRecord h : state.hosts().values()) {
+            if (state.isLive(h.id()) && !h.armedIn(cluster, state.live().get(h.id()).last())) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** The number of registered hosts. */

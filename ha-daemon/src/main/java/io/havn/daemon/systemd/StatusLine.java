@@ -7,7 +7,8 @@ import io.havn.daemon.metrics.NodeSnapshot;
  * The one line {@code systemctl status havnd} shows for this daemon, from a {@link NodeSnapshot}:
  * {@code leader epoch 7 · 3/3 hosts live · 6 VMs running, 0 recovering, 0 error}, or
  * {@code follower of node1 (epoch 7) · ...}, or what keeps it from taking part:
- * {@code joining}, {@code frozen: ...}, {@code self-fenced: ...}.
+ * {@code joining}, {@code frozen: ...}, {@code self-fenced: ...}. While the cluster is disarmed,
+ * the line starts with {@code DISARMED: }, whatever follows.
  */
 public final class StatusLine {
     private StatusLine() {
@@ -24,6 +25,10 @@ public final class StatusLine {
     }
 
     public static String of(NodeSnapshot s) {
+        return s.disarmed() == null ? line(s) : "DISARMED: " + line(s);
+    }
+
+    private static String line(NodeSnapshot s) {
         if (s.selfFenced()) {
             return "self-fenced: lost coordination, runs no HA VM";
         }

@@ -180,6 +180,12 @@ class AdminSocketServerTest {
             {"{\"id\":1,\"command\":\"migrate\",\"host\":\"node2\"}", "\"vm\" is required"},
             {"{\"id\":1,\"command\":\"maintenance\",\"host\":\"node2\"}", "\"on\": true or false"},
             {"{\"id\":1,\"command\":\"fence-confirm\",\"host\":\"bad host!\"}", "invalid host name"},
+            {"{\"id\":1,\"command\":\"disarm\"}", "\"watchdogs\" is required"},
+            {"{\"id\":1,\"command\":\"disarm\",\"watchdogs\":\"keep-watchdogs\"}", "keep or release"},
+            {"{\"id\":1,\"command\":\"shutdown-policy\"}", "needs \"policy\""},
+            {"{\"id\":1,\"command\":\"shutdown-policy\",\"policy\":\"hibernate\"}", "unknown shutdown policy"},
+            {"{\"id\":1,\"command\":\"shutdown-policy\",\"policy\":\"freeze\",\"host\":\"bad host!\"}",
+                "invalid host name"},
         };
         for (String[] c : cases) {
             JsonNode a = ask(c[0]);
@@ -188,6 +194,25 @@ class AdminSocketServerTest {
             assertTrue(a.get("message").asText().contains(c[1]), c[0] + " -> " + a);
         }
         assertEquals(List.of(), seen, "nothing reached the node");
+    }
+
+    @Test
+    void disarmArmAndShutdownPolicyBecomeTheNodesCommands() throws Exception {
+        start(Duration.ofSeconds(30));
+        for (String req : List.of("{\"id\":1,\"command\":\"disarm\",\"watchdogs\":\"keep\"}",
+                "{\"id\":2,\"command\":\"disarm\",\"watchdogs\":\"release\"}", "{\"id\":3,\"command\":\"arm\"}",
+                "{\"id\":4,\"command\":\"shutdown-policy\",\"policy\":\"freeze\"}",
+                "{\"id\":5,\"command\":\"shutdown-policy\",\"policy\":\"failover\",\"host\":\"node2\"}",
+                "{\"id\":6,\"command\":\"shutdown-policy\",\"host\":\"node2\",\"policy\":null}")) {
+            assertTrue(ask(req).get("ok").asBoolean(), req);
+        }
+        io.havn.common.model.HostId node2 = new io.havn.common.model.HostId("node2");
+        assertEquals(List.of(new AdminCommand.Disarm(io.havn.common.model.ClusterRecord.Disarm.KEEP_WATCHDOGS),
+                new AdminCommand.Disarm(io.havn.common.model.ClusterRecord.Disarm.RELEASE_WATCHDOGS),
+                new AdminCommand.Arm(),
+                new AdminCommand.SetShutdownPolicy(null, io.havn.common.model.ShutdownPolicy.FREEZE),
+                new AdminCommand.SetShutdownPolicy(node2, io.havn.common.model.ShutdownPolicy.FAILOVER),
+                new AdminCommand.SetShutdownPolicy(node2, null)), seen);
     }
 
     private static final String UUID = "6f1c5c2e-2f6b-4a55-9c39-3d1d2d6f0a01";

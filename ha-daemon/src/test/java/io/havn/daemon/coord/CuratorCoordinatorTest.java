@@ -137,6 +137,8 @@ class CuratorCoordinatorTest extends CoordinatorContract {
         Probe p1 = started(NODE1);
         confirmOk(p1);
         assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(vm("vm1", NODE1, p1.session()), CoordOp.NEW)));
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutCluster(io.havn.common.model.ClusterRecord.DEFAULT
+                .disarm(io.havn.common.model.ClusterRecord.Disarm.KEEP_WATCHDOGS), CoordOp.NEW)));
         String name = ((CuratorHarness) h).cluster;
 
         // no certificate, on a port that asks for none: only an address
@@ -150,7 +152,7 @@ class CuratorCoordinatorTest extends CoordinatorContract {
         }
         try (CuratorFramework member = raw(name, null)) {
             assertTrue(member.getData().forPath("/vms/vm1").length > 0);
-            for (String path : List.of("/", "/hosts", "/vms", "/requests", "/live", "/leader", "/epoch", "/vms/vm1",
+            for (String path : List.of("/", "/hosts", "/vms", "/requests", "/live", "/leader", "/epoch", "/cluster", "/vms/vm1",
                     "/live/node1", CoordPaths.live(NODE1, p1.session()))) {
                 assertEquals(List.of(new ACL(ZooDefs.Perms.ALL, new Id("x509", TlsEnsemble.MEMBER))),
                         member.getACL().forPath(path), path);

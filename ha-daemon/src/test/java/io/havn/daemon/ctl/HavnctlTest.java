@@ -12,10 +12,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.ClusterState;
+import io.havn.common.model.HostRecord;
 import io.havn.common.model.Json;
 import io.havn.common.model.Priority;
+import io.havn.common.model.ShutdownPolicy;
 import io.havn.common.model.VmId;
+import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
 import io.havn.common.node.AdminCommand;
 import io.havn.common.node.AdminReply;
@@ -320,6 +324,94 @@ class HavnctlTest {
     }
 
     @Test
+    void disarmArmAndShutdownPolicyBecomeTheirCommands() {
+        String[][] lines = {
+            {"disarm"}, {"disarm", "--watchdogs", "release"}, {"arm"},
+            {"shutdown-policy", "freeze"}, {"shutdown-policy", "failover", "--host", "node2"},
+            {"shutdown-policy", "--host", "node2", "--inherit"},
+        };
+        for (String[] l : lines) {
+            Result r = havnctl(l);
+            assertEquals(0, r.code(), String.join(" ", l) + ": " + r);
+            assertEquals("accepted\n", r.out());
+        }
+        assertEquals(List.of(new AdminCommand.Disarm(ClusterRecord.Disarm.KEEP_WATCHDOGS),
+                new AdminCommand.Disarm(ClusterRecord.Disarm.RELEASE_WATCHDOGS), new AdminCommand.Arm(),
+                new AdminCommand.SetShutdownPolicy(null, ShutdownPolicy.FREEZE),
+                new AdminCommand.SetShutdownPolicy(NODE2, ShutdownPolicy.FAILOVER),
+                new AdminCommand.SetShutdownPolicy(NODE2, null)), daemon.seen);
+    }
+
+    @Test
+    void aShutdownPolicyNeedsEitherAPolicyOrAHostToInheritAndBadOnesSendNothing() {
+        String[][] lines = {
+            {"shutdown-policy"}, {"shutdown-policy", "--inherit"}, {"shutdown-policy", "freeze", "--inherit"},
+            {"shutdown-policy", "freeze", "--host", "node2", "--inherit"}, {"shutdown-policy", "hibernate"},
+            {"shutdown-policy", "--host", "node2"}, {"disarm", "--watchdogs", "maybe"},
+        };
+        for (String[] l : lines) {
+            Result r = havnctl(l);
+            assertEquals(2, r.code(), String.join(" ", l) + ": " + r);
+            assertFalse(r.err().isEmpty(), String.join(" ", l) + ": " + r);
+        }
+        assertTrue(havnctl("shutdown-policy", "--inherit").err().contains("--inherit needs --host"));
+        assertTrue(havnctl("shutdown-policy", "hibernate").err().contains("expected migrate, freeze or failover"));
+        assertTrue(havnctl("disarm", "--watchdogs", "maybe").err().contains("expected keep or release"));
+        assertEquals(List.of(), daemon.seen);
+    }
+
+    @Test
+    void aDisarmedClusterIsSaidFirstAndNeedsAttention() {
+        ClusterState c = FakeDaemon.cluster();
+        daemon.state = new ClusterState(c.epoch(), c.leader(), c.hosts(), c.live(), c.vms(),
+                ClusterRecord.DEFAULT.disarm(ClusterRecord.Disarm.KEEP_WATCHDOGS));
+        Result r = havnctl("status");
+        assertEquals(0, r.code(), r.toString());
+        assertEquals("CLUSTER DISARMED (keep watchdogs): nothing is fenced, self-fenced or restarted elsewhere. "
+                + "`havnctl arm` to end", r.lines().get(0));
+        assertEquals("Leader node1, epoch 7", r.lines().get(2));
+        assertTrue(r.out().contains("  the cluster is disarmed (keep watchdogs): a host that fails is not fenced and "
+                + "its VMs are not restarted elsewhere; `havnctl arm` to end\n"), r.out());
+        assertFalse(r.out().contains("acknowledged the arm"), "nothing to acknowledge while disarmed: " + r.out());
+
+        daemon.state = FakeDaemon.cluster();
+        assertEquals("Leader node1, epoch 7", havnctl("status").lines().get(0), "armed: as before");
+    }
+
+    @Test
+    void hostsThatMissedTheArmFrozenVmsAndHostsShuttingDownNeedAttention() {
+        ClusterState c = FakeDaemon.cluster();
+        ClusterRecord armed = ClusterRecord.DEFAULT.disarm(ClusterRecord.Disarm.RELEASE_WATCHDOGS).arm()
+                .withShutdownPolicy(ShutdownPolicy.FAILOVER);
+        SortedMap<io.havn.common.model.HostId, HostRecord> hosts = new TreeMap<>(c.hosts());
+        // node1 acknowledged this arm in its live session 101; node2 only in an earlier session
+        hosts.put(FakeDaemon.NODE1, hosts.get(FakeDaemon.NODE1).withArmed(armed.generation(), 101)
+                .withShutdownPolicy(ShutdownPolicy.FREEZE));
+        hosts.put(NODE2, hosts.get(NODE2).withArmed(armed.generation(), 99).withShutdown(102, ShutdownPolicy.MIGRATE));
+        SortedMap<VmId, VmRecord> vms = new TreeMap<>(c.vms());
+        VmRecord w = vms.get(WEB1);
+        vms.put(WEB1, new VmRecord(w.spec(), w.desired(), VmPhase.FROZEN, NODE3, 77, w.generation() + 1, null, 0,
+                null, 0, List.of(), null));
+        daemon.state = new ClusterState(c.epoch(), c.leader(), hosts, c.live(), vms, armed);
+
+        Result r = havnctl("status");
+        assertEquals(0, r.code(), r.toString());
+        assertEquals("Leader node1, epoch 7", r.lines().get(0));
+        assertEquals("Shutdown policy failover (node1: freeze)", r.lines().get(1));
+        assertColumn(r.line("NAME"), "PHASE", r.line("web1 "), "frozen");
+        List<String> lines = r.lines();
+        List<String> attention = lines.subList(lines.indexOf("Needs attention:") + 1, lines.size());
+        assertEquals(List.of(
+                "  host node2: has not acknowledged the arm: if it fails, its VMs wait for a fence or fence confirm",
+                "  host node2: shutting down (migrate): its HA VMs move away live; what has not moved in time fails "
+                        + "over",
+                "  host node3: down (confirmed powered off)",
+                "  VM batch (" + BATCH + "): recovering: no host has room for 16 CPUs",
+                "  VM mail (" + MAIL + "): error: start failed on node2, node1: disk not found",
+                "  VM web1 (" + WEB1 + "): frozen on node3 until it returns, or fence confirm node3"), attention);
+    }
+
+    @Test
     void aRefusalExitsOneWithTheDaemonsCodeAndMessage() throws Exception {
         daemon.reply = AdminReply.error("host-maintenance", "host node3 is in maintenance");
         Result r = havnctl("migrate", "web1", "node3");
@@ -485,12 +577,15 @@ class HavnctlTest {
                 ask havnctl vm ''
                 ask havnctl maintenance node1 o
                 ask havnctl vm add app1 --priority ''
+                ask havnctl shutdown-policy f
+                ask havnctl disarm --watchdogs ''
                 """;
         Process p = new ProcessBuilder("bash", "-c", probe, "probe", script.toString()).redirectErrorStream(true)
                 .start();
         assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "bash finished");
         String got = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(List.of("migrate", "add disable enable start stop", "on off", "high medium low"),
+        assertEquals(List.of("migrate", "add disable enable start stop", "on off", "high medium low",
+                "freeze failover", "keep release"),
                 got.lines().toList(), got);
     }
 }

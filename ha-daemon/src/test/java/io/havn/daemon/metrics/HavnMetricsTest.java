@@ -158,6 +158,45 @@ class HavnMetricsTest {
     }
 
     @Test
+    void aDisarmedClusterAndHostsThatMissedTheArmAreGauges() {
+        Exposition before = scrape();
+        assertEquals(0, value(before, "havn_cluster_disarmed"), "from the start");
+        assertEquals(0, value(before, "havn_hosts_not_armed"), "from the start");
+        metrics.update(new NodeSnapshot(true, 7, SELF, true, false, false, Map.of(NodeSnapshot.HostState.LIVE, 3), 3,
+                Map.of(), List.of(), io.havn.common.model.ClusterRecord.Disarm.KEEP_WATCHDOGS, 0));
+        assertEquals(1, value(scrape(), "havn_cluster_disarmed"));
+        metrics.update(new NodeSnapshot(true, 7, SELF, true, false, false, Map.of(NodeSnapshot.HostState.LIVE, 3), 3,
+                Map.of(), List.of(), null, 2));
+        Exposition armed = scrape();
+        assertEquals(0, value(armed, "havn_cluster_disarmed"));
+        assertEquals(2, value(armed, "havn_hosts_not_armed"));
+    }
+
+    @Test
+    void aHostHasNotAcknowledgedTheArmUntilItDidInItsNewestLiveSession() {
+        io.havn.common.model.ClusterRecord never = io.havn.common.model.ClusterRecord.DEFAULT;
+        io.havn.common.model.ClusterRecord disarmed = never.disarm(io.havn.common.model.ClusterRecord.Disarm.KEEP_WATCHDOGS);
+        io.havn.common.model.ClusterRecord armed = disarmed.arm();
+        java.util.SortedMap<HostId, io.havn.common.model.HostRecord> hosts = new java.util.TreeMap<>();
+        hosts.put(SELF, host(SELF).withArmed(armed.generation(), 11));           // acknowledged in its live session
+        hosts.put(N2, host(N2).withArmed(armed.generation(), 21));               // in an older one: restarted since
+        hosts.put(N3, host(N3).withArmed(disarmed.generation(), 31));            // not since this arm; also down
+        java.util.SortedMap<HostId, java.util.SortedSet<Long>> live = new java.util.TreeMap<>();
+        live.put(SELF, new java.util.TreeSet<>(java.util.Set.of(11L)));
+        live.put(N2, new java.util.TreeSet<>(java.util.Set.of(21L, 22L)));
+        for (var c : List.of(never, disarmed, armed)) {
+            int expected = c == armed ? 1 : 0;
+            assertEquals(expected, NodeSnapshot.hostsNotArmed(new io.havn.common.model.ClusterState(1, SELF, hosts,
+                    live, null, c)), String.valueOf(c));
+        }
+    }
+
+    private static io.havn.common.model.HostRecord host(HostId h) {
+        return new io.havn.common.model.HostRecord(h, new io.havn.common.model.HostCapacity(4, 4096), null, null,
+                io.havn.common.model.HostAdminState.ACTIVE, false);
+    }
+
+    @Test
     void adminRequestsAreCountedByCommandAndResultWithBoundedLabels() {
         metrics.adminAnswered("{\"id\":1,\"command\":\"status\"}", "{\"id\":1,\"ok\":true}");
         metrics.adminAnswered("{\"id\":2,\"command\":\"migrate\"}", "{\"id\":2,\"ok\":false,\"code\":\"unknown-vm\"}");

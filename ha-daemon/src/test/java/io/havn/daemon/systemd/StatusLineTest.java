@@ -36,6 +36,21 @@ class StatusLineTest {
     }
 
     @Test
+    void aDisarmedClusterPrefixesTheLineWhateverFollows() {
+        NodeSnapshot n = node(true, true, false, false, new HostId("node1"), THREE_LIVE, 3, VMS);
+        NodeSnapshot disarmed = new NodeSnapshot(n.leader(), n.epoch(), n.leaderHost(), n.ready(), n.frozen(),
+                n.selfFenced(), n.hosts(), n.hostsLive(), n.vms(), n.peers(),
+                io.havn.common.model.ClusterRecord.Disarm.KEEP_WATCHDOGS, 0);
+        assertEquals("DISARMED: leader epoch 7 · 3/3 hosts live · 6 VMs running, 2 recovering, 2 error",
+                StatusLine.of(disarmed));
+        assertEquals("DISARMED: leader epoch 7 · 3/3 hosts live · 6 VMs running, 2 recovering, 2 error · 1 record "
+                + "refused (see log)", StatusLine.of(disarmed, 1));
+        NodeSnapshot joining = new NodeSnapshot(false, 7, null, false, false, false, THREE_LIVE, 3, VMS, List.of(),
+                io.havn.common.model.ClusterRecord.Disarm.RELEASE_WATCHDOGS, 0);
+        assertEquals("DISARMED: joining", StatusLine.of(joining));
+    }
+
+    @Test
     void refusedRecordsShowOnceThereAreAny() {
         NodeSnapshot leader = node(true, true, false, false, new HostId("node1"), THREE_LIVE, 3, VMS);
         assertEquals(StatusLine.of(leader), StatusLine.of(leader, 0));
