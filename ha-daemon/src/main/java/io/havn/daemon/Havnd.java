@@ -117,7 +117,9 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     }
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new Havnd()).execute(args));
+        int code = new CommandLine(new Havnd()).execute(args);
+        LogSetup.stop(); // the last lines out of the log's queue
+        System.exit(code);
     }
 
     @Override
@@ -148,7 +150,10 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
             close();
             return 2;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(this::close, "havnd-shutdown"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            close();
+            LogSetup.stop(); // the JVM ends with this hook: write out what the stop logged
+        }, "havnd-shutdown"));
         stopped.await();
         return 0;
     }
@@ -201,6 +206,12 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         IncarnationFile record = new IncarnationFile(cfg.host().stateDir());
         incarnation = record.advance(wallMillis.getAsLong());
         LOG.info("incarnation {} (recorded in {})", incarnation, record.path());
+        // file work off the node's thread (and off the coordinator's): one thread each, so writes land in order;
+        // closed after the loop, so the node's last watchdog state is still written
+        java.util.concurrent.ExecutorService watchdogIo = singleThread("havn-watchdog-io");
+        closeables.add(watchdogIo::shutdown);
+        java.util.concurrent.ExecutorService peersIo = singleThread("havn-signal-peers");
+        closeables.add(peersIo::shutdown);
         closeables.add(loop);
         Map<HostId, InetSocketAddress> peers = new ConcurrentHashMap<>();
         // havn-signal, apart from this JVM, signals the peers this file lists (beside the watchdog state)
@@ -212,7 +223,12 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
                 if (h.record() != null) {
                     remember(peers, h.record().value());
                 }
-                signalPeers.changed(h.host(), h.record() == null ? null : h.record().value());
+                HostRecord changed = h.record() == null ? null : h.record().value();
+                try {
+                    peersIo.execute(() -> signalPeers.changed(h.host(), changed));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // stopping: the signal sender keeps the list it last read
+                }
             }
             loop.post(event);
         };
@@ -231,8 +247,9 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         }
         java.util.Arrays.fill(clusterKey, (byte) 0);
         InetSocketAddress bind = resolved(cfg.heartbeat().bind());
+        // heartbeats are stamped on the node's clock when read, however long they then wait for the node
         NettyTransport transport = new NettyTransport(self, bind, codec, peers::get, sink,
-                cfg.heartbeat().receiveBufferBytes());
+                cfg.heartbeat().receiveBufferBytes(), loop);
         closeables.add(transport);
         CuratorCoordinator coordinator = new CuratorCoordinator(cfg.zookeeper().connect(),
                 cfg.zookeeper().sessionTimeoutMs(), tls, cfg.zookeeper().digest(), cfg.cluster(), self, seal, sink);
@@ -245,7 +262,8 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         FenceAgentFencer fencer = new FenceAgentFencer(cfg.fence().devices(), sink);
         closeables.add(fencer);
         WatchdogPublisher watchdog = new WatchdogPublisher(cfg.watchdog().stateFile(), cfg.settings().watchdogMs(),
-                cfg.watchdog().required());
+                cfg.watchdog().required(), watchdogIo);
+        watchdog.problem(); // the first read of the petter's status here, not on the node's thread
         HavnMetrics m = cfg.metrics().enabled() ? metrics(cfg, transport) : null;
         if (m != null) {
             m.bindRecordRefusals(coordinator.refusals());
@@ -413,6 +431,14 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
                 LOG.warn("host {} has an unusable heartbeat address '{}'", h.id(), h.address());
             }
         }
+    }
+
+    private static java.util.concurrent.ExecutorService singleThread(String name) {
+        return java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     private static InetSocketAddress resolved(InetSocketAddress a) {

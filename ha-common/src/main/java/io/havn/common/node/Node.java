@@ -150,7 +150,7 @@ public final class Node {
     private void step(NodeEvent event, long now) {
         ClusterView view = c.view();
         if (event instanceof NodeEvent.HeartbeatReceived e) {
-            onHeartbeat(e.heartbeat(), now);
+            onHeartbeat(e.heartbeat(), e.arrivedNanos(), now);
         } else if (event instanceof NodeEvent.Stopping e) {
             agent.onStopping(e.requestId(), e.windowMs(), e.hostShutdown(), this::stop); // announced: nothing more changes here
         } else if (event instanceof NodeEvent.SignalReceived e) {
@@ -232,8 +232,8 @@ public final class Node {
         return c.drain();
     }
 
-    private void onHeartbeat(Heartbeat hb, long now) {
-        if (!peers.received(hb, now)) {
+    private void onHeartbeat(Heartbeat hb, long arrivedNanos, long now) {
+        if (!peers.received(hb, arrivedNanos, now)) {
             return;
         }
         if (c.view().recordedOff(hb.from())) {

@@ -16,7 +16,18 @@ import java.util.Set;
 public sealed interface NodeEvent {
 
     // ---- transport
-    record HeartbeatReceived(Heartbeat heartbeat) implements NodeEvent { }
+    /**
+     * A peer's heartbeat. {@code arrivedNanos} is when it was read from the network, on the node's
+     * clock, stamped by whoever read it (the transport's thread, the simulator's delivery): the
+     * failure detector counts from then, so a heartbeat that waited in the node's queue neither makes
+     * its sender look silent nor, read late, hides a silence. The node takes it clamped: never after
+     * its own now, never before the sender's last arrival.
+     */
+    record HeartbeatReceived(Heartbeat heartbeat, long arrivedNanos) implements NodeEvent {
+        public HeartbeatReceived {
+            java.util.Objects.requireNonNull(heartbeat, "heartbeat");
+        }
+    }
 
     /**
      * The daemon is being stopped cleanly (SIGTERM) and means to be back within {@code windowMs}

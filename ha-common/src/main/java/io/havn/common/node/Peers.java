@@ -104,8 +104,13 @@ final class Peers {
         }
     }
 
-    /** Records a heartbeat; returns false if it was ignored (unknown sender, stale or replayed). */
-    boolean received(Heartbeat hb, long now) {
+    /**
+     * Records a heartbeat read from the network at {@code arrivedNanos}; returns false if it was
+     * ignored (unknown sender, stale or replayed). The arrival counted is clamped to at most
+     * {@code now} (a stamp ahead of the node's clock would hide a silence to come) and at least the
+     * sender's last arrival (the detector's intervals never run backwards).
+     */
+    boolean received(Heartbeat hb, long arrivedNanos, long now) {
         Peer p = peers.get(hb.from());
         if (p == null) {
             return false;
@@ -116,10 +121,11 @@ final class Peers {
         if (p.last != null && hb.incarnation() != p.last.incarnation()) {
             p.detector = detector(); // a restarted daemon: its old arrival times say nothing now
         }
-        p.detector.heartbeat(now);
+        long at = Math.min(now, Math.max(arrivedNanos, p.lastArrival));
+        p.detector.heartbeat(at);
         p.last = hb;
-        p.lastArrival = now;
-        p.echoDelay = hb.echoNanos() == Heartbeat.NO_ECHO ? -1 : now - hb.echoNanos();
+        p.lastArrival = at;
+        p.echoDelay = hb.echoNanos() == Heartbeat.NO_ECHO ? -1 : at - hb.echoNanos();
         return true;
     }
 

@@ -226,7 +226,7 @@ class NodeEventsTest {
         for (String h : List.of("node2", "node3")) {
             Heartbeat ours = sent().get(new HostId(h));
             send(new NodeEvent.HeartbeatReceived(new Heartbeat(new HostId(h), clock.nanos(), 1, clock.nanos(),
-                    ours.sentNanos(), unconfirmedMs, false)));
+                    ours.sentNanos(), unconfirmedMs, false), clock.nanos()));
         }
     }
 
@@ -280,16 +280,55 @@ class NodeEventsTest {
         HostId two = new HostId("node2");
         Heartbeat ours = sent().get(two);
         send(new NodeEvent.HeartbeatReceived(new Heartbeat(two, 1, 500, 1, 9_000_000_000L, ours.sentNanos(), 10,
-                false)));
+                false), clock.nanos()));
         assertEquals(Peers.Health.HEALTHY, node.peers.health(two, clock.nanos()));
         clock.advance(200 * MS);
         ours = sent().get(two);
         // node2 rebooted: a smaller clock and sequence, a later incarnation
-        send(new NodeEvent.HeartbeatReceived(new Heartbeat(two, 2, 1, 1, 3_000_000L, ours.sentNanos(), 10, false)));
+        send(new NodeEvent.HeartbeatReceived(new Heartbeat(two, 2, 1, 1, 3_000_000L, ours.sentNanos(), 10, false),
+                clock.nanos()));
         assertEquals(3_000_000L, node.peers.lastHeartbeat(two).sentNanos(), "the new incarnation was taken");
         send(new NodeEvent.HeartbeatReceived(new Heartbeat(two, 1, 501, 1, 9_200_000_000L, ours.sentNanos(), 10,
-                false)));
+                false), clock.nanos()));
         assertEquals(3_000_000L, node.peers.lastHeartbeat(two).sentNanos(), "the old incarnation is ignored");
+    }
+
+    @Test
+    void aHeartbeatCountsFromWhenItWasReadNotFromWhenTheNodeGotToIt() {
+        runningWithTwoPeers();
+        HostId two = new HostId("node2");
+        long t = clock.nanos();
+        for (int i = 1; i <= 20; i++) { // node2 heard every 200 ms, as it sends
+            clock.advance(200 * MS);
+            send(new NodeEvent.HeartbeatReceived(new Heartbeat(two, i, 1, t + i * 200 * MS,
+                    sent().get(two).sentNanos(), 10, false), clock.nanos()));
+        }
+        assertFalse(node.peers.suspected(two, clock.nanos()));
+
+        // read from the socket on time, handled 300 ms later (the node's queue was backed up)
+        clock.advance(200 * MS);
+        long readAt = clock.nanos();
+        clock.advance(300 * MS);
+        send(new NodeEvent.HeartbeatReceived(new Heartbeat(two, 21, 1, t + 21 * 200 * MS,
+                sent().get(two).sentNanos(), 10, false), readAt));
+        assertEquals(readAt, node.peers.lastArrival(two), "the arrival is the read, not the node's turn");
+
+        // read 4 s ago and only handled now: node2 really was silent, and the late turn does not hide it
+        long silentFrom = clock.nanos();
+        clock.advance(4_000 * MS);
+        send(new NodeEvent.HeartbeatReceived(new Heartbeat(two, 22, 1, t + 22 * 200 * MS,
+                sent().get(two).sentNanos(), 10, false), silentFrom));
+        assertTrue(node.peers.suspected(two, clock.nanos()), "4 s without a read is a silence, whenever it is handled");
+
+        // a stamp ahead of the node's clock counts as now; one before the last arrival as the last arrival
+        send(new NodeEvent.HeartbeatReceived(new Heartbeat(two, 23, 1, t + 23 * 200 * MS,
+                sent().get(two).sentNanos(), 10, false), clock.nanos() + 5_000 * MS));
+        assertEquals(clock.nanos(), node.peers.lastArrival(two), "never in the future of the node's clock");
+        long last = clock.nanos();
+        clock.advance(100 * MS);
+        send(new NodeEvent.HeartbeatReceived(new Heartbeat(two, 24, 1, t + 24 * 200 * MS,
+                sent().get(two).sentNanos(), 10, false), last - 1_000 * MS));
+        assertEquals(last, node.peers.lastArrival(two), "never before the last arrival");
     }
 
     @Test

@@ -183,7 +183,7 @@ final class OneNodeRig {
             Heartbeat ours = sent.get(id);
             long echo = ours == null ? Heartbeat.NO_ECHO : ours.sentNanos();
             driver.handle(new NodeEvent.HeartbeatReceived(new Heartbeat(id, ++peerSequence, epoch, clock.nanos(), echo,
-                    unconfirmedMs, false)));
+                    unconfirmedMs, false), clock.nanos()));
         }
     }
 

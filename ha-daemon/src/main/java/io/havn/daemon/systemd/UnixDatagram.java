@@ -16,6 +16,8 @@ final class UnixDatagram {
     private static final int SOCK_DGRAM = 2;
     private static final int SOCK_CLOEXEC = 0x80000;
     private static final int MSG_NOSIGNAL = 0x4000;
+    /** Linux: fail with EAGAIN instead of waiting when the receiver's queue is full. */
+    private static final int MSG_DONTWAIT = 0x40;
 
     interface LibC extends Library {
         LibC INSTANCE = Native.load("c", LibC.class);
@@ -65,13 +67,18 @@ final class UnixDatagram {
         return a;
     }
 
-    /** Sends one datagram to {@code name}; throws LastErrorException on failure. */
+    /**
+     * Sends one datagram to {@code name}; throws LastErrorException on failure. Never waits: the
+     * node's thread sends (WATCHDOG=1, STATUS=, READY=1), and a service manager that does not read
+     * its socket must not stall it (a datagram it would not take is a failure, as systemd's own
+     * notification is lost then).
+     */
     static void send(String name, byte[] message) {
         int[] len = new int[1];
         SockaddrUn to = address(name, len);
         int fd = LibC.INSTANCE.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         try {
-            LibC.INSTANCE.sendto(fd, message, message.length, MSG_NOSIGNAL, to, len[0]);
+            LibC.INSTANCE.sendto(fd, message, message.length, MSG_NOSIGNAL | MSG_DONTWAIT, to, len[0]);
         } finally {
             LibC.INSTANCE.close(fd);
         }

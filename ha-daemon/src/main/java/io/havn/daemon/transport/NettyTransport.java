@@ -4,6 +4,7 @@ import io.havn.common.model.HostId;
 import io.havn.common.node.Heartbeat;
 import io.havn.common.node.HostSignal;
 import io.havn.common.node.NodeEvent;
+import io.havn.common.port.Clock;
 import io.havn.common.port.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBufUtil;
@@ -51,9 +52,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Inbound, on Netty's single event loop thread: each datagram is decoded and authenticated by
  * the {@link HeartbeatCodec}, must be addressed to this host, and must pass the
- * {@link ReplayGuard}; then {@code sink} receives a {@link NodeEvent.HeartbeatReceived}. Anything
- * else is counted by reason and dropped. {@code sink} is called from Netty's thread and must be
- * thread-safe and quick (the node's event queue). Nothing is posted once {@link #close} has begun.
+ * {@link ReplayGuard}; then {@code sink} receives a {@link NodeEvent.HeartbeatReceived} stamped
+ * with when the datagram was read, on the node's clock: the node's failure detector counts from
+ * then, however long the event then waits in the node's queue. Anything else is counted by reason
+ * and dropped. {@code sink} is called from Netty's thread and must be thread-safe and quick (the
+ * node's event queue). Nothing is posted once {@link #close} has begun.
  *
  * <p>The transport only translates: whether a heartbeat matters, and what its absence means,
  * is decided in ha-common. The UDP source address is not checked against the sender's address;
@@ -109,6 +112,8 @@ public final class NettyTransport implements Transport, AutoCloseable {
     private final HeartbeatCodec codec;
     private final Function<HostId, InetSocketAddress> peerAddress;
     private final Consumer<NodeEvent> sink;
+    /** The node's clock: heartbeats are stamped with it when read. */
+    private final Clock clock;
     private final IoMode ioMode;
     private final int socketReceiveBufferBytes;
     private final ReplayGuard guard = new ReplayGuard();
@@ -161,8 +166,18 @@ public final class NettyTransport implements Transport, AutoCloseable {
     public NettyTransport(HostId self, InetSocketAddress bindAddress, HeartbeatCodec codec,
                           Function<HostId, InetSocketAddress> peerAddress, Consumer<NodeEvent> sink,
                           int socketReceiveBufferBytes) {
+        this(self, bindAddress, codec, peerAddress, sink, socketReceiveBufferBytes, System::nanoTime);
+    }
+
+    /**
+     * As above, stamping each heartbeat's arrival with {@code clock}, which must be the node's
+     * (the event loop's) clock.
+     */
+    public NettyTransport(HostId self, InetSocketAddress bindAddress, HeartbeatCodec codec,
+                          Function<HostId, InetSocketAddress> peerAddress, Consumer<NodeEvent> sink,
+                          int socketReceiveBufferBytes, Clock clock) {
         this(self, bindAddress, codec, peerAddress, sink, Epoll.isAvailable() ? IoMode.EPOLL : IoMode.NIO,
-                socketReceiveBufferBytes);
+                socketReceiveBufferBytes, clock);
     }
 
     /** As above, with the I/O mode chosen; tests use it to cover NIO where epoll exists. */
@@ -174,6 +189,13 @@ public final class NettyTransport implements Transport, AutoCloseable {
     NettyTransport(HostId self, InetSocketAddress bindAddress, HeartbeatCodec codec,
                    Function<HostId, InetSocketAddress> peerAddress, Consumer<NodeEvent> sink, IoMode ioMode,
                    int socketReceiveBufferBytes) {
+        this(self, bindAddress, codec, peerAddress, sink, ioMode, socketReceiveBufferBytes, System::nanoTime);
+    }
+
+    NettyTransport(HostId self, InetSocketAddress bindAddress, HeartbeatCodec codec,
+                   Function<HostId, InetSocketAddress> peerAddress, Consumer<NodeEvent> sink, IoMode ioMode,
+                   int socketReceiveBufferBytes, Clock clock) {
+        this.clock = Objects.requireNonNull(clock, "clock");
         this.self = Objects.requireNonNull(self, "self");
         this.bindAddress = Objects.requireNonNull(bindAddress, "bindAddress");
         this.codec = Objects.requireNonNull(codec, "codec");
@@ -389,8 +411,8 @@ public final class NettyTransport implements Transport, AutoCloseable {
         };
     }
 
-    /** Decodes, checks and posts one datagram's bytes, a heartbeat or a signal; never throws. */
-    private void receive(byte[] datagram) {
+    /** Decodes, checks and posts one datagram's bytes, read at {@code readNanos}, a heartbeat or a signal; never throws. */
+    private void receive(byte[] datagram, long readNanos) {
         if (SignalCodec.looksLikeSignal(datagram)) {
             receiveSignal(datagram);
             return;
@@ -408,7 +430,7 @@ public final class NettyTransport implements Transport, AutoCloseable {
             return;
         }
         accepted.increment();
-        post(new NodeEvent.HeartbeatReceived(hb), hb.from(), drops);
+        post(new NodeEvent.HeartbeatReceived(hb, readNanos), hb.from(), drops);
     }
 
     /** As {@link #receive} for a host signal, counted apart. */
@@ -449,7 +471,8 @@ public final class NettyTransport implements Transport, AutoCloseable {
             if (state.get() != State.STARTED) {
                 return;
             }
-            receive(ByteBufUtil.getBytes(packet.content()));
+            long readNanos = clock.nanos(); // before the decoding and the tag: when the datagram was read
+            receive(ByteBufUtil.getBytes(packet.content()), readNanos);
         }
 
         @Override

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongPredicate;
 import java.util.function.LongSupplier;
@@ -37,8 +38,16 @@ import org.slf4j.LoggerFactory;
  * kept in between, so the node may ask on every tick. Not required ({@code watchdog.required:
  * false}: demos, tests), there is never a problem.
  *
- * <p>Threading: calls may come from any thread (they are serialised); the node calls them all
- * from its own.
+ * <p>Threading: calls may come from any thread; the node calls them all from its own. With an
+ * {@code io} executor (the daemon's), the file work leaves the caller's thread, so a slow or hung
+ * file system does not stall the node (and with it the heartbeats): a later deadline, and a
+ * release, are handed to {@code io}, which writes the newest one (an older deadline the petter
+ * keeps meanwhile was safe when it was published, and is earlier, so it resets sooner, never
+ * later); {@link #problem} answers from the last check and asks {@code io} for a new one once it is
+ * a {@link #RECHECK_NANOS} old. One write stays on the caller's thread: arming after a release (or
+ * at the first arm), because a released file guards nothing and the node may start a VM right
+ * after it asked to arm. {@link #inheritedDeadline} reads the file on the caller's thread, once at
+ * the node's start.
  */
 public final class WatchdogPublisher implements Watchdog {
     private static final Logger LOG = LoggerFactory.getLogger(WatchdogPublisher.class);
@@ -53,26 +62,48 @@ public final class WatchdogPublisher implements Watchdog {
     private final long watchdogMs;
     private final boolean required;
     private final LongPredicate alive;
+    /** Runs the file work, one task at a time, in order; {@code Runnable::run} keeps it on the caller's thread. */
+    private final Executor io;
+    /** Held while the files are read or written, so that writes land in the order asked. */
+    private final Object files = new Object();
+    // guarded by files
     /** The newest state whose write failed, null once one succeeded; and why it failed. */
     private WatchdogState unpublished;
     private String unpublishedWhy;
+    // guarded by this
+    /** The newest state asked for and not yet handed to a write; null when none waits. */
+    private WatchdogState pending;
+    /** The last state asked for, null before the first. */
+    private WatchdogState asked;
+    private boolean recheckQueued;
     /** The last answer of {@link #problem}, and when it was found; null before the first. */
-    private Optional<String> problem;
-    private long checkedAt;
+    private volatile Optional<String> problem;
+    private volatile long checkedAt;
 
     /**
      * Publishes to {@code stateFile}, with the petter's default plausibility bound; when
      * {@code required}, the petter must have verified a device timeout of at most {@code watchdogMs}.
      */
     public WatchdogPublisher(Path stateFile, long watchdogMs, boolean required) {
+        this(stateFile, watchdogMs, required, Runnable::run);
+    }
+
+    /** As above, the file work on {@code io} (see the class comment), which must run one task at a time, in order. */
+    public WatchdogPublisher(Path stateFile, long watchdogMs, boolean required, Executor io) {
         this(new StateFile(stateFile, StateFile.currentBootId()),
                 new StatusFile(StatusFile.beside(stateFile), StateFile.currentBootId()), System::nanoTime,
                 TimeUnit.MILLISECONDS.toNanos(WatchdogPetter.DEFAULT_MAX_AHEAD_MS), watchdogMs, required,
-                pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+                pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), io);
     }
 
     WatchdogPublisher(StateFile file, StatusFile status, LongSupplier monotonicNanos, long maxAheadNanos,
                       long watchdogMs, boolean required, LongPredicate alive) {
+        this(file, status, monotonicNanos, maxAheadNanos, watchdogMs, required, alive, Runnable::run);
+    }
+
+    WatchdogPublisher(StateFile file, StatusFile status, LongSupplier monotonicNanos, long maxAheadNanos,
+                      long watchdogMs, boolean required, LongPredicate alive, Executor io) {
+        this.io = Objects.requireNonNull(io, "io");
         this.file = Objects.requireNonNull(file, "state file");
         this.status = Objects.requireNonNull(status, "status file");
         this.monotonicNanos = Objects.requireNonNull(monotonicNanos, "clock");
@@ -87,18 +118,73 @@ public final class WatchdogPublisher implements Watchdog {
     }
 
     @Override
-    public synchronized void armUntil(long deadlineNanos) {
+    public void armUntil(long deadlineNanos) {
         WatchdogState.Armed armed = new WatchdogState.Armed(deadlineNanos);
         if (armed.implausible(monotonicNanos.getAsLong(), maxAheadNanos)) {
             LOG.error("watchdog deadline {} ns is more than {} ms ahead: the petter will refuse it and stop petting",
                     deadlineNanos, TimeUnit.NANOSECONDS.toMillis(maxAheadNanos));
         }
-        publish(armed);
+        boolean now;
+        synchronized (this) {
+            // the file holds an armed deadline already (the first arm after a release is written at once,
+            // below) unless this arms after a release, or shortens what was asked
+            now = !(asked instanceof WatchdogState.Armed a) || deadlineNanos < a.deadlineNanos();
+            asked = armed;
+            if (now) {
+                pending = null; // superseded: written below, under the files' lock, after any write in flight
+            }
+        }
+        if (now) {
+            boolean failed;
+            synchronized (files) {
+                publish(armed);
+                failed = unpublished != null;
+            }
+            if (failed) {
+                synchronized (this) {
+                    if (asked == armed) {
+                        asked = null; // the file may still say released: the next arm is written at once too
+                    }
+                }
+            }
+        } else {
+            later(armed);
+        }
     }
 
     @Override
-    public synchronized void release() {
-        publish(new WatchdogState.Released());
+    public void release() {
+        WatchdogState.Released released = new WatchdogState.Released();
+        synchronized (this) {
+            asked = released;
+        }
+        later(released);
+    }
+
+    /** Hands {@code state} to {@code io}; a state still waiting there is replaced, not queued behind. */
+    private void later(WatchdogState state) {
+        boolean queue;
+        synchronized (this) {
+            queue = pending == null;
+            pending = state;
+        }
+        if (queue) {
+            io.execute(this::flush);
+        }
+    }
+
+    /** On {@code io}: writes the newest state asked for, if one waits. */
+    private void flush() {
+        synchronized (files) {
+            WatchdogState s;
+            synchronized (this) {
+                s = pending;
+                pending = null;
+            }
+            if (s != null) {
+                publish(s);
+            }
+        }
     }
 
     /**
@@ -106,8 +192,11 @@ public final class WatchdogPublisher implements Watchdog {
      * and the petter would honour it. Anything else (released, lapsed, absent, unreadable) is none.
      */
     @Override
-    public synchronized OptionalLong inheritedDeadline() {
-        StateFile.Reading r = file.read();
+    public OptionalLong inheritedDeadline() {
+        StateFile.Reading r;
+        synchronized (files) {
+            r = file.read();
+        }
         long now = monotonicNanos.getAsLong();
         if (r instanceof StateFile.Reading.Published p && p.state() instanceof WatchdogState.Armed a) {
             if (a.ahead(now) && !a.implausible(now, maxAheadNanos)) {
@@ -124,30 +213,54 @@ public final class WatchdogPublisher implements Watchdog {
 
     /**
      * Why the petter does not guard this host, or empty when it does (or is not required). Reads
-     * the status file at most once a second; logs each change of the answer.
+     * the status file at most once a second, on {@code io} but the first time; logs each change of
+     * the answer. With an {@code io} of its own, the answer may be up to a recheck (and a read) old.
      */
     @Override
-    public synchronized Optional<String> problem() {
+    public Optional<String> problem() {
         if (!required) {
             return Optional.empty();
         }
-        long now = monotonicNanos.getAsLong();
-        if (problem != null && now - checkedAt < RECHECK_NANOS) {
-            return problem;
+        Optional<String> p = problem;
+        if (p == null) {
+            return recheck(); // the first answer: none to give meanwhile (the daemon asks once before the node runs)
         }
-        Optional<String> found = check();
-        if (!found.equals(problem)) {
-            if (found.isPresent()) {
-                LOG.warn("watchdog: {}; no HA VM runs on this host until it is fixed", found.get());
-            } else {
-                LOG.info("watchdog: guarded by the petter ({})", status.path());
+        if (monotonicNanos.getAsLong() - checkedAt >= RECHECK_NANOS) {
+            boolean queue;
+            synchronized (this) {
+                queue = !recheckQueued;
+                recheckQueued = true;
+            }
+            if (queue) {
+                io.execute(() -> {
+                    synchronized (this) {
+                        recheckQueued = false;
+                    }
+                    recheck();
+                });
             }
         }
-        problem = found;
-        checkedAt = now;
-        return found;
+        return problem;
     }
 
+    /** Reads the status (and retries a failed write) and keeps the answer. */
+    private Optional<String> recheck() {
+        synchronized (files) {
+            Optional<String> found = check();
+            if (!found.equals(problem)) {
+                if (found.isPresent()) {
+                    LOG.warn("watchdog: {}; no HA VM runs on this host until it is fixed", found.get());
+                } else {
+                    LOG.info("watchdog: guarded by the petter ({})", status.path());
+                }
+            }
+            checkedAt = monotonicNanos.getAsLong();
+            problem = found;
+            return found;
+        }
+    }
+
+    /** Under the files' lock. */
     private Optional<String> check() {
         if (unpublished != null) {
             publish(unpublished);
@@ -179,6 +292,7 @@ public final class WatchdogPublisher implements Watchdog {
         return Optional.empty();
     }
 
+    /** Under the files' lock. */
     private void publish(WatchdogState state) {
         try {
             file.write(state);

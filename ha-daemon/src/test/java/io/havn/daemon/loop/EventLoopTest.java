@@ -111,6 +111,98 @@ class EventLoopTest {
         }
     }
 
+    /** A heartbeat from {@code from}, as the transport posts it. */
+    private static NodeEvent.HeartbeatReceived heartbeat(String from, long seq) {
+        return new NodeEvent.HeartbeatReceived(new io.havn.common.node.Heartbeat(HostId.of(from), seq, 1, seq, 0, 0,
+                false), seq);
+    }
+
+    /** Blocks the loop's thread until the returned latch is counted down; returns once the loop is in it. */
+    private static CountDownLatch busy(EventLoop loop) throws InterruptedException {
+        CountDownLatch in = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        loop.run(() -> {
+            in.countDown();
+            try {
+                release.await(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertTrue(in.await(5, TimeUnit.SECONDS), "the loop took the blocking task");
+        return release;
+    }
+
+    @Test
+    void aDueTimerRunsBeforeABacklogOfOtherEvents() throws Exception {
+        try (EventLoop loop = new EventLoop("test-loop")) {
+            List<String> order = java.util.Collections.synchronizedList(new ArrayList<>());
+            CountDownLatch done = new CountDownLatch(1);
+            loop.start(() -> { }, e -> order.add(e.getClass().getSimpleName()), () -> { });
+            CountDownLatch release = busy(loop); // the node is busy with one long event
+            for (int i = 0; i < 1_000; i++) {
+                loop.post(new NodeEvent.LiveChanged(HostId.of("h" + i), java.util.Set.of()));
+            }
+            loop.run(done::countDown);
+            loop.schedule(0, () -> order.add("tick")); // falls due while the backlog waits
+            release.countDown();
+            assertTrue(done.await(5, TimeUnit.SECONDS));
+            assertEquals("tick", order.get(0), "the due tick (the heartbeat send) ran first, not after 1,000 events");
+            assertEquals(1_001, order.size());
+        }
+    }
+
+    @Test
+    void heartbeatsReceivedAreCountedBeforeADueTimerAndOtherEventsInTheOrderTheyCame() throws Exception {
+        try (EventLoop loop = new EventLoop("test-loop")) {
+            List<String> order = java.util.Collections.synchronizedList(new ArrayList<>());
+            CountDownLatch done = new CountDownLatch(1);
+            loop.start(() -> order.add("start"), e -> order.add(e instanceof NodeEvent.HeartbeatReceived h
+                    ? "hb" + h.heartbeat().sequence() : e.getClass().getSimpleName()), () -> { });
+            CountDownLatch release = busy(loop);
+            loop.post(new NodeEvent.LiveChanged(HostId.of("h2"), java.util.Set.of()));
+            loop.schedule(0, () -> order.add("tick"));
+            loop.post(heartbeat("h2", 1));
+            loop.post(heartbeat("h3", 2));
+            loop.run(done::countDown);
+            release.countDown();
+            assertTrue(done.await(5, TimeUnit.SECONDS));
+            // the tick judges the peers' silence: what was already read must be counted first
+            assertEquals(List.of("start", "hb1", "hb2", "tick", "LiveChanged"), order);
+        }
+    }
+
+    @Test
+    void nothingPostedAfterStartReachesTheNodeBeforeItsStartAndTheEventsKeptBeforeIt() throws Exception {
+        try (EventLoop loop = new EventLoop("test-loop")) {
+            List<String> order = java.util.Collections.synchronizedList(new ArrayList<>());
+            CountDownLatch done = new CountDownLatch(1);
+            loop.post(new NodeEvent.LiveChanged(HostId.of("h2"), java.util.Set.of()));
+            loop.post(heartbeat("h2", 1));
+            loop.start(() -> order.add("start"), e -> order.add(e instanceof NodeEvent.HeartbeatReceived h
+                    ? "hb" + h.heartbeat().sequence() : e.getClass().getSimpleName()), () -> { });
+            loop.post(heartbeat("h2", 2));
+            loop.run(done::countDown);
+            assertTrue(done.await(5, TimeUnit.SECONDS));
+            assertEquals(List.of("start", "LiveChanged", "hb1", "hb2"), order);
+        }
+    }
+
+    @Test
+    void closeStopsTheNodeAfterWhatWasQueuedAndDropsTheTimers() throws Exception {
+        List<String> order = java.util.Collections.synchronizedList(new ArrayList<>());
+        EventLoop loop = new EventLoop("test-loop");
+        loop.start(() -> { }, e -> order.add(e.getClass().getSimpleName()), () -> order.add("stop"));
+        CountDownLatch release = busy(loop);
+        loop.post(new NodeEvent.LiveChanged(HostId.of("h2"), java.util.Set.of()));
+        loop.schedule(0, () -> order.add("tick"));
+        release.countDown();
+        loop.close();
+        assertEquals(List.of("LiveChanged", "stop"), order.stream().filter(s -> !s.equals("tick")).toList());
+        loop.post(new NodeEvent.LiveChanged(HostId.of("h3"), java.util.Set.of()));
+        assertTrue(order.indexOf("stop") == order.size() - 1, "nothing after the stop: " + order);
+    }
+
     @Test
     void aThrowingTaskIsCountedAndTheLoopGoesOn() throws Exception {
         try (EventLoop loop = new EventLoop("test-loop")) {

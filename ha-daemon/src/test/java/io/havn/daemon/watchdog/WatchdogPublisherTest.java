@@ -237,4 +237,58 @@ class WatchdogPublisherTest {
         assertTrue(problem.isPresent() && problem.get().contains("no watchdog status from the petter")
                 && problem.get().contains("under systemd both must be in /run/havn"), "no HA VM runs: " + problem);
     }
+
+    /** The file work an {@code io} executor was handed and has not run yet (as if its thread were slow or hung). */
+    private final java.util.ArrayDeque<Runnable> ioQueue = new java.util.ArrayDeque<>();
+
+    private WatchdogPublisher offThread() {
+        return new WatchdogPublisher(new StateFile(dir.resolve("watchdog.state"), "boot-a"), status("boot-a"), now::get,
+                MAX_AHEAD, WATCHDOG_MS, true, alive::contains, ioQueue::add);
+    }
+
+    private String stateFile() throws Exception {
+        return Files.readString(dir.resolve("watchdog.state"));
+    }
+
+    @Test
+    void offTheCallersThreadOnlyTheFirstArmIsWrittenAtOnceAndLaterDeadlinesWaitForIo() throws Exception {
+        WatchdogPublisher p = offThread();
+        p.armUntil(1_005 * S);
+        assertEquals("havn-watchdog 1 boot-a armed 1005000000000\n", stateFile(),
+                "armed after nothing: written before the call returns (a VM may start right after it)");
+        assertTrue(ioQueue.isEmpty());
+
+        p.armUntil(1_006 * S);
+        p.armUntil(1_007 * S);
+        assertEquals("havn-watchdog 1 boot-a armed 1005000000000\n", stateFile(),
+                "a later deadline does not wait for the file: the petter keeps the earlier one meanwhile");
+        assertEquals(1, ioQueue.size(), "one write queued for both: the newest wins");
+        ioQueue.poll().run();
+        assertEquals("havn-watchdog 1 boot-a armed 1007000000000\n", stateFile());
+
+        p.release();
+        assertEquals("havn-watchdog 1 boot-a armed 1007000000000\n", stateFile(), "a release waits for io too");
+        p.armUntil(1_008 * S); // armed again before the release was written: at once, and the release is void
+        assertEquals("havn-watchdog 1 boot-a armed 1008000000000\n", stateFile());
+        ioQueue.poll().run();
+        assertEquals("havn-watchdog 1 boot-a armed 1008000000000\n", stateFile(), "the older release never lands");
+
+        p.armUntil(1_002 * S); // shortened (the session ended): never left behind a longer deadline
+        assertEquals("havn-watchdog 1 boot-a armed 1002000000000\n", stateFile());
+    }
+
+    @Test
+    void offTheCallersThreadTheStatusIsReadOnIoAndTheLastAnswerGivenMeanwhile() throws Exception {
+        status("boot-a").write(PETTER_PID, WATCHDOG_MS, Path.of("/dev/watchdog"));
+        WatchdogPublisher p = offThread();
+        assertEquals(Optional.empty(), p.problem(), "the first answer is read at once");
+        alive.remove(PETTER_PID);
+        now.addAndGet(2 * S);
+        assertEquals(Optional.empty(), p.problem(), "the last answer, while io reads again");
+        assertEquals(1, ioQueue.size());
+        p.problem();
+        assertEquals(1, ioQueue.size(), "one read queued at a time");
+        ioQueue.poll().run();
+        assertTrue(p.problem().orElse("").contains("no longer running"), p.problem().toString());
+    }
 }

@@ -483,7 +483,7 @@ public final class Bench {
             }
             for (int i = 2; i <= hostCount - failed; i++) {
                 driver.handle(new NodeEvent.HeartbeatReceived(new Heartbeat(new HostId("h" + i), 1, 1, now,
-                        now, 0, false)));
+                        now, 0, false), now));
             }
         }
 

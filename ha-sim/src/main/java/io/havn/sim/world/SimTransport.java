@@ -126,7 +126,7 @@ public final class SimTransport implements Transport, AutoCloseable {
         if (closed || hb == null || !sealed || !from.id.equals(addressedTo)) {
             return; // the codec rejects it
         }
-        NodeEvent e = new NodeEvent.HeartbeatReceived(hb);
+        NodeEvent e = new NodeEvent.HeartbeatReceived(hb, world.clock.nanos()); // read as the network delivers it
         if (events != null) {
             Heartbeat prev = last.get(hb.from());
             if (prev != null && !hb.isAfter(prev)) {

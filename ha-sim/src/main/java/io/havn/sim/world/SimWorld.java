@@ -214,7 +214,9 @@ public final class SimWorld {
             return;
         }
         if (clock.nanos() < h.pausedUntil || !h.held.isEmpty()) {
-            h.held.add(() -> driver.handle(e));
+            // a paused daemon's transport thread is paused too: it reads the datagram when it runs again
+            h.held.add(() -> driver.handle(e instanceof NodeEvent.HeartbeatReceived hr
+                    ? new NodeEvent.HeartbeatReceived(hr.heartbeat(), clock.nanos()) : e));
             return;
         }
         if (invariants.violation() == null) {

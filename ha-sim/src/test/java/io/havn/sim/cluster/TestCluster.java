@@ -197,7 +197,7 @@ public final class TestCluster {
     }
 
     public void injectHeartbeat(String to, Heartbeat hb) {
-        inject(to, new NodeEvent.HeartbeatReceived(hb));
+        inject(to, new NodeEvent.HeartbeatReceived(hb, clock.nanos()));
     }
 
     // ---- time
