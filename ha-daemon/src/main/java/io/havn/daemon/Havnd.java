@@ -209,9 +209,10 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         // file work off the node's thread (and off the coordinator's): one thread each, so writes land in order;
         // closed after the loop, so the node's last watchdog state is still written
         java.util.concurrent.ExecutorService watchdogIo = singleThread("havn-watchdog-io");
-        closeables.add(watchdogIo::shutdown);
+        // the last state published (a restart window, a release) must reach the file before the JVM exits
+        closeables.add(() -> drain(watchdogIo));
         java.util.concurrent.ExecutorService peersIo = singleThread("havn-signal-peers");
-        closeables.add(peersIo::shutdown);
+        closeables.add(() -> drain(peersIo));
         closeables.add(loop);
         Map<HostId, InetSocketAddress> peers = new ConcurrentHashMap<>();
         // havn-signal, apart from this JVM, signals the peers this file lists (beside the watchdog state)
@@ -432,6 +433,17 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
             }
         }
     }
+
+    /** Lets what was queued on {@code io} run, waiting for it a bounded time: its threads are daemon threads. */
+    private static void drain(java.util.concurrent.ExecutorService io) throws InterruptedException {
+        io.shutdown();
+        if (!io.awaitTermination(IO_DRAIN_MS, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            LOG.warn("while stopping: file work still queued after {} ms", IO_DRAIN_MS);
+        }
+    }
+
+    /** How long a stop waits for queued file work (the watchdog state, the signal's peers) to be written. */
+    private static final long IO_DRAIN_MS = 2_000;
 
     private static java.util.concurrent.ExecutorService singleThread(String name) {
         return java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
