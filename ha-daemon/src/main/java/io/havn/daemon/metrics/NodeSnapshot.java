@@ -27,11 +27,13 @@ import java.util.Map;
  * @param hosts       the registered hosts by state, each host counted once (a state left out is 0)
  * @param hostsLive   the registered hosts with a live session (maintenance ones too)
  * @param vms         the HA VMs by phase (a phase left out is 0)
+ * @param vmsOnMaintenanceHosts  the HA VMs still on a host in maintenance (placed, running, migrating
+ *                    or relocating there): a drain not finished yet
  * @param peers       its view of each peer's heartbeats, in name order
  */
 public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolean ready, boolean frozen,
                            boolean selfFenced, Map<HostState, Integer> hosts, int hostsLive,
-                           Map<VmPhase, Integer> vms, List<PeerStat> peers) {
+                           Map<VmPhase, Integer> vms, int vmsOnMaintenanceHosts, List<PeerStat> peers) {
 
     /**
      * A host's state for the {@code havn_hosts} gauge: the first that holds of maintenance (the
@@ -56,7 +58,7 @@ public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolea
     /** Before the node's first sample: no state known yet. */
     public static NodeSnapshot none() {
         return new NodeSnapshot(false, 0, null, false, false, false, zeros(HostState.class), 0, zeros(VmPhase.class),
-                List.of());
+                0, List.of());
     }
 
     /** Takes the snapshot. Must run on {@code node}'s thread. */
@@ -77,7 +79,22 @@ public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolea
             vms.merge(v.phase(), 1, Integer::sum);
         }
         return new NodeSnapshot(node.isLeader(), node.epoch(), state.leader(), node.isReady(), node.isFrozen(),
-                node.isSelfFenced(), hosts, live, vms, node.peerStats());
+                node.isSelfFenced(), hosts, live, vms, onMaintenanceHosts(state), node.peerStats());
+    }
+
+    /**
+     * The HA VMs of {@code state} that a host in maintenance still holds (placed, running,
+     * migrating or relocating there): what its drain has not moved yet. One pass over the VMs.
+     */
+    static int onMaintenanceHosts(ClusterState state) {
+        int n = 0;
+        for (VmRecord v : state.vms().values()) {
+            HostRecord owner = v.owner() == null ? null : state.hosts().get(v.owner());
+            if (v.spec().ha() && v.phase().holdsCapacity() && owner != null && owner.inMaintenance()) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** The number of registered hosts. */
