@@ -38,6 +38,16 @@ final class Recovery {
         }
     }
 
+    /**
+     * The first wait before a VM whose start failed is started again; it doubles with each failed
+     * start, up to {@link #START_RETRY_MAX_MS}.
+     */
+    static final long START_RETRY_BASE_MS = 1_000;
+    static final long START_RETRY_MAX_MS = 30_000;
+
+    /** A failed start this leader saw: which version of the VM's record said so, and when it may be retried. */
+    private record StartRetry(int version, long notBefore) { }
+
     private final NodeContext n;
     private final Liveness live;
     private final Manager.Host host;
@@ -45,6 +55,8 @@ final class Recovery {
     private final Leadership.Writes leadership;
     private final Moves moves;
     private final FailoverTimings.Start timings;
+    /** The VMs whose start failed, waiting for their next attempt (the leader's own; a new leader waits afresh). */
+    private final Map<VmId, StartRetry> startRetries = new HashMap<>();
 
     Recovery(NodeContext context, Liveness live, Manager.Host host, Fencing.Proof fencing,
              Leadership.Writes leadership, Moves moves, FailoverTimings.Start timings) {
@@ -78,6 +90,7 @@ final class Recovery {
 
     void recover(long now) {
         moves.pruneReleased();
+        pruneStartRetries();
         Map<HostId, Long> eligible = eligible(now);
         int migrating = n.view().migrating();
         Map<HostId, HostCapacity> free = n.view().free(eligible.keySet());
@@ -95,7 +108,7 @@ final class Recovery {
                 case STOPPED, RECOVERING, NOT_RUNNING -> pending.add(new Pending(vr, List.of(), Set.of(),
                         r.move() == null ? null : r.move().host(), 0, r.failedHosts()));
                 case ERROR -> { }
-                case START_FAILED -> retryFailedStart(vr, eligible, pending);
+                case START_FAILED -> retryFailedStart(vr, eligible, pending, now);
                 case RELEASED -> {
                     if (r.target() == null) {
                         pending.add(new Pending(vr, List.of(), Set.of(),
@@ -172,28 +185,86 @@ final class Recovery {
                 null);
     }
 
-    /** A failed start: again on the same host up to maxRestart times, then up to maxRelocate other hosts. */
-    private void retryFailedStart(Versioned<VmRecord> vr, Map<HostId, Long> eligible, List<Pending> pending) {
+    /** Forgets the failed starts of VMs no longer in START_FAILED (retried, stopped, removed). */
+    private void pruneStartRetries() {
+        if (!startRetries.isEmpty()) {
+            startRetries.keySet().removeIf(vm -> {
+                Versioned<VmRecord> v = n.view().vm(vm);
+                return v == null || v.value().phase() != VmPhase.START_FAILED;
+            });
+        }
+    }
+
+    /**
+     * A failed start: again on the same host up to maxRestart times, then up to maxRelocate other
+     * hosts, then ERROR. Each attempt after a failure waits {@link #startRetryWaitMs} first, longer
+     * with each failure; the wait only delays the attempt, which is written as before (on the
+     * owner's live session, or through placement). Giving up is not delayed.
+     */
+    private void retryFailedStart(Versioned<VmRecord> vr, Map<HostId, Long> eligible, List<Pending> pending,
+                                  long now) {
         VmRecord r = vr.value();
         Long ownerSession = eligible.get(r.owner());
-        if (r.startFailures() <= n.settings().maxRestart() && ownerSession != null) {
+        boolean sameHost = r.startFailures() <= n.settings().maxRestart() && ownerSession != null;
+        List<HostId> failed = new ArrayList<>(r.failedHosts());
+        if (!sameHost && !failed.contains(r.owner())) {
+            failed.add(r.owner());
+        }
+        if (!sameHost && failed.size() > n.settings().maxRelocate()) {
+            String why = "start failed on " + failed + ": " + r.reason();
+            leadership.leaderWrite(vr, new VmRecord(r.spec(), r.desired(), VmPhase.ERROR, null, 0, r.generation(),
+                    null, 0, r.move(), r.startFailures(), failed, why), List.of(), Kind.ERROR, null, why);
+            return;
+        }
+        if (waitingToRetry(vr, sameHost, now)) {
+            return;
+        }
+        if (sameHost) {
             VmRecord next = r.placedOn(r.owner(), ownerSession, r.startFailures(), r.failedHosts());
             leadership.leaderWrite(vr, next, List.of(new CoordOp.CheckSessionLive(r.owner(), ownerSession)),
                     Kind.PLACE, r.owner(), "retry " + r.startFailures() + " of " + n.settings().maxRestart()
                             + " on the same host");
             return;
         }
-        List<HostId> failed = new ArrayList<>(r.failedHosts());
-        if (!failed.contains(r.owner())) {
-            failed.add(r.owner());
-        }
-        if (failed.size() > n.settings().maxRelocate()) {
-            String why = "start failed on " + failed + ": " + r.reason();
-            leadership.leaderWrite(vr, new VmRecord(r.spec(), r.desired(), VmPhase.ERROR, null, 0, r.generation(),
-                    null, 0, r.move(), r.startFailures(), failed, why), List.of(), Kind.ERROR, null, why);
-            return;
-        }
         pending.add(new Pending(vr, List.of(), new HashSet<>(failed), null, 0, failed));
+    }
+
+    /**
+     * Whether the next start of a VM whose start failed must still wait. The first time this
+     * leader sees a version of its record in START_FAILED it sets the wait and says so (a
+     * START_RETRY decision with "next attempt in N ms").
+     */
+    private boolean waitingToRetry(Versioned<VmRecord> vr, boolean sameHost, long now) {
+        VmRecord r = vr.value();
+        StartRetry retry = startRetries.get(r.id());
+        if (retry == null || retry.version() != vr.version()) {
+            int failures = failedStarts(r);
+            long waitMs = startRetryWaitMs(r.id(), failures);
+            retry = new StartRetry(vr.version(), now + Peers.ms(waitMs));
+            startRetries.put(r.id(), retry);
+            n.decide(Kind.START_RETRY, r.id(), sameHost ? r.owner() : null, "start failed on " + r.owner()
+                    + (r.reason() == null ? "" : " (" + r.reason() + ")") + ", " + failures
+                    + " in all; next attempt in " + waitMs + " ms"
+                    + (sameHost ? " on the same host" : " on another host"));
+        }
+        return now < retry.notBefore();
+    }
+
+    /**
+     * The failed starts a record counts for its VM: those on its current owner, plus 1 + maxRestart
+     * for each host it failed on for good (what the error rule counts, in starts).
+     */
+    private int failedStarts(VmRecord r) {
+        return Math.max(1, r.startFailures() + r.failedHosts().size() * (n.settings().maxRestart() + 1));
+    }
+
+    /**
+     * The wait before the next start of {@code vm} after {@code failures} failed ones: doubling
+     * from {@link #START_RETRY_BASE_MS} up to {@link #START_RETRY_MAX_MS}, plus up to a quarter
+     * more, drawn from the VM's id (deterministic; VMs that failed together spread).
+     */
+    static long startRetryWaitMs(VmId vm, int failures) {
+        return Backoff.waitMs(START_RETRY_BASE_MS, START_RETRY_MAX_MS, vm, failures);
     }
 
     private void place(List<Pending> pending, Map<HostId, Long> eligible, Map<HostId, HostCapacity> free) {

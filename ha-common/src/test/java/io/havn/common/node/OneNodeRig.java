@@ -69,6 +69,7 @@ final class OneNodeRig {
     final Map<VmId, DomainState> domains = new TreeMap<>();
     private final Map<VmId, VmSpec> specs = new HashMap<>();
 
+    private final Settings nodeSettings;
     private long session;
     private long peerSequence;
 
@@ -80,10 +81,16 @@ final class OneNodeRig {
     }
 
     OneNodeRig(String me, DomainPolicy policy) {
+        this(me, policy, Settings.defaults());
+    }
+
+    /** A rig whose node runs with {@code nodeSettings} (their session timeout too). */
+    OneNodeRig(String me, DomainPolicy policy, Settings nodeSettings) {
         this.me = new HostId(me);
+        this.nodeSettings = nodeSettings;
         NodePorts ports = new NodePorts(clock, clock, sent::put, coordinator(), hypervisor(),
                 (h, device) -> calls.add("fence " + h), watchdog(), decisions::add, replies::put);
-        node = new Node(new Node.Identity(this.me, CAPACITY, null, null), Settings.defaults(), policy, clock,
+        node = new Node(new Node.Identity(this.me, CAPACITY, null, null), nodeSettings, policy, clock,
                 ports.watchdog());
         driver = new NodeDriver(node, ports);
     }
@@ -128,8 +135,13 @@ final class OneNodeRig {
 
     /** Registers hosts in the quorum and tells the node; a non-null device makes it fenceable. */
     void host(String name, String fenceDevice, boolean offConfirmed, int version) {
+        host(name, fenceDevice, HostAdminState.ACTIVE, offConfirmed, version);
+    }
+
+    /** Registers a host in the quorum with the operator's setting {@code admin} and tells the node. */
+    void host(String name, String fenceDevice, HostAdminState admin, boolean offConfirmed, int version) {
         HostId id = new HostId(name);
-        Versioned<HostRecord> r = new Versioned<>(new HostRecord(id, CAPACITY, null, fenceDevice, HostAdminState.ACTIVE,
+        Versioned<HostRecord> r = new Versioned<>(new HostRecord(id, CAPACITY, null, fenceDevice, admin,
                 offConfirmed), version);
         hosts.put(id, r);
         driver.handle(new NodeEvent.HostChanged(id, r));
@@ -160,7 +172,7 @@ final class OneNodeRig {
         driver.start();
         session = s;
         clock.advance(MS); // the listing
-        driver.handle(new NodeEvent.SessionStarted(s, settings().sessionTimeoutMs()));
+        driver.handle(new NodeEvent.SessionStarted(s, nodeSettings.sessionTimeoutMs()));
         live.computeIfAbsent(me, h -> new TreeSet<>()).add(s);
         driver.handle(new NodeEvent.LiveChanged(me, Set.copyOf(live.get(me))));
         clock.advance(10 * MS); // the first confirmation lands; the node registers

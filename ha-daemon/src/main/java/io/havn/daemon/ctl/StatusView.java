@@ -227,7 +227,8 @@ final class StatusView {
     /**
      * What an operator should look at: what the answering daemon says (records it refused), a
      * disarmed cluster, no leader, hosts down or unheard, hosts that have not acknowledged the
-     * current arm, hosts shutting down, VMs recovering, in error or frozen.
+     * current arm, hosts shutting down, VMs recovering, in error, frozen, between start attempts or
+     * left on a host in maintenance.
      */
     List<String> attention() {
         List<String> out = new ArrayList<>();
@@ -267,6 +268,11 @@ final class StatusView {
             } else if (ATTENTION.contains(r.phase())) {
                 out.add("VM " + r.spec().name() + " (" + r.id() + "): " + phase(r.phase()) + ": "
                         + (r.reason() == null ? "no reason recorded" : r.reason()));
+            } else if (r.phase() == VmPhase.START_FAILED) {
+                // down between start attempts: the leader waits longer after each failure, then gives up
+                out.add("VM " + r.spec().name() + " (" + r.id() + "): start failed on " + r.owner() + ": "
+                        + (r.reason() == null ? "no reason recorded" : r.reason())
+                        + "; started again after a growing wait, in error after too many failures");
             } else if (r.phase() == VmPhase.RUNNING && r.owner() != null && state.hosts().containsKey(r.owner())
                     && state.hosts().get(r.owner()).inMaintenance()) {
                 // a drain that has not moved it yet: say why, if the last attempt recorded a reason

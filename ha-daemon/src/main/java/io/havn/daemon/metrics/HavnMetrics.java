@@ -132,6 +132,9 @@ public final class HavnMetrics implements AutoCloseable {
             Gauge.builder("havn.vms", this, m -> m.current.vms().get(p)).tag("phase", label(p))
                     .description("HA VMs by phase, as this daemon sees the cluster state").register(registry);
         }
+        Gauge.builder("havn.vms.on.maintenance.hosts", this, m -> m.current.vmsOnMaintenanceHosts())
+                .description("HA VMs still on a host in maintenance: a drain not finished (migrations failing, "
+                        + "no other host with room, or the host down without proof)").register(registry);
 
         for (Decision.Kind k : Decision.Kind.values()) {
             decisions.put(k, Counter.builder("havn.decisions").tag("kind", label(k))

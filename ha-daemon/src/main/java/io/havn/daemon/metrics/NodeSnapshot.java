@@ -28,6 +28,8 @@ import java.util.Map;
  * @param hosts       the registered hosts by state, each host counted once (a state left out is 0)
  * @param hostsLive   the registered hosts with a live session (maintenance ones too)
  * @param vms         the HA VMs by phase (a phase left out is 0)
+ * @param vmsOnMaintenanceHosts  the HA VMs still on a host in maintenance (placed, running, migrating
+ *                    or relocating there): a drain not finished yet
  * @param peers       its view of each peer's heartbeats, in name order
  * @param disarmed    how the cluster is disarmed, or null while it is armed
  * @param hostsNotArmed  the hosts with a live session that have not acknowledged the cluster's current
@@ -36,8 +38,8 @@ import java.util.Map;
  */
 public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolean ready, boolean frozen,
                            boolean selfFenced, Map<HostState, Integer> hosts, int hostsLive,
-                           Map<VmPhase, Integer> vms, List<PeerStat> peers, ClusterRecord.Disarm disarmed,
-                           int hostsNotArmed) {
+                           Map<VmPhase, Integer> vms, int vmsOnMaintenanceHosts, List<PeerStat> peers,
+                           ClusterRecord.Disarm disarmed, int hostsNotArmed) {
 
     /**
      * A host's state for the {@code havn_hosts} gauge: the first that holds of maintenance (the
@@ -59,17 +61,34 @@ public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolea
         peers = List.copyOf(peers);
     }
 
-    /** A snapshot of an armed cluster whose hosts all acknowledged its arm. */
+    /** A snapshot of an armed cluster whose hosts all acknowledged its arm, with no host in maintenance. */
     public NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolean ready, boolean frozen,
                         boolean selfFenced, Map<HostState, Integer> hosts, int hostsLive,
                         Map<VmPhase, Integer> vms, List<PeerStat> peers) {
-        this(leader, epoch, leaderHost, ready, frozen, selfFenced, hosts, hostsLive, vms, peers, null, 0);
+        this(leader, epoch, leaderHost, ready, frozen, selfFenced, hosts, hostsLive, vms, 0, peers, null, 0);
+    }
+
+    /** A snapshot of an armed cluster whose hosts all acknowledged its arm. */
+    public NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolean ready, boolean frozen,
+                        boolean selfFenced, Map<HostState, Integer> hosts, int hostsLive,
+                        Map<VmPhase, Integer> vms, int vmsOnMaintenanceHosts, List<PeerStat> peers) {
+        this(leader, epoch, leaderHost, ready, frozen, selfFenced, hosts, hostsLive, vms, vmsOnMaintenanceHosts, peers,
+                null, 0);
+    }
+
+    /** A snapshot with no host in maintenance. */
+    public NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolean ready, boolean frozen,
+                        boolean selfFenced, Map<HostState, Integer> hosts, int hostsLive,
+                        Map<VmPhase, Integer> vms, List<PeerStat> peers, ClusterRecord.Disarm disarmed,
+                        int hostsNotArmed) {
+        this(leader, epoch, leaderHost, ready, frozen, selfFenced, hosts, hostsLive, vms, 0, peers, disarmed,
+                hostsNotArmed);
     }
 
     /** Before the node's first sample: no state known yet. */
     public static NodeSnapshot none() {
         return new NodeSnapshot(false, 0, null, false, false, false, zeros(HostState.class), 0, zeros(VmPhase.class),
-                List.of(), null, 0);
+                0, List.of(), null, 0);
     }
 
     /** Takes the snapshot. Must run on {@code node}'s thread. */
@@ -90,7 +109,8 @@ public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolea
             vms.merge(v.phase(), 1, Integer::sum);
         }
         return new NodeSnapshot(node.isLeader(), node.epoch(), state.leader(), node.isReady(), node.isFrozen(),
-                node.isSelfFenced(), hosts, live, vms, node.peerStats(), state.cluster().disarmed(),
+                node.isSelfFenced(), hosts, live, vms, onMaintenanceHosts(state), node.peerStats(),
+                state.cluster().disarmed(),
                 hostsNotArmed(state));
     }
 
@@ -107,6 +127,21 @@ public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolea
         int n = 0;
         for (HostRecord h : state.hosts().values()) {
             if (state.isLive(h.id()) && !h.armedIn(cluster, state.live().get(h.id()).last())) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * The HA VMs of {@code state} that a host in maintenance still holds (placed, running,
+     * migrating or relocating there): what its drain has not moved yet. One pass over the VMs.
+     */
+    static int onMaintenanceHosts(ClusterState state) {
+        int n = 0;
+        for (VmRecord v : state.vms().values()) {
+            HostRecord owner = v.owner() == null ? null : state.hosts().get(v.owner());
+            if (v.spec().ha() && v.phase().holdsCapacity() && owner != null && owner.inMaintenance()) {
                 n++;
             }
         }

@@ -200,6 +200,18 @@ class HavnctlTest {
                 + "failed: unable to connect to node2; retried with a growing wait\n"), r.out());
     }
 
+    @Test
+    void aVmBetweenStartAttemptsNeedsAttentionWithTheReason() {
+        ClusterState c = FakeDaemon.cluster();
+        SortedMap<VmId, VmRecord> vms = new TreeMap<>(c.vms());
+        vms.put(WEB1, vms.get(WEB1).startFailed("START failed: disk not found"));
+        daemon.state = new ClusterState(c.epoch(), c.leader(), c.hosts(), c.live(), vms);
+        Result r = havnctl("status");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().contains("  VM web1 (" + WEB1 + "): start failed on node1: START failed: disk not found; "
+                + "started again after a growing wait, in error after too many failures\n"), r.out());
+    }
+
     /** Runs havnctl with --wait on a fake clock: each pause moves the cluster to the next of {@code states}. */
     private Result waiting(List<java.util.function.UnaryOperator<VmRecord>> states, String... args) {
         long[] clock = {0};

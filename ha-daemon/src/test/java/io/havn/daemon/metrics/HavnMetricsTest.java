@@ -119,11 +119,12 @@ class HavnMetricsTest {
         Exposition before = scrape();
         assertEquals(0, value(before, "havn_leader"));
         assertEquals(0, value(before, "havn_vms", "phase", "start_failed"), "every phase, from the start");
+        assertEquals(0, value(before, "havn_vms_on_maintenance_hosts"));
         assertFalse(before.has("havn_peer_phi"));
 
         metrics.update(new NodeSnapshot(true, 7, SELF, true, false, false,
                 Map.of(NodeSnapshot.HostState.LIVE, 2, NodeSnapshot.HostState.DOWN, 1), 2,
-                Map.of(VmPhase.RUNNING, 5, VmPhase.ERROR, 1),
+                Map.of(VmPhase.RUNNING, 5, VmPhase.ERROR, 1), 2,
                 List.of(new PeerStat(N2, "HEALTHY", false, 0.5, 1.5, 150),
                         new PeerStat(N3, "UNKNOWN", true, 12.0, Double.NaN, 4_000))));
         Exposition e = scrape();
@@ -138,6 +139,7 @@ class HavnMetricsTest {
         assertEquals(5, value(e, "havn_vms", "phase", "running"));
         assertEquals(1, value(e, "havn_vms", "phase", "error"));
         assertEquals(0, value(e, "havn_vms", "phase", "recovering"));
+        assertEquals(2, value(e, "havn_vms_on_maintenance_hosts"));
         assertEquals(0.5, value(e, "havn_peer_phi", "peer", "node2"));
         assertEquals(0.0015, value(e, "havn_peer_heartbeat_rtt_seconds", "peer", "node2"), 1e-12);
         assertEquals(1, value(e, "havn_peer_healthy", "peer", "node2"));
@@ -150,9 +152,10 @@ class HavnMetricsTest {
                 e.help().get("havn_peer_heartbeat_rtt_seconds"));
 
         metrics.update(new NodeSnapshot(false, 8, N2, true, false, false, Map.of(NodeSnapshot.HostState.LIVE, 2), 2,
-                Map.of(), List.of(new PeerStat(N2, "HEALTHY", false, 0.4, 1.0, 100))));
+                Map.of(), 0, List.of(new PeerStat(N2, "HEALTHY", false, 0.4, 1.0, 100))));
         Exposition after = scrape();
         assertEquals(0, value(after, "havn_leader"));
+        assertEquals(0, value(after, "havn_vms_on_maintenance_hosts"));
         assertTrue(after.find("havn_peer_phi", "peer", "node3").isEmpty(), "a peer that left has no series");
         assertEquals(1, after.find("havn_peer_phi", "peer", "node2").size());
     }

@@ -53,7 +53,7 @@ class MetricsReferencesTest {
                      h -> null, e -> { })) {
             m.bindHeartbeatDrops(t);
             m.bindRecordRefusals(new RecordRefusals());
-            m.update(new NodeSnapshot(true, 1, new HostId("node1"), true, false, false, Map.of(), 0, Map.of(),
+            m.update(new NodeSnapshot(true, 1, new HostId("node1"), true, false, false, Map.of(), 0, Map.of(), 0,
                     List.of(new PeerStat(new HostId("node2"), "HEALTHY", false, 0.3, 1.0, 100))));
             m.adminAnswered("{\"command\":\"status\"}", "{\"ok\":true}");
             scrape = Exposition.parse(m.scrape());

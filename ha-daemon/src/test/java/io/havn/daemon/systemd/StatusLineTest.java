@@ -17,7 +17,7 @@ class StatusLineTest {
 
     private static NodeSnapshot node(boolean leader, boolean ready, boolean frozen, boolean selfFenced, HostId leaderHost,
                                      Map<HostState, Integer> hosts, int live, Map<VmPhase, Integer> vms) {
-        return new NodeSnapshot(leader, 7, leaderHost, ready, frozen, selfFenced, hosts, live, vms, List.of());
+        return new NodeSnapshot(leader, 7, leaderHost, ready, frozen, selfFenced, hosts, live, vms, 0, List.of());
     }
 
     @Test

@@ -109,7 +109,8 @@ class ManagerPathsTest {
         c.failStartsForever("a");
         int from = c.decisions().size();
         ok(c, c.adminAndWait("node1", new AdminCommand.VmStart(vm("a"))));
-        c.awaitMs(30_000, () -> phase(c, "a") == VmPhase.ERROR, "a ends in phase error");
+        // five waits before the five retries: 1, 2, 4, 8 and 16 s, each plus up to a quarter
+        c.awaitMs(60_000, () -> phase(c, "a") == VmPhase.ERROR, "a ends in phase error");
 
         VmRecord r = c.record("a");
         int hostsTried = 1 + c.settings.maxRelocate();
@@ -129,6 +130,14 @@ class ManagerPathsTest {
         int expectedStarts = hostsTried * (1 + c.settings.maxRestart());
         assertEquals(expectedStarts, c.since(from, Decision.Kind.START_FAILED, "a").size(),
                 "1 + maxRestart starts on each host tried\n" + c.trail());
+        List<Long> waits = c.since(from, Decision.Kind.START_RETRY, "a").stream()
+                .map(d -> Long.parseLong(d.detail().replaceAll("^.*; next attempt in (\\d+) ms.*$", "$1"))).toList();
+        assertEquals(expectedStarts - 1, waits.size(), "a wait before each retry, none before giving up\n" + c.trail());
+        for (int i = 0; i < waits.size(); i++) {
+            long base = 1_000L << i;
+            assertTrue(waits.get(i) >= base && waits.get(i) <= base + base / 4, "wait " + (i + 1) + " of " + waits
+                    + " doubles from 1 s\n" + c.trail());
+        }
 
         c.runMs(20_000);
         assertEquals(VmPhase.ERROR, phase(c, "a"), "it stays in error\n" + c.trail());

@@ -1,0 +1,47 @@
+package io.havn.daemon.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.havn.common.model.ClusterState;
+import io.havn.common.model.HostAdminState;
+import io.havn.common.model.HostCapacity;
+import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.Priority;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmPhase;
+import io.havn.common.model.VmRecord;
+import io.havn.common.model.VmSpec;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+/** What the snapshot counts from the cluster state for {@code havn_vms_on_maintenance_hosts}. */
+class NodeSnapshotTest {
+    private static final HostId NODE1 = new HostId("node1");
+    private static final HostId NODE2 = new HostId("node2");
+
+    private static VmSpec spec(String name, boolean ha) {
+        return new VmSpec(new VmId(name), name, 1, 512, Priority.MEDIUM, ha, "<domain type='kvm'/>");
+    }
+
+    @Test
+    void theHaVmsAHostInMaintenanceStillHoldsAreCountedAndNothingElse() {
+        TreeMap<HostId, HostRecord> hosts = new TreeMap<>();
+        hosts.put(NODE1, new HostRecord(NODE1, new HostCapacity(8, 16384), null, null, HostAdminState.MAINTENANCE,
+                false));
+        hosts.put(NODE2, new HostRecord(NODE2, new HostCapacity(8, 16384), null, null, HostAdminState.ACTIVE, false));
+        TreeMap<VmId, VmRecord> vms = new TreeMap<>();
+        VmRecord running = VmRecord.running(spec("a", true), NODE1, 5);
+        vms.put(new VmId("a"), running); // not moved yet: counted
+        vms.put(new VmId("b"), VmRecord.running(spec("b", true), NODE1, 5).migratingTo(NODE2, 9)); // still there
+        vms.put(new VmId("c"), VmRecord.running(spec("c", true), NODE2, 9)); // on an active host
+        vms.put(new VmId("d"), VmRecord.running(spec("d", false), NODE1, 5)); // not under HA: never drained
+        vms.put(new VmId("e"), VmRecord.running(spec("e", true), NODE1, 5).startFailed("no disk")); // holds nothing
+        vms.put(new VmId("f"), VmRecord.running(spec("f", true), NODE1, 5).unowned(VmPhase.STOPPED, "stopped"));
+        ClusterState state = new ClusterState(3, NODE2, hosts, new TreeMap<>(), vms);
+
+        assertEquals(2, NodeSnapshot.onMaintenanceHosts(state));
+        assertEquals(0, NodeSnapshot.onMaintenanceHosts(new ClusterState(3, NODE2, new TreeMap<>(), new TreeMap<>(),
+                vms)), "a VM whose owner is not registered is no drain's");
+    }
+}
