@@ -49,6 +49,8 @@ final class OneNodeRig {
     final List<List<CoordOp>> writes = new ArrayList<>();
     /** What the quorum answered to each write, by its index in {@link #writes} (absent: not answered yet). */
     private final Map<Integer, WriteOutcome> outcomes = new HashMap<>();
+    /** What the node told the watchdog, in order: the deadline armed (ns), or -1 for a release. */
+    final List<Long> watchdogCalls = new ArrayList<>();
     /** The last heartbeat the node sent to each peer. */
     final Map<HostId, Heartbeat> sent = new HashMap<>();
 
@@ -57,6 +59,8 @@ final class OneNodeRig {
     final Map<VmId, Versioned<VmRecord>> vms = new TreeMap<>();
     final Map<HostId, Versioned<HostRecord>> hosts = new TreeMap<>();
     final Map<HostId, Set<Long>> live = new HashMap<>();
+    /** The cluster record; null while none is written. */
+    Versioned<io.havn.common.model.ClusterRecord> cluster;
     /** Whether the quorum answers confirmations (false: unreachable, as in an outage). */
     boolean confirmsAnswered = true;
     /** Whether writes are held for {@link #releaseWrites()} instead of answered at once. */
@@ -147,6 +151,19 @@ final class OneNodeRig {
         driver.handle(new NodeEvent.HostChanged(id, r));
     }
 
+    /** Puts a host record in the quorum and tells the node. */
+    void host(HostRecord r, int version) {
+        Versioned<HostRecord> v = new Versioned<>(r, version);
+        hosts.put(r.id(), v);
+        driver.handle(new NodeEvent.HostChanged(r.id(), v));
+    }
+
+    /** Puts the cluster record in the quorum and tells the node. */
+    void cluster(io.havn.common.model.ClusterRecord r, int version) {
+        cluster = new Versioned<>(r, version);
+        driver.handle(new NodeEvent.ClusterChanged(cluster));
+    }
+
     /** Puts a VM record in the quorum and tells the node. */
     void vm(VmRecord r, int version) {
         Versioned<VmRecord> v = new Versioned<>(r, version);
@@ -176,6 +193,16 @@ final class OneNodeRig {
         live.computeIfAbsent(me, h -> new TreeSet<>()).add(s);
         driver.handle(new NodeEvent.LiveChanged(me, Set.copyOf(live.get(me))));
         clock.advance(10 * MS); // the first confirmation lands; the node registers
+    }
+
+    /** The node's session ended at the quorum and it opened {@code s}, which the quorum confirms. */
+    void newSession(long s) {
+        live.computeIfAbsent(me, h -> new TreeSet<>()).remove(session);
+        driver.handle(new NodeEvent.SessionEnded(session));
+        session = s;
+        driver.handle(new NodeEvent.SessionStarted(s, nodeSettings.sessionTimeoutMs()));
+        live.get(me).add(s);
+        driver.handle(new NodeEvent.LiveChanged(me, Set.copyOf(live.get(me))));
     }
 
     /** Makes the node the leader of epoch {@code e}. */
@@ -330,6 +357,8 @@ final class OneNodeRig {
                 vms.put(p.record().id(), new Versioned<>(p.record(), p.expectedVersion() + 1));
             } else if (op instanceof CoordOp.PutHost p) {
                 hosts.put(p.record().id(), new Versioned<>(p.record(), p.expectedVersion() + 1));
+            } else if (op instanceof CoordOp.PutCluster p) {
+                cluster = new Versioned<>(p.record(), p.expectedVersion() + 1);
             }
         }
         return WriteOutcome.OK;
@@ -349,6 +378,10 @@ final class OneNodeRig {
             return at(vms.get(p.record().id()), p.expectedVersion());
         } else if (op instanceof CoordOp.PutHost p) {
             return at(hosts.get(p.record().id()), p.expectedVersion());
+        } else if (op instanceof CoordOp.CheckCluster c) {
+            return at(cluster, c.version());
+        } else if (op instanceof CoordOp.PutCluster p) {
+            return at(cluster, p.expectedVersion());
         }
         return true; // requests: not modelled
     }
@@ -421,10 +454,12 @@ final class OneNodeRig {
         return new Watchdog() {
             @Override
             public void armUntil(long deadlineNanos) {
+                watchdogCalls.add(deadlineNanos);
             }
 
             @Override
             public void release() {
+                watchdogCalls.add(-1L);
             }
 
             @Override

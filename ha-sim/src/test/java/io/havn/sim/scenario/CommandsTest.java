@@ -57,6 +57,12 @@ class CommandsTest {
         m.put("vm-start web1", new Command.VmStart("web1"));
         m.put("vm-disable web1", new Command.VmDisable("web1"));
         m.put("vm-enable web1", new Command.VmEnable("web1"));
+        m.put("shutdown node1", new Command.Shutdown(N1, -1));
+        m.put("reboot node1 45s", new Command.Shutdown(N1, 45_000));
+        m.put("disarm keep", new Command.Disarm(io.havn.common.model.ClusterRecord.Disarm.KEEP_WATCHDOGS));
+        m.put("arm", new Command.Arm());
+        m.put("shutdown-policy freeze", new Command.SetShutdownPolicy(null, io.havn.common.model.ShutdownPolicy.FREEZE));
+        m.put("host-shutdown-policy node1 inherit", new Command.SetShutdownPolicy(N1, null));
         return m;
     }
 
@@ -69,7 +75,8 @@ class CommandsTest {
         Set<Class<?>> exampled = new java.util.HashSet<>();
         EXAMPLES.values().forEach(c -> exampled.add(c.getClass()));
         assertEquals(Set.of(Command.class.getPermittedSubclasses()), exampled, "every command record has an example");
-        assertEquals(Commands.verbs().size(), EXAMPLES.size(), "every verb has one example (cut and cut-oneway share a record)");
+        assertEquals(Commands.verbs().size(), EXAMPLES.size(),
+                "every verb has one example (cut and cut-oneway, shutdown and reboot, and the two policies share a record)");
     }
 
     @Test
@@ -94,7 +101,7 @@ class CommandsTest {
 
     @Test
     void rejectsUnknownCommands() {
-        assertProblem("reboot node1", "unknown command 'reboot'", "crash, power-on");
+        assertProblem("reset node1", "unknown command 'reset'", "crash, power-on");
         assertProblem("", "empty command");
     }
 

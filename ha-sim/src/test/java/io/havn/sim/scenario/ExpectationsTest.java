@@ -33,6 +33,7 @@ class ExpectationsTest {
         facts.put("web1 stopped", new Fact.Stopped("web1"));
         facts.put("web1 error", new Fact.InError("web1"));
         facts.put("web1 recovering", new Fact.Recovering("web1"));
+        facts.put("web1 frozen", new Fact.Frozen("web1"));
         facts.put("web1 downtime <= 1500ms", new Fact.Downtime("web1", 1_500));
         facts.put("node1 fenced", new Fact.Fenced(N1));
         facts.put("node1 live", new Fact.Live(N1));

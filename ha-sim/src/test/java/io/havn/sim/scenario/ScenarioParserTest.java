@@ -351,7 +351,7 @@ class ScenarioParserTest {
 
     @Test
     void unknownCommand() {
-        assertError(BASE_HOSTS + "timeline: [{at: 5s, do: reboot node1}]\n", "timeline[0].do", "unknown command 'reboot'");
+        assertError(BASE_HOSTS + "timeline: [{at: 5s, do: reset node1}]\n", "timeline[0].do", "unknown command 'reset'");
     }
 
     @Test

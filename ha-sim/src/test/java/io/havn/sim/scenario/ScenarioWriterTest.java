@@ -51,6 +51,7 @@ class ScenarioWriterTest {
                   - "end:   yes stopped"
                   - "always: web1 error"
                   - "never: db1 recovering"
+                  - "never: db1 frozen"
                   - "end: web1 downtime <= 1500ms"
                   - "never: on fenced"
                   - "end: 7seas live"
