@@ -138,7 +138,7 @@ EOF
       echo "  device: fence-$h"
       echo "  devices:"
       for t in "${E2E_HOSTS[@]}"; do
-        echo "    fence-$t: {agent: \"$E2E_HERE/fence_havn_e2e\", options: {netns: $(host_netns "$t")}}"
+        echo "    fence-$t: {agent: \"$E2E_HERE/fence_havn_e2e\", options: {netns: $(host_netns "$t")${E2E_CGROUP:+, cgroup: \"$E2E_CGROUP/$t\"}}}"
       done
     fi
   } > "$d/havn.yaml"
@@ -360,6 +360,7 @@ setup() {
   chmod 600 "$E2E_DIR/cluster.key"
 
   net_make
+  cgroups_make
   zk_start
   local h i=0 vm caps=""
   for h in "${E2E_HOSTS[@]}"; do host_make "$h"; done
@@ -536,7 +537,7 @@ saturate() {
   n=$(nproc)
   say "every core busy for $s s: $n spinning processes in $h"
   for ((i = 0; i < n; i++)); do
-    nsenter --net="/run/netns/$(host_netns "$h")" -- timeout "$s" bash -c 'while :; do :; done' &
+    ( cgroup_join "$h" && exec nsenter --net="/run/netns/$(host_netns "$h")" -- timeout "$s" bash -c 'while :; do :; done' ) &
     pids+=($!)
   done
   wait "${pids[@]}" || true

@@ -9,6 +9,10 @@
 # /var/cache/libvirt, /etc/hosts, /etc/passwd and /etc/group are its own; the rest of the
 # filesystem, /dev included, every host sees alike: the guests' disks, loop devices over images
 # in one directory, are at the same path on every host, as a SAN's LUNs would be.
+#
+# Every process of a host (its daemons, the guests they start, the harness's commands in it) is
+# put in the host's own cgroup, $E2E_CGROUP/HOST, when it starts: the fence agent powers the host
+# off by killing that cgroup at once, as quickly as a power switch (see cgroups_make).
 
 E2E_NET=10.88.0                   # the test bridge's /24; the root namespace is .1
 E2E_BRIDGE=havne2e0
@@ -24,11 +28,12 @@ host_netns() { echo "havn-e2e-$1"; }
 host_dir() { echo "$E2E_DIR/$1"; }
 host_veth() { echo "he2e-$1"; }                     # the root end of the host's link
 
-# Runs a command inside HOST: its network, mount and UTS namespaces.
+# Runs a command inside HOST: its network, mount and UTS namespaces, and its cgroup.
 in_host() {
   local h=$1
   shift
-  nsenter --net="/run/netns/$(host_netns "$h")" --mount="$E2E_DIR/ns/$h.mnt" --uts="$E2E_DIR/ns/$h.uts" -- "$@"
+  ( cgroup_join "$h" && exec nsenter --net="/run/netns/$(host_netns "$h")" --mount="$E2E_DIR/ns/$h.mnt" \
+    --uts="$E2E_DIR/ns/$h.uts" -- "$@" )
 }
 
 virsh_in() {
@@ -37,8 +42,9 @@ virsh_in() {
   in_host "$h" virsh -q -c qemu:///system "$@"
 }
 
-# The pids of every process in HOST's network namespace. (-ef, same device and inode, is a
-# builtin: no command per process, which on a loaded machine makes a scan take seconds.)
+# The pids of every process in HOST's network namespace, in its cgroup or not. (-ef, same device
+# and inode, is a builtin: no command per process, which on a loaded machine makes a scan take
+# seconds.)
 host_pids() {
   local ns p
   ns=/run/netns/$(host_netns "$1")
@@ -61,6 +67,66 @@ net_make() {
   ip addr add "$E2E_NET.1/24" dev "$E2E_BRIDGE"
   ip link set "$E2E_BRIDGE" up
 }
+
+# ---------------------------------------------------------------- the hosts' cgroups
+
+# Makes a cgroup for every host, $E2E_CGROUP/HOST: the fence agent kills a host's with one write
+# to its cgroup.kill (Linux 5.14), where a walk of /proc for the processes in the host's network
+# namespace takes seconds on a loaded machine and made the test time its own fence. cgroup v2 is
+# mounted for it in $E2E_DIR/cgroup (beside the machine's own mount, if any: it is one
+# hierarchy), before the hosts' mount namespaces are made: they see it at the same path, where
+# their own sysfs hides /sys/fs/cgroup, and the agent runs in them too (as their havnd's child).
+# No controller is enabled: the cgroups only group. Where cgroup v2 cannot be mounted, has no
+# cgroup.kill, or root may not move a process into it, E2E_CGROUP stays empty: the hosts get no
+# cgroup and the agent walks /proc.
+E2E_CGROUP=
+cgroups_make() {
+  local m=$E2E_DIR/cgroup
+  mkdir -p "$m"
+  # the probe: a subshell that moves itself in, and ends
+  if mount -t cgroup2 cgroup2 "$m" 2> /dev/null \
+    && mkdir -p "${E2E_HOSTS[@]/#/$m/havn-e2e/}" 2> /dev/null \
+    && [ -f "$m/havn-e2e/${E2E_HOSTS[0]}/cgroup.kill" ] \
+    && (echo "$BASHPID" > "$m/havn-e2e/${E2E_HOSTS[0]}/cgroup.procs") 2> /dev/null; then
+    E2E_CGROUP=$m/havn-e2e
+    say "each host's processes in a cgroup of its own under $E2E_CGROUP: a fence kills them at once"
+    return 0
+  fi
+  cgroups_remove
+  say "no usable cgroup v2 with cgroup.kill here: the fence agent finds a host's processes by a walk of /proc"
+}
+
+# Puts the calling shell, a subshell about to exec a command of HOST's, in HOST's cgroup (if any).
+cgroup_join() {
+  [ -z "$E2E_CGROUP" ] || echo "$BASHPID" > "$E2E_CGROUP/$1/cgroup.procs"
+}
+
+# The fence agent's option for HOST's cgroup, or nothing.
+cgroup_option() {
+  [ -z "$E2E_CGROUP" ] || echo "cgroup=$E2E_CGROUP/$1"
+}
+
+# Kills whatever the hosts' cgroups hold, removes them and unmounts $E2E_DIR/cgroup; what a run
+# left behind too (mounting it again to find them). Safe to call at any point and more than once.
+cgroups_remove() (
+  set +e
+  trap - ERR
+  local m=$E2E_DIR/cgroup t
+  [ -d "$m" ] || return 0
+  mountpoint -q "$m" || mount -t cgroup2 cgroup2 "$m" 2> /dev/null || return 0
+  for t in "$m"/havn-e2e/*/; do
+    [ -f "$t/cgroup.kill" ] || continue
+    echo 1 > "$t/cgroup.kill"
+    for _ in $(seq 100); do
+      grep -qx 'populated 0' "$t/cgroup.events" && break
+      sleep 0.1
+    done
+    rmdir "$t"
+  done
+  [ -d "$m/havn-e2e" ] && rmdir "$m/havn-e2e"
+  umount "$m" && rmdir "$m"
+  return 0
+)
 
 # ---------------------------------------------------------------- a host
 
@@ -162,7 +228,7 @@ havnd_start() {
   d=$(host_dir "$h")
   echo "---- havnd start $(date -u +%T.%3N)" >> "$d/havnd.log"
   # at the priority havnd.service gives it (Nice=-10; CPUWeight= needs systemd, which is not here)
-  spawn "$d/havnd.log" "$d/havnd.pid" nsenter --net="/run/netns/$(host_netns "$h")" --mount="$E2E_DIR/ns/$h.mnt" \
+  spawn "$h" "$d/havnd.log" "$d/havnd.pid" nsenter --net="/run/netns/$(host_netns "$h")" --mount="$E2E_DIR/ns/$h.mnt" \
     --uts="$E2E_DIR/ns/$h.uts" -- nice -n -10 java $E2E_JAVA_OPTS -jar "$HAVND_JAR" --config "$d/havn.yaml"
 }
 
@@ -174,22 +240,24 @@ havnd_start() {
 signal_start() {
   local h=$1 d
   d=$(host_dir "$h")
-  spawn "$d/petter.log" "$d/petter.pid" nsenter --net="/run/netns/$(host_netns "$h")" -- sleep infinity
+  spawn "$h" "$d/petter.log" "$d/petter.pid" nsenter --net="/run/netns/$(host_netns "$h")" -- sleep infinity
   printf 'havn-watchdog-status 1 %s %s 3000 e2e-stand-in-for-dev-watchdog\n' \
     "$(cat /proc/sys/kernel/random/boot_id)" "$(cat "$d/petter.pid")" > "$d/havn/watchdog.status"
   echo "---- havn-signal start $(date -u +%T.%3N)" >> "$d/signal.log"
-  spawn "$d/signal.log" "$d/signal.pid" nsenter --net="/run/netns/$(host_netns "$h")" --mount="$E2E_DIR/ns/$h.mnt" \
+  spawn "$h" "$d/signal.log" "$d/signal.pid" nsenter --net="/run/netns/$(host_netns "$h")" --mount="$E2E_DIR/ns/$h.mnt" \
     --uts="$E2E_DIR/ns/$h.uts" -- nice -n -10 java $E2E_SIGNAL_JAVA_OPTS -cp "$HAVND_JAR" \
     io.havn.daemon.signal.SignalSender --config "$d/havn.yaml"
 }
 
-# Runs a daemon in a session of its own, appending its output to LOG and its pid to PIDFILE. It is
-# no job of the harness's: the harness kills daemons on purpose and is not to be told. It keeps
-# none of the harness's own output open (whoever reads it would wait for the daemon's end).
+# Runs a daemon of HOST (- for one of the machine's) in a session of its own and in HOST's cgroup,
+# appending its output to LOG and its pid to PIDFILE. It is no job of the harness's: the harness
+# kills daemons on purpose and is not to be told. It keeps none of the harness's own output open
+# (whoever reads it would wait for the daemon's end).
 spawn() {
-  local log=$1 pidfile=$2
-  shift 2
-  ( trap - ERR; exec setsid "$@" {E2E_OUT}>&- {E2E_ERR}>&- ) < /dev/null >> "$log" 2>&1 &
+  local h=$1 log=$2 pidfile=$3
+  shift 3
+  ( trap - ERR; [ "$h" = - ] || cgroup_join "$h" || exit 1
+    exec setsid "$@" {E2E_OUT}>&- {E2E_ERR}>&- ) < /dev/null >> "$log" 2>&1 &
   echo $! > "$pidfile"
   disown $!
 }
@@ -210,7 +278,7 @@ not_running() { ! kill -0 "$1" 2>/dev/null; }
 
 # The fence agent on HOST, from the root namespace: action off or status.
 fence_host() {
-  printf 'netns=%s\naction=%s\n' "$(host_netns "$1")" "$2" | "$E2E_HERE/fence_havn_e2e"
+  printf 'netns=%s\n%s\naction=%s\n' "$(host_netns "$1")" "$(cgroup_option "$1")" "$2" | "$E2E_HERE/fence_havn_e2e"
 }
 
 link_set() {
@@ -273,7 +341,7 @@ maxSessionTimeout=60000
 admin.enableServer=false
 4lw.commands.whitelist=ruok
 EOF
-  spawn "$z/zk.log" "$z/zk.pid" java -Xmx256m -cp "$E2E_ZK_CLASSPATH" \
+  spawn - "$z/zk.log" "$z/zk.pid" java -Xmx256m -cp "$E2E_ZK_CLASSPATH" \
     org.apache.zookeeper.server.ZooKeeperServerMain "$z/zoo.cfg"
   wait_for "ZooKeeper on $E2E_NET.1:$E2E_ZK_TLS_PORT" 60 zk_ok_or_gone "$(cat "$z/zk.pid")"
   kill -0 "$(cat "$z/zk.pid")" 2>/dev/null \
@@ -304,6 +372,7 @@ teardown() (
   set +e
   trap - ERR
   local h pids t z cmd
+  cgroups_remove
   for h in "${E2E_HOSTS[@]}"; do
     [ -e "/run/netns/$(host_netns "$h")" ] || continue
     for _ in 1 2 3 4 5 6 7 8 9 10; do
@@ -340,6 +409,7 @@ teardown() (
   if [ -f "$E2E_DIR/made-dirs" ]; then
     while read -r t; do rmdir "$t" 2>/dev/null; done < <(sort -ru "$E2E_DIR/made-dirs")
   fi
-  rm -rf "$E2E_DIR"
+  # never into a mount left behind (a cgroup hierarchy's empty cgroups would go)
+  rm -rf --one-file-system "$E2E_DIR"
   return 0
 )
