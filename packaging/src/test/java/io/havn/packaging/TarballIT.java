@@ -133,6 +133,34 @@ class TarballIT {
     }
 
     @Test
+    void havndsWrapperWritesAClassArchiveAtTheFirstExitAndMapsItAfterButNotForAConfigCheck() throws IOException {
+        Path bin = fakeJava(dir.resolve("bin"));
+        Path cds = Files.createDirectories(dir.resolve("state"));
+        Files.writeString(cds.resolve("havnd-of-an-older-jar.jsa"), "stale");
+        java.util.function.Consumer<Map<String, String>> env = e -> {
+            e.remove("JAVA_HOME");
+            e.remove("HAVN_JAVA_OPTS");
+            e.put("HAVN_CDS_DIR", cds.toString());
+            e.put("PATH", bin + ":" + e.getOrDefault("PATH", "/usr/bin:/bin"));
+        };
+        // the first run of this jar and java: told to write the archive at its exit; older ones go
+        Run.run(dir, env, top.resolve("bin/havnd").toString(), "--no-such-option").exits(2);
+        List<String> first = javaArguments(bin);
+        String write = first.stream().filter(a -> a.startsWith("-XX:ArchiveClassesAtExit=")).findFirst()
+                .orElseThrow(() -> new AssertionError("no archive asked for: " + first));
+        Path archive = Path.of(write.substring(write.indexOf('=') + 1));
+        assertEquals(cds, archive.getParent());
+        assertTrue(Files.size(archive) > 0, "the JVM wrote it at its exit");
+        assertFalse(Files.exists(cds.resolve("havnd-of-an-older-jar.jsa")), "an older jar's archive is removed");
+        // later runs map it
+        Run.run(dir, env, top.resolve("bin/havnd").toString(), "--no-such-option").exits(2);
+        assertTrue(javaArguments(bin).contains("-XX:SharedArchiveFile=" + archive), javaArguments(bin).toString());
+        // a config check is not the daemon: it neither writes nor maps the archive
+        Run.run(dir, env, top.resolve("bin/havnd").toString(), "--version").ok();
+        assertTrue(javaArguments(bin).stream().noneMatch(a -> a.contains("Archive")), javaArguments(bin).toString());
+    }
+
+    @Test
     void theWatchdogWrapperExecsThePetterWhichRefusesAFileThatIsNoWatchdog() throws IOException {
         Path bin = fakeJava(dir.resolve("bin"));
         Path device = Files.createFile(dir.resolve("watchdog"));

@@ -151,6 +151,18 @@ class DisarmAndArmTest {
     }
 
     @Test
+    void whileDisarmedEvenAHostRecordedOffHasItsVmsRestartedOnlyOnceTheClusterIsArmed() {
+        OneNodeRig rig = leadingWithNode2RunningA(null, KEEP, null);
+        rig.live("node2");
+        rig.host(rig.hosts.get(NODE2).value().withOffConfirmed(true), 1); // an operator's fence confirm
+        rig.passMs(30_000, "node3");
+        assertFalse(placedElsewhere(rig), "disarmed: nothing is restarted elsewhere\n" + rig.trail());
+        rig.cluster(KEEP.arm(), 1);
+        rig.passMs(3_000, "node3");
+        assertTrue(placedElsewhere(rig), "armed: the confirmation is proof, as always\n" + rig.trail());
+    }
+
+    @Test
     void afterAnArmTheExpiryOfASessionThatNeverAcknowledgedItProvesNothing() {
         ClusterRecord armed = KEEP.arm().disarm(ClusterRecord.Disarm.KEEP_WATCHDOGS).arm();
         OneNodeRig rig = leadingWithNode2RunningA(null, armed, new HostRecord.ArmAck(armed.generation() - 2, 5));
