@@ -486,9 +486,14 @@ public final class SimWorld {
     /**
      * Shuts {@code id} down cleanly, as {@code systemctl poweroff} or a reboot does: its daemon is told
      * the host is stopping and follows the shutdown policy; once it has answered (or after
-     * shutdownMigrateMs and 30 s, as havnd waits) it exits and the host powers off, back on after
-     * {@code backAfterMs} (never, when negative). The session is abandoned and expires later.
+     * shutdownMigrateMs and 30 s, as havnd waits) it exits, and the host powers off
+     * {@link #SHUTDOWN_TAIL_MS} later (the rest of the system stops meanwhile; what still runs there
+     * runs on until then), back on after {@code backAfterMs} (never, when negative). The session is
+     * abandoned and expires later.
      */
+    /** How long a host shut down cleanly runs on after its daemon exited, before it powers off. */
+    static final long SHUTDOWN_TAIL_MS = 5_000;
+
     public void shutdown(HostId id, long backAfterMs) {
         SimHost h = hosts.get(id);
         if (h == null || !h.powered) {
@@ -499,17 +504,26 @@ public final class SimWorld {
         long rid = nextRequest++;
         Runnable off = () -> {
             onReply.remove(rid);
-            if (h.boots == boots && h.powered) {
+            if (h.boots == boots && h.powered && h.node != null) {
                 note(id, "daemon", "daemon exits: " + (replies.containsKey(rid) ? replies.get(rid).message()
                         : "no answer in time"));
-                powerOff(h, "shut down");
-                if (backAfterMs >= 0) {
-                    clock.schedule(backAfterMs * MS, () -> powerOn(id));
-                }
+                stopDaemon(h);
+                // the rest of the system stops after havnd (libvirt last): what still runs runs on until then
+                clock.schedule(SHUTDOWN_TAIL_MS * MS, () -> {
+                    if (h.boots == boots) {
+                        powerOff(h, "shut down");
+                        if (backAfterMs >= 0) {
+                            clock.schedule(backAfterMs * MS, () -> powerOn(id));
+                        }
+                    }
+                });
             }
         };
         if (!h.daemonRunning()) {
-            off.run();
+            powerOff(h, "shut down");
+            if (backAfterMs >= 0) {
+                clock.schedule(backAfterMs * MS, () -> powerOn(id));
+            }
             return;
         }
         onReply.put(rid, () -> clock.schedule(MS, off));
