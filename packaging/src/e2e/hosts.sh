@@ -230,7 +230,7 @@ havnd_start() {
   # at the priority havnd.service gives it (Nice=-10; CPUWeight= needs systemd, which is not here)
   # and with class-data sharing, as the packaged wrapper runs it (HAVN_CDS_DIR): the first clean
   # stop writes the archive, later starts map it
-  local cds="-XX:ArchiveClassesAtExit=$d/havnd.jsa"
+  local cds="-XX:ArchiveClassesAtExit=$d/havnd.jsa -Xlog:cds=off"
   [ -s "$d/havnd.jsa" ] && cds="-XX:SharedArchiveFile=$d/havnd.jsa"
   spawn "$h" "$d/havnd.log" "$d/havnd.pid" nsenter --net="/run/netns/$(host_netns "$h")" --mount="$E2E_DIR/ns/$h.mnt" \
     --uts="$E2E_DIR/ns/$h.uts" -- nice -n -10 java $E2E_JAVA_OPTS $cds -jar "$HAVND_JAR" --config "$d/havn.yaml"

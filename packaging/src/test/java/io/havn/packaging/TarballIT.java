@@ -158,6 +158,7 @@ class TarballIT {
         // a config check is not the daemon: it neither writes nor maps the archive
         Run.run(dir, env, top.resolve("bin/havnd").toString(), "--version").ok();
         assertTrue(javaArguments(bin).stream().noneMatch(a -> a.contains("Archive")), javaArguments(bin).toString());
+        assertTrue(first.contains("-Xlog:cds=off"), "the dump's notes stay out of the journal: " + first);
     }
 
     @Test
