@@ -25,7 +25,7 @@ import java.util.function.LongPredicate;
  * It routes the node's events to them in the order the node depends on, and wires them together:
  * each part sees the others only through the narrow calls it needs.
  */
-final class HostAgent implements Manager.Host, AdminHandler.Host {
+final class HostAgent implements Manager.Host, AdminHandler.Host, ShuttingDown.Host {
     private final NodeContext n;
     private final LeaseKeeper lease;
     private final LocalDomains local;
@@ -42,42 +42,7 @@ final class HostAgent implements Manager.Host, AdminHandler.Host {
         this.events = new HypervisorEvents(context, local, lease, wiring);
         this.registration = new HostRegistration(context, lease, local, wiring::reconcileAll);
         this.reconciler = new Reconciler(context, lease, local, registration);
-        this.shutdown = new ShuttingDown(context, new ShuttingDown.Host() {
-            @Override
-            public long session() {
-                return lease.session();
-            }
-
-            @Override
-            public boolean registered() {
-                return lease.registered();
-            }
-
-            @Override
-            public boolean leaseValid(long now) {
-                return lease.leaseValid(now);
-            }
-
-            @Override
-            public boolean holdsHaVms() {
-                return local.holdsHaVms();
-            }
-
-            @Override
-            public void shutdown(VmId vm) {
-                local.shutdown(vm);
-            }
-
-            @Override
-            public boolean busy(VmId vm) {
-                return local.inFlight(vm) != null || n.busy(vm);
-            }
-
-            @Override
-            public Map<VmId, DomainState> domains() {
-                return local.domains();
-            }
-        });
+        this.shutdown = new ShuttingDown(context, this);
         reconciler.shuttingDown(shutdown);
     }
 
@@ -177,8 +142,19 @@ final class HostAgent implements Manager.Host, AdminHandler.Host {
     }
 
     /** Whether this host runs, or is about to run, an HA VM: then the watchdog must guard it. */
-    boolean holdsHaVms() {
+    @Override
+    public boolean holdsHaVms() {
         return local.holdsHaVms();
+    }
+
+    @Override
+    public void shutdown(VmId vm) {
+        local.shutdown(vm);
+    }
+
+    @Override
+    public boolean busy(VmId vm) {
+        return local.inFlight(vm) != null || n.busy(vm);
     }
 
     /** The local domains this host runs (for status and admin requests). */

@@ -63,7 +63,7 @@ final class ShuttingDown {
         /** Whether a hypervisor call on {@code vm} is in flight. */
         boolean busy(VmId vm);
 
-        /** The HA VMs running here now. */
+        /** The domains here now, HA or not. */
         Map<VmId, DomainState> domains();
     }
 
