@@ -439,10 +439,10 @@ public final class SimCoordination {
         requests.forEach((id, r) -> c.deliver(new NodeEvent.RequestChanged(id, r)));
         Long first = election.isEmpty() ? null : election.get(0);
         boolean leads = c.session != null && first != null && first == c.session.id;
-        if (leads != c.leaderNotified) {
-            c.leaderNotified = leads;
-            c.deliver(new NodeEvent.LeadershipChanged(leads));
-        }
+        // told again whatever was told before: a change told while this client lost its server was
+        // dropped on the way (the election client re-reads its place on every reconnect, as Curator's does)
+        c.leaderNotified = leads;
+        c.deliver(new NodeEvent.LeadershipChanged(leads));
     }
 
     /** Whether {@code session} of {@code host} is live (has its live node) now. */
