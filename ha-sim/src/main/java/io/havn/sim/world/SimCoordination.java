@@ -118,6 +118,8 @@ public final class SimCoordination {
         boolean wantSession;
         boolean expiryReported;
         boolean leaderNotified;
+        /** The last leadership notice was dropped on the way: it is told again on re-attach. */
+        boolean leadershipDropped;
         /** Whether the daemon is stopped (SIGSTOP, a long pause): its client sends no pings meanwhile. */
         java.util.function.BooleanSupplier paused = () -> false;
 
@@ -130,6 +132,19 @@ public final class SimCoordination {
         /** Whether this client's server serves it now: running, reachable and in the quorum. */
         boolean served() {
             return !closed && server >= 0 && usable(this, server);
+        }
+
+        /** Tells the daemon whether it heads the election; a notice dropped on the way is remembered. */
+        void tellLeadership(boolean leads) {
+            leaderNotified = leads;
+            leadershipDropped = false;
+            clock.schedule(2 * net.latencyNanos(), () -> {
+                if (served()) {
+                    inbox.accept(new NodeEvent.LeadershipChanged(leads));
+                } else if (leaderNotified == leads) {
+                    leadershipDropped = true; // told again on re-attach
+                }
+            });
         }
 
         void deliver(NodeEvent e) {
@@ -352,6 +367,7 @@ public final class SimCoordination {
             c.wantSession = false;
             c.expiryReported = false;
             c.leaderNotified = false;
+            c.leadershipDropped = false;
             c.session = new Session(nextSession++, c, now);
             sessions.put(c.session.id, c.session);
             sendFullState(c);
@@ -401,8 +417,7 @@ public final class SimCoordination {
             }
             boolean leads = first != null && first == c.session.id && !c.session.expired;
             if (leads != c.leaderNotified) {
-                c.leaderNotified = leads;
-                c.deliver(new NodeEvent.LeadershipChanged(leads));
+                c.tellLeadership(leads);
             }
         }
     }
@@ -439,10 +454,11 @@ public final class SimCoordination {
         requests.forEach((id, r) -> c.deliver(new NodeEvent.RequestChanged(id, r)));
         Long first = election.isEmpty() ? null : election.get(0);
         boolean leads = c.session != null && first != null && first == c.session.id;
-        // told again whatever was told before: a change told while this client lost its server was
-        // dropped on the way (the election client re-reads its place on every reconnect, as Curator's does)
-        c.leaderNotified = leads;
-        c.deliver(new NodeEvent.LeadershipChanged(leads));
+        // told again if the last notice was dropped on the way (its server went away meanwhile): an
+        // election client re-reads its place whenever it reconnects
+        if (leads != c.leaderNotified || c.leadershipDropped) {
+            c.tellLeadership(leads);
+        }
     }
 
     /** Whether {@code session} of {@code host} is live (has its live node) now. */
