@@ -4,6 +4,8 @@ import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
 import io.havn.common.model.Versioned;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmPhase;
 import io.havn.common.node.Decision.Kind;
 import io.havn.common.node.NodeEvent.WriteOutcome;
 import io.havn.common.port.CoordOp;
@@ -145,9 +147,9 @@ final class Fencing {
      * live owner itself wrote as not running or frozen.
      */
     private boolean needsProof(HostId h) {
-        for (io.havn.common.model.VmId vm : n.view().vmsOf(h)) {
-            io.havn.common.model.VmPhase p = n.vm(vm).value().phase();
-            if (p != io.havn.common.model.VmPhase.FROZEN && p != io.havn.common.model.VmPhase.NOT_RUNNING) {
+        for (VmId vm : n.view().vmsOf(h)) {
+            VmPhase p = n.vm(vm).value().phase();
+            if (p != VmPhase.FROZEN && p != VmPhase.NOT_RUNNING) {
                 return true;
             }
         }

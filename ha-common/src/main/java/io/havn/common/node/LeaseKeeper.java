@@ -6,8 +6,10 @@ import io.havn.common.model.Versioned;
 import io.havn.common.node.Decision.Kind;
 import io.havn.common.node.NodeEvent.WriteOutcome;
 import io.havn.common.port.CoordOp;
+import java.util.HashSet;
 import java.util.List;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.function.LongPredicate;
 
 /**
@@ -59,7 +61,7 @@ final class LeaseKeeper {
     /** An acknowledgement of the current arm is being written. */
     private boolean acking;
     /** The sessions this daemon opened (not those of a daemon before it on this host). */
-    private final java.util.Set<Long> openedHere = new java.util.HashSet<>();
+    private final Set<Long> openedHere = new HashSet<>();
 
     LeaseKeeper(NodeContext context, LongPredicate majorityLost, Runnable sessionEnded, Host host) {
         this.n = context;
