@@ -12,9 +12,12 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  *                        until it has, in a session, that session's expiry proves nothing
  * @param disarmed        how the cluster is disarmed, or null while it is armed
  * @param shutdownPolicy  what a host does with its HA VMs when it is shut down cleanly (null: migrate)
+ * @param placement       the operators' placement rules, host groups and admission control (never
+ *                        null: empty while none is set)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record ClusterRecord(long generation, Disarm disarmed, ShutdownPolicy shutdownPolicy) {
+public record ClusterRecord(long generation, Disarm disarmed, ShutdownPolicy shutdownPolicy,
+                            @JsonInclude(JsonInclude.Include.NON_DEFAULT) PlacementPolicy placement) {
     /** What a disarmed host does with its watchdog. Either way it self-fences on nothing. */
     public enum Disarm {
         /**
@@ -31,9 +34,10 @@ public record ClusterRecord(long generation, Disarm disarmed, ShutdownPolicy shu
     }
 
     /** The record of a cluster that was never disarmed and has no setting. */
-    public static final ClusterRecord DEFAULT = new ClusterRecord(0, null, null);
+    public static final ClusterRecord DEFAULT = new ClusterRecord(0, null, null, null);
 
     public ClusterRecord {
+        placement = placement == null ? PlacementPolicy.EMPTY : placement;
         if (generation < 0) {
             throw new IllegalArgumentException("generation must be >= 0, got " + generation);
         }
@@ -53,15 +57,24 @@ public record ClusterRecord(long generation, Disarm disarmed, ShutdownPolicy shu
 
     /** Disarmed in {@code mode}: the next generation. */
     public ClusterRecord disarm(Disarm mode) {
-        return new ClusterRecord(generation + 1, java.util.Objects.requireNonNull(mode, "mode"), shutdownPolicy);
+        return new ClusterRecord(generation + 1, java.util.Objects.requireNonNull(mode, "mode"), shutdownPolicy, placement);
     }
 
     /** Armed again: the next generation. */
     public ClusterRecord arm() {
-        return new ClusterRecord(generation + 1, null, shutdownPolicy);
+        return new ClusterRecord(generation + 1, null, shutdownPolicy, placement);
     }
 
     public ClusterRecord withShutdownPolicy(ShutdownPolicy p) {
-        return new ClusterRecord(generation, disarmed, p);
+        return new ClusterRecord(generation, disarmed, p, placement);
+    }
+
+    public ClusterRecord withPlacement(PlacementPolicy p) {
+        return new ClusterRecord(generation, disarmed, shutdownPolicy, p);
+    }
+
+    /** A cluster record as earlier versions wrote it, without a placement policy. */
+    public ClusterRecord(long generation, Disarm disarmed, ShutdownPolicy shutdownPolicy) {
+        this(generation, disarmed, shutdownPolicy, null);
     }
 }

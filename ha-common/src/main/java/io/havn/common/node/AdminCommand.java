@@ -5,9 +5,11 @@ import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.HostId;
+import io.havn.common.model.Rule;
 import io.havn.common.model.ShutdownPolicy;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmSpec;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -28,7 +30,13 @@ import java.util.Objects;
         @JsonSubTypes.Type(value = AdminCommand.VmAdd.class, name = "vm-add"),
         @JsonSubTypes.Type(value = AdminCommand.Disarm.class, name = "disarm"),
         @JsonSubTypes.Type(value = AdminCommand.Arm.class, name = "arm"),
-        @JsonSubTypes.Type(value = AdminCommand.SetShutdownPolicy.class, name = "shutdown-policy")})
+        @JsonSubTypes.Type(value = AdminCommand.SetShutdownPolicy.class, name = "shutdown-policy"),
+        @JsonSubTypes.Type(value = AdminCommand.RuleAdd.class, name = "rule-add"),
+        @JsonSubTypes.Type(value = AdminCommand.RuleRemove.class, name = "rule-remove"),
+        @JsonSubTypes.Type(value = AdminCommand.GroupSet.class, name = "group-set"),
+        @JsonSubTypes.Type(value = AdminCommand.GroupRemove.class, name = "group-remove"),
+        @JsonSubTypes.Type(value = AdminCommand.SetAdmission.class, name = "admission"),
+        @JsonSubTypes.Type(value = AdminCommand.WhatIf.class, name = "what-if")})
 public sealed interface AdminCommand {
     /** The role a caller needs for this command (see {@link Role}). */
     @JsonIgnore
@@ -195,6 +203,86 @@ public sealed interface AdminCommand {
         @Override
         public Role role() {
             return Role.OPERATOR;
+        }
+    }
+
+    /** Adds a placement rule (checked against the others, the hosts and the VMs first). */
+    record RuleAdd(Rule rule) implements AdminCommand {
+        public RuleAdd {
+            Objects.requireNonNull(rule, "rule");
+        }
+
+        @Override
+        public Role role() {
+            return Role.OPERATOR;
+        }
+    }
+
+    record RuleRemove(String id) implements AdminCommand {
+        public RuleRemove {
+            Objects.requireNonNull(id, "id");
+        }
+
+        @Override
+        public Role role() {
+            return Role.OPERATOR;
+        }
+    }
+
+    /** Creates host group {@code name}, or replaces its hosts. */
+    record GroupSet(String name, List<HostId> hosts) implements AdminCommand {
+        public GroupSet {
+            Objects.requireNonNull(name, "name");
+            hosts = hosts == null ? List.of() : List.copyOf(hosts);
+        }
+
+        @Override
+        public Role role() {
+            return Role.OPERATOR;
+        }
+    }
+
+    record GroupRemove(String name) implements AdminCommand {
+        public GroupRemove {
+            Objects.requireNonNull(name, "name");
+        }
+
+        @Override
+        public Role role() {
+            return Role.OPERATOR;
+        }
+    }
+
+    /**
+     * Admission control: how many host failures the cluster should absorb, whether changes that
+     * would break that are refused, and the failover hosts kept free for recoveries.
+     */
+    record SetAdmission(int tolerate, boolean strict, List<HostId> reserved) implements AdminCommand {
+        public SetAdmission {
+            reserved = reserved == null ? List.of() : List.copyOf(reserved);
+        }
+
+        @Override
+        public Role role() {
+            return Role.OPERATOR;
+        }
+    }
+
+    /**
+     * What would happen if {@code hosts} failed now: answered by the host that takes it, from its
+     * view, with the leader's placement code; it changes nothing.
+     */
+    record WhatIf(List<HostId> hosts) implements AdminCommand {
+        public WhatIf {
+            if (hosts == null || hosts.isEmpty()) {
+                throw new IllegalArgumentException("what-if needs at least one host");
+            }
+            hosts = List.copyOf(hosts);
+        }
+
+        @Override
+        public Role role() {
+            return Role.READ_ONLY;
         }
     }
 }

@@ -37,13 +37,19 @@ public final class Placement {
      *
      * @param excluded   hosts it must not go to (where it failed, its current host when draining)
      * @param preferred  a host to take if it is eligible and fits (an operator's move), or null
+     * @param source     the host a migration leaves (a drain), or null: VMs of a hard together rule
+     *                   that still run there follow it, so they do not hold it there
      */
     public record Request(VmId vm, Priority priority, int cpus, long memoryMiB, Set<HostId> excluded,
-                          HostId preferred) {
+                          HostId preferred, HostId source) {
         public Request {
             Objects.requireNonNull(vm, "vm");
             Objects.requireNonNull(priority, "priority");
             excluded = excluded == null ? Set.of() : Set.copyOf(excluded);
+        }
+
+        public Request(VmId vm, Priority priority, int cpus, long memoryMiB, Set<HostId> excluded, HostId preferred) {
+            this(vm, priority, cpus, memoryMiB, excluded, preferred, null);
         }
     }
 
