@@ -166,4 +166,27 @@ public final class RuleIndex {
         }
         return false;
     }
+
+    /**
+     * The dependency rule {@code vm} still waits by before it may be placed, or null when it may be
+     * placed now: a rule holds it while one of the VMs it waits for is not {@code ready}, unless it
+     * has waited {@code waitedMs} >= the rule's timeout and the rule says {@code start}.
+     *
+     * @param ready     whether a VM waited for counts as ready: it runs, or nothing is to wait for
+     *                  (not under HA, or stopped by an operator)
+     * @param waitedMs  how long {@code vm} has waited to be placed
+     */
+    public Rule.After waitingBy(VmId vm, java.util.function.Predicate<VmId> ready, long waitedMs) {
+        for (Rule.After a : waitsBy(vm)) {
+            if (a.onTimeout() == Rule.OnTimeout.START && waitedMs >= a.timeoutMs()) {
+                continue;
+            }
+            for (VmId dep : a.after()) {
+                if (!ready.test(dep)) {
+                    return a;
+                }
+            }
+        }
+        return null;
+    }
 }
