@@ -195,4 +195,53 @@ class PlacementRulesTest {
         assertEquals("unknown-rule", rig.replies.get(2L).code());
         assertFalse(requestWritten(rig));
     }
+
+    /**
+     * Leader node1; node2 in maintenance runs app and cache (bound by a hard together rule) and db1;
+     * node3, with four times the memory, runs db2 (kept apart from db1).
+     */
+    private static OneNodeRig draining(java.util.Set<HostId> reserved) {
+        OneNodeRig rig = OneNodeRig.leadingWithFenceableNode2Running("db1");
+        rig.host(new HostRecord(NODE3, new HostCapacity(8, 65536), null, null, HostAdminState.ACTIVE, false), 1);
+        rig.vm(VmRecord.running(spec("db2"), NODE3, 9), 0);
+        rig.vm(VmRecord.running(spec("app"), NODE2, 5), 0);
+        rig.vm(VmRecord.running(spec("cache"), NODE2, 5), 0);
+        rig.cluster(ClusterRecord.DEFAULT.withPlacement(PlacementPolicy.EMPTY
+                .withRule(new Rule.Together("pair", vms("app", "cache"), true, null))
+                .withRule(new Rule.Apart("db", vms("db1", "db2"), true, null))
+                .withAdmission(0, false, reserved)), 0);
+        rig.host(new HostRecord(NODE2, OneNodeRig.CAPACITY, null, "ipmi-node2", HostAdminState.MAINTENANCE, false),
+                rig.hosts.get(NODE2).version() + 1);
+        rig.passMs(3_000, "node2", "node3");
+        return rig;
+    }
+
+    private static java.util.Map<String, HostId> migrationTargets(OneNodeRig rig) {
+        java.util.Map<String, HostId> out = new java.util.TreeMap<>();
+        rig.accepted().stream().flatMap(List::stream).forEach(op -> {
+            if (op instanceof CoordOp.PutVm p && p.record().phase() == VmPhase.MIGRATING) {
+                out.putIfAbsent(p.record().id().value(), p.record().target());
+            }
+        });
+        return out;
+    }
+
+    @Test
+    void aDrainKeepsTogetherVmsTogetherAndApartVmsApart() {
+        OneNodeRig rig = draining(java.util.Set.of());
+        java.util.Map<String, HostId> to = migrationTargets(rig);
+        assertEquals(NODE3, to.get("app"), rig.trail());
+        assertEquals(NODE3, to.get("cache"), "cache follows app\n" + rig.trail());
+        assertEquals(NODE1, to.get("db1"), "db1 stays off db2's host\n" + rig.trail());
+    }
+
+    @Test
+    void aDrainNeverFillsAReservedFailoverHost() {
+        OneNodeRig rig = draining(java.util.Set.of(NODE3));
+        java.util.Map<String, HostId> to = migrationTargets(rig);
+        assertEquals(NODE1, to.get("app"), rig.trail());
+        assertEquals(NODE1, to.get("cache"), rig.trail());
+        assertEquals(NODE1, to.get("db1"), rig.trail());
+        assertFalse(to.containsValue(NODE3), "nothing is drained onto the reserved node3\n" + rig.trail());
+    }
 }
