@@ -202,7 +202,7 @@ final class ClusterView {
         return out;
     }
 
-    /** Every HA VM's spec. */
+    /** Every VM record's spec (HA on or off: a VM whose HA is off keeps its record). */
     Map<VmId, io.havn.common.model.VmSpec> specs() {
         Map<VmId, io.havn.common.model.VmSpec> out = new HashMap<>();
         vms.forEach((v, vr) -> out.put(v, vr.value().spec()));

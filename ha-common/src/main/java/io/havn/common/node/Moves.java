@@ -188,7 +188,7 @@ final class Moves {
         List<Placement.Request> requests = new ArrayList<>();
         for (VmId v : n.view().rules().togetherWith(r.id())) {
             Versioned<VmRecord> o = n.view().vm(v);
-            if (o != null && (v.equals(r.id()) || n.view().hostsOf(v).equals(List.of(r.owner())))) {
+            if (o != null && (v.equals(r.id()) || hostsOf(v).equals(List.of(r.owner())))) {
                 VmRecord or = o.value();
                 requests.add(new Placement.Request(v, or.spec().priority(), or.spec().cpus(), or.spec().memoryMiB(),
                         Set.of(r.owner()), null, r.owner()));
