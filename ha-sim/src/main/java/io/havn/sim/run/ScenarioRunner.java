@@ -4,7 +4,6 @@ import io.havn.common.model.HostId;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
-import io.havn.common.model.VmSpec;
 import io.havn.common.node.AdminCommand;
 import io.havn.common.node.Decision;
 import io.havn.common.node.Settings;
@@ -15,6 +14,7 @@ import io.havn.sim.report.VmSpan;
 import io.havn.sim.scenario.Command;
 import io.havn.sim.scenario.Fencing;
 import io.havn.sim.scenario.Scenario;
+import io.havn.sim.scenario.ScenarioParser;
 import io.havn.sim.scenario.TimelineEntry;
 import io.havn.sim.scenario.VmDecl;
 import io.havn.sim.world.SimClock;
@@ -60,9 +60,10 @@ public final class ScenarioRunner {
         }
         world.listen(new Recorder());
         for (VmDecl v : scenario.vms().values()) {
-            VmSpec spec = new VmSpec(new VmId(v.name()), v.name(), v.cpus(), v.memoryMiB(), v.priority(), v.ha(),
-                    v.domainXml());
-            world.addVm(spec, v.host());
+            world.addVm(ScenarioParser.spec(v), v.host());
+        }
+        if (!scenario.placement().isEmpty()) {
+            world.seedPlacement(scenario.placement());
         }
     }
 
@@ -294,6 +295,18 @@ public final class ScenarioRunner {
             cmd = new AdminCommand.VmDisable(new VmId(x.vm()));
         } else if (c instanceof Command.VmEnable x) {
             cmd = new AdminCommand.VmEnable(new VmId(x.vm()));
+        } else if (c instanceof Command.RuleAdd x) {
+            cmd = new AdminCommand.RuleAdd(x.rule());
+        } else if (c instanceof Command.RuleRemove x) {
+            cmd = new AdminCommand.RuleRemove(x.id());
+        } else if (c instanceof Command.GroupSet x) {
+            cmd = new AdminCommand.GroupSet(x.name(), x.hosts());
+        } else if (c instanceof Command.GroupRemove x) {
+            cmd = new AdminCommand.GroupRemove(x.name());
+        } else if (c instanceof Command.SetAdmission x) {
+            cmd = new AdminCommand.SetAdmission(x.tolerate(), x.strict(), x.reserved());
+        } else if (c instanceof Command.WhatIf x) {
+            cmd = new AdminCommand.WhatIf(x.hosts());
         } else {
             throw new IllegalStateException("unhandled command " + c);
         }
@@ -309,6 +322,8 @@ public final class ScenarioRunner {
                 line(null, "admin request '" + c.text() + "' got no answer within 5 s");
             } else if (!reply.ok()) {
                 line(null, "admin request '" + c.text() + "' refused: " + reply.code() + ": " + reply.message());
+            } else if (c instanceof Command.WhatIf) {
+                line(null, "admin request '" + c.text() + "' answered: " + reply.message());
             }
         });
     }
