@@ -434,6 +434,7 @@ public final class SimWorld {
         // libvirtd starts before havnd, and with it every domain whose definition has autostart on
         for (VmId vm : h.autostart) {
             if (h.specs.containsKey(vm)) {
+                invariants.autostarted(h, vm);
                 setDomain(h, vm, DomainState.RUNNING, "libvirt autostart at boot");
             }
         }
