@@ -7,6 +7,11 @@ import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.HostId;
 import io.havn.common.model.ShutdownPolicy;
 import io.havn.common.model.HostRecord;
+import io.havn.common.model.Json;
+import io.havn.common.model.PlacementPolicy;
+import io.havn.common.model.Rule;
+import io.havn.common.place.Planner;
+import io.havn.common.place.PolicyCheck;
 import io.havn.common.model.MoveRequest;
 import io.havn.common.model.Versioned;
 import io.havn.common.model.VmId;
@@ -89,6 +94,57 @@ final class AdminChecks {
             return arm();
         } else if (cmd instanceof AdminCommand.SetShutdownPolicy c) {
             return shutdownPolicy(c.host(), c.policy());
+        } else if (cmd instanceof AdminCommand.RuleAdd c) {
+            PlacementPolicy p = n.view().cluster().placement();
+            if (p.rule(c.rule().id()) != null) {
+                return c.rule().equals(p.rule(c.rule().id())) ? new Already("rule " + c.rule().id() + " is already so")
+                        : new Refuse("exists", "rule " + c.rule().id() + " exists; remove it first");
+            }
+            return placement(p.withRule(c.rule()), "add " + c.rule().kind() + " rule " + c.rule().id());
+        } else if (cmd instanceof AdminCommand.RuleRemove c) {
+            PlacementPolicy p = n.view().cluster().placement();
+            if (p.rule(c.id()) == null) {
+                return new Refuse("unknown-rule", "no rule " + c.id());
+            }
+            return placement(p.withoutRule(c.id()), "remove rule " + c.id());
+        } else if (cmd instanceof AdminCommand.GroupSet c) {
+            PlacementPolicy p = n.view().cluster().placement();
+            if (!Rule.NAME.matcher(c.name()).matches()) {
+                return new Refuse("bad-request", "invalid group name '" + c.name() + "'");
+            }
+            if (c.hosts().isEmpty()) {
+                return new Refuse("bad-request", "group " + c.name() + " needs at least one host");
+            }
+            Set<HostId> hosts = new TreeSet<>(c.hosts());
+            if (hosts.equals(p.groups().get(c.name()))) {
+                return new Already("group " + c.name() + " already has hosts " + hosts);
+            }
+            return placement(p.withGroup(c.name(), hosts), "set group " + c.name() + " to " + hosts);
+        } else if (cmd instanceof AdminCommand.GroupRemove c) {
+            PlacementPolicy p = n.view().cluster().placement();
+            if (!p.groups().containsKey(c.name())) {
+                return new Refuse("unknown-group", "no host group " + c.name());
+            }
+            for (Rule r : p.rules()) {
+                if (r instanceof Rule.OnHosts o && o.groups().contains(c.name())) {
+                    return new Refuse("group-in-use", "group " + c.name() + " is used by rule " + r.id()
+                            + "; remove or change that rule first");
+                }
+            }
+            return placement(p.withGroup(c.name(), null), "remove group " + c.name());
+        } else if (cmd instanceof AdminCommand.SetAdmission c) {
+            PlacementPolicy p = n.view().cluster().placement();
+            if (c.tolerate() < 0 || c.tolerate() > PlacementPolicy.MAX_TOLERATE) {
+                return new Refuse("bad-request", "tolerate must be between 0 and " + PlacementPolicy.MAX_TOLERATE
+                        + ", got " + c.tolerate());
+            }
+            PlacementPolicy next = p.withAdmission(c.tolerate(), c.strict(), new TreeSet<>(c.reserved()));
+            if (next.equals(p)) {
+                return new Already("admission control is already so");
+            }
+            return placement(next, "admission control: tolerate " + c.tolerate() + " host failure"
+                    + (c.tolerate() == 1 ? "" : "s") + (c.strict() ? ", strict" : "")
+                    + (c.reserved().isEmpty() ? "" : ", reserved failover hosts " + new TreeSet<>(c.reserved())));
         }
         return new Refuse("bad-request", "unknown command " + cmd);
     }
@@ -115,6 +171,14 @@ final class AdminChecks {
             return new Refuse("vm-not-running", "VM " + vm + " is " + r.phase().name().toLowerCase()
                     + ", not running");
         }
+        if (n.view().cluster().placement().reserved().contains(host)) {
+            return new Refuse("host-reserved", "host " + host + " is a reserved failover host: it takes VMs only "
+                    + "when they are recovered");
+        }
+        String breaks = new Planner(n.view().rules()).breaks(vm, host, n.view()::hostsOf);
+        if (breaks != null) {
+            return new Refuse("rule-broken", "moving " + vm + " to " + host + " would break " + breaks);
+        }
         HostCapacity f = n.view().free(List.of(host)).get(host);
         if (!f.fits(r.spec().cpus(), r.spec().memoryMiB())) {
             return new Refuse("no-capacity", "host " + host + " has " + f.cpus() + " cpus and " + f.memoryMiB()
@@ -122,6 +186,27 @@ final class AdminChecks {
         }
         return new Change(List.of(new CoordOp.PutVm(r.withMove(new MoveRequest(host, live)), vr.version())),
                 (live ? "migrate " : "relocate ") + vm + " to " + host, null);
+    }
+
+    /**
+     * The largest cluster record havn writes: ZooKeeper refuses a znode over about 1 MB
+     * ({@code jute.maxbuffer}), and the record carries its seal too.
+     */
+    static final int MAX_CLUSTER_RECORD_BYTES = 900_000;
+
+    /** A new placement policy, checked whole (rules against each other, hosts, VMs, present places). */
+    private Outcome placement(PlacementPolicy next, String what) {
+        PolicyCheck.Refusal ref = PolicyCheck.check(next, n.view().capacities(), n.view().specs(), n.view()::hostsOf);
+        if (ref != null) {
+            return new Refuse(ref.code(), ref.message());
+        }
+        ClusterRecord c = n.view().cluster().withPlacement(next);
+        int size = Json.toBytes(c).length;
+        if (size > MAX_CLUSTER_RECORD_BYTES) {
+            return new Refuse("too-large", "the placement policy would take " + size + " bytes; the cluster record "
+                    + "holds at most " + MAX_CLUSTER_RECORD_BYTES + " (fewer or larger rules: one rule may name many VMs)");
+        }
+        return new Change(List.of(new CoordOp.PutCluster(c, n.view().clusterVersion())), what, null);
     }
 
     private Outcome disarm(ClusterRecord.Disarm mode) {

@@ -172,6 +172,43 @@ final class ClusterView {
         }
     }
 
+    /** The placement policy's index, rebuilt when the policy changes. */
+    private io.havn.common.place.RuleIndex rules = io.havn.common.place.RuleIndex.EMPTY;
+
+    /** The operators' placement rules, indexed (for the cluster record in force). */
+    io.havn.common.place.RuleIndex rules() {
+        io.havn.common.model.PlacementPolicy p = cluster().placement();
+        if (rules.policy() != p) {
+            rules = new io.havn.common.place.RuleIndex(p);
+        }
+        return rules;
+    }
+
+    /** Where a VM holds capacity now, for the rules: its owner, and its target while it migrates. */
+    java.util.List<HostId> hostsOf(VmId vm) {
+        Versioned<VmRecord> vr = vms.get(vm);
+        if (vr == null || !vr.value().phase().holdsCapacity()) {
+            return java.util.List.of();
+        }
+        VmRecord r = vr.value();
+        return r.phase() == VmPhase.MIGRATING && r.target() != null ? java.util.List.of(r.owner(), r.target())
+                : java.util.List.of(r.owner());
+    }
+
+    /** Every registered host's capacity. */
+    Map<HostId, HostCapacity> capacities() {
+        Map<HostId, HostCapacity> out = new HashMap<>();
+        hosts.forEach((h, vh) -> out.put(h, vh.value().capacity()));
+        return out;
+    }
+
+    /** Every HA VM's spec. */
+    Map<VmId, io.havn.common.model.VmSpec> specs() {
+        Map<VmId, io.havn.common.model.VmSpec> out = new HashMap<>();
+        vms.forEach((v, vr) -> out.put(v, vr.value().spec()));
+        return out;
+    }
+
     /** The cluster record (the defaults while none is written). */
     ClusterRecord cluster() {
         return cluster == null ? ClusterRecord.DEFAULT : cluster.value();

@@ -43,6 +43,10 @@ public record Decision(long atNanos, HostId host, Kind kind, VmId vm, HostId sub
         }
     }
 
+    /**
+     * What a node decided. {@link #RULE_BLOCKED}: a VM could not be placed because a hard placement
+     * rule excluded every host with room; its detail starts with the rule's id and a colon.
+     */
     public enum Kind {
         LEADER_ELECTED, LEADER_LOST, SESSION_STARTED, SESSION_ENDED, READY,
         SUSPECT, UNSUSPECT, HOLD_OFF, FENCE_START, FENCE_OFF, FENCE_FAILED, ALARM,
@@ -50,7 +54,7 @@ public record Decision(long atNanos, HostId host, Kind kind, VmId vm, HostId sub
         ADOPT, REBIND, REBIND_FAILED, DESTROY_UNOWNED,
         PLACE, RECOVERING, ERROR, CLAIM, CLAIM_FAILED, START, START_FAILED, START_RETRY, RESUME, RESTART_LOCAL, NOT_RUNNING,
         MIGRATE, MIGRATED, MIGRATE_FAILED, HANDOVER, RELOCATE, RELEASE, STOP, STOPPED,
-        MAINTENANCE, DRAIN_BLOCKED, ADMIN, RECOVERED
+        MAINTENANCE, DRAIN_BLOCKED, RULE_BLOCKED, ADMIN, RECOVERED
     }
 
     @Override

@@ -10,6 +10,7 @@ import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
 import io.havn.common.node.Decision.Kind;
 import io.havn.common.place.Placement;
+import io.havn.common.place.Planner;
 import io.havn.common.port.CoordOp;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -47,6 +48,8 @@ final class Moves {
     }
 
     private final Map<VmId, Drain> drains = new HashMap<>();
+    /** The migrations this leader started in the current round, by VM (their target). */
+    private final Map<VmId, HostId> startedThisRound = new HashMap<>();
     /** When this leader first saw each VM released by its source to a target that has not claimed it. */
     private final Map<VmId, Long> releasedSince = new HashMap<>();
 
@@ -59,6 +62,7 @@ final class Moves {
 
     /** Forgets the VMs no longer released to a target. */
     void pruneReleased() {
+        failbackNotBefore.keySet().removeIf(vm -> n.view().vm(vm) == null);
         releasedSince.keySet().removeIf(vm -> {
             Versioned<VmRecord> v = n.view().vm(vm);
             return v == null || v.value().phase() != VmPhase.RELEASED || v.value().target() == null;
@@ -133,7 +137,7 @@ final class Moves {
         if (owner == null || !owner.value().draining(r.ownerSession())) {
             reportedStuck.remove(r.id());
             drains.remove(r.id());
-            return false;
+            return failback(vr, eligible, free, now);
         }
         Drain d = drains.get(r.id());
         if (d == null || !d.from.equals(r.owner())) {
@@ -153,22 +157,120 @@ final class Moves {
         if (now < d.notBefore) {
             return false;
         }
-        Map<VmId, HostId> choice = Placement.place(List.of(new Placement.Request(r.id(), r.spec().priority(),
-                r.spec().cpus(), r.spec().memoryMiB(), Set.of(r.owner()), null)), Recovery.hosts(eligible, free));
-        HostId target = choice.get(r.id());
+        Planner.Plan plan = drainPlan(r, eligible, free);
+        HostId target = plan.placed().get(r.id());
         if (target == null) {
+            String why = plan.unplaced().getOrDefault(r.id(), "no other host has room");
             if (reportedStuck.add(r.id())) {
-                n.decide(Kind.DRAIN_BLOCKED, r.id(), r.owner(), "no other host has room; it stays on " + r.owner());
+                n.decide(Kind.DRAIN_BLOCKED, r.id(), r.owner(), why + "; it stays on " + r.owner());
+                for (String rule : plan.rules().getOrDefault(r.id(), List.of())) {
+                    n.decide(Kind.RULE_BLOCKED, r.id(), r.owner(), rule + ": draining " + r.owner() + ": " + why);
+                }
             }
             return false;
         }
         free.put(target, free.get(target).minus(r.spec().cpus(), r.spec().memoryMiB()));
         long s = eligible.get(target);
         d.underWay = true;
+        startedThisRound.put(r.id(), target);
         leadership.leaderWrite(vr, r.migratingTo(target, s), List.of(new CoordOp.CheckSessionLive(target, s)),
                 Kind.MIGRATE, target, "draining " + r.owner() + (owner.value().inMaintenance() ? " (maintenance)" : " (shutting down)")
                         + (d.failures == 0 ? "" : ", attempt " + (d.failures + 1)));
         return true;
+    }
+
+    /**
+     * Where a drain takes {@code r}: a host other than its owner and the reserved failover hosts,
+     * under the rules. The VMs a hard together rule binds to it that run on the same owner are
+     * placed with it (the target must have room for them all; they follow it one by one).
+     */
+    private Planner.Plan drainPlan(VmRecord r, Map<HostId, Long> eligible, Map<HostId, HostCapacity> free) {
+        List<Placement.Request> requests = new ArrayList<>();
+        for (VmId v : n.view().rules().togetherWith(r.id())) {
+            Versioned<VmRecord> o = n.view().vm(v);
+            if (o != null && (v.equals(r.id()) || n.view().hostsOf(v).equals(List.of(r.owner())))) {
+                VmRecord or = o.value();
+                requests.add(new Placement.Request(v, or.spec().priority(), or.spec().cpus(), or.spec().memoryMiB(),
+                        Set.of(r.owner()), null, r.owner()));
+            }
+        }
+        return new Planner(n.view().rules()).place(requests, Recovery.hosts(takers(eligible), free), this::hostsOf);
+    }
+
+    /** The eligible hosts that take VMs other than by recovery: all but the reserved failover hosts. */
+    private Map<HostId, Long> takers(Map<HostId, Long> eligible) {
+        Set<HostId> reserved = n.view().cluster().placement().reserved();
+        if (reserved.isEmpty()) {
+            return eligible;
+        }
+        Map<HostId, Long> out = new java.util.TreeMap<>(eligible);
+        out.keySet().removeAll(reserved);
+        return out;
+    }
+
+    /** How long a VM waits between two failbacks it tried. */
+    static final long FAILBACK_WAIT_MS = 30_000;
+    /** When each VM that failed back last may try again. */
+    private final Map<VmId, Long> failbackNotBefore = new HashMap<>();
+
+    /**
+     * A host rule with failback: a VM that runs on a less preferred host than one that could take it
+     * now is migrated there (at most once per {@link #FAILBACK_WAIT_MS}). VMs bound by a hard together
+     * rule do not fail back alone. Returns whether it started a migration.
+     */
+    private boolean failback(Versioned<VmRecord> vr, Map<HostId, Long> eligible, Map<HostId, HostCapacity> free,
+                             long now) {
+        VmRecord r = vr.value();
+        io.havn.common.place.RuleIndex rules = n.view().rules();
+        if (!rules.failsBack(r.id()) || rules.togetherWith(r.id()).size() > 1) {
+            return false;
+        }
+        int tier = rules.tier(r.id(), r.owner());
+        Long notBefore = failbackNotBefore.get(r.id());
+        if (tier == 0 || (notBefore != null && now < notBefore)) {
+            return false;
+        }
+        Map<HostId, Long> better = new java.util.TreeMap<>();
+        takers(eligible).forEach((h, s) -> {
+            if (rules.tier(r.id(), h) < tier) {
+                better.put(h, s);
+            }
+        });
+        if (better.isEmpty()) {
+            return false;
+        }
+        Planner.Plan plan = new Planner(rules).place(List.of(new Placement.Request(r.id(), r.spec().priority(),
+                r.spec().cpus(), r.spec().memoryMiB(), Set.of(r.owner()), null, r.owner())),
+                Recovery.hosts(better, free), this::hostsOf);
+        HostId target = plan.placed().get(r.id());
+        if (target == null) {
+            return false;
+        }
+        failbackNotBefore.put(r.id(), now + Peers.ms(FAILBACK_WAIT_MS));
+        free.put(target, free.get(target).minus(r.spec().cpus(), r.spec().memoryMiB()));
+        long s = better.get(target);
+        startedThisRound.put(r.id(), target);
+        leadership.leaderWrite(vr, r.migratingTo(target, s), List.of(new CoordOp.CheckSessionLive(target, s)),
+                Kind.MIGRATE, target, "failback to a more preferred host (rules "
+                        + String.join(", ", plan.rules().getOrDefault(r.id(), List.of())) + ")");
+        return true;
+    }
+
+    /** Where a VM is for the rules: as the view says, plus the migrations started in this round. */
+    private List<HostId> hostsOf(VmId vm) {
+        HostId t = startedThisRound.get(vm);
+        List<HostId> h = n.view().hostsOf(vm);
+        if (t == null || h.contains(t)) {
+            return h;
+        }
+        List<HostId> out = new ArrayList<>(h);
+        out.add(t);
+        return out;
+    }
+
+    /** Forgets the migrations started in the last round (the view shows them once written). */
+    void beginRound() {
+        startedThisRound.clear();
     }
 
     /**
@@ -188,6 +290,14 @@ final class Moves {
             leadership.leaderWrite(vr, r.withMove(null), List.of(), Kind.ADMIN, m.host(), "already on " + m.host());
             return false;
         }
+        String breaks = n.view().cluster().placement().reserved().contains(m.host())
+                ? "it is a reserved failover host" : new Planner(n.view().rules()).breaks(r.id(), m.host(), this::hostsOf);
+        if (breaks != null) {
+            String why = "cannot move to " + m.host() + ": " + breaks;
+            leadership.leaderWrite(vr, r.withMove(null).withPhase(r.phase(), why), List.of(), Kind.ADMIN, m.host(),
+                    why);
+            return false;
+        }
         Long s = eligible.get(m.host());
         HostCapacity c = free.get(m.host());
         if (s == null || c == null || !c.fits(r.spec().cpus(), r.spec().memoryMiB())) {
@@ -198,6 +308,7 @@ final class Moves {
             return false;
         }
         free.put(m.host(), c.minus(r.spec().cpus(), r.spec().memoryMiB()));
+        startedThisRound.put(r.id(), m.host());
         if (m.live()) {
             leadership.leaderWrite(vr, r.withMove(null).migratingTo(m.host(), s),
                     List.of(new CoordOp.CheckSessionLive(m.host(), s)), Kind.MIGRATE, m.host(), "operator request");

@@ -10,6 +10,7 @@ import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
 import io.havn.common.node.Decision.Kind;
 import io.havn.common.place.Placement;
+import io.havn.common.place.Planner;
 import io.havn.common.port.CoordOp;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -57,6 +58,10 @@ final class Recovery {
     private final FailoverTimings.Start timings;
     /** The VMs whose start failed, waiting for their next attempt (the leader's own; a new leader waits afresh). */
     private final Map<VmId, StartRetry> startRetries = new HashMap<>();
+    /** When this leader first saw each VM needing a host (for start delays and dependency timeouts). */
+    private final Map<VmId, Long> needsHostSince = new HashMap<>();
+    /** What this leader last said of each VM held back or blocked by a rule (said once, until it changes). */
+    private final Map<VmId, String> ruleSaid = new HashMap<>();
 
     Recovery(NodeContext context, Liveness live, Manager.Host host, Fencing.Proof fencing,
              Leadership.Writes leadership, Moves moves, FailoverTimings.Start timings) {
@@ -90,6 +95,7 @@ final class Recovery {
 
     void recover(long now) {
         moves.pruneReleased();
+        moves.beginRound();
         pruneStartRetries();
         Map<HostId, Long> eligible = eligible(now);
         int migrating = n.view().migrating();
@@ -136,7 +142,64 @@ final class Recovery {
                 }
             }
         }
+        pending = held(pending, now);
         place(pending, eligible, free);
+    }
+
+    /**
+     * The pending VMs that may be placed now; the others wait for the VMs they depend on, or for
+     * their start delay (rules {@code after} and {@code delay}). A waiting VM whose old holder is
+     * proven dead is written recovering on that proof, so that its record no longer names it.
+     */
+    private List<Pending> held(List<Pending> pending, long now) {
+        io.havn.common.place.RuleIndex rules = n.view().rules();
+        Set<VmId> seen = new HashSet<>();
+        List<Pending> out = new ArrayList<>(pending.size());
+        for (Pending p : pending) {
+            VmRecord r = p.vr().value();
+            seen.add(r.id());
+            long since = needsHostSince.computeIfAbsent(r.id(), k -> now);
+            long waitedMs = (now - since) / 1_000_000L;
+            String why = null;
+            long delay = rules.startDelayMs(r.id());
+            if (waitedMs < delay) {
+                why = "start delay: placed " + delay + " ms after it needs a host";
+            } else {
+                io.havn.common.model.Rule.After a = rules.waitingBy(r.id(), this::ready, waitedMs);
+                if (a != null) {
+                    why = "waits for " + a.after() + " to run (rule " + a.id() + ", "
+                            + (a.onTimeout() == io.havn.common.model.Rule.OnTimeout.START ? "starts anyway after "
+                            + a.timeoutMs() + " ms" : "stays down until they run") + ")";
+                }
+            }
+            if (why == null) {
+                out.add(p);
+                continue;
+            }
+            if (!why.equals(ruleSaid.put(r.id(), why))) {
+                n.decide(Kind.RECOVERING, r.id(), null, why);
+            }
+            if (r.phase() != VmPhase.RECOVERING) {
+                if (!p.proof().isEmpty() && r.owner() != null) {
+                    timings.failingOver(r.id(), r.owner(), p.proof(), n.now());
+                }
+                leadership.leaderWrite(p.vr(), r.unowned(VmPhase.RECOVERING, why), p.proof(), Kind.RECOVERING, null,
+                        why);
+            }
+        }
+        needsHostSince.keySet().retainAll(seen);
+        ruleSaid.keySet().retainAll(seen);
+        return out;
+    }
+
+    /** Whether a VM others wait for counts as ready: it runs, or there is nothing to wait for. */
+    private boolean ready(VmId vm) {
+        Versioned<VmRecord> v = n.view().vm(vm);
+        if (v == null) {
+            return true;
+        }
+        VmRecord r = v.value();
+        return !r.spec().ha() || r.desired() == DesiredState.STOPPED || r.phase() == VmPhase.RUNNING;
     }
 
     private static Pending proven(Versioned<VmRecord> vr, List<CoordOp> proof) {
@@ -284,7 +347,11 @@ final class Recovery {
             requests.add(new Placement.Request(r.id(), r.spec().priority(), r.spec().cpus(), r.spec().memoryMiB(),
                     excluded, p.preferred()));
         }
-        Map<VmId, HostId> chosen = new java.util.LinkedHashMap<>(Placement.place(requests, hosts(eligible, free)));
+        Planner planner = new Planner(n.view().rules());
+        Planner.Plan plan = planner.place(requests, hosts(eligible, free), n.view()::hostsOf);
+        Map<VmId, HostId> chosen = new java.util.LinkedHashMap<>(plan.placed());
+        Map<VmId, String> unplaced = new HashMap<>(plan.unplaced());
+        Map<VmId, List<String>> rulesOf = new HashMap<>(plan.rules());
         // second pass: a VM whose only room is on the host it should avoid goes there rather than nowhere
         List<Placement.Request> retry = new ArrayList<>();
         for (Pending p : pending) {
@@ -299,7 +366,13 @@ final class Recovery {
                 VmRecord r = byVm.get(vm).vr().value();
                 free.put(h, free.get(h).minus(r.spec().cpus(), r.spec().memoryMiB()));
             });
-            chosen.putAll(Placement.place(retry, hosts(eligible, free)));
+            Map<VmId, HostId> first = Map.copyOf(chosen);
+            Planner.Plan again = planner.place(retry, hosts(eligible, free),
+                    vm -> first.containsKey(vm) ? List.of(first.get(vm)) : n.view().hostsOf(vm));
+            chosen.putAll(again.placed());
+            unplaced.keySet().removeAll(again.placed().keySet());
+            unplaced.putAll(again.unplaced());
+            rulesOf.putAll(again.rules());
         }
         Set<VmId> order = new LinkedHashSet<>(chosen.keySet());
         for (Placement.Request rq : requests) {
@@ -313,9 +386,15 @@ final class Recovery {
                 timings.failingOver(vm, r.owner(), p.proof(), n.now());
             }
             if (h == null) {
+                String why = unplaced.getOrDefault(vm, "no eligible host has " + r.spec().cpus() + " cpus and "
+                        + r.spec().memoryMiB() + " MiB free");
+                List<String> blockedBy = rulesOf.getOrDefault(vm, List.of());
+                if (!blockedBy.isEmpty() && !why.equals(ruleSaid.put(vm, why))) {
+                    for (String rule : blockedBy) {
+                        n.decide(Kind.RULE_BLOCKED, vm, null, rule + ": " + why);
+                    }
+                }
                 if (r.phase() != VmPhase.RECOVERING) {
-                    String why = "no eligible host has " + r.spec().cpus() + " cpus and " + r.spec().memoryMiB()
-                            + " MiB free";
                     leadership.leaderWrite(p.vr(), r.unowned(VmPhase.RECOVERING, why), p.proof(), Kind.RECOVERING,
                             null, why);
                 }
@@ -328,8 +407,9 @@ final class Recovery {
             if (r.move() != null && r.move().host().equals(h)) {
                 next = next.withMove(null);
             }
-            String why = r.owner() == null ? r.phase().name().toLowerCase() : "from " + r.owner() + " ("
-                    + r.phase().name().toLowerCase() + ")";
+            List<String> by = rulesOf.getOrDefault(vm, List.of());
+            String why = (r.owner() == null ? r.phase().name().toLowerCase() : "from " + r.owner() + " ("
+                    + r.phase().name().toLowerCase() + ")") + (by.isEmpty() ? "" : "; rules " + String.join(", ", by));
             leadership.leaderWrite(p.vr(), next, checks, Kind.PLACE, h, why);
         }
     }
