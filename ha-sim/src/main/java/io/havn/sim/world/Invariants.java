@@ -272,7 +272,8 @@ final class Invariants {
      * migration target) breaks no hard rule in force. Hard apart: no other VM of the rule holds
      * capacity there. Strict hosts: the host is in the rule's groups. Hard together: every other
      * VM of the rule that truly runs on an up host (powered, with a live session) runs there or on
-     * the VM's current owner (a drain moves the members one by one).
+     * the VM's current owner (a drain moves the members one by one), and holds capacity (by its
+     * record) nowhere else either (two members of a drain may not head for two hosts).
      */
     private void checkPlacements() {
         if (placements.isEmpty()) {
@@ -322,10 +323,28 @@ final class Invariants {
                                 return;
                             }
                         }
+                        for (HostId x : heldBy(o)) {
+                            if (!x.equals(h) && !x.equals(current)) {
+                                violate("hard together rule " + t.id() + " " + vmNames(t.vms()) + " broken: " + what
+                                        + ", while " + o + " holds capacity on " + x + " (" + phaseOn(o) + ")");
+                                return;
+                            }
+                        }
                     }
                 }
             }
         }
+    }
+
+    /** The hosts where the record of {@code vm} holds capacity: its owner, and its target while it migrates. */
+    private List<HostId> heldBy(VmId vm) {
+        Versioned<VmRecord> vr = coordination.vm(vm);
+        if (vr == null || !vr.value().phase().holdsCapacity()) {
+            return List.of();
+        }
+        VmRecord r = vr.value();
+        return r.phase() == VmPhase.MIGRATING && r.target() != null ? List.of(r.owner(), r.target())
+                : List.of(r.owner());
     }
 
     /** Where the record of {@code vm} holds capacity on {@code h}, said as its phase and host; null if it does not. */

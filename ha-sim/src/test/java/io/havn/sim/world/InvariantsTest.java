@@ -227,4 +227,17 @@ class InvariantsTest {
         assertTrue(w.violation().contains("hard together rule ac (a, c) broken: the leader places a on node2 (it was on "
                 + "node1), while c runs on node3"), w.violation());
     }
+
+    @Test
+    void twoVmsOfAHardTogetherRuleHeadingForTwoHostsIsAViolation() {
+        SimWorld w = ruled(policy(new Rule.Together("ac", List.of(A, C), true, null)));
+        assertEquals(WriteOutcome.OK, w.coordination.writeAsOutsider(
+                List.of(new CoordOp.PutVm(w.record(C).migratingTo(N1, 0), 0))));
+        assertNull(w.violation(), "c goes where a holds capacity");
+        assertEquals(WriteOutcome.OK, w.coordination.writeAsOutsider(
+                List.of(new CoordOp.PutVm(w.record(A).migratingTo(N2, 0), 0))));
+        assertNotNull(w.violation());
+        assertTrue(w.violation().contains("hard together rule ac (a, c) broken: the leader migrates a from node1 to "
+                + "node2, while c holds capacity on node3"), w.violation());
+    }
 }
