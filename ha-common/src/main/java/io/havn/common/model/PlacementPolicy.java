@@ -21,8 +21,8 @@ import java.util.TreeSet;
  * @param tolerate   how many host failures the cluster should be able to absorb (0: not checked)
  * @param strict     whether changes that would leave it unable to absorb {@code tolerate} failures are
  *                   refused ({@code vm add}, {@code vm start}, {@code maintenance on})
- * @param reserved   failover hosts: they take VMs only when recovering them, never by a drain, a
- *                   move, or a VM added elsewhere
+ * @param reserved   failover hosts: they take VMs only when the leader places a VM that needs a
+ *                   host (a recovery, a start), never by a drain, an operator's move or failback
  */
 @JsonInclude(JsonInclude.Include.NON_EMPTY)
 public record PlacementPolicy(SortedMap<String, SortedSet<HostId>> groups, List<Rule> rules, int tolerate,

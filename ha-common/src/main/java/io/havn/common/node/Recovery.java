@@ -154,10 +154,13 @@ final class Recovery {
     private List<Pending> held(List<Pending> pending, long now) {
         io.havn.common.place.RuleIndex rules = n.view().rules();
         Set<VmId> seen = new HashSet<>();
+        for (Pending p : pending) {
+            seen.add(p.vr().value().id());
+        }
+        java.util.function.Predicate<VmId> ready = vm -> !seen.contains(vm) && ready(vm, now);
         List<Pending> out = new ArrayList<>(pending.size());
         for (Pending p : pending) {
             VmRecord r = p.vr().value();
-            seen.add(r.id());
             long since = needsHostSince.computeIfAbsent(r.id(), k -> now);
             long waitedMs = (now - since) / 1_000_000L;
             String why = null;
@@ -165,7 +168,7 @@ final class Recovery {
             if (waitedMs < delay) {
                 why = "start delay: placed " + delay + " ms after it needs a host";
             } else {
-                io.havn.common.model.Rule.After a = rules.waitingBy(r.id(), this::ready, waitedMs);
+                io.havn.common.model.Rule.After a = rules.waitingBy(r.id(), ready, waitedMs);
                 if (a != null) {
                     why = "waits for " + a.after() + " to run (rule " + a.id() + ", "
                             + (a.onTimeout() == io.havn.common.model.Rule.OnTimeout.START ? "starts anyway after "
@@ -192,14 +195,19 @@ final class Recovery {
         return out;
     }
 
-    /** Whether a VM others wait for counts as ready: it runs, or there is nothing to wait for. */
-    private boolean ready(VmId vm) {
+    /**
+     * Whether a VM others wait for counts as ready: it runs on a live host this leader does not
+     * suspect, or there is nothing to wait for (not under HA, or stopped by an operator).
+     */
+    private boolean ready(VmId vm, long now) {
         Versioned<VmRecord> v = n.view().vm(vm);
         if (v == null) {
             return true;
         }
         VmRecord r = v.value();
-        return !r.spec().ha() || r.desired() == DesiredState.STOPPED || r.phase() == VmPhase.RUNNING;
+        return !r.spec().ha() || r.desired() == DesiredState.STOPPED
+                || (r.phase() == VmPhase.RUNNING && n.view().liveSession(r.owner()) != 0
+                && (r.owner().equals(n.self()) || !live.peers().suspected(r.owner(), now)));
     }
 
     private static Pending proven(Versioned<VmRecord> vr, List<CoordOp> proof) {

@@ -255,9 +255,18 @@ public final class Planner {
             return anchorRule != null ? anchorRule : togetherRule(members.get(0).vm(), members.get(1).vm());
         }
 
+        /** Whether {@code s} passes the unit's hard constraints and has room; an apart rule that excludes it is noted. */
         boolean admits(Pass p, Slot s) {
-            return s.cpus >= cpus && s.memoryMiB >= memoryMiB && !excluded.contains(s.id)
-                    && (allowed == null || allowed.contains(s.id)) && apartBlock(p, s.id) == null;
+            if (s.cpus < cpus || s.memoryMiB < memoryMiB || excluded.contains(s.id)
+                    || (allowed != null && !allowed.contains(s.id))) {
+                return false;
+            }
+            String apart = apartBlock(p, s.id);
+            if (apart != null) {
+                touched.add(apart);
+                return false;
+            }
+            return true;
         }
     }
 

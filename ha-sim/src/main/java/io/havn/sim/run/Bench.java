@@ -4,7 +4,9 @@ import io.havn.common.model.HostAdminState;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
+import io.havn.common.model.PlacementPolicy;
 import io.havn.common.model.Priority;
+import io.havn.common.model.Rule;
 import io.havn.common.model.Versioned;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmRecord;
@@ -321,32 +323,110 @@ public final class Bench {
         int perHost = 50;
         int failed = 40;
         int reps = quick ? 3 : 7;
+        PlacementPolicy rules = realisticRules(hostCount, perHost);
         for (int warm = 0; warm < 2; warm++) {
-            new PlacementRig(hostCount, perHost, failed).timeLeaderRound(); // JIT warm-up, not counted
+            new PlacementRig(hostCount, perHost, failed, null).timeLeaderRound(); // JIT warm-up, not counted
+            new PlacementRig(hostCount, perHost, failed, rules).timeLeaderRound();
         }
         long[] roundNanos = new long[reps];
         long[] placeNanos = new long[reps];
+        long[] ruledNanos = new long[reps];
+        long[] checkNanos = new long[reps];
         int writes = 0;
+        int ruledWrites = 0;
+        int held = 0;
         for (int rep = 0; rep < reps; rep++) {
-            PlacementRig rig = new PlacementRig(hostCount, perHost, failed);
+            PlacementRig rig = new PlacementRig(hostCount, perHost, failed, null);
             roundNanos[rep] = rig.timeLeaderRound();
             writes = rig.placements();
             placeNanos[rep] = rig.timePlacementOnly();
+            PlacementRig ruled = new PlacementRig(hostCount, perHost, failed, rules);
+            ruledNanos[rep] = ruled.timeLeaderRound();
+            ruledWrites = ruled.placements();
+            held = ruled.recovering();
+            checkNanos[rep] = ruled.timePolicyCheck();
         }
-        Arrays.sort(roundNanos);
-        Arrays.sort(placeNanos);
-        double round = roundNanos[reps / 2] / 1e6;
-        double place = placeNanos[reps / 2] / 1e6;
+        int bytes = io.havn.common.model.Json.toBytes(io.havn.common.model.ClusterRecord.DEFAULT.withPlacement(rules))
+                .length;
+        double round = median(roundNanos);
+        double place = median(placeNanos);
+        double ruledRound = median(ruledNanos);
+        double check = median(checkNanos);
         md.append("## Placement for a 40-host failure\n\n1,000 hosts (64 cpus, 256 GiB), 50,000 VMs (1 cpu, 1 GiB), "
                 + "40 hosts recorded off: the leader's whole round on the real node (scan, eligibility, capacity, "
-                + "placement, writes issued), median of " + reps + ".\n\n");
+                + "placement, writes issued), median of " + reps + ". With rules: " + rules.rules().size()
+                + " rules and " + rules.groups().size() + " host groups (2,000 hard apart pairs, 500 hard together "
+                + "pairs, 1,000 soft apart triples, 750 preferred-rack rules, 250 strict two-rack rules, 500 restart-"
+                + "order dependencies; cluster record " + bytes + " bytes).\n\n");
         md.append("| measure | ms |\n|---|---|\n");
         md.append(String.format("| leader round, %d VMs placed | %.1f |%n", writes, round));
-        md.append(String.format("| Placement.place alone, 2,000 VMs on 960 hosts | %.1f |%n%n", place));
+        md.append(String.format("| Placement.place alone, 2,000 VMs on 960 hosts | %.1f |%n", place));
+        md.append(String.format("| leader round with the rules, %d VMs placed, %d held back or blocked | %.1f |%n",
+                ruledWrites, held, ruledRound));
+        md.append(String.format("| PolicyCheck of the whole rule set (each rule change, at the origin and the "
+                + "leader) | %.1f |%n%n", check));
         out.printf("placement: leader round %.1f ms (%d VMs placed), Placement.place alone %.1f ms%n", round, writes,
                 place);
+        out.printf("placement with %d rules: leader round %.1f ms (%d placed, %d held or blocked), policy check %.1f ms,"
+                + " cluster record %d bytes%n", rules.rules().size(), ruledRound, ruledWrites, held, check, bytes);
         row("placement-40-of-1000-hosts", "leader-round", round, "ms");
         row("placement-40-of-1000-hosts", "placement-only", place, "ms");
+        row("placement-40-of-1000-hosts-5000-rules", "leader-round", ruledRound, "ms");
+        row("placement-40-of-1000-hosts-5000-rules", "policy-check", check, "ms");
+        row("placement-40-of-1000-hosts-5000-rules", "cluster-record", bytes, "bytes");
+    }
+
+    private static double median(long[] nanos) {
+        long[] s = nanos.clone();
+        Arrays.sort(s);
+        return s[s.length / 2] / 1e6;
+    }
+
+    private static VmId vm(int host, int k) {
+        return new VmId("vm-" + host + "-" + k);
+    }
+
+    /**
+     * 5,000 rules that the rig's placement (host i runs vm-i-0 .. vm-i-49) satisfies, in 40 racks of
+     * 25 hosts: hard apart pairs of neighbours, hard together pairs on one host, soft apart triples,
+     * preferred racks, strict two-rack rules and restart-order dependencies (the last two on the
+     * failing hosts too, so that the round meets them).
+     */
+    static PlacementPolicy realisticRules(int hostCount, int perHost) {
+        PlacementPolicy p = PlacementPolicy.EMPTY;
+        int racks = hostCount / 25;
+        for (int r = 0; r < racks; r++) {
+            Set<HostId> hs = new java.util.TreeSet<>();
+            for (int i = r * 25 + 1; i <= r * 25 + 25; i++) {
+                hs.add(new HostId("h" + i));
+            }
+            p = p.withGroup("rack-" + r, hs);
+        }
+        List<Rule> rules = new ArrayList<>();
+        for (int i = 1; i <= hostCount; i++) {
+            int next = i % hostCount + 1;
+            rules.add(new Rule.Apart("apart-0-" + i, List.of(vm(i, 0), vm(next, 0)), true, null));
+            rules.add(new Rule.Apart("apart-1-" + i, List.of(vm(i, 1), vm(next, 1)), true, null));
+            rules.add(new Rule.Apart("spread-" + i, List.of(vm(i, 4), vm(next, 4), vm(next % hostCount + 1, 4)),
+                    false, 5));
+        }
+        for (int i = 1; i <= hostCount / 2; i++) {
+            rules.add(new Rule.Together("pair-" + i, List.of(vm(i, 2), vm(i, 3)), true, null));
+        }
+        for (int i = 1; i <= hostCount * 3 / 4; i++) {
+            int rack = (i - 1) / 25;
+            rules.add(new Rule.OnHosts("prefer-" + i, List.of(vm(i, 5), vm(i, 6), vm(i, 7), vm(i, 8), vm(i, 9)),
+                    List.of("rack-" + rack, "rack-" + ((rack + 1) % racks)), false, false));
+        }
+        for (int i = hostCount * 3 / 4 + 1; i <= hostCount; i++) {
+            int rack = (i - 1) / 25;
+            rules.add(new Rule.OnHosts("strict-" + i, List.of(vm(i, 10)),
+                    List.of("rack-" + rack, "rack-" + (rack - 1)), true, false));
+        }
+        for (int i = hostCount / 2 + 1; i <= hostCount; i++) {
+            rules.add(new Rule.After("order-" + i, List.of(vm(i, 11)), List.of(vm(i, 12)), null, 60_000, null));
+        }
+        return new PlacementPolicy(p.groups(), rules, 0, false, null);
     }
 
     /** A leader node fed a large cluster state through events; its ports only record. */
@@ -362,7 +442,7 @@ public final class Bench {
         private long claimToken;
         private long confirmToken;
 
-        PlacementRig(int hostCount, int perHost, int failed) {
+        PlacementRig(int hostCount, int perHost, int failed, PlacementPolicy rules) {
             this.hostCount = hostCount;
             this.perHost = perHost;
             this.failed = failed;
@@ -474,6 +554,10 @@ public final class Bench {
                     driver.handle(new NodeEvent.VmChanged(spec.id(), new Versioned<>(VmRecord.running(spec, h, i), 0)));
                 }
             }
+            if (rules != null) {
+                driver.handle(new NodeEvent.ClusterChanged(new Versioned<>(
+                        io.havn.common.model.ClusterRecord.DEFAULT.withPlacement(rules), 0)));
+            }
             driver.handle(new NodeEvent.SessionStarted(1, 10_000));
             driver.handle(new NodeEvent.Confirmed(confirmToken, true));
             driver.handle(new NodeEvent.LeadershipChanged(true));
@@ -513,6 +597,43 @@ public final class Bench {
                 }
             }
             return n;
+        }
+
+        /** The VMs the round wrote recovering (held back by a dependency, or blocked by a rule). */
+        int recovering() {
+            int n = 0;
+            for (List<CoordOp> ops : written) {
+                for (CoordOp op : ops) {
+                    if (op instanceof CoordOp.PutVm p
+                            && p.record().phase() == io.havn.common.model.VmPhase.RECOVERING) {
+                        n++;
+                    }
+                }
+            }
+            return n;
+        }
+
+        /** The check of the node's whole rule set against its view, as a rule change runs it. */
+        long timePolicyCheck() {
+            io.havn.common.model.ClusterState st = node.clusterState();
+            Map<HostId, HostCapacity> caps = new java.util.HashMap<>();
+            st.hosts().forEach((h, r) -> caps.put(h, r.capacity()));
+            Map<VmId, VmSpec> specs = new java.util.HashMap<>();
+            Map<VmId, List<HostId>> at = new java.util.HashMap<>();
+            st.vms().forEach((v, r) -> {
+                specs.put(v, r.spec());
+                if (r.phase().holdsCapacity()) {
+                    at.put(v, List.of(r.owner()));
+                }
+            });
+            long t0 = System.nanoTime();
+            io.havn.common.place.PolicyCheck.Refusal ref = io.havn.common.place.PolicyCheck.check(
+                    st.cluster().placement(), caps, specs, vm -> at.getOrDefault(vm, List.of()));
+            long took = System.nanoTime() - t0;
+            if (ref != null) {
+                throw new IllegalStateException("the bench's rules are refused: " + ref.message());
+            }
+            return took;
         }
 
         long timePlacementOnly() {

@@ -1,0 +1,247 @@
+package io.havn.common.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.havn.common.model.ClusterRecord;
+import io.havn.common.model.HostAdminState;
+import io.havn.common.model.HostCapacity;
+import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.PlacementPolicy;
+import io.havn.common.model.Priority;
+import io.havn.common.model.Rule;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmPhase;
+import io.havn.common.model.VmRecord;
+import io.havn.common.model.VmSpec;
+import io.havn.common.port.CoordOp;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The leader honours the operators' rules in its own round (the simulator's scenarios show them
+ * through the whole admin path), and the host that takes a rule change refuses bad ones at once.
+ */
+class PlacementRulesTest {
+    private static final HostId NODE1 = new HostId("node1");
+    private static final HostId NODE2 = new HostId("node2");
+    private static final HostId NODE3 = new HostId("node3");
+
+    private static VmSpec spec(String name) {
+        return new VmSpec(new VmId(name), name, 1, 512, Priority.MEDIUM, true,
+                "<domain type='kvm'><name>" + name + "</name></domain>");
+    }
+
+    private static List<VmId> vms(String... names) {
+        return java.util.Arrays.stream(names).map(VmId::new).toList();
+    }
+
+    /**
+     * Leader node1; node2 (fenceable) runs db1 and app; node3, with four times the memory, runs db2.
+     * Without rules, what node2 ran would go to node3, the host with the most room.
+     */
+    private static OneNodeRig cluster(PlacementPolicy policy) {
+        OneNodeRig rig = OneNodeRig.leadingWithFenceableNode2Running("db1");
+        rig.host(new HostRecord(NODE3, new HostCapacity(8, 65536), null, null, HostAdminState.ACTIVE, false), 1);
+        rig.vm(VmRecord.running(spec("db2"), NODE3, 9), 0);
+        rig.vm(VmRecord.running(spec("app"), NODE2, 5), 0);
+        if (policy != null) {
+            rig.cluster(ClusterRecord.DEFAULT.withPlacement(policy), 0);
+        }
+        rig.passMs(1_000, "node2", "node3");
+        return rig;
+    }
+
+    /** node2 falls silent, is fenced, and its device reports it off. */
+    private static void node2Dies(OneNodeRig rig) {
+        rig.passMs(5_000, "node3");
+        assertTrue(rig.called("fence node2"), rig.trail());
+        rig.driver.handle(new NodeEvent.FenceDone(NODE2, true, null));
+        rig.passMs(2_000, "node3");
+    }
+
+    private static Optional<VmRecord> firstWrite(OneNodeRig rig, String vm, VmPhase phase) {
+        return rig.accepted().stream().flatMap(List::stream)
+                .filter(op -> op instanceof CoordOp.PutVm p && p.record().id().value().equals(vm)
+                        && p.record().phase() == phase)
+                .map(op -> ((CoordOp.PutVm) op).record()).findFirst();
+    }
+
+    @Test
+    void withoutRulesTheFailedHostsVmGoesToTheRoomiestHost() {
+        OneNodeRig rig = cluster(null);
+        node2Dies(rig);
+        assertEquals(NODE3, firstWrite(rig, "db1", VmPhase.PLACED).orElseThrow().owner(), rig.trail());
+    }
+
+    @Test
+    void aHardApartRuleSendsItToAHostWithoutItsPartnerAndTheDecisionNamesTheRule() {
+        OneNodeRig rig = cluster(PlacementPolicy.EMPTY.withRule(new Rule.Apart("db", vms("db1", "db2"), true, null)));
+        node2Dies(rig);
+        assertEquals(NODE1, firstWrite(rig, "db1", VmPhase.PLACED).orElseThrow().owner(), rig.trail());
+        assertTrue(rig.decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.PLACE
+                && d.vm().value().equals("db1") && d.detail().contains("rules db")), rig.trail());
+    }
+
+    @Test
+    void aVmThatNoHostCanTakeUnderAHardRuleStaysRecoveringAndTheBlockIsReportedByRule() {
+        PlacementPolicy p = PlacementPolicy.EMPTY.withGroup("g", java.util.Set.of(NODE2, NODE3))
+                .withRule(new Rule.OnHosts("pin", vms("db1"), List.of("g"), true, false))
+                .withRule(new Rule.Apart("db", vms("db1", "db2"), true, null));
+        OneNodeRig rig = cluster(p);
+        node2Dies(rig);
+        assertFalse(firstWrite(rig, "db1", VmPhase.PLACED).isPresent(), rig.trail());
+        VmRecord rec = firstWrite(rig, "db1", VmPhase.RECOVERING).orElseThrow();
+        assertTrue(rec.reason().contains("hard rules") && rec.reason().contains("pin"), rec.reason());
+        assertTrue(rig.decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.RULE_BLOCKED
+                && d.detail().startsWith("pin: ")), rig.trail());
+        assertEquals(NODE3, firstWrite(rig, "app", VmPhase.PLACED).orElseThrow().owner(), "others are unaffected");
+    }
+
+    @Test
+    void aVmThatWaitsForAnotherIsPlacedOnlyOnceThatOneRuns() {
+        PlacementPolicy p = PlacementPolicy.EMPTY.withRule(new Rule.After("db-first", vms("app"), vms("db1"), null,
+                600_000, Rule.OnTimeout.STAY_DOWN));
+        OneNodeRig rig = cluster(p);
+        node2Dies(rig);
+        VmRecord db1 = firstWrite(rig, "db1", VmPhase.PLACED).orElseThrow();
+        VmRecord app = firstWrite(rig, "app", VmPhase.RECOVERING).orElseThrow(() -> new AssertionError(rig.trail()));
+        assertTrue(app.reason().contains("waits for [db1]") && app.reason().contains("db-first"), app.reason());
+        assertFalse(firstWrite(rig, "app", VmPhase.PLACED).isPresent(), "app waits while db1 is only placed\n"
+                + rig.trail());
+        // db1's new host starts it and says so
+        rig.vm(db1.withPhase(VmPhase.RUNNING, null).withOwnerSession(db1.ownerSession()),
+                rig.vms.get(new VmId("db1")).version() + 1);
+        rig.passMs(1_000, "node3");
+        assertTrue(firstWrite(rig, "app", VmPhase.PLACED).isPresent(), rig.trail());
+    }
+
+    @Test
+    void aStartDelayHoldsTheVmForItsDelay() {
+        PlacementPolicy p = PlacementPolicy.EMPTY.withRule(new Rule.StartDelay("later", vms("app"), 20_000));
+        OneNodeRig rig = cluster(p);
+        node2Dies(rig);
+        assertTrue(firstWrite(rig, "db1", VmPhase.PLACED).isPresent());
+        assertFalse(firstWrite(rig, "app", VmPhase.PLACED).isPresent(), rig.trail());
+        rig.passMs(20_000, "node3");
+        assertTrue(firstWrite(rig, "app", VmPhase.PLACED).isPresent(), rig.trail());
+    }
+
+    /** A follower node1 (node2 leads) that takes operators' requests. */
+    private static OneNodeRig follower(PlacementPolicy policy) {
+        OneNodeRig rig = OneNodeRig.threeHosts(io.havn.common.domain.DomainPolicy.none());
+        rig.vm(VmRecord.running(spec("db1"), NODE2, 5), 0);
+        rig.vm(VmRecord.running(spec("db2"), NODE3, 9), 0);
+        if (policy != null) {
+            rig.cluster(ClusterRecord.DEFAULT.withPlacement(policy), 0);
+        }
+        rig.driver.handle(new NodeEvent.EpochChanged(1, NODE2));
+        rig.passMs(1_000, "node2", "node3");
+        return rig;
+    }
+
+    private static boolean requestWritten(OneNodeRig rig) {
+        return rig.writes.stream().flatMap(List::stream).anyMatch(op -> op instanceof CoordOp.PutRequest);
+    }
+
+    @Test
+    void aContradictoryRuleIsRefusedByTheHostThatTakesItNamingBothRulesAndNothingIsWritten() {
+        OneNodeRig rig = follower(PlacementPolicy.EMPTY.withRule(new Rule.Apart("db", vms("db1", "db2"), true, null)));
+        rig.driver.handle(new NodeEvent.AdminRequest(1, new AdminCommand.RuleAdd(
+                new Rule.Together("pair", vms("db1", "db2"), true, null))));
+        AdminReply r = rig.replies.get(1L);
+        assertEquals("rule-conflict", r.code(), r.toString());
+        assertTrue(r.message().contains("rule db") && r.message().contains("pair"), r.message());
+        assertFalse(requestWritten(rig));
+    }
+
+    @Test
+    void aGoodRuleGoesToTheLeader() {
+        OneNodeRig rig = follower(null);
+        rig.driver.handle(new NodeEvent.AdminRequest(1, new AdminCommand.RuleAdd(
+                new Rule.Apart("db", vms("db1", "db2"), true, null))));
+        assertTrue(requestWritten(rig), rig.trail());
+        assertFalse(rig.replies.containsKey(1L), "answered with the leader's verdict");
+    }
+
+    @Test
+    void aMoveThatWouldBreakAHardRuleIsRefusedNamingIt() {
+        OneNodeRig rig = follower(PlacementPolicy.EMPTY.withRule(new Rule.Apart("db", vms("db1", "db2"), true, null)));
+        rig.driver.handle(new NodeEvent.AdminRequest(1, new AdminCommand.Migrate(new VmId("db1"), NODE3)));
+        AdminReply r = rig.replies.get(1L);
+        assertEquals("rule-broken", r.code(), r.toString());
+        assertTrue(r.message().contains("apart rule db"), r.message());
+        assertFalse(requestWritten(rig));
+    }
+
+    @Test
+    void aMoveToAReservedFailoverHostIsRefused() {
+        OneNodeRig rig = follower(PlacementPolicy.EMPTY.withAdmission(1, false, java.util.Set.of(NODE1)));
+        rig.driver.handle(new NodeEvent.AdminRequest(1, new AdminCommand.Migrate(new VmId("db1"), NODE1)));
+        assertEquals("host-reserved", rig.replies.get(1L).code());
+        assertFalse(requestWritten(rig));
+    }
+
+    @Test
+    void removingAGroupARuleUsesIsRefused() {
+        OneNodeRig rig = follower(PlacementPolicy.EMPTY.withGroup("g", java.util.Set.of(NODE2))
+                .withRule(new Rule.OnHosts("pin", vms("db1"), List.of("g"), false, false)));
+        rig.driver.handle(new NodeEvent.AdminRequest(1, new AdminCommand.GroupRemove("g")));
+        assertEquals("group-in-use", rig.replies.get(1L).code());
+        rig.driver.handle(new NodeEvent.AdminRequest(2, new AdminCommand.RuleRemove("nope")));
+        assertEquals("unknown-rule", rig.replies.get(2L).code());
+        assertFalse(requestWritten(rig));
+    }
+
+    /**
+     * Leader node1; node2 in maintenance runs app and cache (bound by a hard together rule) and db1;
+     * node3, with four times the memory, runs db2 (kept apart from db1).
+     */
+    private static OneNodeRig draining(java.util.Set<HostId> reserved) {
+        OneNodeRig rig = OneNodeRig.leadingWithFenceableNode2Running("db1");
+        rig.host(new HostRecord(NODE3, new HostCapacity(8, 65536), null, null, HostAdminState.ACTIVE, false), 1);
+        rig.vm(VmRecord.running(spec("db2"), NODE3, 9), 0);
+        rig.vm(VmRecord.running(spec("app"), NODE2, 5), 0);
+        rig.vm(VmRecord.running(spec("cache"), NODE2, 5), 0);
+        rig.cluster(ClusterRecord.DEFAULT.withPlacement(PlacementPolicy.EMPTY
+                .withRule(new Rule.Together("pair", vms("app", "cache"), true, null))
+                .withRule(new Rule.Apart("db", vms("db1", "db2"), true, null))
+                .withAdmission(0, false, reserved)), 0);
+        rig.host(new HostRecord(NODE2, OneNodeRig.CAPACITY, null, "ipmi-node2", HostAdminState.MAINTENANCE, false),
+                rig.hosts.get(NODE2).version() + 1);
+        rig.passMs(3_000, "node2", "node3");
+        return rig;
+    }
+
+    private static java.util.Map<String, HostId> migrationTargets(OneNodeRig rig) {
+        java.util.Map<String, HostId> out = new java.util.TreeMap<>();
+        rig.accepted().stream().flatMap(List::stream).forEach(op -> {
+            if (op instanceof CoordOp.PutVm p && p.record().phase() == VmPhase.MIGRATING) {
+                out.putIfAbsent(p.record().id().value(), p.record().target());
+            }
+        });
+        return out;
+    }
+
+    @Test
+    void aDrainKeepsTogetherVmsTogetherAndApartVmsApart() {
+        OneNodeRig rig = draining(java.util.Set.of());
+        java.util.Map<String, HostId> to = migrationTargets(rig);
+        assertEquals(NODE3, to.get("app"), rig.trail());
+        assertEquals(NODE3, to.get("cache"), "cache follows app\n" + rig.trail());
+        assertEquals(NODE1, to.get("db1"), "db1 stays off db2's host\n" + rig.trail());
+    }
+
+    @Test
+    void aDrainNeverFillsAReservedFailoverHost() {
+        OneNodeRig rig = draining(java.util.Set.of(NODE3));
+        java.util.Map<String, HostId> to = migrationTargets(rig);
+        assertEquals(NODE1, to.get("app"), rig.trail());
+        assertEquals(NODE1, to.get("cache"), rig.trail());
+        assertEquals(NODE1, to.get("db1"), rig.trail());
+        assertFalse(to.containsValue(NODE3), "nothing is drained onto the reserved node3\n" + rig.trail());
+    }
+}
