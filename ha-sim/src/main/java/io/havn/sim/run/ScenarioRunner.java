@@ -323,7 +323,8 @@ public final class ScenarioRunner {
             } else if (!reply.ok()) {
                 line(null, "admin request '" + c.text() + "' refused: " + reply.code() + ": " + reply.message());
             } else if (c instanceof Command.WhatIf) {
-                line(null, "admin request '" + c.text() + "' answered: " + reply.message());
+                // the whole answer, whatever it carries (a what-if report is more than a message)
+                line(null, "admin request '" + c.text() + "' answered: " + io.havn.common.model.Json.toJson(reply));
             }
         });
     }

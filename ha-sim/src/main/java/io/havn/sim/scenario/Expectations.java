@@ -9,6 +9,8 @@ import java.util.List;
 /**
  * Parses expectations: {@code WHEN: FACT}, WHEN one of {@code at T}, {@code by T}, {@code end},
  * {@code always}, {@code never}. A fact starting with the word {@code leader} is always a leader fact.
+ * The placement facts: {@code A apart B} (no host runs both), {@code A with B} (both run, on one
+ * host), {@code A on-group G} (A runs on a host of group G, as the cluster record has it then).
  */
 public final class Expectations {
     private static final String FACTS = "V running | V running on H1|H2 | V running not on H1|H2 | V stopped | V error"

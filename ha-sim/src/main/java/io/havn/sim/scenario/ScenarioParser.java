@@ -39,6 +39,50 @@ import java.util.regex.Pattern;
 /**
  * Reads scenario files (YAML) and validates them completely: every error is a
  * {@link ScenarioException} naming the file, the place and the problem; nothing half-checked is returned.
+ *
+ * <h2>Placement rules</h2>
+ *
+ * A scenario may start with a placement policy in the cluster record, as operators would have set
+ * it (the leader honours it from the first moment; the invariants check its hard rules):
+ *
+ * <pre>
+ * groups:                                   # host group name -&gt; its hosts (declared hosts, at least one)
+ *   rack-a: [node1, node2]
+ *   rack-b: [node3]
+ * rules:                                    # in order; each a mapping, or the one-line form of rule-add
+ *   - {id: web-apart, kind: apart, vms: [web1, web2, web3]}             # hard unless hard: false
+ *   - {id: app-db, kind: together, vms: [app, db]}                      # hard: all on one host
+ *   - {id: cache-near, kind: together, vms: [app, cache], weight: 50}  # a weight makes it soft (1..1000;
+ *                                                                        # hard: false alone: weight 10)
+ *   - {id: db-rack, kind: hosts, vms: [db], groups: [rack-a, rack-b], strict: true, failback: true}
+ *                                            # on the groups' hosts, the first preferred; strict: never
+ *                                            # elsewhere; failback: back to a more preferred host
+ *   - {id: app-after-db, kind: after, vms: [app], after: [db], timeout: 2m, onTimeout: stay-down}
+ *                                            # app is placed once db runs; after the timeout it is
+ *                                            # placed anyway (start, the default) or not (stay-down)
+ *   - {id: db-late, kind: delay, vms: [db], delay: 15s}                 # placed 15 s after it needs a host
+ *   - "web-soft-apart apart web1,web2 soft 20"                         # the one-line form ({@link RuleText})
+ * admission: {tolerate: 1, strict: false, reserved: [node4]}           # admission control
+ * </pre>
+ *
+ * Every VM, host and group named must be declared (a rule's VMs must be HA VMs), and the policy must
+ * be one the cluster accepts with the VMs where they start: it is checked rule by rule, as the
+ * leader checks a change ({@code PolicyCheck}), and a refusal names the rule ({@code rules[2]: the
+ * cluster would refuse rule ...}), whether it contradicts another rule, cannot be met by the hosts,
+ * makes a dependency cycle or is broken by the starting placement.
+ *
+ * <p>Timeline commands change the policy through the admin path, as {@code havnctl} would (a refused
+ * one is written to the timeline with its reason): {@code rule-add ID KIND ...} (the one-line form,
+ * see {@link RuleText}), {@code rule-remove ID}, {@code group-set NAME HOST[,HOST...]}, {@code
+ * group-remove NAME}, {@code admission TOLERATE [strict] [reserved HOST[,HOST...]]}, and {@code
+ * what-if HOST [HOST...]} (asks what the loss of those hosts would do; the answer is written to the
+ * timeline). A rule-add's groups and a rule-remove's rule must be declared by the sections above or
+ * by another command of the timeline. In a flow mapping ({@code {at: 5s, do: ...}}) a command with
+ * commas must be quoted.
+ *
+ * <p>Facts for expectations: {@code A apart B} (no host runs both; either may run nowhere), {@code
+ * A with B} (both run, on one host), {@code A on-group G} (A runs on a host of group G as the
+ * cluster record has it at that moment).
  */
 public final class ScenarioParser {
     /** The top-level keys of a scenario file, in canonical order. */
