@@ -105,8 +105,8 @@ public final class Fuzz {
                 log.printf("  %d seeds, %d failed, %.1f s%n", seed - from + 1, failures, (System.nanoTime() - start) / 1e9);
             }
         }
-        log.printf("fuzz: %d seeds (%d with rules), %d failed, %d events, %.1f s wall%n", count, ruled, failures, events,
-                (System.nanoTime() - start) / 1e9);
+        log.printf("fuzz: %d seeds, %d failed, %d events, %.1f s wall (%d seeds with placement rules)%n", count, failures,
+                events, (System.nanoTime() - start) / 1e9, ruled);
         return failures == 0;
     }
 
