@@ -109,29 +109,29 @@ final class AdminChecks {
             return placement(p.withoutRule(c.id()), "remove rule " + c.id());
         } else if (cmd instanceof AdminCommand.GroupSet c) {
             PlacementPolicy p = n.view().cluster().placement();
-            if (!Rule.NAME.matcher(c.name()).matches()) {
-                return new Refuse("bad-request", "invalid group name '" + c.name() + "'");
+            if (!Rule.NAME.matcher(c.group()).matches()) {
+                return new Refuse("bad-request", "invalid group name '" + c.group() + "'");
             }
             if (c.hosts().isEmpty()) {
-                return new Refuse("bad-request", "group " + c.name() + " needs at least one host");
+                return new Refuse("bad-request", "group " + c.group() + " needs at least one host");
             }
             Set<HostId> hosts = new TreeSet<>(c.hosts());
-            if (hosts.equals(p.groups().get(c.name()))) {
-                return new Already("group " + c.name() + " already has hosts " + hosts);
+            if (hosts.equals(p.groups().get(c.group()))) {
+                return new Already("group " + c.group() + " already has hosts " + hosts);
             }
-            return placement(p.withGroup(c.name(), hosts), "set group " + c.name() + " to " + hosts);
+            return placement(p.withGroup(c.group(), hosts), "set group " + c.group() + " to " + hosts);
         } else if (cmd instanceof AdminCommand.GroupRemove c) {
             PlacementPolicy p = n.view().cluster().placement();
-            if (!p.groups().containsKey(c.name())) {
-                return new Refuse("unknown-group", "no host group " + c.name());
+            if (!p.groups().containsKey(c.group())) {
+                return new Refuse("unknown-group", "no host group " + c.group());
             }
             for (Rule r : p.rules()) {
-                if (r instanceof Rule.OnHosts o && o.groups().contains(c.name())) {
-                    return new Refuse("group-in-use", "group " + c.name() + " is used by rule " + r.id()
+                if (r instanceof Rule.OnHosts o && o.groups().contains(c.group())) {
+                    return new Refuse("group-in-use", "group " + c.group() + " is used by rule " + r.id()
                             + "; remove or change that rule first");
                 }
             }
-            return placement(p.withGroup(c.name(), null), "remove group " + c.name());
+            return placement(p.withGroup(c.group(), null), "remove group " + c.group());
         } else if (cmd instanceof AdminCommand.SetAdmission c) {
             PlacementPolicy p = n.view().cluster().placement();
             if (c.tolerate() < 0 || c.tolerate() > PlacementPolicy.MAX_TOLERATE) {

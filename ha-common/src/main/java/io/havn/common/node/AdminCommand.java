@@ -229,10 +229,10 @@ public sealed interface AdminCommand {
         }
     }
 
-    /** Creates host group {@code name}, or replaces its hosts. */
-    record GroupSet(String name, List<HostId> hosts) implements AdminCommand {
+    /** Creates host group {@code group}, or replaces its hosts. */
+    record GroupSet(String group, List<HostId> hosts) implements AdminCommand {
         public GroupSet {
-            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(group, "group");
             hosts = hosts == null ? List.of() : List.copyOf(hosts);
         }
 
@@ -242,9 +242,9 @@ public sealed interface AdminCommand {
         }
     }
 
-    record GroupRemove(String name) implements AdminCommand {
+    record GroupRemove(String group) implements AdminCommand {
         public GroupRemove {
-            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(group, "group");
         }
 
         @Override

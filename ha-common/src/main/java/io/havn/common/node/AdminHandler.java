@@ -1,5 +1,6 @@
 package io.havn.common.node;
 
+import io.havn.common.model.ClusterState;
 import io.havn.common.model.HostId;
 import io.havn.common.model.Versioned;
 import io.havn.common.model.VmId;
@@ -7,6 +8,8 @@ import io.havn.common.node.AdminChecks.Already;
 import io.havn.common.node.AdminChecks.Outcome;
 import io.havn.common.node.AdminChecks.Refuse;
 import io.havn.common.node.NodeEvent.WriteOutcome;
+import io.havn.common.place.Admission;
+import io.havn.common.place.WhatIf;
 import io.havn.common.port.CoordOp;
 import io.havn.common.port.DomainState;
 import java.util.ArrayList;
@@ -16,8 +19,9 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * Operators' requests, at the host that takes them (the origin). Status is answered from its own
- * view. A change is checked there first ({@link AdminChecks}), so that bad input is refused at once
+ * Operators' requests, at the host that takes them (the origin). Status (with admission control's
+ * count, {@link Admission}) and what-if ({@link WhatIf}) are answered from its own view and change
+ * nothing. A change is checked there first ({@link AdminChecks}), so that bad input is refused at once
  * and changes nothing, and a role that does not cover the command is refused before anything is
  * written; then it goes to the leader as a {@link ChangeRequest} in the cluster state. The leader
  * checks it again and writes its verdict under its epoch ({@link AdminVerdicts}, rule 2); the origin
@@ -73,7 +77,12 @@ final class AdminHandler implements Manager.Requests {
             return;
         }
         if (cmd instanceof AdminCommand.Status) {
-            n.answer(id, AdminReply.state(n.view().snapshot(), n.self(), live.peers().stats(n.now())));
+            ClusterState snapshot = n.view().snapshot();
+            n.answer(id, AdminReply.state(snapshot, n.self(), live.peers().stats(n.now()), Admission.assess(snapshot)));
+            return;
+        }
+        if (cmd instanceof AdminCommand.WhatIf w) {
+            whatIf(id, w);
             return;
         }
         long s = host.session();
@@ -107,6 +116,25 @@ final class AdminHandler implements Manager.Requests {
                     waiting.put(rid, new Waiting(id, n.now() + Peers.ms(n.settings().adminTimeoutMs())));
                     onRequestChanged(rid);
                 });
+    }
+
+    /**
+     * What would happen if the hosts named failed now, from this host's view, with the leader's
+     * placement code ({@link WhatIf}); read-only like status. Detection takes the heartbeat timeout;
+     * proof of death the session timeout for a host without a fence device and
+     * {@link WhatIf#FENCE_PROOF_ESTIMATE_MS} for one with; a restart {@link WhatIf#RESTART_ESTIMATE_MS}.
+     */
+    private void whatIf(long id, AdminCommand.WhatIf cmd) {
+        ClusterState snapshot = n.view().snapshot();
+        for (HostId h : cmd.hosts()) {
+            if (!snapshot.hosts().containsKey(h)) {
+                refuse(id, "unknown-host", "what-if: no host " + h + " in the cluster");
+                return;
+            }
+        }
+        WhatIf.Timing timing = new WhatIf.Timing(n.settings().heartbeatTimeoutMs(), n.settings().sessionTimeoutMs(),
+                WhatIf.FENCE_PROOF_ESTIMATE_MS, WhatIf.RESTART_ESTIMATE_MS);
+        n.answer(id, AdminReply.whatIf(WhatIf.of(snapshot, cmd.hosts(), timing), n.self()));
     }
 
     private boolean heldHere(VmId vm) {

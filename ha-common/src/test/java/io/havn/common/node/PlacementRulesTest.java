@@ -244,4 +244,22 @@ class PlacementRulesTest {
         assertEquals(NODE1, to.get("db1"), rig.trail());
         assertFalse(to.containsValue(NODE3), "nothing is drained onto the reserved node3\n" + rig.trail());
     }
+
+    @Test
+    void everyPlacementCommandCrossesTheWireIntactUnderItsOwnName() {
+        java.util.Map<String, AdminCommand> commands = new java.util.LinkedHashMap<>();
+        commands.put("rule-add", new AdminCommand.RuleAdd(new Rule.After("o", vms("b"), vms("a"), null, 5_000,
+                Rule.OnTimeout.STAY_DOWN)));
+        commands.put("rule-remove", new AdminCommand.RuleRemove("o"));
+        commands.put("group-set", new AdminCommand.GroupSet("rack1", List.of(NODE1, NODE2)));
+        commands.put("group-remove", new AdminCommand.GroupRemove("rack1"));
+        commands.put("admission", new AdminCommand.SetAdmission(2, true, List.of(NODE3)));
+        commands.put("what-if", new AdminCommand.WhatIf(List.of(NODE2, NODE3)));
+        commands.forEach((name, c) -> {
+            String json = io.havn.common.model.Json.toJson(c);
+            assertEquals(c, io.havn.common.model.Json.fromJson(json, AdminCommand.class), json);
+            assertEquals(name, c.name());
+            assertTrue(json.startsWith("{\"command\":\"" + name + "\""), json);
+        });
+    }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.havn.common.model.Json;
 import io.havn.common.node.AdminCommand;
 import io.havn.common.node.Caller;
+import io.havn.common.node.Role;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -29,11 +30,13 @@ final class AdminAudit {
     /** A request that was parsed into {@code cmd} and answered {@code answer} (a JSON answer line). */
     static void request(Caller caller, AdminCommand cmd, String answer) {
         ObjectNode line = who(caller.uid(), caller.user(), caller.role().label());
-        line.put("command", cmd.name());
-        line.set("args", args(cmd));
+        ObjectNode args = args(cmd);
+        // the name on the wire: GroupSet's and GroupRemove's name() is their group's
+        line.put("command", Json.mapper().valueToTree(cmd).path("command").asText(cmd.name()));
+        line.set("args", args);
         result(line, answer);
-        if (cmd instanceof AdminCommand.Status && !"denied".equals(line.path("result").asText())) {
-            return; // looking changes nothing
+        if (cmd.role() == Role.READ_ONLY && !"denied".equals(line.path("result").asText())) {
+            return; // looking (status, what-if) changes nothing
         }
         LOG.info("{}", line);
     }
@@ -63,9 +66,15 @@ final class AdminAudit {
     }
 
     /** The command's arguments as JSON, a domain XML replaced by its digest and size. */
-    static JsonNode args(AdminCommand cmd) {
+    static ObjectNode args(AdminCommand cmd) {
         ObjectNode a = Json.mapper().valueToTree(cmd);
         a.remove("command");
+        // a group's name is the component name(), which the commands' JSON leaves out (AdminCommand.name())
+        if (cmd instanceof AdminCommand.GroupSet g) {
+            a.put("group", g.name());
+        } else if (cmd instanceof AdminCommand.GroupRemove g) {
+            a.put("group", g.name());
+        }
         JsonNode spec = a.get("spec");
         if (spec instanceof ObjectNode s && s.hasNonNull("domainXml")) {
             byte[] xml = s.get("domainXml").asText().getBytes(StandardCharsets.UTF_8);

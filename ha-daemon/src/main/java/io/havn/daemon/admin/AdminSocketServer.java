@@ -1,10 +1,12 @@
 package io.havn.daemon.admin;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.HostId;
 import io.havn.common.model.Json;
+import io.havn.common.model.Rule;
 import io.havn.common.model.ShutdownPolicy;
 import io.havn.common.model.VmId;
 import io.havn.common.node.AdminCommand;
@@ -26,6 +28,8 @@ import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -56,7 +60,9 @@ import org.slf4j.LoggerFactory;
  * vm-start, vm-enable, vm-disable (vm), vm-add (spec: a {@link io.havn.common.model.VmSpec} as JSON,
  * checked by {@link VmSpecRequest}), disarm (watchdogs: keep or release), arm, shutdown-policy
  * (policy: migrate, freeze or failover, for the cluster or, with host, for one host; host without
- * policy: that host follows the cluster's again). Answer: {@code {"id": 7, "ok": true, "message": ...}} or
+ * policy: that host follows the cluster's again), rule-add (rule: a {@link Rule} as JSON, its kind
+ * in {@code kind}), rule-remove (rule: the rule's id), group-set (group, hosts), group-remove (group),
+ * admission (tolerate, strict, reserved), what-if (hosts). Answer: {@code {"id": 7, "ok": true, "message": ...}} or
  * {@code {"id": 7, "ok": false, "code": "unknown-vm", "message": ...}}. A client turned away
  * before its request is read gets {@code busy} or {@code forbidden} and the connection closes.
  */
@@ -303,10 +309,68 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
             case "disarm" -> new AdminCommand.Disarm(watchdogs(text(req, "watchdogs")));
             case "arm" -> new AdminCommand.Arm();
             case "shutdown-policy" -> shutdownPolicy(req);
+            case "rule-add" -> new AdminCommand.RuleAdd(rule(req));
+            case "rule-remove" -> new AdminCommand.RuleRemove(text(req, "rule"));
+            case "group-set" -> new AdminCommand.GroupSet(text(req, "group"), hosts(req, "hosts", true));
+            case "group-remove" -> new AdminCommand.GroupRemove(text(req, "group"));
+            case "admission" -> admission(req);
+            case "what-if" -> new AdminCommand.WhatIf(hosts(req, "hosts", true));
             default -> throw new IllegalArgumentException("unknown command '" + c + "'; known: status, migrate, "
                     + "relocate, maintenance, fence-confirm, vm-stop, vm-start, vm-enable, vm-disable, vm-add, "
-                    + "disarm, arm, shutdown-policy");
+                    + "disarm, arm, shutdown-policy, rule-add, rule-remove, group-set, group-remove, admission, "
+                    + "what-if");
         };
+    }
+
+    /** The {@code rule} of a rule-add request: a {@link Rule} as JSON, its shape checked by its own record. */
+    private static Rule rule(JsonNode req) {
+        JsonNode r = req.get("rule");
+        if (r == null || !r.isObject()) {
+            throw new IllegalArgumentException("rule-add needs \"rule\": an object with \"kind\" (together, apart, "
+                    + "hosts, after or delay), \"id\" and \"vms\"");
+        }
+        try {
+            return Json.mapper().treeToValue(r, Rule.class);
+        } catch (JsonProcessingException e) {
+            Throwable cause = e.getCause();
+            throw new IllegalArgumentException("rule: " + (cause instanceof IllegalArgumentException
+                    ? cause.getMessage() : e.getOriginalMessage().split("\n")[0]));
+        }
+    }
+
+    /** How many host failures to tolerate, strict or not, and the reserved hosts (none if left out). */
+    private static AdminCommand admission(JsonNode req) {
+        JsonNode tolerate = req.get("tolerate");
+        JsonNode strict = req.get("strict");
+        if (tolerate == null || !tolerate.isInt()) {
+            throw new IllegalArgumentException("admission needs \"tolerate\": a whole number of host failures");
+        }
+        if (strict == null || !strict.isBoolean()) {
+            throw new IllegalArgumentException("admission needs \"strict\": true or false");
+        }
+        return new AdminCommand.SetAdmission(tolerate.intValue(), strict.booleanValue(), hosts(req, "reserved", false));
+    }
+
+    /** A list of host names; left out, it is required or empty. */
+    private static List<HostId> hosts(JsonNode req, String field, boolean required) {
+        JsonNode n = req.get(field);
+        if (n == null || n.isNull()) {
+            if (required) {
+                throw new IllegalArgumentException("\"" + field + "\" is required (a list of host names)");
+            }
+            return List.of();
+        }
+        if (!n.isArray()) {
+            throw new IllegalArgumentException("\"" + field + "\" is a list of host names");
+        }
+        List<HostId> out = new ArrayList<>();
+        for (JsonNode h : n) {
+            if (!h.isTextual()) {
+                throw new IllegalArgumentException("\"" + field + "\" is a list of host names, not " + h);
+            }
+            out.add(new HostId(h.asText()));
+        }
+        return out;
     }
 
     private static ClusterRecord.Disarm watchdogs(String word) {
@@ -350,19 +414,11 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
     private static String answer(JsonNode id, AdminReply r) {
         ObjectNode out = Json.mapper().createObjectNode();
         out.set("id", id);
-        out.put("ok", r.ok());
-        if (r.code() != null) {
-            out.put("code", r.code());
-        }
-        if (r.message() != null) {
-            out.put("message", r.message());
-        }
-        if (r.state() != null) {
-            out.set("state", Json.mapper().valueToTree(r.state()));
-        }
-        if (r.from() != null) {
-            out.put("from", r.from().value());
-        }
+        // the reply as the model writes it (ok, code, message, state, from, and whatever reports a newer
+        // reply carries), every field it leaves out absent; only the peers are shaped here
+        ObjectNode reply = Json.mapper().valueToTree(r);
+        reply.remove("peers");
+        out.setAll(reply);
         if (r.peers() != null) {
             ObjectNode peers = out.putObject("peers");
             for (io.havn.common.node.PeerStat p : r.peers()) {

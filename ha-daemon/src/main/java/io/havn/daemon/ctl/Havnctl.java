@@ -1,11 +1,13 @@
 package io.havn.daemon.ctl;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.havn.common.domain.DomainPolicy;
 import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.ClusterState;
 import io.havn.common.model.HostId;
 import io.havn.common.model.Json;
+import io.havn.common.model.PlacementPolicy;
 import io.havn.common.model.Priority;
 import io.havn.common.model.ShutdownPolicy;
 import io.havn.common.model.VmId;
@@ -36,8 +38,10 @@ import picocli.CommandLine;
 
 /**
  * {@code havnctl}: the operator's client of the local havnd's admin socket. It shows the cluster
- * (status, hosts, vms) and asks for changes (migrate, relocate, maintenance, fence confirm, vm
- * ..., disarm and arm, shutdown-policy); a change is answered once the cluster's leader accepted or refused it. A VM may be named
+ * (status, hosts, vms, what-if, rule list and explain, group list) and asks for changes (migrate,
+ * relocate, maintenance, fence confirm, vm ..., rule add and remove, group set and remove,
+ * admission, disarm and arm, shutdown-policy); a change is answered once the cluster's leader
+ * accepted or refused it. The daemon checks every request; havnctl only shapes it. A VM may be named
  * by name or UUID; names are resolved through a status request first, and an unknown or ambiguous
  * name stops the command before anything is sent. Exit status: 0 done, 1 refused by the daemon,
  * 2 bad input, 3 the daemon cannot be reached.
@@ -46,7 +50,7 @@ import picocli.CommandLine;
  */
 @Command(name = "havnctl", mixinStandardHelpOptions = true, scope = ScopeType.INHERIT, version = "havnctl 0.1",
         description = "Shows and changes a havn cluster through this host's havnd.",
-        subcommands = {Havnctl.Fence.class, Havnctl.Vm.class},
+        subcommands = {Havnctl.Fence.class, Havnctl.Vm.class, RuleCommand.class, GroupCommand.class},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {"0:done",
             "1:the daemon refused; its code and message go to stderr",
@@ -56,8 +60,9 @@ import picocli.CommandLine;
             "4:with --wait: the change was accepted but failed, or did not finish in time; the reason goes to stderr"})
 public final class Havnctl {
     static final String DEFAULT_SOCKET = "/run/havn/admin.sock";
-    private static final List<String> HELP_ORDER = List.of("status", "hosts", "vms", "migrate", "relocate",
-            "maintenance", "fence", "vm", "shutdown-policy", "disarm", "arm", "completion");
+    private static final List<String> HELP_ORDER = List.of("status", "hosts", "vms", "what-if", "migrate", "relocate",
+            "maintenance", "fence", "vm", "rule", "group", "admission", "shutdown-policy", "disarm", "arm",
+            "completion");
 
     @Option(names = "--socket", paramLabel = "PATH", scope = ScopeType.INHERIT,
             description = "havnd's admin socket (default: $HAVN_SOCKET, else " + DEFAULT_SOCKET + ")")
@@ -75,7 +80,7 @@ public final class Havnctl {
     @CommandLine.Spec
     CommandSpec spec;
 
-    private final PrintStream out;
+    final PrintStream out;
     private final PrintStream err;
     private final Map<String, String> env;
     private final java.util.function.LongSupplier nanos;
@@ -120,6 +125,20 @@ public final class Havnctl {
         CommandLine cl = commandLine(new Havnctl(out, err, env, nanos, pause));
         cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        CommandLine.IParameterExceptionHandler usage = cl.getParameterExceptionHandler();
+        cl.setParameterExceptionHandler((e, line) -> {
+            // "rule add KIND": picocli would call an unknown kind an unmatched argument
+            if (e instanceof CommandLine.UnmatchedArgumentException u
+                    && u.getCommandLine().getCommand() instanceof RuleCommand.Add && !u.getUnmatched().isEmpty()
+                    && !u.getUnmatched().get(0).startsWith("-")) {
+                List<String> k = RuleCommand.KINDS;
+                err.println("havnctl: unknown rule kind '" + u.getUnmatched().get(0) + "': expected "
+                        + String.join(", ", k.subList(0, k.size() - 1)) + " or " + k.get(k.size() - 1)
+                        + " ('havnctl rule add --help')");
+                return Failure.USAGE;
+            }
+            return usage.handleParseException(e, line);
+        });
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
             if (e instanceof Failure f) {
                 err.println("havnctl: " + f.getMessage());
@@ -242,6 +261,81 @@ public final class Havnctl {
         return change(command(new AdminCommand.SetShutdownPolicy(host, policy)));
     }
 
+    @Command(name = "admission", description = {"Admission control: how many host failures the cluster should be "
+            + "able to absorb, whether changes that would leave it unable to are refused (vm add, vm start, "
+            + "maintenance on), and the failover hosts kept free for recoveries. An option not given keeps its "
+            + "present value; without options, shows the settings."})
+    int admission(@Option(names = "--tolerate", paramLabel = "N", description = "host failures to absorb, 0 (not "
+                          + "checked) to " + PlacementPolicy.MAX_TOLERATE) Integer tolerate,
+                  @Option(names = "--strict", negatable = true, description = "refuse changes that would leave "
+                          + "the cluster unable to absorb N failures (--no-strict: only report it)") Boolean strict,
+                  @Option(names = "--reserved", paramLabel = "HOST[,HOST...]", description = "the failover hosts: "
+                          + "they take VMs only when recovering them; \"\" clears the list") String reserved) {
+        if (tolerate == null && strict == null && reserved == null) {
+            AdminClient.Answer a = ask(request("status"));
+            if (json) {
+                return printed(a);
+            }
+            out.println(DomainPolicy.printable(view(a).admission()));
+            return 0;
+        }
+        if (tolerate != null && (tolerate < 0 || tolerate > PlacementPolicy.MAX_TOLERATE)) {
+            throw Failure.usage("--tolerate must be between 0 and " + PlacementPolicy.MAX_TOLERATE + ", got " + tolerate);
+        }
+        List<HostId> hosts = reserved == null ? null : hosts("--reserved", reserved);
+        PlacementPolicy now = state().cluster().placement();
+        return change(command(new AdminCommand.SetAdmission(tolerate != null ? tolerate : now.tolerate(),
+                strict != null ? strict : now.strict(), hosts != null ? hosts : List.copyOf(now.reserved()))));
+    }
+
+    /** The hosts of a comma-separated list; an empty text is none. */
+    private static List<HostId> hosts(String option, String text) {
+        List<HostId> out = new java.util.ArrayList<>();
+        if (text.isBlank()) {
+            return out;
+        }
+        for (String h : text.split(",", -1)) {
+            try {
+                HostId id = new HostId(h.strip());
+                if (out.contains(id)) {
+                    throw Failure.usage(option + ": host " + id + " is named twice");
+                }
+                out.add(id);
+            } catch (IllegalArgumentException e) {
+                throw Failure.usage(option + ": " + e.getMessage());
+            }
+        }
+        return out;
+    }
+
+    @Command(name = "what-if", description = {"What would happen if the HOSTs failed now: where each of their VMs "
+            + "would restart (or why it would stay down), in which wave and how long after the recovery starts, "
+            + "the rules that decided, and the expected recovery time. The answering daemon works it out from "
+            + "its view with the leader's placement code; nothing changes. With --json: the report as JSON."})
+    int whatIf(@Parameters(paramLabel = "HOST", arity = "1..*", description = "the hosts that fail") List<HostId> hosts) {
+        AdminClient.Answer a = ask(command(new AdminCommand.WhatIf(hosts)));
+        if (!a.ok()) {
+            if (json) {
+                out.println(a.line());
+            }
+            throw a.refusal();
+        }
+        JsonNode report = a.json().get("whatIf");
+        if (report == null || !report.isObject()) {
+            throw Failure.unreachable("havnd's answer carries no what-if report: is it older than this havnctl?");
+        }
+        if (json) {
+            out.println(report);
+            return 0;
+        }
+        Map<String, String> names = new java.util.HashMap<>();
+        if (WhatIfView.needsNames(report)) {
+            state().vms().values().forEach(r -> names.put(r.id().value(), r.spec().name()));
+        }
+        out.print(WhatIfView.render(hosts, report, id -> names.getOrDefault(id, id)));
+        return 0;
+    }
+
     @Command(name = "completion", description = "Print the bash completion script: "
             + "source <(havnctl completion)")
     int completion() {
@@ -318,34 +412,55 @@ public final class Havnctl {
         }
     }
 
-    private static ObjectNode request(String command) {
+    static ObjectNode request(String command) {
         return Json.mapper().createObjectNode().put("command", command);
     }
 
     /** The admin socket's request for {@code c}: its name, and its arguments as the socket reads them. */
-    private static ObjectNode command(AdminCommand c) {
-        ObjectNode req = request(c.name());
+    static ObjectNode command(AdminCommand c) {
         if (c instanceof AdminCommand.Disarm d) {
-            req.put("watchdogs", d.watchdogs().word());
+            return request(c.name()).put("watchdogs", d.watchdogs().word());
         } else if (c instanceof AdminCommand.SetShutdownPolicy p) {
+            ObjectNode req = request(c.name());
             if (p.host() != null) {
                 req.put("host", p.host().value());
             }
             if (p.policy() != null) {
                 req.put("policy", p.policy().word());
             }
+            return req;
+        } else if (c instanceof AdminCommand.RuleRemove r) {
+            // "id" is the request's own number
+            return request(c.name()).put("rule", r.id());
+        } else if (c instanceof AdminCommand.GroupSet g) {
+            // the group's name is the component name(), which hides the command's name
+            ObjectNode req = request("group-set").put("group", g.name());
+            g.hosts().forEach(h -> req.withArray("hosts").add(h.value()));
+            return req;
+        } else if (c instanceof AdminCommand.GroupRemove g) {
+            return request("group-remove").put("group", g.name());
         }
-        return req;
+        // rule-add, admission, what-if: the command's JSON ({"command": "rule-add", "rule": {"kind": ...}})
+        return Json.mapper().valueToTree(c);
     }
 
     /** Asks the daemon; one client per command line, so its requests are numbered 1, 2... */
-    private AdminClient.Answer ask(ObjectNode request) {
+    AdminClient.Answer ask(ObjectNode request) {
         if (client == null) {
             String fromEnv = env.get("HAVN_SOCKET");
             client = new AdminClient(socket != null ? socket
                     : Path.of(fromEnv == null || fromEnv.isBlank() ? DEFAULT_SOCKET : fromEnv), timeout);
         }
         return client.ask(request);
+    }
+
+    /** The cluster state of a status answer; a refusal or an answer havnctl cannot read ends the command. */
+    ClusterState state() {
+        AdminClient.Answer a = ask(request("status"));
+        if (!a.ok() && json) {
+            out.println(a.line());
+        }
+        return view(a).state();
     }
 
     /** Shows {@code part} of a status answer, or the answer itself with {@code --json}. */
@@ -360,14 +475,10 @@ public final class Havnctl {
 
     /** The VM an operator's argument names, through a status request; nothing else is sent. */
     private VmId vmId(String arg) {
-        AdminClient.Answer a = ask(request("status"));
-        if (!a.ok() && json) {
-            out.println(a.line());
-        }
-        return VmArgument.resolve(view(a).state(), arg);
+        return VmArgument.resolve(state(), arg);
     }
 
-    private static StatusView view(AdminClient.Answer a) {
+    static StatusView view(AdminClient.Answer a) {
         if (!a.ok()) {
             throw a.refusal();
         }
@@ -415,7 +526,7 @@ public final class Havnctl {
     }
 
     /** Sends a change and reports its answer: its message, or the refusal on stderr. */
-    private int change(ObjectNode request) {
+    int change(ObjectNode request) {
         AdminClient.Answer a = ask(request);
         if (json) {
             return printed(a);

@@ -11,6 +11,7 @@ import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
 import io.havn.common.model.Json;
+import io.havn.common.model.PlacementPolicy;
 import io.havn.common.model.ShutdownPolicy;
 import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
@@ -42,12 +43,19 @@ final class StatusView {
     private final JsonNode peers;
     /** What the answering daemon adds to its answer (records it refused), or null. */
     private final String note;
+    /**
+     * The answer's {@code admission} field, the report of {@code io.havn.common.place.Admission}
+     * (tolerated, wanted, strict, shortfall), or null when the daemon sends none. Read as JSON so
+     * that a daemon without it still gets a view.
+     */
+    private final JsonNode admission;
 
-    private StatusView(ClusterState state, String from, JsonNode peers, String note) {
+    private StatusView(ClusterState state, String from, JsonNode peers, String note, JsonNode admission) {
         this.state = state;
         this.from = from;
         this.peers = peers;
         this.note = note;
+        this.admission = admission;
     }
 
     /** The view of a successful status answer; an IllegalArgumentException says what it lacks. */
@@ -67,9 +75,11 @@ final class StatusView {
         JsonNode from = answer.get("from");
         JsonNode peers = answer.get("peers");
         JsonNode note = answer.get("message");
+        JsonNode admission = answer.get("admission");
         return new StatusView(state, from == null || from.isNull() ? null : from.asText(),
                 peers == null || !peers.isObject() ? null : peers,
-                note == null || !note.isTextual() ? null : note.asText());
+                note == null || !note.isTextual() ? null : note.asText(),
+                admission == null || !admission.isObject() ? null : admission);
     }
 
     ClusterState state() {
@@ -93,6 +103,8 @@ final class StatusView {
             b.append("; answered by ").append(from);
         }
         b.append('\n').append(shutdownPolicy());
+        b.append('\n').append(DomainPolicy.printable(admission()));
+        b.append('\n').append(placement());
         b.append("\n\nHosts:\n");
         b.append(state.hosts().isEmpty() ? "  none\n" : hostTable().render("  "));
         b.append("\nVMs:\n");
@@ -116,6 +128,51 @@ final class StatusView {
         }
         return "Shutdown policy " + state.cluster().shutdownPolicyOrDefault().word()
                 + (own.isEmpty() ? "" : " (" + String.join(", ", own) + ")");
+    }
+
+    /**
+     * Admission control in one line: how many host failures the cluster tolerates now (when the
+     * daemon says) and how many are wanted, strict or not, and the reserved failover hosts.
+     */
+    String admission() {
+        PlacementPolicy p = state.cluster().placement();
+        StringBuilder b = new StringBuilder("Admission control: ");
+        int wanted = tolerated() >= 0 && admission.path("wanted").isInt() ? admission.get("wanted").asInt()
+                : p.tolerate();
+        if (tolerated() >= 0) {
+            b.append("tolerates ").append(failures(tolerated())).append(", ").append(wanted).append(" wanted");
+        } else if (wanted == 0) {
+            b.append("off");
+        } else {
+            b.append(failures(wanted)).append(" wanted (this daemon does not say how many the cluster tolerates)");
+        }
+        if (wanted > 0) {
+            b.append(p.strict() ? ", strict: changes that would leave fewer are refused" : ", not strict");
+        }
+        if (!p.reserved().isEmpty()) {
+            b.append("; reserved failover hosts: ").append(String.join(", ",
+                    p.reserved().stream().map(HostId::value).toList()));
+        }
+        return b.toString();
+    }
+
+    /** How many host failures the daemon says the cluster tolerates now, or -1 when it does not say. */
+    private int tolerated() {
+        return admission != null && admission.path("tolerated").isInt() ? admission.get("tolerated").asInt() : -1;
+    }
+
+    private static String failures(int n) {
+        return n + (n == 1 ? " host failure" : " host failures");
+    }
+
+    /** How many placement rules and host groups the cluster has. */
+    private String placement() {
+        PlacementPolicy p = state.cluster().placement();
+        int rules = p.rules().size();
+        int groups = p.groups().size();
+        return "Placement: " + (rules == 0 ? "no rules" : rules == 1 ? "1 rule" : rules + " rules") + ", "
+                + (groups == 0 ? "no host groups" : groups == 1 ? "1 host group" : groups + " host groups")
+                + (rules + groups == 0 ? "" : " ('havnctl rule list', 'havnctl group list')");
     }
 
     /** The session of {@code h} that counts: its newest live one, or 0 when it has none. */
@@ -242,6 +299,13 @@ final class StatusView {
         }
         if (state.leader() == null) {
             out.add("no leader: changes wait until a host is elected");
+        }
+        int tolerated = tolerated();
+        if (tolerated >= 0 && admission.path("wanted").isInt() && tolerated < admission.get("wanted").asInt()) {
+            JsonNode shortfall = admission.path("shortfall");
+            out.add("NOT ENOUGH RESERVE: the cluster tolerates " + failures(tolerated) + ", "
+                    + admission.get("wanted").asInt() + " wanted" + (shortfall.isTextual() && !shortfall.asText().isBlank()
+                    ? ": " + shortfall.asText() : "; add capacity or hosts, or stop VMs"));
         }
         for (HostRecord h : state.hosts().values()) {
             long session = liveSession(h.id());

@@ -3,6 +3,7 @@ package io.havn.daemon.metrics;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.havn.common.model.HostId;
 import io.havn.common.model.Json;
+import io.havn.common.model.Rule;
 import io.havn.common.model.VmPhase;
 import io.havn.common.node.Decision;
 import io.havn.common.node.PeerStat;
@@ -64,6 +65,8 @@ public final class HavnMetrics implements AutoCloseable {
     /** Admin label values a client can choose are bounded in form and in number. */
     private static final Pattern LABEL = Pattern.compile("[a-z][a-z0-9-]{0,31}");
     private static final int MAX_LABEL_VALUES = 32;
+    /** Rule ids are the operators' own, bounded in form; in number, those past this share "other". */
+    static final int MAX_RULE_LABELS = 500;
 
     private enum Phase { DETECT, FENCE, RESTART }
 
@@ -92,6 +95,8 @@ public final class HavnMetrics implements AutoCloseable {
     private final Set<HostId> fencing = new HashSet<>();
     /** The per-peer gauges, by peer (node thread only). */
     private final Map<HostId, List<Meter>> peerGauges = new HashMap<>();
+    /** {@code havn_placement_blocked_total} by rule id (node thread only); never removed, as counters go. */
+    private final Map<String, Counter> blocked = new HashMap<>();
     /** The admin label values seen so far (under this object's lock). */
     private final Set<String> adminCommands = new HashSet<>();
     private final Set<String> adminResults = new HashSet<>();
@@ -135,6 +140,12 @@ public final class HavnMetrics implements AutoCloseable {
         Gauge.builder("havn.vms.on.maintenance.hosts", this, m -> m.current.vmsOnMaintenanceHosts())
                 .description("HA VMs still on a host in maintenance: a drain not finished (migrations failing, "
                         + "no other host with room, or the host down without proof)").register(registry);
+        Gauge.builder("havn.host.failures.tolerated", this, m -> reserve(m.current, NodeSnapshot.FailureReserve::tolerated))
+                .description("how many host failures the cluster can absorb now with every HA VM placed, as this "
+                        + "daemon assesses its view; NaN while not assessed").register(registry);
+        Gauge.builder("havn.host.failures.wanted", this, m -> reserve(m.current, NodeSnapshot.FailureReserve::wanted))
+                .description("how many host failures the operators want the cluster to absorb (havnctl admission "
+                        + "--tolerate); NaN while not assessed").register(registry);
 
         for (Decision.Kind k : Decision.Kind.values()) {
             decisions.put(k, Counter.builder("havn.decisions").tag("kind", label(k))
@@ -178,6 +189,29 @@ public final class HavnMetrics implements AutoCloseable {
             }
             cuts.put(e, byReason);
         }
+    }
+
+    private static double reserve(NodeSnapshot s, java.util.function.ToIntFunction<NodeSnapshot.FailureReserve> f) {
+        return s.reserve() == null ? Double.NaN : f.applyAsInt(s.reserve());
+    }
+
+    /** The counter of placements rule {@code id} blocked, made (from 0) on first use; "other" past the bound. */
+    private Counter blocked(String id) {
+        Counter c = blocked.get(id);
+        if (c == null) {
+            String label = blocked.size() < MAX_RULE_LABELS ? id : "other";
+            c = blocked.computeIfAbsent(label, l -> Counter.builder("havn.placement.blocked").tag("rule", l)
+                    .description("VMs a hard placement rule left unplaced (RULE_BLOCKED decisions of this daemon "
+                            + "as leader), by rule").register(registry));
+        }
+        return c;
+    }
+
+    /** The rule a RULE_BLOCKED decision names: its detail starts with the rule's id and a colon. */
+    static String blockingRule(String detail) {
+        int colon = detail == null ? -1 : detail.indexOf(':');
+        String id = colon < 0 ? null : detail.substring(0, colon);
+        return id != null && Rule.NAME.matcher(id).matches() ? id : "unknown";
     }
 
     /** Counts one connection of {@code endpoint} cut off for {@code why}. Thread-safe. */
@@ -253,6 +287,7 @@ public final class HavnMetrics implements AutoCloseable {
         }
         peers = Map.copyOf(byHost);
         current = s;
+        s.hardRules().forEach(this::blocked); // from 0, so the first block shows in increase()
         for (HostId h : byHost.keySet()) {
             peerGauges.computeIfAbsent(h, this::peerGauges);
         }
@@ -305,6 +340,7 @@ public final class HavnMetrics implements AutoCloseable {
             case MIGRATED -> migrationsOk.increment();
             case MIGRATE_FAILED -> migrationsFailed.increment();
             case SELF_FENCE -> selfFences.increment();
+            case RULE_BLOCKED -> blocked(blockingRule(d.detail())).increment();
             case RECOVERED -> recovered(d.timings());
             default -> { }
         }

@@ -4,10 +4,12 @@ import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.ClusterState;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
+import io.havn.common.model.Rule;
 import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
 import io.havn.common.node.Node;
 import io.havn.common.node.PeerStat;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
@@ -35,11 +37,24 @@ import java.util.Map;
  * @param hostsNotArmed  the hosts with a live session that have not acknowledged the cluster's current
  *                    arm in it (0 while the cluster is disarmed or was never disarmed): if one fails,
  *                    its loss proves nothing, and its VMs wait for a fence device or a fence confirm
+ * @param hardRules   the ids of the cluster's hard placement rules, the ones that can block a placement
+ *                    ({@code havn_placement_blocked_total} counts from 0 for each)
+ * @param reserve     how many host failures the cluster absorbs now and how many are wanted, or null
+ *                    while that is not assessed (see {@link #reserve(ClusterState)})
  */
 public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolean ready, boolean frozen,
                            boolean selfFenced, Map<HostState, Integer> hosts, int hostsLive,
                            Map<VmPhase, Integer> vms, int vmsOnMaintenanceHosts, List<PeerStat> peers,
-                           ClusterRecord.Disarm disarmed, int hostsNotArmed) {
+                           ClusterRecord.Disarm disarmed, int hostsNotArmed, List<String> hardRules,
+                           FailureReserve reserve) {
+
+    /**
+     * Admission control's assessment: the cluster can lose {@code tolerated} hosts, any of them, and
+     * still place every HA VM that runs; its operators want it to absorb {@code wanted}
+     * ({@code havnctl admission --tolerate}).
+     */
+    public record FailureReserve(int tolerated, int wanted) {
+    }
 
     /**
      * A host's state for the {@code havn_hosts} gauge: the first that holds of maintenance (the
@@ -59,6 +74,16 @@ public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolea
         hosts = filled(HostState.class, hosts);
         vms = filled(VmPhase.class, vms);
         peers = List.copyOf(peers);
+        hardRules = hardRules == null ? List.of() : List.copyOf(hardRules);
+    }
+
+    /** A snapshot with no hard placement rule and no assessment of the failure reserve. */
+    public NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolean ready, boolean frozen,
+                        boolean selfFenced, Map<HostState, Integer> hosts, int hostsLive,
+                        Map<VmPhase, Integer> vms, int vmsOnMaintenanceHosts, List<PeerStat> peers,
+                        ClusterRecord.Disarm disarmed, int hostsNotArmed) {
+        this(leader, epoch, leaderHost, ready, frozen, selfFenced, hosts, hostsLive, vms, vmsOnMaintenanceHosts, peers,
+                disarmed, hostsNotArmed, List.of(), null);
     }
 
     /** A snapshot of an armed cluster whose hosts all acknowledged its arm, with no host in maintenance. */
@@ -88,7 +113,7 @@ public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolea
     /** Before the node's first sample: no state known yet. */
     public static NodeSnapshot none() {
         return new NodeSnapshot(false, 0, null, false, false, false, zeros(HostState.class), 0, zeros(VmPhase.class),
-                0, List.of(), null, 0);
+                0, List.of(), null, 0, List.of(), null);
     }
 
     /** Takes the snapshot. Must run on {@code node}'s thread. */
@@ -111,7 +136,30 @@ public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolea
         return new NodeSnapshot(node.isLeader(), node.epoch(), state.leader(), node.isReady(), node.isFrozen(),
                 node.isSelfFenced(), hosts, live, vms, onMaintenanceHosts(state), node.peerStats(),
                 state.cluster().disarmed(),
-                hostsNotArmed(state));
+                hostsNotArmed(state), hardRules(state), reserve(state));
+    }
+
+    /** The ids of the hard placement rules of {@code state}'s cluster record, in their order. */
+    static List<String> hardRules(ClusterState state) {
+        List<String> ids = new ArrayList<>();
+        for (Rule r : state.cluster().placement().rules()) {
+            if (r.hard()) {
+                ids.add(r.id());
+            }
+        }
+        return ids;
+    }
+
+    /**
+     * The failure reserve of {@code state}, or null while it is not assessed: the gauges
+     * {@code havn_host_failures_tolerated} and {@code _wanted} then read NaN, never a made-up figure.
+     * The assessment is ha-common's {@code io.havn.common.place.Admission.assess(ClusterState)} (its
+     * report's tolerated and wanted), which this module does not have yet; this is where it is
+     * called once it does. It runs on the node's thread once a second, so it must stay cheap for a
+     * large cluster (or be taken from the node's last assessment).
+     */
+    static FailureReserve reserve(ClusterState state) {
+        return null;
     }
 
     /**

@@ -215,6 +215,95 @@ class AdminSocketServerTest {
                 new AdminCommand.SetShutdownPolicy(node2, null)), seen);
     }
 
+    @Test
+    void placementRequestsBecomeTheNodesCommands() throws Exception {
+        start(Duration.ofSeconds(30));
+        for (String req : List.of(
+                "{\"id\":1,\"command\":\"rule-add\",\"rule\":{\"kind\":\"apart\",\"id\":\"db\",\"vms\":[\"a\",\"b\"],"
+                        + "\"hard\":true}}",
+                "{\"id\":2,\"command\":\"rule-add\",\"rule\":{\"kind\":\"after\",\"id\":\"o\",\"vms\":[\"b\"],"
+                        + "\"after\":[\"a\"],\"timeoutMs\":60000,\"onTimeout\":\"stay-down\"}}",
+                "{\"id\":3,\"command\":\"rule-remove\",\"rule\":\"db\"}",
+                "{\"id\":4,\"command\":\"group-set\",\"group\":\"rack-a\",\"hosts\":[\"node1\",\"node2\"]}",
+                "{\"id\":5,\"command\":\"group-remove\",\"group\":\"rack-a\"}",
+                "{\"id\":6,\"command\":\"admission\",\"tolerate\":1,\"strict\":true,\"reserved\":[\"node3\"]}",
+                "{\"id\":7,\"command\":\"admission\",\"tolerate\":0,\"strict\":false}",
+                "{\"id\":8,\"command\":\"what-if\",\"hosts\":[\"node1\"]}")) {
+            assertTrue(ask(req).get("ok").asBoolean(), req);
+        }
+        io.havn.common.model.HostId node1 = new io.havn.common.model.HostId("node1");
+        io.havn.common.model.HostId node2 = new io.havn.common.model.HostId("node2");
+        VmId a = new VmId("a");
+        VmId b = new VmId("b");
+        assertEquals(List.of(
+                new AdminCommand.RuleAdd(new io.havn.common.model.Rule.Apart("db", List.of(a, b), true, null)),
+                new AdminCommand.RuleAdd(new io.havn.common.model.Rule.After("o", List.of(b), List.of(a), null, 60_000,
+                        io.havn.common.model.Rule.OnTimeout.STAY_DOWN)),
+                new AdminCommand.RuleRemove("db"), new AdminCommand.GroupSet("rack-a", List.of(node1, node2)),
+                new AdminCommand.GroupRemove("rack-a"),
+                new AdminCommand.SetAdmission(1, true, List.of(new io.havn.common.model.HostId("node3"))),
+                new AdminCommand.SetAdmission(0, false, List.of()), new AdminCommand.WhatIf(List.of(node1))), seen);
+    }
+
+    @Test
+    void placementChangesAreAuditedUnderTheirCommandsNameAndWhatIfIsNot() throws Exception {
+        ch.qos.logback.classic.Logger audit = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                AdminAudit.LOGGER);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines =
+                new ch.qos.logback.core.read.ListAppender<>();
+        lines.start();
+        audit.addAppender(lines);
+        try {
+            AdminSocketServer s = start(Duration.ofSeconds(30));
+            Caller alice = new Caller("alice", 1001, Role.OPERATOR);
+            s.handle("{\"id\":1,\"command\":\"what-if\",\"hosts\":[\"node1\"]}", alice);
+            s.handle("{\"id\":2,\"command\":\"group-set\",\"group\":\"rack-a\",\"hosts\":[\"node1\"]}", alice);
+            s.handle("{\"id\":3,\"command\":\"group-remove\",\"group\":\"rack-a\"}", alice);
+            s.handle("{\"id\":4,\"command\":\"rule-remove\",\"rule\":\"db\"}", alice);
+            List<String> logged = new java.util.ArrayList<>();
+            for (ch.qos.logback.classic.spi.ILoggingEvent e : lines.list) {
+                JsonNode l = Json.mapper().readTree(e.getFormattedMessage());
+                logged.add(l.get("command").asText() + " " + l.get("args"));
+            }
+            assertEquals(List.of("group-set {\"hosts\":[\"node1\"],\"group\":\"rack-a\"}",
+                    "group-remove {\"group\":\"rack-a\"}", "rule-remove {\"id\":\"db\"}"), logged,
+                    "what-if looks and changes nothing");
+        } finally {
+            audit.detachAppender(lines);
+        }
+    }
+
+    @Test
+    void aBadPlacementRequestGetsAClearErrorAndReachesNothing() throws Exception {
+        start(Duration.ofSeconds(30));
+        String[][] cases = {
+            {"{\"id\":1,\"command\":\"rule-add\"}", "rule-add needs \"rule\""},
+            {"{\"id\":1,\"command\":\"rule-add\",\"rule\":{\"kind\":\"near\",\"id\":\"x\",\"vms\":[\"a\"]}}",
+                "rule: Could not resolve type id 'near'"},
+            {"{\"id\":1,\"command\":\"rule-add\",\"rule\":{\"kind\":\"apart\",\"id\":\"x\",\"vms\":[\"a\"],"
+                + "\"hard\":true}}", "rule: rule x: needs at least 2 VMs"},
+            {"{\"id\":1,\"command\":\"rule-add\",\"rule\":{\"kind\":\"apart\",\"id\":\"x\",\"vms\":[\"a\",\"b\"],"
+                + "\"hard\":false,\"weight\":0}}", "weight must be between 1 and 1000"},
+            {"{\"id\":1,\"command\":\"rule-add\",\"rule\":{\"kind\":\"delay\",\"id\":\"x\",\"vms\":[\"a\"],"
+                + "\"delayMs\":1,\"speed\":2}}", "rule: Unrecognized field \"speed\""},
+            {"{\"id\":1,\"command\":\"rule-remove\"}", "\"rule\" is required"},
+            {"{\"id\":1,\"command\":\"group-set\",\"group\":\"g\"}", "\"hosts\" is required"},
+            {"{\"id\":1,\"command\":\"group-set\",\"group\":\"g\",\"hosts\":\"node1\"}", "a list of host names"},
+            {"{\"id\":1,\"command\":\"group-set\",\"group\":\"g\",\"hosts\":[\"bad host!\"]}", "invalid host name"},
+            {"{\"id\":1,\"command\":\"group-remove\"}", "\"group\" is required"},
+            {"{\"id\":1,\"command\":\"admission\",\"strict\":true}", "\"tolerate\": a whole number"},
+            {"{\"id\":1,\"command\":\"admission\",\"tolerate\":1}", "\"strict\": true or false"},
+            {"{\"id\":1,\"command\":\"what-if\",\"hosts\":[]}", "what-if needs at least one host"},
+        };
+        for (String[] c : cases) {
+            JsonNode a = ask(c[0]);
+            assertFalse(a.get("ok").asBoolean(), c[0] + " -> " + a);
+            assertEquals("bad-request", a.get("code").asText(), c[0] + " -> " + a);
+            assertTrue(a.get("message").asText().contains(c[1]), c[0] + " -> " + a);
+        }
+        assertEquals(List.of(), seen, "nothing reached the node");
+    }
+
     private static final String UUID = "6f1c5c2e-2f6b-4a55-9c39-3d1d2d6f0a01";
     private static final String DOMAIN = "<domain type='kvm'><name>web1</name><uuid>" + UUID + "</uuid>"
             + "<memory unit='KiB'>2097152</memory><vcpu>2</vcpu><os><type>hvm</type></os></domain>";

@@ -514,7 +514,7 @@ class HavnctlTest {
     }
 
     /** Serves one connection on {@code path}: reads the request line, answers {@code answer} (raw) and closes. */
-    private static Thread rawServer(Path path, String answer) throws Exception {
+    static Thread rawServer(Path path, String answer) throws Exception {
         java.nio.channels.ServerSocketChannel server = java.nio.channels.ServerSocketChannel.open(
                 java.net.StandardProtocolFamily.UNIX);
         server.bind(java.net.UnixDomainSocketAddress.of(path));

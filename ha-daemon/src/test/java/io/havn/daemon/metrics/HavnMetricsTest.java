@@ -200,6 +200,48 @@ class HavnMetricsTest {
     }
 
     @Test
+    void placementsAHardRuleBlockedAreCountedByRuleFromZero() {
+        metrics.update(new NodeSnapshot(true, 7, SELF, true, false, false, Map.of(), 0, Map.of(), 0, List.of(), null,
+                0, List.of("db-apart", "licensed"), null));
+        Exposition before = scrape();
+        assertEquals(0, value(before, "havn_placement_blocked_total", "rule", "db-apart"), "a hard rule, from 0");
+        assertEquals(0, value(before, "havn_placement_blocked_total", "rule", "licensed"));
+        VmId vm = new VmId("vm1");
+        metrics.record(new Decision(0, SELF, Decision.Kind.RULE_BLOCKED, vm, null, 3,
+                "db-apart: db2 runs on every host with room"));
+        metrics.record(new Decision(0, SELF, Decision.Kind.RULE_BLOCKED, vm, null, 3, "db-apart: again"));
+        metrics.record(new Decision(0, SELF, Decision.Kind.RULE_BLOCKED, vm, null, 3, "added-since: a rule not yet "
+                + "in a snapshot"));
+        metrics.record(new Decision(0, SELF, Decision.Kind.RULE_BLOCKED, vm, null, 3, "no rule named here"));
+        Exposition e = scrape();
+        assertEquals(2, value(e, "havn_placement_blocked_total", "rule", "db-apart"));
+        assertEquals(0, value(e, "havn_placement_blocked_total", "rule", "licensed"));
+        assertEquals(1, value(e, "havn_placement_blocked_total", "rule", "added-since"));
+        assertEquals(1, value(e, "havn_placement_blocked_total", "rule", "unknown"));
+        assertEquals(4, value(e, "havn_decisions_total", "kind", "rule_blocked"));
+
+        for (int i = 0; i < HavnMetrics.MAX_RULE_LABELS + 10; i++) {
+            metrics.record(new Decision(0, SELF, Decision.Kind.RULE_BLOCKED, vm, null, 3, "r" + i + ": blocked"));
+        }
+        Exposition many = scrape();
+        assertEquals(HavnMetrics.MAX_RULE_LABELS + 1, many.find("havn_placement_blocked_total").size(),
+                "at most " + HavnMetrics.MAX_RULE_LABELS + " rules, and other");
+        assertTrue(value(many, "havn_placement_blocked_total", "rule", "other") >= 10);
+    }
+
+    @Test
+    void theFailureReserveIsNanUntilAssessedAndThenItsFigures() {
+        Exposition before = scrape();
+        assertTrue(Double.isNaN(value(before, "havn_host_failures_tolerated")), "not assessed: unknown, not 0");
+        assertTrue(Double.isNaN(value(before, "havn_host_failures_wanted")));
+        metrics.update(new NodeSnapshot(true, 7, SELF, true, false, false, Map.of(), 0, Map.of(), 0, List.of(), null,
+                0, List.of(), new NodeSnapshot.FailureReserve(0, 1)));
+        Exposition e = scrape();
+        assertEquals(0, value(e, "havn_host_failures_tolerated"));
+        assertEquals(1, value(e, "havn_host_failures_wanted"));
+    }
+
+    @Test
     void adminRequestsAreCountedByCommandAndResultWithBoundedLabels() {
         metrics.adminAnswered("{\"id\":1,\"command\":\"status\"}", "{\"id\":1,\"ok\":true}");
         metrics.adminAnswered("{\"id\":2,\"command\":\"migrate\"}", "{\"id\":2,\"ok\":false,\"code\":\"unknown-vm\"}");

@@ -44,7 +44,10 @@ class MetricsReferencesTest {
 
     private static Exposition scrape;
 
-    /** A registry with every series it can have: a transport and refusals bound, a peer known, an admin request answered. */
+    /**
+     * A registry with every series it can have: a transport and refusals bound, a peer known, an admin
+     * request answered, a placement blocked by a rule.
+     */
     @BeforeAll
     static void scrapeEverything() {
         HeartbeatCodec codec = new HeartbeatCodec("prod", "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.UTF_8));
@@ -56,6 +59,8 @@ class MetricsReferencesTest {
             m.update(new NodeSnapshot(true, 1, new HostId("node1"), true, false, false, Map.of(), 0, Map.of(), 0,
                     List.of(new PeerStat(new HostId("node2"), "HEALTHY", false, 0.3, 1.0, 100))));
             m.adminAnswered("{\"command\":\"status\"}", "{\"ok\":true}");
+            m.record(new io.havn.common.node.Decision(0, new HostId("node1"),
+                    io.havn.common.node.Decision.Kind.RULE_BLOCKED, null, null, 1, "db-apart: no host"));
             scrape = Exposition.parse(m.scrape());
         }
     }
@@ -133,6 +138,8 @@ class MetricsReferencesTest {
         assertTrue(exprByAlert.get("HavnSelfFenced").contains("havn_self_fences_total"), exprByAlert.toString());
         assertTrue(exprByAlert.get("HavnDaemonDown").contains("up{job=\"havn\"} == 0"), exprByAlert.toString());
         assertTrue(exprByAlert.get("HavnPeerPhiHigh").contains("havn_peer_phi"), exprByAlert.toString());
+        assertTrue(exprByAlert.get("HavnFailoverReserveShort").contains("havn_host_failures_tolerated < "
+                + "havn_host_failures_wanted"), exprByAlert.toString());
     }
 
     @Test

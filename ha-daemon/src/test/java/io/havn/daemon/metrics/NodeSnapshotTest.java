@@ -1,21 +1,26 @@
 package io.havn.daemon.metrics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
+import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.ClusterState;
 import io.havn.common.model.HostAdminState;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
+import io.havn.common.model.PlacementPolicy;
 import io.havn.common.model.Priority;
+import io.havn.common.model.Rule;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
 import io.havn.common.model.VmSpec;
+import java.util.List;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
-/** What the snapshot counts from the cluster state for {@code havn_vms_on_maintenance_hosts}. */
+/** What the snapshot takes from the cluster state: {@code havn_vms_on_maintenance_hosts}, the hard rules. */
 class NodeSnapshotTest {
     private static final HostId NODE1 = new HostId("node1");
     private static final HostId NODE2 = new HostId("node2");
@@ -43,5 +48,19 @@ class NodeSnapshotTest {
         assertEquals(2, NodeSnapshot.onMaintenanceHosts(state));
         assertEquals(0, NodeSnapshot.onMaintenanceHosts(new ClusterState(3, NODE2, new TreeMap<>(), new TreeMap<>(),
                 vms)), "a VM whose owner is not registered is no drain's");
+    }
+
+    @Test
+    void theHardRulesAreListedInOrderAndTheReserveIsNotMadeUp() {
+        PlacementPolicy p = PlacementPolicy.EMPTY
+                .withRule(new Rule.Apart("db-apart", List.of(new VmId("a"), new VmId("b")), true, null))
+                .withRule(new Rule.Together("soft", List.of(new VmId("a"), new VmId("b")), false, 5))
+                .withRule(new Rule.OnHosts("licensed", List.of(new VmId("a")), List.of("g"), true, false))
+                .withRule(new Rule.OnHosts("prefer", List.of(new VmId("b")), List.of("g"), false, true))
+                .withRule(new Rule.StartDelay("late", List.of(new VmId("b")), 1_000));
+        ClusterState state = new ClusterState(3, NODE2, new TreeMap<>(), new TreeMap<>(), new TreeMap<>(),
+                ClusterRecord.DEFAULT.withPlacement(p));
+        assertEquals(List.of("db-apart", "licensed"), NodeSnapshot.hardRules(state));
+        assertNull(NodeSnapshot.reserve(state), "no assessment until Admission.assess is wired: NaN, not a guess");
     }
 }
