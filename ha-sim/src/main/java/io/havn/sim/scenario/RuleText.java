@@ -14,29 +14,29 @@ import java.util.Set;
  * comma-separated, without spaces):
  *
  * <pre>
- * ID apart VM,VM[,...] [hard | soft [WEIGHT]]      no two on one host (hard unless soft; weight 1..1000, default 10)
- * ID together VM,VM[,...] [hard | soft [WEIGHT]]   all on one host
- * ID hosts VM[,...] GROUP[,...] [strict] [failback] on the hosts of the groups, the first preferred
- * ID after VM[,...] VM[,...] TIMEOUT [start | stay-down]
+ * apart ID VM,VM[,...] [hard | soft [WEIGHT]]      no two on one host (hard unless soft; weight 1..1000, default 10)
+ * together ID VM,VM[,...] [hard | soft [WEIGHT]]   all on one host
+ * hosts ID VM[,...] GROUP[,...] [strict] [failback] on the hosts of the groups, the first preferred
+ * after ID VM[,...] VM[,...] TIMEOUT [start | stay-down]
  *                                                  the first VMs start once the second run; after
  *                                                  TIMEOUT they start anyway (start, the default) or not
- * ID delay VM[,...] DURATION                       started no sooner than DURATION after needing a host
+ * delay ID VM[,...] DURATION                       started no sooner than DURATION after needing a host
  * </pre>
  *
- * {@link #format} writes the canonical form (a soft rule with its weight, after with its
+ * The kind comes first, as in {@code havnctl rule add KIND ID ...}. {@link #format} writes the canonical form (a soft rule with its weight, after with its
  * {@code start} or {@code stay-down}), which {@link #parse} reads back to an equal rule.
  */
 public final class RuleText {
     /** The kinds, as written. */
     public static final List<String> KINDS = List.of("apart", "together", "hosts", "after", "delay");
-    static final String USAGE = "ID apart|together VM,VM[,...] [hard|soft [WEIGHT]] | ID hosts VM[,...] GROUP[,...] "
-            + "[strict] [failback] | ID after VM[,...] VM[,...] TIMEOUT [start|stay-down] | ID delay VM[,...] DURATION";
+    static final String USAGE = "apart|together ID VM,VM[,...] [hard|soft [WEIGHT]] | hosts ID VM[,...] GROUP[,...] "
+            + "[strict] [failback] | after ID VM[,...] VM[,...] TIMEOUT [start|stay-down] | delay ID VM[,...] DURATION";
 
     private RuleText() { }
 
     /** The canonical one-line form of {@code r}. */
     public static String format(Rule r) {
-        StringBuilder b = new StringBuilder(r.id()).append(' ').append(r.kind()).append(' ').append(vms(r.vms()));
+        StringBuilder b = new StringBuilder(r.kind()).append(' ').append(r.id()).append(' ').append(vms(r.vms()));
         if (r instanceof Rule.Together t) {
             if (!t.hard()) {
                 b.append(" soft ").append(t.weight());
@@ -68,10 +68,13 @@ public final class RuleText {
     /** Parses the one-line form ({@code tokens}, split on blanks); throws IllegalArgumentException naming the problem. */
     public static Rule parse(List<String> tokens) {
         if (tokens.size() < 3) {
-            throw new IllegalArgumentException("a rule needs at least an id, a kind and its VMs (" + USAGE + ")");
+            throw new IllegalArgumentException("a rule needs at least a kind, an id and its VMs (" + USAGE + ")");
         }
-        String id = name(tokens.get(0), "rule id");
-        String kind = tokens.get(1);
+        String kind = tokens.get(0);
+        if (!KINDS.contains(kind)) {
+            throw new IllegalArgumentException("unknown rule kind '" + kind + "'; known: " + String.join(", ", KINDS));
+        }
+        String id = name(tokens.get(1), "rule id");
         List<VmId> vms = vmList(tokens.get(2));
         List<String> rest = tokens.subList(3, tokens.size());
         switch (kind) {
@@ -136,7 +139,7 @@ public final class RuleText {
             case "after" -> {
                 if (rest.size() < 2) {
                     throw new IllegalArgumentException("rule " + id + ": an after rule names the VMs waited for and a "
-                            + "timeout after its VMs (ID after VM[,...] VM[,...] TIMEOUT [start|stay-down])");
+                            + "timeout after its VMs (after ID VM[,...] VM[,...] TIMEOUT [start|stay-down])");
                 }
                 List<VmId> after = vmList(rest.get(0));
                 long timeout = Durations.parseMs(rest.get(1));

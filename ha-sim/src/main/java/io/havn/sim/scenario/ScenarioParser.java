@@ -61,7 +61,7 @@ import java.util.regex.Pattern;
  *                                            # app is placed once db runs; after the timeout it is
  *                                            # placed anyway (start, the default) or not (stay-down)
  *   - {id: db-late, kind: delay, vms: [db], delay: 15s}                 # placed 15 s after it needs a host
- *   - "web-soft-apart apart web1,web2 soft 20"                         # the one-line form ({@link RuleText})
+ *   - "apart web-soft-apart web1,web2 soft 20"                         # the one-line form ({@link RuleText})
  * admission: {tolerate: 1, strict: false, reserved: [node4]}           # admission control
  * </pre>
  *
@@ -72,7 +72,7 @@ import java.util.regex.Pattern;
  * makes a dependency cycle or is broken by the starting placement.
  *
  * <p>Timeline commands change the policy through the admin path, as {@code havnctl} would (a refused
- * one is written to the timeline with its reason): {@code rule-add ID KIND ...} (the one-line form,
+ * one is written to the timeline with its reason): {@code rule-add KIND ID ...} (the one-line form,
  * see {@link RuleText}), {@code rule-remove ID}, {@code group-set NAME HOST[,HOST...]}, {@code
  * group-remove NAME}, {@code admission TOLERATE [strict] [reserved HOST[,HOST...]]}, and {@code
  * what-if HOST [HOST...]} (asks what the loss of those hosts would do; the answer is written to the

@@ -65,7 +65,7 @@ class CommandsTest {
         m.put("arm", new Command.Arm());
         m.put("shutdown-policy freeze", new Command.SetShutdownPolicy(null, io.havn.common.model.ShutdownPolicy.FREEZE));
         m.put("host-shutdown-policy node1 inherit", new Command.SetShutdownPolicy(N1, null));
-        m.put("rule-add web-apart apart web1,db1", new Command.RuleAdd(
+        m.put("rule-add apart web-apart web1,db1", new Command.RuleAdd(
                 new Rule.Apart("web-apart", List.of(new VmId("web1"), new VmId("db1")), true, null)));
         m.put("rule-remove web-apart", new Command.RuleRemove("web-apart"));
         m.put("group-set rack-a node1,node2", new Command.GroupSet("rack-a", List.of(N1, HostId.of("node2"))));
@@ -156,46 +156,46 @@ class CommandsTest {
         VmId b = new VmId("b");
         VmId c = new VmId("c");
         Map<String, Rule> rules = new java.util.LinkedHashMap<>();
-        rules.put("r apart a,b,c", new Rule.Apart("r", List.of(a, b, c), true, null));
-        rules.put("r apart a,b soft 25", new Rule.Apart("r", List.of(a, b), false, 25));
-        rules.put("r together a,b", new Rule.Together("r", List.of(a, b), true, null));
-        rules.put("r together a,b soft 10", new Rule.Together("r", List.of(a, b), false, 10));
-        rules.put("r hosts a rack-a,rack-b", new Rule.OnHosts("r", List.of(a), List.of("rack-a", "rack-b"), false, false));
-        rules.put("r hosts a,b rack-a strict failback", new Rule.OnHosts("r", List.of(a, b), List.of("rack-a"), true, true));
-        rules.put("r after a b,c 1m start", new Rule.After("r", List.of(a), List.of(b, c), Rule.Ready.RUNNING, 60_000,
+        rules.put("apart r a,b,c", new Rule.Apart("r", List.of(a, b, c), true, null));
+        rules.put("apart r a,b soft 25", new Rule.Apart("r", List.of(a, b), false, 25));
+        rules.put("together r a,b", new Rule.Together("r", List.of(a, b), true, null));
+        rules.put("together r a,b soft 10", new Rule.Together("r", List.of(a, b), false, 10));
+        rules.put("hosts r a rack-a,rack-b", new Rule.OnHosts("r", List.of(a), List.of("rack-a", "rack-b"), false, false));
+        rules.put("hosts r a,b rack-a strict failback", new Rule.OnHosts("r", List.of(a, b), List.of("rack-a"), true, true));
+        rules.put("after r a b,c 1m start", new Rule.After("r", List.of(a), List.of(b, c), Rule.Ready.RUNNING, 60_000,
                 Rule.OnTimeout.START));
-        rules.put("r after a b 30s stay-down", new Rule.After("r", List.of(a), List.of(b), Rule.Ready.RUNNING, 30_000,
+        rules.put("after r a b 30s stay-down", new Rule.After("r", List.of(a), List.of(b), Rule.Ready.RUNNING, 30_000,
                 Rule.OnTimeout.STAY_DOWN));
-        rules.put("r delay a,b 10s", new Rule.StartDelay("r", List.of(a, b), 10_000));
+        rules.put("delay r a,b 10s", new Rule.StartDelay("r", List.of(a, b), 10_000));
         for (Map.Entry<String, Rule> e : rules.entrySet()) {
             Command.RuleAdd add = new Command.RuleAdd(e.getValue());
             assertEquals(add, Commands.parse("rule-add " + e.getKey()), e.getKey());
             assertEquals("rule-add " + e.getKey(), add.text());
         }
         // variants: hard said, soft without a weight (10), flags in any order, no onTimeout (start)
-        assertEquals("rule-add r apart a,b", Commands.parse("rule-add r apart a,b hard").text());
-        assertEquals("rule-add r together a,b soft 10", Commands.parse("rule-add r together a,b soft").text());
-        assertEquals("rule-add r hosts a g strict failback", Commands.parse("rule-add r hosts a g failback strict").text());
-        assertEquals("rule-add r after a b 1m start", Commands.parse("rule-add r after a b 60s").text());
+        assertEquals("rule-add apart r a,b", Commands.parse("rule-add apart r a,b hard").text());
+        assertEquals("rule-add together r a,b soft 10", Commands.parse("rule-add together r a,b soft").text());
+        assertEquals("rule-add hosts r a g strict failback", Commands.parse("rule-add hosts r a g failback strict").text());
+        assertEquals("rule-add after r a b 1m start", Commands.parse("rule-add after r a b 60s").text());
         assertEquals("admission 0", Commands.parse("admission 0").text());
         assertEquals("admission 2 reserved node1,node2", Commands.parse("admission 2 reserved node1,node2").text());
     }
 
     @Test
     void rejectsBadRules() {
-        assertProblem("rule-add r", "a rule needs at least an id, a kind and its VMs");
-        assertProblem("rule-add r near a,b", "unknown rule kind 'near'; known: apart, together, hosts, after, delay");
-        assertProblem("rule-add r apart a", "rule r: needs at least 2 VMs");
-        assertProblem("rule-add r apart a,a", "VM 'a' listed twice");
-        assertProblem("rule-add r apart a,b soft 5000", "weight must be between 1 and 1000");
-        assertProblem("rule-add r apart a,b firm", "expected hard or soft [WEIGHT], got 'firm'");
-        assertProblem("rule-add r hosts a", "a hosts rule names its groups after its VMs");
-        assertProblem("rule-add r hosts a g sticky", "expected strict or failback, got 'sticky'");
-        assertProblem("rule-add r after a a 1m", "VM a cannot wait for itself");
-        assertProblem("rule-add r after a b 2h", "invalid duration '2h'");
-        assertProblem("rule-add r after a b 1m later", "expected start or stay-down, got 'later'");
-        assertProblem("rule-add r delay a", "a delay rule takes one duration after its VMs");
-        assertProblem("rule-add 'r' apart a,b", "invalid rule id ''r''");
+        assertProblem("rule-add apart r", "a rule needs at least a kind, an id and its VMs");
+        assertProblem("rule-add near r a,b", "unknown rule kind 'near'; known: apart, together, hosts, after, delay");
+        assertProblem("rule-add apart r a", "rule r: needs at least 2 VMs");
+        assertProblem("rule-add apart r a,a", "VM 'a' listed twice");
+        assertProblem("rule-add apart r a,b soft 5000", "weight must be between 1 and 1000");
+        assertProblem("rule-add apart r a,b firm", "expected hard or soft [WEIGHT], got 'firm'");
+        assertProblem("rule-add hosts r a", "a hosts rule names its groups after its VMs");
+        assertProblem("rule-add hosts r a g sticky", "expected strict or failback, got 'sticky'");
+        assertProblem("rule-add after r a a 1m", "VM a cannot wait for itself");
+        assertProblem("rule-add after r a b 2h", "invalid duration '2h'");
+        assertProblem("rule-add after r a b 1m later", "expected start or stay-down, got 'later'");
+        assertProblem("rule-add delay r a", "a delay rule takes one duration after its VMs");
+        assertProblem("rule-add apart 'r' a,b", "invalid rule id ''r''");
         assertProblem("group-set rack node1,,node2", "empty host name");
         assertProblem("group-set rack", "'group-set' takes 2 arguments");
         assertProblem("admission", "names no number of host failures");

@@ -44,7 +44,7 @@ class PlacementSectionsTest {
                   - {id: b-pref, kind: hosts, vms: [b], groups: [rack-b, rack-a], failback: true}
                   - {id: b-after, kind: after, vms: [b], after: [a, c], timeout: 1m, onTimeout: stay-down}
                   - {id: c-slow, kind: delay, vms: [c], delay: 15s}
-                  - c-after after c a 30s
+                  - after c-after c a 30s
                 admission: {tolerate: 1, strict: true, reserved: [node3]}
                 """, "t.yaml");
         PlacementPolicy p = s.placement();
@@ -105,7 +105,7 @@ class PlacementSectionsTest {
         assertError(BASE + "rules: [{id: x, kind: delay, vms: [a]}]\n", "rules[0].delay", "missing");
         assertError(BASE + "rules: [{id: x, kind: delay, vms: [a], delay: 2h}]\n", "rules[0].delay",
                 "invalid duration '2h'");
-        assertError(BASE + "rules: ['x apart a,z']\n", "rules[0]", "rule x names undeclared VM 'z'");
+        assertError(BASE + "rules: ['apart x a,z']\n", "rules[0]", "rule x names undeclared VM 'z'");
         assertError(BASE + "rules: [{id: x, kind: apart, vms: [a, b]}, {id: x, kind: apart, vms: [a, b]}]\n",
                 "rules[1].id", "rule id 'x' is used twice");
     }
@@ -142,14 +142,14 @@ class PlacementSectionsTest {
         Scenario s = ScenarioParser.parse(BASE + """
                 timeline:
                   - {at: 5s, do: group-set rack-z node3}
-                  - {at: 6s, do: rule-add z hosts a rack-z}
+                  - {at: 6s, do: rule-add hosts z a rack-z}
                   - {at: 7s, do: rule-remove z}
                 expect: ["end: a on-group rack-z", "end: a apart b", "end: a with c"]
                 """, "t.yaml");
         assertEquals(3, s.timeline().size());
-        assertError(BASE + "timeline: [{at: 5s, do: 'rule-add x apart a,z'}]\n", "timeline[0].do",
-                "'rule-add x apart a,z' names undeclared VM 'z'; declared: a, b, c");
-        assertError(BASE + "timeline: [{at: 5s, do: rule-add x hosts a rack-q}]\n", "timeline[0].do",
+        assertError(BASE + "timeline: [{at: 5s, do: 'rule-add apart x a,z'}]\n", "timeline[0].do",
+                "'rule-add apart x a,z' names undeclared VM 'z'; declared: a, b, c");
+        assertError(BASE + "timeline: [{at: 5s, do: rule-add hosts x a rack-q}]\n", "timeline[0].do",
                 "names group 'rack-q', which neither the groups section nor a group-set of the timeline declares");
         assertError(BASE + "timeline: [{at: 5s, do: rule-remove x}]\n", "timeline[0].do",
                 "names rule 'x', which neither the rules section nor a rule-add of the timeline declares");

@@ -40,7 +40,7 @@ class ScenarioWriterTest {
                   - {id: soft1, kind: together, vms: [db1, "yes"], weight: 30}
                   - {id: hosts1, kind: hosts, vms: [db2], groups: [rack-a, "on"], strict: true, failback: true}
                   - {id: after1, kind: after, vms: [db2], after: [db1], timeout: 90s, onTimeout: stay-down}
-                  - "delay1 delay yes 5s"
+                  - "delay delay1 yes 5s"
                 admission: {tolerate: 1, strict: true, reserved: [7seas]}
                 settings: {maxRestart: 3, phiThreshold: 9.5, graceMs: 0}
                 timeline:
