@@ -78,6 +78,8 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     /** Asked when the daemon is stopped: whether the host itself is going down. */
     private final HostShutdownProbe shutdownProbe;
     private final List<AutoCloseable> closeables = new ArrayList<>();
+    /** Admission control's count, assessed aside from the node's thread every 15 s (leader, or when asked). */
+    private final io.havn.daemon.metrics.ReserveAssessor reserve = new io.havn.daemon.metrics.ReserveAssessor(15_000);
     private final SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
     private final CountDownLatch stopped = new CountDownLatch(1);
     /** The running daemon's metrics, or null when they are disabled. */
@@ -175,6 +177,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
                 java.time.Duration.ofSeconds(30), AdminSocketServer.LIMITS);
         start(cfg, loop, d -> { }, admin::reply);
         closeables.add(admin);
+        admin.reserveFrom(reserve::demand);
         if (metrics != null) {
             admin.onAnswer(metrics::adminAnswered);
             HavnMetrics m = metrics;
@@ -214,6 +217,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         java.util.concurrent.ExecutorService peersIo = singleThread("havn-signal-peers");
         closeables.add(() -> drain(peersIo));
         closeables.add(loop);
+        closeables.add(reserve);
         Map<HostId, InetSocketAddress> peers = new ConcurrentHashMap<>();
         // havn-signal, apart from this JVM, signals the peers this file lists (beside the watchdog state)
         PeersFile.Publisher signalPeers = new PeersFile.Publisher(PeersFile.beside(cfg.watchdog().stateFile()), self);
@@ -411,7 +415,7 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
     }
 
     private void sample(EventLoop loop, Node node, HavnMetrics m, RecordRefusals refusals) {
-        NodeSnapshot s = NodeSnapshot.of(node);
+        NodeSnapshot s = NodeSnapshot.of(node, reserve, System.nanoTime());
         if (m != null) {
             m.update(s);
         }

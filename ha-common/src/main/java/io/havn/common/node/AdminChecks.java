@@ -10,7 +10,10 @@ import io.havn.common.model.HostRecord;
 import io.havn.common.model.Json;
 import io.havn.common.model.PlacementPolicy;
 import io.havn.common.model.Rule;
+import io.havn.common.model.ClusterState;
+import io.havn.common.place.Admission;
 import io.havn.common.place.Planner;
+import io.havn.common.place.StateView;
 import io.havn.common.place.PolicyCheck;
 import io.havn.common.model.MoveRequest;
 import io.havn.common.model.Versioned;
@@ -62,6 +65,61 @@ final class AdminChecks {
      * refusal naming what is wrong, "already so", or the writes that carry it out.
      */
     Outcome check(AdminCommand cmd, HostId origin, long session, boolean heldByOrigin) {
+        Outcome o = checkOnly(cmd, origin, session, heldByOrigin);
+        if (o instanceof Change c && (cmd instanceof AdminCommand.VmAdd || cmd instanceof AdminCommand.VmStart
+                || (cmd instanceof AdminCommand.Maintenance m && m.on()))) {
+            String refusal = admission(c);
+            if (refusal != null) {
+                return new Refuse("admission", refusal);
+            }
+        }
+        return o;
+    }
+
+    /**
+     * Strict admission control ({@link PlacementPolicy#strict()}): whether the change's writes would
+     * leave the cluster able to absorb fewer host failures than wanted, and fewer than now
+     * ({@link Admission#refusal}); null when it may go ahead. A VM that the change wants running but
+     * that holds no host yet counts where the leader would place it now. Costs two assessments on
+     * this thread (see {@link Admission}), and only in strict mode.
+     */
+    private String admission(Change c) {
+        PlacementPolicy p = n.view().cluster().placement();
+        if (!p.strict() || p.tolerate() == 0) {
+            return null;
+        }
+        ClusterState before = n.view().snapshot();
+        java.util.SortedMap<HostId, HostRecord> hosts = new java.util.TreeMap<>(before.hosts());
+        java.util.SortedMap<VmId, VmRecord> vms = new java.util.TreeMap<>(before.vms());
+        for (CoordOp op : c.ops()) {
+            if (op instanceof CoordOp.PutHost ph) {
+                hosts.put(ph.record().id(), ph.record());
+            } else if (op instanceof CoordOp.PutVm pv) {
+                VmRecord r = pv.record();
+                if (r.desired() == DesiredState.RUNNING && r.spec().ha() && !r.phase().holdsCapacity()) {
+                    r = placedNow(before, r);
+                }
+                if (r != null) {
+                    vms.put(r.id(), r);
+                }
+            }
+        }
+        ClusterState after = new ClusterState(before.epoch(), before.leader(), hosts, before.live(), vms,
+                before.cluster());
+        return Admission.refusal(before, after);
+    }
+
+    /** {@code r} running where the leader would place it now, or null if it fits nowhere. */
+    private VmRecord placedNow(ClusterState state, VmRecord r) {
+        StateView view = StateView.of(state);
+        Planner.Plan plan = new Planner(n.view().rules()).place(List.of(new io.havn.common.place.Placement.Request(
+                r.id(), r.spec().priority(), r.spec().cpus(), r.spec().memoryMiB(), java.util.Set.of(), null)),
+                view.eligibleFree(), view.locator());
+        HostId h = plan.placed().get(r.id());
+        return h == null ? null : VmRecord.running(r.spec(), h, view.liveSession(h));
+    }
+
+    private Outcome checkOnly(AdminCommand cmd, HostId origin, long session, boolean heldByOrigin) {
         if (cmd instanceof AdminCommand.Migrate c) {
             return move(c.vm(), c.host(), true);
         } else if (cmd instanceof AdminCommand.Relocate c) {

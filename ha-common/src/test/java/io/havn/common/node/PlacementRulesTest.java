@@ -262,4 +262,44 @@ class PlacementRulesTest {
             assertTrue(json.startsWith("{\"command\":\"" + name + "\""), json);
         });
     }
+
+    private static VmSpec big(String name) {
+        return new VmSpec(new VmId(name), name, 1, 10_000, Priority.MEDIUM, true,
+                "<domain type='kvm'><name>" + name + "</name></domain>");
+    }
+
+    /** A follower node1; node2 and node3 each run a 10,000 MiB VM: any one host may fail, not two. */
+    private static OneNodeRig reserveOfOne(boolean strict) {
+        OneNodeRig rig = OneNodeRig.threeHosts(io.havn.common.domain.DomainPolicy.none());
+        rig.vm(VmRecord.running(big("big1"), NODE2, 5), 0);
+        rig.vm(VmRecord.running(big("big2"), NODE3, 9), 0);
+        rig.cluster(ClusterRecord.DEFAULT.withPlacement(PlacementPolicy.EMPTY.withAdmission(1, strict, null)), 0);
+        rig.driver.handle(new NodeEvent.EpochChanged(1, NODE2));
+        rig.passMs(1_000, "node2", "node3");
+        return rig;
+    }
+
+    @Test
+    void strictAdmissionControlRefusesAChangeThatWouldLeaveTooLittleRoomForAFailureNamingWhatIsShort() {
+        OneNodeRig rig = reserveOfOne(true);
+        rig.driver.handle(new NodeEvent.AdminRequest(1, new AdminCommand.Maintenance(NODE1, true)));
+        AdminReply r = rig.replies.get(1L);
+        assertEquals("admission", r.code(), r.toString());
+        assertTrue(r.message().contains("could absorb 0 host failures") && r.message().contains("could not restart"),
+                r.message());
+        rig.driver.handle(new NodeEvent.AdminRequest(2, new AdminCommand.VmAdd(big("big3"))));
+        assertEquals("admission", rig.replies.get(2L).code(), rig.replies.get(2L).toString());
+        assertFalse(requestWritten(rig), "nothing written");
+        rig.driver.handle(new NodeEvent.AdminRequest(3, new AdminCommand.VmAdd(spec("small"))));
+        assertFalse(rig.replies.containsKey(3L), "a VM the reserve can take goes to the leader");
+        assertTrue(requestWritten(rig));
+    }
+
+    @Test
+    void withoutStrictModeTheSameChangeGoesAhead() {
+        OneNodeRig rig = reserveOfOne(false);
+        rig.driver.handle(new NodeEvent.AdminRequest(1, new AdminCommand.Maintenance(NODE1, true)));
+        assertFalse(rig.replies.containsKey(1L), rig.replies.toString());
+        assertTrue(requestWritten(rig));
+    }
 }

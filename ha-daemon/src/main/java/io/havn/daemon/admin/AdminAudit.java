@@ -31,8 +31,7 @@ final class AdminAudit {
     static void request(Caller caller, AdminCommand cmd, String answer) {
         ObjectNode line = who(caller.uid(), caller.user(), caller.role().label());
         ObjectNode args = args(cmd);
-        // the name on the wire: GroupSet's and GroupRemove's name() is their group's
-        line.put("command", Json.mapper().valueToTree(cmd).path("command").asText(cmd.name()));
+        line.put("command", cmd.name());
         line.set("args", args);
         result(line, answer);
         if (cmd.role() == Role.READ_ONLY && !"denied".equals(line.path("result").asText())) {
@@ -69,12 +68,6 @@ final class AdminAudit {
     static ObjectNode args(AdminCommand cmd) {
         ObjectNode a = Json.mapper().valueToTree(cmd);
         a.remove("command");
-        // a group's name is the component name(), which the commands' JSON leaves out (AdminCommand.name())
-        if (cmd instanceof AdminCommand.GroupSet g) {
-            a.put("group", g.name());
-        } else if (cmd instanceof AdminCommand.GroupRemove g) {
-            a.put("group", g.name());
-        }
         JsonNode spec = a.get("spec");
         if (spec instanceof ObjectNode s && s.hasNonNull("domainXml")) {
             byte[] xml = s.get("domainXml").asText().getBytes(StandardCharsets.UTF_8);

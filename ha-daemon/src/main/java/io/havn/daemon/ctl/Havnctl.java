@@ -432,15 +432,8 @@ public final class Havnctl {
         } else if (c instanceof AdminCommand.RuleRemove r) {
             // "id" is the request's own number
             return request(c.name()).put("rule", r.id());
-        } else if (c instanceof AdminCommand.GroupSet g) {
-            // the group's name is the component name(), which hides the command's name
-            ObjectNode req = request("group-set").put("group", g.name());
-            g.hosts().forEach(h -> req.withArray("hosts").add(h.value()));
-            return req;
-        } else if (c instanceof AdminCommand.GroupRemove g) {
-            return request("group-remove").put("group", g.name());
         }
-        // rule-add, admission, what-if: the command's JSON ({"command": "rule-add", "rule": {"kind": ...}})
+        // rule-add, group-set, group-remove, admission, what-if: the command's JSON ({"command": "rule-add", "rule": {"kind": ...}})
         return Json.mapper().valueToTree(c);
     }
 

@@ -21,7 +21,7 @@ import java.util.function.Function;
  */
 final class WhatIfView {
     /** The report's VMs: an array of entries, or an object of entries by VM id. */
-    static final String VMS = "vms";
+    static final String VMS = "entries";
     static final String VM = "vm";
     static final String NAME = "name";
     static final String FROM = "from";
@@ -29,7 +29,7 @@ final class WhatIfView {
     static final String WAVE = "wave";
     static final String START_OFFSET_MS = "startOffsetMs";
     static final String RULES = "rules";
-    static final String WHY_NOT = "whyNot";
+    static final String WHY_NOT = "why";
     static final String EXPECTED_RECOVERY_MS = "expectedRecoveryMs";
     static final String BASIS = "basis";
 

@@ -116,9 +116,20 @@ public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolea
                 0, List.of(), null, 0, List.of(), null);
     }
 
-    /** Takes the snapshot. Must run on {@code node}'s thread. */
+    /** Takes the snapshot, without the failure reserve. Must run on {@code node}'s thread. */
     public static NodeSnapshot of(Node node) {
+        return of(node, null, 0);
+    }
+
+    /**
+     * Takes the snapshot, offering its cluster state to {@code reserve} (null: none) and carrying
+     * the last assessment that finished. Must run on {@code node}'s thread.
+     */
+    public static NodeSnapshot of(Node node, ReserveAssessor reserve, long nowNanos) {
         ClusterState state = node.clusterState();
+        if (reserve != null) {
+            reserve.offer(state, node.isLeader(), nowNanos);
+        }
         Map<HostState, Integer> hosts = zeros(HostState.class);
         int live = 0;
         for (HostRecord h : state.hosts().values()) {
@@ -136,7 +147,7 @@ public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolea
         return new NodeSnapshot(node.isLeader(), node.epoch(), state.leader(), node.isReady(), node.isFrozen(),
                 node.isSelfFenced(), hosts, live, vms, onMaintenanceHosts(state), node.peerStats(),
                 state.cluster().disarmed(),
-                hostsNotArmed(state), hardRules(state), reserve(state));
+                hostsNotArmed(state), hardRules(state), reserve == null ? null : reserve(reserve.last()));
     }
 
     /** The ids of the hard placement rules of {@code state}'s cluster record, in their order. */
@@ -151,15 +162,11 @@ public record NodeSnapshot(boolean leader, long epoch, HostId leaderHost, boolea
     }
 
     /**
-     * The failure reserve of {@code state}, or null while it is not assessed: the gauges
+     * The failure reserve an assessment found, or null while none has finished: the gauges
      * {@code havn_host_failures_tolerated} and {@code _wanted} then read NaN, never a made-up figure.
-     * The assessment is ha-common's {@code io.havn.common.place.Admission.assess(ClusterState)} (its
-     * report's tolerated and wanted), which this module does not have yet; this is where it is
-     * called once it does. It runs on the node's thread once a second, so it must stay cheap for a
-     * large cluster (or be taken from the node's last assessment).
      */
-    static FailureReserve reserve(ClusterState state) {
-        return null;
+    static FailureReserve reserve(io.havn.common.place.Admission.Report report) {
+        return report == null ? null : new FailureReserve(report.tolerated(), report.wanted());
     }
 
     /**

@@ -265,7 +265,7 @@ class AdminSocketServerTest {
                 JsonNode l = Json.mapper().readTree(e.getFormattedMessage());
                 logged.add(l.get("command").asText() + " " + l.get("args"));
             }
-            assertEquals(List.of("group-set {\"hosts\":[\"node1\"],\"group\":\"rack-a\"}",
+            assertEquals(List.of("group-set {\"group\":\"rack-a\",\"hosts\":[\"node1\"]}",
                     "group-remove {\"group\":\"rack-a\"}", "rule-remove {\"id\":\"db\"}"), logged,
                     "what-if looks and changes nothing");
         } finally {

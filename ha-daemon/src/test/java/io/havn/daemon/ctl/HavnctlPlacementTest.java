@@ -418,12 +418,12 @@ class HavnctlPlacementTest {
 
     /** A what-if report as the daemon sends it: db1 and web1 restart in two waves, mail stays down. */
     static final String REPORT = """
-            {"vms":[
+            {"entries":[
               {"vm":"%s","name":"db1","from":"node1","to":"node2","wave":1,"startOffsetMs":0,"rules":["db-only-b"]},
               {"vm":"%s","name":"web1","from":"node1","to":"node2","wave":2,"startOffsetMs":30000,
                "rules":["web-db","web-rack"]},
               {"vm":"%s","from":"node1","to":null,"rules":["mail-batch"],
-               "whyNot":"hard apart rule mail-batch: batch runs on node2"}],
+               "why":"hard apart rule mail-batch: batch runs on node2"}],
              "expectedRecoveryMs":47250,
              "basis":"detection 1.5 s and fencing 5 s as measured, starts 10 s each, waves 30 s apart"}
             """.formatted(DB1, WEB1, MAIL);
@@ -444,7 +444,7 @@ class HavnctlPlacementTest {
                 """, text);
 
         ObjectNode byId = Json.mapper().createObjectNode();
-        byId.putObject("vms").putObject(DB1.value()).put("from", "node1").put("to", "node2").put("wave", 1)
+        byId.putObject("entries").putObject(DB1.value()).put("from", "node1").put("to", "node2").put("wave", 1)
                 .put("startOffsetMs", 250);
         assertEquals("""
                 If node1 fails now:
@@ -536,5 +536,28 @@ class HavnctlPlacementTest {
         String got = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(List.of("add explain list remove", "after apart", "start stay-down", "list remove set"),
                 got.lines().toList(), got);
+    }
+
+    @Test
+    void aReportAsTheDaemonWritesItRendersUnderItsOwnFieldNames() {
+        java.util.SortedMap<HostId, io.havn.common.model.HostRecord> hosts = new TreeMap<>();
+        java.util.SortedMap<HostId, java.util.SortedSet<Long>> live = new TreeMap<>();
+        long s = 1;
+        for (HostId h : List.of(NODE1, NODE2)) {
+            hosts.put(h, new io.havn.common.model.HostRecord(h, new io.havn.common.model.HostCapacity(8, 8192), null,
+                    null, io.havn.common.model.HostAdminState.ACTIVE, false));
+            live.put(h, new TreeSet<>(List.of(s++)));
+        }
+        io.havn.common.model.VmSpec spec = new io.havn.common.model.VmSpec(new VmId("db1"), "db1", 1, 512,
+                io.havn.common.model.Priority.HIGH, true, "<domain/>");
+        java.util.SortedMap<VmId, io.havn.common.model.VmRecord> vms = new TreeMap<>();
+        vms.put(spec.id(), io.havn.common.model.VmRecord.running(spec, NODE1, 1));
+        ClusterState state = new ClusterState(1, NODE2, hosts, live, vms);
+        io.havn.common.place.WhatIf.Report report = io.havn.common.place.WhatIf.of(state, List.of(NODE1), 2_000,
+                6_000, 200);
+        String text = WhatIfView.render(List.of(NODE1), Json.mapper().valueToTree(report), id -> id);
+        assertTrue(text.contains("db1") && text.contains("node2") && text.contains("1 of 1 VM restarts elsewhere"),
+                text);
+        assertTrue(text.contains("Expected recovery: 8.2 s"), text);
     }
 }

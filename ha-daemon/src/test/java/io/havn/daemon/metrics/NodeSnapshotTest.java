@@ -61,6 +61,40 @@ class NodeSnapshotTest {
         ClusterState state = new ClusterState(3, NODE2, new TreeMap<>(), new TreeMap<>(), new TreeMap<>(),
                 ClusterRecord.DEFAULT.withPlacement(p));
         assertEquals(List.of("db-apart", "licensed"), NodeSnapshot.hardRules(state));
-        assertNull(NodeSnapshot.reserve(state), "no assessment until Admission.assess is wired: NaN, not a guess");
+        assertNull(NodeSnapshot.reserve(null), "no assessment finished: NaN, not a guess");
+    }
+
+    @Test
+    void theReserveIsAssessedAsideAtMostOncePerIntervalAndTheLastResultIsRead() {
+        List<Runnable> queued = new java.util.ArrayList<>();
+        ReserveAssessor a = new ReserveAssessor(10_000, queued::add);
+        java.util.SortedMap<HostId, HostRecord> hosts = new TreeMap<>();
+        for (HostId h : List.of(NODE1, NODE2)) {
+            hosts.put(h, new HostRecord(h, new io.havn.common.model.HostCapacity(8, 8192), null, null,
+                    HostAdminState.ACTIVE, false));
+        }
+        java.util.SortedMap<HostId, java.util.SortedSet<Long>> live = new TreeMap<>();
+        live.put(NODE1, new java.util.TreeSet<>(List.of(5L)));
+        live.put(NODE2, new java.util.TreeSet<>(List.of(9L)));
+        java.util.SortedMap<VmId, VmRecord> vms = new TreeMap<>();
+        vms.put(new VmId("a"), VmRecord.running(spec("a", true), NODE1, 5));
+        ClusterState state = new ClusterState(3, NODE2, hosts, live, vms, ClusterRecord.DEFAULT.withPlacement(
+                PlacementPolicy.EMPTY.withAdmission(1, false, null)));
+        a.offer(state, false, 0);
+        assertEquals(0, queued.size(), "not the leader, and nobody asked: nothing assessed");
+        a.offer(state, true, 0);
+        a.offer(state, true, 1_000_000L); // one runs already: not queued again
+        assertEquals(1, queued.size());
+        assertNull(a.last(), "nothing finished yet");
+        queued.remove(0).run();
+        assertEquals(new NodeSnapshot.FailureReserve(1, 1), NodeSnapshot.reserve(a.last()), "a fits on node2");
+        a.offer(state, true, 5_000_000_000L);
+        assertEquals(0, queued.size(), "within the interval: not again");
+        a.offer(state, true, 10_000_000_000L);
+        assertEquals(1, queued.size());
+        queued.remove(0).run();
+        assertEquals(new NodeSnapshot.FailureReserve(1, 1), NodeSnapshot.reserve(a.demand(20_000_000_000L)));
+        a.offer(state, false, 25_000_000_000L);
+        assertEquals(1, queued.size(), "a follower whose status was asked for assesses too");
     }
 }
