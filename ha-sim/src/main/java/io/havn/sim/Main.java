@@ -122,13 +122,18 @@ public final class Main implements Callable<Integer> {
                 + "go (default ${DEFAULT-VALUE})")
         Path out;
 
+        @Option(names = "--rules", defaultValue = "" + Fuzz.DEFAULT_RULES_CHANCE, paramLabel = "SHARE",
+                description = "the share of seeds, 0 to 1, that also draw placement rules (default ${DEFAULT-VALUE}; "
+                        + "a seed without rules makes the same schedule whatever the share)")
+        double rules;
+
         @Override
         public Integer call() throws Exception {
-            if (seeds < 1 || hosts < 2 || vms < 1) {
-                System.err.println("error: --seeds must be >= 1, --hosts >= 2, --vms >= 1");
+            if (seeds < 1 || hosts < 2 || vms < 1 || !(rules >= 0 && rules <= 1)) {
+                System.err.println("error: --seeds must be >= 1, --hosts >= 2, --vms >= 1, --rules between 0 and 1");
                 return 2;
             }
-            return new Fuzz(hosts, vms, out, System.out).run(from, seeds) ? 0 : 1;
+            return new Fuzz(hosts, vms, out, System.out, rules).run(from, seeds) ? 0 : 1;
         }
     }
 

@@ -67,6 +67,17 @@ final class ExpectationJudge {
             return ScenarioRunner.phase(world, x.vm()) == VmPhase.RECOVERING;
         } else if (f instanceof Fact.Frozen x) {
             return ScenarioRunner.phase(world, x.vm()) == VmPhase.FROZEN;
+        } else if (f instanceof Fact.Apart x) {
+            Set<HostId> both = new java.util.HashSet<>(world.runningOn(new VmId(x.vm())));
+            both.retainAll(world.runningOn(new VmId(x.other())));
+            return both.isEmpty();
+        } else if (f instanceof Fact.With x) {
+            Set<HostId> a = world.runningOn(new VmId(x.vm()));
+            return a.size() == 1 && a.equals(world.runningOn(new VmId(x.other())));
+        } else if (f instanceof Fact.OnGroup x) {
+            Set<HostId> on = world.runningOn(new VmId(x.vm()));
+            Set<HostId> group = world.coordination.cluster().placement().groups().get(x.group());
+            return on.size() == 1 && group != null && group.containsAll(on);
         } else if (f instanceof Fact.Fenced x) {
             SimHost h = world.host(x.host());
             return h != null && h.fencedCount() > 0;

@@ -2,7 +2,12 @@ package io.havn.sim.run;
 
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
+import io.havn.common.model.PlacementPolicy;
 import io.havn.common.model.Priority;
+import io.havn.common.model.Rule;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmSpec;
+import io.havn.common.place.PolicyCheck;
 import io.havn.sim.scenario.Command;
 import io.havn.sim.scenario.Commands;
 import io.havn.sim.scenario.Expectation;
@@ -17,17 +22,27 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.SortedSet;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Seeded fuzzing: each seed makes a random fault schedule within the fault budget the design
  * survives (at most a minority of hosts impaired at once, one coordination server down at a time
  * or a whole-ensemble outage alone), then heals everything and requires every HA VM running again
  * within a bound. The schedule is an ordinary scenario, so a failure is replayed by its file.
+ *
+ * <p>A share of the seeds ({@code rulesChance}) also draws a placement policy that the starting
+ * placement satisfies ({@link RuleDraw}): host groups, hard and soft apart and together rules,
+ * preferred and strict host rules, restart order and start delays, sometimes admission control,
+ * and a few rule changes at run time. The policy comes from a random stream of its own, so a seed
+ * that draws no policy makes the same schedule as before policies existed.
  */
 public final class Fuzz {
     /** Faults happen in [FAULTS_FROM, FAULTS_UNTIL) seconds after settling; healing at HEAL_AT. */
@@ -38,26 +53,44 @@ public final class Fuzz {
     /** Every HA VM must run again this long after healing. */
     static final int LIVENESS_BOUND_S = 100;
 
+    /** The share of seeds that draw a placement policy, unless told otherwise. */
+    public static final double DEFAULT_RULES_CHANCE = 0.5;
+
     private final int hosts;
     private final int vms;
     private final Path out;
     private final PrintStream log;
+    private final double rulesChance;
 
     public Fuzz(int hosts, int vms, Path out, PrintStream log) {
+        this(hosts, vms, out, log, DEFAULT_RULES_CHANCE);
+    }
+
+    /** {@code rulesChance}: the share of seeds (0 to 1) that draw a placement policy. */
+    public Fuzz(int hosts, int vms, Path out, PrintStream log, double rulesChance) {
+        if (!(rulesChance >= 0 && rulesChance <= 1)) {
+            throw new IllegalArgumentException("the share of seeds with rules must be between 0 and 1, got " + rulesChance);
+        }
         this.hosts = hosts;
         this.vms = vms;
         this.out = out;
         this.log = log;
+        this.rulesChance = rulesChance;
     }
 
     /** Runs seeds {@code from} .. {@code from + count - 1}; returns whether all passed. */
     public boolean run(long from, int count) throws IOException {
-        log.printf("fuzz: seeds %d..%d, %d hosts, %d VMs%n", from, from + count - 1, hosts, vms);
+        log.printf("fuzz: seeds %d..%d, %d hosts, %d VMs, rules in %.0f%% of seeds%n", from, from + count - 1, hosts,
+                vms, rulesChance * 100);
         long start = System.nanoTime();
         int failures = 0;
+        int ruled = 0;
         long events = 0;
         for (long seed = from; seed < from + count; seed++) {
-            Scenario s = generate(seed, hosts, vms);
+            Scenario s = generate(seed, hosts, vms, rulesChance);
+            if (!s.placement().isEmpty()) {
+                ruled++;
+            }
             RunResult r = new ScenarioRunner(s).run();
             events += r.events();
             if (!r.passed()) {
@@ -72,13 +105,18 @@ public final class Fuzz {
                 log.printf("  %d seeds, %d failed, %.1f s%n", seed - from + 1, failures, (System.nanoTime() - start) / 1e9);
             }
         }
-        log.printf("fuzz: %d seeds, %d failed, %d events, %.1f s wall%n", count, failures, events,
-                (System.nanoTime() - start) / 1e9);
+        log.printf("fuzz: %d seeds, %d failed, %d events, %.1f s wall (%d seeds with placement rules)%n", count, failures,
+                events, (System.nanoTime() - start) / 1e9, ruled);
         return failures == 0;
     }
 
-    /** The scenario of one seed. */
+    /** The scenario of one seed, with the default share of seeds drawing a placement policy. */
     public static Scenario generate(long seed, int hostCount, int vmCount) {
+        return generate(seed, hostCount, vmCount, DEFAULT_RULES_CHANCE);
+    }
+
+    /** The scenario of one seed; {@code rulesChance} of the seeds draw a placement policy. */
+    public static Scenario generate(long seed, int hostCount, int vmCount, double rulesChance) {
         SplittableRandom rnd = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + 1);
         Map<HostId, HostCapacity> hosts = new LinkedHashMap<>();
         List<String> names = new ArrayList<>();
@@ -116,16 +154,313 @@ public final class Fuzz {
             byTime.computeIfAbsent(MAINTENANCE_OFF_AT_S * 1000L, k -> new ArrayList<>())
                     .add(Commands.parse("maintenance " + h + " off"));
         }
+        // the placement policy: a stream of its own, so that a seed without one keeps its schedule
+        SplittableRandom rr = new SplittableRandom(seed * 0xC2B2AE3D27D4EB4FL + 0x165667B19E3779F9L);
+        RuleDraw rules = null;
+        if (rr.nextDouble() < rulesChance) {
+            rules = new RuleDraw(rr, hosts, vms);
+            rules.draw();
+            String refused = rules.check();
+            if (refused != null) {
+                throw new IllegalStateException("fuzz seed " + seed + ": the rule generator drew a policy the cluster "
+                        + "refuses: " + refused + "; policy: " + rules.policy);
+            }
+            rules.changes(byTime);
+        }
         List<TimelineEntry> timeline = new ArrayList<>();
         byTime.forEach((t, cs) -> timeline.add(new TimelineEntry(t, List.copyOf(cs))));
         List<Expectation> expect = new ArrayList<>();
         for (String v : vmNames) {
             expect.add(Expectations.parse("by " + (HEAL_AT_S + LIVENESS_BOUND_S) + "s: " + v + " running"));
         }
+        if (rules != null) {
+            expect.addAll(rules.expectations());
+        }
         return new Scenario("fuzz-seed-" + seed, "generated by ha-sim fuzz from seed " + seed
-                + " (" + hostCount + " hosts, " + vmCount + " VMs)", seed, null,
-                fence ? Fencing.DEVICE : Fencing.NONE, hosts, vms, Map.of(), timeline, expect,
-                (HEAL_AT_S + LIVENESS_BOUND_S + 10) * 1000L, zkMax);
+                + " (" + hostCount + " hosts, " + vmCount + " VMs" + (rules == null ? "" : ", placement rules") + ")",
+                seed, null, fence ? Fencing.DEVICE : Fencing.NONE, hosts, vms, Map.of(), timeline, expect,
+                (HEAL_AT_S + LIVENESS_BOUND_S + 10) * 1000L, zkMax, rules == null ? PlacementPolicy.EMPTY : rules.policy);
+    }
+
+    /**
+     * A random placement policy that the starting placement satisfies and that cannot leave a VM
+     * without a host once every host is back: hard together pairs of VMs that start on one host;
+     * hard apart pairs and triples of VMs that start on different hosts (never more VMs than hosts
+     * minus one, a VM in one at most, none bound together); host groups, and host rules whose groups
+     * hold the VMs' starting hosts (strict ones only for VMs kept apart from none, confined to two
+     * hosts at least; with failback, the starting host in the first group); soft rules with weights;
+     * dependencies that make no cycle, with timeouts that start or stay down; start delays; and now
+     * and then admission control. Deterministic for its random stream.
+     */
+    static final class RuleDraw {
+        final SplittableRandom rnd;
+        final List<String> hosts;
+        final Map<String, VmDecl> vms;
+        final List<String> vmNames;
+        final Map<String, SortedSet<HostId>> groups = new TreeMap<>();
+        final List<Rule> rules = new ArrayList<>();
+        /** The units of hard together rules: each VM of a pair maps to the pair; others to themselves. */
+        final Map<String, List<String>> unit = new LinkedHashMap<>();
+        final Set<String> apart = new HashSet<>();
+        final Set<String> confined = new HashSet<>();
+        PlacementPolicy policy = PlacementPolicy.EMPTY;
+        /** The rules the timeline removes (adding one back may be refused: the placement may break it by then). */
+        final Set<String> removed = new HashSet<>();
+        private int ids;
+
+        RuleDraw(SplittableRandom rnd, Map<HostId, HostCapacity> hosts, Map<String, VmDecl> vms) {
+            this.rnd = rnd;
+            this.hosts = new ArrayList<>();
+            hosts.keySet().forEach(h -> this.hosts.add(h.value()));
+            this.vms = vms;
+            this.vmNames = new ArrayList<>(vms.keySet());
+            for (String v : vmNames) {
+                unit.put(v, List.of(v));
+            }
+        }
+
+        private String id(String kind) {
+            return kind + "-" + (++ids);
+        }
+
+        private static List<VmId> ids(List<String> names) {
+            return names.stream().map(VmId::new).toList();
+        }
+
+        private String hostOf(String vm) {
+            return vms.get(vm).host().value();
+        }
+
+        void draw() {
+            together();
+            apart();
+            hostRules();
+            soft();
+            order();
+            if (rules.isEmpty()) {
+                String v = vmNames.get(rnd.nextInt(vmNames.size()));
+                rules.add(new Rule.StartDelay(id("delay"), ids(List.of(v)), 1_000L * (1 + rnd.nextInt(20))));
+            }
+            boolean admission = rnd.nextInt(6) == 0;
+            int tolerate = admission ? rnd.nextInt(2) : 0;
+            boolean strict = admission && rnd.nextInt(3) == 0;
+            SortedSet<HostId> reserved = new TreeSet<>();
+            if (admission && hosts.size() >= 4 && rnd.nextBoolean()) {
+                reserved.add(new HostId(hosts.get(rnd.nextInt(hosts.size()))));
+            }
+            policy = new PlacementPolicy(new TreeMap<>(groups), rules, tolerate, strict, reserved);
+        }
+
+        /** Hard together pairs among VMs that start on one host (they fit: it runs them). */
+        private void together() {
+            Map<String, List<String>> byHost = new LinkedHashMap<>();
+            for (String v : vmNames) {
+                byHost.computeIfAbsent(hostOf(v), k -> new ArrayList<>()).add(v);
+            }
+            for (List<String> on : byHost.values()) {
+                if (on.size() >= 2 && rnd.nextInt(3) == 0) {
+                    int i = rnd.nextInt(on.size());
+                    int j = (i + 1 + rnd.nextInt(on.size() - 1)) % on.size();
+                    List<String> pair = List.of(on.get(i), on.get(j));
+                    rules.add(new Rule.Together(id("together"), ids(pair), true, null));
+                    unit.put(pair.get(0), pair);
+                    unit.put(pair.get(1), pair);
+                }
+            }
+        }
+
+        /** Hard apart pairs and triples among VMs that start on different hosts, bound together with none. */
+        private void apart() {
+            int count = rnd.nextInt(3);
+            int maxSize = hosts.size() >= 4 ? 3 : 2;
+            for (int k = 0; k < count; k++) {
+                int size = 2 + (maxSize > 2 && rnd.nextInt(3) == 0 ? 1 : 0);
+                List<String> candidates = new ArrayList<>();
+                for (String v : vmNames) {
+                    if (unit.get(v).size() == 1 && !apart.contains(v)) {
+                        candidates.add(v);
+                    }
+                }
+                List<String> picked = new ArrayList<>();
+                Set<String> on = new HashSet<>();
+                while (!candidates.isEmpty() && picked.size() < size) {
+                    String v = candidates.remove(rnd.nextInt(candidates.size()));
+                    if (on.add(hostOf(v))) {
+                        picked.add(v);
+                    }
+                }
+                if (picked.size() >= 2) {
+                    rules.add(new Rule.Apart(id("apart"), ids(picked), true, null));
+                    apart.addAll(picked);
+                }
+            }
+        }
+
+        /** Host groups, and host rules (preferred or strict) over them that hold the VMs' starting hosts. */
+        private void hostRules() {
+            int groupCount = rnd.nextInt(4);
+            for (int g = 1; g <= groupCount; g++) {
+                List<String> pool = new ArrayList<>(hosts);
+                int size = 1 + rnd.nextInt(hosts.size() - 1);
+                SortedSet<HostId> members = new TreeSet<>();
+                while (members.size() < size) {
+                    members.add(new HostId(pool.remove(rnd.nextInt(pool.size()))));
+                }
+                groups.put("group" + g, members);
+            }
+            if (groups.isEmpty()) {
+                return;
+            }
+            int ruleCount = 1 + rnd.nextInt(3);
+            for (int k = 0; k < ruleCount; k++) {
+                String v = vmNames.get(rnd.nextInt(vmNames.size()));
+                List<String> u = unit.get(v);
+                if (u.stream().anyMatch(confined::contains)) {
+                    continue;
+                }
+                HostId start = new HostId(hostOf(v));
+                boolean strict = rnd.nextInt(3) == 0 && u.stream().noneMatch(apart::contains);
+                boolean failback = !strict && rnd.nextBoolean();
+                // the groups, in preference order: one holding the starting host, maybe another before or after
+                List<String> holding = new ArrayList<>();
+                List<String> other = new ArrayList<>();
+                groups.forEach((name, members) -> (members.contains(start) ? holding : other).add(name));
+                if (holding.isEmpty()) {
+                    continue;
+                }
+                List<String> chosen = new ArrayList<>();
+                chosen.add(holding.get(rnd.nextInt(holding.size())));
+                List<String> rest = new ArrayList<>(other);
+                for (String g : holding) {
+                    if (!chosen.contains(g)) {
+                        rest.add(g);
+                    }
+                }
+                if (!rest.isEmpty() && rnd.nextBoolean()) {
+                    String second = rest.get(rnd.nextInt(rest.size()));
+                    if (failback || rnd.nextBoolean()) {
+                        // with failback the starting host stays in the first group: a host the VM
+                        // preferred to its own would pull it away before the run settles
+                        chosen.add(second);
+                    } else {
+                        chosen.add(0, second);
+                    }
+                }
+                Set<HostId> allowed = new TreeSet<>();
+                chosen.forEach(g -> allowed.addAll(groups.get(g)));
+                if (strict && allowed.size() < 2) {
+                    strict = false;
+                }
+                rules.add(new Rule.OnHosts(id("hosts"), ids(u), chosen, strict, failback));
+                if (strict) {
+                    confined.addAll(u);
+                }
+            }
+        }
+
+        /** Soft together and apart rules with weights, over any VMs. */
+        private void soft() {
+            int count = rnd.nextInt(3);
+            for (int k = 0; k < count && vmNames.size() >= 2; k++) {
+                List<String> pool = new ArrayList<>(vmNames);
+                List<String> picked = new ArrayList<>();
+                int size = 2 + rnd.nextInt(2);
+                while (picked.size() < size && !pool.isEmpty()) {
+                    picked.add(pool.remove(rnd.nextInt(pool.size())));
+                }
+                int weight = 1 + rnd.nextInt(Rule.MAX_WEIGHT);
+                rules.add(rnd.nextBoolean() ? new Rule.Together(id("soft-together"), ids(picked), false, weight)
+                        : new Rule.Apart(id("soft-apart"), ids(picked), false, weight));
+            }
+        }
+
+        /** Dependencies that make no cycle (a VM waits only for VMs before it in a shuffled order), and start delays. */
+        private void order() {
+            List<String> shuffled = new ArrayList<>(vmNames);
+            for (int i = shuffled.size() - 1; i > 0; i--) {
+                int j = rnd.nextInt(i + 1);
+                String t = shuffled.get(i);
+                shuffled.set(i, shuffled.get(j));
+                shuffled.set(j, t);
+            }
+            int count = shuffled.size() < 2 ? 0 : rnd.nextInt(3);
+            for (int k = 0; k < count; k++) {
+                int w = 1 + rnd.nextInt(shuffled.size() - 1);
+                String waiter = shuffled.get(w);
+                List<String> deps = new ArrayList<>();
+                deps.add(shuffled.get(rnd.nextInt(w)));
+                String more = shuffled.get(rnd.nextInt(w));
+                if (!deps.contains(more) && rnd.nextBoolean()) {
+                    deps.add(more);
+                }
+                long timeout = 1_000L * (5 + rnd.nextInt(56));
+                rules.add(new Rule.After(id("after"), ids(List.of(waiter)), ids(deps), Rule.Ready.RUNNING, timeout,
+                        rnd.nextBoolean() ? Rule.OnTimeout.START : Rule.OnTimeout.STAY_DOWN));
+            }
+            int delays = rnd.nextInt(3);
+            for (int k = 0; k < delays; k++) {
+                String v = vmNames.get(rnd.nextInt(vmNames.size()));
+                rules.add(new Rule.StartDelay(id("delay"), ids(List.of(v)), 1_000L * (1 + rnd.nextInt(20))));
+            }
+        }
+
+        /** Why the cluster would refuse the policy against the starting placement, or null. */
+        String check() {
+            Map<HostId, HostCapacity> capacity = new LinkedHashMap<>();
+            for (String h : hosts) {
+                capacity.put(new HostId(h), new HostCapacity(32, 131072));
+            }
+            Map<VmId, VmSpec> specs = new LinkedHashMap<>();
+            for (VmDecl v : vms.values()) {
+                if (v.ha()) {
+                    specs.put(new VmId(v.name()), io.havn.sim.scenario.ScenarioParser.spec(v));
+                }
+            }
+            PolicyCheck.Refusal r = PolicyCheck.check(policy, capacity, specs,
+                    vm -> vms.containsKey(vm.value()) ? List.of(vms.get(vm.value()).host()) : List.of());
+            return r == null ? null : r.code() + ": " + r.message();
+        }
+
+        /**
+         * Rule changes at run time, through the admin path: a rule removed (and maybe added back
+         * later, which the cluster refuses if the placement then breaks it), or a host added to a
+         * group (which never takes a host from a strict rule).
+         */
+        void changes(TreeMap<Long, List<Command>> byTime) {
+            if (rules.isEmpty() || rnd.nextInt(3) != 0) {
+                return;
+            }
+            long t = FAULTS_FROM_S * 1000L + rnd.nextLong((FAULTS_UNTIL_S - FAULTS_FROM_S) * 1000L);
+            Rule r = rules.get(rnd.nextInt(rules.size()));
+            byTime.computeIfAbsent(t, k -> new ArrayList<>()).add(new Command.RuleRemove(r.id()));
+            removed.add(r.id());
+            if (rnd.nextBoolean()) {
+                long back = t + 1_000L + rnd.nextLong(Math.max(1, HEAL_AT_S * 1000L - t - 1_000L));
+                byTime.computeIfAbsent(back, k -> new ArrayList<>()).add(new Command.RuleAdd(r));
+            }
+            if (!groups.isEmpty() && rnd.nextBoolean()) {
+                List<String> names = new ArrayList<>(groups.keySet());
+                String g = names.get(rnd.nextInt(names.size()));
+                List<HostId> members = new ArrayList<>(groups.get(g));
+                HostId extra = new HostId(hosts.get(rnd.nextInt(hosts.size())));
+                if (!members.contains(extra)) {
+                    members.add(extra);
+                }
+                long at = FAULTS_FROM_S * 1000L + rnd.nextLong((FAULTS_UNTIL_S - FAULTS_FROM_S) * 1000L);
+                byTime.computeIfAbsent(at, k -> new ArrayList<>()).add(new Command.GroupSet(g, members));
+            }
+        }
+
+        /** Once healed, each hard together pair (that the timeline leaves in force) runs on one host again. */
+        List<Expectation> expectations() {
+            List<Expectation> out = new ArrayList<>();
+            for (Rule r : rules) {
+                if (r instanceof Rule.Together t && t.hard() && !removed.contains(t.id())) {
+                    out.add(Expectations.parse("end: " + t.vms().get(0) + " with " + t.vms().get(1)));
+                }
+            }
+            return out;
+        }
     }
 
     /** Builds a random schedule that never impairs more hosts at once than the budget allows. */

@@ -4,10 +4,11 @@ import io.havn.common.model.HostId;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
-import io.havn.common.model.VmSpec;
 import io.havn.common.node.AdminCommand;
+import io.havn.common.node.AdminReply;
 import io.havn.common.node.Decision;
 import io.havn.common.node.Settings;
+import io.havn.common.place.WhatIf;
 import io.havn.common.port.DomainState;
 import io.havn.sim.report.Mark;
 import io.havn.sim.report.RunTrace;
@@ -15,6 +16,7 @@ import io.havn.sim.report.VmSpan;
 import io.havn.sim.scenario.Command;
 import io.havn.sim.scenario.Fencing;
 import io.havn.sim.scenario.Scenario;
+import io.havn.sim.scenario.ScenarioParser;
 import io.havn.sim.scenario.TimelineEntry;
 import io.havn.sim.scenario.VmDecl;
 import io.havn.sim.world.SimClock;
@@ -60,9 +62,10 @@ public final class ScenarioRunner {
         }
         world.listen(new Recorder());
         for (VmDecl v : scenario.vms().values()) {
-            VmSpec spec = new VmSpec(new VmId(v.name()), v.name(), v.cpus(), v.memoryMiB(), v.priority(), v.ha(),
-                    v.domainXml());
-            world.addVm(spec, v.host());
+            world.addVm(ScenarioParser.spec(v), v.host());
+        }
+        if (!scenario.placement().isEmpty()) {
+            world.seedPlacement(scenario.placement());
         }
     }
 
@@ -294,6 +297,18 @@ public final class ScenarioRunner {
             cmd = new AdminCommand.VmDisable(new VmId(x.vm()));
         } else if (c instanceof Command.VmEnable x) {
             cmd = new AdminCommand.VmEnable(new VmId(x.vm()));
+        } else if (c instanceof Command.RuleAdd x) {
+            cmd = new AdminCommand.RuleAdd(x.rule());
+        } else if (c instanceof Command.RuleRemove x) {
+            cmd = new AdminCommand.RuleRemove(x.id());
+        } else if (c instanceof Command.GroupSet x) {
+            cmd = new AdminCommand.GroupSet(x.name(), x.hosts());
+        } else if (c instanceof Command.GroupRemove x) {
+            cmd = new AdminCommand.GroupRemove(x.name());
+        } else if (c instanceof Command.SetAdmission x) {
+            cmd = new AdminCommand.SetAdmission(x.tolerate(), x.strict(), x.reserved());
+        } else if (c instanceof Command.WhatIf x) {
+            cmd = new AdminCommand.WhatIf(x.hosts());
         } else {
             throw new IllegalStateException("unhandled command " + c);
         }
@@ -303,14 +318,48 @@ public final class ScenarioRunner {
             line(null, "admin request refused: no daemon is ready to take it");
             return;
         }
-        world.clock.schedule(5_000 * MS, () -> {
+        // a what-if is answered at once, from the answering host's view: written down as soon as it is in
+        world.clock.schedule((c instanceof Command.WhatIf ? 1_000 : 5_000) * MS, () -> {
             var reply = world.reply(id);
             if (reply == null) {
                 line(null, "admin request '" + c.text() + "' got no answer within 5 s");
             } else if (!reply.ok()) {
                 line(null, "admin request '" + c.text() + "' refused: " + reply.code() + ": " + reply.message());
+            } else if (c instanceof Command.WhatIf) {
+                whatIf(c, reply);
             }
         });
+    }
+
+    /** A what-if answer, a line for the whole and one for each VM it would restart or not. */
+    private void whatIf(Command c, AdminReply reply) {
+        WhatIf.Report w = reply.whatIf();
+        if (w == null) {
+            line(null, "admin request '" + c.text() + "' answered: " + io.havn.common.model.Json.toJson(reply));
+            return;
+        }
+        line(null, c.text() + " (answered by " + reply.from() + "): " + w.entries().size() + " VMs to restart"
+                + (w.expectedRecoveryMs() > 0 ? ", the last running again " + w.expectedRecoveryMs() + " ms after the "
+                + "failure" : "") + (w.basis() == null ? "" : " (" + w.basis() + ")"));
+        for (WhatIf.Entry e : w.entries()) {
+            StringBuilder b = new StringBuilder("  what-if: ").append(e.vm()).append(" from ").append(e.from());
+            if (e.to() == null) {
+                b.append(": not restarted: ").append(e.why());
+            } else {
+                b.append(" -> ").append(e.to()).append(" (wave ").append(e.wave());
+                if (e.upAfterMs() != null) {
+                    b.append(", running after ").append(e.upAfterMs()).append(" ms");
+                }
+                if (!e.rules().isEmpty()) {
+                    b.append("; rules ").append(String.join(", ", e.rules()));
+                }
+                if (!e.waits().isEmpty()) {
+                    b.append("; waits ").append(String.join(", ", e.waits()));
+                }
+                b.append(')');
+            }
+            line(null, b.toString());
+        }
     }
 
     // ---------------------------------------------------------------- recording

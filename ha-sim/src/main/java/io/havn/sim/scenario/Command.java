@@ -2,6 +2,8 @@ package io.havn.sim.scenario;
 
 import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.HostId;
+import io.havn.common.model.PlacementPolicy;
+import io.havn.common.model.Rule;
 import io.havn.common.model.ShutdownPolicy;
 import java.math.BigDecimal;
 import java.util.ArrayList;
@@ -557,6 +559,84 @@ public sealed interface Command {
         @Override
         public String text() {
             return "vm-enable " + vm;
+        }
+    }
+
+    /** Admin request: add a placement rule (its one-line form: {@link RuleText}). */
+    record RuleAdd(Rule rule) implements Command {
+        public RuleAdd {
+            Objects.requireNonNull(rule, "rule");
+        }
+
+        @Override
+        public String text() {
+            return "rule-add " + RuleText.format(rule);
+        }
+    }
+
+    /** Admin request: remove the placement rule {@code id}. */
+    record RuleRemove(String id) implements Command {
+        public RuleRemove {
+            RuleText.name(id, "rule id");
+        }
+
+        @Override
+        public String text() {
+            return "rule-remove " + id;
+        }
+    }
+
+    /** Admin request: create host group {@code name}, or replace its hosts. */
+    record GroupSet(String name, List<HostId> hosts) implements Command {
+        public GroupSet {
+            RuleText.name(name, "group name");
+            hosts = List.copyOf(Names.hostSet(hosts));
+        }
+
+        @Override
+        public String text() {
+            return "group-set " + name + " " + RuleText.hosts(hosts);
+        }
+    }
+
+    /** Admin request: remove host group {@code name}. */
+    record GroupRemove(String name) implements Command {
+        public GroupRemove {
+            RuleText.name(name, "group name");
+        }
+
+        @Override
+        public String text() {
+            return "group-remove " + name;
+        }
+    }
+
+    /** Admin request: admission control (host failures to tolerate, strict or not, failover hosts). */
+    record SetAdmission(int tolerate, boolean strict, List<HostId> reserved) implements Command {
+        public SetAdmission {
+            if (tolerate < 0 || tolerate > PlacementPolicy.MAX_TOLERATE) {
+                throw new IllegalArgumentException("tolerate must be between 0 and " + PlacementPolicy.MAX_TOLERATE
+                        + ", got " + tolerate);
+            }
+            reserved = reserved == null || reserved.isEmpty() ? List.of() : List.copyOf(Names.hostSet(reserved));
+        }
+
+        @Override
+        public String text() {
+            return "admission " + tolerate + (strict ? " strict" : "")
+                    + (reserved.isEmpty() ? "" : " reserved " + RuleText.hosts(reserved));
+        }
+    }
+
+    /** Read-only request: what would happen if these hosts failed now (the answer goes to the timeline). */
+    record WhatIf(List<HostId> hosts) implements Command {
+        public WhatIf {
+            hosts = List.copyOf(Names.hostSet(hosts));
+        }
+
+        @Override
+        public String text() {
+            return "what-if " + String.join(" ", hosts.stream().map(HostId::value).toList());
         }
     }
 

@@ -83,6 +83,57 @@ public final class Commands {
         vm("vm-start", Command.VmStart::new);
         vm("vm-disable", Command.VmDisable::new);
         vm("vm-enable", Command.VmEnable::new);
+        SYNTAX.put("rule-add", new Syntax("rule-add " + RuleText.USAGE, -1,
+                a -> new Command.RuleAdd(RuleText.parse(List.of(a).subList(1, a.length)))));
+        SYNTAX.put("rule-remove", new Syntax("rule-remove ID", 1, a -> new Command.RuleRemove(a[1])));
+        SYNTAX.put("group-set", new Syntax("group-set NAME HOST[,HOST...]", 2,
+                a -> new Command.GroupSet(a[1], RuleText.hostList(a[2]))));
+        SYNTAX.put("group-remove", new Syntax("group-remove NAME", 1, a -> new Command.GroupRemove(a[1])));
+        SYNTAX.put("admission", new Syntax("admission TOLERATE [strict] [reserved HOST[,HOST...]]", -1,
+                Commands::admission));
+        SYNTAX.put("what-if", new Syntax("what-if HOST [HOST...]", -1, a -> {
+            if (a.length < 2) {
+                throw new IllegalArgumentException("names no host");
+            }
+            List<HostId> hosts = new ArrayList<>();
+            for (int i = 1; i < a.length; i++) {
+                HostId h = HostId.of(a[i]);
+                if (hosts.contains(h)) {
+                    throw new IllegalArgumentException("host '" + a[i] + "' listed twice");
+                }
+                hosts.add(h);
+            }
+            return new Command.WhatIf(hosts);
+        }));
+    }
+
+    private static Command admission(String[] a) {
+        if (a.length < 2) {
+            throw new IllegalArgumentException("names no number of host failures to tolerate");
+        }
+        if (!COUNT.matcher(a[1]).matches() || a[1].length() > 9) {
+            throw new IllegalArgumentException("invalid number of host failures to tolerate '" + a[1]
+                    + "': expected an integer >= 0");
+        }
+        int tolerate = Integer.parseInt(a[1]);
+        boolean strict = false;
+        List<HostId> reserved = List.of();
+        int i = 2;
+        if (i < a.length && a[i].equals("strict")) {
+            strict = true;
+            i++;
+        }
+        if (i < a.length && a[i].equals("reserved")) {
+            if (i + 1 >= a.length) {
+                throw new IllegalArgumentException("'reserved' needs its hosts, e.g. reserved node3,node4");
+            }
+            reserved = RuleText.hostList(a[i + 1]);
+            i += 2;
+        }
+        if (i < a.length) {
+            throw new IllegalArgumentException("unexpected '" + a[i] + "'");
+        }
+        return new Command.SetAdmission(tolerate, strict, reserved);
     }
 
     private Commands() { }
@@ -109,7 +160,7 @@ public final class Commands {
                 return partition(trimmed.substring(verb.length()));
             }
             int args = tokens.length - 1;
-            if (args != syntax.arity()) {
+            if (syntax.arity() >= 0 && args != syntax.arity()) {
                 throw new IllegalArgumentException("'" + verb + "' takes " + syntax.arity()
                         + (syntax.arity() == 1 ? " argument" : " arguments") + " (" + syntax.usage() + "), got " + args);
             }

@@ -9,10 +9,13 @@ import java.util.List;
 /**
  * Parses expectations: {@code WHEN: FACT}, WHEN one of {@code at T}, {@code by T}, {@code end},
  * {@code always}, {@code never}. A fact starting with the word {@code leader} is always a leader fact.
+ * The placement facts: {@code A apart B} (no host runs both), {@code A with B} (both run, on one
+ * host), {@code A on-group G} (A runs on a host of group G, as the cluster record has it then).
  */
 public final class Expectations {
     private static final String FACTS = "V running | V running on H1|H2 | V running not on H1|H2 | V stopped | V error"
-            + " | V recovering | V frozen | V downtime <= DURATION | H fenced | H live | H maintenance | leader H | leader not H";
+            + " | V recovering | V frozen | V downtime <= DURATION | V apart V2 | V with V2 | V on-group G | H fenced | H live"
+            + " | H maintenance | leader H | leader not H";
 
     private Expectations() { }
 
@@ -78,6 +81,15 @@ public final class Expectations {
                     return new Fact.RunningNotOn(subject, new LinkedHashSet<>(hosts(t, 4)));
                 }
                 throw bad(text);
+            case "apart", "with", "on-group":
+                if (t.length != 3) {
+                    throw bad(text);
+                }
+                return switch (t[1]) {
+                    case "apart" -> new Fact.Apart(subject, t[2]);
+                    case "with" -> new Fact.With(subject, t[2]);
+                    default -> new Fact.OnGroup(subject, t[2]);
+                };
             case "downtime":
                 if (t.length == 4 && t[2].equals("<=")) {
                     return new Fact.Downtime(subject, Durations.parseMs(t[3]));

@@ -111,6 +111,51 @@ public sealed interface Fact {
         }
     }
 
+    /** The two VMs do not run on one host (either may run nowhere). */
+    record Apart(String vm, String other) implements Fact {
+        public Apart {
+            Names.vm(vm);
+            Names.vm(other);
+            if (vm.equals(other)) {
+                throw new IllegalArgumentException("'" + vm + " apart " + other + "' names one VM twice");
+            }
+        }
+
+        @Override
+        public String text() {
+            return vm + " apart " + other;
+        }
+    }
+
+    /** The two VMs run, on one host. */
+    record With(String vm, String other) implements Fact {
+        public With {
+            Names.vm(vm);
+            Names.vm(other);
+            if (vm.equals(other)) {
+                throw new IllegalArgumentException("'" + vm + " with " + other + "' names one VM twice");
+            }
+        }
+
+        @Override
+        public String text() {
+            return vm + " with " + other;
+        }
+    }
+
+    /** The VM runs on a host of group {@code group}, as the cluster's placement policy has it at that moment. */
+    record OnGroup(String vm, String group) implements Fact {
+        public OnGroup {
+            Names.vm(vm);
+            RuleText.name(group, "group name");
+        }
+
+        @Override
+        public String text() {
+            return vm + " on-group " + group;
+        }
+    }
+
     /** The host is fenced. */
     record Fenced(HostId host) implements Fact {
         public Fenced {

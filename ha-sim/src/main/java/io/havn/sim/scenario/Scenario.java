@@ -2,6 +2,7 @@ package io.havn.sim.scenario;
 
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
+import io.havn.common.model.PlacementPolicy;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -15,11 +16,14 @@ import java.util.Objects;
  * the moment the cluster has settled. Maps keep file order; the timeline is sorted by time (stable).
  * Build one with {@link ScenarioParser}, which checks the cross-references this record does not.
  * {@code zkMaxSessionTimeoutMs}: the ensemble's maxSessionTimeout, to which every session is
- * negotiated down (0: none, every session gets the timeout it asks for).
+ * negotiated down (0: none, every session gets the timeout it asks for). {@code placement}: the
+ * placement policy the cluster record holds from the start (host groups, rules, admission control;
+ * never null, {@link PlacementPolicy#EMPTY} for none).
  */
 public record Scenario(String name, String description, long seed, HostId leader, Fencing fencing,
         Map<HostId, HostCapacity> hosts, Map<String, VmDecl> vms, Map<String, Object> settings,
-        List<TimelineEntry> timeline, List<Expectation> expectations, long runForMs, long zkMaxSessionTimeoutMs) {
+        List<TimelineEntry> timeline, List<Expectation> expectations, long runForMs, long zkMaxSessionTimeoutMs,
+        PlacementPolicy placement) {
 
     public static final long DEFAULT_SEED = 1;
     public static final HostCapacity DEFAULT_HOST_CAPACITY = new HostCapacity(32, 131_072);
@@ -31,6 +35,14 @@ public record Scenario(String name, String description, long seed, HostId leader
             Map<HostId, HostCapacity> hosts, Map<String, VmDecl> vms, Map<String, Object> settings,
             List<TimelineEntry> timeline, List<Expectation> expectations, long runForMs) {
         this(name, description, seed, leader, fencing, hosts, vms, settings, timeline, expectations, runForMs, 0);
+    }
+
+    /** A scenario without a placement policy. */
+    public Scenario(String name, String description, long seed, HostId leader, Fencing fencing,
+            Map<HostId, HostCapacity> hosts, Map<String, VmDecl> vms, Map<String, Object> settings,
+            List<TimelineEntry> timeline, List<Expectation> expectations, long runForMs, long zkMaxSessionTimeoutMs) {
+        this(name, description, seed, leader, fencing, hosts, vms, settings, timeline, expectations, runForMs,
+                zkMaxSessionTimeoutMs, PlacementPolicy.EMPTY);
     }
 
     public Scenario {
@@ -46,6 +58,7 @@ public record Scenario(String name, String description, long seed, HostId leader
         sorted.sort(Comparator.comparingLong(TimelineEntry::atMs)); // List.sort is stable
         timeline = Collections.unmodifiableList(sorted);
         expectations = List.copyOf(expectations == null ? List.of() : expectations);
+        placement = placement == null ? PlacementPolicy.EMPTY : placement;
     }
 
     /** Whether the ensemble clamps sessions to a maximum timeout ({@code zkMaxSessionTimeout}). */

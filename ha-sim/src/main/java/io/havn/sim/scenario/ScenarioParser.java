@@ -13,8 +13,14 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
+import io.havn.common.model.PlacementPolicy;
 import io.havn.common.model.Priority;
+import io.havn.common.model.Rule;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmSpec;
 import io.havn.common.node.Settings;
+import io.havn.common.place.Planner;
+import io.havn.common.place.PolicyCheck;
 import java.io.IOException;
 import java.lang.reflect.RecordComponent;
 import java.nio.charset.StandardCharsets;
@@ -33,14 +39,66 @@ import java.util.regex.Pattern;
 /**
  * Reads scenario files (YAML) and validates them completely: every error is a
  * {@link ScenarioException} naming the file, the place and the problem; nothing half-checked is returned.
+ *
+ * <h2>Placement rules</h2>
+ *
+ * A scenario may start with a placement policy in the cluster record, as operators would have set
+ * it (the leader honours it from the first moment; the invariants check its hard rules):
+ *
+ * <pre>
+ * groups:                                   # host group name -&gt; its hosts (declared hosts, at least one)
+ *   rack-a: [node1, node2]
+ *   rack-b: [node3]
+ * rules:                                    # in order; each a mapping, or the one-line form of rule-add
+ *   - {id: web-apart, kind: apart, vms: [web1, web2, web3]}             # hard unless hard: false
+ *   - {id: app-db, kind: together, vms: [app, db]}                      # hard: all on one host
+ *   - {id: cache-near, kind: together, vms: [app, cache], weight: 50}  # a weight makes it soft (1..1000;
+ *                                                                        # hard: false alone: weight 10)
+ *   - {id: db-rack, kind: hosts, vms: [db], groups: [rack-a, rack-b], strict: true, failback: true}
+ *                                            # on the groups' hosts, the first preferred; strict: never
+ *                                            # elsewhere; failback: back to a more preferred host
+ *   - {id: app-after-db, kind: after, vms: [app], after: [db], timeout: 2m, onTimeout: stay-down}
+ *                                            # app is placed once db runs; after the timeout it is
+ *                                            # placed anyway (start, the default) or not (stay-down)
+ *   - {id: db-late, kind: delay, vms: [db], delay: 15s}                 # placed 15 s after it needs a host
+ *   - "apart web-soft-apart web1,web2 soft 20"                         # the one-line form ({@link RuleText})
+ * admission: {tolerate: 1, strict: false, reserved: [node4]}           # admission control
+ * </pre>
+ *
+ * Every VM, host and group named must be declared (a rule's VMs must be HA VMs), and the policy must
+ * be one the cluster accepts with the VMs where they start: it is checked rule by rule, as the
+ * leader checks a change ({@code PolicyCheck}), and a refusal names the rule ({@code rules[2]: the
+ * cluster would refuse rule ...}), whether it contradicts another rule, cannot be met by the hosts,
+ * makes a dependency cycle or is broken by the starting placement.
+ *
+ * <p>Timeline commands change the policy through the admin path, as {@code havnctl} would (a refused
+ * one is written to the timeline with its reason): {@code rule-add KIND ID ...} (the one-line form,
+ * see {@link RuleText}), {@code rule-remove ID}, {@code group-set NAME HOST[,HOST...]}, {@code
+ * group-remove NAME}, {@code admission TOLERATE [strict] [reserved HOST[,HOST...]]}, and {@code
+ * what-if HOST [HOST...]} (asks what the loss of those hosts would do; the answer is written to the
+ * timeline). A rule-add's groups and a rule-remove's rule must be declared by the sections above or
+ * by another command of the timeline. In a flow mapping ({@code {at: 5s, do: ...}}) a command with
+ * commas must be quoted.
+ *
+ * <p>Facts for expectations: {@code A apart B} (no host runs both; either may run nowhere), {@code
+ * A with B} (both run, on one host), {@code A on-group G} (A runs on a host of group G as the
+ * cluster record has it at that moment).
  */
 public final class ScenarioParser {
     /** The top-level keys of a scenario file, in canonical order. */
     public static final List<String> TOP_LEVEL_KEYS = List.of("name", "description", "seed", "leader", "fencing",
-            "hosts", "vms", "settings", "zkMaxSessionTimeout", "timeline", "expect", "runFor");
+            "hosts", "vms", "groups", "rules", "admission", "settings", "zkMaxSessionTimeout", "timeline", "expect", "runFor");
     private static final List<String> HOST_KEYS = List.of("cpus", "memoryMiB");
     private static final List<String> VM_KEYS = List.of("host", "cpus", "memoryMiB", "priority", "ha", "disk");
     private static final List<String> ENTRY_KEYS = List.of("at", "do");
+    private static final List<String> ADMISSION_KEYS = List.of("tolerate", "strict", "reserved");
+    /** The keys of a rule mapping, by kind (id, kind and vms for every kind). */
+    private static final Map<String, List<String>> RULE_KEYS = Map.of(
+            "apart", List.of("id", "kind", "vms", "hard", "weight"),
+            "together", List.of("id", "kind", "vms", "hard", "weight"),
+            "hosts", List.of("id", "kind", "vms", "groups", "strict", "failback"),
+            "after", List.of("id", "kind", "vms", "after", "timeout", "onTimeout", "ready"),
+            "delay", List.of("id", "kind", "vms", "delay"));
     private static final Pattern YAML_MARK = Pattern.compile("\\s*in '[^']*', (line \\d+, column \\d+):?");
     private static final Pattern DUPLICATE = Pattern.compile("Duplicate field ('.*')");
 
@@ -74,6 +132,12 @@ public final class ScenarioParser {
         private final String source;
         private final Map<HostId, HostCapacity> hosts = new LinkedHashMap<>();
         private final Map<String, VmDecl> vms = new LinkedHashMap<>();
+        /** The groups of the {@code groups} section, and those the timeline sets: names a rule or fact may use. */
+        private final Set<String> groupNames = new java.util.HashSet<>();
+        /** The rule ids of the {@code rules} section and of the timeline's rule-add commands. */
+        private final Set<String> ruleIds = new java.util.HashSet<>();
+        /** Group and rule names the timeline and expectations use, checked once everything is read. */
+        private final List<String[]> laterChecks = new ArrayList<>();
 
         Run(String source) {
             this.source = source;
@@ -112,6 +176,7 @@ public final class ScenarioParser {
                 leader = declaredHost(leaderText, "leader");
             }
             vms(root.get("vms"));
+            PlacementPolicy placement = placement(root.get("groups"), root.get("rules"), root.get("admission"));
             Map<String, Object> settings = settings(root.get("settings"));
             long zkMax = 0;
             if (present(root.get("zkMaxSessionTimeout"))) {
@@ -136,8 +201,17 @@ public final class ScenarioParser {
                 runForMs = last + Scenario.DEFAULT_RUN_AFTER_MS;
             }
             List<Expectation> expectations = expectations(root.get("expect"), runForMs);
+            for (String[] c : laterChecks) {
+                Set<String> known = c[3].equals("group") ? groupNames : ruleIds;
+                if (!known.contains(c[2])) {
+                    throw fail(c[0], "'" + c[1] + "' names " + c[3] + " '" + c[2] + "', which neither the "
+                            + (c[3].equals("group") ? "groups section nor a group-set" : "rules section nor a rule-add")
+                            + " of the timeline declares; declared: "
+                            + (known.isEmpty() ? "none" : String.join(",", new java.util.TreeSet<>(known))));
+                }
+            }
             return new Scenario(name, description, seed, leader, fencing, hosts, vms, settings, timeline,
-                    expectations, runForMs, zkMax);
+                    expectations, runForMs, zkMax, placement);
         }
 
         private JsonNode read(String yaml) {
@@ -260,6 +334,282 @@ public final class ScenarioParser {
             }
         }
 
+        /**
+         * The placement policy the cluster starts with: host groups, rules (mappings, or the one-line
+         * form of {@link RuleText}) and admission control, checked as the leader checks a change
+         * ({@link PolicyCheck}) against the hosts and the VMs where they start.
+         */
+        private PlacementPolicy placement(JsonNode groupsNode, JsonNode rulesNode, JsonNode admissionNode) {
+            java.util.SortedMap<String, java.util.SortedSet<HostId>> groups = new java.util.TreeMap<>();
+            if (present(groupsNode)) {
+                if (!groupsNode.isObject()) {
+                    throw fail("groups", "expected a mapping of group name to a list of hosts, got " + kind(groupsNode));
+                }
+                for (Map.Entry<String, JsonNode> e : groupsNode.properties()) {
+                    String where = "groups." + e.getKey();
+                    try {
+                        RuleText.name(e.getKey(), "group name");
+                    } catch (IllegalArgumentException x) {
+                        throw fail(where, x.getMessage());
+                    }
+                    List<String> names = textList(e.getValue(), where);
+                    if (names.isEmpty()) {
+                        throw fail(where, "empty: a group needs at least one host");
+                    }
+                    java.util.SortedSet<HostId> members = new java.util.TreeSet<>();
+                    for (String h : names) {
+                        if (!members.add(declaredHost(h, where))) {
+                            throw fail(where, "host '" + h + "' listed twice");
+                        }
+                    }
+                    groups.put(e.getKey(), members);
+                    groupNames.add(e.getKey());
+                }
+            }
+            int tolerate = 0;
+            boolean strictAdmission = false;
+            java.util.SortedSet<HostId> reserved = new java.util.TreeSet<>();
+            if (present(admissionNode)) {
+                if (!admissionNode.isObject()) {
+                    throw fail("admission", "expected a mapping with tolerate, strict and reserved, got "
+                            + kind(admissionNode));
+                }
+                knownKeys(admissionNode, "admission.", ADMISSION_KEYS);
+                if (present(admissionNode.get("tolerate"))) {
+                    long t = longValue(admissionNode.get("tolerate"), "admission.tolerate");
+                    if (t < 0 || t > PlacementPolicy.MAX_TOLERATE) {
+                        throw fail("admission.tolerate", "must be between 0 and " + PlacementPolicy.MAX_TOLERATE
+                                + ", got " + t);
+                    }
+                    tolerate = (int) t;
+                }
+                strictAdmission = bool(admissionNode.get("strict"), "admission.strict", false);
+                if (present(admissionNode.get("reserved"))) {
+                    for (String h : textList(admissionNode.get("reserved"), "admission.reserved")) {
+                        if (!reserved.add(declaredHost(h, "admission.reserved"))) {
+                            throw fail("admission.reserved", "host '" + h + "' listed twice");
+                        }
+                    }
+                }
+            }
+            List<Rule> rules = new ArrayList<>();
+            if (present(rulesNode)) {
+                if (!rulesNode.isArray()) {
+                    throw fail("rules", "expected a list of rules, got " + kind(rulesNode));
+                }
+                for (int i = 0; i < rulesNode.size(); i++) {
+                    Rule r = rule(rulesNode.get(i), "rules[" + i + "]");
+                    if (!ruleIds.add(r.id())) {
+                        throw fail("rules[" + i + "].id", "rule id '" + r.id() + "' is used twice");
+                    }
+                    rules.add(r);
+                }
+            }
+            PlacementPolicy policy;
+            try {
+                policy = new PlacementPolicy(groups, List.of(), tolerate, strictAdmission, reserved);
+            } catch (IllegalArgumentException e) {
+                throw fail("admission", e.getMessage());
+            }
+            if (policy.isEmpty() && rules.isEmpty()) {
+                return PlacementPolicy.EMPTY;
+            }
+            // checked as the leader checks a change, one rule at a time, so that a refusal names the rule it is about
+            Map<HostId, HostCapacity> capacity = new LinkedHashMap<>(hosts);
+            Map<VmId, VmSpec> specs = new LinkedHashMap<>();
+            Map<VmId, HostId> at = new LinkedHashMap<>();
+            for (VmDecl v : vms.values()) {
+                if (v.ha()) {
+                    specs.put(new VmId(v.name()), spec(v));
+                }
+                at.put(new VmId(v.name()), v.host());
+            }
+            Planner.Locator where = vm -> at.containsKey(vm) ? List.of(at.get(vm)) : List.of();
+            PolicyCheck.Refusal ref = PolicyCheck.check(policy, capacity, specs, where);
+            if (ref != null) {
+                throw fail(present(admissionNode) && ref.message().contains("reserved") ? "admission.reserved" : "groups",
+                        ref.message() + " (" + ref.code() + ")");
+            }
+            for (int i = 0; i < rules.size(); i++) {
+                policy = policy.withRule(rules.get(i));
+                ref = PolicyCheck.check(policy, capacity, specs, where);
+                if (ref != null) {
+                    throw fail("rules[" + i + "]", "the cluster would refuse rule " + rules.get(i).id() + ": "
+                            + ref.message() + " (" + ref.code() + ")");
+                }
+            }
+            return policy;
+        }
+
+        /** One rule: a mapping with id, kind, vms and the keys of its kind, or the one-line form. */
+        private Rule rule(JsonNode node, String where) {
+            if (!present(node)) {
+                throw fail(where, "missing rule");
+            }
+            Rule r;
+            if (node.isTextual()) {
+                try {
+                    r = RuleText.parse(List.of(node.textValue().strip().split("\\s+")));
+                } catch (IllegalArgumentException e) {
+                    throw fail(where, e.getMessage());
+                }
+            } else if (node.isObject()) {
+                String kind = optionalText(node.get("kind"), where + ".kind");
+                if (kind == null) {
+                    throw fail(where + ".kind", "missing: expected one of " + String.join(", ", RuleText.KINDS));
+                }
+                if (!RULE_KEYS.containsKey(kind)) {
+                    throw fail(where + ".kind", "unknown rule kind '" + kind + "'; known: "
+                            + String.join(", ", RuleText.KINDS));
+                }
+                knownKeys(node, where + ".", RULE_KEYS.get(kind));
+                String id = optionalText(node.get("id"), where + ".id");
+                if (id == null) {
+                    throw fail(where + ".id", "missing: every rule needs an id");
+                }
+                try {
+                    RuleText.name(id, "rule id");
+                } catch (IllegalArgumentException e) {
+                    throw fail(where + ".id", e.getMessage());
+                }
+                List<VmId> ruleVms = vmIds(node.get("vms"), where + ".vms", true);
+                try {
+                    r = switch (kind) {
+                        case "apart", "together" -> {
+                            boolean hard = bool(node.get("hard"), where + ".hard", !present(node.get("weight")));
+                            Integer weight = present(node.get("weight"))
+                                    ? (int) positiveInt(node.get("weight"), where + ".weight") : null;
+                            yield kind.equals("apart") ? new Rule.Apart(id, ruleVms, hard, weight)
+                                    : new Rule.Together(id, ruleVms, hard, weight);
+                        }
+                        case "hosts" -> {
+                            List<String> gs = textList(node.get("groups"), where + ".groups");
+                            if (gs.isEmpty()) {
+                                throw fail(where + ".groups", "missing: a hosts rule names at least one group");
+                            }
+                            for (String g : gs) {
+                                if (!groupNames.contains(g)) {
+                                    throw fail(where + ".groups", "no group '" + g + "' in the groups section; declared: "
+                                            + (groupNames.isEmpty() ? "none" : String.join(", ",
+                                            new java.util.TreeSet<>(groupNames))));
+                                }
+                            }
+                            yield new Rule.OnHosts(id, ruleVms, gs, bool(node.get("strict"), where + ".strict", false),
+                                    bool(node.get("failback"), where + ".failback", false));
+                        }
+                        case "after" -> {
+                            List<VmId> after = vmIds(node.get("after"), where + ".after", true);
+                            if (!present(node.get("timeout"))) {
+                                throw fail(where + ".timeout", "missing: how long its VMs wait, e.g. 60s");
+                            }
+                            long timeout = duration(node.get("timeout"), where + ".timeout");
+                            Rule.OnTimeout onTimeout = Rule.OnTimeout.START;
+                            String ot = optionalText(node.get("onTimeout"), where + ".onTimeout");
+                            if (ot != null) {
+                                onTimeout = switch (ot) {
+                                    case "start" -> Rule.OnTimeout.START;
+                                    case "stay-down" -> Rule.OnTimeout.STAY_DOWN;
+                                    default -> throw fail(where + ".onTimeout", "expected start or stay-down, got '"
+                                            + ot + "'");
+                                };
+                            }
+                            Rule.Ready ready = Rule.Ready.RUNNING;
+                            String rd = optionalText(node.get("ready"), where + ".ready");
+                            if (rd != null) {
+                                ready = switch (rd) {
+                                    case "running" -> Rule.Ready.RUNNING;
+                                    case "agent" -> Rule.Ready.AGENT;
+                                    default -> throw fail(where + ".ready", "expected running or agent, got '" + rd + "'");
+                                };
+                            }
+                            yield new Rule.After(id, ruleVms, after, ready, timeout, onTimeout);
+                        }
+                        default -> {
+                            if (!present(node.get("delay"))) {
+                                throw fail(where + ".delay", "missing: how long its VMs wait before they start, e.g. 10s");
+                            }
+                            yield new Rule.StartDelay(id, ruleVms, duration(node.get("delay"), where + ".delay"));
+                        }
+                    };
+                } catch (IllegalArgumentException e) {
+                    throw fail(where, e.getMessage());
+                }
+            } else {
+                throw fail(where, "expected a mapping {id, kind, vms, ...} or a one-line rule, got " + kind(node));
+            }
+            for (VmId v : RuleText.named(r)) {
+                if (!vms.containsKey(v.value())) {
+                    throw fail(where, "rule " + r.id() + " names undeclared VM '" + v + "'; declared: "
+                            + (vms.isEmpty() ? "none" : String.join(", ", vms.keySet())));
+                }
+            }
+            if (r instanceof Rule.OnHosts o) {
+                for (String g : o.groups()) {
+                    if (!groupNames.contains(g)) {
+                        throw fail(where, "rule " + r.id() + " names group '" + g + "', which the groups section does "
+                                + "not declare; declared: " + (groupNames.isEmpty() ? "none"
+                                : String.join(", ", new java.util.TreeSet<>(groupNames))));
+                    }
+                }
+            }
+            return r;
+        }
+
+        private List<VmId> vmIds(JsonNode node, String where, boolean required) {
+            if (!present(node)) {
+                if (required) {
+                    throw fail(where, "missing: a list of VMs, e.g. [web1, web2]");
+                }
+                return List.of();
+            }
+            List<VmId> out = new ArrayList<>();
+            for (String v : textList(node, where)) {
+                if (!vms.containsKey(v)) {
+                    throw fail(where, "undeclared VM '" + v + "'; declared: "
+                            + (vms.isEmpty() ? "none" : String.join(", ", vms.keySet())));
+                }
+                VmId id = new VmId(v);
+                if (out.contains(id)) {
+                    throw fail(where, "VM '" + v + "' listed twice");
+                }
+                out.add(id);
+            }
+            return out;
+        }
+
+        /** A list of plain values (a single value is a list of one). */
+        private List<String> textList(JsonNode node, String where) {
+            List<String> out = new ArrayList<>();
+            if (!present(node)) {
+                return out;
+            }
+            if (node.isValueNode()) {
+                out.add(node.asText());
+                return out;
+            }
+            if (!node.isArray()) {
+                throw fail(where, "expected a list, e.g. [a, b], got " + kind(node));
+            }
+            for (int i = 0; i < node.size(); i++) {
+                String t = optionalText(node.get(i), where + "[" + i + "]");
+                if (t == null) {
+                    throw fail(where + "[" + i + "]", "missing value");
+                }
+                out.add(t);
+            }
+            return out;
+        }
+
+        private boolean bool(JsonNode node, String where, boolean otherwise) {
+            if (!present(node)) {
+                return otherwise;
+            }
+            if (!node.isBoolean()) {
+                throw fail(where, "expected true or false, got '" + node.asText() + "'");
+            }
+            return node.booleanValue();
+        }
+
         private Map<String, Object> settings(JsonNode node) {
             Map<String, Object> settings = new LinkedHashMap<>();
             if (!present(node)) {
@@ -343,6 +693,23 @@ public final class ScenarioParser {
                 }
             }
             references((Record) c, where, c.text());
+            if (c instanceof Command.RuleAdd r) {
+                for (VmId v : RuleText.named(r.rule())) {
+                    vmRef(v.value(), where, c.text());
+                }
+                if (r.rule() instanceof Rule.OnHosts o) {
+                    for (String g : o.groups()) {
+                        laterChecks.add(new String[] {where, c.text(), g, "group"});
+                    }
+                }
+                ruleIds.add(r.rule().id());
+            } else if (c instanceof Command.RuleRemove r) {
+                laterChecks.add(new String[] {where, c.text(), r.id(), "rule"});
+            } else if (c instanceof Command.GroupSet g) {
+                groupNames.add(g.name());
+            } else if (c instanceof Command.GroupRemove g) {
+                laterChecks.add(new String[] {where, c.text(), g.name(), "group"});
+            }
             return c;
         }
 
@@ -367,6 +734,9 @@ public final class ScenarioParser {
                     throw fail(where, x.getMessage());
                 }
                 references((Record) e.fact(), where, e.text());
+                if (e.fact() instanceof Fact.OnGroup g) {
+                    laterChecks.add(new String[] {where, e.text(), g.group(), "group"});
+                }
                 if ((e.when() == When.AT || e.when() == When.BY) && e.atMs() > runForMs) {
                     throw fail(where, "time " + Durations.format(e.atMs()) + " is after the end of the run (runFor "
                             + Durations.format(runForMs) + ")");
@@ -398,10 +768,16 @@ public final class ScenarioParser {
                             host(h, where, text);
                         }
                     }
-                } else if (c.getName().equals("vm") && !vms.containsKey((String) value)) {
-                    throw fail(where, "'" + text + "' names undeclared VM '" + value + "'; declared: "
-                            + (vms.isEmpty() ? "none" : String.join(", ", vms.keySet())));
+                } else if (c.getName().equals("vm") || c.getName().equals("other")) {
+                    vmRef((String) value, where, text);
                 }
+            }
+        }
+
+        private void vmRef(String vm, String where, String text) {
+            if (!vms.containsKey(vm)) {
+                throw fail(where, "'" + text + "' names undeclared VM '" + vm + "'; declared: "
+                        + (vms.isEmpty() ? "none" : String.join(", ", vms.keySet())));
             }
         }
 
@@ -488,6 +864,11 @@ public final class ScenarioParser {
         private ScenarioException fail(String where, String what, Throwable cause) {
             return new ScenarioException(source, where, what, cause);
         }
+    }
+
+    /** The VM spec a scenario's VM is run with. */
+    public static VmSpec spec(VmDecl v) {
+        return new VmSpec(new VmId(v.name()), v.name(), v.cpus(), v.memoryMiB(), v.priority(), v.ha(), v.domainXml());
     }
 
     private static boolean present(JsonNode node) {

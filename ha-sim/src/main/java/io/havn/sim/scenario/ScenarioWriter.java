@@ -4,6 +4,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
+import io.havn.common.model.PlacementPolicy;
+import io.havn.common.model.Rule;
+import io.havn.common.model.VmId;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -77,6 +80,8 @@ public final class ScenarioWriter {
             }
         }
 
+        placement(y, s.placement());
+
         if (!s.settings().isEmpty()) {
             y.append("settings:\n");
             for (Map.Entry<String, Object> e : s.settings().entrySet()) {
@@ -116,6 +121,65 @@ public final class ScenarioWriter {
         }
         y.append("runFor: ").append(Durations.format(s.runForMs())).append('\n');
         return y.toString();
+    }
+
+    /** Groups, rules (as mappings, every field of the kind written) and admission control, when set. */
+    private static void placement(StringBuilder y, PlacementPolicy p) {
+        if (!p.groups().isEmpty()) {
+            y.append("groups:\n");
+            p.groups().forEach((name, hosts) -> y.append("  ").append(scalar(name)).append(": [")
+                    .append(String.join(", ", hosts.stream().map(h -> scalar(h.value())).toList())).append("]\n"));
+        }
+        if (!p.rules().isEmpty()) {
+            y.append("rules:\n");
+            for (Rule r : p.rules()) {
+                StringBuilder f = new StringBuilder();
+                field(f, "id", scalar(r.id()));
+                field(f, "kind", r.kind());
+                field(f, "vms", vmList(r.vms()));
+                if (r instanceof Rule.Together t) {
+                    hardness(f, t.hard(), t.weight());
+                } else if (r instanceof Rule.Apart a) {
+                    hardness(f, a.hard(), a.weight());
+                } else if (r instanceof Rule.OnHosts o) {
+                    field(f, "groups", "[" + String.join(", ", o.groups().stream().map(ScenarioWriter::scalar).toList())
+                            + "]");
+                    field(f, "strict", Boolean.toString(o.strict()));
+                    field(f, "failback", Boolean.toString(o.failback()));
+                } else if (r instanceof Rule.After a) {
+                    field(f, "after", vmList(a.after()));
+                    field(f, "timeout", Durations.format(a.timeoutMs()));
+                    field(f, "onTimeout", a.onTimeout() == Rule.OnTimeout.START ? "start" : "stay-down");
+                    if (a.ready() != Rule.Ready.RUNNING) {
+                        field(f, "ready", "agent");
+                    }
+                } else if (r instanceof Rule.StartDelay d) {
+                    field(f, "delay", Durations.format(d.delayMs()));
+                }
+                y.append("  - {").append(f).append("}\n");
+            }
+        }
+        if (p.tolerate() != 0 || p.strict() || !p.reserved().isEmpty()) {
+            StringBuilder f = new StringBuilder();
+            field(f, "tolerate", Integer.toString(p.tolerate()));
+            field(f, "strict", Boolean.toString(p.strict()));
+            if (!p.reserved().isEmpty()) {
+                field(f, "reserved", "[" + String.join(", ", p.reserved().stream().map(h -> scalar(h.value())).toList())
+                        + "]");
+            }
+            y.append("admission: {").append(f).append("}\n");
+        }
+    }
+
+    private static void hardness(StringBuilder f, boolean hard, Integer weight) {
+        field(f, "hard", Boolean.toString(hard));
+        if (!hard) {
+            field(f, "weight", Integer.toString(weight));
+        }
+    }
+
+    private static String vmList(List<VmId> vms) {
+        return "[" + String.join(", ", vms.stream().map(v -> scalar(v.value())).toList()) + "]";
     }
 
     private static void field(StringBuilder fields, String key, String value) {

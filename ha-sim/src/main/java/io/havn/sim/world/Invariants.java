@@ -3,6 +3,8 @@ package io.havn.sim.world;
 import io.havn.common.model.DesiredState;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
+import io.havn.common.model.PlacementPolicy;
+import io.havn.common.model.Rule;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmPhaseTable;
@@ -10,12 +12,14 @@ import io.havn.common.model.VmRecord;
 import io.havn.common.model.Versioned;
 import io.havn.common.node.Decision;
 import io.havn.common.port.CoordOp;
+import io.havn.common.place.RuleIndex;
 import io.havn.common.port.DomainState;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
@@ -24,7 +28,8 @@ import java.util.function.Consumer;
  * What must never happen in the simulated cluster, checked as it happens: no VM runs on two
  * hosts; no HA VM is killed needlessly; a host starts or resumes an HA VM only under its claim;
  * no VM disappears from the cluster state; every VM record write follows {@link VmPhaseTable};
- * at most one leader per epoch, and epochs only grow. The world reports each event here; the
+ * at most one leader per epoch, and epochs only grow; no hard placement rule in force is broken,
+ * neither by what truly runs nor by what the leader writes. The world reports each event here; the
  * first violation is kept, and the world stops running events once there is one.
  */
 final class Invariants {
@@ -39,6 +44,17 @@ final class Invariants {
     private final Map<Long, HostId> epochLeaders = new HashMap<>();
     private long highestEpoch;
     private String violation;
+    /** Where each VM is present (running, or paused after a migration in): what the placement rules judge. */
+    private final Map<VmId, Set<HostId>> presentOn = new HashMap<>();
+    /**
+     * Copies that appeared behind havn's back (started by hand, or by libvirt autostart at boot), by
+     * host and VM: havn's to remove, not placements, so the placement rules do not judge them.
+     */
+    private final Set<String> foreign = new HashSet<>();
+    /** The placement writes of the multi-op being applied: the record before (null: new) and after. */
+    private final List<VmRecord[]> placements = new ArrayList<>();
+    private PlacementPolicy indexed;
+    private RuleIndex index = RuleIndex.EMPTY;
 
     /**
      * @param outsideGraceNanos how long havn may take to find and destroy a copy started behind its back
@@ -81,11 +97,28 @@ final class Invariants {
             on.remove(h.id);
             outsideCopies.remove(h.name + " " + vm);
         }
+        Set<HostId> present = presentOn.computeIfAbsent(vm, k -> new HashSet<>());
+        if (state == DomainState.RUNNING || state == DomainState.PAUSED) {
+            if (present.add(h.id)) {
+                checkRulesWhereRunning(vm, h.id);
+            }
+        } else {
+            present.remove(h.id);
+            if (state == null) {
+                foreign.remove(h.name + " " + vm);
+            }
+        }
     }
 
     /** Someone starts {@code vm} on {@code h} by hand, now: a copy havn must remove, not prevent. */
     void outsideStart(SimHost h, VmId vm) {
         outsideCopies.put(h.name + " " + vm, clock.nanos());
+        foreign.add(h.name + " " + vm);
+    }
+
+    /** libvirt starts {@code vm} on {@code h} at boot (autostart): no placement of havn's. */
+    void autostarted(SimHost h, VmId vm) {
+        foreign.add(h.name + " " + vm);
     }
 
     /** Counts again the copies started by hand, which count once they outlive the grace. */
@@ -162,6 +195,192 @@ final class Invariants {
         }
     }
 
+    // ---------------------------------------------------------------- placement rules
+
+    /** The rules in force now: the cluster record's, as the last write left it. */
+    private RuleIndex rules() {
+        PlacementPolicy p = coordination.cluster().placement();
+        if (p != indexed) {
+            indexed = p;
+            index = new RuleIndex(p);
+        }
+        return index;
+    }
+
+    private boolean foreign(HostId h, VmId vm) {
+        return foreign.contains(h.value() + " " + vm);
+    }
+
+    /** Where {@code vm} is present now, copies that appeared behind havn's back left out. */
+    private Set<HostId> placedCopies(VmId vm) {
+        Set<HostId> out = new TreeSet<>();
+        for (HostId h : presentOn.getOrDefault(vm, Set.of())) {
+            if (!foreign(h, vm)) {
+                out.add(h);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The simulated truth, as {@code vm} appears on {@code h}: no VM of a hard apart rule in force
+     * runs there too, and {@code h} is among the hosts of every strict host rule of {@code vm}.
+     */
+    private void checkRulesWhereRunning(VmId vm, HostId h) {
+        if (foreign(h, vm)) {
+            return;
+        }
+        RuleIndex idx = rules();
+        if (!idx.ruled(vm)) {
+            return;
+        }
+        for (Rule r : idx.rulesOf(vm)) {
+            if (r instanceof Rule.Apart a && a.hard()) {
+                for (VmId o : a.vms()) {
+                    if (!o.equals(vm) && placedCopies(o).contains(h)) {
+                        violate("hard apart rule " + a.id() + " " + vmNames(a.vms()) + " broken: " + vm + " and " + o
+                                + " both run on " + h + " (" + vm + " " + phaseOn(vm) + ", " + o + " " + phaseOn(o) + ")");
+                        return;
+                    }
+                }
+            } else if (r instanceof Rule.OnHosts o && o.strict()) {
+                Set<HostId> allowed = idx.policy().hostsOf(o.groups());
+                if (!allowed.contains(h)) {
+                    violate("strict host rule " + o.id() + " broken: " + vm + " runs on " + h + ", outside groups "
+                            + o.groups() + " (hosts " + new TreeSet<>(allowed) + "; " + vm + " " + phaseOn(vm) + ")");
+                    return;
+                }
+            }
+        }
+    }
+
+    /** As a multi-op is applied: remembers the writes that place a VM (a new owner, or a migration target). */
+    private void notePlacement(VmRecord before, VmRecord after) {
+        if (after.phase() == VmPhase.PLACED) {
+            if (before == null || before.phase() != VmPhase.PLACED || !Objects.equals(before.owner(), after.owner())) {
+                placements.add(new VmRecord[] {before, after});
+            }
+        } else if (after.phase() == VmPhase.MIGRATING && after.target() != null) {
+            if (before == null || before.phase() != VmPhase.MIGRATING || !after.target().equals(before.target())) {
+                placements.add(new VmRecord[] {before, after});
+            }
+        }
+    }
+
+    /**
+     * The leader's writes, once a multi-op is applied: a VM placed on a host (a new owner, or a
+     * migration target) breaks no hard rule in force. Hard apart: no other VM of the rule holds
+     * capacity there. Strict hosts: the host is in the rule's groups. Hard together: every other
+     * VM of the rule that truly runs on an up host (powered, with a live session) runs there or on
+     * the VM's current owner (a drain moves the members one by one), and holds capacity (by its
+     * record) nowhere else either (two members of a drain may not head for two hosts).
+     */
+    private void checkPlacements() {
+        if (placements.isEmpty()) {
+            return;
+        }
+        List<VmRecord[]> written = new ArrayList<>(placements);
+        placements.clear();
+        RuleIndex idx = rules();
+        for (VmRecord[] w : written) {
+            VmRecord before = w[0];
+            VmRecord after = w[1];
+            VmId vm = after.id();
+            if (!idx.ruled(vm)) {
+                continue;
+            }
+            boolean migration = after.phase() == VmPhase.MIGRATING;
+            HostId h = migration ? after.target() : after.owner();
+            HostId current = migration ? after.owner() : before == null ? null : before.owner();
+            String what = "the leader " + (migration ? "migrates " + vm + " from " + after.owner() + " to " + h
+                    : "places " + vm + " on " + h + (current == null ? "" : " (it was on " + current + ")"));
+            for (Rule r : idx.rulesOf(vm)) {
+                if (r instanceof Rule.Apart a && a.hard()) {
+                    for (VmId o : a.vms()) {
+                        String holds = o.equals(vm) ? null : holdsOn(o, h);
+                        if (holds != null) {
+                            violate("hard apart rule " + a.id() + " " + vmNames(a.vms()) + " broken: " + what + ", where "
+                                    + o + " holds capacity (" + holds + ")");
+                            return;
+                        }
+                    }
+                } else if (r instanceof Rule.OnHosts o && o.strict()) {
+                    Set<HostId> allowed = idx.policy().hostsOf(o.groups());
+                    if (!allowed.contains(h)) {
+                        violate("strict host rule " + o.id() + " broken: " + what + ", outside groups " + o.groups()
+                                + " (hosts " + new TreeSet<>(allowed) + ")");
+                        return;
+                    }
+                } else if (r instanceof Rule.Together t && t.hard()) {
+                    for (VmId o : t.vms()) {
+                        if (o.equals(vm)) {
+                            continue;
+                        }
+                        for (HostId x : placedCopies(o)) {
+                            if (!x.equals(h) && !x.equals(current) && coordination.isLive(x)) {
+                                violate("hard together rule " + t.id() + " " + vmNames(t.vms()) + " broken: " + what
+                                        + ", while " + o + " runs on " + x + " (" + phaseOn(o) + ")");
+                                return;
+                            }
+                        }
+                        for (HostId x : heldBy(o)) {
+                            if (!x.equals(h) && !x.equals(current)) {
+                                violate("hard together rule " + t.id() + " " + vmNames(t.vms()) + " broken: " + what
+                                        + ", while " + o + " holds capacity on " + x + " (" + phaseOn(o) + ")");
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** The hosts where the record of {@code vm} holds capacity: its owner, and its target while it migrates. */
+    private List<HostId> heldBy(VmId vm) {
+        Versioned<VmRecord> vr = coordination.vm(vm);
+        if (vr == null || !vr.value().phase().holdsCapacity()) {
+            return List.of();
+        }
+        VmRecord r = vr.value();
+        return r.phase() == VmPhase.MIGRATING && r.target() != null ? List.of(r.owner(), r.target())
+                : List.of(r.owner());
+    }
+
+    /** Where the record of {@code vm} holds capacity on {@code h}, said as its phase and host; null if it does not. */
+    private String holdsOn(VmId vm, HostId h) {
+        Versioned<VmRecord> vr = coordination.vm(vm);
+        if (vr == null) {
+            return null;
+        }
+        VmRecord r = vr.value();
+        if (!r.phase().holdsCapacity()) {
+            return null;
+        }
+        if (h.equals(r.owner())) {
+            return name(r.phase()) + " on " + h;
+        }
+        if (r.phase() == VmPhase.MIGRATING && h.equals(r.target())) {
+            return "migrating from " + r.owner() + " to " + h;
+        }
+        return null;
+    }
+
+    /** What the record of {@code vm} says, for a message. */
+    private String phaseOn(VmId vm) {
+        Versioned<VmRecord> vr = coordination.vm(vm);
+        if (vr == null) {
+            return "no record";
+        }
+        VmRecord r = vr.value();
+        return "record: " + name(r.phase()) + (r.owner() == null ? "" : " on " + r.owner())
+                + (r.target() == null ? "" : ", target " + r.target());
+    }
+
+    private static String vmNames(List<VmId> vms) {
+        return "(" + String.join(", ", vms.stream().map(VmId::value).toList()) + ")";
+    }
+
     // ---------------------------------------------------------------- the cluster state
 
     /** {@code vm} has a record from the start (an earlier cluster left it). */
@@ -171,6 +390,7 @@ final class Invariants {
 
     /** Every VM record write follows the phase table: {@code before} is null for a new record. */
     void vmWritten(VmRecord before, VmRecord after) {
+        notePlacement(before, after);
         if (before == null) {
             if (!VmPhaseTable.creatable().contains(after.phase())) {
                 violate("VM " + after.id() + " was created in phase " + name(after.phase())
@@ -184,6 +404,7 @@ final class Invariants {
 
     /** No VM disappears from the cluster state. */
     void written(List<CoordOp> ops) {
+        checkPlacements();
         for (CoordOp op : ops) {
             if (op instanceof CoordOp.PutVm p) {
                 everRecorded.add(p.record().id());

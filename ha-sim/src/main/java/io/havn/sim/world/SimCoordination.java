@@ -561,6 +561,11 @@ public final class SimCoordination {
         vms.put(rec.id(), new Versioned<>(rec, 0));
     }
 
+    /** Seeds the cluster record as an earlier cluster left it (before any daemon starts). */
+    public void seedCluster(ClusterRecord rec) {
+        cluster = new Versioned<>(rec, 0);
+    }
+
     /** The cluster record (the defaults while none is written). */
     public ClusterRecord cluster() {
         return cluster == null ? ClusterRecord.DEFAULT : cluster.value();

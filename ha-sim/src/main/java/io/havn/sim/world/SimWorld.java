@@ -3,6 +3,7 @@ package io.havn.sim.world;
 import io.havn.common.domain.DomainPolicy;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
+import io.havn.common.model.PlacementPolicy;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmRecord;
 import io.havn.common.model.VmSpec;
@@ -143,6 +144,11 @@ public final class SimWorld {
         setDomain(h, spec.id(), DomainState.RUNNING, "initial");
         coordination.seed(VmRecord.running(spec, host, 0));
         invariants.recorded(spec.id());
+    }
+
+    /** The cluster record holds {@code policy} from the start, as an earlier cluster left it. */
+    public void seedPlacement(PlacementPolicy policy) {
+        coordination.seedCluster(coordination.cluster().withPlacement(policy));
     }
 
     public SimHost host(HostId id) {
@@ -428,6 +434,7 @@ public final class SimWorld {
         // libvirtd starts before havnd, and with it every domain whose definition has autostart on
         for (VmId vm : h.autostart) {
             if (h.specs.containsKey(vm)) {
+                invariants.autostarted(h, vm);
                 setDomain(h, vm, DomainState.RUNNING, "libvirt autostart at boot");
             }
         }

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havn.common.model.HostId;
+import io.havn.common.model.Rule;
+import io.havn.common.model.VmId;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -63,6 +65,13 @@ class CommandsTest {
         m.put("arm", new Command.Arm());
         m.put("shutdown-policy freeze", new Command.SetShutdownPolicy(null, io.havn.common.model.ShutdownPolicy.FREEZE));
         m.put("host-shutdown-policy node1 inherit", new Command.SetShutdownPolicy(N1, null));
+        m.put("rule-add apart web-apart web1,db1", new Command.RuleAdd(
+                new Rule.Apart("web-apart", List.of(new VmId("web1"), new VmId("db1")), true, null)));
+        m.put("rule-remove web-apart", new Command.RuleRemove("web-apart"));
+        m.put("group-set rack-a node1,node2", new Command.GroupSet("rack-a", List.of(N1, HostId.of("node2"))));
+        m.put("group-remove rack-a", new Command.GroupRemove("rack-a"));
+        m.put("admission 1 strict reserved node1", new Command.SetAdmission(1, true, List.of(N1)));
+        m.put("what-if node1 node2", new Command.WhatIf(List.of(N1, HostId.of("node2"))));
         return m;
     }
 
@@ -139,6 +148,62 @@ class CommandsTest {
         assertProblem("partition node1 | ", "empty partition group");
         assertProblem("partition node1,,node3 | node2", "empty endpoint name");
         assertProblem("partition node1,node1 | node2", "'node1' is listed twice");
+    }
+
+    @Test
+    void everyRuleKindHasAOneLineForm() {
+        VmId a = new VmId("a");
+        VmId b = new VmId("b");
+        VmId c = new VmId("c");
+        Map<String, Rule> rules = new java.util.LinkedHashMap<>();
+        rules.put("apart r a,b,c", new Rule.Apart("r", List.of(a, b, c), true, null));
+        rules.put("apart r a,b soft 25", new Rule.Apart("r", List.of(a, b), false, 25));
+        rules.put("together r a,b", new Rule.Together("r", List.of(a, b), true, null));
+        rules.put("together r a,b soft 10", new Rule.Together("r", List.of(a, b), false, 10));
+        rules.put("hosts r a rack-a,rack-b", new Rule.OnHosts("r", List.of(a), List.of("rack-a", "rack-b"), false, false));
+        rules.put("hosts r a,b rack-a strict failback", new Rule.OnHosts("r", List.of(a, b), List.of("rack-a"), true, true));
+        rules.put("after r a b,c 1m start", new Rule.After("r", List.of(a), List.of(b, c), Rule.Ready.RUNNING, 60_000,
+                Rule.OnTimeout.START));
+        rules.put("after r a b 30s stay-down", new Rule.After("r", List.of(a), List.of(b), Rule.Ready.RUNNING, 30_000,
+                Rule.OnTimeout.STAY_DOWN));
+        rules.put("delay r a,b 10s", new Rule.StartDelay("r", List.of(a, b), 10_000));
+        for (Map.Entry<String, Rule> e : rules.entrySet()) {
+            Command.RuleAdd add = new Command.RuleAdd(e.getValue());
+            assertEquals(add, Commands.parse("rule-add " + e.getKey()), e.getKey());
+            assertEquals("rule-add " + e.getKey(), add.text());
+        }
+        // variants: hard said, soft without a weight (10), flags in any order, no onTimeout (start)
+        assertEquals("rule-add apart r a,b", Commands.parse("rule-add apart r a,b hard").text());
+        assertEquals("rule-add together r a,b soft 10", Commands.parse("rule-add together r a,b soft").text());
+        assertEquals("rule-add hosts r a g strict failback", Commands.parse("rule-add hosts r a g failback strict").text());
+        assertEquals("rule-add after r a b 1m start", Commands.parse("rule-add after r a b 60s").text());
+        assertEquals("admission 0", Commands.parse("admission 0").text());
+        assertEquals("admission 2 reserved node1,node2", Commands.parse("admission 2 reserved node1,node2").text());
+    }
+
+    @Test
+    void rejectsBadRules() {
+        assertProblem("rule-add apart r", "a rule needs at least a kind, an id and its VMs");
+        assertProblem("rule-add near r a,b", "unknown rule kind 'near'; known: apart, together, hosts, after, delay");
+        assertProblem("rule-add apart r a", "rule r: needs at least 2 VMs");
+        assertProblem("rule-add apart r a,a", "VM 'a' listed twice");
+        assertProblem("rule-add apart r a,b soft 5000", "weight must be between 1 and 1000");
+        assertProblem("rule-add apart r a,b firm", "expected hard or soft [WEIGHT], got 'firm'");
+        assertProblem("rule-add hosts r a", "a hosts rule names its groups after its VMs");
+        assertProblem("rule-add hosts r a g sticky", "expected strict or failback, got 'sticky'");
+        assertProblem("rule-add after r a a 1m", "VM a cannot wait for itself");
+        assertProblem("rule-add after r a b 2h", "invalid duration '2h'");
+        assertProblem("rule-add after r a b 1m later", "expected start or stay-down, got 'later'");
+        assertProblem("rule-add delay r a", "a delay rule takes one duration after its VMs");
+        assertProblem("rule-add apart 'r' a,b", "invalid rule id ''r''");
+        assertProblem("group-set rack node1,,node2", "empty host name");
+        assertProblem("group-set rack", "'group-set' takes 2 arguments");
+        assertProblem("admission", "names no number of host failures");
+        assertProblem("admission -1", "invalid number of host failures to tolerate '-1'");
+        assertProblem("admission 1 lenient", "unexpected 'lenient'");
+        assertProblem("admission 1 reserved", "'reserved' needs its hosts");
+        assertProblem("what-if", "names no host");
+        assertProblem("what-if node1 node1", "host 'node1' listed twice");
     }
 
     private static void assertProblem(String text, String... fragments) {

@@ -35,6 +35,9 @@ class ExpectationsTest {
         facts.put("web1 recovering", new Fact.Recovering("web1"));
         facts.put("web1 frozen", new Fact.Frozen("web1"));
         facts.put("web1 downtime <= 1500ms", new Fact.Downtime("web1", 1_500));
+        facts.put("web1 apart db1", new Fact.Apart("web1", "db1"));
+        facts.put("web1 with db1", new Fact.With("web1", "db1"));
+        facts.put("web1 on-group rack-a", new Fact.OnGroup("web1", "rack-a"));
         facts.put("node1 fenced", new Fact.Fenced(N1));
         facts.put("node1 live", new Fact.Live(N1));
         facts.put("node1 maintenance", new Fact.InMaintenance(N1));

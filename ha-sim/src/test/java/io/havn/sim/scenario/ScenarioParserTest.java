@@ -171,7 +171,8 @@ class ScenarioParserTest {
     @Test
     void unknownTopLevelKey() {
         assertError(BASE_HOSTS + "expectations: []\n", "expectations",
-                "unknown key 'expectations'; known keys: name, description, seed, leader, fencing, hosts, vms, settings,"
+                "unknown key 'expectations'; known keys: name, description, seed, leader, fencing, hosts, vms, groups, rules,"
+                        + " admission, settings,"
                         + " zkMaxSessionTimeout, timeline, expect, runFor");
     }
 

@@ -31,6 +31,17 @@ class ScenarioWriterTest {
                   web1: {host: node1, cpus: 2, memoryMiB: 4096, priority: high, ha: false}
                   db1: {host: node2, priority: low}
                   "yes": {host: "on"}
+                  db2: {host: node1}
+                groups:
+                  rack-a: [node1, node2]
+                  "on": ["on"]
+                rules:
+                  - {id: apart1, kind: apart, vms: [db1, db2]}
+                  - {id: soft1, kind: together, vms: [db1, "yes"], weight: 30}
+                  - {id: hosts1, kind: hosts, vms: [db2], groups: [rack-a, "on"], strict: true, failback: true}
+                  - {id: after1, kind: after, vms: [db2], after: [db1], timeout: 90s, onTimeout: stay-down}
+                  - "delay delay1 yes 5s"
+                admission: {tolerate: 1, strict: true, reserved: [7seas]}
                 settings: {maxRestart: 3, phiThreshold: 9.5, graceMs: 0}
                 timeline:
                   - at: 90s
@@ -56,6 +67,9 @@ class ScenarioWriterTest {
                   - "never: on fenced"
                   - "end: 7seas live"
                   - "end: node3 maintenance"
+                  - "always: db1 apart db2"
+                  - "end: db1 with yes"
+                  - "by 2m: db2 on-group rack-a"
                   - "at 0s: leader node2"
                   - "end: leader not on"
                 runFor: 4m
@@ -74,6 +88,9 @@ class ScenarioWriterTest {
         assertEquals(List.of(1_500L, 30_000L, 30_000L, 90_000L), s.timeline().stream().map(TimelineEntry::atMs).toList());
         assertEquals(Fact.class.getPermittedSubclasses().length, s.expectations().size());
         assertTrue(s.description().contains("\n"));
+        assertEquals(5, s.placement().rules().size());
+        assertEquals(2, s.placement().groups().size());
+        assertEquals(1, s.placement().tolerate());
 
         String yaml = ScenarioWriter.toYaml(s);
         Scenario again = ScenarioParser.parse(yaml, "written.yaml");
