@@ -201,8 +201,12 @@ class PlacementRulesTest {
      * node3, with four times the memory, runs db2 (kept apart from db1).
      */
     private static OneNodeRig draining(java.util.Set<HostId> reserved) {
+        return draining(reserved, 65536);
+    }
+
+    private static OneNodeRig draining(java.util.Set<HostId> reserved, long node3MiB) {
         OneNodeRig rig = OneNodeRig.leadingWithFenceableNode2Running("db1");
-        rig.host(new HostRecord(NODE3, new HostCapacity(8, 65536), null, null, HostAdminState.ACTIVE, false), 1);
+        rig.host(new HostRecord(NODE3, new HostCapacity(8, node3MiB), null, null, HostAdminState.ACTIVE, false), 1);
         rig.vm(VmRecord.running(spec("db2"), NODE3, 9), 0);
         rig.vm(VmRecord.running(spec("app"), NODE2, 5), 0);
         rig.vm(VmRecord.running(spec("cache"), NODE2, 5), 0);
@@ -233,6 +237,16 @@ class PlacementRulesTest {
         assertEquals(NODE3, to.get("app"), rig.trail());
         assertEquals(NODE3, to.get("cache"), "cache follows app\n" + rig.trail());
         assertEquals(NODE1, to.get("db1"), "db1 stays off db2's host\n" + rig.trail());
+    }
+
+    @Test
+    void togetherVmsDrainedInOneRoundFollowTheFirstEvenWhenAnotherHostIsAsRoomyByThen() {
+        // node3 has a little more room than node1: app goes there, and then both have as much
+        OneNodeRig rig = draining(java.util.Set.of(), 16384 + 1024);
+        java.util.Map<String, HostId> to = migrationTargets(rig);
+        assertEquals(NODE3, to.get("app"), rig.trail());
+        assertEquals(NODE3, to.get("cache"), "cache follows app, not the host with the most room by then\n"
+                + rig.trail());
     }
 
     @Test
