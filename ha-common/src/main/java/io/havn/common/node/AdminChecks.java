@@ -233,7 +233,7 @@ final class AdminChecks {
             return new Refuse("host-reserved", "host " + host + " is a reserved failover host: it takes VMs only "
                     + "when they are recovered");
         }
-        String breaks = new Planner(n.view().rules()).breaks(vm, host, n.view()::hostsOf);
+        String breaks = new Planner(n.view().rules()).breaks(vm, host, n::hostsForRules);
         if (breaks != null) {
             return new Refuse("rule-broken", "moving " + vm + " to " + host + " would break " + breaks);
         }
@@ -254,7 +254,7 @@ final class AdminChecks {
 
     /** A new placement policy, checked whole (rules against each other, hosts, VMs, present places). */
     private Outcome placement(PlacementPolicy next, String what) {
-        PolicyCheck.Refusal ref = PolicyCheck.check(next, n.view().capacities(), n.view().specs(), n.view()::hostsOf);
+        PolicyCheck.Refusal ref = PolicyCheck.check(next, n.view().capacities(), n.view().specs(), n::hostsForRules);
         if (ref != null) {
             return new Refuse(ref.code(), ref.message());
         }

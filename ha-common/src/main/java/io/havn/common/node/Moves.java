@@ -256,10 +256,13 @@ final class Moves {
         return true;
     }
 
-    /** Where a VM is for the rules: as the view says, plus the migrations started in this round. */
+    /**
+     * Where a VM is for the rules: as the view and this node's writes in flight say
+     * ({@link NodeContext#hostsForRules}), plus the migrations started in this round.
+     */
     private List<HostId> hostsOf(VmId vm) {
         HostId t = startedThisRound.get(vm);
-        List<HostId> h = n.view().hostsOf(vm);
+        List<HostId> h = n.hostsForRules(vm);
         if (t == null || h.contains(t)) {
             return h;
         }

@@ -36,6 +36,8 @@ final class NodeContext {
     private final List<Effect> out = new ArrayList<>();
     private final Map<Long, PendingWrite> writes = new HashMap<>();
     private final Set<VmId> busyVms = new HashSet<>();
+    /** The VM records this node's writes in flight put, by VM: where they will hold capacity once written. */
+    private final java.util.Map<VmId, List<VmRecord>> inFlight = new java.util.HashMap<>();
     private final Set<HostId> busyHosts = new HashSet<>();
     private long nextToken;
 
@@ -119,6 +121,33 @@ final class NodeContext {
 
     // ---- writes to the cluster state
 
+    /**
+     * Where a VM is for the placement rules: where the view says it holds capacity, and also where
+     * a write of this node in flight would have it hold capacity (the leader's placements and
+     * migrations of this round and of the last ones not yet answered). Counting both is the safe
+     * side: a hard rule then keeps others off either host.
+     */
+    List<HostId> hostsForRules(VmId vm) {
+        List<HostId> now = view.hostsOf(vm);
+        List<VmRecord> next = inFlight.get(vm);
+        if (next == null) {
+            return now;
+        }
+        List<HostId> out = new java.util.ArrayList<>(now);
+        for (VmRecord r : next) {
+            if (r.phase().holdsCapacity()) {
+                if (!out.contains(r.owner())) {
+                    out.add(r.owner());
+                }
+                if (r.phase() == io.havn.common.model.VmPhase.MIGRATING && r.target() != null
+                        && !out.contains(r.target())) {
+                    out.add(r.target());
+                }
+            }
+        }
+        return out;
+    }
+
     boolean busy(VmId vm) {
         return busyVms.contains(vm);
     }
@@ -136,6 +165,7 @@ final class NodeContext {
         for (CoordOp op : ops) {
             if (op instanceof CoordOp.PutVm p) {
                 busyVms.add(p.record().id());
+                inFlight.computeIfAbsent(p.record().id(), k -> new java.util.ArrayList<>(1)).add(p.record());
             } else if (op instanceof CoordOp.PutHost p) {
                 busyHosts.add(p.record().id());
             }
@@ -158,6 +188,13 @@ final class NodeContext {
         for (CoordOp op : w.ops()) {
             if (op instanceof CoordOp.PutVm p) {
                 busyVms.remove(p.record().id());
+                List<VmRecord> mine = inFlight.get(p.record().id());
+                if (mine != null) {
+                    mine.remove(p.record());
+                    if (mine.isEmpty()) {
+                        inFlight.remove(p.record().id());
+                    }
+                }
                 if (ok) {
                     view.putVm(p.record().id(), new Versioned<>(p.record(), p.expectedVersion() + 1));
                 }

@@ -356,7 +356,7 @@ final class Recovery {
                     excluded, p.preferred()));
         }
         Planner planner = new Planner(n.view().rules());
-        Planner.Plan plan = planner.place(requests, hosts(eligible, free), n.view()::hostsOf);
+        Planner.Plan plan = planner.place(requests, hosts(eligible, free), n::hostsForRules);
         Map<VmId, HostId> chosen = new java.util.LinkedHashMap<>(plan.placed());
         Map<VmId, String> unplaced = new HashMap<>(plan.unplaced());
         Map<VmId, List<String>> rulesOf = new HashMap<>(plan.rules());
@@ -376,7 +376,7 @@ final class Recovery {
             });
             Map<VmId, HostId> first = Map.copyOf(chosen);
             Planner.Plan again = planner.place(retry, hosts(eligible, free),
-                    vm -> first.containsKey(vm) ? List.of(first.get(vm)) : n.view().hostsOf(vm));
+                    vm -> first.containsKey(vm) ? List.of(first.get(vm)) : n.hostsForRules(vm));
             chosen.putAll(again.placed());
             unplaced.keySet().removeAll(again.placed().keySet());
             unplaced.putAll(again.unplaced());
