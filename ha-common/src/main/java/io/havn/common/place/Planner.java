@@ -1,5 +1,6 @@
 package io.havn.common.place;
 
+import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
 import io.havn.common.model.Rule;
 import io.havn.common.model.VmId;
@@ -66,9 +67,13 @@ public final class Planner {
         long memoryMiB;
 
         Slot(Placement.Host h) {
-            id = h.id();
-            cpus = h.free().cpus();
-            memoryMiB = h.free().memoryMiB();
+            this(h.id(), h.free());
+        }
+
+        Slot(HostId id, HostCapacity free) {
+            this.id = id;
+            cpus = free.cpus();
+            memoryMiB = free.memoryMiB();
         }
     }
 
@@ -76,24 +81,107 @@ public final class Planner {
             .thenComparingInt(s -> -s.cpus)
             .thenComparing(s -> s.id);
 
+    /**
+     * Hosts with what they have free, sorted once (most free first) and shared by any number of
+     * passes: a pass copies only the hosts it changes, so many passes over one large cluster (what
+     * admission control and what-if replay) cost what they place, not what the cluster holds.
+     * Immutable.
+     */
+    public static final class Hosts {
+        private final Placement.Host[] sorted;
+        private final Map<HostId, Placement.Host> byId;
+
+        public Hosts(Collection<Placement.Host> hosts) {
+            byId = new HashMap<>(hosts.size() * 2);
+            for (Placement.Host h : hosts) {
+                if (byId.put(h.id(), h) != null) {
+                    throw new IllegalArgumentException("host " + h.id() + " is listed twice");
+                }
+            }
+            sorted = hosts.toArray(new Placement.Host[0]);
+            java.util.Arrays.sort(sorted, Comparator.<Placement.Host>comparingLong(h -> -h.free().memoryMiB())
+                    .thenComparingInt(h -> -h.free().cpus())
+                    .thenComparing(Placement.Host::id));
+        }
+    }
+
     /** One pass's working state. */
     private final class Pass {
         final Locator where;
         final Map<VmId, Placement.Request> requested = new HashMap<>();
         final Map<VmId, HostId> placedHere = new HashMap<>();
-        final TreeSet<Slot> byFree = new TreeSet<>(MOST_FREE);
-        final Map<HostId, Slot> slots = new HashMap<>();
+        final Hosts hosts;
+        final Set<HostId> absent;
+        /** The hosts whose free capacity differs from {@link #hosts}' (changed by the caller or taken here). */
+        final Map<HostId, Slot> changed = new HashMap<>();
+        final TreeSet<Slot> changedByFree = new TreeSet<>(MOST_FREE);
 
-        Pass(Collection<Placement.Request> requests, Collection<Placement.Host> hosts, Locator where) {
+        Pass(Collection<Placement.Request> requests, Hosts hosts, Set<HostId> absent,
+             Map<HostId, HostCapacity> changedFree, Locator where) {
             this.where = where;
+            this.hosts = hosts;
+            this.absent = absent;
             for (Placement.Request r : requests) {
                 requested.put(r.vm(), r);
             }
-            for (Placement.Host h : hosts) {
-                Slot s = new Slot(h);
-                slots.put(s.id, s);
-                byFree.add(s);
+            changedFree.forEach((h, c) -> {
+                if (hosts.byId.containsKey(h) && !absent.contains(h)) {
+                    Slot s = new Slot(h, c);
+                    changed.put(h, s);
+                    changedByFree.add(s);
+                }
+            });
+        }
+
+        /** Host {@code h} as this pass has it, or null if it may take nothing. */
+        Slot slot(HostId h) {
+            Slot s = changed.get(h);
+            if (s != null) {
+                return s;
             }
+            Placement.Host b = hosts.byId.get(h);
+            return b == null || absent.contains(h) ? null : new Slot(b);
+        }
+
+        /** The hosts that may take VMs, most free first (ties: more cpus, then name). */
+        Iterable<Slot> byFree() {
+            return () -> new java.util.Iterator<>() {
+                private int i;
+                private final java.util.Iterator<Slot> c = changedByFree.iterator();
+                private Slot base = nextBase();
+                private Slot other = c.hasNext() ? c.next() : null;
+
+                private Slot nextBase() {
+                    while (i < hosts.sorted.length) {
+                        Placement.Host h = hosts.sorted[i++];
+                        if (!absent.contains(h.id()) && !changed.containsKey(h.id())) {
+                            return new Slot(h);
+                        }
+                    }
+                    return null;
+                }
+
+                @Override
+                public boolean hasNext() {
+                    return base != null || other != null;
+                }
+
+                @Override
+                public Slot next() {
+                    Slot out;
+                    if (other == null || (base != null && MOST_FREE.compare(base, other) < 0)) {
+                        out = base;
+                        base = nextBase();
+                    } else {
+                        out = other;
+                        other = c.hasNext() ? c.next() : null;
+                    }
+                    if (out == null) {
+                        throw new java.util.NoSuchElementException();
+                    }
+                    return out;
+                }
+            };
         }
 
         /** Where {@code vm} is for the rules: placed in this pass, or held now unless it is being placed. */
@@ -109,11 +197,18 @@ public final class Planner {
             return h == null ? List.of() : h;
         }
 
-        void take(Slot s, int cpus, long memoryMiB) {
-            byFree.remove(s);
+        /** Takes capacity from host {@code id} (as this pass has it). */
+        void take(HostId id, int cpus, long memoryMiB) {
+            Slot s = changed.get(id);
+            if (s == null) {
+                s = new Slot(hosts.byId.get(id));
+                changed.put(id, s);
+            } else {
+                changedByFree.remove(s);
+            }
             s.cpus -= cpus;
             s.memoryMiB -= memoryMiB;
-            byFree.add(s);
+            changedByFree.add(s);
         }
     }
 
@@ -295,7 +390,16 @@ public final class Planner {
      * when its first member comes up).
      */
     public Plan place(Collection<Placement.Request> requests, Collection<Placement.Host> hosts, Locator where) {
-        Pass p = new Pass(requests, hosts, where);
+        return place(requests, new Hosts(hosts), Set.of(), Map.of(), where);
+    }
+
+    /**
+     * As {@link #place(Collection, Collection, Locator)}, on {@code hosts} but for those in
+     * {@code absent}, with the free capacity of those in {@code changedFree} as it says.
+     */
+    public Plan place(Collection<Placement.Request> requests, Hosts hosts, Set<HostId> absent,
+                      Map<HostId, HostCapacity> changedFree, Locator where) {
+        Pass p = new Pass(requests, hosts, absent, changedFree, where);
         List<Placement.Request> order = new ArrayList<>(requests);
         order.sort(Placement.ORDER);
         Map<VmId, HostId> out = new LinkedHashMap<>();
@@ -318,7 +422,7 @@ public final class Planner {
             u.prepare(p);
             Slot chosen = u.conflict == null ? choose(p, u) : null;
             if (chosen != null) {
-                p.take(chosen, u.cpus, u.memoryMiB);
+                p.take(chosen.id, u.cpus, u.memoryMiB);
                 Set<String> scored = new LinkedHashSet<>(u.touched);
                 u.score(p, chosen.id, scored);
                 for (Placement.Request r : u.members) {
@@ -360,11 +464,11 @@ public final class Planner {
 
     private Slot choose(Pass p, Unit u) {
         if (u.anchor != null) {
-            Slot s = p.slots.get(u.anchor);
+            Slot s = p.slot(u.anchor);
             return s != null && u.admits(p, s) ? s : null;
         }
         if (u.preferred != null) {
-            Slot s = p.slots.get(u.preferred);
+            Slot s = p.slot(u.preferred);
             if (s != null && u.admits(p, s)) {
                 return s;
             }
@@ -372,7 +476,7 @@ public final class Planner {
         List<Slot> candidates = new ArrayList<>();
         if (u.allowed != null) {
             for (HostId h : u.allowed) {
-                Slot s = p.slots.get(h);
+                Slot s = p.slot(h);
                 if (s != null && u.admits(p, s)) {
                     candidates.add(s);
                 }
@@ -394,7 +498,7 @@ public final class Planner {
                 }
             }
             int penalized = 0;
-            for (Slot s : p.byFree) {
+            for (Slot s : p.byFree()) {
                 if (s.memoryMiB < u.memoryMiB || penalized >= PENALIZED_SCAN) {
                     break; // sorted by free memory: nothing further fits
                 }
@@ -425,7 +529,7 @@ public final class Planner {
 
     private static void addAdmitted(Pass p, Unit u, Collection<HostId> hosts, List<Slot> into) {
         for (HostId h : hosts) {
-            Slot s = p.slots.get(h);
+            Slot s = p.slot(h);
             if (s != null && u.admits(p, s)) {
                 into.add(s);
             }
@@ -437,7 +541,7 @@ public final class Planner {
         String what = u.members.size() == 1 ? "" : " for the " + u.members.size() + " VMs of hard together rule "
                 + u.anchorRuleOrAny();
         if (u.anchor != null) {
-            Slot s = p.slots.get(u.anchor);
+            Slot s = p.slot(u.anchor);
             by.add(u.anchorRule);
             return "hard together rule " + u.anchorRule + ": it must run on " + u.anchor + ", which "
                     + (s == null ? "cannot take VMs now (not live, in maintenance, reserved or suspected)"
@@ -445,7 +549,7 @@ public final class Planner {
                     + " needed" + (u.excluded.contains(s.id) ? " (and failed it before)" : ""));
         }
         boolean roomy = false;
-        for (Slot s : p.byFree) {
+        for (Slot s : p.byFree()) {
             if (s.memoryMiB < u.memoryMiB) {
                 break;
             }

@@ -110,6 +110,16 @@ public final class StateView {
         return eligibleFree;
     }
 
+    private Planner.Hosts table;
+
+    /** {@link #eligibleFree()} sorted once for the planner, shared by every replay of this view. */
+    public Planner.Hosts table() {
+        if (table == null) {
+            table = new Planner.Hosts(eligibleFree);
+        }
+        return table;
+    }
+
     /** What {@code host} (registered) has free, as {@link #free(Collection)}; null for an unregistered host. */
     public HostCapacity freeOn(HostId host) {
         return free.get(host);

@@ -366,7 +366,7 @@ public final class WhatIf {
                     fresh |= tried.add(v);
                 }
                 if (fresh) {
-                    Planner.Plan plan = planner.place(batch, hosts(), this::where);
+                    Planner.Plan plan = planner.place(batch, view.table(), failing, taken, this::where);
                     for (Map.Entry<VmId, HostId> e : plan.placed().entrySet()) {
                         Placement.Request rq = pending.get(e.getKey());
                         taken.put(e.getValue(), taken.getOrDefault(e.getValue(), view.freeOn(e.getValue()))
@@ -401,20 +401,6 @@ public final class WhatIf {
             waveOf.put(v, wave);
             why.remove(v);
             times.add(t + timing.restartMs());
-        }
-
-        /** The hosts the planner may use now (eligible, not failing), with what they have left. */
-        private List<Placement.Host> hosts() {
-            List<Placement.Host> all = view.eligibleFree();
-            List<Placement.Host> out = new ArrayList<>(all.size());
-            for (Placement.Host h : all) {
-                if (failing.contains(h.id())) {
-                    continue;
-                }
-                HostCapacity left = taken.get(h.id());
-                out.add(left == null ? h : new Placement.Host(h.id(), left));
-            }
-            return out;
         }
 
         /** Where a VM is for the rules: where a wave put it, nowhere while it waits, else where it holds capacity. */
