@@ -170,6 +170,28 @@ class ClusterRecordZnodeTest {
         assertEquals(1, refused(p2, Refusal.BAD_SEAL));
     }
 
+    @Test
+    void aRecordAsLargeAsTheLeaderWritesIsWrittenSealedAndReachesTheOtherHostsWhole() {
+        io.havn.common.model.PlacementPolicy p = io.havn.common.model.PlacementPolicy.EMPTY;
+        List<io.havn.common.model.Rule> rules = new ArrayList<>();
+        for (int i = 0; i < 11_000; i++) {
+            // near the most the leader writes (AdminChecks: 900,000 bytes), under ZooKeeper's 1 MB
+            rules.add(new io.havn.common.model.Rule.Apart("apart-" + i, List.of(
+                    new io.havn.common.model.VmId("vm-" + i + "-0"), new io.havn.common.model.VmId("vm-" + (i + 1) + "-0")),
+                    true, null));
+        }
+        ClusterRecord big = ClusterRecord.DEFAULT.withPlacement(new io.havn.common.model.PlacementPolicy(p.groups(),
+                rules, 1, true, null));
+        int bytes = Json.toBytes(big).length;
+        assertTrue(bytes > 800_000 && bytes < 900_000, "near the leader's limit: " + bytes);
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.CheckCluster(CoordOp.NEW),
+                new CoordOp.PutCluster(big, CoordOp.NEW)));
+        await(p2, 0, ClusterChanged.class, e -> new Versioned<>(big, 0).equals(e.record()));
+        ClusterRecord fewer = big.withPlacement(big.placement().withoutRule("apart-10999"));
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.CheckCluster(0), new CoordOp.PutCluster(fewer, 0)));
+        await(p2, 0, ClusterChanged.class, e -> new Versioned<>(fewer, 1).equals(e.record()));
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private Probe started(HostId host) {
