@@ -119,9 +119,11 @@ final class AdminHandler implements Manager.Requests {
 
     /**
      * What would happen if the hosts named failed now, from this host's view, with the leader's
-     * placement code ({@link WhatIf}); read-only like status. Detection takes the heartbeat timeout;
-     * proof of death the session timeout for a host without a fence device and
-     * {@link WhatIf#FENCE_PROOF_ESTIMATE_MS} for one with; a restart {@link WhatIf#RESTART_ESTIMATE_MS}.
+     * placement code ({@link WhatIf}); read-only like status. Each phase is the median of the last
+     * failovers this host led ({@link MeasuredPhases}) where it led any; else detection takes the
+     * heartbeat timeout, proof of death the session timeout for a host without a fence device and
+     * {@link WhatIf#FENCE_PROOF_ESTIMATE_MS} for one with, and a restart
+     * {@link WhatIf#RESTART_ESTIMATE_MS}.
      */
     private void whatIf(long id, AdminCommand.WhatIf cmd) {
         ClusterState snapshot = n.view().snapshot();
@@ -131,9 +133,16 @@ final class AdminHandler implements Manager.Requests {
                 return;
             }
         }
-        WhatIf.Timing timing = new WhatIf.Timing(n.settings().heartbeatTimeoutMs(), n.settings().sessionTimeoutMs(),
-                WhatIf.FENCE_PROOF_ESTIMATE_MS, WhatIf.RESTART_ESTIMATE_MS);
-        n.answer(id, AdminReply.whatIf(WhatIf.of(snapshot, cmd.hosts(), timing), n.self()));
+        MeasuredPhases m = n.measured;
+        WhatIf.Timing timing = new WhatIf.Timing(m.detectMs(n.settings().heartbeatTimeoutMs()),
+                m.expiryProofMs(n.settings().sessionTimeoutMs()), m.fencedProofMs(WhatIf.FENCE_PROOF_ESTIMATE_MS),
+                m.restartMs(WhatIf.RESTART_ESTIMATE_MS));
+        WhatIf.Report r = WhatIf.of(snapshot, cmd.hosts(), timing);
+        String source = m.count() == 0 ? "; phases from the settings and estimates: " + n.self()
+                + " has led no failover to measure" : "; phases measured: the median of the last " + m.count()
+                + " failovers " + n.self() + " led, settings and estimates for a phase it has not seen";
+        n.answer(id, AdminReply.whatIf(new WhatIf.Report(r.failing(), r.entries(), r.expectedRecoveryMs(),
+                r.basis() + source), n.self()));
     }
 
     private boolean heldHere(VmId vm) {

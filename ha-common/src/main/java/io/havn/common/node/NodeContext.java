@@ -105,7 +105,11 @@ final class NodeContext {
         emit(new Effect.Record(new Decision(now(), self(), kind, vm, subject, view.epoch(), detail)));
     }
 
+    /** The phases of the failovers this node led, for what-if. */
+    final MeasuredPhases measured = new MeasuredPhases();
+
     void recovered(VmId vm, HostId from, Decision.Timings timings, String detail) {
+        measured.add(timings);
         emit(new Effect.Record(new Decision(now(), self(), Decision.Kind.RECOVERED, vm, from, view.epoch(), detail,
                 timings)));
     }

@@ -316,4 +316,43 @@ class PlacementRulesTest {
         assertFalse(rig.replies.containsKey(1L), rig.replies.toString());
         assertTrue(requestWritten(rig));
     }
+
+    @Test
+    void whatIfTakesItsPhasesFromTheFailoversThisLeaderMeasuredOnceItLedOne() {
+        OneNodeRig rig = cluster(null);
+        rig.driver.handle(new NodeEvent.AdminRequest(1, new AdminCommand.WhatIf(List.of(NODE3))));
+        assertTrue(rig.replies.get(1L).whatIf().basis().contains("has led no failover to measure"),
+                rig.replies.get(1L).toString());
+        node2Dies(rig);
+        for (String vm : List.of("db1", "app")) {
+            VmRecord placed = firstWrite(rig, vm, VmPhase.PLACED).orElseThrow();
+            rig.vm(placed.withPhase(VmPhase.RUNNING, null), rig.vms.get(new VmId(vm)).version() + 1);
+        }
+        rig.passMs(200, "node3");
+        assertTrue(rig.decided(Decision.Kind.RECOVERED), rig.trail());
+        rig.driver.handle(new NodeEvent.AdminRequest(2, new AdminCommand.WhatIf(List.of(NODE3))));
+        io.havn.common.place.WhatIf.Report r = rig.replies.get(2L).whatIf();
+        assertTrue(r.basis().contains("the median of the last 2 failovers node1 led"), r.basis());
+    }
+
+    @Test
+    void measuredPhasesAreTheMediansOfTheLastFailoversByKindOfProofWithTheSettingsForAPhaseNotSeen() {
+        MeasuredPhases m = new MeasuredPhases();
+        assertEquals(2_000, m.fencedProofMs(2_000));
+        long ms = 1_000_000L;
+        m.add(new Decision.Timings(900 * ms, 1_100 * ms, 150 * ms, Decision.Proof.FENCE_DEVICE));
+        m.add(new Decision.Timings(1_000 * ms, 1_300 * ms, 250 * ms, Decision.Proof.FENCE_DEVICE));
+        m.add(new Decision.Timings(1_100 * ms, 1_200 * ms, 200 * ms, Decision.Proof.FENCE_DEVICE));
+        m.add(new Decision.Timings(-1, 9_000 * ms, 300 * ms, Decision.Proof.SESSION_EXPIRED));
+        assertEquals(1_000, m.detectMs(2_000), "a phase not known (-1) is not counted");
+        assertEquals(1_200, m.fencedProofMs(2_000));
+        assertEquals(9_000, m.expiryProofMs(10_000));
+        assertEquals(250, m.restartMs(200));
+        assertEquals(4, m.count());
+        for (int i = 0; i < MeasuredPhases.KEPT; i++) {
+            m.add(new Decision.Timings(500 * ms, 700 * ms, 100 * ms, Decision.Proof.FENCE_DEVICE));
+        }
+        assertEquals(700, m.fencedProofMs(2_000), "only the last ones count");
+        assertEquals(MeasuredPhases.KEPT, m.count());
+    }
 }
