@@ -48,8 +48,6 @@ final class Moves {
     }
 
     private final Map<VmId, Drain> drains = new HashMap<>();
-    /** The migrations this leader started in the current round, by VM (their target). */
-    private final Map<VmId, HostId> startedThisRound = new HashMap<>();
     /** When this leader first saw each VM released by its source to a target that has not claimed it. */
     private final Map<VmId, Long> releasedSince = new HashMap<>();
 
@@ -172,7 +170,6 @@ final class Moves {
         free.put(target, free.get(target).minus(r.spec().cpus(), r.spec().memoryMiB()));
         long s = eligible.get(target);
         d.underWay = true;
-        startedThisRound.put(r.id(), target);
         leadership.leaderWrite(vr, r.migratingTo(target, s), List.of(new CoordOp.CheckSessionLive(target, s)),
                 Kind.MIGRATE, target, "draining " + r.owner() + (owner.value().inMaintenance() ? " (maintenance)" : " (shutting down)")
                         + (d.failures == 0 ? "" : ", attempt " + (d.failures + 1)));
@@ -249,7 +246,6 @@ final class Moves {
         failbackNotBefore.put(r.id(), now + Peers.ms(FAILBACK_WAIT_MS));
         free.put(target, free.get(target).minus(r.spec().cpus(), r.spec().memoryMiB()));
         long s = better.get(target);
-        startedThisRound.put(r.id(), target);
         leadership.leaderWrite(vr, r.migratingTo(target, s), List.of(new CoordOp.CheckSessionLive(target, s)),
                 Kind.MIGRATE, target, "failback to a more preferred host (rules "
                         + String.join(", ", plan.rules().getOrDefault(r.id(), List.of())) + ")");
@@ -258,22 +254,10 @@ final class Moves {
 
     /**
      * Where a VM is for the rules: as the view and this node's writes in flight say
-     * ({@link NodeContext#hostsForRules}), plus the migrations started in this round.
+     * ({@link NodeContext#hostsForRules}), which holds the migrations started in this round too.
      */
     private List<HostId> hostsOf(VmId vm) {
-        HostId t = startedThisRound.get(vm);
-        List<HostId> h = n.hostsForRules(vm);
-        if (t == null || h.contains(t)) {
-            return h;
-        }
-        List<HostId> out = new ArrayList<>(h);
-        out.add(t);
-        return out;
-    }
-
-    /** Forgets the migrations started in the last round (the view shows them once written). */
-    void beginRound() {
-        startedThisRound.clear();
+        return n.hostsForRules(vm);
     }
 
     /**
@@ -311,7 +295,6 @@ final class Moves {
             return false;
         }
         free.put(m.host(), c.minus(r.spec().cpus(), r.spec().memoryMiB()));
-        startedThisRound.put(r.id(), m.host());
         if (m.live()) {
             leadership.leaderWrite(vr, r.withMove(null).migratingTo(m.host(), s),
                     List.of(new CoordOp.CheckSessionLive(m.host(), s)), Kind.MIGRATE, m.host(), "operator request");

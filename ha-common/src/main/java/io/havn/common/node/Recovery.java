@@ -95,7 +95,6 @@ final class Recovery {
 
     void recover(long now) {
         moves.pruneReleased();
-        moves.beginRound();
         pruneStartRetries();
         Map<HostId, Long> eligible = eligible(now);
         int migrating = n.view().migrating();
