@@ -26,7 +26,7 @@ import java.util.Objects;
 public record HostRecord(HostId id, HostCapacity capacity, String address, String fenceDevice,
                          HostAdminState admin, boolean offConfirmed, boolean offByFenceDevice,
                          PlannedRestart restart, ArmAck armed, ShutdownPolicy shutdownPolicy,
-                         HostShutdown shutdown) {
+                         HostShutdown shutdown, java.util.Map<String, Boolean> datastores) {
     /**
      * The host bound its lease to the cluster's arm {@code generation} in {@code session}: from then on,
      * until the cluster is disarmed again, that session's expiry means its host self-fenced.
@@ -70,6 +70,21 @@ public record HostRecord(HostId id, HostCapacity capacity, String address, Strin
         Objects.requireNonNull(capacity, "capacity");
         Objects.requireNonNull(admin, "admin");
         offByFenceDevice = offConfirmed && offByFenceDevice;
+        if (datastores != null) {
+            for (String d : datastores.keySet()) {
+                if (!VmSpec.DATASTORE_NAME.matcher(d).matches()) {
+                    throw new IllegalArgumentException("host " + id + ": datastore '" + d + "' is not a name");
+                }
+            }
+            datastores = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(datastores));
+        }
+    }
+
+    public HostRecord(HostId id, HostCapacity capacity, String address, String fenceDevice, HostAdminState admin,
+                      boolean offConfirmed, boolean offByFenceDevice, PlannedRestart restart, ArmAck armed,
+                      ShutdownPolicy shutdownPolicy, HostShutdown shutdown) {
+        this(id, capacity, address, fenceDevice, admin, offConfirmed, offByFenceDevice, restart, armed, shutdownPolicy,
+                shutdown, null);
     }
 
     public HostRecord(HostId id, HostCapacity capacity, String address, String fenceDevice, HostAdminState admin,
@@ -85,41 +100,65 @@ public record HostRecord(HostId id, HostCapacity capacity, String address, Strin
 
     public HostRecord withAdmin(HostAdminState a) {
         return new HostRecord(id, capacity, address, fenceDevice, a, offConfirmed, offByFenceDevice, restart, armed, shutdownPolicy,
-                shutdown);
+                shutdown, datastores);
     }
 
     /** Confirmed off by an operator ({@code true}), or no longer off ({@code false}). */
     public HostRecord withOffConfirmed(boolean off) {
-        return new HostRecord(id, capacity, address, fenceDevice, admin, off, false, restart, armed, shutdownPolicy, shutdown);
+        return new HostRecord(id, capacity, address, fenceDevice, admin, off, false, restart, armed, shutdownPolicy, shutdown,
+                datastores);
     }
 
     /** Confirmed off by its fence device. */
     public HostRecord withFencedOff() {
-        return new HostRecord(id, capacity, address, fenceDevice, admin, true, true, restart, armed, shutdownPolicy, shutdown);
+        return new HostRecord(id, capacity, address, fenceDevice, admin, true, true, restart, armed, shutdownPolicy, shutdown,
+                datastores);
     }
 
     /** Its daemon announced a planned restart, leaving {@code session}, back within {@code windowMs}. */
     public HostRecord withRestart(long session, long windowMs) {
         return new HostRecord(id, capacity, address, fenceDevice, admin, offConfirmed, offByFenceDevice,
-                new PlannedRestart(session, windowMs), armed, shutdownPolicy, shutdown);
+                new PlannedRestart(session, windowMs), armed, shutdownPolicy, shutdown, datastores);
     }
 
     /** Bound its lease to the cluster's arm {@code generation} in {@code session}. */
     public HostRecord withArmed(long generation, long session) {
         return new HostRecord(id, capacity, address, fenceDevice, admin, offConfirmed, offByFenceDevice, restart,
-                new ArmAck(generation, session), shutdownPolicy, shutdown);
+                new ArmAck(generation, session), shutdownPolicy, shutdown, datastores);
     }
 
     /** Follows {@code p} when shut down (null: the cluster's policy). */
     public HostRecord withShutdownPolicy(ShutdownPolicy p) {
         return new HostRecord(id, capacity, address, fenceDevice, admin, offConfirmed, offByFenceDevice, restart,
-                armed, p, shutdown);
+                armed, p, shutdown, datastores);
     }
 
     /** Its daemon announced that {@code session} shuts the host down, following {@code policy}. */
     public HostRecord withShutdown(long session, ShutdownPolicy policy) {
         return new HostRecord(id, capacity, address, fenceDevice, admin, offConfirmed, offByFenceDevice, restart,
-                armed, shutdownPolicy, new HostShutdown(session, policy));
+                armed, shutdownPolicy, new HostShutdown(session, policy), datastores);
+    }
+
+    /** The datastores this host's storage heartbeat writes, each with whether it reaches it now (null: none). */
+    public HostRecord withDatastores(java.util.Map<String, Boolean> reach) {
+        return new HostRecord(id, capacity, address, fenceDevice, admin, offConfirmed, offByFenceDevice, restart,
+                armed, shutdownPolicy, shutdown, reach);
+    }
+
+    /**
+     * Whether this host may hold a VM on {@code names}: it runs no storage heartbeat (nothing is known,
+     * as before datastores), or it reaches every one of them now.
+     */
+    public boolean reaches(java.util.List<String> names) {
+        if (datastores == null || names.isEmpty()) {
+            return true;
+        }
+        for (String d : names) {
+            if (!Boolean.TRUE.equals(datastores.get(d))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Whether {@code session} of this host announced it is shutting the host down. */

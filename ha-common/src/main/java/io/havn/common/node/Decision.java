@@ -54,7 +54,15 @@ public record Decision(long atNanos, HostId host, Kind kind, VmId vm, HostId sub
         ADOPT, REBIND, REBIND_FAILED, DESTROY_UNOWNED,
         PLACE, RECOVERING, ERROR, CLAIM, CLAIM_FAILED, START, START_FAILED, START_RETRY, RESUME, RESTART_LOCAL, NOT_RUNNING,
         MIGRATE, MIGRATED, MIGRATE_FAILED, HANDOVER, RELOCATE, RELEASE, STOP, STOPPED,
-        MAINTENANCE, DRAIN_BLOCKED, RULE_BLOCKED, ADMIN, RECOVERED
+        MAINTENANCE, DRAIN_BLOCKED, RULE_BLOCKED, ADMIN, RECOVERED,
+        /** A monitored guest's agent missed a ping (detail: misses in a row) or answered again. */
+        GUEST_UNHEALTHY, GUEST_HEALTHY,
+        /** A monitored guest was reset after its agent missed too many pings. */
+        GUEST_RESET,
+        /** A guest paused on a disk I/O error, and what its policy does with it. */
+        STORAGE_PAUSED,
+        /** This host lost a datastore (its storage heartbeat failed for storageTimeoutMs), or reaches it again. */
+        STORAGE_LOST, STORAGE_BACK
     }
 
     @Override

@@ -95,6 +95,12 @@ public sealed interface Effect {
     /** Live-migrate a guest to another host. */
     record Migrate(VmId vm, HostId target) implements Effect { }
 
+    /** Ping the guest's QEMU agent (answered by {@link NodeEvent.AgentPinged}). */
+    record PingAgent(VmId vm) implements Effect { }
+
+    /** Reset a guest (answered by {@link NodeEvent.HypervisorDone} with {@code RESET}). */
+    record Reset(VmId vm) implements Effect { }
+
     // ---- the fencer
 
     /** Power a host off through its fence device (answered by {@link NodeEvent.FenceDone}). */

@@ -114,6 +114,10 @@ public final class NodeDriver {
             hv.destroy(e.vm());
         } else if (effect instanceof Effect.Migrate e) {
             hv.migrate(e.vm(), e.target());
+        } else if (effect instanceof Effect.PingAgent e) {
+            hv.pingAgent(e.vm());
+        } else if (effect instanceof Effect.Reset e) {
+            hv.reset(e.vm());
         } else if (effect instanceof Effect.PowerOff e) {
             ports.fencer().powerOff(e.host(), e.device());
         } else if (effect instanceof Effect.ArmWatchdog e) {

@@ -104,6 +104,36 @@ public sealed interface NodeEvent {
      */
     record DomainChanged(VmId vm, DomainState state, boolean migratedIn, String cause) implements NodeEvent { }
 
+    /**
+     * What a guest agent ping got. {@code OK}: the agent answered; {@code NO_ANSWER}: the domain has
+     * an agent channel but nothing answered in time (a hung guest, an agent not running); {@code
+     * NOT_CONFIGURED}: the domain has no agent channel, so it cannot be judged; {@code NOT_RUNNING}:
+     * the domain was not running (gone or paused).
+     */
+    record AgentPinged(VmId vm, AgentAnswer answer, String detail) implements NodeEvent {
+        public AgentPinged {
+            java.util.Objects.requireNonNull(vm, "vm");
+            java.util.Objects.requireNonNull(answer, "answer");
+        }
+    }
+
+    enum AgentAnswer { OK, NO_ANSWER, NOT_CONFIGURED, NOT_RUNNING }
+
+    // ---- storage heartbeat
+    /**
+     * One round of the storage heartbeat on {@code datastore}, every {@code storageIntervalMs}: whether
+     * this host wrote its own slot and read the others' within the adapter's timeout ({@code ok}, with
+     * {@code error} saying why not), and the slots it read (every host's last record it found there,
+     * its own included; empty when the read failed). Each slot is what that host's watchdog enforced
+     * when it wrote it, as a {@link HostSignal}; its sequence is the host's write counter.
+     */
+    record StorageRound(String datastore, boolean ok, String error, List<HostSignal> slots) implements NodeEvent {
+        public StorageRound {
+            java.util.Objects.requireNonNull(datastore, "datastore");
+            slots = List.copyOf(slots);
+        }
+    }
+
     // ---- fencer
     record FenceDone(HostId host, boolean off, String error) implements NodeEvent { }
 

@@ -11,6 +11,12 @@ import java.util.Map;
 /**
  * The timing and policy settings of a node, by their config names. The defaults are DESIGN.md's
  * time budget. {@link #validate()} enforces the safety relation F + W &lt; T with a drift margin.
+ *
+ * <p>The storage settings: {@code storageIntervalMs}, how often each host writes its storage
+ * heartbeat slot on every configured datastore and reads the others'; {@code storageTimeoutMs}, how
+ * long a datastore may go without a successful round before this host counts it lost, and how long
+ * a peer's storage heartbeat counts after it last advanced; {@code storageResumeRetryMs}, how often a
+ * guest paused by a storage error is resumed again while nothing tells whether its storage is back.
  */
 public record Settings(
         long tickMs,
@@ -36,7 +42,10 @@ public record Settings(
         long adminTimeoutMs,
         long relistMs,
         long restartWindowMs,
-        long shutdownMigrateMs) {
+        long shutdownMigrateMs,
+        long storageIntervalMs,
+        long storageTimeoutMs,
+        long storageResumeRetryMs) {
     /** The furthest ahead a restart window may keep the watchdog armed: the petter refuses deadlines beyond it. */
     public static final long MAX_RESTART_WINDOW_MS = 300_000;
 
@@ -44,7 +53,7 @@ public record Settings(
     /** DESIGN.md's defaults. */
     public static Settings defaults() {
         return new Settings(100, 200, 1000, 500, 10_000, 6_000, 3_000, 1_000, 1_500, 8.0, 100, 100, 1_000,
-                1, 2, 2, 600_000, 60_000, 4, 5_000, 10_000, 5_000, 60_000, 600_000);
+                1, 2, 2, 600_000, 60_000, 4, 5_000, 10_000, 5_000, 60_000, 600_000, 1_000, 5_000, 5_000);
     }
 
     /** The clock-rate drift F + W must leave below T: 5% of T, at least 500 ms. */
@@ -104,6 +113,12 @@ public record Settings(
         notNegative(errors, "localRestartLimit", localRestartLimit);
         notNegative(errors, "restartWindowMs", restartWindowMs);
         notNegative(errors, "shutdownMigrateMs", shutdownMigrateMs);
+        positive(errors, "storageIntervalMs", storageIntervalMs);
+        positive(errors, "storageResumeRetryMs", storageResumeRetryMs);
+        if (storageTimeoutMs < 2 * storageIntervalMs) {
+            errors.add("storageTimeoutMs (" + storageTimeoutMs + ") must be at least twice storageIntervalMs ("
+                    + storageIntervalMs + ")");
+        }
         if (restartWindowMs > MAX_RESTART_WINDOW_MS) {
             errors.add("restartWindowMs must be at most " + MAX_RESTART_WINDOW_MS + " (the watchdog petter refuses "
                     + "deadlines further ahead), got " + restartWindowMs);

@@ -43,6 +43,15 @@ public interface Hypervisor {
      */
     void migrate(VmId vm, HostId target);
 
+    /**
+     * Pings the guest's QEMU agent ({@code guest-ping} over libvirt's agent channel, bounded by the
+     * adapter's agent timeout); the answer comes back as {@code AgentPinged}. Changes nothing.
+     */
+    void pingAgent(VmId vm);
+
+    /** Resets the guest (a hardware reset: the guest boots again in the same domain, on this host). */
+    void reset(VmId vm);
+
     /** The operations whose results come back in {@code HypervisorDone}. */
-    enum Op { START, RESUME, SHUTDOWN, DESTROY, MIGRATE }
+    enum Op { START, RESUME, SHUTDOWN, DESTROY, MIGRATE, RESET }
 }

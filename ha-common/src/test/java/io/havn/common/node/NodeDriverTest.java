@@ -139,6 +139,12 @@ class NodeDriverTest {
 
             @Override
             public void migrate(VmId vm, HostId target) { }
+
+            @Override
+            public void pingAgent(VmId vm) { }
+
+            @Override
+            public void reset(VmId vm) { }
         };
         NodeDriver d = new NodeDriver(node, new NodePorts(clock, clock, recording(Transport.class),
                 recording(Coordinator.class), failing, recording(Fencer.class), recording(Watchdog.class),

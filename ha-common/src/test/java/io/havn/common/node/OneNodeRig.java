@@ -71,6 +71,8 @@ final class OneNodeRig {
 
     // ---- the local hypervisor
     final Map<VmId, DomainState> domains = new TreeMap<>();
+    /** What each guest's agent answers a ping (a guest not named: no agent channel). */
+    final Map<VmId, NodeEvent.AgentAnswer> agent = new HashMap<>();
     private final Map<VmId, VmSpec> specs = new HashMap<>();
 
     private final Settings nodeSettings;
@@ -435,6 +437,23 @@ final class OneNodeRig {
             @Override
             public void disableAutostart(VmId vm) {
                 calls.add("autostart-off " + vm);
+            }
+
+            @Override
+            public void pingAgent(VmId vm) {
+                calls.add("ping " + vm);
+                clock.schedule(10 * MS, () -> {
+                    DomainState s = domains.get(vm);
+                    NodeEvent.AgentAnswer a = s != DomainState.RUNNING ? NodeEvent.AgentAnswer.NOT_RUNNING
+                            : agent.getOrDefault(vm, NodeEvent.AgentAnswer.NOT_CONFIGURED);
+                    driver.handle(new NodeEvent.AgentPinged(vm, a, a == NodeEvent.AgentAnswer.OK ? null : a.name()));
+                });
+            }
+
+            @Override
+            public void reset(VmId vm) {
+                calls.add("reset " + vm);
+                done(vm, Hypervisor.Op.RESET, DomainState.RUNNING, 100);
             }
         };
     }

@@ -19,6 +19,7 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import org.libvirt.Connect;
 import org.libvirt.Domain;
+import org.libvirt.Error.ErrorNumber;
 import org.libvirt.LibvirtException;
 import org.libvirt.jna.Libvirt;
 import org.libvirt.jna.virError;
@@ -326,6 +327,60 @@ public final class LibvirtHypervisor implements Hypervisor, AutoCloseable {
                 abortMigration(vm);
             }
         }, late -> reportLate(vm, Op.MIGRATE, Effect.GONE, late));
+    }
+
+    /** How long a guest agent ping waits for the agent's answer, in seconds (libvirt's agent timeout). */
+    static final int AGENT_TIMEOUT_S = 5;
+
+    @Override
+    public void pingAgent(VmId vm) {
+        checkStarted();
+        calls.<NodeEvent.AgentPinged>run("guest-ping", c -> {
+            Domain d;
+            try {
+                d = Domains.lookup(c, vm);
+            } catch (CallFailed e) {
+                return new NodeEvent.AgentPinged(vm, NodeEvent.AgentAnswer.NOT_RUNNING, e.getMessage());
+            }
+            try {
+                d.qemuAgentCommand("{\"execute\":\"guest-ping\"}", AGENT_TIMEOUT_S, 0);
+                return new NodeEvent.AgentPinged(vm, NodeEvent.AgentAnswer.OK, null);
+            } catch (LibvirtException e) {
+                return new NodeEvent.AgentPinged(vm, agentAnswer(e), LibvirtConnection.message(e));
+            } finally {
+                Domains.free(d);
+            }
+        }, r -> post(r.ok() ? r.value() : new NodeEvent.AgentPinged(vm, NodeEvent.AgentAnswer.NO_ANSWER, r.error())),
+                late -> { });
+    }
+
+    /**
+     * What libvirt's refusal of an agent command says of the guest: no agent channel at all (not
+     * judged), a domain not running, or an agent that did not answer (a miss).
+     */
+    static NodeEvent.AgentAnswer agentAnswer(LibvirtException e) {
+        ErrorNumber code = e.getError() == null ? null : e.getError().getCode();
+        if (code == ErrorNumber.VIR_ERR_ARGUMENT_UNSUPPORTED || code == ErrorNumber.VIR_ERR_NO_SUPPORT) {
+            return NodeEvent.AgentAnswer.NOT_CONFIGURED; // "QEMU guest agent is not configured"
+        }
+        if (code == ErrorNumber.VIR_ERR_OPERATION_INVALID || code == ErrorNumber.VIR_ERR_NO_DOMAIN) {
+            return NodeEvent.AgentAnswer.NOT_RUNNING; // "domain is not running"
+        }
+        return NodeEvent.AgentAnswer.NO_ANSWER; // VIR_ERR_AGENT_UNRESPONSIVE, a timeout, an agent error
+    }
+
+    @Override
+    public void reset(VmId vm) {
+        checkStarted();
+        operate(vm, Op.RESET, "reset", Effect.RUNNING, c -> {
+            Domain d = Domains.lookup(c, vm);
+            try {
+                d.reset();
+                return null;
+            } finally {
+                Domains.free(d);
+            }
+        });
     }
 
     // ---------------------------------------------------------------- operations

@@ -83,6 +83,16 @@ class SimHypervisorContractTest extends HypervisorContract {
                     locked(() -> inner.migrate(vm, target));
                 }
 
+                @Override
+                public void pingAgent(VmId vm) {
+                    locked(() -> inner.pingAgent(vm));
+                }
+
+                @Override
+                public void reset(VmId vm) {
+                    locked(() -> inner.reset(vm));
+                }
+
             };
             // virtual time advances a millisecond per step, as fast as the machine goes
             pump = new Thread(() -> {

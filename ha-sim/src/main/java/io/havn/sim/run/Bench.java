@@ -507,6 +507,14 @@ public final class Bench {
                 @Override
                 public void disableAutostart(VmId vm) {
                 }
+
+                @Override
+                public void pingAgent(VmId vm) {
+                }
+
+                @Override
+                public void reset(VmId vm) {
+                }
             };
             Watchdog wd = new Watchdog() {
                 @Override

@@ -235,4 +235,15 @@ final class SimHypervisor implements Hypervisor {
             }
         });
     }
+
+    @Override
+    public void pingAgent(VmId vm) {
+        later(SimWorld.LIST_MS, () -> inbox.accept(new NodeEvent.AgentPinged(vm, NodeEvent.AgentAnswer.NOT_CONFIGURED,
+                "no guest agent channel")));
+    }
+
+    @Override
+    public void reset(VmId vm) {
+        later(SimWorld.RESUME_MS, () -> done(vm, Op.RESET, false, "reset is not modelled"));
+    }
 }
