@@ -38,8 +38,9 @@ public final class VmPhaseTable {
         row(PLACED, RUNNING, START_FAILED, RECOVERING, STOPPED);
         // leader: moves it (live or cold), or re-places it once its owner is proven dead;
         // owner: reports it crashed or failed to start, stops it on request, or freezes it (or gives
-        // it up) as its host shuts down
-        row(RUNNING, MIGRATING, RELOCATING, PLACED, RECOVERING, NOT_RUNNING, START_FAILED, STOPPED, FROZEN);
+        // it up) as its host shuts down; destroyed its copy paused on a storage error for another host
+        // to run it (not running), or gave up a guest its agent monitor reset too often (error)
+        row(RUNNING, MIGRATING, RELOCATING, PLACED, RECOVERING, NOT_RUNNING, START_FAILED, STOPPED, FROZEN, ERROR);
         // owner: claims it again in its new session; leader: re-places it once its owner is recorded
         // off, or stops it on request
         row(FROZEN, RUNNING, PLACED, RECOVERING, STOPPED);

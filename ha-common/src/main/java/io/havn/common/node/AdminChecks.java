@@ -237,6 +237,10 @@ final class AdminChecks {
         if (breaks != null) {
             return new Refuse("rule-broken", "moving " + vm + " to " + host + " would break " + breaks);
         }
+        if (!hr.value().reaches(r.spec().datastores())) {
+            return new Refuse("storage-unreachable", "host " + host + " does not reach datastore(s) "
+                    + String.join(", ", r.spec().datastores()) + " of VM " + vm + " now");
+        }
         HostCapacity f = n.view().free(List.of(host)).get(host);
         if (!f.fits(r.spec().cpus(), r.spec().memoryMiB())) {
             return new Refuse("no-capacity", "host " + host + " has " + f.cpus() + " cpus and " + f.memoryMiB()
@@ -342,7 +346,7 @@ final class AdminChecks {
         if (live.peers().health(host, n.now()) != Peers.Health.UNKNOWN) {
             return new Refuse("host-alive", "host " + host + " is sending heartbeats: it is not off");
         }
-        String alive = live.signals().alive(host, n.now());
+        String alive = live.aliveApart(host, n.now());
         if (alive != null) {
             return new Refuse("host-alive", "host " + host + " is not off: " + alive);
         }
@@ -390,6 +394,11 @@ final class AdminChecks {
         }
         if (n.vm(spec.id()) != null) {
             return new Refuse("exists", "VM " + spec.id() + " is already under HA");
+        }
+        if (spec.storageErrorPolicy() == io.havn.common.model.StorageErrorPolicy.RESTART_ELSEWHERE
+                && spec.datastores().isEmpty()) {
+            return new Refuse("bad-request", "VM " + spec.id() + ": on-storage-error restart-elsewhere needs its "
+                    + "datastores (--datastore): without them no host can tell that another reaches its storage");
         }
         if (heldByOrigin) {
             return new Change(List.of(new CoordOp.PutVm(VmRecord.running(spec, origin, session), CoordOp.NEW),

@@ -9,6 +9,8 @@ import io.havn.common.model.Versioned;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
+import io.havn.common.model.VmSpec;
+import java.util.List;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -362,5 +364,34 @@ final class ClusterView {
         Map<HostId, SortedSet<Long>> l = new TreeMap<>();
         live.forEach((k, s) -> l.put(k, new TreeSet<>(s)));
         return new ClusterState(epoch, leader, new TreeMap<>(h), new TreeMap<>(l), new TreeMap<>(v), cluster());
+    }
+
+    /**
+     * The hosts whose record says they do not reach every datastore of {@code datastores} now (a host
+     * with no storage heartbeat says nothing, and is not among them): no place for a VM on them.
+     */
+    Set<HostId> notReaching(List<String> datastores) {
+        if (datastores.isEmpty()) {
+            return Set.of();
+        }
+        Set<HostId> out = new java.util.TreeSet<>();
+        for (HostId h : hostIds()) {
+            Versioned<HostRecord> hr = host(h);
+            if (hr != null && !hr.value().reaches(datastores)) {
+                out.add(h);
+            }
+        }
+        return out;
+    }
+
+    /** {@code excluded} and the hosts that do not reach the datastores of {@code spec}. */
+    Set<HostId> excludedFor(VmSpec spec, Set<HostId> excluded) {
+        Set<HostId> off = notReaching(spec.datastores());
+        if (off.isEmpty()) {
+            return excluded;
+        }
+        Set<HostId> out = new java.util.HashSet<>(excluded);
+        out.addAll(off);
+        return out;
     }
 }

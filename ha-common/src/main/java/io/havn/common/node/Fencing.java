@@ -125,7 +125,7 @@ final class Fencing {
                     + n.settings().suspectAfterMs())) {
                 continue; // it came back in a new session since it fell silent: its heartbeats are on their way
             }
-            String alive = cluster.armed() ? live.signals().alive(h, now)
+            String alive = cluster.armed() ? live.aliveApart(h, now)
                     : "the cluster is disarmed (" + cluster.disarmed().word() + " watchdogs)";
             if (alive != null) {
                 // its daemon is silent, its host is not: a stall or a restart, which its lease and
@@ -135,7 +135,7 @@ final class Fencing {
                 }
                 continue;
             }
-            String after = heldOff.remove(h) ? ", and its signal no longer shows it alive" : "";
+            String after = heldOff.remove(h) ? ", and no signal apart from its daemon shows it alive any more" : "";
             fences.put(h, new Fence(now, f == null ? 0 : f.failedBefore + (f.succeeded ? 0 : 1)));
             n.decide(Kind.FENCE_START, null, h, "suspected" + after + ", device " + hr.value().fenceDevice());
             n.emit(new Effect.PowerOff(h, hr.value().fenceDevice()));
@@ -185,9 +185,10 @@ final class Fencing {
             n.decide(Kind.ALARM, null, h, "fence device reported off, but a heartbeat arrived after fencing began");
             return;
         }
-        if (live.signals().lastArrival(h) >= f.startedAt && live.signals().alive(h, now) != null) {
+        if (live.aliveApartSince(h, f.startedAt, now)) {
             f.retryAt = now + Peers.ms(retryMs);
-            n.decide(Kind.ALARM, null, h, "fence device reported off, but the host's signal still shows it alive");
+            n.decide(Kind.ALARM, null, h, "fence device reported off, but the host's signal or storage heartbeat "
+                    + "still shows it alive");
             return;
         }
         n.decide(Kind.FENCE_OFF, null, h, "device confirmed power off");

@@ -33,15 +33,19 @@ final class HostAgent implements Manager.Host, AdminHandler.Host, ShuttingDown.H
     private final HostRegistration registration;
     private final Reconciler reconciler;
     private final ShuttingDown shutdown;
+    private final Datastores datastores;
+    private final GuestHealth guests;
 
-    HostAgent(NodeContext context, LongPredicate majorityLost, Runnable sessionEnded) {
+    HostAgent(NodeContext context, LongPredicate majorityLost, Runnable sessionEnded, Datastores datastores) {
         this.n = context;
+        this.datastores = datastores;
         Wiring wiring = new Wiring();
         this.local = new LocalDomains(context);
         this.lease = new LeaseKeeper(context, majorityLost, sessionEnded, wiring);
         this.events = new HypervisorEvents(context, local, lease, wiring);
-        this.registration = new HostRegistration(context, lease, local, wiring::reconcileAll);
-        this.reconciler = new Reconciler(context, lease, local, registration);
+        this.registration = new HostRegistration(context, lease, local, wiring::reconcileAll, datastores::reach);
+        this.reconciler = new Reconciler(context, lease, local, registration, datastores);
+        this.guests = new GuestHealth(context, local, lease, reconciler);
         this.shutdown = new ShuttingDown(context, this);
         reconciler.shuttingDown(shutdown);
     }
@@ -190,6 +194,25 @@ final class HostAgent implements Manager.Host, AdminHandler.Host, ShuttingDown.H
         }
         lease.updateWatchdog(now);
         shutdown.progress(now);
+        guests.tick(now);
+    }
+
+    /** A storage heartbeat round: this host's reach of the datastore, and the peers' slots on it. */
+    void onStorageRound(NodeEvent.StorageRound e, long now) {
+        if (datastores.onRound(e, now)) {
+            registration.writeIfDue(); // its host record says what it reaches: placement reads it there
+            reconciler.reconcileAll(); // guests paused on that storage may resume, or go elsewhere
+        }
+    }
+
+    /** A guest agent ping's answer. */
+    void onAgentPinged(NodeEvent.AgentPinged e) {
+        guests.onPinged(e);
+    }
+
+    /** How many pings in a row {@code vm}'s agent missed, -1 if it is not judged here now. */
+    int agentMisses(VmId vm) {
+        return guests.misses(vm);
     }
 
     void onHeartbeat(long now) {

@@ -28,15 +28,19 @@ final class HostRegistration {
     private final LocalDomains local;
     /** Re-examines every VM once the host record is written. */
     private final Runnable reconcileAll;
+    /** What this host's storage heartbeat says it reaches, for its record (null: no storage heartbeat). */
+    private final java.util.function.Supplier<Map<String, Boolean>> reach;
 
     private boolean hostWritten;
     private boolean ready;
 
-    HostRegistration(NodeContext context, LeaseKeeper lease, LocalDomains local, Runnable reconcileAll) {
+    HostRegistration(NodeContext context, LeaseKeeper lease, LocalDomains local, Runnable reconcileAll,
+                     java.util.function.Supplier<Map<String, Boolean>> reach) {
         this.n = context;
         this.lease = lease;
         this.local = local;
         this.reconcileAll = reconcileAll;
+        this.reach = reach;
     }
 
     boolean ready() {
@@ -49,10 +53,25 @@ final class HostRegistration {
         ready = false;
     }
 
-    /** Writes the host record once this host is registered in a session, unless a write is in flight. */
+    /**
+     * Writes the host record once this host is registered in a session, unless a write is in flight;
+     * once written, writes it again whenever what the storage heartbeat says it reaches changed (a
+     * compare-and-set bound to the live session, like the first).
+     */
     void writeIfDue() {
-        if (lease.registered() && !hostWritten && !n.busy(n.self())) {
+        if (!lease.registered() || n.busy(n.self())) {
+            return;
+        }
+        if (!hostWritten) {
             writeHostRecord();
+            return;
+        }
+        Versioned<HostRecord> old = n.view().host(n.self());
+        Map<String, Boolean> now = reach.get();
+        if (old != null && now != null && !now.equals(old.value().datastores())) {
+            long s = lease.session();
+            n.write(List.of(new CoordOp.PutHost(old.value().withDatastores(now), old.version()),
+                    new CoordOp.CheckSessionLive(n.self(), s)), outcome -> { });
         }
     }
 
@@ -70,6 +89,7 @@ final class HostRegistration {
                 : new HostRecord(n.self(), n.identity().capacity(), n.identity().address(),
                         n.identity().fenceDevice(), admin, false, false, restart, old.value().armed(),
                         old.value().shutdownPolicy(), old.value().shutdown());
+        rec = rec.withDatastores(reach.get());
         int version = old == null ? CoordOp.NEW : old.version();
         long s = lease.session();
         n.write(List.of(new CoordOp.PutHost(rec, version), new CoordOp.CheckSessionLive(n.self(), s)), outcome -> {

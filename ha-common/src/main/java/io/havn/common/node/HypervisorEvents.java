@@ -213,6 +213,11 @@ final class HypervisorEvents {
                             e.op() + " failed: " + e.error());
                 }
             }
+            case RESET -> {
+                if (!e.ok()) {
+                    n.decide(Kind.ALARM, vm, null, "reset failed: " + e.error());
+                }
+            }
             case MIGRATE -> {
                 if (e.ok()) {
                     local.migratedAway(vm);

@@ -12,16 +12,18 @@ final class Liveness {
     private final NodeContext c;
     private final Peers peers;
     private final Signals signals;
+    private final Datastores datastores;
     /** This host's rule 5 x: time since its last confirmation (from its lease). */
     private final LongToIntFunction selfUnconfirmedMs;
     private long healthySince = Long.MIN_VALUE;
     /** Since when this node has not seen a strict majority healthy (MIN_VALUE while it does). */
     private long unhealthySince = Long.MIN_VALUE;
 
-    Liveness(NodeContext c, Peers peers, Signals signals, LongToIntFunction selfUnconfirmedMs) {
+    Liveness(NodeContext c, Peers peers, Signals signals, Datastores datastores, LongToIntFunction selfUnconfirmedMs) {
         this.c = c;
         this.peers = peers;
         this.signals = signals;
+        this.datastores = datastores;
         this.selfUnconfirmedMs = selfUnconfirmedMs;
     }
 
@@ -32,6 +34,26 @@ final class Liveness {
     /** The peers' second liveness signal, apart from their daemons. */
     Signals signals() {
         return signals;
+    }
+
+    /** The peers' storage heartbeats. */
+    Datastores datastores() {
+        return datastores;
+    }
+
+    /**
+     * Why {@code h}'s host is alive by a signal apart from its daemon's heartbeats (its signal sender,
+     * or its storage heartbeat), or null when neither shows it alive. It only ever withholds a fence.
+     */
+    String aliveApart(HostId h, long now) {
+        String why = signals.alive(h, now);
+        return why != null ? why : datastores.alive(h, now);
+    }
+
+    /** Whether a signal apart from {@code h}'s daemon arrived at or after {@code t} and shows it alive now. */
+    boolean aliveApartSince(HostId h, long t, long now) {
+        return signals.lastArrival(h) >= t && signals.alive(h, now) != null
+                || datastores.lastAdvance(h) >= t && datastores.alive(h, now) != null;
     }
 
     /** Rule 5's count now, from this node's view: every peer's health, and its own once it votes. */

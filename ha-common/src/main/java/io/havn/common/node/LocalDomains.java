@@ -140,7 +140,7 @@ final class LocalDomains {
     }
 
     static boolean holds(DomainState s) {
-        return s == DomainState.RUNNING || s == DomainState.PAUSED;
+        return s == DomainState.RUNNING || s == DomainState.PAUSED || s == DomainState.PAUSED_STORAGE;
     }
 
     boolean isHa(VmId vm) {

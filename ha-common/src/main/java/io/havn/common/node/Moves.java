@@ -188,7 +188,7 @@ final class Moves {
             if (o != null && (v.equals(r.id()) || hostsOf(v).equals(List.of(r.owner())))) {
                 VmRecord or = o.value();
                 requests.add(new Placement.Request(v, or.spec().priority(), or.spec().cpus(), or.spec().memoryMiB(),
-                        Set.of(r.owner()), null, r.owner()));
+                        n.view().excludedFor(or.spec(), Set.of(r.owner())), null, r.owner()));
             }
         }
         return new Planner(n.view().rules()).place(requests, Recovery.hosts(takers(eligible), free), this::hostsOf);
@@ -237,7 +237,7 @@ final class Moves {
             return false;
         }
         Planner.Plan plan = new Planner(rules).place(List.of(new Placement.Request(r.id(), r.spec().priority(),
-                r.spec().cpus(), r.spec().memoryMiB(), Set.of(r.owner()), null, r.owner())),
+                r.spec().cpus(), r.spec().memoryMiB(), n.view().excludedFor(r.spec(), Set.of(r.owner())), null, r.owner())),
                 Recovery.hosts(better, free), this::hostsOf);
         HostId target = plan.placed().get(r.id());
         if (target == null) {
@@ -279,6 +279,9 @@ final class Moves {
         }
         String breaks = n.view().cluster().placement().reserved().contains(m.host())
                 ? "it is a reserved failover host" : new Planner(n.view().rules()).breaks(r.id(), m.host(), this::hostsOf);
+        if (breaks == null && n.view().notReaching(r.spec().datastores()).contains(m.host())) {
+            breaks = "it does not reach datastore(s) " + String.join(", ", r.spec().datastores());
+        }
         if (breaks != null) {
             String why = "cannot move to " + m.host() + ": " + breaks;
             leadership.leaderWrite(vr, r.withMove(null).withPhase(r.phase(), why), List.of(), Kind.ADMIN, m.host(),

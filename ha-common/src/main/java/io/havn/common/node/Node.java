@@ -41,6 +41,7 @@ public final class Node {
     private final NodeContext c;
     final Peers peers;
     private final Signals signals;
+    private final Datastores datastores;
     final Liveness liveness;
     final HostAgent agent;
     final Manager manager;
@@ -68,8 +69,9 @@ public final class Node {
         peers = new Peers(identity.id(), identity.incarnation(), settings);
         // each part gets the others only as the calls it needs, bound to the part when called
         signals = new Signals(settings);
-        liveness = new Liveness(c, peers, signals, this::selfUnconfirmedMs);
-        agent = new HostAgent(c, liveness::majorityLost, this::sessionEnded);
+        datastores = new Datastores(c);
+        liveness = new Liveness(c, peers, signals, datastores, this::selfUnconfirmedMs);
+        agent = new HostAgent(c, liveness::majorityLost, this::sessionEnded, datastores);
         admin = new AdminHandler(c, liveness, agent, this::evictAll);
         manager = new Manager(c, liveness, agent, admin);
     }
@@ -155,6 +157,10 @@ public final class Node {
             agent.onStopping(e.requestId(), e.windowMs(), e.hostShutdown(), this::stop); // announced: nothing more changes here
         } else if (event instanceof NodeEvent.SignalReceived e) {
             signals.received(e.signal(), now);
+        } else if (event instanceof NodeEvent.StorageRound e) {
+            agent.onStorageRound(e, now);
+        } else if (event instanceof NodeEvent.AgentPinged e) {
+            agent.onAgentPinged(e);
         } else if (event instanceof NodeEvent.SessionStarted e) {
             agent.onSessionStarted(e.session(), e.timeoutMs());
         } else if (event instanceof NodeEvent.SessionEnded e) {
@@ -180,6 +186,7 @@ public final class Node {
             if (e.record() == null) {
                 peers.remove(e.host());
                 signals.remove(e.host());
+                datastores.remove(e.host());
             } else {
                 peers.add(e.host(), now);
             }
@@ -226,7 +233,11 @@ public final class Node {
             peers.sendAll(c::emit, now, c.view().epoch(), agent.unconfirmedMs(now), agent.frozen());
         }
         liveness.tick(now);
+        datastores.checkShared(now);
         manager.tick(now);
+        if (manager.active()) {
+            datastores.checkCluster();
+        }
         admin.tick(now);
         scheduleTick();
         return c.drain();

@@ -1,6 +1,9 @@
 package io.havn.common.node;
 
 import io.havn.common.model.DesiredState;
+import io.havn.common.model.HostId;
+import io.havn.common.model.HostRecord;
+import io.havn.common.model.StorageErrorPolicy;
 import io.havn.common.model.Versioned;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmPhase;
@@ -45,12 +48,35 @@ final class Reconciler {
     private final Map<VmId, ArrayDeque<Long>> localRestarts = new HashMap<>();
     /** VMs this host refuses to start (their spec fails its domain policy) while it writes so. */
     private final Set<VmId> refusing = new HashSet<>();
+    /** This host's storage heartbeat: whether it reaches a paused guest's storage again. */
+    private final Datastores datastores;
+    /**
+     * VMs whose copy this host destroys to let them go ({@link #leave}): once no copy runs here, their
+     * record is written in this phase with this reason, never before.
+     */
+    private final Map<VmId, Leaving> leaving = new HashMap<>();
+    /** Guests paused here on a storage error, and what was done about them. */
+    private final Map<VmId, StoragePause> storagePaused = new HashMap<>();
 
-    Reconciler(NodeContext context, LeaseKeeper lease, LocalDomains local, HostRegistration registration) {
+    private record Leaving(VmPhase phase, String why) { }
+
+    private static final class StoragePause {
+        final long pausedAt;
+        long lastResume = Long.MIN_VALUE;
+        boolean waitingSaid;
+
+        StoragePause(long pausedAt) {
+            this.pausedAt = pausedAt;
+        }
+    }
+
+    Reconciler(NodeContext context, LeaseKeeper lease, LocalDomains local, HostRegistration registration,
+               Datastores datastores) {
         this.n = context;
         this.lease = lease;
         this.local = local;
         this.registration = registration;
+        this.datastores = datastores;
     }
 
     void shuttingDown(ShuttingDown s) {
@@ -81,6 +107,9 @@ final class Reconciler {
         VmRecord r = vr.value();
         DomainState state = local.state(vm);
         long now = n.now();
+        if (state != DomainState.PAUSED_STORAGE) {
+            storagePaused.remove(vm);
+        }
         if (!lease.registered()) {
             return; // without a session the view may be incomplete: keep what runs, under the inherited lease
         }
@@ -113,6 +142,9 @@ final class Reconciler {
         if (shutdown != null && shutdown.stopping() && r.phase() != VmPhase.MIGRATING) {
             return; // the host shutdown stops its VMs and writes their records (a migration ends first)
         }
+        if (r.phase() != VmPhase.RUNNING) {
+            leaving.remove(vm); // the record moved on (stopped, moved, written): nothing left to report
+        }
         if (n.self().equals(r.owner())) {
             reconcileOwned(vr, state);
         } else {
@@ -136,10 +168,20 @@ final class Reconciler {
                 }
             }
             case RUNNING -> {
-                if (stop) {
+                Leaving l = leaving.get(vm);
+                if (l != null) {
+                    if (here) {
+                        local.destroy(vm); // a destroy that failed: again, before the record may say anything
+                    } else {
+                        // no copy runs here any more: only now may the record let another host start it
+                        hostWrite(vr, r.withPhase(l.phase(), l.why()), () -> leaving.remove(vm));
+                    }
+                } else if (stop) {
                     stopOwned(vr, here);
                 } else if (state == DomainState.PAUSED) {
                     local.op(vm, Hypervisor.Op.RESUME, new Effect.Resume(vm));
+                } else if (state == DomainState.PAUSED_STORAGE) {
+                    pausedOnStorage(vr);
                 } else if (!here) {
                     boolean crashed = local.crashed(vm);
                     boolean departing = shutdown != null && shutdown.departing();
@@ -178,6 +220,101 @@ final class Reconciler {
                 }
             }
         }
+    }
+
+    /**
+     * Lets {@code vm} go from this host: destroys its copy here, and only once none runs writes its
+     * record in {@code phase} with {@code why} (the owner's own report, bound to its live session). A
+     * guest given up by its monitor ({@code ERROR}), or one paused on a storage error that another host
+     * may run ({@code NOT_RUNNING}): either way no second copy can start before this one is gone.
+     */
+    void leave(VmId vm, VmPhase phase, String why) {
+        leaving.put(vm, new Leaving(phase, why));
+        n.decide(phase == VmPhase.ERROR ? Kind.ERROR : Kind.NOT_RUNNING, vm, null, why);
+        if (local.state(vm) != null && local.inFlight(vm) != Hypervisor.Op.DESTROY) {
+            local.destroy(vm);
+        }
+    }
+
+    /**
+     * A guest its owner holds paused on a disk I/O error, handled by its {@code StorageErrorPolicy}:
+     * <ul>
+     * <li>{@code resume}: resumed once its storage answers again, i.e. a storage heartbeat round on
+     * each of its datastores succeeded after it paused; for a VM whose datastores this host does not
+     * heartbeat on, tried every {@code storageResumeRetryMs} (a guest whose storage still fails pauses
+     * again at its next I/O);
+     * <li>{@code leave-paused}: left for an operator;
+     * <li>{@code restart-elsewhere}: while another live host reaches all its datastores (its host
+     * record says so), the copy here is destroyed and, once it is gone, the record says not running,
+     * so that the leader restarts it there; while no other host does, it is resumed here as with
+     * {@code resume}.
+     * </ul>
+     */
+    private void pausedOnStorage(Versioned<VmRecord> vr) {
+        VmRecord r = vr.value();
+        VmId vm = r.id();
+        long now = n.now();
+        StoragePause p = storagePaused.get(vm);
+        StorageErrorPolicy policy = r.spec().storageErrorPolicy();
+        if (p == null) {
+            p = new StoragePause(now);
+            storagePaused.put(vm, p);
+            n.decide(Kind.STORAGE_PAUSED, vm, null, "paused on a disk I/O error"
+                    + (r.spec().datastores().isEmpty() ? "" : " (datastores " + String.join(", ", r.spec().datastores()) + ")")
+                    + "; policy " + policy.word());
+        }
+        if (policy == StorageErrorPolicy.LEAVE_PAUSED) {
+            return;
+        }
+        if (policy == StorageErrorPolicy.RESTART_ELSEWHERE && !r.spec().datastores().isEmpty()) {
+            HostId other = otherHostReaching(r.spec().datastores());
+            if (other != null) {
+                leave(vm, VmPhase.NOT_RUNNING, "paused on a storage error here; " + other + " reaches "
+                        + String.join(", ", r.spec().datastores()) + ": destroyed here to restart elsewhere");
+                return;
+            }
+            if (!p.waitingSaid) {
+                p.waitingSaid = true;
+                n.decide(Kind.STORAGE_PAUSED, vm, null, "no other host reaches " + String.join(", ", r.spec().datastores())
+                        + ": kept here, resumed once the storage answers");
+            }
+        }
+        Boolean reach = datastores.reaches(r.spec().datastores());
+        if (Boolean.FALSE.equals(reach)) {
+            return; // its storage does not answer here yet
+        }
+        if (Boolean.TRUE.equals(reach)) {
+            for (String d : r.spec().datastores()) {
+                if (datastores.lastOk(d) <= p.pausedAt) {
+                    return; // no round has succeeded since it paused
+                }
+            }
+        }
+        if (p.lastResume != Long.MIN_VALUE && now - p.lastResume < Peers.ms(n.settings().storageResumeRetryMs())) {
+            return;
+        }
+        p.lastResume = now;
+        n.decide(Kind.RESUME, vm, null, Boolean.TRUE.equals(reach) ? "its storage answers again"
+                : "trying again whether its storage answers");
+        local.op(vm, Hypervisor.Op.RESUME, new Effect.Resume(vm));
+    }
+
+    /** A live host other than this one whose record says it reaches all of {@code names} now, or null. */
+    private HostId otherHostReaching(List<String> names) {
+        for (HostId h : n.view().hostIds()) {
+            if (h.equals(n.self()) || n.view().liveSession(h) == 0) {
+                continue;
+            }
+            Versioned<HostRecord> hr = n.view().host(h);
+            if (hr == null || hr.value().datastores() == null || hr.value().inMaintenance()
+                    || hr.value().shutdown() != null && hr.value().shuttingDown(n.view().liveSession(h))) {
+                continue;
+            }
+            if (hr.value().reaches(names)) {
+                return h;
+            }
+        }
+        return null;
     }
 
     /** The operator stopped an owned VM: shut its copy down, or, with none here, record it stopped. */
@@ -268,6 +405,8 @@ final class Reconciler {
                     DomainState now = local.state(vm);
                     if (now == DomainState.RUNNING) {
                         n.decide(Kind.ADOPT, vm, null, "already running here");
+                    } else if (now == DomainState.PAUSED_STORAGE) {
+                        n.decide(Kind.ADOPT, vm, null, "here, paused on a storage error: its policy decides");
                     } else if (now == DomainState.PAUSED) {
                         local.op(vm, Hypervisor.Op.RESUME, new Effect.Resume(vm));
                     } else {

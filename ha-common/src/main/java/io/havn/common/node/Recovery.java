@@ -346,7 +346,7 @@ final class Recovery {
         for (Pending p : pending) {
             VmRecord r = p.vr().value();
             byVm.put(r.id(), p);
-            Set<HostId> excluded = p.excluded();
+            Set<HostId> excluded = n.view().excludedFor(r.spec(), p.excluded());
             if (p.avoid() != null) {
                 excluded = new HashSet<>(excluded);
                 excluded.add(p.avoid());
@@ -365,7 +365,7 @@ final class Recovery {
             VmRecord r = p.vr().value();
             if (p.avoid() != null && !chosen.containsKey(r.id())) {
                 retry.add(new Placement.Request(r.id(), r.spec().priority(), r.spec().cpus(), r.spec().memoryMiB(),
-                        p.excluded(), p.preferred()));
+                        n.view().excludedFor(r.spec(), p.excluded()), p.preferred()));
             }
         }
         if (!retry.isEmpty()) {
@@ -395,6 +395,11 @@ final class Recovery {
             if (h == null) {
                 String why = unplaced.getOrDefault(vm, "no eligible host has " + r.spec().cpus() + " cpus and "
                         + r.spec().memoryMiB() + " MiB free");
+                Set<HostId> unreaching = n.view().notReaching(r.spec().datastores());
+                if (!unreaching.isEmpty()) {
+                    why += "; " + unreaching.size() + " host(s) do not reach datastore(s) "
+                            + String.join(", ", r.spec().datastores());
+                }
                 List<String> blockedBy = rulesOf.getOrDefault(vm, List.of());
                 if (!blockedBy.isEmpty() && !why.equals(ruleSaid.put(vm, why))) {
                     for (String rule : blockedBy) {

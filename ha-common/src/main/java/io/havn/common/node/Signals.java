@@ -24,11 +24,34 @@ final class Signals {
         }
     }
 
-    private final Settings settings;
+    /** How long a signal counts after it arrived. */
+    private final long timeoutMs;
+    /** What the signal is, in the reasons {@link #alive} gives ("its signal", "its storage heartbeat on d"). */
+    private final String what;
     private final Map<HostId, Last> last = new HashMap<>();
 
+    /** The signal senders' signals, counting for a heartbeat timeout. */
     Signals(Settings settings) {
-        this.settings = settings;
+        this(settings.heartbeatTimeoutMs(), "its signal");
+    }
+
+    Signals(long timeoutMs, String what) {
+        this.timeoutMs = timeoutMs;
+        this.what = what;
+    }
+
+    /**
+     * Takes {@code s} as arriving now whatever the last one said (its source judged it new: a
+     * storage slot's counter advanced).
+     */
+    void advanced(HostSignal s, long now) {
+        Last l = last.get(s.from());
+        if (l == null) {
+            last.put(s.from(), new Last(s, now));
+        } else {
+            l.signal = s;
+            l.arrival = now;
+        }
     }
 
     /** Takes a signal; returns false if it was ignored (not after the last one taken from its host). */
@@ -70,15 +93,15 @@ final class Signals {
      */
     String alive(HostId h, long now) {
         Last l = last.get(h);
-        if (l == null || now - l.arrival >= Peers.ms(settings.heartbeatTimeoutMs())) {
+        if (l == null || now - l.arrival >= Peers.ms(timeoutMs)) {
             return null;
         }
         HostSignal s = l.signal;
         return switch (s.guard()) {
-            case RELEASED -> "its signal says it runs and guards no HA VM";
+            case RELEASED -> what + " says it runs and guards no HA VM";
             case ARMED -> {
                 long left = l.arrival + Peers.ms(s.remainingMs()) - now;
-                yield left > 0 ? "its signal says it runs, its watchdog armed for another " + left / 1_000_000L + " ms"
+                yield left > 0 ? what + " says it runs, its watchdog armed for another " + left / 1_000_000L + " ms"
                         : null;
             }
             case LAPSED -> null;

@@ -26,8 +26,9 @@ class VmPhaseTableTest {
     }
 
     @Test
-    void onlyAFailedStartLeadsToErrorAndOnlyAMoveToReleased() {
-        assertEquals(EnumSet.of(VmPhase.START_FAILED, VmPhase.ERROR), leadingTo(VmPhase.ERROR));
+    void onlyAFailedStartOrAGuestGivenUpLeadsToErrorAndOnlyAMoveToReleased() {
+        // a failed start the leader gives up on; a running guest its owner's monitor gave up on
+        assertEquals(EnumSet.of(VmPhase.START_FAILED, VmPhase.RUNNING, VmPhase.ERROR), leadingTo(VmPhase.ERROR));
         assertEquals(EnumSet.of(VmPhase.MIGRATING, VmPhase.RELOCATING, VmPhase.RELEASED), leadingTo(VmPhase.RELEASED));
     }
 
