@@ -60,9 +60,15 @@ final class Reconciler {
 
     private record Leaving(VmPhase phase, String why) { }
 
+    /**
+     * When this host last resumed each guest it held paused on a storage error: kept while the guest
+     * runs, so that one whose storage still fails (it pauses again at its next I/O) is resumed at most
+     * once per {@code storageResumeRetryMs}.
+     */
+    private final Map<VmId, Long> lastStorageResume = new HashMap<>();
+
     private static final class StoragePause {
         final long pausedAt;
-        long lastResume = Long.MIN_VALUE;
         boolean waitingSaid;
 
         StoragePause(long pausedAt) {
@@ -130,6 +136,7 @@ final class Reconciler {
             return;
         }
         if (!r.names(n.self(), session)) {
+            lastStorageResume.remove(vm);
             if (state != null && LocalDomains.holds(state) && local.inFlight(vm) == null) {
                 n.decide(Kind.DESTROY_UNOWNED, vm, r.owner(), "the record names " + r.owner() + ", not this host");
                 local.destroy(vm);
@@ -290,10 +297,11 @@ final class Reconciler {
                 }
             }
         }
-        if (p.lastResume != Long.MIN_VALUE && now - p.lastResume < Peers.ms(n.settings().storageResumeRetryMs())) {
+        Long last = lastStorageResume.get(vm);
+        if (last != null && now - last < Peers.ms(n.settings().storageResumeRetryMs())) {
             return;
         }
-        p.lastResume = now;
+        lastStorageResume.put(vm, now);
         n.decide(Kind.RESUME, vm, null, Boolean.TRUE.equals(reach) ? "its storage answers again"
                 : "trying again whether its storage answers");
         local.op(vm, Hypervisor.Op.RESUME, new Effect.Resume(vm));
