@@ -394,4 +394,17 @@ final class ClusterView {
         out.addAll(off);
         return out;
     }
+
+    /**
+     * For a VM on datastores, the check a write placing it on {@code h} carries: {@code h}'s host
+     * record as this view saw it when it judged that {@code h} reaches them, so that a placement
+     * never lands on a host whose record has since said it lost one (none for a VM on no datastore).
+     */
+    List<io.havn.common.port.CoordOp> reachChecks(VmSpec spec, HostId h) {
+        Versioned<HostRecord> hr = host(h);
+        if (spec.datastores().isEmpty() || hr == null) {
+            return List.of();
+        }
+        return List.of(new io.havn.common.port.CoordOp.CheckHost(h, hr.version()));
+    }
 }

@@ -104,8 +104,10 @@ final class Datastores {
             }
         }
         Map<HostId, Slot> seen = slots.computeIfAbsent(d, k -> new HashMap<>());
+        // a host that self-fences at its lease's end says so (released) in its next slot, up to two
+        // intervals later: its armed deadline counts that much longer, or it would be fenced meanwhile
         Signals signals = beats.computeIfAbsent(d, k -> new Signals(n.settings().storageTimeoutMs(),
-                "its storage heartbeat on " + k));
+                2 * n.settings().storageIntervalMs(), "its storage heartbeat on " + k));
         for (HostSignal s : e.slots()) {
             if (s.from().equals(n.self())) {
                 continue;

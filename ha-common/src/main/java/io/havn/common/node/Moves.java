@@ -170,7 +170,7 @@ final class Moves {
         free.put(target, free.get(target).minus(r.spec().cpus(), r.spec().memoryMiB()));
         long s = eligible.get(target);
         d.underWay = true;
-        leadership.leaderWrite(vr, r.migratingTo(target, s), List.of(new CoordOp.CheckSessionLive(target, s)),
+        leadership.leaderWrite(vr, r.migratingTo(target, s), withReach(r, target, new CoordOp.CheckSessionLive(target, s)),
                 Kind.MIGRATE, target, "draining " + r.owner() + (owner.value().inMaintenance() ? " (maintenance)" : " (shutting down)")
                         + (d.failures == 0 ? "" : ", attempt " + (d.failures + 1)));
         return true;
@@ -246,7 +246,7 @@ final class Moves {
         failbackNotBefore.put(r.id(), now + Peers.ms(FAILBACK_WAIT_MS));
         free.put(target, free.get(target).minus(r.spec().cpus(), r.spec().memoryMiB()));
         long s = better.get(target);
-        leadership.leaderWrite(vr, r.migratingTo(target, s), List.of(new CoordOp.CheckSessionLive(target, s)),
+        leadership.leaderWrite(vr, r.migratingTo(target, s), withReach(r, target, new CoordOp.CheckSessionLive(target, s)),
                 Kind.MIGRATE, target, "failback to a more preferred host (rules "
                         + String.join(", ", plan.rules().getOrDefault(r.id(), List.of())) + ")");
         return true;
@@ -300,11 +300,22 @@ final class Moves {
         free.put(m.host(), c.minus(r.spec().cpus(), r.spec().memoryMiB()));
         if (m.live()) {
             leadership.leaderWrite(vr, r.withMove(null).migratingTo(m.host(), s),
-                    List.of(new CoordOp.CheckSessionLive(m.host(), s)), Kind.MIGRATE, m.host(), "operator request");
+                    withReach(r, m.host(), new CoordOp.CheckSessionLive(m.host(), s)), Kind.MIGRATE, m.host(), "operator request");
             return true;
         }
         leadership.leaderWrite(vr, r.withPhase(VmPhase.RELOCATING, "cold relocation to " + m.host()), List.of(),
                 Kind.RELOCATE, m.host(), "operator request");
         return false;
+    }
+
+    /** {@code live}, and the check that {@code target} still reaches the VM's datastores as the view saw it. */
+    private List<CoordOp> withReach(VmRecord r, HostId target, CoordOp live) {
+        List<CoordOp> reach = n.view().reachChecks(r.spec(), target);
+        if (reach.isEmpty()) {
+            return List.of(live);
+        }
+        List<CoordOp> out = new ArrayList<>(reach);
+        out.add(0, live);
+        return out;
     }
 }

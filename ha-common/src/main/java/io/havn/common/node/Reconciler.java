@@ -251,10 +251,11 @@ final class Reconciler {
      * heartbeat on, tried every {@code storageResumeRetryMs} (a guest whose storage still fails pauses
      * again at its next I/O);
      * <li>{@code leave-paused}: left for an operator;
-     * <li>{@code restart-elsewhere}: while another live host reaches all its datastores (its host
-     * record says so), the copy here is destroyed and, once it is gone, the record says not running,
-     * so that the leader restarts it there; while no other host does, it is resumed here as with
-     * {@code resume}.
+     * <li>{@code restart-elsewhere}: once this host counts its datastores lost and has waited a
+     * storage timeout and two intervals since the pause (a datastore down for everybody is counted
+     * lost by every host by then), while another live host's record says it reaches them all, the
+     * copy here is destroyed and, once it is gone, the record says not running, so that the leader
+     * restarts it there; while no other host does, it is resumed here as with {@code resume}.
      * </ul>
      */
     private void pausedOnStorage(Versioned<VmRecord> vr) {
@@ -274,13 +275,19 @@ final class Reconciler {
             return;
         }
         if (policy == StorageErrorPolicy.RESTART_ELSEWHERE && !r.spec().datastores().isEmpty()) {
-            HostId other = otherHostReaching(r.spec().datastores());
+            // only once this host has itself counted its storage lost, and a while after: a datastore down
+            // for everybody is counted lost by every host within about the same storage timeout, so by
+            // then no host that lost it too still claims to reach it
+            long settle = n.settings().storageTimeoutMs() + 2 * n.settings().storageIntervalMs();
+            boolean settled = Boolean.FALSE.equals(datastores.reaches(r.spec().datastores()))
+                    && now - p.pausedAt >= Peers.ms(settle);
+            HostId other = settled ? otherHostReaching(r.spec().datastores()) : null;
             if (other != null) {
                 leave(vm, VmPhase.NOT_RUNNING, "paused on a storage error here; " + other + " reaches "
                         + String.join(", ", r.spec().datastores()) + ": destroyed here to restart elsewhere");
                 return;
             }
-            if (!p.waitingSaid) {
+            if (settled && !p.waitingSaid) {
                 p.waitingSaid = true;
                 n.decide(Kind.STORAGE_PAUSED, vm, null, "no other host reaches " + String.join(", ", r.spec().datastores())
                         + ": kept here, resumed once the storage answers");

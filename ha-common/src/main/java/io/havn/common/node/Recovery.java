@@ -415,6 +415,7 @@ final class Recovery {
             long s = eligible.get(h);
             List<CoordOp> checks = new ArrayList<>(p.proof());
             checks.add(new CoordOp.CheckSessionLive(h, s));
+            checks.addAll(n.view().reachChecks(r.spec(), h));
             VmRecord next = r.placedOn(h, s, p.startFailures(), p.failedHosts());
             if (r.move() != null && r.move().host().equals(h)) {
                 next = next.withMove(null);

@@ -28,15 +28,21 @@ final class Signals {
     private final long timeoutMs;
     /** What the signal is, in the reasons {@link #alive} gives ("its signal", "its storage heartbeat on d"). */
     private final String what;
+    /**
+     * How long past an armed deadline the signal still counts: the next signal, which says whether the
+     * host self-fenced in time (released) or not (lapsed), may come that much later.
+     */
+    private final long slackMs;
     private final Map<HostId, Last> last = new HashMap<>();
 
     /** The signal senders' signals, counting for a heartbeat timeout. */
     Signals(Settings settings) {
-        this(settings.heartbeatTimeoutMs(), "its signal");
+        this(settings.heartbeatTimeoutMs(), 0, "its signal");
     }
 
-    Signals(long timeoutMs, String what) {
+    Signals(long timeoutMs, long slackMs, String what) {
         this.timeoutMs = timeoutMs;
+        this.slackMs = slackMs;
         this.what = what;
     }
 
@@ -100,7 +106,7 @@ final class Signals {
         return switch (s.guard()) {
             case RELEASED -> what + " says it runs and guards no HA VM";
             case ARMED -> {
-                long left = l.arrival + Peers.ms(s.remainingMs()) - now;
+                long left = l.arrival + Peers.ms(s.remainingMs() + slackMs) - now;
                 yield left > 0 ? what + " says it runs, its watchdog armed for another " + left / 1_000_000L + " ms"
                         : null;
             }

@@ -47,9 +47,10 @@ class GuestsAndStorageTest {
             if (advancing) {
                 seq++;
             }
-            int left = (int) Math.max(1, remainingMs - t);
+            int left = (int) (remainingMs - t); // past its deadline the petter stops: its watchdog lapsed
             rig.driver.handle(new NodeEvent.StorageRound(DS, true, null, List.of(
-                    new HostSignal(NODE2, 1, seq, HostSignal.Guard.ARMED, left),
+                    left > 0 ? new HostSignal(NODE2, 1, seq, HostSignal.Guard.ARMED, left)
+                            : new HostSignal(NODE2, 1, seq, HostSignal.Guard.LAPSED, 0),
                     new HostSignal(NODE1, 1, t, HostSignal.Guard.RELEASED, 0))));
             rig.passMs(1_000, "node3");
         }
@@ -267,8 +268,11 @@ class GuestsAndStorageTest {
         assertFalse(rig.called("destroy a"), "no other host is known to reach vmstore: kept here\n" + rig.trail());
         rig.host(new HostRecord(NODE2, OneNodeRig.CAPACITY, null, null, HostAdminState.ACTIVE, false)
                 .withDatastores(Map.of(DS, true)), 1);
+        rig.passMs(4_000, "node2", "node3");
+        assertFalse(rig.called("destroy a"), "not before a storage timeout and two intervals since the pause: "
+                + "node2's record may lag a loss it shares\n" + rig.trail());
         rig.holdWrites = true;
-        rig.passMs(200, "node2", "node3");
+        rig.passMs(3_000, "node2", "node3");
         assertTrue(rig.called("destroy a"), "node2 reaches vmstore: the copy here goes\n" + rig.trail());
         int destroyAt = rig.calls.indexOf("destroy a");
         assertTrue(rig.writes.stream().noneMatch(w -> w.stream().anyMatch(op -> op instanceof CoordOp.PutVm p

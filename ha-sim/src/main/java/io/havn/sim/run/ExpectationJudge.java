@@ -65,6 +65,10 @@ final class ExpectationJudge {
             return ScenarioRunner.phase(world, x.vm()) == VmPhase.ERROR;
         } else if (f instanceof Fact.Recovering x) {
             return ScenarioRunner.phase(world, x.vm()) == VmPhase.RECOVERING;
+        } else if (f instanceof Fact.Paused x) {
+            return !world.storagePausedOn(new VmId(x.vm())).isEmpty();
+        } else if (f instanceof Fact.Boots x) {
+            return world.boots(new VmId(x.vm())) == x.count();
         } else if (f instanceof Fact.Frozen x) {
             return ScenarioRunner.phase(world, x.vm()) == VmPhase.FROZEN;
         } else if (f instanceof Fact.Apart x) {

@@ -61,8 +61,14 @@ public final class ScenarioRunner {
             world.addHost(h.getKey(), h.getValue(), scenario.fencing() == Fencing.DEVICE);
         }
         world.listen(new Recorder());
+        for (String d : scenario.datastores()) {
+            world.addDatastore(d);
+        }
         for (VmDecl v : scenario.vms().values()) {
             world.addVm(ScenarioParser.spec(v), v.host());
+            if (!v.agentChannel()) {
+                world.noAgentChannel(new VmId(v.name()));
+            }
         }
         if (!scenario.placement().isEmpty()) {
             world.seedPlacement(scenario.placement());
@@ -268,6 +274,14 @@ public final class ScenarioRunner {
             world.signal(x.host(), x.on());
         } else if (c instanceof Command.Shutdown x) {
             world.shutdown(x.host(), x.backAfterMs());
+        } else if (c instanceof Command.StoragePath x) {
+            world.storagePath(x.host(), x.datastore(), x.lost());
+        } else if (c instanceof Command.Datastore x) {
+            world.datastore(x.datastore(), x.down());
+        } else if (c instanceof Command.GuestHang x) {
+            world.guestHang(new VmId(x.vm()), x.forever());
+        } else if (c instanceof Command.GuestUnhang x) {
+            world.guestUnhang(new VmId(x.vm()));
         } else {
             admin(c);
         }

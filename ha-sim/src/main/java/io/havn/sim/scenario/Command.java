@@ -651,4 +651,53 @@ public sealed interface Command {
             throw new IllegalArgumentException("count must be >= 1, got " + times);
         }
     }
+
+    /** The host loses its path to the datastore ({@code lost}), or gets it back. */
+    record StoragePath(HostId host, String datastore, boolean lost) implements Command {
+        public StoragePath {
+            Objects.requireNonNull(host, "host");
+            Objects.requireNonNull(datastore, "datastore");
+        }
+
+        @Override
+        public String text() {
+            return (lost ? "storage-lost " : "storage-back ") + host + " " + datastore;
+        }
+    }
+
+    /** The datastore stops answering every host ({@code down}), or answers again. */
+    record Datastore(String datastore, boolean down) implements Command {
+        public Datastore {
+            Objects.requireNonNull(datastore, "datastore");
+        }
+
+        @Override
+        public String text() {
+            return (down ? "datastore-down " : "datastore-up ") + datastore;
+        }
+    }
+
+    /** The guest hangs: its agent stops answering; {@code forever}: a reset does not cure it. */
+    record GuestHang(String vm, boolean forever) implements Command {
+        public GuestHang {
+            Names.vm(vm);
+        }
+
+        @Override
+        public String text() {
+            return "guest-hang " + vm + (forever ? " forever" : "");
+        }
+    }
+
+    /** The hung guest answers again by itself. */
+    record GuestUnhang(String vm) implements Command {
+        public GuestUnhang {
+            Names.vm(vm);
+        }
+
+        @Override
+        public String text() {
+            return "guest-unhang " + vm;
+        }
+    }
 }

@@ -60,6 +60,21 @@ public final class Commands {
                 a -> new Command.ClockStep(HostId.of(a[1]), signedMs(a[2]))));
         host("fence-fail", Command.FenceFail::new);
         SYNTAX.put("signal", new Syntax("signal HOST on|off", 2, a -> new Command.Signal(HostId.of(a[1]), onOff(a[2]))));
+        SYNTAX.put("storage-lost", new Syntax("storage-lost HOST DATASTORE", 2,
+                a -> new Command.StoragePath(HostId.of(a[1]), datastore(a[2]), true)));
+        SYNTAX.put("storage-back", new Syntax("storage-back HOST DATASTORE", 2,
+                a -> new Command.StoragePath(HostId.of(a[1]), datastore(a[2]), false)));
+        SYNTAX.put("datastore-down", new Syntax("datastore-down DATASTORE", 1,
+                a -> new Command.Datastore(datastore(a[1]), true)));
+        SYNTAX.put("datastore-up", new Syntax("datastore-up DATASTORE", 1,
+                a -> new Command.Datastore(datastore(a[1]), false)));
+        SYNTAX.put("guest-hang", new Syntax("guest-hang VM [forever]", -1, a -> {
+            if (a.length < 2 || a.length > 3 || a.length == 3 && !a[2].equals("forever")) {
+                throw new IllegalArgumentException("expected guest-hang VM [forever]");
+            }
+            return new Command.GuestHang(a[1], a.length == 3);
+        }));
+        vm("guest-unhang", Command.GuestUnhang::new);
         SYNTAX.put("migrate", new Syntax("migrate VM HOST", 2, a -> new Command.Migrate(a[1], HostId.of(a[2]))));
         SYNTAX.put("relocate", new Syntax("relocate VM HOST", 2, a -> new Command.Relocate(a[1], HostId.of(a[2]))));
         SYNTAX.put("maintenance", new Syntax("maintenance HOST on|off", 2,
@@ -105,6 +120,13 @@ public final class Commands {
             }
             return new Command.WhatIf(hosts);
         }));
+    }
+
+    private static String datastore(String name) {
+        if (!io.havn.common.model.VmSpec.DATASTORE_NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("'" + name + "' is not a datastore name");
+        }
+        return name;
     }
 
     private static Command admission(String[] a) {

@@ -15,7 +15,7 @@ import java.util.List;
 public final class Expectations {
     private static final String FACTS = "V running | V running on H1|H2 | V running not on H1|H2 | V stopped | V error"
             + " | V recovering | V frozen | V downtime <= DURATION | V apart V2 | V with V2 | V on-group G | H fenced | H live"
-            + " | H maintenance | leader H | leader not H";
+            + " | H maintenance | leader H | leader not H | V paused | V boots N";
 
     private Expectations() { }
 
@@ -90,6 +90,11 @@ public final class Expectations {
                     case "with" -> new Fact.With(subject, t[2]);
                     default -> new Fact.OnGroup(subject, t[2]);
                 };
+            case "boots":
+                if (t.length == 3 && t[2].matches("[0-9]{1,6}")) {
+                    return new Fact.Boots(subject, Integer.parseInt(t[2]));
+                }
+                throw bad(text);
             case "downtime":
                 if (t.length == 4 && t[2].equals("<=")) {
                     return new Fact.Downtime(subject, Durations.parseMs(t[3]));
@@ -106,6 +111,7 @@ public final class Expectations {
             case "error" -> new Fact.InError(subject);
             case "recovering" -> new Fact.Recovering(subject);
             case "frozen" -> new Fact.Frozen(subject);
+            case "paused" -> new Fact.Paused(subject);
             case "fenced" -> new Fact.Fenced(HostId.of(subject));
             case "live" -> new Fact.Live(HostId.of(subject));
             case "maintenance" -> new Fact.InMaintenance(HostId.of(subject));

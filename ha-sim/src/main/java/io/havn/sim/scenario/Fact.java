@@ -215,4 +215,31 @@ public sealed interface Fact {
             return "leader not " + host;
         }
     }
+
+    /** The VM is held paused on a storage error (a disk I/O error) on some host. */
+    record Paused(String vm) implements Fact {
+        public Paused {
+            Names.vm(vm);
+        }
+
+        @Override
+        public String text() {
+            return vm + " paused";
+        }
+    }
+
+    /** The guest booted exactly {@code count} times since the run began (starts anywhere, and resets). */
+    record Boots(String vm, int count) implements Fact {
+        public Boots {
+            Names.vm(vm);
+            if (count < 0) {
+                throw new IllegalArgumentException("negative boot count " + count);
+            }
+        }
+
+        @Override
+        public String text() {
+            return vm + " boots " + count;
+        }
+    }
 }

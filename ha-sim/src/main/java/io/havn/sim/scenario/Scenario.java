@@ -23,7 +23,7 @@ import java.util.Objects;
 public record Scenario(String name, String description, long seed, HostId leader, Fencing fencing,
         Map<HostId, HostCapacity> hosts, Map<String, VmDecl> vms, Map<String, Object> settings,
         List<TimelineEntry> timeline, List<Expectation> expectations, long runForMs, long zkMaxSessionTimeoutMs,
-        PlacementPolicy placement) {
+        PlacementPolicy placement, List<String> datastores) {
 
     public static final long DEFAULT_SEED = 1;
     public static final HostCapacity DEFAULT_HOST_CAPACITY = new HostCapacity(32, 131_072);
@@ -45,8 +45,18 @@ public record Scenario(String name, String description, long seed, HostId leader
                 zkMaxSessionTimeoutMs, PlacementPolicy.EMPTY);
     }
 
+    /** A scenario with no shared datastore. */
+    public Scenario(String name, String description, long seed, HostId leader, Fencing fencing,
+            Map<HostId, HostCapacity> hosts, Map<String, VmDecl> vms, Map<String, Object> settings,
+            List<TimelineEntry> timeline, List<Expectation> expectations, long runForMs, long zkMaxSessionTimeoutMs,
+            PlacementPolicy placement) {
+        this(name, description, seed, leader, fencing, hosts, vms, settings, timeline, expectations, runForMs,
+                zkMaxSessionTimeoutMs, placement, List.of());
+    }
+
     public Scenario {
         Objects.requireNonNull(name, "name");
+        datastores = datastores == null ? List.of() : List.copyOf(datastores);
         if (zkMaxSessionTimeoutMs < 0) {
             throw new IllegalArgumentException("zkMaxSessionTimeout must be > 0, got " + zkMaxSessionTimeoutMs + " ms");
         }

@@ -11,11 +11,13 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
+import io.havn.common.model.GuestMonitor;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
 import io.havn.common.model.PlacementPolicy;
 import io.havn.common.model.Priority;
 import io.havn.common.model.Rule;
+import io.havn.common.model.StorageErrorPolicy;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmSpec;
 import io.havn.common.node.Settings;
@@ -87,9 +89,12 @@ import java.util.regex.Pattern;
 public final class ScenarioParser {
     /** The top-level keys of a scenario file, in canonical order. */
     public static final List<String> TOP_LEVEL_KEYS = List.of("name", "description", "seed", "leader", "fencing",
-            "hosts", "vms", "groups", "rules", "admission", "settings", "zkMaxSessionTimeout", "timeline", "expect", "runFor");
+            "hosts", "vms", "groups", "rules", "admission", "settings", "zkMaxSessionTimeout", "timeline", "expect", "runFor",
+            "datastores");
     private static final List<String> HOST_KEYS = List.of("cpus", "memoryMiB");
-    private static final List<String> VM_KEYS = List.of("host", "cpus", "memoryMiB", "priority", "ha", "disk");
+    private static final List<String> VM_KEYS = List.of("host", "cpus", "memoryMiB", "priority", "ha", "disk",
+            "datastores", "onStorageError", "guestMonitor", "agentChannel");
+    private static final List<String> MONITOR_KEYS = List.of("interval", "misses", "grace", "maxResets", "window");
     private static final List<String> ENTRY_KEYS = List.of("at", "do");
     private static final List<String> ADMISSION_KEYS = List.of("tolerate", "strict", "reserved");
     /** The keys of a rule mapping, by kind (id, kind and vms for every kind). */
@@ -138,6 +143,7 @@ public final class ScenarioParser {
         private final Set<String> ruleIds = new java.util.HashSet<>();
         /** Group and rule names the timeline and expectations use, checked once everything is read. */
         private final List<String[]> laterChecks = new ArrayList<>();
+        private final List<String> datastores = new ArrayList<>();
 
         Run(String source) {
             this.source = source;
@@ -175,6 +181,7 @@ public final class ScenarioParser {
             if (leaderText != null) {
                 leader = declaredHost(leaderText, "leader");
             }
+            datastores(root.get("datastores"));
             vms(root.get("vms"));
             PlacementPolicy placement = placement(root.get("groups"), root.get("rules"), root.get("admission"));
             Map<String, Object> settings = settings(root.get("settings"));
@@ -211,7 +218,7 @@ public final class ScenarioParser {
                 }
             }
             return new Scenario(name, description, seed, leader, fencing, hosts, vms, settings, timeline,
-                    expectations, runForMs, zkMax, placement);
+                    expectations, runForMs, zkMax, placement, datastores);
         }
 
         private JsonNode read(String yaml) {
@@ -330,7 +337,89 @@ public final class ScenarioParser {
                     throw fail(where + ".disk", "expected an absolute path of letters, digits, '.', '_', '-' and '/', "
                             + "got '" + disk + "'");
                 }
-                vms.put(name, new VmDecl(name, host, cpus, mem, priority, ha, disk));
+                List<String> onDatastores = new ArrayList<>();
+                JsonNode dsNode = spec.get("datastores");
+                if (present(dsNode)) {
+                    if (!dsNode.isArray()) {
+                        throw fail(where + ".datastores", "expected a list of datastore names, got " + kind(dsNode));
+                    }
+                    for (JsonNode d : dsNode) {
+                        String dn = d.asText();
+                        if (!datastores.contains(dn)) {
+                            throw fail(where + ".datastores", "no datastore '" + dn + "' in the datastores section"
+                                    + " (declared: " + (datastores.isEmpty() ? "none" : String.join(",", datastores)) + ")");
+                        }
+                        if (onDatastores.contains(dn)) {
+                            throw fail(where + ".datastores", "datastore '" + dn + "' listed twice");
+                        }
+                        onDatastores.add(dn);
+                    }
+                }
+                StorageErrorPolicy policy = null;
+                String policyText = optionalText(spec.get("onStorageError"), where + ".onStorageError");
+                if (policyText != null) {
+                    try {
+                        policy = StorageErrorPolicy.of(policyText);
+                    } catch (IllegalArgumentException x) {
+                        throw fail(where + ".onStorageError", x.getMessage());
+                    }
+                    if (policy == StorageErrorPolicy.RESTART_ELSEWHERE && onDatastores.isEmpty()) {
+                        throw fail(where + ".onStorageError", "restart-elsewhere needs the VM's datastores");
+                    }
+                }
+                GuestMonitor monitor = null;
+                JsonNode m = spec.get("guestMonitor");
+                if (present(m)) {
+                    if (m.isBoolean()) {
+                        monitor = m.booleanValue() ? GuestMonitor.defaults() : null;
+                    } else if (m.isObject()) {
+                        knownKeys(m, where + ".guestMonitor.", MONITOR_KEYS);
+                        GuestMonitor d = GuestMonitor.defaults();
+                        try {
+                            monitor = new GuestMonitor(
+                                    present(m.get("interval")) ? duration(m.get("interval"), where + ".guestMonitor.interval") : d.intervalMs(),
+                                    present(m.get("misses")) ? positiveInt(m.get("misses"), where + ".guestMonitor.misses") : d.misses(),
+                                    present(m.get("grace")) ? duration(m.get("grace"), where + ".guestMonitor.grace") : d.graceMs(),
+                                    present(m.get("maxResets")) ? (int) longValue(m.get("maxResets"), where + ".guestMonitor.maxResets") : d.maxResets(),
+                                    present(m.get("window")) ? duration(m.get("window"), where + ".guestMonitor.window") : d.windowMs());
+                        } catch (IllegalArgumentException x) {
+                            throw fail(where + ".guestMonitor", x.getMessage());
+                        }
+                    } else {
+                        throw fail(where + ".guestMonitor", "expected true, false or a mapping of "
+                                + String.join(", ", MONITOR_KEYS) + ", got " + kind(m));
+                    }
+                }
+                boolean agentChannel = true;
+                JsonNode ac = spec.get("agentChannel");
+                if (present(ac)) {
+                    if (!ac.isBoolean()) {
+                        throw fail(where + ".agentChannel", "expected true or false, got '" + ac.asText() + "'");
+                    }
+                    agentChannel = ac.booleanValue();
+                }
+                vms.put(name, new VmDecl(name, host, cpus, mem, priority, ha, disk, onDatastores, policy, monitor,
+                        agentChannel));
+            }
+        }
+
+        /** The shared datastores every host heartbeats on. */
+        private void datastores(JsonNode node) {
+            if (!present(node)) {
+                return;
+            }
+            if (!node.isArray()) {
+                throw fail("datastores", "expected a list of datastore names, got " + kind(node));
+            }
+            for (JsonNode d : node) {
+                String dn = d.asText();
+                if (!d.isTextual() || !VmSpec.DATASTORE_NAME.matcher(dn).matches()) {
+                    throw fail("datastores", "'" + dn + "' is not a datastore name (1-63 letters, digits, '.', '_', '-')");
+                }
+                if (datastores.contains(dn)) {
+                    throw fail("datastores", "datastore '" + dn + "' listed twice");
+                }
+                datastores.add(dn);
             }
         }
 
@@ -770,6 +859,9 @@ public final class ScenarioParser {
                     }
                 } else if (c.getName().equals("vm") || c.getName().equals("other")) {
                     vmRef((String) value, where, text);
+                } else if (c.getName().equals("datastore") && !datastores.contains((String) value)) {
+                    throw fail(where, "'" + text + "' names undeclared datastore '" + value + "'; declared: "
+                            + (datastores.isEmpty() ? "none" : String.join(", ", datastores)));
                 }
             }
         }
@@ -868,7 +960,8 @@ public final class ScenarioParser {
 
     /** The VM spec a scenario's VM is run with. */
     public static VmSpec spec(VmDecl v) {
-        return new VmSpec(new VmId(v.name()), v.name(), v.cpus(), v.memoryMiB(), v.priority(), v.ha(), v.domainXml());
+        return new VmSpec(new VmId(v.name()), v.name(), v.cpus(), v.memoryMiB(), v.priority(), v.ha(), v.domainXml(),
+                v.datastores(), v.onStorageError(), v.guestMonitor());
     }
 
     private static boolean present(JsonNode node) {

@@ -54,6 +54,10 @@ public final class ScenarioWriter {
             y.append("  ").append(scalar(e.getKey().value())).append(": {").append(fields).append("}\n");
         }
 
+        if (!s.datastores().isEmpty()) {
+            y.append("datastores: [").append(String.join(", ", s.datastores().stream().map(ScenarioWriter::scalar).toList()))
+                    .append("]\n");
+        }
         if (s.vms().isEmpty()) {
             y.append("vms: {}\n");
         } else {
@@ -75,6 +79,22 @@ public final class ScenarioWriter {
                 }
                 if (vm.disk() != null) {
                     field(fields, "disk", scalar(vm.disk()));
+                }
+                if (!vm.datastores().isEmpty()) {
+                    field(fields, "datastores", "[" + String.join(", ", vm.datastores().stream().map(ScenarioWriter::scalar)
+                            .toList()) + "]");
+                }
+                if (vm.onStorageError() != null) {
+                    field(fields, "onStorageError", vm.onStorageError().word());
+                }
+                if (vm.guestMonitor() != null) {
+                    var m = vm.guestMonitor();
+                    field(fields, "guestMonitor", "{interval: " + Durations.format(m.intervalMs()) + ", misses: " + m.misses()
+                            + ", grace: " + Durations.format(m.graceMs()) + ", maxResets: " + m.maxResets() + ", window: "
+                            + Durations.format(m.windowMs()) + "}");
+                }
+                if (!vm.agentChannel()) {
+                    field(fields, "agentChannel", "false");
                 }
                 y.append("  ").append(scalar(vm.name())).append(": {").append(fields).append("}\n");
             }

@@ -47,6 +47,13 @@ final class Invariants {
     /** Where each VM is present (running, or paused after a migration in): what the placement rules judge. */
     private final Map<VmId, Set<HostId>> presentOn = new HashMap<>();
     /**
+     * Where each VM is held paused on a storage error: such a copy still holds its disk and runs on
+     * as soon as it is resumed, so it counts as a copy for the one-host check.
+     */
+    private final Map<VmId, Set<HostId>> storagePausedOn = new HashMap<>();
+    /** Whether a VM's guest hangs now: its owner's guest monitor may give it up (destroy it). */
+    java.util.function.Predicate<VmId> guestHung = vm -> false;
+    /**
      * Copies that appeared behind havn's back (started by hand, or by libvirt autostart at boot), by
      * host and VM: havn's to remove, not placements, so the placement rules do not judge them.
      */
@@ -90,15 +97,25 @@ final class Invariants {
     /** A domain of {@code vm} on {@code h} changed to {@code state} (null: gone). */
     void domainChanged(SimHost h, VmId vm, DomainState state) {
         Set<HostId> on = runningOn.computeIfAbsent(vm, k -> new HashSet<>());
+        Set<HostId> paused = storagePausedOn.computeIfAbsent(vm, k -> new HashSet<>());
+        if (state == DomainState.PAUSED_STORAGE) {
+            paused.add(h.id);
+        } else {
+            paused.remove(h.id);
+        }
         if (state == DomainState.RUNNING) {
             on.add(h.id);
             checkOneCopy(vm);
         } else {
             on.remove(h.id);
-            outsideCopies.remove(h.name + " " + vm);
+            if (state == DomainState.PAUSED_STORAGE) {
+                checkOneCopy(vm); // paused on a storage error, it still holds its disk and resumes at a word
+            } else {
+                outsideCopies.remove(h.name + " " + vm);
+            }
         }
         Set<HostId> present = presentOn.computeIfAbsent(vm, k -> new HashSet<>());
-        if (state == DomainState.RUNNING || state == DomainState.PAUSED) {
+        if (state == DomainState.RUNNING || state == DomainState.PAUSED || state == DomainState.PAUSED_STORAGE) {
             if (present.add(h.id)) {
                 checkRulesWhereRunning(vm, h.id);
             }
@@ -135,8 +152,9 @@ final class Invariants {
      * prevent: it counts only once it has outlived the grace.
      */
     private void checkOneCopy(VmId vm) {
-        Set<HostId> on = runningOn.get(vm);
-        if (on == null || on.size() < 2) {
+        Set<HostId> on = new TreeSet<>(runningOn.getOrDefault(vm, Set.of()));
+        on.addAll(storagePausedOn.getOrDefault(vm, Set.of()));
+        if (on.size() < 2) {
             return;
         }
         int counted = 0;
@@ -158,8 +176,8 @@ final class Invariants {
      * because the operator stopped or is relocating it.
      */
     void beforeKill(SimHost h, VmId vm, String how) {
-        if (h.domains.get(vm) != DomainState.RUNNING) {
-            return;
+        if (h.domains.get(vm) != DomainState.RUNNING || guestHung.test(vm)) {
+            return; // a hung guest its monitor gives up is not healthy; a paused one is the policy's to end
         }
         Versioned<VmRecord> vr = coordination.vm(vm);
         if (vr == null || !vr.value().spec().ha()) {
@@ -286,10 +304,19 @@ final class Invariants {
             VmRecord before = w[0];
             VmRecord after = w[1];
             VmId vm = after.id();
+            boolean migration = after.phase() == VmPhase.MIGRATING;
+            if (!after.spec().datastores().isEmpty()) {
+                HostId to = migration ? after.target() : after.owner();
+                Versioned<HostRecord> hr = coordination.host(to);
+                if (hr != null && !hr.value().reaches(after.spec().datastores())) {
+                    violate("the leader " + (migration ? "migrates " : "places ") + vm + " onto " + to
+                            + ", whose host record says it does not reach datastore(s) "
+                            + String.join(", ", after.spec().datastores()) + ": " + hr.value().datastores());
+                }
+            }
             if (!idx.ruled(vm)) {
                 continue;
             }
-            boolean migration = after.phase() == VmPhase.MIGRATING;
             HostId h = migration ? after.target() : after.owner();
             HostId current = migration ? after.owner() : before == null ? null : before.owner();
             String what = "the leader " + (migration ? "migrates " + vm + " from " + after.owner() + " to " + h

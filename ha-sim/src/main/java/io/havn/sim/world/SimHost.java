@@ -59,6 +59,10 @@ public final class SimHost {
     boolean signalRunning = true;
     /** The last sequence its signal sender used (its incarnation is {@link #boots}). */
     long signalSequence;
+    /** The datastores this host has lost its path to (its storage heartbeat fails there, its guests pause). */
+    final java.util.Set<String> storageLost = new java.util.TreeSet<>();
+    /** The write counter of this host's storage heartbeat. */
+    long storageSequence;
     /** Whether the guard's device resets only after more than W (the lease's arithmetic breaks). */
     boolean guardSlowerThanW;
     /** When above 0, every libvirt call here hangs and the adapter gives it up after this many ms. */

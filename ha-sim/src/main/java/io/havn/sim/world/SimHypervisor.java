@@ -129,6 +129,11 @@ final class SimHypervisor implements Hypervisor {
                 done(vm, Op.START, false, "injected start failure");
                 return;
             }
+            if (!world.storage.reaches(h, spec)) {
+                done(vm, Op.START, false, "cannot open the disk: datastore(s) "
+                        + String.join(", ", world.storage.unreached(h, spec)) + " do not answer here");
+                return;
+            }
             h.specs.put(vm, spec);
             h.autostart.remove(vm); // defined with autostart off
             if (fault != null) {
@@ -175,11 +180,16 @@ final class SimHypervisor implements Hypervisor {
             return;
         }
         later(SimWorld.RESUME_MS, () -> {
-            boolean ok = h.domains.get(vm) == DomainState.PAUSED;
+            DomainState s = h.domains.get(vm);
+            boolean ok = s == DomainState.PAUSED || s == DomainState.PAUSED_STORAGE;
             if (ok) {
                 world.setDomain(h, vm, DomainState.RUNNING, "resumed");
             }
             done(vm, Op.RESUME, ok, ok ? null : "domain is not paused");
+            if (ok) {
+                // a guest whose storage still fails pauses again at its next I/O
+                world.clock.schedule(SimStorage.PAUSE_AFTER_MS * SimWorld.MS, () -> world.storage.pauseIfCut(h, vm));
+            }
         });
     }
 
@@ -217,7 +227,8 @@ final class SimHypervisor implements Hypervisor {
             SimHost t = world.host(target);
             boolean injected = world.failNextMigration(vm);
             boolean ok = t != null && t.powered && h.domains.get(vm) == DomainState.RUNNING
-                    && world.net.reachable(h.name, t.name) && !injected && !t.domains.containsKey(vm);
+                    && world.net.reachable(h.name, t.name) && !injected && !t.domains.containsKey(vm)
+                    && world.storage.reaches(t, h.specs.get(vm));
             if (!ok) {
                 done(vm, Op.MIGRATE, false, "live migration failed");
                 return;
@@ -238,12 +249,36 @@ final class SimHypervisor implements Hypervisor {
 
     @Override
     public void pingAgent(VmId vm) {
-        later(SimWorld.LIST_MS, () -> inbox.accept(new NodeEvent.AgentPinged(vm, NodeEvent.AgentAnswer.NOT_CONFIGURED,
-                "no guest agent channel")));
+        if (hangs(null, null)) {
+            later(SimWorld.AGENT_TIMEOUT_MS, () -> inbox.accept(new NodeEvent.AgentPinged(vm,
+                    NodeEvent.AgentAnswer.NO_ANSWER, "timed out waiting for libvirt")));
+            return;
+        }
+        NodeEvent.AgentAnswer now = world.agentAnswer(h, vm);
+        long ms = now == NodeEvent.AgentAnswer.NO_ANSWER ? SimWorld.AGENT_TIMEOUT_MS : SimWorld.LIST_MS;
+        later(ms, () -> {
+            NodeEvent.AgentAnswer a = now == NodeEvent.AgentAnswer.NO_ANSWER ? now : world.agentAnswer(h, vm);
+            inbox.accept(new NodeEvent.AgentPinged(vm, a, switch (a) {
+                case OK -> null;
+                case NO_ANSWER -> "Guest agent is not responding: QEMU guest agent is not connected";
+                case NOT_CONFIGURED -> "argument unsupported: QEMU guest agent is not configured";
+                case NOT_RUNNING -> "Requested operation is not valid: domain is not running";
+            }));
+        });
     }
 
     @Override
     public void reset(VmId vm) {
-        later(SimWorld.RESUME_MS, () -> done(vm, Op.RESET, false, "reset is not modelled"));
+        if (hangs(vm, Op.RESET)) {
+            return;
+        }
+        later(SimWorld.RESUME_MS, () -> {
+            DomainState s = h.domains.get(vm);
+            boolean ok = s == DomainState.RUNNING || s == DomainState.PAUSED || s == DomainState.PAUSED_STORAGE;
+            if (ok) {
+                world.guestReset(h, vm);
+            }
+            done(vm, Op.RESET, ok, ok ? null : "Requested operation is not valid: domain is not running");
+        });
     }
 }

@@ -53,6 +53,11 @@ final class SimSignals {
 
     /** What {@code h}'s sender says now; each call is the next signal of its sender's incarnation. */
     static HostSignal signal(SimHost h, long now) {
+        return record(h, now, h.boots, ++h.signalSequence);
+    }
+
+    /** What {@code h}'s watchdog enforces now, as a record of {@code incarnation} and {@code sequence}. */
+    static HostSignal record(SimHost h, long now, long incarnation, long sequence) {
         HostSignal.Guard guard;
         int remainingMs = 0;
         if (!h.watchdogArmed) {
@@ -63,7 +68,7 @@ final class SimSignals {
         } else {
             guard = HostSignal.Guard.LAPSED;
         }
-        return new HostSignal(h.id, h.boots, ++h.signalSequence, guard, remainingMs);
+        return new HostSignal(h.id, incarnation, sequence, guard, remainingMs);
     }
 
     private void arrive(List<SimHost> to, List<NodeEvent> what) {

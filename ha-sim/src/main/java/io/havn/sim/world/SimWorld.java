@@ -93,6 +93,20 @@ public final class SimWorld {
     private final Map<Long, Runnable> onReply = new HashMap<>();
     /** The checks of what must never happen; the world stops at their first violation. */
     final Invariants invariants;
+    /** The shared datastores and the hosts' paths to them. */
+    final SimStorage storage;
+    /** Guests whose agent stopped answering; with {@code forever}, a reset does not cure them. */
+    private final Map<VmId, Boolean> hungGuests = new HashMap<>();
+    /** Guests whose domain has no guest agent channel. */
+    private final Set<VmId> noAgentChannel = new java.util.TreeSet<>();
+    /** When each guest last booted (a start or a reset): its agent answers only once it has booted. */
+    private final Map<VmId, Long> bootedAt = new HashMap<>();
+    /** How often each guest booted since the run began (starts anywhere, resets). */
+    private final Map<VmId, Integer> boots = new HashMap<>();
+    /** How long a guest takes to boot before its agent answers. */
+    static final long AGENT_BOOT_MS = 2_000;
+    /** How long the adapter waits for an agent's answer (libvirt's agent timeout). */
+    static final long AGENT_TIMEOUT_MS = 5_000;
     private long worldVersion;
 
     /** How a start lies: it times out and the guest comes up late, or it reports an error and the guest runs. */
@@ -123,6 +137,8 @@ public final class SimWorld {
         });
         clock.schedule(TICK_MS * MS, this::tick);
         new SimSignals(this, settings.heartbeatIntervalMs()).start();
+        storage = new SimStorage(this, settings.storageIntervalMs());
+        invariants.guestHung = hungGuests::containsKey;
     }
 
     public void listen(Listener l) {
@@ -316,6 +332,12 @@ public final class SimWorld {
         DomainState before = state == null ? h.domains.remove(vm) : h.domains.put(vm, state);
         if (before == state) {
             return;
+        }
+        if (before == null && state == DomainState.RUNNING) {
+            bootedAt.put(vm, clock.nanos()); // a guest started here boots (a migration arrives paused)
+            if (!"initial".equals(cause)) {
+                boots.merge(vm, 1, Integer::sum);
+            }
         }
         worldVersion++;
         invariants.domainChanged(h, vm, state);
@@ -582,6 +604,70 @@ public final class SimWorld {
         }
     }
 
+    // ---------------------------------------------------------------- storage and guests
+
+    /** A shared datastore every host heartbeats on. */
+    public void addDatastore(String name) {
+        storage.add(name);
+    }
+
+    public Set<String> datastores() {
+        return java.util.Collections.unmodifiableSet(storage.datastores);
+    }
+
+    /** {@code host} loses its path to {@code datastore} ({@code lost}), or gets it back. */
+    public void storagePath(HostId host, String datastore, boolean lost) {
+        storage.setLost(hosts.get(host), datastore, lost);
+    }
+
+    /** {@code datastore} stops answering every host ({@code down}), or answers again. */
+    public void datastore(String datastore, boolean down) {
+        storage.setDown(datastore, down);
+    }
+
+    /** The guest's agent stops answering (its kernel hangs); {@code forever}: a reset does not cure it. */
+    public void guestHang(VmId vm, boolean forever) {
+        hungGuests.put(vm, forever);
+        noteCluster("guest " + vm + " hangs" + (forever ? " for good" : ""));
+    }
+
+    /** The guest answers again by itself. */
+    public void guestUnhang(VmId vm) {
+        hungGuests.remove(vm);
+        noteCluster("guest " + vm + " answers again");
+    }
+
+    /** The guest's domain has no agent channel. */
+    public void noAgentChannel(VmId vm) {
+        noAgentChannel.add(vm);
+    }
+
+    /** What {@code vm}'s agent answers a ping on {@code h} now. */
+    NodeEvent.AgentAnswer agentAnswer(SimHost h, VmId vm) {
+        VmSpec spec = h.specs.get(vm);
+        if (h.domains.get(vm) != DomainState.RUNNING) {
+            return NodeEvent.AgentAnswer.NOT_RUNNING;
+        }
+        if (spec == null || spec.guestMonitor() == null || noAgentChannel.contains(vm)) {
+            return NodeEvent.AgentAnswer.NOT_CONFIGURED;
+        }
+        Long booted = bootedAt.get(vm);
+        if (hungGuests.containsKey(vm) || booted != null && clock.nanos() - booted < AGENT_BOOT_MS * MS) {
+            return NodeEvent.AgentAnswer.NO_ANSWER;
+        }
+        return NodeEvent.AgentAnswer.OK;
+    }
+
+    /** The guest was reset: it boots again, and a hang that a reset cures is gone. */
+    void guestReset(SimHost h, VmId vm) {
+        bootedAt.put(vm, clock.nanos());
+        boots.merge(vm, 1, Integer::sum);
+        if (Boolean.FALSE.equals(hungGuests.get(vm))) {
+            hungGuests.remove(vm);
+        }
+        note(h.id, "guest", vm + " reset: it boots again");
+    }
+
     public void failStarts(VmId vm, int times) {
         failStarts.merge(vm, times, Integer::sum);
     }
@@ -725,6 +811,22 @@ public final class SimWorld {
     // ---------------------------------------------------------------- facts
 
     /** The hosts where {@code vm} runs now. */
+    /** How often {@code vm}'s guest booted since the run began: starts anywhere, and resets. */
+    public int boots(VmId vm) {
+        return boots.getOrDefault(vm, 0);
+    }
+
+    /** The hosts holding {@code vm} paused on a storage error now. */
+    public Set<HostId> storagePausedOn(VmId vm) {
+        Set<HostId> out = new java.util.TreeSet<>();
+        for (SimHost h : hosts.values()) {
+            if (h.powered && h.domains.get(vm) == DomainState.PAUSED_STORAGE) {
+                out.add(h.id);
+            }
+        }
+        return out;
+    }
+
     public Set<HostId> runningOn(VmId vm) {
         return invariants.runningOn(vm);
     }
