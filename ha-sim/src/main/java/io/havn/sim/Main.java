@@ -127,13 +127,19 @@ public final class Main implements Callable<Integer> {
                         + "a seed without rules makes the same schedule whatever the share)")
         double rules;
 
+        @Option(names = "--storage", defaultValue = "" + Fuzz.DEFAULT_STORAGE_CHANCE, paramLabel = "SHARE",
+                description = "the share of seeds, 0 to 1, that also draw shared datastores, storage faults and "
+                        + "hanging guests (default ${DEFAULT-VALUE}; a seed without storage makes the same schedule)")
+        double storage;
+
         @Override
         public Integer call() throws Exception {
-            if (seeds < 1 || hosts < 2 || vms < 1 || !(rules >= 0 && rules <= 1)) {
-                System.err.println("error: --seeds must be >= 1, --hosts >= 2, --vms >= 1, --rules between 0 and 1");
+            if (seeds < 1 || hosts < 2 || vms < 1 || !(rules >= 0 && rules <= 1) || !(storage >= 0 && storage <= 1)) {
+                System.err.println("error: --seeds must be >= 1, --hosts >= 2, --vms >= 1, --rules and --storage "
+                        + "between 0 and 1");
                 return 2;
             }
-            return new Fuzz(hosts, vms, out, System.out, rules).run(from, seeds) ? 0 : 1;
+            return new Fuzz(hosts, vms, out, System.out, rules, storage).run(from, seeds) ? 0 : 1;
         }
     }
 

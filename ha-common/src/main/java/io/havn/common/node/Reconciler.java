@@ -203,7 +203,10 @@ final class Reconciler {
                 }
             }
             case MIGRATING -> {
-                if (state == DomainState.RUNNING) {
+                if (state == DomainState.PAUSED_STORAGE) {
+                    // a guest that cannot reach its disks does not move: the move is off, its policy decides
+                    hostWrite(vr, r.migrationAborted("paused on a storage error here"), null);
+                } else if (state == DomainState.RUNNING) {
                     n.decide(Kind.MIGRATE, vm, r.target(), "live migration to " + r.target());
                     local.op(vm, Hypervisor.Op.MIGRATE, new Effect.Migrate(vm, r.target()));
                 } else if (!here) {
@@ -274,7 +277,14 @@ final class Reconciler {
         if (policy == StorageErrorPolicy.LEAVE_PAUSED) {
             return;
         }
-        if (policy == StorageErrorPolicy.RESTART_ELSEWHERE && !r.spec().datastores().isEmpty()) {
+        if (policy == StorageErrorPolicy.RESTART_ELSEWHERE && !r.spec().datastores().isEmpty()
+                && n.view().rules().togetherWith(vm).size() > 1) {
+            if (!p.waitingSaid) {
+                p.waitingSaid = true;
+                n.decide(Kind.STORAGE_PAUSED, vm, null, "a hard together rule binds it to VMs that stay here: kept "
+                        + "here, resumed once the storage answers");
+            }
+        } else if (policy == StorageErrorPolicy.RESTART_ELSEWHERE && !r.spec().datastores().isEmpty()) {
             // only once this host has itself counted its storage lost, and a while after: a datastore down
             // for everybody is counted lost by every host within about the same storage timeout, so by
             // then no host that lost it too still claims to reach it

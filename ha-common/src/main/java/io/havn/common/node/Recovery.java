@@ -275,9 +275,12 @@ final class Recovery {
                                   long now) {
         VmRecord r = vr.value();
         Long ownerSession = eligible.get(r.owner());
-        boolean sameHost = r.startFailures() <= n.settings().maxRestart() && ownerSession != null;
+        // a host that no longer reaches the VM's storage is no place for a retry, and the start that
+        // failed there for want of it does not count against the VM (nor the host) on the way to error
+        boolean ownerReaches = !n.view().notReaching(r.spec().datastores()).contains(r.owner());
+        boolean sameHost = r.startFailures() <= n.settings().maxRestart() && ownerSession != null && ownerReaches;
         List<HostId> failed = new ArrayList<>(r.failedHosts());
-        if (!sameHost && !failed.contains(r.owner())) {
+        if (!sameHost && ownerReaches && !failed.contains(r.owner())) {
             failed.add(r.owner());
         }
         if (!sameHost && failed.size() > n.settings().maxRelocate()) {
@@ -291,12 +294,16 @@ final class Recovery {
         }
         if (sameHost) {
             VmRecord next = r.placedOn(r.owner(), ownerSession, r.startFailures(), r.failedHosts());
-            leadership.leaderWrite(vr, next, List.of(new CoordOp.CheckSessionLive(r.owner(), ownerSession)),
+            List<CoordOp> checks = new ArrayList<>(List.of(new CoordOp.CheckSessionLive(r.owner(), ownerSession)));
+            checks.addAll(n.view().reachChecks(r.spec(), r.owner()));
+            leadership.leaderWrite(vr, next, checks,
                     Kind.PLACE, r.owner(), "retry " + r.startFailures() + " of " + n.settings().maxRestart()
                             + " on the same host");
             return;
         }
-        pending.add(new Pending(vr, List.of(), new HashSet<>(failed), null, 0, failed));
+        Set<HostId> excluded = new HashSet<>(failed);
+        excluded.add(r.owner());
+        pending.add(new Pending(vr, List.of(), excluded, null, 0, failed));
     }
 
     /**

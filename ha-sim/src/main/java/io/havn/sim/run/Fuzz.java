@@ -43,6 +43,12 @@ import java.util.TreeSet;
  * preferred and strict host rules, restart order and start delays, sometimes admission control,
  * and a few rule changes at run time. The policy comes from a random stream of its own, so a seed
  * that draws no policy makes the same schedule as before policies existed.
+ *
+ * <p>A share of the seeds ({@code storageChance}) also draws shared storage ({@link StorageDraw}): one
+ * or two datastores, most VMs on one of them under a random storage error policy (resume,
+ * restart-elsewhere, now and then leave-paused), some under guest agent monitoring, and storage
+ * faults: hosts losing their path to a datastore for a while, a datastore down for everybody, guests
+ * that hang until a reset. From a random stream of its own too.
  */
 public final class Fuzz {
     /** Faults happen in [FAULTS_FROM, FAULTS_UNTIL) seconds after settling; healing at HEAL_AT. */
@@ -55,12 +61,15 @@ public final class Fuzz {
 
     /** The share of seeds that draw a placement policy, unless told otherwise. */
     public static final double DEFAULT_RULES_CHANCE = 0.5;
+    /** The share of seeds that draw shared storage and its faults, unless told otherwise. */
+    public static final double DEFAULT_STORAGE_CHANCE = 0.5;
 
     private final int hosts;
     private final int vms;
     private final Path out;
     private final PrintStream log;
     private final double rulesChance;
+    private final double storageChance;
 
     public Fuzz(int hosts, int vms, Path out, PrintStream log) {
         this(hosts, vms, out, log, DEFAULT_RULES_CHANCE);
@@ -68,28 +77,42 @@ public final class Fuzz {
 
     /** {@code rulesChance}: the share of seeds (0 to 1) that draw a placement policy. */
     public Fuzz(int hosts, int vms, Path out, PrintStream log, double rulesChance) {
+        this(hosts, vms, out, log, rulesChance, DEFAULT_STORAGE_CHANCE);
+    }
+
+    /** {@code storageChance}: the share of seeds (0 to 1) that draw shared storage and its faults. */
+    public Fuzz(int hosts, int vms, Path out, PrintStream log, double rulesChance, double storageChance) {
         if (!(rulesChance >= 0 && rulesChance <= 1)) {
             throw new IllegalArgumentException("the share of seeds with rules must be between 0 and 1, got " + rulesChance);
+        }
+        if (!(storageChance >= 0 && storageChance <= 1)) {
+            throw new IllegalArgumentException("the share of seeds with storage must be between 0 and 1, got "
+                    + storageChance);
         }
         this.hosts = hosts;
         this.vms = vms;
         this.out = out;
         this.log = log;
         this.rulesChance = rulesChance;
+        this.storageChance = storageChance;
     }
 
     /** Runs seeds {@code from} .. {@code from + count - 1}; returns whether all passed. */
     public boolean run(long from, int count) throws IOException {
-        log.printf("fuzz: seeds %d..%d, %d hosts, %d VMs, rules in %.0f%% of seeds%n", from, from + count - 1, hosts,
-                vms, rulesChance * 100);
+        log.printf("fuzz: seeds %d..%d, %d hosts, %d VMs, rules in %.0f%% of seeds, storage in %.0f%%%n", from,
+                from + count - 1, hosts, vms, rulesChance * 100, storageChance * 100);
         long start = System.nanoTime();
         int failures = 0;
         int ruled = 0;
+        int stored = 0;
         long events = 0;
         for (long seed = from; seed < from + count; seed++) {
-            Scenario s = generate(seed, hosts, vms, rulesChance);
+            Scenario s = generate(seed, hosts, vms, rulesChance, storageChance);
             if (!s.placement().isEmpty()) {
                 ruled++;
+            }
+            if (!s.datastores().isEmpty()) {
+                stored++;
             }
             RunResult r = new ScenarioRunner(s).run();
             events += r.events();
@@ -105,8 +128,8 @@ public final class Fuzz {
                 log.printf("  %d seeds, %d failed, %.1f s%n", seed - from + 1, failures, (System.nanoTime() - start) / 1e9);
             }
         }
-        log.printf("fuzz: %d seeds, %d failed, %d events, %.1f s wall (%d seeds with placement rules)%n", count, failures,
-                events, (System.nanoTime() - start) / 1e9, ruled);
+        log.printf("fuzz: %d seeds, %d failed, %d events, %.1f s wall (%d seeds with placement rules, %d with storage)%n",
+                count, failures, events, (System.nanoTime() - start) / 1e9, ruled, stored);
         return failures == 0;
     }
 
@@ -117,6 +140,11 @@ public final class Fuzz {
 
     /** The scenario of one seed; {@code rulesChance} of the seeds draw a placement policy. */
     public static Scenario generate(long seed, int hostCount, int vmCount, double rulesChance) {
+        return generate(seed, hostCount, vmCount, rulesChance, DEFAULT_STORAGE_CHANCE);
+    }
+
+    /** The scenario of one seed; {@code rulesChance} draw a placement policy, {@code storageChance} storage. */
+    public static Scenario generate(long seed, int hostCount, int vmCount, double rulesChance, double storageChance) {
         SplittableRandom rnd = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + 1);
         Map<HostId, HostCapacity> hosts = new LinkedHashMap<>();
         List<String> names = new ArrayList<>();
@@ -167,19 +195,118 @@ public final class Fuzz {
             }
             rules.changes(byTime);
         }
+        // shared storage and its faults: a stream of its own as well
+        SplittableRandom sr = new SplittableRandom(seed * 0xD6E8FEB86659FD93L + 0x2545F4914F6CDD1DL);
+        StorageDraw storage = null;
+        if (sr.nextDouble() < storageChance) {
+            storage = new StorageDraw(sr, names, vms);
+            storage.draw(byTime);
+        }
         List<TimelineEntry> timeline = new ArrayList<>();
         byTime.forEach((t, cs) -> timeline.add(new TimelineEntry(t, List.copyOf(cs))));
         List<Expectation> expect = new ArrayList<>();
         for (String v : vmNames) {
+            if (storage != null && storage.leftPaused.contains(v)) {
+                continue; // paused on a storage error and left for an operator: it may stay paused
+            }
             expect.add(Expectations.parse("by " + (HEAL_AT_S + LIVENESS_BOUND_S) + "s: " + v + " running"));
         }
         if (rules != null) {
-            expect.addAll(rules.expectations());
+            for (Expectation e : rules.expectations()) {
+                // a VM left paused on a storage error may stay so: no rule's expectation can speak of it
+                if (storage == null || java.util.Arrays.stream(e.text().split("[\\s:]+")).noneMatch(storage.leftPaused::contains)) {
+                    expect.add(e);
+                }
+            }
         }
         return new Scenario("fuzz-seed-" + seed, "generated by ha-sim fuzz from seed " + seed
                 + " (" + hostCount + " hosts, " + vmCount + " VMs" + (rules == null ? "" : ", placement rules") + ")",
                 seed, null, fence ? Fencing.DEVICE : Fencing.NONE, hosts, vms, Map.of(), timeline, expect,
-                (HEAL_AT_S + LIVENESS_BOUND_S + 10) * 1000L, zkMax, rules == null ? PlacementPolicy.EMPTY : rules.policy);
+                (HEAL_AT_S + LIVENESS_BOUND_S + 10) * 1000L, zkMax, rules == null ? PlacementPolicy.EMPTY : rules.policy,
+                storage == null ? List.of() : storage.datastores);
+    }
+
+    /**
+     * Shared storage for one seed: one or two datastores; most VMs on one of them, under resume (the
+     * default), restart-elsewhere or, rarely, leave-paused; some VMs under guest agent monitoring.
+     * Faults within the fault window: a host loses its path to a datastore for 3-40 s, a datastore goes
+     * down for everybody for 3-25 s, a monitored guest hangs (at most twice: a reset cures it, and two
+     * resets are allowed in the window). Healing brings every path and datastore back.
+     */
+    static final class StorageDraw {
+        private final SplittableRandom rnd;
+        private final List<String> hosts;
+        private final Map<String, VmDecl> vms;
+        final List<String> datastores = new ArrayList<>();
+        /** VMs under leave-paused: they may stay paused after a storage fault. */
+        final java.util.Set<String> leftPaused = new java.util.TreeSet<>();
+        private final List<String> monitored = new ArrayList<>();
+
+        StorageDraw(SplittableRandom rnd, List<String> hosts, Map<String, VmDecl> vms) {
+            this.rnd = rnd;
+            this.hosts = hosts;
+            this.vms = vms;
+        }
+
+        private static final io.havn.common.model.GuestMonitor MONITOR =
+                new io.havn.common.model.GuestMonitor(2_000, 3, 10_000, 2, 600_000);
+
+        void draw(TreeMap<Long, List<Command>> byTime) {
+            int n = 1 + rnd.nextInt(2);
+            for (int i = 1; i <= n; i++) {
+                datastores.add("ds" + i);
+            }
+            for (Map.Entry<String, VmDecl> e : new ArrayList<>(vms.entrySet())) {
+                VmDecl v = e.getValue();
+                List<String> on = rnd.nextInt(10) < 7 ? List.of(datastores.get(rnd.nextInt(n))) : List.of();
+                io.havn.common.model.StorageErrorPolicy policy = null;
+                if (!on.isEmpty()) {
+                    int p = rnd.nextInt(10);
+                    policy = p < 5 ? null : p < 9 ? io.havn.common.model.StorageErrorPolicy.RESTART_ELSEWHERE
+                            : io.havn.common.model.StorageErrorPolicy.LEAVE_PAUSED;
+                    if (policy == io.havn.common.model.StorageErrorPolicy.LEAVE_PAUSED) {
+                        leftPaused.add(v.name());
+                    }
+                }
+                io.havn.common.model.GuestMonitor monitor = null;
+                if (rnd.nextInt(10) < 3) {
+                    monitor = MONITOR;
+                    monitored.add(v.name());
+                }
+                vms.put(e.getKey(), new VmDecl(v.name(), v.host(), v.cpus(), v.memoryMiB(), v.priority(), v.ha(),
+                        v.disk(), on, policy, monitor, true));
+            }
+            int faults = 1 + rnd.nextInt(4);
+            for (int i = 0; i < faults; i++) {
+                long t = 1000L * (FAULTS_FROM_S + rnd.nextInt(FAULTS_UNTIL_S - FAULTS_FROM_S - 5));
+                String d = datastores.get(rnd.nextInt(n));
+                if (rnd.nextInt(4) == 0) {
+                    add(byTime, t, "datastore-down " + d);
+                    add(byTime, t + 1000L * (3 + rnd.nextInt(23)), "datastore-up " + d);
+                } else {
+                    String h = hosts.get(rnd.nextInt(hosts.size()));
+                    add(byTime, t, "storage-lost " + h + " " + d);
+                    add(byTime, t + 1000L * (3 + rnd.nextInt(38)), "storage-back " + h + " " + d);
+                }
+            }
+            for (String v : monitored) {
+                int hangs = rnd.nextInt(3);
+                for (int i = 0; i < hangs; i++) {
+                    add(byTime, 1000L * (FAULTS_FROM_S + 20 + rnd.nextInt(FAULTS_UNTIL_S - FAULTS_FROM_S - 20)),
+                            "guest-hang " + v);
+                }
+            }
+            for (String d : datastores) {
+                add(byTime, HEAL_AT_S * 1000L, "datastore-up " + d);
+                for (String h : hosts) {
+                    add(byTime, HEAL_AT_S * 1000L, "storage-back " + h + " " + d);
+                }
+            }
+        }
+
+        private static void add(TreeMap<Long, List<Command>> byTime, long t, String command) {
+            byTime.computeIfAbsent(t, k -> new ArrayList<>()).add(Commands.parse(command));
+        }
     }
 
     /**

@@ -72,6 +72,12 @@ class CommandsTest {
         m.put("group-remove rack-a", new Command.GroupRemove("rack-a"));
         m.put("admission 1 strict reserved node1", new Command.SetAdmission(1, true, List.of(N1)));
         m.put("what-if node1 node2", new Command.WhatIf(List.of(N1, HostId.of("node2"))));
+        m.put("storage-lost node1 vmstore", new Command.StoragePath(N1, "vmstore", true));
+        m.put("storage-back node1 vmstore", new Command.StoragePath(N1, "vmstore", false));
+        m.put("datastore-down vmstore", new Command.Datastore("vmstore", true));
+        m.put("datastore-up vmstore", new Command.Datastore("vmstore", false));
+        m.put("guest-hang web1 forever", new Command.GuestHang("web1", true));
+        m.put("guest-unhang web1", new Command.GuestUnhang("web1"));
         return m;
     }
 

@@ -43,6 +43,8 @@ class ExpectationsTest {
         facts.put("node1 maintenance", new Fact.InMaintenance(N1));
         facts.put("leader node1", new Fact.Leader(N1));
         facts.put("leader not node1", new Fact.LeaderNot(N1));
+        facts.put("web1 paused", new Fact.Paused("web1"));
+        facts.put("web1 boots 2", new Fact.Boots("web1", 2));
         assertEquals(Fact.class.getPermittedSubclasses().length,
                 facts.values().stream().map(Object::getClass).distinct().count());
         for (Map.Entry<String, Fact> e : facts.entrySet()) {

@@ -27,11 +27,12 @@ class ScenarioWriterTest {
                   node3: {cpus: 8}
                   "on": {memoryMiB: 2048}
                   7seas:
+                datastores: [vmstore, "on"]
                 vms:
                   web1: {host: node1, cpus: 2, memoryMiB: 4096, priority: high, ha: false}
-                  db1: {host: node2, priority: low}
-                  "yes": {host: "on"}
-                  db2: {host: node1}
+                  db1: {host: node2, priority: low, datastores: [vmstore, "on"], onStorageError: restart-elsewhere}
+                  "yes": {host: "on", guestMonitor: true, agentChannel: false}
+                  db2: {host: node1, onStorageError: leave-paused, guestMonitor: {interval: 5s, misses: 2, grace: 1m, maxResets: 1, window: 120m}}
                 groups:
                   rack-a: [node1, node2]
                   "on": ["on"]
@@ -72,6 +73,8 @@ class ScenarioWriterTest {
                   - "by 2m: db2 on-group rack-a"
                   - "at 0s: leader node2"
                   - "end: leader not on"
+                  - "by 2m: db1 paused"
+                  - "end: db2 boots 0"
                 runFor: 4m
                 """);
         return y.toString();
