@@ -318,7 +318,7 @@ public final class WhatIf {
                     }
                     needAt.put(r.id(), timing.detectMs() + proof);
                     pending.put(r.id(), new Placement.Request(r.id(), r.spec().priority(), r.spec().cpus(),
-                            r.spec().memoryMiB(), Set.of(), null));
+                            r.spec().memoryMiB(), unreaching(r), null));
                 }
             }
         }
@@ -497,7 +497,22 @@ public final class WhatIf {
 
         private Placement.Request request(VmId v) {
             VmRecord r = state.vms().get(v);
-            return new Placement.Request(v, r.spec().priority(), r.spec().cpus(), r.spec().memoryMiB(), Set.of(), null);
+            return new Placement.Request(v, r.spec().priority(), r.spec().cpus(), r.spec().memoryMiB(), unreaching(r),
+                    null);
+        }
+
+        /** The hosts whose record says they do not reach {@code r}'s datastores: as the leader, no place for it. */
+        private Set<HostId> unreaching(VmRecord r) {
+            if (r.spec().datastores().isEmpty()) {
+                return Set.of();
+            }
+            Set<HostId> out = new java.util.TreeSet<>();
+            state.hosts().forEach((h, rec) -> {
+                if (!rec.reaches(r.spec().datastores())) {
+                    out.add(h);
+                }
+            });
+            return out;
         }
 
         private Entry entry(VmId v) {
