@@ -85,6 +85,25 @@ import java.util.regex.Pattern;
  * <p>Facts for expectations: {@code A apart B} (no host runs both; either may run nowhere), {@code
  * A with B} (both run, on one host), {@code A on-group G} (A runs on a host of group G as the
  * cluster record has it at that moment).
+ *
+ * <h2>Shared storage and guests</h2>
+ *
+ * <pre>
+ * datastores: [vmstore, backup]             # every host heartbeats on each (havnd's storage heartbeat)
+ * vms:
+ *   db: {host: node1, datastores: [vmstore], onStorageError: restart-elsewhere}
+ *                                            # pauses when its host loses vmstore; resume (the default),
+ *                                            # leave-paused or restart-elsewhere (needs datastores)
+ *   web: {host: node2, guestMonitor: {interval: 2s, misses: 3, grace: 10s, maxResets: 2, window: 10m}}
+ *                                            # guest agent monitoring (true: the defaults)
+ *   old: {host: node3, guestMonitor: true, agentChannel: false}   # a domain with no agent channel
+ * </pre>
+ *
+ * Timeline commands: {@code storage-lost HOST DS} and {@code storage-back HOST DS} (one host's path
+ * to a datastore), {@code datastore-down DS} and {@code datastore-up DS} (for everybody), {@code
+ * guest-hang VM [forever]} (its agent stops answering; a reset cures it unless forever) and {@code
+ * guest-unhang VM}. Facts: {@code V paused} (held paused on a storage error somewhere) and {@code V
+ * boots N} (its guest booted N times since the run began: starts anywhere, and resets).
  */
 public final class ScenarioParser {
     /** The top-level keys of a scenario file, in canonical order. */
