@@ -278,7 +278,9 @@ final class Recovery {
         // a host that no longer reaches the VM's storage is no place for a retry, and the start that
         // failed there for want of it does not count against the VM (nor the host) on the way to error
         boolean ownerReaches = !n.view().notReaching(r.spec().datastores()).contains(r.owner());
-        boolean sameHost = r.startFailures() <= n.settings().maxRestart() && ownerSession != null && ownerReaches;
+        // nor one where a hard rule forbids it now (another VM of an apart rule got there meanwhile)
+        boolean sameHost = r.startFailures() <= n.settings().maxRestart() && ownerSession != null && ownerReaches
+                && new Planner(n.view().rules()).breaks(r.id(), r.owner(), n::hostsForRules) == null;
         List<HostId> failed = new ArrayList<>(r.failedHosts());
         if (!sameHost && ownerReaches && !failed.contains(r.owner())) {
             failed.add(r.owner());

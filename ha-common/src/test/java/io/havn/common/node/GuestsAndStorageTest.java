@@ -309,6 +309,28 @@ class GuestsAndStorageTest {
                 + "for the leader to restart it elsewhere\n" + rig.trail());
     }
 
+    @Test
+    void restartElsewhereWritesNothingWhileADestroyThatFailedLeftTheCopyAndDestroysItAgain() {
+        OneNodeRig rig = node1Running(spec(List.of(DS), StorageErrorPolicy.RESTART_ELSEWHERE, null));
+        rig.host(new HostRecord(NODE2, OneNodeRig.CAPACITY, null, null, HostAdminState.ACTIVE, false)
+                .withDatastores(Map.of(DS, true)), 1);
+        round(rig, false);
+        pausedOnStorage(rig);
+        rig.failDestroy.add(A);
+        rig.passMs(10_000, "node2", "node3");
+        assertTrue(rig.calls.stream().filter("destroy a"::equals).count() >= 2, "the failed destroy is tried again\n"
+                + rig.trail());
+        assertFalse(rig.domains.containsKey(A), rig.trail());
+        assertEquals(VmPhase.NOT_RUNNING, rig.vms.get(A).value().phase(), rig.trail());
+        // every write that let the record go was sent once the copy was gone
+        for (int i = 0; i < rig.writes.size(); i++) {
+            boolean letsGo = rig.writes.get(i).stream().anyMatch(op -> op instanceof CoordOp.PutVm p
+                    && p.record().phase() == VmPhase.NOT_RUNNING);
+            assertFalse(letsGo && rig.domainsAtWrite.get(i).contains(A), "write " + i + " let the record go while the "
+                    + "copy was still here\n" + rig.trail());
+        }
+    }
+
     // ---------------------------------------------------------------- the guest agent monitor
 
     private static final GuestMonitor MONITOR = new GuestMonitor(1_000, 2, 3_000, 2, 600_000);

@@ -71,6 +71,10 @@ final class OneNodeRig {
 
     // ---- the local hypervisor
     final Map<VmId, DomainState> domains = new TreeMap<>();
+    /** The guests present on this host when each write was sent (by index, as {@link #writes}). */
+    final List<Set<VmId>> domainsAtWrite = new ArrayList<>();
+    /** Guests whose next destroy fails (libvirt refuses it), once each. */
+    final Set<VmId> failDestroy = new java.util.HashSet<>();
     /** What each guest's agent answers a ping (a guest not named: no agent channel). */
     final Map<VmId, NodeEvent.AgentAnswer> agent = new HashMap<>();
     private final Map<VmId, VmSpec> specs = new HashMap<>();
@@ -332,6 +336,7 @@ final class OneNodeRig {
             public void write(long token, List<CoordOp> ops) {
                 int index = writes.size();
                 writes.add(ops);
+                domainsAtWrite.add(Set.copyOf(domains.keySet()));
                 if (holdWrites) {
                     held.put(token, index);
                 } else {
@@ -426,6 +431,11 @@ final class OneNodeRig {
             @Override
             public void destroy(VmId vm) {
                 calls.add("destroy " + vm);
+                if (failDestroy.remove(vm)) {
+                    clock.schedule(100 * MS, () -> driver.handle(new NodeEvent.HypervisorDone(vm, Hypervisor.Op.DESTROY,
+                            false, "injected: libvirt refused the destroy")));
+                    return;
+                }
                 done(vm, Hypervisor.Op.DESTROY, null, 100);
             }
 
