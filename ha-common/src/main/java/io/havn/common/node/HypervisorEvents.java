@@ -237,9 +237,12 @@ final class HypervisorEvents {
     /** A start or resume succeeded (in time or late): keep the guest if this host still may run it. */
     private void started(VmId vm, Hypervisor.Op op, Versioned<VmRecord> vr, String how) {
         local.startedHere(vm);
-        if (lease.selfFenced() || !lease.leaseValid(n.now()) || vr == null
+        if (lease.selfFenced() || !lease.leaseValid(n.now()) && !lease.frozen() || vr == null
                 || !vr.value().names(n.self(), lease.session())) {
-            local.destroy(vm); // lost the right to run it while it was starting
+            // lost the right to run it while it was starting. (A frozen host keeps what it holds, as it
+            // keeps its other VMs: its claim was taken under a valid lease, and nobody can prove it dead
+            // while a strict majority is lost; if it self-fences, this copy goes with the rest)
+            local.destroy(vm);
         } else {
             n.decide(op == Hypervisor.Op.START ? Kind.START : Kind.RESUME, vm, null, how);
         }
