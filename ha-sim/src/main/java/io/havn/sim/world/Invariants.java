@@ -305,7 +305,12 @@ final class Invariants {
             VmRecord after = w[1];
             VmId vm = after.id();
             boolean migration = after.phase() == VmPhase.MIGRATING;
-            if (!after.spec().datastores().isEmpty()) {
+            // (a migration's live target, which holds the migrated copy, is placed there whatever it
+            // reaches: the copy is there, and its storage error policy takes it from there)
+            boolean toItsCopy = !migration && before != null && after.owner() != null
+                    && after.owner().equals(before.target())
+                    && (before.phase() == VmPhase.RELEASED || before.phase() == VmPhase.MIGRATING);
+            if (!after.spec().datastores().isEmpty() && !toItsCopy) {
                 HostId to = migration ? after.target() : after.owner();
                 Versioned<HostRecord> hr = coordination.host(to);
                 if (hr != null && !hr.value().reaches(after.spec().datastores())) {
