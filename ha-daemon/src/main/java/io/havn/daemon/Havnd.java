@@ -22,6 +22,8 @@ import io.havn.daemon.metrics.HavnMetrics;
 import io.havn.daemon.metrics.MetricsServer;
 import io.havn.daemon.metrics.NodeSnapshot;
 import io.havn.daemon.signal.PeersFile;
+import io.havn.daemon.storage.StorageCheck;
+import io.havn.daemon.storage.StorageHeartbeat;
 import io.havn.daemon.systemd.HostShutdownProbe;
 import io.havn.daemon.systemd.StatusLine;
 import io.havn.daemon.systemd.SystemdNotifier;
@@ -134,7 +136,16 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
             return 2;
         }
         if (checkOnly) {
-            System.out.println(config + ": valid (host " + cfg.host().name() + ", cluster " + cfg.cluster() + ")");
+            // what the file cannot say: the datastores as this host finds them
+            List<String> storage = StorageCheck.problems(cfg, StorageHeartbeat.QEMU_IO);
+            if (!storage.isEmpty()) {
+                System.err.println("havnd: " + config + ": " + String.join("; ", storage));
+                return 2;
+            }
+            int datastores = cfg.storage().datastores().size();
+            System.out.println(config + ": valid (host " + cfg.host().name() + ", cluster " + cfg.cluster()
+                    + (datastores == 0 ? "" : ", " + datastores + (datastores == 1 ? " datastore" : " datastores"))
+                    + ")");
             return 0;
         }
         if (signRecords) {
@@ -250,7 +261,6 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
             LOG.warn("zookeeper.unsignedRecords is {}: records without a seal are accepted, so any client that "
                     + "can write to ZooKeeper can steer this host; only for an upgrade (SECURITY.md)", seal.unsigned());
         }
-        java.util.Arrays.fill(clusterKey, (byte) 0);
         InetSocketAddress bind = resolved(cfg.heartbeat().bind());
         // heartbeats are stamped on the node's clock when read, however long they then wait for the node
         NettyTransport transport = new NettyTransport(self, bind, codec, peers::get, sink,
@@ -272,6 +282,12 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         HavnMetrics m = cfg.metrics().enabled() ? metrics(cfg, transport) : null;
         if (m != null) {
             m.bindRecordRefusals(coordinator.refusals());
+        }
+        StorageHeartbeat storage = null;
+        try {
+            storage = storageHeartbeat(cfg, clusterKey, sink, m);
+        } finally {
+            java.util.Arrays.fill(clusterKey, (byte) 0);
         }
         LoggingDecisionLog log = new LoggingDecisionLog();
         RecordRefusals refusals = coordinator.refusals();
@@ -305,6 +321,9 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         }
         coordinator.start();
         hypervisor.start();
+        if (storage != null) {
+            storage.start();
+        }
         loop.start(new NodeDriver(node, ports));
         running = loop;
         restartWindowMs = cfg.settings().restartWindowMs();
@@ -314,6 +333,30 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         LOG.info("havnd started: host {} in cluster {}, heartbeats on {} ({})", self, cfg.cluster(), bind,
                 transport.ioMode());
         return loop;
+    }
+
+    /**
+     * The storage heartbeat of {@code cfg}'s datastores, its rounds counted by {@code m}; null when
+     * there are none. What {@code --check-config} would find wrong with them is logged, not refused:
+     * a datastore missing now (a device not yet there, a mount not yet up) fails its rounds until
+     * it is there, which the node sees, while the daemon keeps the VMs safe meanwhile.
+     */
+    private StorageHeartbeat storageHeartbeat(HavnConfig cfg, byte[] clusterKey, Consumer<NodeEvent> sink,
+                                              HavnMetrics m) throws java.io.IOException {
+        if (cfg.storage().datastores().isEmpty()) {
+            return null;
+        }
+        for (String problem : StorageCheck.problems(cfg, StorageHeartbeat.QEMU_IO)) {
+            LOG.warn("storage heartbeat: {}", problem);
+        }
+        StorageHeartbeat storage = StorageHeartbeat.open(cfg, clusterKey, incarnation, sink,
+                m == null ? (d, ok) -> { } : m::storageRound, StorageHeartbeat.QEMU_IO,
+                Path.of(System.getProperty("java.io.tmpdir")));
+        closeables.add(storage);
+        if (m != null) {
+            m.bindDatastores(storage.datastores());
+        }
+        return storage;
     }
 
     /**

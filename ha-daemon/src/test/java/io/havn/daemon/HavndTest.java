@@ -65,6 +65,29 @@ class HavndTest {
     }
 
     @Test
+    void checkConfigLooksAtTheDatastoresAsThisHostFindsThemNamingEachKey(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("havn.yaml");
+        String head = """
+                cluster: prod
+                host: {name: node1, cpus: 8, memoryMiB: 16384, address: "10.0.0.1:7405"}
+                zookeeper: {connect: "127.0.0.1:2181", allowInsecure: true}
+                """;
+        Files.writeString(f, head + "storage: {hosts: [node1, node2], datastores: [{name: vmstore, path: \""
+                + dir.resolve("heartbeat") + "\"}]}\n");
+        Run ok = havnd("--config", f.toString(), "--check-config");
+        assertEquals(0, ok.exit(), ok.err());
+        assertTrue(ok.out().contains("valid (host node1, cluster prod, 1 datastore)"), ok.out());
+
+        Files.writeString(f, head + "storage: {hosts: [node1, node2], datastores: [{name: vmstore, path: \""
+                + dir.resolve("heartbeat") + "\"}, {name: nfs, path: \"" + dir.resolve("unmounted/heartbeat")
+                + "\"}]}\n");
+        Run bad = havnd("--config", f.toString(), "--check-config");
+        assertEquals(2, bad.exit(), bad.out());
+        assertTrue(bad.err().contains("storage.datastores[1].path: " + dir.resolve("unmounted/heartbeat")
+                + " does not exist, nor does its directory"), bad.err());
+    }
+
+    @Test
     void signRecordsSealsAnOldClustersRecordsAndSaysByItsExitWhetherAnyIsLeft(@TempDir Path dir) throws Exception {
         try (TestingServer zk = new TestingServer(true);
              CuratorFramework old = CuratorFrameworkFactory.newClient(zk.getConnectString(), new RetryNTimes(0, 0))) {

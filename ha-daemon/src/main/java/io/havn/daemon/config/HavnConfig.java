@@ -28,6 +28,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -44,11 +45,12 @@ import java.util.Set;
  * @param admin      the admin socket
  * @param metrics    the Prometheus endpoint
  * @param logging    the log format and level
+ * @param storage    the storage heartbeat's datastores, and the hosts that share them (none by default)
  * @param settings   the node's timing and policy settings (defaults overridden by the file's {@code settings})
  */
 public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbeat heartbeat, Libvirt libvirt,
                          Fence fence, Watchdog watchdog, Admin admin, Metrics metrics, Logging logging,
-                         Settings settings) {
+                         Storage storage, Settings settings) {
 
     /**
      * This host. {@code stateDir}: a directory on the host's disk (not a tmpfs) for what must
@@ -129,6 +131,50 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         public enum Format { CONSOLE, JSON }
     }
 
+    /**
+     * The storage heartbeat: every {@code settings.storageIntervalMs} this host writes a record to
+     * its slot on each datastore and reads every host's slot there. {@code hosts}: every host that
+     * shares the datastores, the same list on every host (this one may be left out: it is always a
+     * member); each host's slot is its place among the members sorted by name.
+     */
+    public record Storage(List<HostId> hosts, List<Datastore> datastores) {
+        /** At most this many hosts share a datastore's slot area (1 MiB). */
+        public static final int MAX_HOSTS = 256;
+        /** No storage heartbeat. */
+        public static final Storage NONE = new Storage(List.of(), List.of());
+
+        public Storage {
+            hosts = List.copyOf(hosts);
+            datastores = List.copyOf(datastores);
+        }
+
+        /**
+         * One datastore: its name (as VMs name it, {@code VmSpec.DATASTORE_NAME}), and either a
+         * {@code path} (a small shared block device, or a file on a shared filesystem) or a
+         * {@code url} ({@code iscsi://} or {@code nfs://}, reached through QEMU's own initiator).
+         */
+        public record Datastore(String name, Path path, java.net.URI url) {
+            public Datastore {
+                Objects.requireNonNull(name, "name");
+                if ((path == null) == (url == null)) {
+                    throw new IllegalArgumentException("datastore " + name + ": exactly one of path and url");
+                }
+            }
+
+            /** Where it is, as the config names it. */
+            public String where() {
+                return path != null ? path.toString() : url.toString();
+            }
+        }
+
+        /** The members, sorted by name: {@code hosts} and {@code self}. */
+        public List<HostId> members(HostId self) {
+            java.util.TreeSet<HostId> all = new java.util.TreeSet<>(hosts);
+            all.add(self);
+            return List.copyOf(all);
+        }
+    }
+
     /** A user or group name as useradd and groupadd take it. */
     private static final java.util.regex.Pattern ACCOUNT = java.util.regex.Pattern.compile(
             "[A-Za-z_][A-Za-z0-9_.-]{0,31}");
@@ -146,7 +192,7 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
     private static final String WILDCARD_V4 = "0.0.0.0";
 
     private static final Set<String> TOP = Set.of("cluster", "host", "zookeeper", "heartbeat", "libvirt", "fence",
-            "watchdog", "admin", "metrics", "logging", "settings");
+            "watchdog", "admin", "metrics", "logging", "storage", "settings");
 
     /**
      * Reads and checks {@code file}; throws {@link ConfigException} listing every problem. A file
@@ -263,6 +309,7 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
         String format = r.choice(lg, "logging.format", "console", Set.of("console", "json"));
         Logging logging = new Logging(Logging.Format.valueOf(format.toUpperCase(java.util.Locale.ROOT)),
                 r.choice(lg, "logging.level", "info", LOG_LEVELS));
+        Storage storage = r.storage(r.section(root, "storage", Set.of("hosts", "datastores")));
         Settings settings = Settings.defaults();
         JsonNode s = root.get("settings");
         if (s != null && !s.isNull()) {
@@ -296,7 +343,7 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
                 new Heartbeat(bind == null ? address : bind, key, receiveBuffer), libvirt, fence,
                 new Watchdog(state, watchdogRequired),
                 new Admin(socket, socketGroup, users, groups),
-                metrics, logging, settings);
+                metrics, logging, storage, settings);
     }
 
     /** Whether {@code a} is this host's every address (0.0.0.0, ::): good to listen on, not to send to. */
@@ -536,6 +583,113 @@ public record HavnConfig(String cluster, Host host, ZooKeeper zookeeper, Heartbe
                 }
             });
             return out;
+        }
+
+        /** {@code storage}: its hosts and datastores, each bad entry named by its index. */
+        Storage storage(JsonNode st) {
+            List<HostId> hosts = new ArrayList<>();
+            JsonNode hs = st.get("hosts");
+            if (hs != null && !hs.isNull() && !(hs.isTextual() && hs.asText().isEmpty())) {
+                if (!hs.isArray()) {
+                    error("storage.hosts", "must be a list of host names");
+                } else {
+                    for (int i = 0; i < hs.size(); i++) {
+                        JsonNode h = hs.get(i);
+                        try {
+                            HostId id = new HostId(h.isTextual() ? h.asText() : "");
+                            if (hosts.contains(id)) {
+                                error("storage.hosts[" + i + "]", "'" + id + "' is listed twice");
+                            } else {
+                                hosts.add(id);
+                            }
+                        } catch (IllegalArgumentException e) {
+                            error("storage.hosts[" + i + "]", h.isTextual() ? e.getMessage() : "must be a host name");
+                        }
+                    }
+                    if (hosts.size() > Storage.MAX_HOSTS) {
+                        error("storage.hosts", "at most " + Storage.MAX_HOSTS + " hosts, got " + hosts.size());
+                    }
+                }
+            }
+            List<Storage.Datastore> datastores = new ArrayList<>();
+            JsonNode ds = st.get("datastores");
+            // "datastores:" with nothing after it (the template's, uncommented) is none
+            if (ds != null && !ds.isNull() && !(ds.isTextual() && ds.asText().isEmpty())) {
+                if (!ds.isArray()) {
+                    error("storage.datastores", "must be a list of {name, path} or {name, url}");
+                } else {
+                    for (int i = 0; i < ds.size(); i++) {
+                        Storage.Datastore d = datastore(ds.get(i), "storage.datastores[" + i + "]");
+                        if (d == null) {
+                            continue;
+                        }
+                        if (datastores.stream().anyMatch(o -> o.name().equals(d.name()))) {
+                            error("storage.datastores[" + i + "].name", "'" + d.name() + "' names two datastores");
+                        } else if (datastores.stream().anyMatch(o -> o.where().equals(d.where()))) {
+                            error("storage.datastores[" + i + "]", d.where() + " is also another datastore's");
+                        } else {
+                            datastores.add(d);
+                        }
+                    }
+                }
+            }
+            if (!datastores.isEmpty() && hosts.isEmpty()) {
+                error("storage.hosts", "required with storage.datastores: every host that shares them, the same "
+                        + "list on every host (each host's slot is its place in it)");
+            }
+            return new Storage(hosts, datastores);
+        }
+
+        /** One entry of {@code storage.datastores}, or null when it is bad (which is reported). */
+        private Storage.Datastore datastore(JsonNode d, String key) {
+            if (d == null || !d.isObject()) {
+                error(key, "must be a mapping: {name, path} or {name, url}");
+                return null;
+            }
+            only(d, key + ".", Set.of("name", "path", "url"));
+            String name = text(d, key + ".name", null);
+            if (!name.isEmpty() && !io.havn.common.model.VmSpec.DATASTORE_NAME.matcher(name).matches()) {
+                error(key + ".name", "'" + name + "' is not a datastore name (1-63 letters, digits, '.', '_', '-', "
+                        + "starting with a letter or digit)");
+                name = "";
+            }
+            boolean hasPath = d.hasNonNull("path");
+            boolean hasUrl = d.hasNonNull("url");
+            if (hasPath == hasUrl) {
+                error(key, hasPath ? "give path or url, not both" : "needs path (a shared block device or a file on "
+                        + "a shared filesystem) or url (iscsi:// or nfs://)");
+                return null;
+            }
+            Path path = null;
+            java.net.URI url = null;
+            if (hasPath) {
+                String v = text(d, key + ".path", null);
+                if (v.isEmpty()) {
+                    return null;
+                }
+                if (!v.startsWith("/") || List.of(v.split("/")).contains("..")) {
+                    error(key + ".path", "must be an absolute path without '..', got '" + v + "'");
+                    return null;
+                }
+                try {
+                    path = Path.of(v).normalize();
+                } catch (InvalidPathException e) {
+                    error(key + ".path", "not a path: '" + v + "'");
+                    return null;
+                }
+            } else {
+                String v = text(d, key + ".url", null);
+                if (v.isEmpty()) {
+                    return null;
+                }
+                String problem = io.havn.daemon.storage.DatastoreUrl.problem(v);
+                if (problem != null) {
+                    error(key + ".url", problem);
+                    return null;
+                }
+                url = java.net.URI.create(v);
+            }
+            return name.isEmpty() ? null : new Storage.Datastore(name, path, url);
         }
 
         /** {@code zookeeper.tls}, or null when absent (or bad, which is reported). */

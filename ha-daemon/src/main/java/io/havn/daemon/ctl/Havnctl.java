@@ -5,11 +5,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.havn.common.domain.DomainPolicy;
 import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.ClusterState;
+import io.havn.common.model.GuestMonitor;
 import io.havn.common.model.HostId;
 import io.havn.common.model.Json;
 import io.havn.common.model.PlacementPolicy;
 import io.havn.common.model.Priority;
 import io.havn.common.model.ShutdownPolicy;
+import io.havn.common.model.StorageErrorPolicy;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmSpec;
 import io.havn.common.node.AdminCommand;
@@ -384,7 +386,8 @@ public final class Havnctl {
 
         @Command(name = "add", description = {"Put a VM of this host's libvirt under HA. Its domain XML is "
                 + "read from libvirt, and every disk must lie on the shared storage the daemon's config names "
-                + "(libvirt.sharedStorage)."})
+                + "(libvirt.sharedStorage). Optionally: the datastores its disks live on, what to do when it "
+                + "pauses on a disk I/O error, and guest monitoring through its QEMU guest agent."})
         int add(@Parameters(paramLabel = "VM", description = "the domain's name or UUID in the local libvirt")
                 String vm,
                 @Option(names = "--priority", paramLabel = "high|medium|low", defaultValue = "medium",
@@ -395,20 +398,102 @@ public final class Havnctl {
                         description = "the local libvirt (default: libvirt.uri of the config, else qemu:///system)")
                 String libvirtUri,
                 @Option(names = "--config", paramLabel = "PATH", defaultValue = "/etc/havn/havn.yaml",
-                        description = "the daemon's config, for libvirt.sharedStorage (default ${DEFAULT-VALUE})")
-                Path config) {
+                        description = "the daemon's config, for libvirt.sharedStorage and storage.datastores "
+                                + "(default ${DEFAULT-VALUE})")
+                Path config,
+                @Option(names = "--datastore", paramLabel = "NAME", description = "a datastore the VM's disks live "
+                        + "on, as storage.datastores names it; repeat for each. The VM is placed only on hosts that "
+                        + "reach all of them") List<String> datastores,
+                @Option(names = "--on-storage-error", paramLabel = "resume|leave-paused|restart-elsewhere",
+                        converter = StorageErrorPolicies.class, completionCandidates = StorageErrorPolicies.class,
+                        description = "what havn does when libvirt pauses the guest on a disk I/O error: resume it "
+                                + "once its storage answers (the default), leave it paused for an operator, or "
+                                + "restart it on another host that reaches its datastores")
+                StorageErrorPolicy onStorageError,
+                @Option(names = "--guest-agent", description = "watch the guest through its QEMU guest agent: reset it "
+                        + "after missed pings (every 10 s, 3 misses, 2 min of boot grace, at most 3 resets an hour "
+                        + "unless the options below say otherwise)") boolean guestAgent,
+                @Option(names = "--agent-interval-ms", paramLabel = "N", description = "ping the agent every N ms "
+                        + "(1000-3600000; implies --guest-agent)") Long agentIntervalMs,
+                @Option(names = "--agent-misses", paramLabel = "N", description = "reset after N pings in a row go "
+                        + "unanswered (1-100; implies --guest-agent)") Integer agentMisses,
+                @Option(names = "--agent-grace-ms", paramLabel = "N", description = "do not judge the guest for N ms "
+                        + "after it starts, is reset or resumed (0-3600000; implies --guest-agent)") Long agentGraceMs,
+                @Option(names = "--agent-max-resets", paramLabel = "N", description = "give the VM up (error) after N "
+                        + "resets within the window (0-100; implies --guest-agent)") Integer agentMaxResets,
+                @Option(names = "--agent-window-ms", paramLabel = "N", description = "the window of --agent-max-resets, "
+                        + "in ms (at least the interval, at most 604800000; implies --guest-agent)") Long agentWindowMs) {
             HavnConfig cfg;
             try {
                 cfg = HavnConfig.load(config);
             } catch (HavnConfig.ConfigException e) {
                 throw Failure.usage("vm add needs libvirt.sharedStorage from the daemon's config: " + e.getMessage());
             }
+            List<String> names = datastores == null ? List.of() : List.copyOf(datastores);
+            checkDatastores(names, cfg, config);
+            GuestMonitor monitor = guestMonitor(guestAgent, agentIntervalMs, agentMisses, agentGraceMs, agentMaxResets,
+                    agentWindowMs);
             String uri = libvirtUri != null ? libvirtUri : cfg.libvirt().uri();
             VmSpec s = LocalDomain.spec(uri, vm, cfg.libvirt().domainPolicy(), "libvirt.sharedStorage in " + config,
-                    priority);
+                    priority).withStorage(names, onStorageError, monitor);
             ObjectNode req = request("vm-add");
             req.set("spec", Json.mapper().valueToTree(s));
             return ctl.change(req);
+        }
+    }
+
+    /**
+     * The datastores named for a VM: names, each once, that the local config's storage heartbeat
+     * writes (when it writes any: where none is configured the name cannot be checked here). The
+     * daemon checks their form again.
+     */
+    static void checkDatastores(List<String> names, HavnConfig cfg, Path config) {
+        List<String> known = cfg.storage().datastores().stream().map(HavnConfig.Storage.Datastore::name).toList();
+        List<String> seen = new java.util.ArrayList<>();
+        for (String d : names) {
+            if (!VmSpec.DATASTORE_NAME.matcher(d).matches()) {
+                throw Failure.usage("--datastore '" + DomainPolicy.printable(d) + "' is not a datastore name (1-63 "
+                        + "letters, digits, '.', '_', '-', starting with a letter or digit)");
+            }
+            if (seen.contains(d)) {
+                throw Failure.usage("--datastore " + d + " is given twice");
+            }
+            if (!known.isEmpty() && !known.contains(d)) {
+                throw Failure.usage("--datastore " + d + " is not one of storage.datastores in " + config + " ("
+                        + String.join(", ", known) + ")");
+            }
+            seen.add(d);
+        }
+        if (seen.size() > VmSpec.MAX_DATASTORES) {
+            throw Failure.usage("at most " + VmSpec.MAX_DATASTORES + " --datastore, got " + seen.size());
+        }
+    }
+
+    /**
+     * The guest monitor the options ask for: none unless {@code --guest-agent} or one of the
+     * {@code --agent-*} options is given; {@link GuestMonitor#defaults()} with what they set. A value
+     * out of bounds is refused naming its option (the daemon checks them again).
+     */
+    static GuestMonitor guestMonitor(boolean on, Long intervalMs, Integer misses, Long graceMs, Integer maxResets,
+                                     Long windowMs) {
+        if (!on && intervalMs == null && misses == null && graceMs == null && maxResets == null && windowMs == null) {
+            return null;
+        }
+        GuestMonitor d = GuestMonitor.defaults();
+        try {
+            return new GuestMonitor(intervalMs != null ? intervalMs : d.intervalMs(), misses != null ? misses : d.misses(),
+                    graceMs != null ? graceMs : d.graceMs(), maxResets != null ? maxResets : d.maxResets(),
+                    windowMs != null ? windowMs : d.windowMs());
+        } catch (IllegalArgumentException e) {
+            String m = e.getMessage() == null ? "" : e.getMessage();
+            for (String[] f : new String[][] {{"intervalMs", "--agent-interval-ms"}, {"misses", "--agent-misses"},
+                    {"graceMs", "--agent-grace-ms"}, {"maxResets", "--agent-max-resets"},
+                    {"windowMs", "--agent-window-ms"}}) {
+                if (m.startsWith("guest monitor " + f[0] + " ")) {
+                    throw Failure.usage(f[1] + m.substring(("guest monitor " + f[0]).length()));
+                }
+            }
+            throw Failure.usage(m);
         }
     }
 
@@ -610,6 +695,23 @@ public final class Havnctl {
         @Override
         public Iterator<String> iterator() {
             return List.of("migrate", "freeze", "failover").iterator();
+        }
+    }
+
+    /** {@code --on-storage-error}: resume, leave-paused or restart-elsewhere, and their completion. */
+    static final class StorageErrorPolicies implements ITypeConverter<StorageErrorPolicy>, Iterable<String> {
+        @Override
+        public StorageErrorPolicy convert(String text) {
+            try {
+                return StorageErrorPolicy.of(text);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+
+        @Override
+        public Iterator<String> iterator() {
+            return java.util.Arrays.stream(StorageErrorPolicy.values()).map(StorageErrorPolicy::word).iterator();
         }
     }
 

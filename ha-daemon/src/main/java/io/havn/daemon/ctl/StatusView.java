@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectReader;
 import io.havn.common.domain.DomainPolicy;
 import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.ClusterState;
+import io.havn.common.model.GuestMonitor;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
@@ -27,7 +28,9 @@ import java.util.SortedSet;
 
 /**
  * A status answer as an operator reads it: the leader, a table of hosts (state, heartbeat health
- * as the answering host sees it, free capacity, VMs), a table of VMs, and what needs attention.
+ * as the answering host sees it, free capacity, VMs, and what its storage heartbeat says of each
+ * datastore when any host runs one), a table of VMs (with their datastores, storage error policy
+ * and guest monitor when any VM has them), and what needs attention.
  * Only text comes out of here; the I/O is the caller's. The {@code from} and {@code peers} of an
  * answer are shown when the daemon sends them and left out when it does not.
  */
@@ -192,9 +195,16 @@ final class StatusView {
     }
 
     private Table hostTable() {
-        Table t = peers == null
-                ? new Table("HOST", "STATE", "ADMIN", "FREE CPUS", "FREE MEMORY", "VMS")
-                : new Table("HOST", "STATE", "ADMIN", "HEARTBEAT", "FREE CPUS", "FREE MEMORY", "VMS");
+        List<String> headers = new ArrayList<>(List.of("HOST", "STATE", "ADMIN"));
+        if (peers != null) {
+            headers.add("HEARTBEAT");
+        }
+        headers.addAll(List.of("FREE CPUS", "FREE MEMORY", "VMS"));
+        boolean storage = state.hosts().values().stream().anyMatch(h -> h.datastores() != null);
+        if (storage) {
+            headers.add("DATASTORES");
+        }
+        Table t = new Table(headers.toArray(String[]::new));
         Map<HostId, HostCapacity> used = new HashMap<>();
         Map<HostId, List<String>> names = new HashMap<>();
         for (VmRecord r : sortedVms()) {
@@ -224,9 +234,22 @@ final class StatusView {
             cells.add(free.cpus() + " of " + cap.cpus());
             cells.add(memory(free.memoryMiB(), cap.memoryMiB()));
             cells.add(names.containsKey(h.id()) ? String.join(", ", names.get(h.id())) : NONE);
+            if (storage) {
+                cells.add(datastores(h));
+            }
             t.row(cells.toArray(String[]::new));
         }
         return t;
+    }
+
+    /** What {@code h}'s storage heartbeat says of each datastore: "vmstore ok, lun2 LOST"; "-" without one. */
+    static String datastores(HostRecord h) {
+        if (h.datastores() == null || h.datastores().isEmpty()) {
+            return NONE;
+        }
+        List<String> out = new ArrayList<>();
+        h.datastores().forEach((d, reached) -> out.add(d + (reached ? " ok" : " LOST")));
+        return String.join(", ", out);
     }
 
     private String hostState(HostRecord h) {
@@ -260,7 +283,17 @@ final class StatusView {
     }
 
     private Table vmTable() {
-        Table t = new Table("NAME", "UUID", "PHASE", "DESIRED", "HA", "PRIORITY", "OWNER");
+        boolean storage = state.vms().values().stream().anyMatch(r -> !r.spec().datastores().isEmpty()
+                || r.spec().onStorageError() != null);
+        boolean monitored = state.vms().values().stream().anyMatch(r -> r.spec().guestMonitor() != null);
+        List<String> headers = new ArrayList<>(List.of("NAME", "UUID", "PHASE", "DESIRED", "HA", "PRIORITY", "OWNER"));
+        if (storage) {
+            headers.addAll(List.of("DATASTORES", "ON STORAGE ERROR"));
+        }
+        if (monitored) {
+            headers.add("GUEST AGENT");
+        }
+        Table t = new Table(headers.toArray(String[]::new));
         for (VmRecord r : sortedVms()) {
             String owner = r.owner() == null ? NONE : r.owner().value();
             if (r.target() != null) {
@@ -269,10 +302,29 @@ final class StatusView {
                 owner += " -> " + r.move().host() + " (" + (r.move().live() ? "migration" : "relocation")
                         + " requested)";
             }
-            t.row(r.spec().name(), r.id().value(), phase(r.phase()), r.desired().name().toLowerCase(Locale.ROOT),
-                    r.spec().ha() ? "yes" : "no", r.spec().priority().name().toLowerCase(Locale.ROOT), owner);
+            List<String> cells = new ArrayList<>(List.of(r.spec().name(), r.id().value(), phase(r.phase()),
+                    r.desired().name().toLowerCase(Locale.ROOT), r.spec().ha() ? "yes" : "no",
+                    r.spec().priority().name().toLowerCase(Locale.ROOT), owner));
+            if (storage) {
+                cells.add(r.spec().datastores().isEmpty() ? NONE : String.join(", ", r.spec().datastores()));
+                cells.add(r.spec().storageErrorPolicy().word());
+            }
+            if (monitored) {
+                cells.add(guestMonitor(r.spec().guestMonitor()));
+            }
+            t.row(cells.toArray(String[]::new));
         }
         return t;
+    }
+
+    /** A VM's guest monitor in a few words: "ping 10s, 3 misses, grace 2m, 3 resets/1h"; "-" without one. */
+    static String guestMonitor(GuestMonitor m) {
+        if (m == null) {
+            return NONE;
+        }
+        return "ping " + Durations.format(m.intervalMs()) + ", " + m.misses() + (m.misses() == 1 ? " miss" : " misses")
+                + ", grace " + Durations.format(m.graceMs()) + ", " + m.maxResets()
+                + (m.maxResets() == 1 ? " reset/" : " resets/") + Durations.format(m.windowMs());
     }
 
     private List<VmRecord> sortedVms() {
@@ -324,6 +376,7 @@ final class StatusView {
                         + shutdownMeans(h.shutdown().policy()));
             }
         }
+        out.addAll(storageAttention());
         for (VmRecord r : sortedVms()) {
             if (r.phase() == VmPhase.FROZEN) {
                 String owner = r.owner() == null ? "its host" : r.owner().value();
@@ -343,6 +396,50 @@ final class StatusView {
                 out.add("VM " + r.spec().name() + " (" + r.id() + "): still on " + r.owner() + ", which is in "
                         + "maintenance: " + (r.reason() == null ? "waiting for a host with room, or its turn"
                         : r.reason() + "; retried with a growing wait"));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * What the hosts' storage heartbeats say needs a look: a live host that lost a datastore, and a
+     * datastore no live host reaches (one a VM names counts too, once every live host runs the
+     * heartbeat, since then no host can take that VM).
+     */
+    private List<String> storageAttention() {
+        List<String> out = new ArrayList<>();
+        List<HostRecord> live = state.hosts().values().stream().filter(h -> state.isLive(h.id())).toList();
+        java.util.SortedSet<String> names = new java.util.TreeSet<>();
+        for (HostRecord h : live) {
+            if (h.datastores() == null) {
+                continue;
+            }
+            names.addAll(h.datastores().keySet());
+            List<String> lost = h.datastores().entrySet().stream().filter(e -> !e.getValue()).map(Map.Entry::getKey)
+                    .toList();
+            if (!lost.isEmpty()) {
+                out.add("host " + h.id() + ": lost datastore" + (lost.size() == 1 ? " " : "s ") + String.join(", ", lost)
+                        + " (its storage heartbeat fails there): no VM on " + (lost.size() == 1 ? "it" : "them")
+                        + " is placed on " + h.id());
+            }
+        }
+        boolean everyHostWrites = !live.isEmpty() && live.stream().allMatch(h -> h.datastores() != null);
+        Map<String, List<String>> vmsOn = new java.util.TreeMap<>();
+        for (VmRecord r : sortedVms()) {
+            for (String d : r.spec().datastores()) {
+                vmsOn.computeIfAbsent(d, k -> new ArrayList<>()).add(r.spec().name());
+            }
+        }
+        if (everyHostWrites) {
+            names.addAll(vmsOn.keySet());
+        }
+        for (String d : names) {
+            boolean reached = live.stream().anyMatch(h -> h.datastores() != null
+                    && Boolean.TRUE.equals(h.datastores().get(d)));
+            if (!reached) {
+                List<String> vms = vmsOn.getOrDefault(d, List.of());
+                out.add("datastore " + d + ": no host reaches it" + (vms.isEmpty() ? ""
+                        : "; no host can take " + (vms.size() == 1 ? "VM " : "VMs ") + String.join(", ", vms)));
             }
         }
         return out;

@@ -28,6 +28,21 @@ final class DomainStates {
     }
 
     /**
+     * The state of an active domain whose libvirt state is {@code s} and, when it is paused, whose
+     * paused reason is {@code pausedReason}: a pause on a disk I/O error is {@code PAUSED_STORAGE},
+     * any other pause (the user's, a migration's, no reason known) {@code PAUSED}.
+     */
+    static DomainState ofActive(DomainInfo.DomainState s, int pausedReason) {
+        DomainState state = ofActive(s);
+        return state == DomainState.PAUSED ? ofPaused(pausedReason) : state;
+    }
+
+    /** A paused domain's state by its paused reason: {@code PAUSED_STORAGE} on a disk I/O error. */
+    static DomainState ofPaused(int pausedReason) {
+        return pausedReason == StateReasons.PAUSED_IOERROR ? DomainState.PAUSED_STORAGE : DomainState.PAUSED;
+    }
+
+    /**
      * Whether a paused domain's reason says an incoming migration has not finished yet: libvirt
      * starts the destination paused for MIGRATION (or STARTING_UP) and, with VIR_MIGRATE_PAUSED,
      * leaves it paused for USER once the migration has finished.

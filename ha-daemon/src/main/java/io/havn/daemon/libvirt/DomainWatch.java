@@ -19,9 +19,10 @@ import java.util.TreeSet;
  * <p>It keeps the last state seen of every active domain, and reports every change a poll shows,
  * whoever made it: a domain that appears (started outside havn, e.g. by an operator's
  * {@code virsh start}; or running although havn's operation on it was reported failed or timed
- * out), one that pauses, resumes or crashes, and one that stops or vanishes. A paused domain that
- * appears is an incoming migration, reported once libvirt says the migration finished
- * ({@code migratedIn}). Domains that are only defined are not polled: {@code list} shows them.
+ * out), one that pauses, resumes or crashes, and one that stops or vanishes. A guest libvirt
+ * paused on a disk I/O error is {@code PAUSED_STORAGE}, any other pause {@code PAUSED}. A paused
+ * domain that appears is an incoming migration, reported once libvirt says the migration finished
+ * ({@code migratedIn}); one that appears paused on its storage is no migration's. Domains that are only defined are not polled: {@code list} shows them.
  *
  * <p>It says nothing about a domain while an operation of this adapter is in flight on it, or whose
  * operation ended after the poll began: that poll may have seen it half-way. Operations report
@@ -48,8 +49,12 @@ final class DomainWatch {
             return new Seen(state, true, true, state == DomainState.CRASHED ? "guest crashed" : null);
         }
 
-        static Seen paused(String cause) {
-            return new Seen(DomainState.PAUSED, true, true, cause);
+        /** Paused: {@code PAUSED}, or {@code PAUSED_STORAGE} for a pause on a disk I/O error. */
+        static Seen paused(DomainState state, String cause) {
+            if (state != DomainState.PAUSED && state != DomainState.PAUSED_STORAGE) {
+                throw new IllegalArgumentException("not a paused state: " + state);
+            }
+            return new Seen(state, true, true, cause);
         }
 
         static Seen stopped(DomainState state, String cause) {
@@ -180,12 +185,15 @@ final class DomainWatch {
         if (prev == null) {
             return switch (s.state()) {
                 case PAUSED -> new DomainChanged(vm, DomainState.PAUSED, true, INCOMING);
-                case CRASHED -> new DomainChanged(vm, DomainState.CRASHED, false, appeared(vm) + "; " + s.cause());
+                // paused on its storage, not by a migration: a migration's copy waits paused for the user
+                case CRASHED, PAUSED_STORAGE -> new DomainChanged(vm, s.state(), false, appeared(vm) + "; "
+                        + s.cause());
                 default -> new DomainChanged(vm, s.state(), false, appeared(vm));
             };
         }
         String cause = switch (s.state()) {
-            case RUNNING -> prev == DomainState.PAUSED ? RESUMED_OUTSIDE : RUNNING_AGAIN;
+            case RUNNING -> prev == DomainState.PAUSED || prev == DomainState.PAUSED_STORAGE ? RESUMED_OUTSIDE
+                    : RUNNING_AGAIN;
             default -> s.cause() != null ? s.cause() : "now " + s.state() + " (libvirt gives no reason)";
         };
         return new DomainChanged(vm, s.state(), false, cause);

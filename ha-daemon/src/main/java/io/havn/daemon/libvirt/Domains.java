@@ -78,7 +78,7 @@ final class Domains {
             if (d != null) {
                 try {
                     VmId vm = VmId.of(d.getUUIDString());
-                    out.put(vm, new DomainInfo(vm, d.getName(), DomainStates.ofActive(rawState(d)), d.getAutostart()));
+                    out.put(vm, new DomainInfo(vm, d.getName(), activeState(c, vm, d), d.getAutostart()));
                 } catch (LibvirtException e) {
                     if (!LibvirtConnection.noDomain(e)) {
                         throw e;
@@ -89,6 +89,17 @@ final class Domains {
             }
         }
         return List.copyOf(out.values());
+    }
+
+    /**
+     * The state of the active domain {@code d}: a paused one by its paused reason, so that a guest
+     * libvirt paused on a disk I/O error is listed as {@code PAUSED_STORAGE}.
+     */
+    private static DomainState activeState(NativeConnect c, VmId vm, Domain d) throws LibvirtException {
+        org.libvirt.DomainInfo.DomainState raw = rawState(d);
+        int reason = raw == org.libvirt.DomainInfo.DomainState.VIR_DOMAIN_PAUSED
+                ? StateReasons.reason(c, vm, StateReasons.STATE_PAUSED) : StateReasons.UNKNOWN;
+        return DomainStates.ofActive(raw, reason);
     }
 
     /**
@@ -125,7 +136,7 @@ final class Domains {
                     if (!known.contains(vm) && DomainStates.migrationInProgress(reason)) {
                         seen.put(vm, Seen.unsettled()); // an incoming migration still under way
                     } else {
-                        seen.put(vm, Seen.paused(DomainStates.pauseCause(reason)));
+                        seen.put(vm, Seen.paused(DomainStates.ofPaused(reason), DomainStates.pauseCause(reason)));
                     }
                 } else {
                     seen.put(vm, Seen.active(s));

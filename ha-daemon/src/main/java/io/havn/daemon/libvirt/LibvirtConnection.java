@@ -124,6 +124,22 @@ final class LibvirtConnection implements AutoCloseable {
         return e.getError() == null ? "unknown libvirt error" : String.valueOf(e.getError().getCode());
     }
 
+    /**
+     * libvirt's own number for {@code e} (its {@code virErrorNumber}), or -1 when it cannot be told.
+     * libvirt-java 0.5.2 maps a number to the constant at that position in its enum, which follows
+     * libvirt's numbering only up to 79 and names some of those wrongly (it lacks the four nwfilter
+     * codes at 60-63, so libvirt's VIR_ERR_ARGUMENT_UNSUPPORTED, 74, arrives as its
+     * VIR_ERR_OPERATION_ABORTED), and folds every number from 80 on (VIR_ERR_AGENT_UNRESPONSIVE, 86,
+     * among them) into VIR_ERR_UNKNOWN. The position is the number; its enum names are not.
+     */
+    static int code(LibvirtException e) {
+        ErrorNumber n = e.getError() == null ? null : e.getError().getCode();
+        if (n == null || n == ErrorNumber.VIR_ERR_UNKNOWN) {
+            return -1;
+        }
+        return n.ordinal();
+    }
+
     /** Whether {@code e} is libvirt's "no such domain". */
     static boolean noDomain(LibvirtException e) {
         return e.getError() != null && e.getError().getCode() == ErrorNumber.VIR_ERR_NO_DOMAIN;

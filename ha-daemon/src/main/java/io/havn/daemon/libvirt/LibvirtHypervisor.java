@@ -19,7 +19,6 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import org.libvirt.Connect;
 import org.libvirt.Domain;
-import org.libvirt.Error.ErrorNumber;
 import org.libvirt.LibvirtException;
 import org.libvirt.jna.Libvirt;
 import org.libvirt.jna.virError;
@@ -45,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * the flag.
  *
  * <p><b>Operations.</b> {@code list}: every domain, defined or active, whoever started it, with
- * its autostart flag. {@code start}: define the spec's XML (persistent), check that its UUID is the
+ * its autostart flag (a guest paused on a disk I/O error listed {@code PAUSED_STORAGE}). {@code start}: define the spec's XML (persistent), check that its UUID is the
  * VM id, turn autostart off (a definition left from before may carry it; a start that cannot turn
  * it off fails before the guest runs), create. {@code disableAutostart}: turn autostart off.
  * {@code shutdown}: ask the guest, look every poll interval whether it is off, destroy it once
@@ -55,13 +54,18 @@ import org.slf4j.LoggerFactory;
  * (VIR_MIGRATE_LIVE | PERSIST_DEST | UNDEFINE_SOURCE | PAUSED), so the guest waits paused on the
  * destination; the whole migration is one call under the per-call timeout (closing the
  * connection to the destination happens after, off the call), and on timeout the migration job is
- * aborted, best effort.
+ * aborted, best effort. {@code resume}: of any paused guest, one paused on a disk I/O error
+ * included (an ordinary RESUME; if the storage still fails, libvirt pauses it again and a poll says
+ * so). {@code reset}: a hardware reset (virDomainReset), the guest boots again in the same domain.
+ * {@code pingAgent}: {@code guest-ping} through libvirt's agent channel, answered by
+ * {@code AgentPinged} alone (no HypervisorDone): see {@link #agentAnswer}.
  *
  * <p><b>Changes not asked for.</b> Every poll interval the adapter lists the active domains and,
  * for one none of its operations is in flight on, posts {@code DomainChanged(vm, state, false,
  * cause)} for every change it sees: a domain that appears running (started outside havn, or
- * running although havn's operation on it was reported failed or timed out), that pauses, resumes,
- * crashes, stops or vanishes; and {@code DomainChanged(vm, PAUSED, true, "incoming migration
+ * running although havn's operation on it was reported failed or timed out), that pauses (a pause
+ * on a disk I/O error, libvirt's VIR_DOMAIN_PAUSED_IOERROR, is {@code PAUSED_STORAGE}; any other
+ * {@code PAUSED}), resumes, crashes, stops or vanishes; and {@code DomainChanged(vm, PAUSED, true, "incoming migration
  * complete")} when a paused domain appears that it did not start, once libvirt's state reason says
  * the migration finished. See {@link DomainWatch}. (libvirt-java 0.5.2 offers lifecycle events,
  * but they need libvirt's event loop on a thread of its own; polling keeps one code path for every
@@ -350,23 +354,41 @@ public final class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             } finally {
                 Domains.free(d);
             }
-        }, r -> post(r.ok() ? r.value() : new NodeEvent.AgentPinged(vm, NodeEvent.AgentAnswer.NO_ANSWER, r.error())),
-                late -> { });
+        }, r -> post(r.ok() ? r.value() : unanswered(vm, r)), late -> { });
     }
 
     /**
-     * What libvirt's refusal of an agent command says of the guest: no agent channel at all (not
-     * judged), a domain not running, or an agent that did not answer (a miss).
+     * A ping whose call failed in the adapter: one that hung in libvirt past the call timeout is a
+     * miss ({@code NO_ANSWER}); one that never reached the guest (no free worker, no connection to
+     * libvirt) says nothing of it, and is reported as not judged ({@code NOT_CONFIGURED}), so that
+     * havn's own trouble never counts against a guest.
+     */
+    static NodeEvent.AgentPinged unanswered(VmId vm, Result<?> r) {
+        return r.timedOut() ? new NodeEvent.AgentPinged(vm, NodeEvent.AgentAnswer.NO_ANSWER, r.error())
+                : new NodeEvent.AgentPinged(vm, NodeEvent.AgentAnswer.NOT_CONFIGURED, "not judged: " + r.error());
+    }
+
+    // virErrorNumber (virterror.h), as LibvirtConnection.code gives them
+    static final int VIR_ERR_NO_SUPPORT = 3;
+    static final int VIR_ERR_NO_DOMAIN = 42;
+    static final int VIR_ERR_OPERATION_INVALID = 55;
+    static final int VIR_ERR_ARGUMENT_UNSUPPORTED = 74;
+
+    /**
+     * What libvirt's refusal of an agent command says of the guest: no agent channel at all
+     * (VIR_ERR_ARGUMENT_UNSUPPORTED, "QEMU guest agent is not configured"; or a driver without agent
+     * commands, VIR_ERR_NO_SUPPORT): not judged; a domain not running (VIR_ERR_OPERATION_INVALID,
+     * "domain is not running"; VIR_ERR_NO_DOMAIN); else an agent that did not answer, a miss:
+     * VIR_ERR_AGENT_UNRESPONSIVE ("QEMU guest agent is not connected", "Guest agent is not
+     * responding"), a timeout, an agent error. By libvirt's numbers ({@link LibvirtConnection#code}):
+     * libvirt-java 0.5.2's names of them are wrong from 60 on.
      */
     static NodeEvent.AgentAnswer agentAnswer(LibvirtException e) {
-        ErrorNumber code = e.getError() == null ? null : e.getError().getCode();
-        if (code == ErrorNumber.VIR_ERR_ARGUMENT_UNSUPPORTED || code == ErrorNumber.VIR_ERR_NO_SUPPORT) {
-            return NodeEvent.AgentAnswer.NOT_CONFIGURED; // "QEMU guest agent is not configured"
-        }
-        if (code == ErrorNumber.VIR_ERR_OPERATION_INVALID || code == ErrorNumber.VIR_ERR_NO_DOMAIN) {
-            return NodeEvent.AgentAnswer.NOT_RUNNING; // "domain is not running"
-        }
-        return NodeEvent.AgentAnswer.NO_ANSWER; // VIR_ERR_AGENT_UNRESPONSIVE, a timeout, an agent error
+        return switch (LibvirtConnection.code(e)) {
+            case VIR_ERR_ARGUMENT_UNSUPPORTED, VIR_ERR_NO_SUPPORT -> NodeEvent.AgentAnswer.NOT_CONFIGURED;
+            case VIR_ERR_OPERATION_INVALID, VIR_ERR_NO_DOMAIN -> NodeEvent.AgentAnswer.NOT_RUNNING;
+            default -> NodeEvent.AgentAnswer.NO_ANSWER;
+        };
     }
 
     @Override

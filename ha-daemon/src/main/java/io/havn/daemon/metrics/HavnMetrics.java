@@ -97,6 +97,10 @@ public final class HavnMetrics implements AutoCloseable {
     private final Map<HostId, List<Meter>> peerGauges = new HashMap<>();
     /** {@code havn_placement_blocked_total} by rule id (node thread only); never removed, as counters go. */
     private final Map<String, Counter> blocked = new HashMap<>();
+    /** The storage heartbeat's last outcome per datastore (1, 0, NaN before a round), and its failures. */
+    private final Map<String, java.util.concurrent.atomic.AtomicReference<Double>> reachable =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Counter> roundsFailed = new java.util.concurrent.ConcurrentHashMap<>();
     /** The admin label values seen so far (under this object's lock). */
     private final Set<String> adminCommands = new HashSet<>();
     private final Set<String> adminResults = new HashSet<>();
@@ -276,6 +280,40 @@ public final class HavnMetrics implements AutoCloseable {
                                 + "sealed them (unsigned), the seal does not match (bad_seal), or a removed "
                                 + "request was written back (replayed); each stored version counted once").register(registry);
             }
+        }
+    }
+
+    /**
+     * The storage heartbeat's series of {@code datastores}: whether this host's last round on each
+     * reached it (NaN until its first round), and the rounds that failed, from zero.
+     */
+    public void bindDatastores(List<String> datastores) {
+        for (String d : datastores) {
+            reachable.computeIfAbsent(d, name -> {
+                java.util.concurrent.atomic.AtomicReference<Double> last =
+                        new java.util.concurrent.atomic.AtomicReference<>(Double.NaN);
+                Gauge.builder("havn.datastore.reachable", last, java.util.concurrent.atomic.AtomicReference::get)
+                        .tag("datastore", name)
+                        .description("1 if this host's last storage heartbeat round on the datastore wrote its slot "
+                                + "and read the others' in time, 0 if not; NaN before the first round")
+                        .register(registry);
+                return last;
+            });
+            roundsFailed.computeIfAbsent(d, name -> Counter.builder("havn.storage.rounds.failed").tag("datastore", name)
+                    .description("storage heartbeat rounds of this host on the datastore that failed or did not "
+                            + "answer within storageTimeoutMs").register(registry));
+        }
+    }
+
+    /** One storage heartbeat round on {@code datastore} ended; {@code ok}: it reached it. Thread-safe. */
+    public void storageRound(String datastore, boolean ok) {
+        java.util.concurrent.atomic.AtomicReference<Double> last = reachable.get(datastore);
+        if (last == null) {
+            return; // not bound: a datastore the metrics were not told of
+        }
+        last.set(ok ? 1.0 : 0.0);
+        if (!ok) {
+            roundsFailed.get(datastore).increment();
         }
     }
 

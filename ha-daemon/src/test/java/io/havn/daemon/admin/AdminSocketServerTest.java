@@ -9,7 +9,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.havn.common.model.ClusterState;
 import io.havn.common.model.Json;
+import io.havn.common.model.GuestMonitor;
 import io.havn.common.model.Priority;
+import io.havn.common.model.StorageErrorPolicy;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmSpec;
 import io.havn.common.node.AdminCommand;
@@ -330,6 +332,87 @@ class AdminSocketServerTest {
         ask(vmAdd(minimal));
         assertEquals(new VmSpec(new VmId(UUID), "web1", 2, 2048, Priority.MEDIUM, true, DOMAIN),
                 ((AdminCommand.VmAdd) seen.get(1)).spec(), "priority medium and HA on unless said otherwise");
+    }
+
+    @Test
+    void vmAddCarriesTheDatastoresTheStorageErrorPolicyAndTheGuestMonitor() throws Exception {
+        start(Duration.ofSeconds(30));
+        VmSpec full = new VmSpec(new VmId(UUID), "web1", 2, 2048, Priority.HIGH, true, DOMAIN).withStorage(
+                List.of("vmstore", "lun2"), StorageErrorPolicy.RESTART_ELSEWHERE,
+                new GuestMonitor(5_000, 4, 60_000, 2, 1_800_000));
+        ObjectNode json = Json.mapper().valueToTree(full);
+        assertEquals("restart-elsewhere", json.get("onStorageError").asText(), "the word operators use: " + json);
+        JsonNode a = ask(vmAdd(json));
+        assertTrue(a.get("ok").asBoolean(), a.toString());
+        assertEquals(List.of(new AdminCommand.VmAdd(full)), seen);
+        ObjectNode defaults = specJson();
+        defaults.putArray("datastores");
+        defaults.putNull("onStorageError");
+        ask(vmAdd(defaults));
+        VmSpec plain = ((AdminCommand.VmAdd) seen.get(1)).spec();
+        assertEquals(List.of(), plain.datastores());
+        assertEquals(StorageErrorPolicy.RESUME, plain.storageErrorPolicy(), "resume unless said otherwise");
+        assertEquals(null, plain.guestMonitor(), "not monitored unless said");
+    }
+
+    @Test
+    void badStorageAndGuestMonitorFieldsAreRefusedNamingTheField() throws Exception {
+        start(Duration.ofSeconds(30));
+        ObjectNode monitor = Json.mapper().valueToTree(GuestMonitor.defaults());
+        Object[][] cases = {
+            {specJson().put("datastores", "vmstore"), "spec.datastores: must be a list of datastore names"},
+            {withArray("datastores", "vmstore", "bad name"), "spec.datastores[1]: 'bad name' is not a datastore name"},
+            {withArray("datastores", "vmstore", "vmstore"), "spec.datastores[1]: 'vmstore' is named twice"},
+            {withArray("datastores", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p",
+                    "q"), "spec.datastores: at most 16 datastores, got 17"},
+            {specJson().put("onStorageError", "reboot"), "spec.onStorageError: unknown storage error policy 'reboot': "
+                    + "expected resume, leave-paused or restart-elsewhere"},
+            {specJson().put("onStorageError", 1), "spec.onStorageError: must be resume, leave-paused or restart-elsewhere"},
+            {specJson().put("guestMonitor", "on"), "spec.guestMonitor: must be an object with graceMs, intervalMs, "
+                    + "maxResets, misses, windowMs"},
+            {withMonitor(monitor.deepCopy().put("intervalMs", 999)),
+                "spec.guestMonitor.intervalMs: must be 1000-3600000, got 999"},
+            {withMonitor(monitor.deepCopy().put("misses", 0)), "spec.guestMonitor.misses: must be 1-100, got 0"},
+            {withMonitor(monitor.deepCopy().put("graceMs", -1)), "spec.guestMonitor.graceMs: must be 0-3600000, got -1"},
+            {withMonitor(monitor.deepCopy().put("maxResets", 101)), "spec.guestMonitor.maxResets: must be 0-100, got 101"},
+            {withMonitor(monitor.deepCopy().put("windowMs", 5_000)),
+                "spec.guestMonitor.windowMs: must be at least intervalMs (10000)"},
+            {withMonitor(monitor.deepCopy().put("misses", 2.5)), "spec.guestMonitor.misses: required, a whole number"},
+            {withMonitor(monitor.deepCopy().put("intervalMs", 1L << 40)),
+                "spec.guestMonitor.intervalMs: required, a whole number"},
+            {withMonitor(removed(monitor, "windowMs")), "spec.guestMonitor.windowMs: required"},
+            {withMonitor(monitor.deepCopy().put("reboot", true)), "spec.guestMonitor.reboot: unknown field"},
+        };
+        for (Object[] c : cases) {
+            ObjectNode req = Json.mapper().createObjectNode().put("id", 1).put("command", "vm-add");
+            req.set("spec", (JsonNode) c[0]);
+            JsonNode a = ask(req.toString());
+            assertFalse(a.get("ok").asBoolean(), req + " -> " + a);
+            assertEquals("bad-request", a.get("code").asText(), req + " -> " + a);
+            assertTrue(a.get("message").asText().contains((String) c[1]), req + " -> " + a);
+        }
+        assertEquals(List.of(), seen, "nothing reached the node");
+    }
+
+    private static ObjectNode withArray(String field, String... values) {
+        ObjectNode s = specJson();
+        com.fasterxml.jackson.databind.node.ArrayNode a = s.putArray(field);
+        for (String v : values) {
+            a.add(v);
+        }
+        return s;
+    }
+
+    private static ObjectNode withMonitor(ObjectNode monitor) {
+        ObjectNode s = specJson();
+        s.set("guestMonitor", monitor);
+        return s;
+    }
+
+    private static ObjectNode removed(ObjectNode n, String field) {
+        ObjectNode copy = n.deepCopy();
+        copy.remove(field);
+        return copy;
     }
 
     @Test

@@ -57,6 +57,79 @@ class HavnConfigTest {
     }
 
     @Test
+    void theStorageHeartbeatsDatastoresAndHostsAreReadInOrder() {
+        HavnConfig c = HavnConfig.parse(GOOD.replace("settings: {graceMs: 2000}\n", "") + """
+                storage:
+                  hosts: [node3, node1, node2]
+                  datastores:
+                    - {name: vmstore, path: /dev/disk/by-id/dm-uuid-mpath-3600a0b80001}
+                    - {name: lun2, url: "iscsi://10.88.0.1:3260/iqn.2026-12.io.havn:e2e/7"}
+                    - {name: nfs1, path: /mnt/vmstore//havn.heartbeat}
+                settings: {storageIntervalMs: 2000, storageTimeoutMs: 8000, storageResumeRetryMs: 10000}
+                """, "h.yaml");
+        HavnConfig.Storage s = c.storage();
+        assertEquals(java.util.List.of(new HostId("node3"), new HostId("node1"), new HostId("node2")), s.hosts());
+        assertEquals(java.util.List.of(new HavnConfig.Storage.Datastore("vmstore",
+                        Path.of("/dev/disk/by-id/dm-uuid-mpath-3600a0b80001"), null),
+                new HavnConfig.Storage.Datastore("lun2", null,
+                        java.net.URI.create("iscsi://10.88.0.1:3260/iqn.2026-12.io.havn:e2e/7")),
+                new HavnConfig.Storage.Datastore("nfs1", Path.of("/mnt/vmstore/havn.heartbeat"), null)),
+                s.datastores());
+        assertEquals(java.util.List.of(new HostId("node1"), new HostId("node2"), new HostId("node3")),
+                s.members(new HostId("node1")), "sorted by name, this host among them");
+        assertEquals(2000, c.settings().storageIntervalMs());
+        assertEquals(8000, c.settings().storageTimeoutMs());
+        assertEquals(10000, c.settings().storageResumeRetryMs());
+        HavnConfig none = HavnConfig.parse(GOOD, "h.yaml");
+        assertEquals(HavnConfig.Storage.NONE, none.storage(), "no storage heartbeat by default");
+        assertEquals(1000, none.settings().storageIntervalMs());
+        assertEquals(5000, none.settings().storageTimeoutMs());
+        assertEquals(5000, none.settings().storageResumeRetryMs());
+    }
+
+    @Test
+    void badDatastoresAreRefusedNamingEachKey() {
+        String[][] cases = {
+            {"storage: {hosts: [node2], datastores: [{name: a, path: /srv/a}], bogus: 1}",
+                "storage.bogus: unknown key (known: datastores, hosts)"},
+            {"storage: {datastores: [{name: a, path: /srv/a}]}", "storage.hosts: required with storage.datastores"},
+            {"storage: {hosts: node2}", "storage.hosts: must be a list of host names"},
+            {"storage: {hosts: [node2, 'bad host!']}", "storage.hosts[1]: "},
+            {"storage: {hosts: [node2, node2]}", "storage.hosts[1]: 'node2' is listed twice"},
+            {"storage: {hosts: [node2], datastores: {a: /srv/a}}", "storage.datastores: must be a list"},
+            {"storage: {hosts: [node2], datastores: [/srv/a]}", "storage.datastores[0]: must be a mapping"},
+            {"storage: {hosts: [node2], datastores: [{path: /srv/a}]}", "storage.datastores[0].name: required"},
+            {"storage: {hosts: [node2], datastores: [{name: '-a', path: /srv/a}]}",
+                "storage.datastores[0].name: '-a' is not a datastore name"},
+            {"storage: {hosts: [node2], datastores: [{name: a}]}", "storage.datastores[0]: needs path"},
+            {"storage: {hosts: [node2], datastores: [{name: a, path: /srv/a, url: 'nfs://f/e/x'}]}",
+                "storage.datastores[0]: give path or url, not both"},
+            {"storage: {hosts: [node2], datastores: [{name: a, path: srv/a}]}",
+                "storage.datastores[0].path: must be an absolute path without '..'"},
+            {"storage: {hosts: [node2], datastores: [{name: a, path: /srv/../etc/a}]}",
+                "storage.datastores[0].path: must be an absolute path without '..'"},
+            {"storage: {hosts: [node2], datastores: [{name: a, url: 'rbd://pool/x'}]}",
+                "storage.datastores[0].url: must be an iscsi:// or nfs:// URL"},
+            {"storage: {hosts: [node2], datastores: [{name: a, url: 'iscsi://10.0.0.1/iqn.x'}]}",
+                "storage.datastores[0].url: must be iscsi://HOST[:PORT]/TARGET-IQN/LUN"},
+            {"storage: {hosts: [node2], datastores: [{name: a, path: /srv/a}, {name: a, path: /srv/b}]}",
+                "storage.datastores[1].name: 'a' names two datastores"},
+            {"storage: {hosts: [node2], datastores: [{name: a, path: /srv/a}, {name: b, path: /srv/a}]}",
+                "storage.datastores[1]: /srv/a is also another datastore's"},
+            {"storage: {hosts: [node2], datastores: [{name: a, path: /srv/a, colour: red}]}",
+                "storage.datastores[0].colour: unknown key (known: name, path, url)"},
+            {"storage: {hosts: [node2]}\nsettings: {storageIntervalMs: 3000}",
+                "storageTimeoutMs (5000) must be at least twice storageIntervalMs (3000)"},
+        };
+        for (String[] c : cases) {
+            String text = GOOD.replace("settings: {graceMs: 2000}\n", "") + c[0] + "\n";
+            HavnConfig.ConfigException e = assertThrows(HavnConfig.ConfigException.class,
+                    () -> HavnConfig.parse(text, "h.yaml"), c[0]);
+            assertTrue(e.getMessage().contains(c[1]), c[0] + " -> " + e.getMessage());
+        }
+    }
+
+    @Test
     void rolesComeFromUsersAndGroups() {
         HavnConfig c = HavnConfig.parse(GOOD + "admin: {socketGroup: havn-ops, users: {alice: operator, bob: admin},"
                 + " groups: {havn-ro: read-only, havn-admins: admin}}\n", "h.yaml");

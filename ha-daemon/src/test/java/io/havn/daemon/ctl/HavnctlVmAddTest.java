@@ -3,7 +3,9 @@ package io.havn.daemon.ctl;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.havn.common.model.GuestMonitor;
 import io.havn.common.model.Priority;
+import io.havn.common.model.StorageErrorPolicy;
 import io.havn.common.model.VmId;
 import io.havn.common.model.VmSpec;
 import io.havn.common.node.AdminCommand;
@@ -105,6 +107,77 @@ class HavnctlVmAddTest {
         assertEquals("app1", xml.name());
         assertEquals(List.of(shared + "/vms/app1.qcow2", "/dev/mapper/san-app1"),
                 xml.disks().stream().map(DomainXml.Disk::path).toList(), "the XML libvirt gave, disks and all");
+    }
+
+    /** The test's config, with a storage heartbeat on vmstore and lun2. */
+    private Path storageConfig() throws Exception {
+        Path c = dir.resolve("storage.yaml");
+        Files.writeString(c, Files.readString(config) + """
+                storage:
+                  hosts: [node1, node2]
+                  datastores:
+                    - {name: vmstore, path: /dev/disk/by-id/dm-uuid-mpath-3600a0b8}
+                    - {name: lun2, url: "iscsi://10.88.0.1:3260/iqn.2026-12.io.havn:e2e/7"}
+                """);
+        return c;
+    }
+
+    @Test
+    void theDatastoresTheStorageErrorPolicyAndTheGuestMonitorAreSentWithTheSpec() throws Exception {
+        HavnctlTest.Result r = add(storageConfig(), "app1", "--datastore", "vmstore", "--datastore", "lun2",
+                "--on-storage-error", "restart-elsewhere", "--agent-misses", "5", "--agent-window-ms", "7200000");
+        assertEquals(0, r.code(), r.toString());
+        VmSpec s = ((AdminCommand.VmAdd) daemon.seen.get(0)).spec();
+        assertEquals(List.of("vmstore", "lun2"), s.datastores());
+        assertEquals(StorageErrorPolicy.RESTART_ELSEWHERE, s.onStorageError());
+        assertEquals(new GuestMonitor(GuestMonitor.DEFAULT_INTERVAL_MS, 5, GuestMonitor.DEFAULT_GRACE_MS,
+                GuestMonitor.DEFAULT_MAX_RESETS, 7_200_000), s.guestMonitor(), "an --agent-* option turns it on");
+    }
+
+    @Test
+    void guestAgentAloneIsTheUsualMonitorAndNoOptionIsNone() throws Exception {
+        assertEquals(0, add(storageConfig(), "app1", "--guest-agent").code());
+        VmSpec monitored = ((AdminCommand.VmAdd) daemon.seen.get(0)).spec();
+        assertEquals(GuestMonitor.defaults(), monitored.guestMonitor());
+        assertEquals(List.of(), monitored.datastores());
+        assertEquals(null, monitored.onStorageError(), "the default policy, resume, is not written");
+        assertEquals(0, add(storageConfig(), "app1").code());
+        assertEquals(null, ((AdminCommand.VmAdd) daemon.seen.get(1)).spec().guestMonitor(), "not monitored");
+    }
+
+    @Test
+    void badStorageAndAgentOptionsAreNamedAndNothingIsSent() throws Exception {
+        Path cfg = storageConfig();
+        String[][] cases = {
+            {"--datastore", "lun9", "is not one of storage.datastores in " + cfg + " (vmstore, lun2)"},
+            {"--datastore", "bad name", "--datastore 'bad name' is not a datastore name"},
+            {"--on-storage-error", "reboot", "unknown storage error policy 'reboot': expected resume, leave-paused or "
+                    + "restart-elsewhere"},
+            {"--agent-interval-ms", "5", "--agent-interval-ms must be 1000-3600000, got 5"},
+            {"--agent-misses", "0", "--agent-misses must be 1-100, got 0"},
+            {"--agent-grace-ms", "-1", "--agent-grace-ms must be 0-3600000, got -1"},
+            {"--agent-max-resets", "101", "--agent-max-resets must be 0-100, got 101"},
+            {"--agent-window-ms", "1000", "--agent-window-ms must be at least intervalMs (10000)"},
+            {"--agent-misses", "three", "--agent-misses"},
+        };
+        for (String[] c : cases) {
+            List<String> args = new java.util.ArrayList<>(List.of("app1"));
+            args.addAll(List.of(c).subList(0, c.length - 1));
+            HavnctlTest.Result r = add(cfg, args.toArray(String[]::new));
+            assertEquals(2, r.code(), args + ": " + r);
+            assertTrue(r.err().contains(c[c.length - 1]), args + ": " + r.err());
+        }
+        HavnctlTest.Result twice = add(cfg, "app1", "--datastore", "vmstore", "--datastore", "vmstore");
+        assertEquals(2, twice.code(), twice.toString());
+        assertTrue(twice.err().contains("--datastore vmstore is given twice"), twice.err());
+        assertEquals(List.of(), daemon.seen, "nothing sent");
+    }
+
+    @Test
+    void aDatastoreIsNotCheckedAgainstAConfigWithoutAStorageHeartbeat() {
+        HavnctlTest.Result r = havnctl("app1", "--datastore", "vmstore");
+        assertEquals(0, r.code(), r.toString());
+        assertEquals(List.of("vmstore"), ((AdminCommand.VmAdd) daemon.seen.get(0)).spec().datastores());
     }
 
     @Test

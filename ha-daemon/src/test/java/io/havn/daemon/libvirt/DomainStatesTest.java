@@ -28,6 +28,28 @@ class DomainStatesTest {
     }
 
     @Test
+    void aPauseOnADiskErrorIsAPauseOnTheStorageAndNoOtherIs() {
+        assertEquals(DomainState.PAUSED_STORAGE, DomainStates.ofPaused(StateReasons.PAUSED_IOERROR));
+        for (int reason : new int[] {StateReasons.PAUSED_USER, StateReasons.PAUSED_MIGRATION, StateReasons.PAUSED_SAVE,
+                StateReasons.PAUSED_WATCHDOG, StateReasons.PAUSED_SNAPSHOT, StateReasons.PAUSED_STARTING_UP,
+                StateReasons.PAUSED_POSTCOPY, StateReasons.UNKNOWN, 0, 14}) {
+            assertEquals(DomainState.PAUSED, DomainStates.ofPaused(reason), "paused reason " + reason);
+        }
+    }
+
+    @Test
+    void anActiveDomainIsPausedOnItsStorageOnlyWhenPausedForADiskError() {
+        assertEquals(DomainState.PAUSED_STORAGE, DomainStates.ofActive(DomainInfo.DomainState.VIR_DOMAIN_PAUSED,
+                StateReasons.PAUSED_IOERROR));
+        assertEquals(DomainState.PAUSED, DomainStates.ofActive(DomainInfo.DomainState.VIR_DOMAIN_PAUSED,
+                StateReasons.PAUSED_USER));
+        assertEquals(DomainState.RUNNING, DomainStates.ofActive(DomainInfo.DomainState.VIR_DOMAIN_RUNNING,
+                StateReasons.PAUSED_IOERROR), "a reason of another state means nothing");
+        assertEquals(DomainState.CRASHED, DomainStates.ofActive(DomainInfo.DomainState.VIR_DOMAIN_CRASHED,
+                StateReasons.UNKNOWN));
+    }
+
+    @Test
     void anIncomingMigrationIsUnderWayUntilLibvirtPausesItForTheUser() {
         assertTrue(DomainStates.migrationInProgress(StateReasons.PAUSED_MIGRATION));
         assertTrue(DomainStates.migrationInProgress(StateReasons.PAUSED_STARTING_UP));

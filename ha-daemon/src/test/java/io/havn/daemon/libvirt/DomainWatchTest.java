@@ -18,6 +18,7 @@ class DomainWatchTest {
     private static final Seen RUNNING = Seen.active(DomainState.RUNNING);
     private static final Seen PAUSED = Seen.active(DomainState.PAUSED);
     private static final Seen DESTROYED = Seen.stopped(DomainState.SHUTOFF, "destroyed outside havn");
+    private static final Seen IO_ERROR = Seen.paused(DomainState.PAUSED_STORAGE, "paused on a disk I/O error");
 
     private final DomainWatch watch = new DomainWatch();
 
@@ -89,10 +90,57 @@ class DomainWatchTest {
     @Test
     void aKnownDomainThatPausesIsReportedOnceButIsNoIncomingMigration() {
         poll(Map.of(A, RUNNING));
-        Seen ioError = Seen.paused("paused on a disk I/O error");
-        assertEquals(List.of(new DomainChanged(A, DomainState.PAUSED, false, "paused on a disk I/O error")),
-                poll(Map.of(A, ioError)));
-        assertEquals(List.of(), poll(Map.of(A, ioError)), "reported once");
+        Seen user = Seen.paused(DomainState.PAUSED, "paused outside havn");
+        assertEquals(List.of(new DomainChanged(A, DomainState.PAUSED, false, "paused outside havn")),
+                poll(Map.of(A, user)));
+        assertEquals(List.of(), poll(Map.of(A, user)), "reported once");
+    }
+
+    @Test
+    void aGuestPausedOnADiskErrorIsReportedPausedOnItsStorageOnce() {
+        poll(Map.of(A, RUNNING));
+        assertEquals(List.of(new DomainChanged(A, DomainState.PAUSED_STORAGE, false, "paused on a disk I/O error")),
+                poll(Map.of(A, IO_ERROR)));
+        assertEquals(List.of(), poll(Map.of(A, IO_ERROR)), "reported once");
+    }
+
+    @Test
+    void aGuestPausedByTheUserThatThenHitsADiskErrorIsReportedAgain() {
+        poll(Map.of(A, RUNNING));
+        poll(Map.of(A, Seen.paused(DomainState.PAUSED, "paused outside havn")));
+        assertEquals(List.of(new DomainChanged(A, DomainState.PAUSED_STORAGE, false, "paused on a disk I/O error")),
+                poll(Map.of(A, IO_ERROR)), "resumed and paused again between two polls, on its storage this time");
+    }
+
+    @Test
+    void aGuestPausedOnItsStorageAndResumedOutsideIsReportedRunning() {
+        poll(Map.of(A, IO_ERROR));
+        assertEquals(List.of(new DomainChanged(A, DomainState.RUNNING, false, DomainWatch.RESUMED_OUTSIDE)),
+                poll(Map.of(A, RUNNING)));
+    }
+
+    @Test
+    void aResumeByHavnOfAGuestPausedOnItsStorageIsNotReportedAgain() {
+        poll(Map.of(A, IO_ERROR));
+        watch.begin(A);
+        watch.end(A, Effect.RUNNING); // havn's RESUME, an ordinary one
+        assertEquals(List.of(), poll(Map.of(A, RUNNING)), "the resume's own effect");
+        assertEquals(List.of(new DomainChanged(A, DomainState.PAUSED_STORAGE, false, "paused on a disk I/O error")),
+                poll(Map.of(A, IO_ERROR)), "the storage failed again");
+    }
+
+    @Test
+    void aDomainThatAppearsPausedOnItsStorageIsNoIncomingMigration() {
+        poll(Map.of());
+        assertEquals(List.of(new DomainChanged(A, DomainState.PAUSED_STORAGE, false,
+                        DomainWatch.STARTED_OUTSIDE + "; paused on a disk I/O error")),
+                poll(Map.of(A, IO_ERROR)), "a migration's copy waits paused for the user, never on its storage");
+    }
+
+    @Test
+    void onlyAPausedStateIsSeenPaused() {
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Seen.paused(DomainState.RUNNING, "x"));
     }
 
     @Test

@@ -492,6 +492,90 @@ class LibvirtHypervisorTest extends HypervisorContract {
     }
 
     @Test
+    void aDomainPausedOutsideIsListedPausedNotPausedOnItsStorage() throws Exception {
+        LibvirtSubject s = closeAfter((LibvirtSubject) newSubjectWithOutside());
+        Events events = new Events(s.events());
+        VmSpec spec = s.newSpec();
+        s.hypervisor().start(spec);
+        assertTrue(awaitDone(events, spec.id(), Op.START).ok());
+        s.outside().pause(spec.id());
+        events.await(DomainChanged.class, e -> e.vm().equals(spec.id()), WAIT, "DomainChanged");
+        events.forget(NodeEvent.DomainsListed.class);
+        s.hypervisor().list();
+        List<DomainInfo> listed = events.await(NodeEvent.DomainsListed.class, l -> true, WAIT, "DomainsListed").domains();
+        assertEquals(DomainState.PAUSED, find(listed, spec.id()).state(), "the test driver pauses for the user");
+    }
+
+    // ---------------------------------------------------------------- guest agent and reset
+
+    @Test
+    void aGuestAgentPingTheTestDriverCannotSendIsNotJudged() throws Exception {
+        LibvirtSubject s = closeAfter((LibvirtSubject) newSubject());
+        Events events = new Events(s.events());
+        VmSpec spec = s.newSpec();
+        s.hypervisor().start(spec);
+        assertTrue(awaitDone(events, spec.id(), Op.START).ok());
+        s.hypervisor().pingAgent(spec.id());
+        NodeEvent.AgentPinged p = events.await(NodeEvent.AgentPinged.class, e -> e.vm().equals(spec.id()), WAIT,
+                "AgentPinged");
+        assertEquals(NodeEvent.AgentAnswer.NOT_CONFIGURED, p.answer(), p.toString());
+        assertTrue(p.detail().contains("not supported"), "the test driver's own words: " + p.detail());
+        events.expectNone(HypervisorDone.class, d -> d.vm().equals(spec.id()), QUIET,
+                "a HypervisorDone for a ping, which changes nothing");
+    }
+
+    @Test
+    void aPingOfADomainLibvirtDoesNotKnowSaysNotRunning() throws Exception {
+        LibvirtSubject s = closeAfter((LibvirtSubject) newSubject());
+        Events events = new Events(s.events());
+        VmId vm = s.newSpec().id();
+        s.hypervisor().pingAgent(vm);
+        NodeEvent.AgentPinged p = events.await(NodeEvent.AgentPinged.class, e -> e.vm().equals(vm), WAIT,
+                "AgentPinged");
+        assertEquals(NodeEvent.AgentAnswer.NOT_RUNNING, p.answer(), p.toString());
+    }
+
+    @Test
+    void aPingThatCannotReachLibvirtIsNotJudged() throws Exception {
+        LibvirtSubject s = closeAfter(new LibvirtSubject("test:///nonexistent/havn/node.xml", CALL_TIMEOUT, 2,
+                POLL, 64, new Gate(c -> false), false));
+        Events events = new Events(s.events());
+        VmId vm = s.newSpec().id();
+        s.hypervisor().pingAgent(vm);
+        NodeEvent.AgentPinged p = events.await(NodeEvent.AgentPinged.class, e -> e.vm().equals(vm), WAIT,
+                "AgentPinged");
+        assertEquals(NodeEvent.AgentAnswer.NOT_CONFIGURED, p.answer(), "havn's trouble is no miss of the guest: " + p);
+        assertTrue(p.detail().startsWith("not judged: cannot connect to libvirt"), p.detail());
+    }
+
+    @Test
+    void aResetIsAnOperationAfterWhichTheGuestRunsOnUnreported() throws Exception {
+        LibvirtSubject s = closeAfter((LibvirtSubject) newSubject());
+        Events events = new Events(s.events());
+        VmSpec spec = s.newSpec();
+        s.hypervisor().start(spec);
+        assertTrue(awaitDone(events, spec.id(), Op.START).ok());
+        s.hypervisor().reset(spec.id());
+        assertEquals(new HypervisorDone(spec.id(), Op.RESET, true, null), awaitDone(events, spec.id(), Op.RESET));
+        events.forget(NodeEvent.DomainsListed.class);
+        s.hypervisor().list();
+        List<DomainInfo> listed = events.await(NodeEvent.DomainsListed.class, l -> true, WAIT, "DomainsListed").domains();
+        assertEquals(DomainState.RUNNING, find(listed, spec.id()).state());
+        events.expectNone(DomainChanged.class, c -> c.vm().equals(spec.id()), QUIET, "a DomainChanged for a reset");
+    }
+
+    @Test
+    void aResetOfADomainLibvirtDoesNotKnowFails() throws Exception {
+        LibvirtSubject s = closeAfter((LibvirtSubject) newSubject());
+        Events events = new Events(s.events());
+        VmId vm = s.newSpec().id();
+        s.hypervisor().reset(vm);
+        HypervisorDone done = awaitDone(events, vm, Op.RESET);
+        assertFalse(done.ok(), done.toString());
+        assertTrue(done.error().contains("no domain with UUID " + vm), done.error());
+    }
+
+    @Test
     void aFullQueueRejectsTheCallWithAFailureEvent() throws Exception {
         Gate gate = new Gate("destroy"::equals).shut();
         LibvirtSubject s = closeAfter(new LibvirtSubject(privateUri(), Duration.ofSeconds(30), 1,

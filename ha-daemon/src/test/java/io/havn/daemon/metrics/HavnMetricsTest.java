@@ -55,6 +55,26 @@ class HavnMetricsTest {
     }
 
     @Test
+    void eachDatastoresReachIsItsLastRoundAndItsFailedRoundsAreCounted() {
+        metrics.bindDatastores(List.of("vmstore", "lun2"));
+        Exposition before = scrape();
+        assertTrue(Double.isNaN(value(before, "havn_datastore_reachable", "datastore", "vmstore")), "no round yet");
+        assertEquals(0, value(before, "havn_storage_rounds_failed_total", "datastore", "lun2"), "from zero");
+        metrics.storageRound("vmstore", true);
+        metrics.storageRound("lun2", false);
+        metrics.storageRound("lun2", false);
+        metrics.storageRound("elsewhere", false); // a datastore the metrics were not told of: no series
+        Exposition e = scrape();
+        assertEquals(1, value(e, "havn_datastore_reachable", "datastore", "vmstore"));
+        assertEquals(0, value(e, "havn_datastore_reachable", "datastore", "lun2"));
+        assertEquals(0, value(e, "havn_storage_rounds_failed_total", "datastore", "vmstore"));
+        assertEquals(2, value(e, "havn_storage_rounds_failed_total", "datastore", "lun2"));
+        assertFalse(e.value("havn_datastore_reachable", "datastore", "elsewhere").isPresent());
+        metrics.storageRound("lun2", true);
+        assertEquals(1, value(scrape(), "havn_datastore_reachable", "datastore", "lun2"), "reached again");
+    }
+
+    @Test
     void aRecoveredVmFillsThePhaseHistogramsOfItsProofAndLeavesUnknownPhasesOut() {
         recovered(800, 4_000, 150, Decision.Proof.SESSION_EXPIRED);
         recovered(-1, 1_200, 90, Decision.Proof.SESSION_EXPIRED); // the leader did not see the host's last heartbeat

@@ -45,8 +45,8 @@ class MetricsReferencesTest {
     private static Exposition scrape;
 
     /**
-     * A registry with every series it can have: a transport and refusals bound, a peer known, an admin
-     * request answered, a placement blocked by a rule.
+     * A registry with every series it can have: a transport, refusals and a datastore bound, a peer
+     * known, an admin request answered, a placement blocked by a rule.
      */
     @BeforeAll
     static void scrapeEverything() {
@@ -56,6 +56,8 @@ class MetricsReferencesTest {
                      h -> null, e -> { })) {
             m.bindHeartbeatDrops(t);
             m.bindRecordRefusals(new RecordRefusals());
+            m.bindDatastores(List.of("vmstore"));
+            m.storageRound("vmstore", false);
             m.update(new NodeSnapshot(true, 1, new HostId("node1"), true, false, false, Map.of(), 0, Map.of(), 0,
                     List.of(new PeerStat(new HostId("node2"), "HEALTHY", false, 0.3, 1.0, 100))));
             m.adminAnswered("{\"command\":\"status\"}", "{\"ok\":true}");
@@ -140,6 +142,8 @@ class MetricsReferencesTest {
         assertTrue(exprByAlert.get("HavnPeerPhiHigh").contains("havn_peer_phi"), exprByAlert.toString());
         assertTrue(exprByAlert.get("HavnFailoverReserveShort").contains("havn_host_failures_tolerated < "
                 + "havn_host_failures_wanted"), exprByAlert.toString());
+        assertTrue(exprByAlert.get("HavnDatastoreUnreachable").contains("havn_datastore_reachable == 0"),
+                exprByAlert.toString());
     }
 
     @Test
