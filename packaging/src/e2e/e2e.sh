@@ -10,8 +10,9 @@
 #   3. power loss of host3, with a fence device for every host and then without one (session
 #      expiry): host3's guests run again on the others; the time from the power cut to each
 #      guest running is measured;
-#   4. isolation of host1 (its link goes down, its processes stay): host1 destroys its guests
-#      itself, they run again elsewhere, and no two QEMU processes ever hold one disk;
+#   4. isolation of host1 (it loses the network but for its path to the storage, its processes
+#      stay): host1 destroys its guests itself, they run again elsewhere, and no two QEMU
+#      processes ever hold one disk;
 #   5. storage outage: the iSCSI target serves none of its LUNs for 20 s; every guest pauses on
 #      an I/O error and, once the LUNs are back, runs on where it was, its counter unbroken;
 #   6. storage path loss: the host running the most guests loses its path to the target (and only
@@ -48,13 +49,13 @@ declare -A MEDIAN=() COUNT=()   # per power-loss path: the median time to runnin
 GUEST_MIB=64
 # The guests' boot sector, assembled from boot.S beside this script (real mode, 16-bit code):
 # it zeroes a counter at 0x7e00, writes "HAVN" at 0x7e04, then halts, and at each wake-up adds to
-# the counter the BIOS timer's ticks (18.2 Hz, its count at 0x46c) since the last one, and once
-# per tick reads sector 2 of its own disk (BIOS int 13h, drive 0x80) and writes it back: the
+# the counter the BIOS timer's ticks (18.2 Hz, its count at 0x46c) since the last one, and every
+# 8 ticks (~0.44 s) reads sector 2 of its own disk (BIOS int 13h, drive 0x80) and writes it back: the
 # dword at 0x7e08 counts those round trips, the one at 0x7e0c the int 13h calls that failed. The
 # counter is the guest's own uptime: a live migration carries it on, a restart starts it at 0
 # again; the disk I/O makes a storage outage reach the guest, as it would a real one.
-BOOT_SECTOR='\xfa\x31\xc0\x8e\xd8\x8e\xc0\x8e\xd0\xbc\x00\x7c\x66\x31\xc0\x66\xa3\x00\x7e\x66\xc7\x06\x04\x7e\x48\x41\x56\x4e\x66\xa3\x08\x7e\x66\xa3\x0c\x7e\x66\xa1\x6c\x04\x66\xa3\x10\x7e\xfb\xf4\x66\xa1\x6c\x04\x66\x89\xc2\x66\x2b\x06\x10\x7e\x73\x06\x66\x05\xb0\x00\x18\x00\x66\x85\xc0\x74\xe6\x66\x89\x16\x10\x7e\x66\x01\x06\x00\x7e\xb8\x01\x02\xe8\x18\x00\x72\x0f\xb8\x01\x03\xe8\x10\x00\x72\x07\x66\xff\x06\x08\x7e\xeb\xc5\x66\xff\x06\x0c\x7e\xeb\xbe\xb9\x02\x00\xba\x80\x00\xbb\x00\x80\xcd\x13\xc3'
-BOOT_SECTOR_BYTES=123
+BOOT_SECTOR='\xfa\x31\xc0\x8e\xd8\x8e\xc0\x8e\xd0\xbc\x00\x7c\x66\x31\xc0\x66\xa3\x00\x7e\x66\xc7\x06\x04\x7e\x48\x41\x56\x4e\x66\xa3\x08\x7e\x66\xa3\x0c\x7e\x66\xa1\x6c\x04\x66\xa3\x10\x7e\xfb\xf4\x66\xa1\x6c\x04\x66\x89\xc2\x66\x2b\x06\x10\x7e\x73\x06\x66\x05\xb0\x00\x18\x00\x66\x85\xc0\x74\xe6\x66\x89\x16\x10\x7e\x66\x8b\x0e\x00\x7e\x66\x01\x06\x00\x7e\x66\x33\x0e\x00\x7e\x66\xc1\xe9\x03\x74\xcc\xb8\x01\x02\xe8\x18\x00\x72\x0f\xb8\x01\x03\xe8\x10\x00\x72\x07\x66\xff\x06\x08\x7e\xeb\xb5\x66\xff\x06\x0c\x7e\xeb\xae\xb9\x02\x00\xba\x80\x00\xbb\x00\x80\xcd\x13\xc3'
+BOOT_SECTOR_BYTES=139
 GUEST_MAGIC=0x4e564148
 QEMU_ISCSI_MODULE=/usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so
 TIMER_HZ_BOUND=25     # above the BIOS timer's 18.2 wake-ups per second, with a margin
@@ -111,10 +112,10 @@ find_jars() {
 check_machine() {
   local c missing=()
   [ "$(id -u)" = 0 ] || fail "must run as root (it makes namespaces, links and mounts)"
-  for c in ip nsenter unshare setsid flock pgrep libvirtd virtlogd virsh qemu-system-x86_64 qemu-img tgtd tgtadm curl java keytool awk; do
+  for c in ip nft nsenter unshare setsid flock pgrep libvirtd virtlogd virsh qemu-system-x86_64 qemu-img tgtd tgtadm curl java keytool awk; do
     command -v "$c" > /dev/null || missing+=("$c")
   done
-  [ ${#missing[@]} -eq 0 ] || fail "missing commands: ${missing[*]} (Debian: libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils qemu-block-extra tgt iproute2 procps curl)"
+  [ ${#missing[@]} -eq 0 ] || fail "missing commands: ${missing[*]} (Debian: libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils qemu-block-extra tgt iproute2 nftables procps curl)"
   # QEMU's iSCSI initiator, a module of its own
   [ -e "$QEMU_ISCSI_MODULE" ] || fail "QEMU has no iSCSI block driver ($QEMU_ISCSI_MODULE; Debian: qemu-block-extra)"
 }
@@ -696,10 +697,10 @@ step_isolation() {
   local -A seen=()
   give_guests host1 2
   vms=$(running_on host1 | paste -sd' ')
-  say "host1 runs $vms; its link goes down, its processes stay"
+  say "host1 runs $vms; it loses the network but for its storage path, its processes stay"
   start_sampler
   t0=$(now_us)
-  link_set host1 down
+  host_isolate host1 || fail "could not cut host1 off (nft)"
   deadline=$((t0 + 90 * 1000000))
   left=$(wc -w <<< "$vms")
   while [ "$left" -gt 0 ] || [ -z "$selffenced" ]; do
@@ -707,7 +708,7 @@ step_isolation() {
     if [ -z "$selffenced" ] && [ -z "$(qemu_on host1)" ]; then
       selffenced=$(seconds_since "$t0")
       result "selffenced host=host1 seconds=$selffenced"
-      say "  host1 destroyed its guests itself ${selffenced} s after losing its link"
+      say "  host1 destroyed its guests itself ${selffenced} s after losing the network"
       # the design's bound: lease (6 s) plus watchdog (3 s), below the session timeout (10 s)
       awk -v s="$selffenced" 'BEGIN { exit !(s < 9) }' || fail "host1 self-fenced only after $selffenced s (lease + watchdog: 9 s)"
     fi
@@ -726,7 +727,7 @@ step_isolation() {
   done
   pgrep -f "havnd.jar --config $(host_dir host1)/havn.yaml" > /dev/null || fail "host1's havnd died during its isolation"
   stop_sampler "isolation"
-  link_set host1 up
+  host_rejoin host1 || fail "could not give host1 its network back"
   wait_ready "${E2E_HOSTS[@]}"
   # a confirmation in a new session clears havn_self_fenced; the counter keeps what happened
   wait_for "host1 to confirm a new session" 30 metric_is host1 0 havn_self_fenced
@@ -746,7 +747,7 @@ MANUAL_RESUME=${HAVN_E2E_MANUAL_RESUME:-0}
 STORAGE_OUTAGE_S=20      # how long the target serves none of its LUNs
 PATH_LOSS_S=30           # how long one host's path to the target is cut
 STORAGE_BACK_WAIT_S=30   # how long every guest may take to run and do disk I/O again after that
-declare -A GUEST_HOST=() FIRST_PAUSE=() PAUSE_REASON=() PAUSES=() LAST_SEEN=() RESUMED_BY=() IO_AGAIN=()
+declare -A GUEST_HOST=() FIRST_PAUSE=() PAUSE_REASON=() PAUSES=() RESUMES=() LAST_SEEN=() RESUMED_BY=() IO_AGAIN=()
 
 # "HOST VM STATE" for each active domain of each host (STATE as virsh list says it: running, paused...)
 active_states() {
@@ -766,17 +767,39 @@ guest_io() {
   echo "$((count)) $magic $((io)) $((errors))"
 }
 
-# Whether VM on HOST did more than N disk round trips since it booted.
-io_above() {
-  local c m io e
-  read -r c m io e < <(guest_io "$1" "$2") || return 1
-  (( io > $3 ))
+# Every host's libvirt lifecycle events (suspended, resumed...), with libvirt's timestamps, into
+# $E2E_DIR/events/HOST.log until events_stop: when a guest paused, and how often something resumed
+# it, which a poll of its state would miss.
+events_start() {
+  local h
+  mkdir -p "$E2E_DIR/events"
+  for h in "${E2E_HOSTS[@]}"; do
+    : > "$E2E_DIR/events/$h.log"
+    spawn "$h" "$E2E_DIR/events/$h.log" "$E2E_DIR/events/$h.pid" nsenter --net="/run/netns/$(host_netns "$h")" \
+      --mount="$E2E_DIR/ns/$h.mnt" --uts="$E2E_DIR/ns/$h.uts" -- virsh -q -c qemu:///system event --loop --timestamp --event lifecycle
+  done
+}
+events_stop() {
+  local h
+  for h in "${E2E_HOSTS[@]}"; do kill "$(cat "$E2E_DIR/events/$h.pid")" 2>/dev/null || true; done
 }
 
-# Forgets what storage_watch saw; records where each of VMS runs, in GUEST_HOST.
+# From the events: VM's first pause on an I/O error (FIRST_PAUSE, seconds after T0), how often
+# it paused on one (PAUSES) and how often it was resumed (RESUMES).
+storage_events() {
+  local vm=$1 t0=$2 lines first
+  lines=$(cat "$E2E_DIR"/events/*.log 2>/dev/null | grep "for domain '$vm': " || true)
+  PAUSES[$vm]=$(grep -c "Suspended I/O Error" <<< "$lines" || true)
+  RESUMES[$vm]=$(grep -c "Resumed" <<< "$lines" || true)
+  first=$(grep "Suspended I/O Error" <<< "$lines" | sort | awk 'NR == 1 { print $1, $2 }' || true)
+  FIRST_PAUSE[$vm]=
+  [ -z "$first" ] || FIRST_PAUSE[$vm]=$(seconds_since "$t0" "$(date -d "${first%:}" +%s%6N)")
+}
+
+# Forgets what the last storage step saw; records where each of VMS runs, in GUEST_HOST.
 storage_watch_start() {
   local vm h
-  GUEST_HOST=() FIRST_PAUSE=() PAUSE_REASON=() PAUSES=() LAST_SEEN=() RESUMED_BY=() IO_AGAIN=()
+  GUEST_HOST=() FIRST_PAUSE=() PAUSE_REASON=() PAUSES=() RESUMES=() LAST_SEEN=() RESUMED_BY=() IO_AGAIN=()
   for vm in "$@"; do
     h=$(host_of "$vm")
     [ -n "$h" ] || fail "$vm runs nowhere"
@@ -785,9 +808,8 @@ storage_watch_start() {
   done
 }
 
-# Watches VMS until the time UNTIL (microseconds): the first time each is seen paused, T0 the
-# start of the fault (FIRST_PAUSE, seconds), libvirt's reason then (PAUSE_REASON), and how often it
-# was seen going from running to paused (PAUSES: more than once if something resumed it meanwhile).
+# Watches VMS until the time UNTIL (microseconds): libvirt's reason the first time each is seen
+# paused (PAUSE_REASON), and the state each was last seen in (LAST_SEEN).
 storage_watch() {
   local t0=$1 until=$2 out vm st
   shift 2
@@ -796,13 +818,9 @@ storage_watch() {
     for vm in "$@"; do
       st=$(awk -v v="$vm" '$2 == v { print $3 }' <<< "$out")
       st=${st:-gone}
-      if [ "$st" = paused ] && [ "${LAST_SEEN[$vm]}" != paused ]; then
-        PAUSES[$vm]=$(( ${PAUSES[$vm]:-0} + 1 ))
-        if [ -z "${FIRST_PAUSE[$vm]:-}" ]; then
-          FIRST_PAUSE[$vm]=$(seconds_since "$t0")
-          PAUSE_REASON[$vm]=$(virsh_in "${GUEST_HOST[$vm]}" domstate "$vm" --reason 2>/dev/null || echo unknown)
-          say "  $vm on ${GUEST_HOST[$vm]}: ${PAUSE_REASON[$vm]} ${FIRST_PAUSE[$vm]} s after the fault"
-        fi
+      if [ "$st" = paused ] && [ -z "${PAUSE_REASON[$vm]:-}" ]; then
+        PAUSE_REASON[$vm]=$(virsh_in "${GUEST_HOST[$vm]}" domstate "$vm" --reason 2>/dev/null || echo unknown)
+        say "  $vm on ${GUEST_HOST[$vm]}: ${PAUSE_REASON[$vm]}, seen $(seconds_since "$t0") s after the fault"
       fi
       LAST_SEEN[$vm]=$st
     done
@@ -811,51 +829,54 @@ storage_watch() {
 }
 
 # After the storage fault WHAT ended at T1: waits until every guest of VMS runs again, resuming
-# those still paused only where HAVN_E2E_MANUAL_RESUME=1 (RESUMED_BY: harness), then until each
-# does disk I/O again (IO_AGAIN: seconds after T1); fails naming those that do not in time.
+# those still paused only where HAVN_E2E_MANUAL_RESUME=1 (RESUMED_BY: harness), and until each
+# does disk I/O again (IO_AGAIN: seconds after T1, as first seen); fails naming those that do not
+# in time.
 storage_back() {
-  local what=$1 t1=$2 deadline vm h st left io c m e wait
+  local what=$1 t1=$2 deadline vm h st c m io e
+  local -a left
+  local -A io_at=()
   shift 2
+  for vm in "$@"; do
+    if read -r c m io e < <(guest_io "${GUEST_HOST[$vm]}" "$vm"); then io_at[$vm]=$io; else io_at[$vm]=-1; fi
+  done
   deadline=$(( t1 + STORAGE_BACK_WAIT_S * 1000000 ))
   while :; do
     left=()
     for vm in "$@"; do
+      [ -n "${IO_AGAIN[$vm]:-}" ] && continue
       h=${GUEST_HOST[$vm]}
       st=$(virsh_in "$h" domstate "$vm" --reason 2>/dev/null) || st="not on $h"
-      [[ "$st" == running* ]] && continue
-      if [ "$MANUAL_RESUME" = 1 ] && [[ "$st" == paused* ]]; then
-        if virsh_in "$h" resume "$vm" > /dev/null 2>&1; then
-          RESUMED_BY[$vm]=harness
-          say "  $vm on $h was $st; resumed with virsh (HAVN_E2E_MANUAL_RESUME=1), $(seconds_since "$t1") s after the storage came back"
+      if [[ "$st" == running* ]]; then
+        if read -r c m io e < <(guest_io "$h" "$vm") && (( io > io_at[$vm] )); then
+          IO_AGAIN[$vm]=$(seconds_since "$t1")
           continue
         fi
+        st="$st, no disk I/O yet"
+      elif [ "$MANUAL_RESUME" = 1 ] && [[ "$st" == paused* ]] && virsh_in "$h" resume "$vm" > /dev/null 2>&1; then
+        RESUMED_BY[$vm]=harness
+        say "  $vm on $h was $st; resumed with virsh (HAVN_E2E_MANUAL_RESUME=1) $(seconds_since "$t1") s after the storage came back"
       fi
       left+=("$vm on $h: $st")
     done
-    [ ${#left[@]} -eq 0 ] && break
-    (( $(now_us) < deadline )) || fail "$what: ${STORAGE_BACK_WAIT_S} s after the storage came back, not running: $(IFS=';'; echo "${left[*]}")$([ "$MANUAL_RESUME" = 1 ] || echo " (nothing resumed them; HAVN_E2E_MANUAL_RESUME=1 has the harness resume guests still paused)")"
+    [ ${#left[@]} -eq 0 ] && return 0
+    (( $(now_us) < deadline )) || fail "$what: ${STORAGE_BACK_WAIT_S} s after the storage came back: $(IFS=';'; echo "${left[*]}")$([ "$MANUAL_RESUME" = 1 ] || echo " (nothing resumed the paused ones; HAVN_E2E_MANUAL_RESUME=1 has the harness resume them)")"
     sleep 0.1
-  done
-  for vm in "$@"; do
-    h=${GUEST_HOST[$vm]}
-    read -r c m io e < <(guest_io "$h" "$vm") || fail "cannot read $vm's memory on $h"
-    wait=$(( STORAGE_BACK_WAIT_S - ($(now_us) - t1) / 1000000 ))
-    wait_for "$vm's disk I/O to go on after the $what" $(( wait > 5 ? wait : 5 )) io_above "$h" "$vm" "$io"
-    IO_AGAIN[$vm]=$(seconds_since "$t1")
   done
 }
 
-# The facts of one guest after a storage fault: KIND, then what it did, and whether it runs on its
-# host with its boot counter carried on (CONTINUED yes) rather than started again.
+# The facts of one guest after a storage fault that started at T0: KIND, then what it did, and
+# whether it runs on its host with its boot counter carried on (CONTINUED yes), not started again.
 storage_result() {
-  local kind=$1 vm=$2 before=$3 extra=$4 h c2 magic io e st
+  local kind=$1 vm=$2 t0=$3 before=$4 extra=$5 h c2 magic io e st
   h=${GUEST_HOST[$vm]}
+  storage_events "$vm" "$t0"
   st=$(virsh_in "$h" domstate "$vm" --reason 2>/dev/null) || st="not on $h"
   read -r c2 magic io e < <(guest_io "$h" "$vm") || fail "cannot read $vm's memory on $h"
   CONTINUED=no
-  [ "$magic" = "$GUEST_MAGIC" ] && (( c2 >= before )) && CONTINUED=yes
-  result "$kind vm=$vm host=$h paused=$([ -n "${FIRST_PAUSE[$vm]:-}" ] && echo yes || echo no) pause_reason=\"${PAUSE_REASON[$vm]:-}\" paused_after=${FIRST_PAUSE[$vm]:-} pauses=${PAUSES[$vm]:-0} $extra resumed_by=${RESUMED_BY[$vm]:-none} state_after=\"$st\" io_again_after=${IO_AGAIN[$vm]} counter_before=$before counter_after=$c2 magic=$magic io_errors=$e continued=$CONTINUED"
-  say "  $vm on $h: ${PAUSE_REASON[$vm]:-never paused}${FIRST_PAUSE[$vm]:+ after ${FIRST_PAUSE[$vm]} s}${PAUSES[$vm]:+, paused ${PAUSES[$vm]} time(s)}; ${RESUMED_BY[$vm]:+resumed by the harness; }now $st, disk I/O again ${IO_AGAIN[$vm]} s after the storage came back, guest counter $before -> $c2"
+  if [ "$magic" = "$GUEST_MAGIC" ] && (( c2 >= before )); then CONTINUED=yes; fi
+  result "$kind vm=$vm host=$h paused=$([ "${PAUSES[$vm]}" -gt 0 ] && echo yes || echo no) pause_reason=\"${PAUSE_REASON[$vm]:-}\" paused_after=${FIRST_PAUSE[$vm]} pauses=${PAUSES[$vm]} resumes=${RESUMES[$vm]} $extra resumed_by=$([ "${PAUSES[$vm]}" -gt 0 ] && echo "${RESUMED_BY[$vm]:-other}" || echo none) state_after=\"$st\" io_again_after=${IO_AGAIN[$vm]} counter_before=$before counter_after=$c2 magic=$magic io_errors=$e continued=$CONTINUED"
+  say "  $vm on $h: $([ "${PAUSES[$vm]}" -gt 0 ] && echo "paused on an I/O error ${FIRST_PAUSE[$vm]} s after the fault (${PAUSE_REASON[$vm]:-not seen by a poll}), ${PAUSES[$vm]} time(s), resumed ${RESUMES[$vm]} time(s)$([ -n "${RESUMED_BY[$vm]:-}" ] && echo ", the last by the harness")" || echo "never paused"); now $st, disk I/O again ${IO_AGAIN[$vm]} s after the storage came back; guest counter $before -> $c2$([ "$CONTINUED" = yes ] || echo " (STARTED AGAIN)")"
 }
 
 # The target serves none of its LUNs for STORAGE_OUTAGE_S, then serves them again: every guest
@@ -863,8 +884,9 @@ storage_result() {
 # was, its boot counter carried on, and does disk I/O again.
 step_storage_outage() {
   say "step 5: storage outage: the target serves none of its LUNs for ${STORAGE_OUTAGE_S} s"
-  local vm h t0 t1 c1 magic io e paused=0 continued=0
+  local vm t0 t1 c1 magic io e paused=0 continued=0
   local -A before=()
+  events_start
   storage_watch_start "${GUESTS[@]}"
   for vm in "${GUESTS[@]}"; do
     read -r c1 magic io e < <(guest_io "${GUEST_HOST[$vm]}" "$vm") || fail "cannot read $vm's memory on ${GUEST_HOST[$vm]}"
@@ -876,23 +898,25 @@ step_storage_outage() {
   storage_watch "$t0" $(( t0 + STORAGE_OUTAGE_S * 1000000 )) "${GUESTS[@]}"
   tgt_luns_add
   t1=$(now_us)
-  say "the LUNs are back $(seconds_since "$t0" "$t1") s after they went; at that moment: $(for vm in "${GUESTS[@]}"; do printf '%s %s, ' "$vm" "${LAST_SEEN[$vm]}"; done)"
+  say "the LUNs are back $(seconds_since "$t0" "$t1") s after they went; then: $(for vm in "${GUESTS[@]}"; do printf '%s %s ' "$vm" "${LAST_SEEN[$vm]}"; done)"
   storage_back "storage outage" "$t1" "${GUESTS[@]}"
+  say "every guest runs and does disk I/O again $(seconds_since "$t1") s after the LUNs came back"
   stop_sampler "storage outage"
+  events_stop
   for vm in "${GUESTS[@]}"; do
-    storage_result storage-outage "$vm" "${before[$vm]}" "at_storage_back=${LAST_SEEN[$vm]}"
-    [ -n "${FIRST_PAUSE[$vm]:-}" ] && paused=$((paused + 1))
-    [ "$CONTINUED" = yes ] && continued=$((continued + 1))
-    [ "$CONTINUED" = yes ] || fail "storage outage: $vm did not run on where it was (counter ${before[$vm]} before)"
+    storage_result storage-outage "$vm" "$t0" "${before[$vm]}" "at_storage_back=${LAST_SEEN[$vm]}"
+    [ "${PAUSES[$vm]}" -gt 0 ] && paused=$((paused + 1))
+    [ "$CONTINUED" = yes ] || fail "storage outage: $vm did not run on where it was (its counter was ${before[$vm]})"
+    continued=$((continued + 1))
   done
-  result "storage-outage-summary method=lun-removal seconds=$STORAGE_OUTAGE_S guests=${#GUESTS[@]} paused=$paused continued=$continued manual_resume=$MANUAL_RESUME"
-  say "step 5 passed: $paused of ${#GUESTS[@]} guests paused, all ran on with their counters"
+  result "storage-outage-summary method=lun-removal seconds=$(seconds_since "$t0" "$t1") guests=${#GUESTS[@]} paused=$paused continued=$continued manual_resume=$MANUAL_RESUME"
+  say "step 5 passed: $paused of ${#GUESTS[@]} guests paused on an I/O error, every one ran on with its counter"
 }
 
 # The host running the most guests loses its path to the target for PATH_LOSS_S, and only that;
 # then gets it back. No disk is ever held by two QEMU processes, and every guest runs at the end.
 step_storage_path_loss() {
-  local h n best=0 t0 t1 vm vms c1 magic io e
+  local h n best=0 t0 t1 vm vms c1 magic io e did
   local -A before=() io_cut=() io_end=()
   for n in "${E2E_HOSTS[@]}"; do
     vms=$(running_on "$n" | wc -l)
@@ -901,6 +925,7 @@ step_storage_path_loss() {
   [ -n "${h:-}" ] || fail "no host runs a guest"
   vms=$(running_on "$h" | paste -sd' ')
   say "step 6: storage path loss: $h (it runs $vms) loses its path to the target for ${PATH_LOSS_S} s"
+  events_start
   # shellcheck disable=SC2086
   storage_watch_start $vms
   for vm in $vms; do
@@ -910,33 +935,40 @@ step_storage_path_loss() {
   start_sampler
   t0=$(now_us)
   storage_path_cut "$h" || fail "could not cut $h's path to the target (nft)"
-  # a request already on its way may still complete: the I/O counters are read once it has
+  # a request already under way may still complete: the I/O counters are read once it has, and
+  # again near the end
   # shellcheck disable=SC2086
   storage_watch "$t0" $(( t0 + 3000000 )) $vms
   for vm in $vms; do
     if read -r c1 magic io e < <(guest_io "$h" "$vm"); then io_cut[$vm]=$io; fi
   done
   # shellcheck disable=SC2086
-  storage_watch "$t0" $(( t0 + PATH_LOSS_S * 1000000 )) $vms
+  storage_watch "$t0" $(( t0 + (PATH_LOSS_S - 2) * 1000000 )) $vms
   for vm in $vms; do
     if read -r c1 magic io e < <(guest_io "$h" "$vm"); then io_end[$vm]=$io; fi
   done
+  # shellcheck disable=SC2086
+  storage_watch "$t0" $(( t0 + PATH_LOSS_S * 1000000 )) $vms
   storage_path_restore "$h" || fail "could not give $h its path to the target back"
   t1=$(now_us)
-  say "$h has its path back $(seconds_since "$t0" "$t1") s after losing it"
+  say "$h has its path back $(seconds_since "$t0" "$t1") s after losing it; then: $(for vm in $vms; do printf '%s %s ' "$vm" "${LAST_SEEN[$vm]}"; done)"
   # shellcheck disable=SC2086
   storage_back "storage path loss" "$t1" $vms
+  say "$h's guests run and do disk I/O again $(seconds_since "$t1") s after it got its path back"
   wait_for "the leader to see all ${#GUESTS[@]} HA VMs running" 30 leader_metric_is "${#GUESTS[@]}" havn_vms 'phase="running"'
   stop_sampler "storage path loss"
+  events_stop
   for vm in $vms; do
-    local did=running
-    if [ -n "${FIRST_PAUSE[$vm]:-}" ]; then did=paused
-    elif [ "${io_cut[$vm]:-x}" = "${io_end[$vm]:-y}" ]; then did=hung
+    did=running
+    if [ -n "${PAUSE_REASON[$vm]:-}" ] || grep -q "for domain '$vm': Suspended" "$E2E_DIR"/events/*.log; then
+      did=paused
+    elif [ "${io_cut[$vm]:-x}" = "${io_end[$vm]:-y}" ]; then
+      did=hung
     fi
-    storage_result storage-path-loss "$vm" "${before[$vm]}" "during=$did io_during=$(( ${io_end[$vm]:-0} - ${io_cut[$vm]:-0} ))"
+    storage_result storage-path-loss "$vm" "$t0" "${before[$vm]}" "during=$did io_during=$(( ${io_end[$vm]:-0} - ${io_cut[$vm]:-0} ))"
   done
   n=$(where_running | wc -l)
-  result "storage-path-loss-summary host=$h seconds=$PATH_LOSS_S guests=$(wc -w <<< "$vms") running_everywhere=$n manual_resume=$MANUAL_RESUME"
+  result "storage-path-loss-summary host=$h seconds=$(seconds_since "$t0" "$t1") guests=$(wc -w <<< "$vms") running_everywhere=$n manual_resume=$MANUAL_RESUME"
   [ "$n" = "${#GUESTS[@]}" ] || fail "storage path loss: $n of ${#GUESTS[@]} guests run at the end"
   say "step 6 passed: every guest runs, none was ever held twice"
 }

@@ -217,9 +217,9 @@ libvirt_start() {
     d=$(host_dir "$h")
     find "$d/run" -mindepth 1 -delete
     in_host "$h" virtlogd -d -p /run/libvirt/virtlogd.pid < /dev/null >> "$d/log/virtlogd.out" 2>&1 \
-      {E2E_OUT}>&- {E2E_ERR}>&- || fail "virtlogd did not start on $h (see $d/log)"
+      {E2E_OUT}>&- {E2E_ERR}>&- 9>&- || fail "virtlogd did not start on $h (see $d/log)"
     in_host "$h" libvirtd -d --listen -p /run/libvirt/libvirtd.pid < /dev/null >> "$d/log/libvirtd.out" 2>&1 \
-      {E2E_OUT}>&- {E2E_ERR}>&- || fail "libvirtd did not start on $h: $(tail -3 "$d/log/libvirtd.out" "$d/log/libvirtd.log" 2>/dev/null)"
+      {E2E_OUT}>&- {E2E_ERR}>&- 9>&- || fail "libvirtd did not start on $h: $(tail -3 "$d/log/libvirtd.out" "$d/log/libvirtd.log" 2>/dev/null)"
   done
   for h in "$@"; do
     wait_for "libvirtd on $h" 60 virsh_in "$h" version
@@ -260,12 +260,13 @@ signal_start() {
 # Runs a daemon of HOST (- for one of the machine's) in a session of its own and in HOST's cgroup,
 # appending its output to LOG and its pid to PIDFILE. It is no job of the harness's: the harness
 # kills daemons on purpose and is not to be told. It keeps none of the harness's own output open
-# (whoever reads it would wait for the daemon's end).
+# (whoever reads it would wait for the daemon's end), nor e2e.sh's lock (fd 9): a daemon a killed
+# run left behind would keep e2e.sh clean from removing it.
 spawn() {
   local h=$1 log=$2 pidfile=$3
   shift 3
   ( trap - ERR; [ "$h" = - ] || cgroup_join "$h" || exit 1
-    exec setsid "$@" {E2E_OUT}>&- {E2E_ERR}>&- ) < /dev/null >> "$log" 2>&1 &
+    exec setsid "$@" {E2E_OUT}>&- {E2E_ERR}>&- 9>&- ) < /dev/null >> "$log" 2>&1 &
   echo $! > "$pidfile"
   disown $!
 }
@@ -304,6 +305,23 @@ EOF
 }
 storage_path_restore() {
   nsenter --net="/run/netns/$(host_netns "$1")" nft delete table inet havn-e2e-storage
+}
+
+# HOST is cut off from the network but for its path to the iSCSI target: nft drops every packet
+# it sends or receives but those to and from the portal, in its network namespace. Its heartbeats
+# and ZooKeeper are gone; its guests' disks stay within reach, as a SAN of its own keeps them in a
+# real cluster (and as they were when loop devices stood in for LUNs). A guest whose QEMU cannot
+# reach its target dies slowly when destroyed, see README.md.
+host_isolate() {
+  nsenter --net="/run/netns/$(host_netns "$1")" nft -f - <<EOF
+table inet havn-e2e-isolation {
+  chain in { type filter hook input priority 0; policy drop; iif "lo" accept; ip saddr $E2E_NET.1 tcp sport $E2E_ISCSI_PORT accept; }
+  chain out { type filter hook output priority 0; policy drop; oif "lo" accept; ip daddr $E2E_NET.1 tcp dport $E2E_ISCSI_PORT accept; }
+}
+EOF
+}
+host_rejoin() {
+  nsenter --net="/run/netns/$(host_netns "$1")" nft delete table inet havn-e2e-isolation
 }
 
 link_set() {
