@@ -820,7 +820,7 @@ storage_watch() {
       st=${st:-gone}
       if [ "$st" = paused ] && [ -z "${PAUSE_REASON[$vm]:-}" ]; then
         PAUSE_REASON[$vm]=$(virsh_in "${GUEST_HOST[$vm]}" domstate "$vm" --reason 2>/dev/null || echo unknown)
-        say "  $vm on ${GUEST_HOST[$vm]}: ${PAUSE_REASON[$vm]}, seen $(seconds_since "$t0") s after the fault"
+        say "  $vm on ${GUEST_HOST[$vm]}: ${PAUSE_REASON[$vm]}"
       fi
       LAST_SEEN[$vm]=$st
     done
@@ -833,7 +833,7 @@ storage_watch() {
 # does disk I/O again (IO_AGAIN: seconds after T1, as first seen); fails naming those that do not
 # in time.
 storage_back() {
-  local what=$1 t1=$2 deadline vm h st c m io e
+  local what=$1 t1=$2 deadline vm h st states c m io e
   local -a left
   local -A io_at=()
   shift 2
@@ -843,21 +843,22 @@ storage_back() {
   deadline=$(( t1 + STORAGE_BACK_WAIT_S * 1000000 ))
   while :; do
     left=()
+    states=$(active_states)
     for vm in "$@"; do
       [ -n "${IO_AGAIN[$vm]:-}" ] && continue
       h=${GUEST_HOST[$vm]}
-      st=$(virsh_in "$h" domstate "$vm" --reason 2>/dev/null) || st="not on $h"
-      if [[ "$st" == running* ]]; then
+      st=$(awk -v h="$h" -v v="$vm" '$1 == h && $2 == v { print $3 }' <<< "$states")
+      if [ "$st" = running ]; then
         if read -r c m io e < <(guest_io "$h" "$vm") && (( io > io_at[$vm] )); then
           IO_AGAIN[$vm]=$(seconds_since "$t1")
           continue
         fi
-        st="$st, no disk I/O yet"
-      elif [ "$MANUAL_RESUME" = 1 ] && [[ "$st" == paused* ]] && virsh_in "$h" resume "$vm" > /dev/null 2>&1; then
+        st="running, no disk I/O yet"
+      elif [ "$MANUAL_RESUME" = 1 ] && [ "$st" = paused ] && virsh_in "$h" resume "$vm" > /dev/null 2>&1; then
         RESUMED_BY[$vm]=harness
-        say "  $vm on $h was $st; resumed with virsh (HAVN_E2E_MANUAL_RESUME=1) $(seconds_since "$t1") s after the storage came back"
+        say "  $vm on $h was paused; resumed with virsh (HAVN_E2E_MANUAL_RESUME=1) $(seconds_since "$t1") s after the storage came back"
       fi
-      left+=("$vm on $h: $st")
+      left+=("$vm on $h: ${st:-not active}")
     done
     [ ${#left[@]} -eq 0 ] && return 0
     (( $(now_us) < deadline )) || fail "$what: ${STORAGE_BACK_WAIT_S} s after the storage came back: $(IFS=';'; echo "${left[*]}")$([ "$MANUAL_RESUME" = 1 ] || echo " (nothing resumed the paused ones; HAVN_E2E_MANUAL_RESUME=1 has the harness resume them)")"
