@@ -361,10 +361,12 @@ tgt_start() {
 # The target stops serving its LUNs: each is removed from it (tgtd answers every command for it
 # with ILLEGAL REQUEST, LOGICAL UNIT NOT SUPPORTED), while the target, its portal and the hosts'
 # sessions stay. tgt_luns_add puts them back, over the same images.
+# tgtd refuses to remove a LUN while a command for it is under way ("this logical unit is still
+# active"): a guest's next request comes within half a second, so it is asked again until it may.
 tgt_luns_remove() {
-  local n out
+  local n
   for n in $(seq "${#E2E_LUN_IMAGES[@]}"); do
-    out=$(tgtadm_e2e --op delete --mode logicalunit --tid 1 --lun "$n" 2>&1) || fail "tgtadm could not remove LUN $n: $out"
+    wait_for "tgtd to remove LUN $n" 10 tgtadm_e2e --op delete --mode logicalunit --tid 1 --lun "$n"
   done
 }
 tgt_luns_add() {
