@@ -869,15 +869,15 @@ storage_back() {
 # The facts of one guest after a storage fault that started at T0: KIND, then what it did, and
 # whether it runs on its host with its boot counter carried on (CONTINUED yes), not started again.
 storage_result() {
-  local kind=$1 vm=$2 t0=$3 before=$4 extra=$5 h c2 magic io e st
+  local kind=$1 vm=$2 t0=$3 c1=$4 extra=$5 h c2 magic io e st
   h=${GUEST_HOST[$vm]}
   storage_events "$vm" "$t0"
   st=$(virsh_in "$h" domstate "$vm" --reason 2>/dev/null) || st="not on $h"
   read -r c2 magic io e < <(guest_io "$h" "$vm") || fail "cannot read $vm's memory on $h"
   CONTINUED=no
-  if [ "$magic" = "$GUEST_MAGIC" ] && (( c2 >= before )); then CONTINUED=yes; fi
-  result "$kind vm=$vm host=$h paused=$([ "${PAUSES[$vm]}" -gt 0 ] && echo yes || echo no) pause_reason=\"${PAUSE_REASON[$vm]:-}\" paused_after=${FIRST_PAUSE[$vm]} pauses=${PAUSES[$vm]} resumes=${RESUMES[$vm]} $extra resumed_by=$([ "${PAUSES[$vm]}" -gt 0 ] && echo "${RESUMED_BY[$vm]:-other}" || echo none) state_after=\"$st\" io_again_after=${IO_AGAIN[$vm]} counter_before=$before counter_after=$c2 magic=$magic io_errors=$e continued=$CONTINUED"
-  say "  $vm on $h: $([ "${PAUSES[$vm]}" -gt 0 ] && echo "paused on an I/O error ${FIRST_PAUSE[$vm]} s after the fault (${PAUSE_REASON[$vm]:-not seen by a poll}), ${PAUSES[$vm]} time(s), resumed ${RESUMES[$vm]} time(s)$([ -n "${RESUMED_BY[$vm]:-}" ] && echo ", the last by the harness")" || echo "never paused"); now $st, disk I/O again ${IO_AGAIN[$vm]} s after the storage came back; guest counter $before -> $c2$([ "$CONTINUED" = yes ] || echo " (STARTED AGAIN)")"
+  if [ "$magic" = "$GUEST_MAGIC" ] && (( c2 >= c1 )); then CONTINUED=yes; fi
+  result "$kind vm=$vm host=$h paused=$([ "${PAUSES[$vm]}" -gt 0 ] && echo yes || echo no) pause_reason=\"${PAUSE_REASON[$vm]:-}\" paused_after=${FIRST_PAUSE[$vm]} pauses=${PAUSES[$vm]} resumes=${RESUMES[$vm]} $extra resumed_by=$([ "${PAUSES[$vm]}" -gt 0 ] && echo "${RESUMED_BY[$vm]:-other}" || echo none) state_after=\"$st\" io_again_after=${IO_AGAIN[$vm]} counter_before=$c1 counter_after=$c2 magic=$magic io_errors=$e continued=$CONTINUED"
+  say "  $vm on $h: $([ "${PAUSES[$vm]}" -gt 0 ] && echo "paused on an I/O error ${FIRST_PAUSE[$vm]} s after the fault (${PAUSE_REASON[$vm]:-not seen by a poll}), ${PAUSES[$vm]} time(s), resumed ${RESUMES[$vm]} time(s)$([ -n "${RESUMED_BY[$vm]:-}" ] && echo ", the last by the harness")" || echo "never paused"); now $st, disk I/O again ${IO_AGAIN[$vm]} s after the storage came back; guest counter $c1 -> $c2$([ "$CONTINUED" = yes ] || echo " (STARTED AGAIN)")"
 }
 
 # The target serves none of its LUNs for STORAGE_OUTAGE_S, then serves them again: every guest

@@ -345,8 +345,9 @@ tgt_start() {
   spawn - "$t/tgtd.log" "$t/tgtd.pid" tgtd -f -C "$E2E_TGT_CONTROL" --iscsi "portal=$E2E_NET.1:$E2E_ISCSI_PORT"
   pid=$(cat "$t/tgtd.pid")
   wait_for "tgtd on $E2E_NET.1:$E2E_ISCSI_PORT" 30 tgt_ok_or_gone "$pid"
-  kill -0 "$pid" 2>/dev/null && tgt_ok \
-    || fail "tgtd did not start, or does not listen on $E2E_NET.1:$E2E_ISCSI_PORT (another iSCSI target on port $E2E_ISCSI_PORT, such as Debian's tgt service?): $(tail -3 "$t/tgtd.log")"
+  if ! kill -0 "$pid" 2>/dev/null || ! tgt_ok; then
+    fail "tgtd did not start, or does not listen on $E2E_NET.1:$E2E_ISCSI_PORT (another iSCSI target on port $E2E_ISCSI_PORT, such as Debian's tgt service?): $(tail -3 "$t/tgtd.log")"
+  fi
   tgtadm_e2e --op new --mode target --tid 1 -T "$E2E_IQN" || fail "tgtadm could not make the target $E2E_IQN"
   for img in "${E2E_LUN_IMAGES[@]}"; do
     n=$((n + 1))

@@ -20,8 +20,10 @@ import org.junit.jupiter.api.Test;
  * apt-get ({@link Prerequisites}); it is skipped, saying what to run, only where the machine cannot
  * run it at all: not root, no namespaces, or programs missing and no apt-get to install them.
  *
- * <p>The times are the harness's own: from the power cut or the link going down to each guest
- * seen running in {@code virsh list} on a survivor, polled every ~0.1 s.
+ * <p>The times are the harness's own: from the power cut or the isolation to each guest seen
+ * running in {@code virsh list} on a survivor, polled every ~0.1 s. The guests' disks are LUNs of
+ * a user-space iSCSI target; two steps fault it: the target stops serving its LUNs for 20 s, and
+ * one host loses its path to it for 30 s.
  */
 class EndToEndIT {
     /** zookeeper.sessionTimeoutMs of the harness's configs (the default). */
