@@ -10,9 +10,14 @@
 #   3. power loss of host3, with a fence device for every host and then without one (session
 #      expiry): host3's guests run again on the others; the time from the power cut to each
 #      guest running is measured;
-#   4. isolation of host1 (its link goes down, its processes stay): host1 destroys its guests
-#      itself, they run again elsewhere, and no two QEMU processes ever hold one disk;
-#   5. the leader's /metrics shows the failovers.
+#   4. isolation of host1 (it loses the network but for its path to the storage, its processes
+#      stay): host1 destroys its guests itself, they run again elsewhere, and no two QEMU
+#      processes ever hold one disk;
+#   5. storage outage: the iSCSI target serves none of its LUNs for 20 s; every guest pauses on
+#      an I/O error and, once the LUNs are back, runs on where it was, its counter unbroken;
+#   6. storage path loss: the host running the most guests loses its path to the target (and only
+#      that) for 30 s; no disk is ever held twice, and every guest runs at the end;
+#   7. the leader's /metrics shows the failovers.
 #
 # Usage: e2e.sh [run|clean]   (as root; clean removes what an interrupted run left behind)
 # Environment:
@@ -23,6 +28,8 @@
 #   HAVN_E2E_DIR           the state directory (default /tmp/havn-e2e); removed at the end
 #   HAVN_E2E_RESULTS       a file to write the results to, one fact per line
 #   HAVN_E2E_LOGS          a directory to copy every daemon's log to before teardown
+#   HAVN_E2E_MANUAL_RESUME 1: after a storage fault, the harness resumes with virsh the guests
+#                          still paused (until havnd resumes them itself); else it waits for them
 # Everything it makes is removed at the end, on failure too. Exit status 0 when every step held.
 set -eEuo pipefail
 trap 'echo "e2e: unexpected failure (status $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
@@ -40,11 +47,17 @@ source "$E2E_HERE/hosts.sh"
 GUESTS=(vm1 vm2 vm3 vm4 vm5 vm6)
 declare -A MEDIAN=() COUNT=()   # per power-loss path: the median time to running, and the guests timed
 GUEST_MIB=64
-# The guests' boot sector: it zeroes a counter at 0x7e00, writes "HAVN" at 0x7e04, then halts
-# and adds one to the counter at each wake-up (the BIOS timer's 18.2 Hz). The counter is the
-# guest's own uptime: a live migration carries it on, a restart starts it at 0 again.
-BOOT_SECTOR='\x31\xc0\x8e\xd8\xa3\x00\x7e\xa3\x02\x7e\xc7\x06\x04\x7e\x48\x41\xc7\x06\x06\x7e\x56\x4e\xfb\xf4\x83\x06\x00\x7e\x01\x83\x16\x02\x7e\x00\xeb\xf3'
+# The guests' boot sector, assembled from boot.S beside this script (real mode, 16-bit code):
+# it zeroes a counter at 0x7e00, writes "HAVN" at 0x7e04, then halts, and at each wake-up adds to
+# the counter the BIOS timer's ticks (18.2 Hz, its count at 0x46c) since the last one, and every
+# 8 ticks (~0.44 s) reads sector 2 of its own disk (BIOS int 13h, drive 0x80) and writes it back: the
+# dword at 0x7e08 counts those round trips, the one at 0x7e0c the int 13h calls that failed. The
+# counter is the guest's own uptime: a live migration carries it on, a restart starts it at 0
+# again; the disk I/O makes a storage outage reach the guest, as it would a real one.
+BOOT_SECTOR='\xfa\x31\xc0\x8e\xd8\x8e\xc0\x8e\xd0\xbc\x00\x7c\x66\x31\xc0\x66\xa3\x00\x7e\x66\xc7\x06\x04\x7e\x48\x41\x56\x4e\x66\xa3\x08\x7e\x66\xa3\x0c\x7e\x66\xa1\x6c\x04\x66\xa3\x10\x7e\xfb\xf4\x66\xa1\x6c\x04\x66\x89\xc2\x66\x2b\x06\x10\x7e\x73\x06\x66\x05\xb0\x00\x18\x00\x66\x85\xc0\x74\xe6\x66\x89\x16\x10\x7e\x66\x8b\x0e\x00\x7e\x66\x01\x06\x00\x7e\x66\x33\x0e\x00\x7e\x66\xc1\xe9\x03\x74\xcc\xb8\x01\x02\xe8\x18\x00\x72\x0f\xb8\x01\x03\xe8\x10\x00\x72\x07\x66\xff\x06\x08\x7e\xeb\xb5\x66\xff\x06\x0c\x7e\xeb\xae\xb9\x02\x00\xba\x80\x00\xbb\x00\x80\xcd\x13\xc3'
+BOOT_SECTOR_BYTES=139
 GUEST_MAGIC=0x4e564148
+QEMU_ISCSI_MODULE=/usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so
 TIMER_HZ_BOUND=25     # above the BIOS timer's 18.2 wake-ups per second, with a margin
 
 # ---------------------------------------------------------------- output
@@ -99,10 +112,12 @@ find_jars() {
 check_machine() {
   local c missing=()
   [ "$(id -u)" = 0 ] || fail "must run as root (it makes namespaces, links and mounts)"
-  for c in ip nsenter unshare losetup setsid flock pgrep libvirtd virtlogd virsh qemu-system-x86_64 qemu-img curl java keytool awk; do
+  for c in ip nft nsenter unshare setsid flock pgrep libvirtd virtlogd virsh qemu-system-x86_64 qemu-img tgtd tgtadm curl java keytool awk; do
     command -v "$c" > /dev/null || missing+=("$c")
   done
-  [ ${#missing[@]} -eq 0 ] || fail "missing commands: ${missing[*]} (Debian: libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils iproute2 procps curl)"
+  [ ${#missing[@]} -eq 0 ] || fail "missing commands: ${missing[*]} (Debian: libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils qemu-block-extra tgt iproute2 nftables procps curl)"
+  # QEMU's iSCSI initiator, a module of its own
+  [ -e "$QEMU_ISCSI_MODULE" ] || fail "QEMU has no iSCSI block driver ($QEMU_ISCSI_MODULE; Debian: qemu-block-extra)"
 }
 
 # ---------------------------------------------------------------- havn
@@ -128,7 +143,7 @@ zookeeper:
   tls: {keyStore: "$E2E_DIR/tls/host.p12", keyStorePasswordFile: "$E2E_DIR/tls/store.password",
         trustStore: "$E2E_DIR/tls/truststore.p12", trustStorePasswordFile: "$E2E_DIR/tls/store.password"}
 heartbeat: {bind: "$ip:7405", keyFile: "$E2E_DIR/cluster.key"}
-libvirt: {uri: "qemu:///system", peerUri: "qemu+tcp://{host}/system", sharedStorage: ["$E2E_DIR/lun"]}
+libvirt: {uri: "qemu:///system", peerUri: "qemu+tcp://{host}/system"}
 watchdog: {stateFile: "$d/havn/watchdog.state", required: false}
 admin: {socket: "$d/havn/admin.sock"}
 metrics: {enabled: true, bind: "$ip:9464"}
@@ -192,17 +207,42 @@ leader_counts() {
 
 # ---------------------------------------------------------------- guests
 
-# A guest's disk is a raw image in the shared directory, attached to a loop device that every
-# host sees at the same path, $E2E_DIR/lun/NAME: a stand-in for an iSCSI or FC LUN. (A file
-# disk would do for havn, but libvirt 9 refuses to live-migrate one unless its filesystem is
-# NFS, GFS2, OCFS2, CIFS or Ceph, and this machine's kernel may have none of them.)
+# A guest's disk is LUN N of the test's iSCSI target (see tgt_start), N its place in GUESTS, over
+# a raw image in $E2E_DIR/shared: every host reaches it over the network, as it would a SAN's LUN,
+# and QEMU opens it with its own iSCSI initiator (libiscsi: no kernel module). The last LUN,
+# HEARTBEAT_LUN, is no guest's: a small one for a storage heartbeat.
+HEARTBEAT_LUN=$(( ${#GUESTS[@]} + 1 ))
+HEARTBEAT_MIB=8
+
+guest_lun() {
+  local i
+  for i in "${!GUESTS[@]}"; do
+    [ "${GUESTS[$i]}" = "$1" ] && { echo $((i + 1)); return 0; }
+  done
+  return 1
+}
+
+# The raw images behind the LUNs, in LUN order (E2E_LUN_IMAGES), each guest's with its boot sector.
+make_disks() {
+  local vm img
+  E2E_LUN_IMAGES=()
+  for vm in "${GUESTS[@]}"; do
+    img=$E2E_DIR/shared/$vm.img
+    truncate -s "${GUEST_MIB}M" "$img"
+    { printf "$BOOT_SECTOR"; head -c $((510 - BOOT_SECTOR_BYTES)) /dev/zero; printf '\x55\xaa'; } \
+      | dd of="$img" conv=notrunc status=none
+    E2E_LUN_IMAGES+=("$img")
+  done
+  truncate -s "${HEARTBEAT_MIB}M" "$E2E_DIR/shared/heartbeat.img"
+  E2E_LUN_IMAGES+=("$E2E_DIR/shared/heartbeat.img")
+}
+
+# The guest's domain XML: its disk a network disk, the guest's LUN. An I/O error pauses the guest
+# (error_policy, rerror_policy) rather than reaching it: it runs on where it stood once the
+# storage answers again and it is resumed.
 make_guest() {
-  local name=$1 uuid=$2 img=$E2E_DIR/shared/$1.img dev
-  truncate -s "${GUEST_MIB}M" "$img"
-  { printf "$BOOT_SECTOR"; head -c $((510 - 36)) /dev/zero; printf '\x55\xaa'; } | dd of="$img" conv=notrunc status=none
-  dev=$(losetup --find --show "$img") || fail "no loop device for $img"
-  mkdir -p "$E2E_DIR/lun"
-  ln -s "$dev" "$E2E_DIR/lun/$name"
+  local name=$1 uuid=$2 lun
+  lun=$(guest_lun "$name") || fail "$name is no guest of this test"
   cat > "$E2E_DIR/shared/$name.xml" <<EOF
 <domain type='$GUEST_TYPE'>
   <name>$name</name>
@@ -215,9 +255,11 @@ make_guest() {
   <on_crash>destroy</on_crash>
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <disk type='block' device='disk'>
-      <driver name='qemu' type='raw' cache='none' io='native'/>
-      <source dev='$E2E_DIR/lun/$name'/>
+    <disk type='network' device='disk'>
+      <driver name='qemu' type='raw' cache='none' error_policy='stop' rerror_policy='stop'/>
+      <source protocol='iscsi' name='$E2E_IQN/$lun'>
+        <host name='$E2E_NET.1' port='$E2E_ISCSI_PORT'/>
+      </source>
       <target dev='vda' bus='virtio'/>
     </disk>
     <controller type='usb' model='none'/>
@@ -300,10 +342,11 @@ give_guests() {
 # ---------------------------------------------------------------- the disk-holder sampler
 
 # Samples every ~0.1 s the disks every QEMU process of the machine has open (from their command
-# lines) until the file STOP exists; writes "samples N" and one line per disk seen held by two
-# processes at once to OUT.
+# lines: a file or device's "filename", an iSCSI LUN's "target" and "lun" in its -blockdev) until
+# the file STOP exists; writes "samples N" and one line per disk seen held by two processes at
+# once to OUT.
 sample_disk_holders() {
-  local out=$1 stop=$2 samples=0 p rest path
+  local out=$1 stop=$2 samples=0 p path blockdev
   local -a args
   local -A holder
   : > "$out.violations"
@@ -312,10 +355,16 @@ sample_disk_holders() {
     holder=()
     for p in $(pgrep -x qemu-system-x86 || true); do
       mapfile -d '' -t args 2>/dev/null < "/proc/$p/cmdline" || continue
-      rest=${args[*]}
-      while [[ $rest =~ \"filename\":\"([^\"]+)\" ]]; do
-        path=${BASH_REMATCH[1]}
-        rest=${rest#*"${BASH_REMATCH[0]}"}
+      for blockdev in "${args[@]}"; do
+        [[ $blockdev == "{"* ]] || continue
+        path=""
+        if [[ $blockdev =~ \"filename\":\"([^\"]+)\" ]]; then
+          path=${BASH_REMATCH[1]}
+        elif [[ $blockdev == *'"driver":"iscsi"'* && $blockdev =~ \"target\":\"([^\"]+)\" ]]; then
+          path=iscsi:${BASH_REMATCH[1]}
+          [[ $blockdev =~ \"lun\":([0-9]+) ]] && path=$path/${BASH_REMATCH[1]}
+        fi
+        [ -n "$path" ] || continue
         if [ -n "${holder[$path]:-}" ]; then
           echo "$(date -u +%T.%3N) $path held by pids ${holder[$path]} and $p" >> "$out.violations"
         fi
@@ -362,6 +411,9 @@ setup() {
   net_make
   cgroups_make
   zk_start
+  make_disks
+  tgt_start
+  say "iSCSI target $E2E_IQN on $E2E_NET.1:$E2E_ISCSI_PORT (tgtd): LUNs 1-${#GUESTS[@]} the guests' disks, $HEARTBEAT_LUN the heartbeat LUN (${HEARTBEAT_MIB} MiB)"
   local h i=0 vm caps=""
   for h in "${E2E_HOSTS[@]}"; do host_make "$h"; done
   libvirt_start "${E2E_HOSTS[@]}"
@@ -645,10 +697,10 @@ step_isolation() {
   local -A seen=()
   give_guests host1 2
   vms=$(running_on host1 | paste -sd' ')
-  say "host1 runs $vms; its link goes down, its processes stay"
+  say "host1 runs $vms; it loses the network but for its storage path, its processes stay"
   start_sampler
   t0=$(now_us)
-  link_set host1 down
+  host_isolate host1 || fail "could not cut host1 off (nft)"
   deadline=$((t0 + 90 * 1000000))
   left=$(wc -w <<< "$vms")
   while [ "$left" -gt 0 ] || [ -z "$selffenced" ]; do
@@ -656,7 +708,7 @@ step_isolation() {
     if [ -z "$selffenced" ] && [ -z "$(qemu_on host1)" ]; then
       selffenced=$(seconds_since "$t0")
       result "selffenced host=host1 seconds=$selffenced"
-      say "  host1 destroyed its guests itself ${selffenced} s after losing its link"
+      say "  host1 destroyed its guests itself ${selffenced} s after losing the network"
       # the design's bound: lease (6 s) plus watchdog (3 s), below the session timeout (10 s)
       awk -v s="$selffenced" 'BEGIN { exit !(s < 9) }' || fail "host1 self-fenced only after $selffenced s (lease + watchdog: 9 s)"
     fi
@@ -675,7 +727,7 @@ step_isolation() {
   done
   pgrep -f "havnd.jar --config $(host_dir host1)/havn.yaml" > /dev/null || fail "host1's havnd died during its isolation"
   stop_sampler "isolation"
-  link_set host1 up
+  host_rejoin host1 || fail "could not give host1 its network back"
   wait_ready "${E2E_HOSTS[@]}"
   # a confirmation in a new session clears havn_self_fenced; the counter keeps what happened
   wait_for "host1 to confirm a new session" 30 metric_is host1 0 havn_self_fenced
@@ -686,12 +738,248 @@ step_isolation() {
   say "host1 rejoined; step 4 passed"
 }
 
-# ---------------------------------------------------------------- step 5: metrics
+# ---------------------------------------------------------------- steps 5 and 6: storage faults
+
+# Until havnd resumes the guests that paused on an I/O error once their storage answers again,
+# HAVN_E2E_MANUAL_RESUME=1 has the harness resume with virsh those still paused when the storage
+# is back; otherwise it waits for them to run (STORAGE_BACK_WAIT_S), whoever resumes them.
+MANUAL_RESUME=${HAVN_E2E_MANUAL_RESUME:-0}
+STORAGE_OUTAGE_S=20      # how long the target serves none of its LUNs
+PATH_LOSS_S=30           # how long one host's path to the target is cut
+STORAGE_BACK_WAIT_S=30   # how long every guest may take to run and do disk I/O again after that
+declare -A GUEST_HOST=() FIRST_PAUSE=() PAUSE_REASON=() PAUSES=() RESUMES=() LAST_SEEN=() RESUMED_BY=() IO_AGAIN=()
+
+# "HOST VM STATE" for each active domain of each host (STATE as virsh list says it: running, paused...)
+active_states() {
+  local h out
+  for h in "${E2E_HOSTS[@]}"; do
+    out=$(virsh_in "$h" list 2>/dev/null) || continue
+    awk -v h="$h" 'NF >= 3 { print h, $2, $3 }' <<< "$out"
+  done
+}
+
+# The guest's "COUNTER MAGIC IO ERRORS" (see boot.S), read from its memory on HOST.
+guest_io() {
+  local out addr count magic io errors
+  out=$(virsh_in "$1" qemu-monitor-command "$2" --hmp 'xp /4wx 0x7e00') || return 1
+  read -r addr count magic io errors <<< "${out//$'\r'/}"
+  [[ "$errors" =~ ^0x[0-9a-f]+$ ]] || return 1
+  echo "$((count)) $magic $((io)) $((errors))"
+}
+
+# Every host's libvirt lifecycle events (suspended, resumed...), with libvirt's timestamps, into
+# $E2E_DIR/events/HOST.log until events_stop: when a guest paused, and how often something resumed
+# it, which a poll of its state would miss.
+events_start() {
+  local h
+  mkdir -p "$E2E_DIR/events"
+  for h in "${E2E_HOSTS[@]}"; do
+    : > "$E2E_DIR/events/$h.log"
+    spawn "$h" "$E2E_DIR/events/$h.log" "$E2E_DIR/events/$h.pid" nsenter --net="/run/netns/$(host_netns "$h")" \
+      --mount="$E2E_DIR/ns/$h.mnt" --uts="$E2E_DIR/ns/$h.uts" -- virsh -q -c qemu:///system event --loop --timestamp --event lifecycle
+  done
+}
+events_stop() {
+  local h
+  for h in "${E2E_HOSTS[@]}"; do kill "$(cat "$E2E_DIR/events/$h.pid")" 2>/dev/null || true; done
+}
+
+# From the events: VM's first pause on an I/O error (FIRST_PAUSE, seconds after T0), how often
+# it paused on one (PAUSES) and how often it was resumed (RESUMES).
+storage_events() {
+  local vm=$1 t0=$2 lines first
+  lines=$(cat "$E2E_DIR"/events/*.log 2>/dev/null | grep "for domain '$vm': " || true)
+  PAUSES[$vm]=$(grep -c "Suspended I/O Error" <<< "$lines" || true)
+  RESUMES[$vm]=$(grep -c "Resumed" <<< "$lines" || true)
+  first=$(grep "Suspended I/O Error" <<< "$lines" | sort | awk 'NR == 1 { print $1, $2 }' || true)
+  FIRST_PAUSE[$vm]=
+  [ -z "$first" ] || FIRST_PAUSE[$vm]=$(seconds_since "$t0" "$(date -d "${first%:}" +%s%6N)")
+}
+
+# Forgets what the last storage step saw; records where each of VMS runs, in GUEST_HOST.
+storage_watch_start() {
+  local vm h
+  GUEST_HOST=() FIRST_PAUSE=() PAUSE_REASON=() PAUSES=() RESUMES=() LAST_SEEN=() RESUMED_BY=() IO_AGAIN=()
+  for vm in "$@"; do
+    h=$(host_of "$vm")
+    [ -n "$h" ] || fail "$vm runs nowhere"
+    GUEST_HOST[$vm]=$h
+    LAST_SEEN[$vm]=running
+  done
+}
+
+# Watches VMS until the time UNTIL (microseconds): libvirt's reason the first time each is seen
+# paused (PAUSE_REASON), and the state each was last seen in (LAST_SEEN).
+storage_watch() {
+  local t0=$1 until=$2 out vm st
+  shift 2
+  while (( $(now_us) < until )); do
+    out=$(active_states)
+    for vm in "$@"; do
+      st=$(awk -v v="$vm" '$2 == v { print $3 }' <<< "$out")
+      st=${st:-gone}
+      if [ "$st" = paused ] && [ -z "${PAUSE_REASON[$vm]:-}" ]; then
+        PAUSE_REASON[$vm]=$(virsh_in "${GUEST_HOST[$vm]}" domstate "$vm" --reason 2>/dev/null || echo unknown)
+        say "  $vm on ${GUEST_HOST[$vm]}: ${PAUSE_REASON[$vm]}"
+      fi
+      LAST_SEEN[$vm]=$st
+    done
+    sleep 0.1
+  done
+}
+
+# After the storage fault WHAT ended at T1: waits until every guest of VMS runs again, resuming
+# those still paused only where HAVN_E2E_MANUAL_RESUME=1 (RESUMED_BY: harness), and until each
+# does disk I/O again (IO_AGAIN: seconds after T1, as first seen); fails naming those that do not
+# in time.
+storage_back() {
+  local what=$1 t1=$2 deadline vm h st states c m io e
+  local -a left
+  local -A io_at=()
+  shift 2
+  for vm in "$@"; do
+    if read -r c m io e < <(guest_io "${GUEST_HOST[$vm]}" "$vm"); then io_at[$vm]=$io; else io_at[$vm]=-1; fi
+  done
+  deadline=$(( t1 + STORAGE_BACK_WAIT_S * 1000000 ))
+  while :; do
+    left=()
+    states=$(active_states)
+    for vm in "$@"; do
+      [ -n "${IO_AGAIN[$vm]:-}" ] && continue
+      h=${GUEST_HOST[$vm]}
+      st=$(awk -v h="$h" -v v="$vm" '$1 == h && $2 == v { print $3 }' <<< "$states")
+      if [ "$st" = running ]; then
+        if read -r c m io e < <(guest_io "$h" "$vm") && (( io > io_at[$vm] )); then
+          IO_AGAIN[$vm]=$(seconds_since "$t1")
+          continue
+        fi
+        st="running, no disk I/O yet"
+      elif [ "$MANUAL_RESUME" = 1 ] && [ "$st" = paused ] && virsh_in "$h" resume "$vm" > /dev/null 2>&1; then
+        RESUMED_BY[$vm]=harness
+        say "  $vm on $h was paused; resumed with virsh (HAVN_E2E_MANUAL_RESUME=1) $(seconds_since "$t1") s after the storage came back"
+      fi
+      left+=("$vm on $h: ${st:-not active}")
+    done
+    [ ${#left[@]} -eq 0 ] && return 0
+    (( $(now_us) < deadline )) || fail "$what: ${STORAGE_BACK_WAIT_S} s after the storage came back: $(IFS=';'; echo "${left[*]}")$([ "$MANUAL_RESUME" = 1 ] || echo " (nothing resumed the paused ones; HAVN_E2E_MANUAL_RESUME=1 has the harness resume them)")"
+    sleep 0.1
+  done
+}
+
+# The facts of one guest after a storage fault that started at T0: KIND, then what it did, and
+# whether it runs on its host with its boot counter carried on (CONTINUED yes), not started again.
+storage_result() {
+  local kind=$1 vm=$2 t0=$3 c1=$4 extra=$5 h c2 magic io e st
+  h=${GUEST_HOST[$vm]}
+  storage_events "$vm" "$t0"
+  st=$(virsh_in "$h" domstate "$vm" --reason 2>/dev/null) || st="not on $h"
+  read -r c2 magic io e < <(guest_io "$h" "$vm") || fail "cannot read $vm's memory on $h"
+  CONTINUED=no
+  if [ "$magic" = "$GUEST_MAGIC" ] && (( c2 >= c1 )); then CONTINUED=yes; fi
+  result "$kind vm=$vm host=$h paused=$([ "${PAUSES[$vm]}" -gt 0 ] && echo yes || echo no) pause_reason=\"${PAUSE_REASON[$vm]:-}\" paused_after=${FIRST_PAUSE[$vm]} pauses=${PAUSES[$vm]} resumes=${RESUMES[$vm]} $extra resumed_by=$([ "${PAUSES[$vm]}" -gt 0 ] && echo "${RESUMED_BY[$vm]:-other}" || echo none) state_after=\"$st\" io_again_after=${IO_AGAIN[$vm]} counter_before=$c1 counter_after=$c2 magic=$magic io_errors=$e continued=$CONTINUED"
+  say "  $vm on $h: $([ "${PAUSES[$vm]}" -gt 0 ] && echo "paused on an I/O error ${FIRST_PAUSE[$vm]} s after the fault (${PAUSE_REASON[$vm]:-not seen by a poll}), ${PAUSES[$vm]} time(s), resumed ${RESUMES[$vm]} time(s)$([ -n "${RESUMED_BY[$vm]:-}" ] && echo ", the last by the harness")" || echo "never paused"); now $st, disk I/O again ${IO_AGAIN[$vm]} s after the storage came back; guest counter $c1 -> $c2$([ "$CONTINUED" = yes ] || echo " (STARTED AGAIN)")"
+}
+
+# The target serves none of its LUNs for STORAGE_OUTAGE_S, then serves them again: every guest
+# pauses on an I/O error (its disk's error policy is stop), and after the outage runs on where it
+# was, its boot counter carried on, and does disk I/O again.
+step_storage_outage() {
+  say "step 5: storage outage: the target serves none of its LUNs for ${STORAGE_OUTAGE_S} s"
+  local vm t0 t1 c1 magic io e paused=0 continued=0
+  local -A before=()
+  events_start
+  storage_watch_start "${GUESTS[@]}"
+  for vm in "${GUESTS[@]}"; do
+    read -r c1 magic io e < <(guest_io "${GUEST_HOST[$vm]}" "$vm") || fail "cannot read $vm's memory on ${GUEST_HOST[$vm]}"
+    before[$vm]=$c1
+  done
+  start_sampler
+  t0=$(now_us)
+  tgt_luns_remove
+  storage_watch "$t0" $(( t0 + STORAGE_OUTAGE_S * 1000000 )) "${GUESTS[@]}"
+  tgt_luns_add
+  t1=$(now_us)
+  say "the LUNs are back $(seconds_since "$t0" "$t1") s after they went; then: $(for vm in "${GUESTS[@]}"; do printf '%s %s ' "$vm" "${LAST_SEEN[$vm]}"; done)"
+  storage_back "storage outage" "$t1" "${GUESTS[@]}"
+  say "every guest runs and does disk I/O again $(seconds_since "$t1") s after the LUNs came back"
+  stop_sampler "storage outage"
+  events_stop
+  for vm in "${GUESTS[@]}"; do
+    storage_result storage-outage "$vm" "$t0" "${before[$vm]}" "at_storage_back=${LAST_SEEN[$vm]}"
+    [ "${PAUSES[$vm]}" -gt 0 ] && paused=$((paused + 1))
+    [ "$CONTINUED" = yes ] || fail "storage outage: $vm did not run on where it was (its counter was ${before[$vm]})"
+    continued=$((continued + 1))
+  done
+  result "storage-outage-summary method=lun-removal seconds=$(seconds_since "$t0" "$t1") guests=${#GUESTS[@]} paused=$paused continued=$continued manual_resume=$MANUAL_RESUME"
+  say "step 5 passed: $paused of ${#GUESTS[@]} guests paused on an I/O error, every one ran on with its counter"
+}
+
+# The host running the most guests loses its path to the target for PATH_LOSS_S, and only that;
+# then gets it back. No disk is ever held by two QEMU processes, and every guest runs at the end.
+step_storage_path_loss() {
+  local h n best=0 t0 t1 vm vms c1 magic io e did
+  local -A before=() io_cut=() io_end=()
+  for n in "${E2E_HOSTS[@]}"; do
+    vms=$(running_on "$n" | wc -l)
+    if (( vms > best )); then best=$vms; h=$n; fi
+  done
+  [ -n "${h:-}" ] || fail "no host runs a guest"
+  vms=$(running_on "$h" | paste -sd' ')
+  say "step 6: storage path loss: $h (it runs $vms) loses its path to the target for ${PATH_LOSS_S} s"
+  events_start
+  # shellcheck disable=SC2086
+  storage_watch_start $vms
+  for vm in $vms; do
+    read -r c1 magic io e < <(guest_io "$h" "$vm") || fail "cannot read $vm's memory on $h"
+    before[$vm]=$c1
+  done
+  start_sampler
+  t0=$(now_us)
+  storage_path_cut "$h" || fail "could not cut $h's path to the target (nft)"
+  # a request already under way may still complete: the I/O counters are read once it has, and
+  # again near the end
+  # shellcheck disable=SC2086
+  storage_watch "$t0" $(( t0 + 3000000 )) $vms
+  for vm in $vms; do
+    if read -r c1 magic io e < <(guest_io "$h" "$vm"); then io_cut[$vm]=$io; fi
+  done
+  # shellcheck disable=SC2086
+  storage_watch "$t0" $(( t0 + (PATH_LOSS_S - 2) * 1000000 )) $vms
+  for vm in $vms; do
+    if read -r c1 magic io e < <(guest_io "$h" "$vm"); then io_end[$vm]=$io; fi
+  done
+  # shellcheck disable=SC2086
+  storage_watch "$t0" $(( t0 + PATH_LOSS_S * 1000000 )) $vms
+  storage_path_restore "$h" || fail "could not give $h its path to the target back"
+  t1=$(now_us)
+  say "$h has its path back $(seconds_since "$t0" "$t1") s after losing it; then: $(for vm in $vms; do printf '%s %s ' "$vm" "${LAST_SEEN[$vm]}"; done)"
+  # shellcheck disable=SC2086
+  storage_back "storage path loss" "$t1" $vms
+  say "$h's guests run and do disk I/O again $(seconds_since "$t1") s after it got its path back"
+  wait_for "the leader to see all ${#GUESTS[@]} HA VMs running" 30 leader_metric_is "${#GUESTS[@]}" havn_vms 'phase="running"'
+  stop_sampler "storage path loss"
+  events_stop
+  for vm in $vms; do
+    did=running
+    if [ -n "${PAUSE_REASON[$vm]:-}" ] || grep -q "for domain '$vm': Suspended" "$E2E_DIR"/events/*.log; then
+      did=paused
+    elif [ "${io_cut[$vm]:-x}" = "${io_end[$vm]:-y}" ]; then
+      did=hung
+    fi
+    storage_result storage-path-loss "$vm" "$t0" "${before[$vm]}" "during=$did io_during=$(( ${io_end[$vm]:-0} - ${io_cut[$vm]:-0} ))"
+  done
+  n=$(where_running | wc -l)
+  result "storage-path-loss-summary host=$h seconds=$(seconds_since "$t0" "$t1") guests=$(wc -w <<< "$vms") running_everywhere=$n manual_resume=$MANUAL_RESUME"
+  [ "$n" = "${#GUESTS[@]}" ] || fail "storage path loss: $n of ${#GUESTS[@]} guests run at the end"
+  say "step 6 passed: every guest runs, none was ever held twice"
+}
+
+# ---------------------------------------------------------------- step 7: metrics
 
 step_metrics() {
-  say "step 5: the leader's /metrics"
+  say "step 7: the leader's /metrics"
   failover_metrics session_expired
-  say "step 5 passed"
+  say "step 7 passed"
 }
 
 # ---------------------------------------------------------------- main
@@ -744,6 +1032,8 @@ main() {
   step_stalls
   step_power_loss
   step_isolation
+  step_storage_outage
+  step_storage_path_loss
   step_metrics
   result "summary fence_median=${MEDIAN[fence]} fence_n=${COUNT[fence]} expiry_median=${MEDIAN[expiry]} expiry_n=${COUNT[expiry]}"
   echo "e2e: power loss -> VM running: fence path median ${MEDIAN[fence]} s (n=${COUNT[fence]}), expiry path median ${MEDIAN[expiry]} s (n=${COUNT[expiry]})"

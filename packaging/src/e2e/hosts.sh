@@ -7,8 +7,9 @@
 # mounts in $E2E_DIR/ns so that they outlive its processes, as a machine outlives a power cut.
 # In its mount namespace /run/libvirt, /var/lib/libvirt, /etc/libvirt, /var/log/libvirt,
 # /var/cache/libvirt, /etc/hosts, /etc/passwd and /etc/group are its own; the rest of the
-# filesystem, /dev included, every host sees alike: the guests' disks, loop devices over images
-# in one directory, are at the same path on every host, as a SAN's LUNs would be.
+# filesystem, /dev included, every host sees alike. The guests' disks are LUNs of one iSCSI
+# target, served by tgtd (user space) in the root namespace on the bridge's address: every host
+# reaches them over its link, as it would a SAN's.
 #
 # Every process of a host (its daemons, the guests they start, the harness's commands in it) is
 # put in the host's own cgroup, $E2E_CGROUP/HOST, when it starts: the fence agent powers the host
@@ -20,6 +21,9 @@ E2E_ZK_PORT=2181                  # plain, on 127.0.0.1 only: the test's health 
 E2E_ZK_TLS_PORT=2281              # TLS with client certificates: what the hosts use
 E2E_ZK_SUBJECT="CN=havn-e2e"   # the hosts' certificate subject: the znodes' ACL names x509:<it>
 E2E_HOSTS=(host1 host2 host3)
+E2E_ISCSI_PORT=3260               # tgtd's portal, on the bridge's address
+E2E_IQN=iqn.2026-12.io.havn:e2e   # the one target; LUN N is the Nth guest's disk, the last the heartbeat LUN
+E2E_TGT_CONTROL=3260              # tgtd's management socket, /var/run/tgtd/socket.N (Debian's service uses 0)
 # Mount points the private directories are bound over, in every host
 E2E_PRIVATE_DIRS=(/run/libvirt /var/lib/libvirt /etc/libvirt /var/log/libvirt /var/cache/libvirt)
 
@@ -213,9 +217,9 @@ libvirt_start() {
     d=$(host_dir "$h")
     find "$d/run" -mindepth 1 -delete
     in_host "$h" virtlogd -d -p /run/libvirt/virtlogd.pid < /dev/null >> "$d/log/virtlogd.out" 2>&1 \
-      {E2E_OUT}>&- {E2E_ERR}>&- || fail "virtlogd did not start on $h (see $d/log)"
+      {E2E_OUT}>&- {E2E_ERR}>&- 9>&- || fail "virtlogd did not start on $h (see $d/log)"
     in_host "$h" libvirtd -d --listen -p /run/libvirt/libvirtd.pid < /dev/null >> "$d/log/libvirtd.out" 2>&1 \
-      {E2E_OUT}>&- {E2E_ERR}>&- || fail "libvirtd did not start on $h: $(tail -3 "$d/log/libvirtd.out" "$d/log/libvirtd.log" 2>/dev/null)"
+      {E2E_OUT}>&- {E2E_ERR}>&- 9>&- || fail "libvirtd did not start on $h: $(tail -3 "$d/log/libvirtd.out" "$d/log/libvirtd.log" 2>/dev/null)"
   done
   for h in "$@"; do
     wait_for "libvirtd on $h" 60 virsh_in "$h" version
@@ -256,12 +260,13 @@ signal_start() {
 # Runs a daemon of HOST (- for one of the machine's) in a session of its own and in HOST's cgroup,
 # appending its output to LOG and its pid to PIDFILE. It is no job of the harness's: the harness
 # kills daemons on purpose and is not to be told. It keeps none of the harness's own output open
-# (whoever reads it would wait for the daemon's end).
+# (whoever reads it would wait for the daemon's end), nor e2e.sh's lock (fd 9): a daemon a killed
+# run left behind would keep e2e.sh clean from removing it.
 spawn() {
   local h=$1 log=$2 pidfile=$3
   shift 3
   ( trap - ERR; [ "$h" = - ] || cgroup_join "$h" || exit 1
-    exec setsid "$@" {E2E_OUT}>&- {E2E_ERR}>&- ) < /dev/null >> "$log" 2>&1 &
+    exec setsid "$@" {E2E_OUT}>&- {E2E_ERR}>&- 9>&- ) < /dev/null >> "$log" 2>&1 &
   echo $! > "$pidfile"
   disown $!
 }
@@ -285,9 +290,124 @@ fence_host() {
   printf 'netns=%s\n%s\naction=%s\n' "$(host_netns "$1")" "$(cgroup_option "$1")" "$2" | "$E2E_HERE/fence_havn_e2e"
 }
 
+# HOST loses its path to the iSCSI target, and only that: nft drops its packets to and from the
+# portal (the target's address and port) in the host's network namespace, as a failed path of a
+# SAN would; its links, its heartbeats and ZooKeeper (the same address, another port) go on.
+# Dropped rather than refused, or a route taken away: see README.md on what QEMU's initiator
+# does with each.
+storage_path_cut() {
+  nsenter --net="/run/netns/$(host_netns "$1")" nft -f - <<EOF
+table inet havn-e2e-storage {
+  chain out { type filter hook output priority 0; policy accept; ip daddr $E2E_NET.1 tcp dport $E2E_ISCSI_PORT drop; }
+  chain in { type filter hook input priority 0; policy accept; ip saddr $E2E_NET.1 tcp sport $E2E_ISCSI_PORT drop; }
+}
+EOF
+}
+storage_path_restore() {
+  nsenter --net="/run/netns/$(host_netns "$1")" nft delete table inet havn-e2e-storage
+}
+
+# HOST is cut off from the network but for its path to the iSCSI target: nft drops every packet
+# it sends or receives but those to and from the portal, in its network namespace. Its heartbeats
+# and ZooKeeper are gone; its guests' disks stay within reach, as a SAN of its own keeps them in a
+# real cluster (and as they were when loop devices stood in for LUNs). A guest whose QEMU cannot
+# reach its target dies slowly when destroyed, see README.md.
+host_isolate() {
+  nsenter --net="/run/netns/$(host_netns "$1")" nft -f - <<EOF
+table inet havn-e2e-isolation {
+  chain in { type filter hook input priority 0; policy drop; iif "lo" accept; ip saddr $E2E_NET.1 tcp sport $E2E_ISCSI_PORT accept; }
+  chain out { type filter hook output priority 0; policy drop; oif "lo" accept; ip daddr $E2E_NET.1 tcp dport $E2E_ISCSI_PORT accept; }
+}
+EOF
+}
+host_rejoin() {
+  nsenter --net="/run/netns/$(host_netns "$1")" nft delete table inet havn-e2e-isolation
+}
+
 link_set() {
   ip -n "$(host_netns "$1")" link set eth0 "$2"
 }
+
+# ---------------------------------------------------------------- the iSCSI target
+
+# tgtd's management commands, for this test's tgtd alone
+tgtadm_e2e() { tgtadm -C "$E2E_TGT_CONTROL" --lld iscsi "$@"; }
+
+# Starts tgtd in the root namespace, listening on the bridge's address only, and defines the
+# target: LUN N over the image file IMAGES[N-1] (raw), open to the hosts' addresses alone. The
+# target and its LUNs live in tgtd's memory: a tgtd started again serves nothing until this
+# defines them again. tgtd runs in the foreground (-f) as a daemon of the harness (spawn), so that
+# its pid is known and its log kept in $E2E_DIR/tgt.
+tgt_start() {
+  local t=$E2E_DIR/tgt pid n=0 img h out
+  mkdir -p "$t"
+  echo "---- tgtd start $(date -u +%T.%3N)" >> "$t/tgtd.log"
+  spawn - "$t/tgtd.log" "$t/tgtd.pid" tgtd -f -C "$E2E_TGT_CONTROL" --iscsi "portal=$E2E_NET.1:$E2E_ISCSI_PORT"
+  pid=$(cat "$t/tgtd.pid")
+  wait_for "tgtd on $E2E_NET.1:$E2E_ISCSI_PORT" 30 tgt_ok_or_gone "$pid"
+  if ! kill -0 "$pid" 2>/dev/null || ! tgt_ok; then
+    fail "tgtd did not start, or does not listen on $E2E_NET.1:$E2E_ISCSI_PORT (another iSCSI target on port $E2E_ISCSI_PORT, such as Debian's tgt service?): $(tail -3 "$t/tgtd.log")"
+  fi
+  tgtadm_e2e --op new --mode target --tid 1 -T "$E2E_IQN" || fail "tgtadm could not make the target $E2E_IQN"
+  for img in "${E2E_LUN_IMAGES[@]}"; do
+    n=$((n + 1))
+    out=$(tgtadm_e2e --op new --mode logicalunit --tid 1 --lun "$n" -b "$img" 2>&1) \
+      || fail "tgtadm could not make LUN $n over $img: $out"
+  done
+  for h in "${E2E_HOSTS[@]}"; do
+    tgtadm_e2e --op bind --mode target --tid 1 -I "$(host_ip "$h")" || fail "tgtadm could not open the target to $h"
+  done
+}
+
+# The target stops serving its LUNs: each is removed from it (tgtd answers every command for it
+# with ILLEGAL REQUEST, LOGICAL UNIT NOT SUPPORTED), while the target, its portal and the hosts'
+# sessions stay. tgt_luns_add puts them back, over the same images.
+# tgtd refuses to remove a LUN while a command for it is under way ("this logical unit is still
+# active"): a guest's next request comes within half a second, so it is asked again until it may.
+tgt_luns_remove() {
+  local n
+  for n in $(seq "${#E2E_LUN_IMAGES[@]}"); do
+    wait_for "tgtd to remove LUN $n" 10 tgtadm_e2e --op delete --mode logicalunit --tid 1 --lun "$n"
+  done
+}
+tgt_luns_add() {
+  local n=0 img out
+  for img in "${E2E_LUN_IMAGES[@]}"; do
+    n=$((n + 1))
+    out=$(tgtadm_e2e --op new --mode logicalunit --tid 1 --lun "$n" -b "$img" 2>&1) || fail "tgtadm could not add LUN $n again: $out"
+  done
+}
+
+# Whether this test's tgtd answers on its management socket and accepts connections on its portal
+tgt_ok() {
+  tgtadm_e2e --op show --mode target > /dev/null 2>&1 && (exec 3<>"/dev/tcp/$E2E_NET.1/$E2E_ISCSI_PORT") 2>/dev/null
+}
+tgt_ok_or_gone() { tgt_ok || ! kill -0 "$1" 2>/dev/null; }
+
+# The pid of this test's tgtd, if it runs (the pid file's, if that process is still tgtd -C N)
+tgt_pid() {
+  local p cmd
+  p=$(cat "$E2E_DIR/tgt/tgtd.pid" 2>/dev/null) && cmd=$(tr '\0' ' ' 2>/dev/null < "/proc/$p/cmdline") || return 1
+  [[ "$cmd" == "tgtd -f -C $E2E_TGT_CONTROL "* ]] && echo "$p"
+}
+
+# Stops this test's tgtd the way it accepts (SIGTERM is ignored while a target exists): the
+# target goes, forcibly, with its sessions, then the daemon; SIGKILL if it has not ended within
+# 5 s. Its management socket and lock file go too. Safe to call at any point and more than once.
+tgt_stop() (
+  set +e
+  trap - ERR
+  local p
+  if p=$(tgt_pid); then
+    tgtadm_e2e --op delete --mode target --tid 1 --force > /dev/null 2>&1
+    tgtadm -C "$E2E_TGT_CONTROL" --op delete --mode system > /dev/null 2>&1
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "/var/run/tgtd/socket.$E2E_TGT_CONTROL" "/var/run/tgtd/socket.$E2E_TGT_CONTROL.lock"
+  return 0
+)
 
 # ---------------------------------------------------------------- ZooKeeper
 
@@ -392,6 +512,8 @@ teardown() (
     && cmd=$(tr '\0' ' ' 2>/dev/null < "/proc/$z/cmdline") \
     && grep "ZooKeeperServerMain $E2E_DIR/zk/zoo.cfg" <<< "$cmd" > /dev/null \
     && kill -KILL "$z"
+  tgt_stop
+  # the loop devices an older version of this test attached to the images
   for t in "$E2E_DIR"/shared/*.img; do
     [ -f "$t" ] || continue
     for z in $(losetup -j "$t" -O NAME -n 2>/dev/null); do losetup -d "$z"; done

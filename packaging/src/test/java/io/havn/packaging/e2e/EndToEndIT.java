@@ -20,8 +20,10 @@ import org.junit.jupiter.api.Test;
  * apt-get ({@link Prerequisites}); it is skipped, saying what to run, only where the machine cannot
  * run it at all: not root, no namespaces, or programs missing and no apt-get to install them.
  *
- * <p>The times are the harness's own: from the power cut or the link going down to each guest
- * seen running in {@code virsh list} on a survivor, polled every ~0.1 s.
+ * <p>The times are the harness's own: from the power cut or the isolation to each guest seen
+ * running in {@code virsh list} on a survivor, polled every ~0.1 s. The guests' disks are LUNs of
+ * a user-space iSCSI target; two steps fault it: the target stops serving its LUNs for 20 s, and
+ * one host loses its path to it for 30 s.
  */
 class EndToEndIT {
     /** zookeeper.sessionTimeoutMs of the harness's configs (the default). */
@@ -123,6 +125,40 @@ class EndToEndIT {
         assertNeverHeldTwice("isolation");
         assertTrue(run.results().one("rejoined", "host", "host1").number("self_fences_total") >= 1,
                 "host1's havnd counts its self-fencing, and rejoined in a new session: " + run.results());
+    }
+
+    @Test
+    void aStorageOutagePausesEveryGuestOnAnIoErrorAndEachRunsOnWhereItWasOnceItIsOver() {
+        List<Fact> guests = run.results().all("storage-outage");
+        assertEquals(6, guests.size(), "every guest was followed through the outage: " + run.results());
+        for (Fact g : guests) {
+            assertEquals("yes", g.get("paused"), "its disk's error policy paused it while its LUN was gone: " + g);
+            assertTrue(g.get("pause_reason").isEmpty() || g.get("pause_reason").equals("paused (I/O error)"),
+                    "libvirt's reason for the pause: " + g);
+            assertTrue(g.get("state_after").startsWith("running"), "it runs after the outage: " + g);
+            assertEquals(GUEST_MAGIC, g.get("magic"), "the guest runs the test's boot sector: " + g);
+            assertEquals("yes", g.get("continued"), "on the host it was on, its own uptime counter went on: " + g);
+            assertTrue(g.number("counter_after") >= g.number("counter_before"), g.toString());
+            assertTrue(g.number("io_again_after") >= 0, "it does disk I/O again: " + g);
+            assertEquals(0, g.number("io_errors"), "no I/O error reached the guest: QEMU paused it instead: " + g);
+        }
+        assertEquals(6, run.results().one("storage-outage-summary").number("continued"));
+        assertNeverHeldTwice("storage outage");
+    }
+
+    @Test
+    void aHostThatLosesItsStoragePathRunsNothingTwiceAndEveryGuestRunsAfterwards() {
+        Fact summary = run.results().one("storage-path-loss-summary");
+        List<Fact> guests = run.results().all("storage-path-loss", "host", summary.get("host"));
+        assertTrue(guests.size() >= 1, "the guests of the host that lost its path were followed: " + run.results());
+        assertEquals(guests.size(), summary.number("guests"), summary.toString());
+        for (Fact g : guests) {
+            assertTrue(Set.of("paused", "hung", "running").contains(g.get("during")), "what it did meanwhile: " + g);
+            assertTrue(g.get("state_after").startsWith("running"), "it runs once the path is back: " + g);
+            assertTrue(g.number("io_again_after") >= 0, "it does disk I/O again: " + g);
+        }
+        assertEquals(6, summary.number("running_everywhere"), "every guest runs at the end: " + summary);
+        assertNeverHeldTwice("storage path loss");
     }
 
     @Test

@@ -20,6 +20,10 @@ import java.util.concurrent.TimeUnit;
  * {@code HAVN_E2E_JARS}, else the tarball extracted into {@code target/havn-<version>/} (by this
  * test, when the build made the tarball), else {@code ha-daemon/target} (havnd.jar and
  * havnctl.jar): what ships is what is tested, when there is something shipped.
+ *
+ * <p>{@code HAVN_E2E_MANUAL_RESUME} (whether the harness resumes with virsh the guests a storage
+ * fault left paused) comes from the system property {@code havn.e2e.manualResume} or the
+ * environment, else 0: havnd resumes them itself.
  */
 final class Harness {
     /** The whole run, setup and teardown included; it takes 2-3 minutes here. */
@@ -82,6 +86,7 @@ final class Harness {
         env.put("HAVN_E2E_JARS", jars().toString());
         env.put("HAVN_E2E_RESULTS", results.toString());
         env.put("HAVN_E2E_LOGS", work.resolve("logs").toString());
+        env.put("HAVN_E2E_MANUAL_RESUME", manualResume());
         Process p = pb.start();
         p.getOutputStream().close();
         StringBuilder output = new StringBuilder();
@@ -113,6 +118,12 @@ final class Harness {
 
     private Path script() {
         return module.resolve("src/e2e/e2e.sh");
+    }
+
+    /** HAVN_E2E_MANUAL_RESUME for the harness: see the class comment. */
+    static String manualResume() {
+        String given = System.getProperty("havn.e2e.manualResume", System.getenv("HAVN_E2E_MANUAL_RESUME"));
+        return given == null || given.isBlank() ? "0" : given.strip();
     }
 
     /** Where havnd.jar and havnctl.jar are: see the class comment. */

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
  * The programs the end-to-end harness runs, and the Debian packages that bring them. As root on a
@@ -29,6 +30,14 @@ final class Prerequisites {
     /** Without it libvirtd starts but knows no QEMU. */
     static final Path QEMU_DRIVER = Path.of("/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so");
     static final String QEMU_DRIVER_PACKAGE = "libvirt-daemon-driver-qemu";
+    /** QEMU's iSCSI initiator (libiscsi), a module of its own: without it no guest opens its LUN. */
+    static final Path QEMU_ISCSI = Path.of("/usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so");
+    static final String QEMU_ISCSI_PACKAGE = "qemu-block-extra";
+    /** The files the harness needs besides commands: what each is, in messages, and its package. */
+    static final Map<Path, Needed> FILES = files();
+
+    /** A file the harness needs: what it is, and the Debian package that ships it. */
+    record Needed(String what, String pkg) { }
     /** Where Debian puts the daemons and ip, which a user's PATH often lacks. */
     static final List<String> SBIN = List.of("/usr/local/sbin", "/usr/sbin", "/sbin");
 
@@ -38,23 +47,32 @@ final class Prerequisites {
     private static Map<String, String> commands() {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("ip", "iproute2");
+        m.put("nft", "nftables");
         m.put("nsenter", "util-linux");
         m.put("unshare", "util-linux");
         m.put("setsid", "util-linux");
         m.put("flock", "util-linux");
-        m.put("losetup", "mount");
         m.put("pgrep", "procps");
         m.put("libvirtd", "libvirt-daemon");
         m.put("virtlogd", "libvirt-daemon");
         m.put("virsh", "libvirt-clients");
         m.put("qemu-system-x86_64", "qemu-system-x86");
         m.put("qemu-img", "qemu-utils");
+        m.put("tgtd", "tgt");
+        m.put("tgtadm", "tgt");
         m.put("curl", "curl");
         m.put("awk", "mawk");
         return Collections.unmodifiableMap(m);
     }
 
-    /** What is missing: the commands (and the QEMU driver) and the packages that bring them. */
+    private static Map<Path, Needed> files() {
+        Map<Path, Needed> m = new LinkedHashMap<>();
+        m.put(QEMU_DRIVER, new Needed("libvirt's QEMU driver", QEMU_DRIVER_PACKAGE));
+        m.put(QEMU_ISCSI, new Needed("QEMU's iSCSI block driver", QEMU_ISCSI_PACKAGE));
+        return Collections.unmodifiableMap(m);
+    }
+
+    /** What is missing: the commands (and the files) and the packages that bring them. */
     record Missing(List<String> what, Set<String> packages) {
         boolean none() {
             return what.isEmpty();
@@ -67,11 +85,14 @@ final class Prerequisites {
 
     /** What this machine lacks of the harness's needs: PATH's directories and the sbin ones are searched. */
     static Missing missing() {
-        return missing(searchPath(System.getenv("PATH")), Files.exists(QEMU_DRIVER));
+        return missing(searchPath(System.getenv("PATH")), Files::exists);
     }
 
-    /** Which of the harness's commands none of {@code dirs} holds, and the packages that bring them. */
-    static Missing missing(List<Path> dirs, boolean qemuDriverPresent) {
+    /**
+     * Which of the harness's commands none of {@code dirs} holds, which of its {@link #FILES} are
+     * not there by {@code present}, and the packages that bring them.
+     */
+    static Missing missing(List<Path> dirs, Predicate<Path> present) {
         List<String> what = new ArrayList<>();
         Set<String> packages = new LinkedHashSet<>();
         PACKAGE_OF_COMMAND.forEach((command, pkg) -> {
@@ -80,10 +101,12 @@ final class Prerequisites {
                 packages.add(pkg);
             }
         });
-        if (!qemuDriverPresent) {
-            what.add("libvirt's QEMU driver");
-            packages.add(QEMU_DRIVER_PACKAGE);
-        }
+        FILES.forEach((file, needed) -> {
+            if (!present.test(file)) {
+                what.add(needed.what());
+                packages.add(needed.pkg());
+            }
+        });
         return new Missing(List.copyOf(what), packages);
     }
 

@@ -31,19 +31,38 @@ class PrerequisitesTest {
 
     @Test
     void missingCommandsNameTheirPackagesOnceInTheInstallCommand(@TempDir Path bin) throws IOException {
-        for (String present : List.of("ip", "nsenter", "unshare", "setsid", "flock", "losetup", "pgrep", "curl", "awk",
+        for (String present : List.of("ip", "nft", "nsenter", "unshare", "setsid", "flock", "pgrep", "curl", "awk",
                 "qemu-img")) {
             Path p = Files.createFile(bin.resolve(present));
             assertTrue(p.toFile().setExecutable(true));
         }
-        Prerequisites.Missing missing = Prerequisites.missing(List.of(bin), false);
+        Prerequisites.Missing missing = Prerequisites.missing(List.of(bin), file -> false);
 
-        assertEquals(Set.of("libvirt-daemon", "libvirt-clients", "qemu-system-x86", "libvirt-daemon-driver-qemu"),
-                missing.packages());
-        assertEquals(List.of("libvirtd", "virtlogd", "virsh", "qemu-system-x86_64", "libvirt's QEMU driver"),
-                missing.what());
-        assertEquals("apt-get install -y --no-install-recommends libvirt-daemon libvirt-clients qemu-system-x86 "
-                + "libvirt-daemon-driver-qemu", missing.installCommand());
+        assertEquals(Set.of("libvirt-daemon", "libvirt-clients", "qemu-system-x86", "tgt", "libvirt-daemon-driver-qemu",
+                "qemu-block-extra"), missing.packages());
+        assertEquals(List.of("libvirtd", "virtlogd", "virsh", "qemu-system-x86_64", "tgtd", "tgtadm",
+                "libvirt's QEMU driver", "QEMU's iSCSI block driver"), missing.what());
+        assertEquals("apt-get install -y --no-install-recommends libvirt-daemon libvirt-clients qemu-system-x86 tgt "
+                + "libvirt-daemon-driver-qemu qemu-block-extra", missing.installCommand());
+    }
+
+    @Test
+    void aFileThatIsThereIsNotMissing(@TempDir Path bin) {
+        Prerequisites.Missing missing = Prerequisites.missing(List.of(bin),
+                file -> !file.equals(Prerequisites.QEMU_ISCSI));
+        assertTrue(missing.what().contains("QEMU's iSCSI block driver"), missing.what().toString());
+        assertTrue(missing.packages().contains("qemu-block-extra"), missing.packages().toString());
+        Prerequisites.Missing none = Prerequisites.missing(List.of(bin), file -> true);
+        assertTrue(!none.what().contains("QEMU's iSCSI block driver") && !none.packages().contains("qemu-block-extra"),
+                none.what().toString());
+    }
+
+    @Test
+    void everyFileTheHarnessChecksForIsOneThatPrerequisitesKnows() throws IOException {
+        String script = Files.readString(Harness.moduleDir().resolve("src/e2e/e2e.sh"));
+        Matcher m = Pattern.compile("^QEMU_ISCSI_MODULE=(\\S+)$", Pattern.MULTILINE).matcher(script);
+        assertTrue(m.find(), "e2e.sh names the QEMU iSCSI module it checks for");
+        assertEquals(Prerequisites.QEMU_ISCSI, Path.of(m.group(1)));
     }
 
     @Test
