@@ -147,6 +147,10 @@ libvirt: {uri: "qemu:///system", peerUri: "qemu+tcp://{host}/system"}
 watchdog: {stateFile: "$d/havn/watchdog.state", required: false}
 admin: {socket: "$d/havn/admin.sock"}
 metrics: {enabled: true, bind: "$ip:9464"}
+storage:
+  hosts: [$(IFS=,; echo "${E2E_HOSTS[*]}" | sed 's/,/, /g')]
+  datastores:
+    - {name: $E2E_DATASTORE, url: "iscsi://$E2E_NET.1:$E2E_ISCSI_PORT/$E2E_IQN/$HEARTBEAT_LUN"}
 EOF
     if [ "$mode" = fence ]; then
       echo "fence:"
@@ -213,6 +217,10 @@ leader_counts() {
 # HEARTBEAT_LUN, is no guest's: a small one for a storage heartbeat.
 HEARTBEAT_LUN=$(( ${#GUESTS[@]} + 1 ))
 HEARTBEAT_MIB=8
+# The datastore the guests' LUNs make up, by the name havnd's storage heartbeat and the VMs give it:
+# every havnd writes its slot on the heartbeat LUN through qemu-io (QEMU's own iSCSI initiator, the
+# guests' path to the target) and reads the others'
+E2E_DATASTORE=e2e-san
 
 guest_lun() {
   local i
@@ -442,7 +450,8 @@ setup() {
   for vm in "${GUESTS[@]}"; do
     h=$(host_of "$vm")
     in_host "$h" java -Xmx128m -jar "$HAVNCTL_JAR" --socket "$(host_dir "$h")/havn/admin.sock" \
-      vm add "$vm" --config "$(host_dir "$h")/havn.yaml" > /dev/null || fail "havnctl vm add $vm on $h was refused"
+      vm add "$vm" --config "$(host_dir "$h")/havn.yaml" --datastore "$E2E_DATASTORE" > /dev/null \
+      || fail "havnctl vm add $vm on $h was refused"
   done
   wait_for "the leader to see all ${#GUESTS[@]} HA VMs running" 30 leader_metric_is "${#GUESTS[@]}" havn_vms 'phase="running"'
   say "all ${#GUESTS[@]} guests under HA"
@@ -897,6 +906,13 @@ step_storage_outage() {
   t0=$(now_us)
   tgt_luns_remove
   storage_watch "$t0" $(( t0 + STORAGE_OUTAGE_S * 1000000 )) "${GUESTS[@]}"
+  # the heartbeat LUN went too: every havnd says it lost the datastore (an alarm; nobody is fenced)
+  local n lost=0
+  for n in "${E2E_HOSTS[@]}"; do
+    [ "$(metric "$n" havn_datastore_reachable "datastore=\"$E2E_DATASTORE\"" 2>/dev/null)" = 0 ] && lost=$((lost + 1))
+  done
+  say "$lost of ${#E2E_HOSTS[@]} havnds report datastore $E2E_DATASTORE lost"
+  [ "$lost" = "${#E2E_HOSTS[@]}" ] || fail "storage outage: only $lost of ${#E2E_HOSTS[@]} havnds report datastore $E2E_DATASTORE lost after ${STORAGE_OUTAGE_S} s"
   tgt_luns_add
   t1=$(now_us)
   say "the LUNs are back $(seconds_since "$t0" "$t1") s after they went; then: $(for vm in "${GUESTS[@]}"; do printf '%s %s ' "$vm" "${LAST_SEEN[$vm]}"; done)"
@@ -910,7 +926,7 @@ step_storage_outage() {
     [ "$CONTINUED" = yes ] || fail "storage outage: $vm did not run on where it was (its counter was ${before[$vm]})"
     continued=$((continued + 1))
   done
-  result "storage-outage-summary method=lun-removal seconds=$(seconds_since "$t0" "$t1") guests=${#GUESTS[@]} paused=$paused continued=$continued manual_resume=$MANUAL_RESUME"
+  result "storage-outage-summary method=lun-removal seconds=$(seconds_since "$t0" "$t1") guests=${#GUESTS[@]} paused=$paused continued=$continued manual_resume=$MANUAL_RESUME heartbeat_lost_hosts=$lost"
   say "step 5 passed: $paused of ${#GUESTS[@]} guests paused on an I/O error, every one ran on with its counter"
 }
 
@@ -948,6 +964,12 @@ step_storage_path_loss() {
   for vm in $vms; do
     if read -r c1 magic io e < <(guest_io "$h" "$vm"); then io_end[$vm]=$io; fi
   done
+  # havnd's storage heartbeat goes the guests' way: it fails on this host, which says so (its host
+  # record, and the metric) within the storage timeout
+  local hb_lost hb_back
+  hb_lost=$(metric "$h" havn_datastore_reachable "datastore=\"$E2E_DATASTORE\"" 2>/dev/null || echo missing)
+  [ "$hb_lost" = 0 ] || fail "storage path loss: $h's havnd still reports datastore $E2E_DATASTORE reachable ($hb_lost) after $(seconds_since "$t0") s without a path"
+  say "$h's havnd reports datastore $E2E_DATASTORE lost (its storage heartbeat fails); the others still reach it: $(for n in "${E2E_HOSTS[@]}"; do [ "$n" = "$h" ] || printf '%s=%s ' "$n" "$(metric "$n" havn_datastore_reachable "datastore=\"$E2E_DATASTORE\"" 2>/dev/null)"; done)"
   # shellcheck disable=SC2086
   storage_watch "$t0" $(( t0 + PATH_LOSS_S * 1000000 )) $vms
   storage_path_restore "$h" || fail "could not give $h its path to the target back"
@@ -956,6 +978,9 @@ step_storage_path_loss() {
   # shellcheck disable=SC2086
   storage_back "storage path loss" "$t1" $vms
   say "$h's guests run and do disk I/O again $(seconds_since "$t1") s after it got its path back"
+  wait_for "$h's havnd to reach datastore $E2E_DATASTORE again" 30 is_one metric "$h" havn_datastore_reachable "datastore=\"$E2E_DATASTORE\""
+  hb_back=$(seconds_since "$t1")
+  say "$h's havnd reaches datastore $E2E_DATASTORE again $hb_back s after it got its path back"
   wait_for "the leader to see all ${#GUESTS[@]} HA VMs running" 30 leader_metric_is "${#GUESTS[@]}" havn_vms 'phase="running"'
   stop_sampler "storage path loss"
   events_stop
@@ -969,7 +994,7 @@ step_storage_path_loss() {
     storage_result storage-path-loss "$vm" "$t0" "${before[$vm]}" "during=$did io_during=$(( ${io_end[$vm]:-0} - ${io_cut[$vm]:-0} ))"
   done
   n=$(where_running | wc -l)
-  result "storage-path-loss-summary host=$h seconds=$(seconds_since "$t0" "$t1") guests=$(wc -w <<< "$vms") running_everywhere=$n manual_resume=$MANUAL_RESUME"
+  result "storage-path-loss-summary host=$h seconds=$(seconds_since "$t0" "$t1") guests=$(wc -w <<< "$vms") running_everywhere=$n manual_resume=$MANUAL_RESUME heartbeat_lost=yes heartbeat_back_s=$hb_back"
   [ "$n" = "${#GUESTS[@]}" ] || fail "storage path loss: $n of ${#GUESTS[@]} guests run at the end"
   say "step 6 passed: every guest runs, none was ever held twice"
 }
