@@ -104,10 +104,13 @@ final class Datastores {
             }
         }
         Map<HostId, Slot> seen = slots.computeIfAbsent(d, k -> new HashMap<>());
-        // a host that self-fences at its lease's end says so (released) in its next slot, up to two
-        // intervals later: its armed deadline counts that much longer, or it would be fenced meanwhile
-        Signals signals = beats.computeIfAbsent(d, k -> new Signals(n.settings().storageTimeoutMs(),
-                2 * n.settings().storageIntervalMs(), "its storage heartbeat on " + k));
+        // a live writer's slot advances every interval: one not seen to advance for two intervals is
+        // silent (a host that lost power is then fenced within a second or so of its suspicion, not
+        // after a storage timeout); and a host that self-fences at its lease's end says so (released)
+        // in its next slot, up to two intervals later: its armed deadline counts that much longer
+        long twoIntervals = 2 * n.settings().storageIntervalMs();
+        Signals signals = beats.computeIfAbsent(d, k -> new Signals(twoIntervals, twoIntervals,
+                "its storage heartbeat on " + k));
         for (HostSignal s : e.slots()) {
             if (s.from().equals(n.self())) {
                 continue;
