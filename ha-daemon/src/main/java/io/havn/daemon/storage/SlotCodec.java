@@ -176,20 +176,11 @@ final class SlotCodec {
     }
 
     private static byte code(HostSignal.Guard guard) {
-        return switch (guard) {
-            case ARMED -> 1;
-            case RELEASED -> 2;
-            case LAPSED -> 3;
-        };
+        return io.havn.daemon.transport.SignalCodec.code(guard); // the signal's codes
     }
 
     private static HostSignal.Guard guard(byte code) {
-        return switch (code) {
-            case 1 -> HostSignal.Guard.ARMED;
-            case 2 -> HostSignal.Guard.RELEASED;
-            case 3 -> HostSignal.Guard.LAPSED;
-            default -> null;
-        };
+        return io.havn.daemon.transport.SignalCodec.guard(code);
     }
 
     /** An HMAC-SHA256 keyed with a copy of {@code key}. */

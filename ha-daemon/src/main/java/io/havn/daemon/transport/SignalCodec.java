@@ -117,7 +117,8 @@ public final class SignalCodec {
         return envelope.clusterId();
     }
 
-    private static byte code(HostSignal.Guard guard) {
+    /** A guard's wire code, the same in a signal and in a storage heartbeat slot. */
+    public static byte code(HostSignal.Guard guard) {
         return switch (guard) {
             case ARMED -> 1;
             case RELEASED -> 2;
@@ -125,7 +126,8 @@ public final class SignalCodec {
         };
     }
 
-    private static HostSignal.Guard guard(byte code) {
+    /** The guard of a wire code, null for an unknown one. */
+    public static HostSignal.Guard guard(byte code) {
         return switch (code) {
             case 1 -> HostSignal.Guard.ARMED;
             case 2 -> HostSignal.Guard.RELEASED;
