@@ -63,15 +63,10 @@ final class Signals {
     /** Takes a signal; returns false if it was ignored (not after the last one taken from its host). */
     boolean received(HostSignal s, long now) {
         Last l = last.get(s.from());
-        if (l == null) {
-            last.put(s.from(), new Last(s, now));
-            return true;
-        }
-        if (!s.isAfter(l.signal)) {
+        if (l != null && !s.isAfter(l.signal)) {
             return false;
         }
-        l.signal = s;
-        l.arrival = now;
+        advanced(s, now);
         return true;
     }
 
