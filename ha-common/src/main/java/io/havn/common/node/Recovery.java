@@ -141,8 +141,52 @@ final class Recovery {
                 }
             }
         }
-        pending = held(pending, now);
-        place(pending, eligible, free);
+        List<Pending> ready = held(pending, now);
+        place(ready, heldBack(pending, ready), eligible, free);
+    }
+
+    /**
+     * The pending VMs {@link #held} keeps back this round, by VM: a hard together partner placed now
+     * goes only where they can follow (their datastores reach there, and they did not fail there).
+     */
+    private static Map<VmId, Pending> heldBack(List<Pending> pending, List<Pending> ready) {
+        if (pending.size() == ready.size()) {
+            return Map.of();
+        }
+        Map<VmId, Pending> out = new HashMap<>();
+        for (Pending p : pending) {
+            out.put(p.vr().value().id(), p);
+        }
+        for (Pending p : ready) {
+            out.remove(p.vr().value().id());
+        }
+        return out;
+    }
+
+    /**
+     * The hosts {@code p}'s VM may not take: its own exclusions (failed there, or its datastores do
+     * not reach there) and those of the hard together partners held back this round, which will
+     * have to follow it. Without the partners', a VM placed alone while its partner waits out a
+     * start delay could land on a host the partner cannot reach, and the partner would then wait
+     * for a host it can never take.
+     */
+    private Set<HostId> excludedFor(Pending p, Map<VmId, Pending> heldBack) {
+        VmRecord r = p.vr().value();
+        Set<HostId> excluded = n.view().excludedFor(r.spec(), p.excluded());
+        if (heldBack.isEmpty()) {
+            return excluded;
+        }
+        for (VmId o : n.view().rules().togetherWith(r.id())) {
+            Pending q = heldBack.get(o);
+            if (q != null) {
+                Set<HostId> theirs = n.view().excludedFor(q.vr().value().spec(), q.excluded());
+                if (!excluded.containsAll(theirs)) {
+                    excluded = new HashSet<>(excluded);
+                    excluded.addAll(theirs);
+                }
+            }
+        }
+        return excluded;
     }
 
     /**
@@ -346,7 +390,8 @@ final class Recovery {
         return Backoff.waitMs(START_RETRY_BASE_MS, START_RETRY_MAX_MS, vm, failures);
     }
 
-    private void place(List<Pending> pending, Map<HostId, Long> eligible, Map<HostId, HostCapacity> free) {
+    private void place(List<Pending> pending, Map<VmId, Pending> heldBack, Map<HostId, Long> eligible,
+                       Map<HostId, HostCapacity> free) {
         if (pending.isEmpty()) {
             return;
         }
@@ -355,7 +400,7 @@ final class Recovery {
         for (Pending p : pending) {
             VmRecord r = p.vr().value();
             byVm.put(r.id(), p);
-            Set<HostId> excluded = n.view().excludedFor(r.spec(), p.excluded());
+            Set<HostId> excluded = excludedFor(p, heldBack);
             if (p.avoid() != null) {
                 excluded = new HashSet<>(excluded);
                 excluded.add(p.avoid());
@@ -374,7 +419,7 @@ final class Recovery {
             VmRecord r = p.vr().value();
             if (p.avoid() != null && !chosen.containsKey(r.id())) {
                 retry.add(new Placement.Request(r.id(), r.spec().priority(), r.spec().cpus(), r.spec().memoryMiB(),
-                        n.view().excludedFor(r.spec(), p.excluded()), p.preferred()));
+                        excludedFor(p, heldBack), p.preferred()));
             }
         }
         if (!retry.isEmpty()) {

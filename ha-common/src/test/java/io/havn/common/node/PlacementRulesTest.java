@@ -130,6 +130,26 @@ class PlacementRulesTest {
         assertTrue(firstWrite(rig, "app", VmPhase.PLACED).isPresent(), rig.trail());
     }
 
+    @Test
+    void aTogetherVmPlacedWhileItsPartnerWaitsGoesOnlyWhereThePartnerCanFollow() {
+        PlacementPolicy p = PlacementPolicy.EMPTY
+                .withRule(new Rule.Together("pair", vms("app", "db1"), true, null))
+                .withRule(new Rule.StartDelay("later", vms("db1"), 20_000));
+        OneNodeRig rig = cluster(p);
+        // db1 lives on vmstore, which node3 (the roomiest host) has lost; app needs no datastore
+        rig.vm(VmRecord.running(spec("db1").withStorage(List.of("vmstore"), null, null), NODE2, 5),
+                rig.vms.get(new VmId("db1")).version() + 1);
+        rig.host(new HostRecord(NODE3, new HostCapacity(8, 65536), null, null, HostAdminState.ACTIVE, false)
+                .withDatastores(java.util.Map.of("vmstore", false)), 2);
+        node2Dies(rig);
+        assertEquals(NODE1, firstWrite(rig, "app", VmPhase.PLACED).orElseThrow(() -> new AssertionError(rig.trail()))
+                .owner(), "app goes where db1 can follow, not to the roomier node3\n" + rig.trail());
+        assertFalse(firstWrite(rig, "db1", VmPhase.PLACED).isPresent(), rig.trail());
+        rig.passMs(20_000, "node3");
+        assertEquals(NODE1, firstWrite(rig, "db1", VmPhase.PLACED).orElseThrow(() -> new AssertionError(rig.trail()))
+                .owner(), rig.trail());
+    }
+
     /** A follower node1 (node2 leads) that takes operators' requests. */
     private static OneNodeRig follower(PlacementPolicy policy) {
         OneNodeRig rig = OneNodeRig.threeHosts(io.havn.common.domain.DomainPolicy.none());
