@@ -64,6 +64,7 @@ public final class CoordLoad implements Callable<Integer> {
     private static final Duration SETUP_BOUND = Duration.ofMinutes(5);
     private static final Duration ROUND_BOUND = Duration.ofMinutes(2);
     private static final int START_BATCH = 25;
+    private static final int SET_UP_ATTEMPTS = 10;
 
     @Option(names = "--hosts", split = ",", defaultValue = "100,250,500", paramLabel = "N[,N...]",
             description = "host counts, each run in turn on the same ensemble (default ${DEFAULT-VALUE})")
@@ -150,8 +151,8 @@ public final class CoordLoad implements Callable<Integer> {
                     + " VMs per host; " + seconds + " s of steady state; " + failPercent + "% of the hosts fail.");
             lines.add("");
             lines.add("| hosts | writes/s | confirm p50 | p99 | max | longest unconfirmed | over suspectAfter | over lease | sessions lost "
-                    + "| round: VMs (placements, claims made again) | all claimed | all mirrors show it | VM deltas fanned out | confirm p99 in round | longest unconfirmed in round | expiry seen | heap per host |");
-            lines.add("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+                    + "| round: VMs (placements, claims made again) | all claimed | all mirrors show it | CPU meanwhile: servers / hosts | VM deltas fanned out | confirm p99 in round | longest unconfirmed in round | expiry seen | heap per host |");
+            lines.add("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
             lines.forEach(console::println);
             for (int n : hosts) {
                 awaitNoSessionsLeft(zk);
@@ -248,11 +249,12 @@ public final class CoordLoad implements Callable<Integer> {
                 for (LoadHost h : all) {
                     lost += h.sessionsEnded.get();
                 }
-                return String.format(Locale.ROOT, "| %d | %.0f | %s | %s | %s | %s | %d | %d | %d | %d (%d, %d) | %s | %s "
+                return String.format(Locale.ROOT, "| %d | %.0f | %s | %s | %s | %s | %d | %d | %d | %d (%d, %d) | %s | %s | %.1f s / %.1f s "
                                 + "| %d (%.0f per VM write) | %s | %s | %s | %.1f MiB |",
                         n, writesPerSecond, ms(pct(lat, 50)), ms(pct(lat, 99)), ms(pct(lat, 100)), ms(longest),
                         overSuspect, overLease, lost, round.vms, round.placementRetries, round.claimRetries,
-                        ms(round.allClaimedNanos), ms(round.allMirroredNanos), round.deltas, round.deltas / (double) Math.max(1, 2 * round.vms),
+                        ms(round.allClaimedNanos), ms(round.allMirroredNanos), round.serverCpuNanos / 1e9,
+                        round.hostsCpuNanos / 1e9, round.deltas, round.deltas / (double) Math.max(1, 2 * round.vms),
                         ms(round.confirmP99Nanos), ms(round.longestUnconfirmedNanos),
                         round.expirySeenNanos < 0 ? "not seen" : ms(round.expirySeenNanos),
                         heapPerHost / 1048576.0);
@@ -334,6 +336,8 @@ public final class CoordLoad implements Callable<Integer> {
             long deltasBefore = deltas();
             takeConfirms(System.nanoTime());
             leader.goneSeen.clear();
+            long serverCpu0 = zk.cpuNanos();
+            long hostsCpu0 = hostsCpuNanos();
             long t0 = System.nanoTime();
             for (LoadHost v : victims) {
                 confirming.get(all.indexOf(v)).cancel(false);
@@ -415,8 +419,14 @@ public final class CoordLoad implements Callable<Integer> {
                 }
             }
             long mirrored = System.nanoTime() - t0;
+            long serverCpu = zk.cpuNanos() - serverCpu0;
+            long hostsCpu = hostsCpuNanos() - hostsCpu0;
             long deltas = deltas() - deltasBefore;
-            List<LoadHost.ConfirmFigures> duringFigures = takeConfirms(System.nanoTime());
+            List<LoadHost.ConfirmFigures> duringFigures = new ArrayList<>();
+            long end = System.nanoTime();
+            for (LoadHost h : living) { // the dead hosts' silence is not a figure of the round
+                duringFigures.add(h.takeConfirmFigures(end));
+            }
             List<Long> during = latencies(duringFigures);
             long longestDuring = 0;
             for (LoadHost.ConfirmFigures f : duringFigures) {
@@ -446,8 +456,8 @@ public final class CoordLoad implements Callable<Integer> {
             for (LoadHost h : living) {
                 claimsAgain += h.claimsFailed.get();
             }
-            return new Round(moved.size(), placementWrites - moved.size(), claimsAgain, lastClaim, mirrored, deltas,
-                    pct(during, 99), longestDuring, expiry);
+            return new Round(moved.size(), placementWrites - moved.size(), claimsAgain, lastClaim, mirrored, serverCpu,
+                    hostsCpu, deltas, pct(during, 99), longestDuring, expiry);
         }
 
         private long deltas() {
@@ -474,7 +484,8 @@ public final class CoordLoad implements Callable<Integer> {
     /**
      * The set-up's writes, {@link #START_BATCH} in flight at a time. One that failed (no answer in
      * time: the ensemble is busy with every host reading what the others just wrote) is made again,
-     * and a conflict on the second try means the first went through.
+     * up to {@link #SET_UP_ATTEMPTS} times in all, and a conflict on a later try means an earlier
+     * one went through.
      */
     private static void setUpWrites(List<Write> writes, long deadline, String what) throws Exception {
         for (int first = 0; first < writes.size(); first += START_BATCH) {
@@ -493,17 +504,22 @@ public final class CoordLoad implements Callable<Integer> {
                 }
             }
             for (Write w : again) {
-                WriteOutcome o = w.by().write(w.ops()).get(Math.max(1, deadline - System.nanoTime()),
-                        TimeUnit.NANOSECONDS);
-                if (o == WriteOutcome.FAILED) {
-                    throw new IOException(what + ": a write by " + w.by().id + " failed twice");
+                for (int attempt = 2; ; attempt++) {
+                    WriteOutcome o = w.by().write(w.ops()).get(Math.max(1, deadline - System.nanoTime()),
+                            TimeUnit.NANOSECONDS);
+                    if (o != WriteOutcome.FAILED) {
+                        break;
+                    }
+                    if (attempt == SET_UP_ATTEMPTS) {
+                        throw new IOException(what + ": a write by " + w.by().id + " failed " + attempt + " times");
+                    }
                 }
             }
         }
     }
 
     private record Round(int vms, int placementRetries, long claimRetries, long allClaimedNanos, long allMirroredNanos,
-                         long deltas, long confirmP99Nanos, long longestUnconfirmedNanos, long expirySeenNanos) {
+                         long serverCpuNanos, long hostsCpuNanos, long deltas, long confirmP99Nanos, long longestUnconfirmedNanos, long expirySeenNanos) {
     }
 
     /** A VM's spec with a domain of a usual size (about 2 KB of XML: two disks on shared storage, a NIC, a console). */
@@ -526,6 +542,12 @@ public final class CoordLoad implements Callable<Integer> {
                 + "</channel><memballoon model='virtio'/><rng model='virtio'><backend model='random'>/dev/urandom"
                 + "</backend></rng></devices></domain>";
         return new VmSpec(vm, name, 1, 1024, Priority.MEDIUM, true, xml);
+    }
+
+    /** The CPU time this JVM (all the hosts' adapters) has used so far (ns). */
+    private static long hostsCpuNanos() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean s ? s.getProcessCpuTime() : 0;
     }
 
     private static boolean runsOn(Versioned<VmRecord> vr, LoadHost target) {

@@ -99,6 +99,15 @@ final class ZkEnsemble implements AutoCloseable {
         return j.toString();
     }
 
+    /** The CPU time the servers have used so far, in all (ns; 0 where the system does not say). */
+    long cpuNanos() {
+        long total = 0;
+        for (Process p : servers) {
+            total += p.info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L);
+        }
+        return total;
+    }
+
     /** Server {@code i}'s answer to a four-letter word ({@code srvr}, {@code mntr}), or null if it does not answer. */
     String ask(int i, String word) {
         try (Socket s = new Socket()) {
