@@ -2,7 +2,6 @@ package io.havn.common.node;
 
 import io.havn.common.model.HostId;
 import io.havn.common.model.Versioned;
-import io.havn.common.model.VmId;
 import io.havn.common.model.VmRecord;
 import io.havn.common.node.Decision.Kind;
 import io.havn.common.node.NodeEvent.WriteOutcome;
@@ -17,11 +16,21 @@ import java.util.List;
  * epoch. It exists so that everything a deposed leader must not do hangs on one class.
  */
 final class Leadership {
-    /** The leader's write of a VM record: a compare-and-set on its version, under its epoch. */
+    /** The leader's writes of VM records: compare-and-sets on their versions, under its epoch. */
     @FunctionalInterface
     interface Writes {
-        void leaderWrite(Versioned<VmRecord> vr, VmRecord next, List<CoordOp> checks, Kind kind, HostId subject,
-                         String why);
+        /** Writes every record of {@code writes} with {@code checks}, in one multi-op: all of them or none. */
+        void leaderWrite(List<VmWrite> writes, List<CoordOp> checks);
+
+        /** Writes one record. */
+        default void leaderWrite(Versioned<VmRecord> vr, VmRecord next, List<CoordOp> checks, Kind kind,
+                                 HostId subject, String why) {
+            leaderWrite(List.of(new VmWrite(vr, next, kind, subject, why)), checks);
+        }
+    }
+
+    /** One record of a leader write: {@code vr} becomes {@code next}; on success the decision is {@code kind}. */
+    record VmWrite(Versioned<VmRecord> vr, VmRecord next, Kind kind, HostId subject, String why) {
     }
 
     private final NodeContext n;
@@ -152,17 +161,22 @@ final class Leadership {
         return false;
     }
 
-    /** Every leader write: compare-and-set on the record's version, and the epoch (rule 2). */
-    void leaderWrite(Versioned<VmRecord> vr, VmRecord next, List<CoordOp> checks, Kind kind, HostId subject,
-                     String why) {
-        List<CoordOp> ops = new ArrayList<>(checks.size() + 2);
+    /**
+     * Every leader write: compare-and-set on each record's version, and the epoch (rule 2), in one
+     * multi-op with {@code checks}.
+     */
+    void leaderWrite(List<VmWrite> writes, List<CoordOp> checks) {
+        List<CoordOp> ops = new ArrayList<>(checks.size() + writes.size() + 1);
         ops.add(new CoordOp.CheckEpoch(epoch));
-        ops.add(new CoordOp.PutVm(next, vr.version()));
+        for (VmWrite w : writes) {
+            ops.add(new CoordOp.PutVm(w.next(), w.vr().version()));
+        }
         ops.addAll(checks);
-        VmId vm = next.id();
         n.write(ops, outcome -> {
             if (outcome == WriteOutcome.OK) {
-                n.decide(kind, vm, subject, why);
+                for (VmWrite w : writes) {
+                    n.decide(w.kind(), w.next().id(), w.subject(), w.why());
+                }
             }
         });
     }

@@ -439,14 +439,19 @@ final class Recovery {
         for (Placement.Request rq : requests) {
             order.add(rq.vm());
         }
+        io.havn.common.place.RuleIndex rules = n.view().rules();
+        Set<VmId> written = new HashSet<>();
         for (VmId vm : order) {
+            if (written.contains(vm)) {
+                continue; // written with the unit of a hard together rule
+            }
             Pending p = byVm.get(vm);
             VmRecord r = p.vr().value();
             HostId h = chosen.get(vm);
-            if (!p.proof().isEmpty() && r.owner() != null) {
-                timings.failingOver(vm, r.owner(), p.proof(), n.now());
-            }
             if (h == null) {
+                if (!p.proof().isEmpty() && r.owner() != null) {
+                    timings.failingOver(vm, r.owner(), p.proof(), n.now());
+                }
                 String why = unplaced.getOrDefault(vm, "no eligible host has " + r.spec().cpus() + " cpus and "
                         + r.spec().memoryMiB() + " MiB free");
                 Set<HostId> unreaching = n.view().notReaching(r.spec().datastores());
@@ -466,19 +471,44 @@ final class Recovery {
                 }
                 continue;
             }
-            long s = eligible.get(h);
-            List<CoordOp> checks = new ArrayList<>(p.proof());
-            checks.add(new CoordOp.CheckSessionLive(h, s));
-            checks.addAll(n.view().reachChecks(r.spec(), h));
-            VmRecord next = r.placedOn(h, s, p.startFailures(), p.failedHosts());
-            if (r.move() != null && r.move().host().equals(h)) {
-                next = next.withMove(null);
+            // the VMs a hard together rule binds to it that this round places on the same host go in
+            // the same multi-op: all of them or none, so the group's records never name two hosts
+            List<VmId> unit = new ArrayList<>();
+            Set<VmId> group = rules.togetherWith(vm);
+            for (VmId o : order) {
+                if (group.contains(o) && h.equals(chosen.get(o))) {
+                    unit.add(o);
+                }
             }
-            List<String> by = rulesOf.getOrDefault(vm, List.of());
-            String why = (r.owner() == null ? r.phase().name().toLowerCase() : "from " + r.owner() + " ("
-                    + r.phase().name().toLowerCase() + ")") + (by.isEmpty() ? "" : "; rules " + String.join(", ", by));
-            leadership.leaderWrite(p.vr(), next, checks, Kind.PLACE, h, why);
+            long s = eligible.get(h);
+            Set<CoordOp> checks = new LinkedHashSet<>(); // members leaving one dead host share its proof
+            checks.add(new CoordOp.CheckSessionLive(h, s));
+            List<Leadership.VmWrite> writes = new ArrayList<>(unit.size());
+            for (VmId u : unit) {
+                written.add(u);
+                Pending q = byVm.get(u);
+                VmRecord qr = q.vr().value();
+                if (!q.proof().isEmpty() && qr.owner() != null) {
+                    timings.failingOver(u, qr.owner(), q.proof(), n.now());
+                }
+                checks.addAll(q.proof());
+                checks.addAll(n.view().reachChecks(qr.spec(), h));
+                writes.add(placement(q, h, s, rulesOf.getOrDefault(u, List.of())));
+            }
+            leadership.leaderWrite(writes, List.copyOf(checks));
         }
+    }
+
+    /** The placement of {@code p}'s VM on {@code h} in session {@code s}, as one record of a leader write. */
+    private static Leadership.VmWrite placement(Pending p, HostId h, long s, List<String> by) {
+        VmRecord r = p.vr().value();
+        VmRecord next = r.placedOn(h, s, p.startFailures(), p.failedHosts());
+        if (r.move() != null && r.move().host().equals(h)) {
+            next = next.withMove(null);
+        }
+        String why = (r.owner() == null ? r.phase().name().toLowerCase() : "from " + r.owner() + " ("
+                + r.phase().name().toLowerCase() + ")") + (by.isEmpty() ? "" : "; rules " + String.join(", ", by));
+        return new Leadership.VmWrite(p.vr(), next, Kind.PLACE, h, why);
     }
 
     /** The eligible hosts with their free capacity, as placement takes them. */

@@ -38,8 +38,7 @@ public final class Planner {
     /**
      * The outcome of a pass.
      *
-     * @param placed   each placed VM's host, in service order (a together unit's members that hold
-     *                 capacity somewhere now first: the order to write them)
+     * @param placed   each placed VM's host, in service order
      * @param unplaced why each VM left unplaced fits nowhere
      * @param rules    for each VM, the rules that chose or excluded hosts for it (placed or not)
      * @param blocked  for each rule, how many VMs it left unplaced (a VM counts for every rule that
@@ -287,27 +286,6 @@ public final class Planner {
             }
         }
 
-        /**
-         * The members in the order their placements are to be written: those that hold capacity
-         * somewhere now (on a dead host they leave) before those that hold none, each group in
-         * service order. Written the other way, a member that held nothing would already be on the
-         * new host while a partner's record still named the old one: the unit's records would name
-         * two hosts between the writes.
-         */
-        List<Placement.Request> inWriteOrder(Pass p) {
-            if (members.size() == 1) {
-                return members;
-            }
-            List<Placement.Request> held = new ArrayList<>(members.size());
-            List<Placement.Request> free = new ArrayList<>(members.size());
-            for (Placement.Request r : members) {
-                Collection<HostId> h = p.where.hostsOf(r.vm());
-                (h == null || h.isEmpty() ? free : held).add(r);
-            }
-            held.addAll(free);
-            return held;
-        }
-
         /** The hard apart rule that keeps the unit off {@code h}, or null. */
         String apartBlock(Pass p, HostId h) {
             for (Placement.Request r : members) {
@@ -454,7 +432,7 @@ public final class Planner {
                         }
                     }
                 }
-                for (Placement.Request r : u.inWriteOrder(p)) {
+                for (Placement.Request r : u.members) {
                     p.placedHere.put(r.vm(), chosen.id);
                     out.put(r.vm(), chosen.id);
                     if (!scored.isEmpty()) {

@@ -150,6 +150,22 @@ class PlacementRulesTest {
                 .owner(), rig.trail());
     }
 
+    @Test
+    void theVmsOfAHardTogetherRulePlacedInOneRoundAreWrittenInOneMultiOpAllOrNone() {
+        OneNodeRig rig = cluster(PlacementPolicy.EMPTY.withRule(new Rule.Together("pair", vms("app", "db1"), true, null)));
+        node2Dies(rig);
+        List<CoordOp> write = rig.accepted().stream()
+                .filter(ops -> ops.stream().anyMatch(op -> op instanceof CoordOp.PutVm p
+                        && p.record().id().value().equals("db1") && p.record().phase() == VmPhase.PLACED))
+                .findFirst().orElseThrow(() -> new AssertionError(rig.trail()));
+        List<String> placed = write.stream().filter(op -> op instanceof CoordOp.PutVm p
+                        && p.record().phase() == VmPhase.PLACED)
+                .map(op -> ((CoordOp.PutVm) op).record().id().value()).sorted().toList();
+        assertEquals(List.of("app", "db1"), placed, "both in one write\n" + rig.trail());
+        assertEquals(1, write.stream().filter(op -> op instanceof CoordOp.CheckEpoch).count(), write.toString());
+        assertEquals(write.size(), java.util.Set.copyOf(write).size(), "no check twice: " + write);
+    }
+
     /** A follower node1 (node2 leads) that takes operators' requests. */
     private static OneNodeRig follower(PlacementPolicy policy) {
         OneNodeRig rig = OneNodeRig.threeHosts(io.havn.common.domain.DomainPolicy.none());

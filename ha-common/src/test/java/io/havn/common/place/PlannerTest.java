@@ -135,20 +135,6 @@ class PlannerTest {
     }
 
     @Test
-    void aTogetherUnitListsTheMembersThatHoldCapacitySomewhereFirstSoTheyAreWrittenFirst() {
-        Planner p = planner(rules(new Rule.Together("pair", vms("a", "b", "c"), true, null)));
-        // a comes first in service order (the most memory), but holds nothing; c still holds a dead host
-        at.put(v("c"), List.of(h("h9")));
-        Planner.Plan plan = p.place(List.of(req("a", 3000), req("b", 2000), req("c", 1000)), hosts(8000, 4000),
-                where());
-        assertEquals(List.of(v("c"), v("a"), v("b")), List.copyOf(plan.placed().keySet()));
-        assertEquals(Set.of(h("h1")), Set.copyOf(plan.placed().values()));
-        at.clear();
-        plan = p.place(List.of(req("a", 3000), req("b", 2000), req("c", 1000)), hosts(8000, 4000), where());
-        assertEquals(List.of(v("a"), v("b"), v("c")), List.copyOf(plan.placed().keySet()), "else service order");
-    }
-
-    @Test
     void aDrainPlacesTheTogetherVmsOfItsSourceAsOneAndPartnersElsewhereAnchorIt() {
         PlacementPolicy p = rules(new Rule.Together("app", vms("app", "cache"), true, null));
         at.put(v("app"), List.of(h("h1")));
