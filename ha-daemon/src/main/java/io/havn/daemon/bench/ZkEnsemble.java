@@ -52,6 +52,12 @@ final class ZkEnsemble implements AutoCloseable {
         String classPath = System.getProperty("java.class.path");
         List<Process> started = new ArrayList<>();
         ZkEnsemble ensemble = new ZkEnsemble(started, clientPorts);
+        // the servers never outlive the benchmark, however it ends
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            synchronized (started) {
+                started.forEach(Process::destroyForcibly);
+            }
+        }, "zk-ensemble-stop"));
         boolean ok = false;
         try {
             for (int i = 0; i < SERVERS; i++) {
@@ -75,7 +81,9 @@ final class ZkEnsemble implements AutoCloseable {
                         "-cp", classPath, "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg.toString());
                 pb.redirectErrorStream(true);
                 pb.redirectOutput(dir.resolve("zk" + (i + 1) + ".log").toFile());
-                started.add(pb.start());
+                synchronized (started) {
+                    started.add(pb.start());
+                }
             }
             long deadline = System.nanoTime() + SERVING_BOUND.toNanos();
             for (int i = 0; i < SERVERS; i++) {
