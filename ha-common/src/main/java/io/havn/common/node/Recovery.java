@@ -440,6 +440,10 @@ final class Recovery {
             order.add(rq.vm());
         }
         io.havn.common.place.RuleIndex rules = n.view().rules();
+        Map<VmId, Integer> position = new HashMap<>();
+        for (VmId vm : order) {
+            position.put(vm, position.size());
+        }
         Set<VmId> written = new HashSet<>();
         for (VmId vm : order) {
             if (written.contains(vm)) {
@@ -474,12 +478,12 @@ final class Recovery {
             // the VMs a hard together rule binds to it that this round places on the same host go in
             // the same multi-op: all of them or none, so the group's records never name two hosts
             List<VmId> unit = new ArrayList<>();
-            Set<VmId> group = rules.togetherWith(vm);
-            for (VmId o : order) {
-                if (group.contains(o) && h.equals(chosen.get(o))) {
+            for (VmId o : rules.togetherWith(vm)) {
+                if (h.equals(chosen.get(o))) {
                     unit.add(o);
                 }
             }
+            unit.sort(java.util.Comparator.comparingInt(position::get)); // in service order, not the set's
             long s = eligible.get(h);
             Set<CoordOp> checks = new LinkedHashSet<>(); // members leaving one dead host share its proof
             checks.add(new CoordOp.CheckSessionLive(h, s));
