@@ -132,14 +132,20 @@ public final class Main implements Callable<Integer> {
                         + "hanging guests (default ${DEFAULT-VALUE}; a seed without storage makes the same schedule)")
         double storage;
 
+        @Option(names = "--own-view", defaultValue = "" + Fuzz.DEFAULT_OWN_VIEW_CHANCE, paramLabel = "SHARE",
+                description = "the share of seeds, 0 to 1, whose hosts keep only their own VM records, as in a large "
+                        + "cluster (ownViewFromHosts 0; default ${DEFAULT-VALUE}; the schedule is the same either way)")
+        double ownView;
+
         @Override
         public Integer call() throws Exception {
-            if (seeds < 1 || hosts < 2 || vms < 1 || !(rules >= 0 && rules <= 1) || !(storage >= 0 && storage <= 1)) {
-                System.err.println("error: --seeds must be >= 1, --hosts >= 2, --vms >= 1, --rules and --storage "
-                        + "between 0 and 1");
+            if (seeds < 1 || hosts < 2 || vms < 1 || !(rules >= 0 && rules <= 1) || !(storage >= 0 && storage <= 1)
+                    || !(ownView >= 0 && ownView <= 1)) {
+                System.err.println("error: --seeds must be >= 1, --hosts >= 2, --vms >= 1, --rules, --storage and "
+                        + "--own-view between 0 and 1");
                 return 2;
             }
-            return new Fuzz(hosts, vms, out, System.out, rules, storage).run(from, seeds) ? 0 : 1;
+            return new Fuzz(hosts, vms, out, System.out, rules, storage, ownView).run(from, seeds) ? 0 : 1;
         }
     }
 

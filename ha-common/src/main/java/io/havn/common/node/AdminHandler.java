@@ -77,10 +77,19 @@ final class AdminHandler implements Manager.Requests {
         if (cmd instanceof AdminCommand.Status) {
             // admission control's count is not taken here: at a thousand hosts under rules it costs up to
             // a second, too long for the node's thread; the daemon assesses its snapshots aside
-            n.answer(id, AdminReply.state(n.view().snapshot(), n.self(), live.peers().stats(n.now())));
+            if (n.scope().whole()) {
+                n.answer(id, AdminReply.state(n.view().snapshot(), n.self(), live.peers().stats(n.now())));
+            } else {
+                n.answer(id, AdminReply.ownState(n.view().snapshot(), n.self(), live.peers().stats(n.now()),
+                        partialView() + "; the VMs listed are only those of " + n.self() + leaderHint()));
+            }
             return;
         }
         if (cmd instanceof AdminCommand.WhatIf w) {
+            if (!n.scope().whole()) {
+                refuse(id, "partial-view", "what-if needs every VM record, and " + partialView() + leaderHint());
+                return;
+            }
             whatIf(id, w);
             return;
         }
@@ -90,14 +99,19 @@ final class AdminHandler implements Manager.Requests {
             return;
         }
         boolean held = cmd instanceof AdminCommand.VmAdd a && heldHere(a.spec().id());
-        Outcome o = checks.check(cmd, n.self(), s, held);
-        if (o instanceof Refuse r) {
-            refuse(id, r.code(), r.message());
-            return;
-        }
-        if (o instanceof Already a) {
-            n.answer(id, AdminReply.ok(a.message()));
-            return;
+        // checked here only on the whole state: on part of it, a check could refuse what is right (a VM
+        // whose record this host does not keep) or pass what is not; the leader checks every request
+        // again on the whole state before anything is written, and its verdict answers
+        if (n.scope().whole()) {
+            Outcome o = checks.check(cmd, n.self(), s, held);
+            if (o instanceof Refuse r) {
+                refuse(id, r.code(), r.message());
+                return;
+            }
+            if (o instanceof Already a) {
+                n.answer(id, AdminReply.ok(a.message()));
+                return;
+            }
         }
         if (n.view().leader() == null || n.view().epoch() == 0) {
             refuse(id, "no-leader", "no host leads the cluster right now (an election is under way); retry shortly");
@@ -143,6 +157,17 @@ final class AdminHandler implements Manager.Requests {
                 + " failovers " + n.self() + " led, settings and estimates for a phase it has not seen";
         n.answer(id, AdminReply.whatIf(new WhatIf.Report(r.failing(), r.entries(), r.expectedRecoveryMs(),
                 r.basis() + source), n.self()));
+    }
+
+    /** Why this host's view is partial, for the operator. */
+    private String partialView() {
+        return "host " + n.self() + " keeps only the VM records it needs (the cluster has "
+                + n.view().hostIds().size() + " hosts; ownViewFromHosts is " + n.settings().ownViewFromHosts() + ")";
+    }
+
+    private String leaderHint() {
+        HostId leader = n.view().leader();
+        return leader == null ? "; no host leads right now" : "; the leader, " + leader + ", keeps every VM record";
     }
 
     private boolean heldHere(VmId vm) {

@@ -33,6 +33,20 @@ public record AdminReply(boolean ok, String code, String message, ClusterState s
         return new AdminReply(true, null, null, state, from, peers);
     }
 
+    /**
+     * A status answer from a host that keeps only its own VM records ({@link io.havn.common.port.ViewScope#OWN}):
+     * {@code state} holds every host but only this host's VMs, and {@code note} says so.
+     */
+    public static AdminReply ownState(ClusterState state, HostId from, List<PeerStat> peers, String note) {
+        return new AdminReply(true, null, java.util.Objects.requireNonNull(note, "note"), state, from, peers);
+    }
+
+    /** Whether this is a status answer that holds only the answering host's VMs (see {@link #ownState}). */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean partial() {
+        return state != null && message != null;
+    }
+
     /** A status answer with how many host failures {@code state} can absorb. */
     public static AdminReply state(ClusterState state, HostId from, List<PeerStat> peers, Admission.Report admission) {
         return new AdminReply(true, null, null, state, from, peers, null, admission);

@@ -61,6 +61,20 @@ public sealed interface Effect {
     /** Claim the next epoch (answered by {@link NodeEvent.EpochClaimed}). */
     record ClaimEpoch(long token) implements Effect { }
 
+    /** Asks the coordinator for {@code scope} of the VM records ({@link io.havn.common.port.Coordinator#scope}). */
+    record Scope(io.havn.common.port.ViewScope scope) implements Effect {
+        public Scope {
+            java.util.Objects.requireNonNull(scope, "scope");
+        }
+    }
+
+    /** The VMs whose records this host follows besides its own ({@link io.havn.common.port.Coordinator#follow}). */
+    record Follow(java.util.Set<VmId> vms) implements Effect {
+        public Follow {
+            vms = java.util.Set.copyOf(vms);
+        }
+    }
+
     /** An atomic multi-op on the cluster state (answered by {@link NodeEvent.WriteDone}). */
     record Write(long token, List<CoordOp> ops) implements Effect {
         public Write {

@@ -6,6 +6,7 @@ import io.havn.common.model.VmRecord;
 import io.havn.common.port.DomainInfo;
 import io.havn.common.port.DomainState;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.function.LongPredicate;
 
@@ -233,6 +234,15 @@ final class HostAgent implements Manager.Host, AdminHandler.Host, ShuttingDown.H
         events.onDomainsListed(list);
     }
 
+    /** The record of {@code vm} came in, or its absence ({@code vm} null: every record is in). */
+    void onRecord(VmId vm) {
+        if (vm == null) {
+            events.onRecords();
+        } else {
+            events.onRecord(vm);
+        }
+    }
+
     void onDomainChanged(NodeEvent.DomainChanged e) {
         events.onDomainChanged(e);
     }
@@ -246,6 +256,11 @@ final class HostAgent implements Manager.Host, AdminHandler.Host, ShuttingDown.H
     }
 
     /** Re-examines every VM this host runs or whose record names it. */
+    /** The VMs held here: every local domain, and every VM with a hypervisor call in flight. */
+    Set<VmId> held() {
+        return local.held();
+    }
+
     void reconcileAll() {
         reconciler.reconcileAll();
     }

@@ -123,6 +123,9 @@ final class HostRegistration {
             }
         }
         for (Map.Entry<VmId, DomainState> d : local.domains().entrySet()) {
+            if (!n.scope().known(d.getKey())) {
+                return false; // its record has not come in yet: ready only once each held domain is judged
+            }
             Versioned<VmRecord> r = n.vm(d.getKey());
             if (r != null && r.value().spec().ha() && !r.value().names(n.self(), session)) {
                 return false;

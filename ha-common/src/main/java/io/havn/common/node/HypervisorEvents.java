@@ -61,6 +61,11 @@ final class HypervisorEvents {
     private final Map<VmId, String> failures = new HashMap<>();
     /** Starts whose call timed out: it may still complete, so the VM stays held until it returns. */
     private final Set<VmId> startsInDoubt = new HashSet<>();
+    /**
+     * Domains listed with libvirt autostart on whose record had not come in yet: judged when it does
+     * ({@link #onRecord}), not at the next listing, since the host may boot before that.
+     */
+    private final Set<VmId> autostartUnjudged = new HashSet<>();
 
     HypervisorEvents(NodeContext context, LocalDomains local, LeaseKeeper lease, Records records) {
         this.n = context;
@@ -128,12 +133,15 @@ final class HypervisorEvents {
                 local.put(vm, listedState);
             }
         }
+        autostartUnjudged.clear();
         for (DomainInfo d : list) {
             if (d.autostart() && local.isHa(d.vm())) {
-                n.decide(Kind.ALARM, d.vm(), null, "libvirt autostart was on for this HA VM: turning it off");
-                n.emit(new Effect.DisableAutostart(d.vm()));
+                autostartOff(d.vm());
+            } else if (d.autostart() && !n.scope().known(d.vm())) {
+                autostartUnjudged.add(d.vm());
             }
         }
+        local.defined(byVm.keySet());
         local.listedOnce();
         for (VmId vm : confirmed) {
             confirmed(vm);
@@ -142,6 +150,28 @@ final class HypervisorEvents {
         if (listWanted) {
             listWanted = false;
             requestList(n.now());
+        }
+    }
+
+    private void autostartOff(VmId vm) {
+        n.decide(Kind.ALARM, vm, null, "libvirt autostart was on for this HA VM: turning it off");
+        n.emit(new Effect.DisableAutostart(vm));
+    }
+
+    /** Every record is in: each domain listed with autostart on is judged now. */
+    void onRecords() {
+        for (VmId vm : new ArrayList<>(autostartUnjudged)) {
+            onRecord(vm);
+        }
+    }
+
+    /** The record of {@code vm} came in (or its absence): a domain listed with autostart on is judged now. */
+    void onRecord(VmId vm) {
+        if (autostartUnjudged.contains(vm) && n.scope().known(vm)) {
+            autostartUnjudged.remove(vm);
+            if (local.isHa(vm)) {
+                autostartOff(vm);
+            }
         }
     }
 

@@ -64,10 +64,17 @@ final class Leadership {
         return epoch;
     }
 
+    /** Whether the election names this node. */
+    boolean elected() {
+        return leader;
+    }
+
     void onLeadership(boolean gained) {
         if (gained && !leader) {
             leader = true;
-            claim();
+            if (n.scope().whole()) {
+                claim();
+            } // else claimed once every VM record is in the view (onViewLoaded): a leader never acts on part of the state
         } else if (!gained && leader) {
             leader = false;
             stepDown("leadership lost");
@@ -78,6 +85,14 @@ final class Leadership {
         claimToken = n.nextToken();
         lastClaim = n.now();
         n.emit(new Effect.ClaimEpoch(claimToken));
+    }
+
+    /** Every VM record is in the view now. */
+    void onViewLoaded() {
+        if (leader && epoch == 0 && claimToken == 0 && n.scope().whole() && host.registered()
+                && host.leaseValid(n.now()) && n.now() >= noClaimBefore) {
+            claim();
+        }
     }
 
     void onEpochClaimed(long token, long newEpoch) {
@@ -124,7 +139,7 @@ final class Leadership {
      * lapsed or when it should hand over. Returns false when the round ends here.
      */
     boolean tick(long now) {
-        if (leader && epoch == 0 && claimToken == 0 && host.registered() && host.leaseValid(now)
+        if (leader && epoch == 0 && claimToken == 0 && n.scope().whole() && host.registered() && host.leaseValid(now)
                 && now - lastClaim >= Peers.ms(n.settings().heartbeatTimeoutMs()) && now >= noClaimBefore) {
             claim();
         }

@@ -32,6 +32,8 @@ final class LocalDomains {
     private final Set<VmId> migratedIn = new HashSet<>();
     private final Map<VmId, Hypervisor.Op> ops = new HashMap<>();
     private final Set<VmId> crashed = new HashSet<>();
+    /** Every domain the last listing found defined here, running or not. */
+    private Set<VmId> defined = Set.of();
     /** Whether a first listing has been taken in (before it, nothing here is known). */
     private boolean listed;
     /** A sequence number of local changes, and the last one of each VM. */
@@ -78,6 +80,25 @@ final class LocalDomains {
     /** The guest is no longer here (it migrated away: it keeps its migrated-in mark until listed). */
     void migratedAway(VmId vm) {
         domains.remove(vm);
+    }
+
+    /**
+     * The VMs held here: every local domain, every domain defined here (one that does not run may be
+     * started by libvirt's autostart when the host boots), and every VM with a call in flight.
+     */
+    Set<VmId> held() {
+        if (ops.isEmpty() && defined.isEmpty()) {
+            return domains.keySet();
+        }
+        Set<VmId> all = new HashSet<>(domains.keySet());
+        all.addAll(defined);
+        all.addAll(ops.keySet());
+        return all;
+    }
+
+    /** The domains the last listing found defined here. */
+    void defined(Set<VmId> listed) {
+        defined = Set.copyOf(listed);
     }
 
     boolean listed() {

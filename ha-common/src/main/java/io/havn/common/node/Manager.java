@@ -59,6 +59,16 @@ final class Manager {
         leadership.onLeadership(gained);
     }
 
+    /** Whether the election names this node (it leads, or will once its epoch is claimed). */
+    boolean elected() {
+        return leadership.elected();
+    }
+
+    /** Every VM record is in the view now: an elected node may claim its epoch. */
+    void onViewLoaded() {
+        leadership.onViewLoaded();
+    }
+
     void onEpochClaimed(long token, long newEpoch) {
         leadership.onEpochClaimed(token, newEpoch);
     }

@@ -162,6 +162,7 @@ public final class Node {
         } else if (event instanceof NodeEvent.AgentPinged e) {
             agent.onAgentPinged(e);
         } else if (event instanceof NodeEvent.SessionStarted e) {
+            c.scope().onSessionStarted();
             agent.onSessionStarted(e.session(), e.timeoutMs());
         } else if (event instanceof NodeEvent.SessionEnded e) {
             agent.onSessionEnded(e.session());
@@ -175,8 +176,15 @@ public final class Node {
             onWriteDone(e);
         } else if (event instanceof NodeEvent.VmChanged e) {
             view.putVm(e.vm(), e.record());
+            c.scope().onVmChanged(e.vm());
+            agent.onRecord(e.vm());
             agent.reconcile(e.vm());
             manager.onVmChanged(e.vm(), now);
+        } else if (event instanceof NodeEvent.ViewLoaded e) {
+            c.scope().onLoaded(e.scope());
+            agent.onRecord(null);
+            manager.onViewLoaded();
+            agent.reconcileAll();
         } else if (event instanceof NodeEvent.RequestChanged e) {
             view.putRequest(e.id(), e.record());
             admin.onRequestChanged(e.id());
@@ -211,6 +219,9 @@ public final class Node {
         } else if (event instanceof NodeEvent.AdminRequest e) {
             admin.handle(e.requestId(), e.command(), e.caller());
         }
+        if (!(event instanceof NodeEvent.HeartbeatReceived) && !stopped) {
+            c.scope().update(manager.elected(), agent.held());
+        }
     }
 
     private void scheduleTick() {
@@ -239,6 +250,7 @@ public final class Node {
             datastores.checkCluster();
         }
         admin.tick(now);
+        c.scope().update(manager.elected(), agent.held());
         scheduleTick();
         return c.drain();
     }
@@ -262,6 +274,7 @@ public final class Node {
         for (CoordOp op : ops) {
             if (op instanceof CoordOp.PutVm p) {
                 VmId vm = p.record().id();
+                c.scope().drop(vm);
                 agent.reconcile(vm);
                 manager.onVmChanged(vm, c.now());
             } else if (op instanceof CoordOp.PutRequest p && e.outcome() == NodeEvent.WriteOutcome.OK) {

@@ -33,6 +33,7 @@ final class NodeContext {
     private final Clock clock;
     private final WatchdogStatus watchdog;
     private final ClusterView view = new ClusterView();
+    private final RecordScope scope = new RecordScope(this);
     private final List<Effect> out = new ArrayList<>();
     private final Map<Long, PendingWrite> writes = new HashMap<>();
     private final Set<VmId> busyVms = new HashSet<>();
@@ -74,6 +75,11 @@ final class NodeContext {
 
     ClusterView view() {
         return view;
+    }
+
+    /** Which VM records the view holds ({@link RecordScope}). */
+    RecordScope scope() {
+        return scope;
     }
 
     long now() {

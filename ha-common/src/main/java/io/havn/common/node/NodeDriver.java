@@ -100,6 +100,10 @@ public final class NodeDriver {
             c.evict(e.host(), e.session());
         } else if (effect instanceof Effect.ClaimEpoch e) {
             c.claimEpoch(e.token());
+        } else if (effect instanceof Effect.Scope e) {
+            c.scope(e.scope());
+        } else if (effect instanceof Effect.Follow e) {
+            c.follow(e.vms());
         } else if (effect instanceof Effect.ListDomains) {
             hv.list();
         } else if (effect instanceof Effect.DisableAutostart e) {

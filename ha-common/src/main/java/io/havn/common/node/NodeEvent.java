@@ -80,6 +80,16 @@ public sealed interface NodeEvent {
 
     record EpochChanged(long epoch, HostId leader) implements NodeEvent { }
 
+    /**
+     * Every VM record of {@code scope} has been passed on since the node asked for it or since the
+     * session began (only {@link io.havn.common.port.ViewScope#WHOLE} is reported).
+     */
+    record ViewLoaded(io.havn.common.port.ViewScope scope) implements NodeEvent {
+        public ViewLoaded {
+            java.util.Objects.requireNonNull(scope, "scope");
+        }
+    }
+
     // ---- hypervisor
     record DomainsListed(List<DomainInfo> domains) implements NodeEvent { }
 

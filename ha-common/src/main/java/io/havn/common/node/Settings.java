@@ -17,6 +17,10 @@ import java.util.Map;
  * long a datastore may go without a successful round before this host counts it lost, and how long
  * a peer's storage heartbeat counts after it last advanced; {@code storageResumeRetryMs}, how often a
  * guest paused by a storage error is resumed again while nothing tells whether its storage is back.
+ *
+ * <p>{@code ownViewFromHosts}: from this many registered hosts on, a host that does not lead keeps
+ * only the VM records it needs (those that name it and those of the domains it holds,
+ * {@link io.havn.common.port.ViewScope#OWN}); below it, every host keeps them all. 0: never all.
  */
 public record Settings(
         long tickMs,
@@ -45,7 +49,8 @@ public record Settings(
         long shutdownMigrateMs,
         long storageIntervalMs,
         long storageTimeoutMs,
-        long storageResumeRetryMs) {
+        long storageResumeRetryMs,
+        int ownViewFromHosts) {
     /** The furthest ahead a restart window may keep the watchdog armed: the petter refuses deadlines beyond it. */
     public static final long MAX_RESTART_WINDOW_MS = 300_000;
 
@@ -53,7 +58,7 @@ public record Settings(
     /** DESIGN.md's defaults. */
     public static Settings defaults() {
         return new Settings(100, 200, 1000, 500, 10_000, 6_000, 3_000, 1_000, 1_500, 8.0, 100, 100, 1_000,
-                1, 2, 2, 600_000, 60_000, 4, 5_000, 10_000, 5_000, 60_000, 600_000, 1_000, 5_000, 5_000);
+                1, 2, 2, 600_000, 60_000, 4, 5_000, 10_000, 5_000, 60_000, 600_000, 1_000, 5_000, 5_000, 100);
     }
 
     /** The clock-rate drift F + W must leave below T: 5% of T, at least 500 ms. */
@@ -113,6 +118,7 @@ public record Settings(
         notNegative(errors, "localRestartLimit", localRestartLimit);
         notNegative(errors, "restartWindowMs", restartWindowMs);
         notNegative(errors, "shutdownMigrateMs", shutdownMigrateMs);
+        notNegative(errors, "ownViewFromHosts", ownViewFromHosts);
         positive(errors, "storageIntervalMs", storageIntervalMs);
         positive(errors, "storageResumeRetryMs", storageResumeRetryMs);
         if (storageTimeoutMs < 2 * storageIntervalMs) {

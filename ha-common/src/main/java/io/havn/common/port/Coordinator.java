@@ -1,7 +1,9 @@
 package io.havn.common.port;
 
 import io.havn.common.model.HostId;
+import io.havn.common.model.VmId;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The coordination service (ZooKeeper through Curator in the daemon). Every call returns at once;
@@ -41,4 +43,21 @@ public interface Coordinator {
 
     /** Applies {@code ops} atomically; reported by {@code WriteDone(token, outcome)}. */
     void write(long token, List<CoordOp> ops);
+
+    /**
+     * Which VM records to pass on ({@link ViewScope}), from now on and in every later session; a
+     * coordinator starts in {@link ViewScope#OWN}. A switch to {@link ViewScope#WHOLE} is answered by
+     * {@code ViewLoaded} once every VM record has been passed on, and so is every new session while
+     * in it (after its state, before {@code SessionStarted}). A switch to OWN passes nothing on: the
+     * node drops what it no longer needs.
+     */
+    void scope(ViewScope scope);
+
+    /**
+     * The VMs whose records this host needs besides those that name it: the domains it holds. Replaces
+     * the set given last. Each VM newly in the set is answered, in either scope, by a {@code VmChanged}
+     * with its record as it is then, or null when it has none; each new session passes every followed
+     * record on again (null for those that have none), before {@code SessionStarted}.
+     */
+    void follow(Set<VmId> vms);
 }

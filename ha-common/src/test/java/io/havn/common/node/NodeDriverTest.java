@@ -20,6 +20,7 @@ import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.stream.Collectors;
@@ -79,7 +80,9 @@ class NodeDriverTest {
         onOpenSession = () -> driver.handle(new NodeEvent.SessionStarted(7, Settings.defaults().sessionTimeoutMs()));
         driver.start();
         assertEquals(List.of("Hypervisor.list", "Coordinator.openSession", "Scheduler.schedule "
-                + Settings.defaults().tickMs() * MS, "DecisionLog.record SESSION_STARTED", "Coordinator.confirm 1"), calls);
+                + Settings.defaults().tickMs() * MS, "DecisionLog.record SESSION_STARTED", "Coordinator.confirm 1",
+                "Coordinator.scope WHOLE"), calls, "a host of a cluster this small keeps every VM record, asked for once "
+                + "the session's state is in");
     }
 
     @Test
@@ -90,6 +93,7 @@ class NodeDriverTest {
                 new Effect.Send(PEER, new Heartbeat(ME, 1, 1, 1, Heartbeat.NO_ECHO, 0, false)),
                 new Effect.OpenSession(), new Effect.Confirm(3), new Effect.JoinElection(), new Effect.Resign(),
                 new Effect.Evict(PEER, 9), new Effect.ClaimEpoch(4), new Effect.Write(5, List.of()),
+                new Effect.Scope(io.havn.common.port.ViewScope.WHOLE), new Effect.Follow(Set.of(A)),
                 new Effect.ListDomains(), new Effect.DisableAutostart(A), new Effect.Start(spec),
                 new Effect.Resume(A), new Effect.Shutdown(A, 60_000), new Effect.Destroy(A),
                 new Effect.Migrate(A, PEER), new Effect.PowerOff(PEER, "ipmi-2"), new Effect.ArmWatchdog(42),
@@ -98,7 +102,7 @@ class NodeDriverTest {
         driver.carryOut(all);
         assertEquals(List.of("Transport.send node2", "Coordinator.openSession", "Coordinator.confirm 3",
                 "Coordinator.joinElection", "Coordinator.resign", "Coordinator.evict node2 9", "Coordinator.claimEpoch 4",
-                "Coordinator.write 5 []", "Hypervisor.list", "Hypervisor.disableAutostart a", "Hypervisor.start " + spec,
+                "Coordinator.write 5 []", "Coordinator.scope WHOLE", "Coordinator.follow [a]", "Hypervisor.list", "Hypervisor.disableAutostart a", "Hypervisor.start " + spec,
                 "Hypervisor.resume a", "Hypervisor.shutdown a 60000", "Hypervisor.destroy a", "Hypervisor.migrate a node2",
                 "Fencer.powerOff node2 ipmi-2", "Watchdog.armUntil 42", "Watchdog.release", "AdminReplies.reply 6",
                 "DecisionLog.record READY"), calls.stream().map(c -> c.replaceAll(" Heartbeat\\[.*", "")).toList());

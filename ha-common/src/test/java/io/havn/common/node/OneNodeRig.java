@@ -68,6 +68,15 @@ final class OneNodeRig {
     private final Map<Long, Integer> held = new LinkedHashMap<>();
     /** The token of the node's last claimEpoch call. */
     long claimToken;
+    /** The scope of VM records the node asked for last (a coordinator starts in OWN). */
+    io.havn.common.port.ViewScope scope = io.havn.common.port.ViewScope.OWN;
+    /** The VMs the node follows. */
+    Set<VmId> followed = Set.of();
+    /** Whether the answers to follows wait for {@link #answerFollows()} instead of coming after 2 ms. */
+    boolean holdFollows;
+    private final List<VmId> followsHeld = new ArrayList<>();
+    /** Local domains defined with libvirt autostart on. */
+    final Set<VmId> autostartOn = new java.util.HashSet<>();
 
     // ---- the local hypervisor
     final Map<VmId, DomainState> domains = new TreeMap<>();
@@ -247,6 +256,15 @@ final class OneNodeRig {
         }
     }
 
+    /** Answers the follows held so far with the records as the quorum holds them now (null: none). */
+    void answerFollows() {
+        List<VmId> now = new ArrayList<>(followsHeld);
+        followsHeld.clear();
+        for (VmId v : now) {
+            driver.handle(new NodeEvent.VmChanged(v, vms.get(v)));
+        }
+    }
+
     /** Answers the writes held so far, in order, as the quorum judges them now. */
     void releaseWrites() {
         List<Map.Entry<Long, Integer>> now = new ArrayList<>(held.entrySet());
@@ -333,6 +351,35 @@ final class OneNodeRig {
             }
 
             @Override
+            public void scope(io.havn.common.port.ViewScope s) {
+                scope = s;
+                if (s == io.havn.common.port.ViewScope.WHOLE) {
+                    // every record the quorum holds, then the word that they are in
+                    clock.schedule(2 * MS, () -> {
+                        new ArrayList<>(vms.entrySet()).forEach(e -> driver.handle(new NodeEvent.VmChanged(e.getKey(),
+                                e.getValue())));
+                        driver.handle(new NodeEvent.ViewLoaded(io.havn.common.port.ViewScope.WHOLE));
+                    });
+                }
+            }
+
+            @Override
+            public void follow(Set<VmId> next) {
+                Set<VmId> before = followed;
+                followed = Set.copyOf(next);
+                for (VmId v : new TreeSet<>(next)) {
+                    if (before.contains(v)) {
+                        continue;
+                    }
+                    if (holdFollows) {
+                        followsHeld.add(v);
+                    } else {
+                        clock.schedule(2 * MS, () -> driver.handle(new NodeEvent.VmChanged(v, vms.get(v))));
+                    }
+                }
+            }
+
+            @Override
             public void write(long token, List<CoordOp> ops) {
                 int index = writes.size();
                 writes.add(ops);
@@ -405,7 +452,7 @@ final class OneNodeRig {
             public void list() {
                 clock.schedule(MS, () -> {
                     List<DomainInfo> out = new ArrayList<>();
-                    domains.forEach((v, s) -> out.add(new DomainInfo(v, v.value(), s)));
+                    domains.forEach((v, s) -> out.add(new DomainInfo(v, v.value(), s, autostartOn.contains(v))));
                     driver.handle(new NodeEvent.DomainsListed(out));
                 });
             }

@@ -441,6 +441,7 @@ public final class Bench {
         private long now = 1_000_000_000L;
         private long claimToken;
         private long confirmToken;
+        private io.havn.common.port.ViewScope askedScope = io.havn.common.port.ViewScope.OWN;
 
         PlacementRig(int hostCount, int perHost, int failed, PlacementPolicy rules) {
             this.hostCount = hostCount;
@@ -477,6 +478,15 @@ public final class Bench {
                 @Override
                 public void write(long token, List<CoordOp> ops) {
                     written.add(ops);
+                }
+
+                @Override
+                public void scope(io.havn.common.port.ViewScope scope) {
+                    askedScope = scope;
+                }
+
+                @Override
+                public void follow(Set<VmId> vms) {
                 }
             };
             Hypervisor hv = new Hypervisor() {
@@ -555,6 +565,15 @@ public final class Bench {
                 driver.handle(new NodeEvent.HostChanged(h, new Versioned<>(new HostRecord(h, new HostCapacity(64, 262144),
                         null, "ipmi", HostAdminState.ACTIVE, off), 0)));
                 driver.handle(new NodeEvent.LiveChanged(h, off ? Set.of() : Set.of((long) i)));
+            }
+            driver.handle(new NodeEvent.SessionStarted(1, 10_000));
+            driver.handle(new NodeEvent.Confirmed(confirmToken, true));
+            driver.handle(new NodeEvent.LeadershipChanged(true));
+            if (askedScope != io.havn.common.port.ViewScope.WHOLE) {
+                throw new IllegalStateException("the placement rig's elected node did not ask for every VM record");
+            }
+            for (int i = 1; i <= hostCount; i++) {
+                HostId h = new HostId("h" + i);
                 for (int k = 0; k < perHost; k++) {
                     VmSpec spec = new VmSpec(new VmId("vm-" + i + "-" + k), "vm-" + i + "-" + k, 1, 1024,
                             Priority.values()[k % 3], true, "<domain type='kvm'><name>vm-" + i + "-" + k
@@ -566,9 +585,7 @@ public final class Bench {
                 driver.handle(new NodeEvent.ClusterChanged(new Versioned<>(
                         io.havn.common.model.ClusterRecord.DEFAULT.withPlacement(rules), 0)));
             }
-            driver.handle(new NodeEvent.SessionStarted(1, 10_000));
-            driver.handle(new NodeEvent.Confirmed(confirmToken, true));
-            driver.handle(new NodeEvent.LeadershipChanged(true));
+            driver.handle(new NodeEvent.ViewLoaded(io.havn.common.port.ViewScope.WHOLE));
             driver.handle(new NodeEvent.EpochClaimed(claimToken, 1));
             if (!node.isLeader()) {
                 throw new IllegalStateException("the placement rig's node did not become leader");

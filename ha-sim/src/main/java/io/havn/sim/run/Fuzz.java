@@ -63,6 +63,11 @@ public final class Fuzz {
     public static final double DEFAULT_RULES_CHANCE = 0.5;
     /** The share of seeds that draw shared storage and its faults, unless told otherwise. */
     public static final double DEFAULT_STORAGE_CHANCE = 0.5;
+    /**
+     * The share of seeds whose hosts keep only their own VM records (every host but the leader, as in
+     * a cluster of at least {@code ownViewFromHosts} hosts), unless told otherwise.
+     */
+    public static final double DEFAULT_OWN_VIEW_CHANCE = 0.5;
 
     private final int hosts;
     private final int vms;
@@ -70,6 +75,7 @@ public final class Fuzz {
     private final PrintStream log;
     private final double rulesChance;
     private final double storageChance;
+    private final double ownViewChance;
 
     public Fuzz(int hosts, int vms, Path out, PrintStream log) {
         this(hosts, vms, out, log, DEFAULT_RULES_CHANCE);
@@ -82,6 +88,16 @@ public final class Fuzz {
 
     /** {@code storageChance}: the share of seeds (0 to 1) that draw shared storage and its faults. */
     public Fuzz(int hosts, int vms, Path out, PrintStream log, double rulesChance, double storageChance) {
+        this(hosts, vms, out, log, rulesChance, storageChance, DEFAULT_OWN_VIEW_CHANCE);
+    }
+
+    /** {@code ownViewChance}: the share of seeds (0 to 1) whose hosts keep only their own VM records. */
+    public Fuzz(int hosts, int vms, Path out, PrintStream log, double rulesChance, double storageChance,
+                double ownViewChance) {
+        if (!(ownViewChance >= 0 && ownViewChance <= 1)) {
+            throw new IllegalArgumentException("the share of seeds with own views must be between 0 and 1, got "
+                    + ownViewChance);
+        }
         if (!(rulesChance >= 0 && rulesChance <= 1)) {
             throw new IllegalArgumentException("the share of seeds with rules must be between 0 and 1, got " + rulesChance);
         }
@@ -95,19 +111,24 @@ public final class Fuzz {
         this.log = log;
         this.rulesChance = rulesChance;
         this.storageChance = storageChance;
+        this.ownViewChance = ownViewChance;
     }
 
     /** Runs seeds {@code from} .. {@code from + count - 1}; returns whether all passed. */
     public boolean run(long from, int count) throws IOException {
-        log.printf("fuzz: seeds %d..%d, %d hosts, %d VMs, rules in %.0f%% of seeds, storage in %.0f%%%n", from,
-                from + count - 1, hosts, vms, rulesChance * 100, storageChance * 100);
+        log.printf("fuzz: seeds %d..%d, %d hosts, %d VMs, rules in %.0f%% of seeds, storage in %.0f%%, own views in "
+                + "%.0f%%%n", from, from + count - 1, hosts, vms, rulesChance * 100, storageChance * 100, ownViewChance * 100);
         long start = System.nanoTime();
         int failures = 0;
         int ruled = 0;
         int stored = 0;
+        int own = 0;
         long events = 0;
         for (long seed = from; seed < from + count; seed++) {
-            Scenario s = generate(seed, hosts, vms, rulesChance, storageChance);
+            Scenario s = generate(seed, hosts, vms, rulesChance, storageChance, ownViewChance);
+            if (s.settings().containsKey(OWN_VIEW_SETTING)) {
+                own++;
+            }
             if (!s.placement().isEmpty()) {
                 ruled++;
             }
@@ -128,8 +149,8 @@ public final class Fuzz {
                 log.printf("  %d seeds, %d failed, %.1f s%n", seed - from + 1, failures, (System.nanoTime() - start) / 1e9);
             }
         }
-        log.printf("fuzz: %d seeds, %d failed, %d events, %.1f s wall (%d seeds with placement rules, %d with storage)%n",
-                count, failures, events, (System.nanoTime() - start) / 1e9, ruled, stored);
+        log.printf("fuzz: %d seeds, %d failed, %d events, %.1f s wall (%d seeds with placement rules, %d with storage, "
+                + "%d with own views)%n", count, failures, events, (System.nanoTime() - start) / 1e9, ruled, stored, own);
         return failures == 0;
     }
 
@@ -145,6 +166,18 @@ public final class Fuzz {
 
     /** The scenario of one seed; {@code rulesChance} draw a placement policy, {@code storageChance} storage. */
     public static Scenario generate(long seed, int hostCount, int vmCount, double rulesChance, double storageChance) {
+        return generate(seed, hostCount, vmCount, rulesChance, storageChance, DEFAULT_OWN_VIEW_CHANCE);
+    }
+
+    /** The setting a seed with own views sets to 0: every host but the leader keeps only its own VM records. */
+    static final String OWN_VIEW_SETTING = "ownViewFromHosts";
+
+    /**
+     * The scenario of one seed; {@code rulesChance} draw a placement policy, {@code storageChance} storage,
+     * {@code ownViewChance} hosts that keep only their own VM records (a stream of its own: the schedule is the same).
+     */
+    public static Scenario generate(long seed, int hostCount, int vmCount, double rulesChance, double storageChance,
+                                    double ownViewChance) {
         SplittableRandom rnd = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + 1);
         Map<HostId, HostCapacity> hosts = new LinkedHashMap<>();
         List<String> names = new ArrayList<>();
@@ -202,6 +235,9 @@ public final class Fuzz {
             storage = new StorageDraw(sr, names, vms);
             storage.draw(byTime);
         }
+        SplittableRandom vr = new SplittableRandom(seed * 0xA0761D6478BD642FL + 0xE7037ED1A0B428DBL);
+        Map<String, Object> settings = vr.nextDouble() < ownViewChance ? Map.of(OWN_VIEW_SETTING, (Object) 0L)
+                : Map.of();
         List<TimelineEntry> timeline = new ArrayList<>();
         byTime.forEach((t, cs) -> timeline.add(new TimelineEntry(t, List.copyOf(cs))));
         List<Expectation> expect = new ArrayList<>();
@@ -227,8 +263,9 @@ public final class Fuzz {
             }
         }
         return new Scenario("fuzz-seed-" + seed, "generated by ha-sim fuzz from seed " + seed
-                + " (" + hostCount + " hosts, " + vmCount + " VMs" + (rules == null ? "" : ", placement rules") + ")",
-                seed, null, fence ? Fencing.DEVICE : Fencing.NONE, hosts, vms, Map.of(), timeline, expect,
+                + " (" + hostCount + " hosts, " + vmCount + " VMs" + (rules == null ? "" : ", placement rules")
+                + (settings.isEmpty() ? "" : ", own views") + ")",
+                seed, null, fence ? Fencing.DEVICE : Fencing.NONE, hosts, vms, settings, timeline, expect,
                 (HEAL_AT_S + LIVENESS_BOUND_S + 10) * 1000L, zkMax, rules == null ? PlacementPolicy.EMPTY : rules.policy,
                 storage == null ? List.of() : storage.datastores);
     }

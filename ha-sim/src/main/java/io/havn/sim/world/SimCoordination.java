@@ -11,6 +11,7 @@ import io.havn.common.node.NodeEvent;
 import io.havn.common.node.NodeEvent.WriteOutcome;
 import io.havn.common.port.CoordOp;
 import io.havn.common.port.Coordinator;
+import io.havn.common.port.ViewScope;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -120,6 +121,10 @@ public final class SimCoordination {
         boolean leaderNotified;
         /** The last leadership notice was dropped on the way: it is told again on re-attach. */
         boolean leadershipDropped;
+        /** Which VM records this client passes on ({@link ViewScope}); it starts in OWN, as the port says. */
+        ViewScope scope = ViewScope.OWN;
+        /** The VMs it follows besides those whose records name it. */
+        Set<VmId> followed = Set.of();
         /** Whether the daemon is stopped (SIGSTOP, a long pause): its client sends no pings meanwhile. */
         java.util.function.BooleanSupplier paused = () -> false;
 
@@ -236,6 +241,58 @@ public final class SimCoordination {
                 deliver(new NodeEvent.EpochClaimed(token, epoch));
                 broadcast(new NodeEvent.EpochChanged(epoch, host));
             }, () -> fail(new NodeEvent.EpochClaimed(token, -1)));
+        }
+
+        @Override
+        public void scope(ViewScope s) {
+            if (closed || s == scope) {
+                return;
+            }
+            scope = s;
+            if (s == ViewScope.WHOLE && served() && session != null && !session.expired) {
+                // the reads of every record, then the word that they are in; a client not served now
+                // loads them with the state it is sent on its next attachment or session
+                vms.forEach((v, r) -> deliver(new NodeEvent.VmChanged(v, r)));
+                deliver(new NodeEvent.ViewLoaded(ViewScope.WHOLE));
+            }
+        }
+
+        @Override
+        public void follow(Set<VmId> vmIds) {
+            if (closed) {
+                return;
+            }
+            Set<VmId> before = followed;
+            followed = Set.copyOf(vmIds);
+            if (served() && session != null && !session.expired) {
+                for (VmId v : new java.util.TreeSet<>(followed)) {
+                    if (!before.contains(v)) {
+                        readLater(v); // one read of the record, which also sets its watch
+                    }
+                }
+            }
+        }
+
+        /** Whether this client passes on a change of {@code vm} from {@code before} to {@code after}. */
+        boolean wants(VmId vm, Versioned<VmRecord> before, Versioned<VmRecord> after) {
+            return scope == ViewScope.WHOLE || followed.contains(vm) || names(before) || names(after);
+        }
+
+        private boolean names(Versioned<VmRecord> r) {
+            return r != null && r.value().namesHost(host);
+        }
+
+        /**
+         * Passes on the record of {@code vm} as it is when a read would come back (two round trips on,
+         * the index's notice and then the read), not as it was: a record that comes to name an OWN
+         * client is found through the index before it is read.
+         */
+        void readLater(VmId vm) {
+            clock.schedule(4 * net.latencyNanos(), () -> {
+                if (served()) {
+                    inbox.accept(new NodeEvent.VmChanged(vm, vms.get(vm)));
+                }
+            });
         }
 
         @Override
@@ -431,6 +488,25 @@ public final class SimCoordination {
         broadcast(new NodeEvent.LiveChanged(host, liveSessions(host)));
     }
 
+    /**
+     * Passes a VM record's change on to each client that wants it. An OWN client that the record comes
+     * to name without having named it before, and that does not follow it, learns of it through the
+     * index ({@code hostvms/<host>}) and reads it then: it gets the record as it is at that read.
+     */
+    private void vmChanged(VmId vm, Versioned<VmRecord> before, Versioned<VmRecord> after) {
+        NodeEvent e = new NodeEvent.VmChanged(vm, after);
+        for (Client c : clients) {
+            if (!c.served() || !c.wants(vm, before, after)) {
+                continue;
+            }
+            if (c.scope == ViewScope.OWN && !c.followed.contains(vm) && !c.names(before)) {
+                c.readLater(vm);
+            } else {
+                c.deliver(e);
+            }
+        }
+    }
+
     private void broadcast(NodeEvent e) {
         for (Client c : clients) {
             if (c.served()) {
@@ -450,7 +526,19 @@ public final class SimCoordination {
         for (HostId h : all) {
             c.deliver(new NodeEvent.LiveChanged(h, liveSessions(h)));
         }
-        vms.forEach((v, r) -> c.deliver(new NodeEvent.VmChanged(v, r)));
+        vms.forEach((v, r) -> {
+            if (c.wants(v, null, r)) {
+                c.deliver(new NodeEvent.VmChanged(v, r));
+            }
+        });
+        for (VmId v : new java.util.TreeSet<>(c.followed)) {
+            if (!vms.containsKey(v)) {
+                c.deliver(new NodeEvent.VmChanged(v, null)); // a followed VM that has no record: said so
+            }
+        }
+        if (c.scope == ViewScope.WHOLE) {
+            c.deliver(new NodeEvent.ViewLoaded(ViewScope.WHOLE));
+        }
         requests.forEach((id, r) -> c.deliver(new NodeEvent.RequestChanged(id, r)));
         Long first = election.isEmpty() ? null : election.get(0);
         boolean leads = c.session != null && first != null && first == c.session.id;
@@ -491,10 +579,10 @@ public final class SimCoordination {
                 Versioned<VmRecord> v = new Versioned<>(p.record(), p.expectedVersion() + 1);
                 Versioned<VmRecord> before = vms.put(p.record().id(), v);
                 observer.vmReplaced(before == null ? null : before.value(), p.record());
-                broadcast(new NodeEvent.VmChanged(p.record().id(), v));
+                vmChanged(p.record().id(), before, v);
             } else if (op instanceof CoordOp.DeleteVm d) {
-                vms.remove(d.vm());
-                broadcast(new NodeEvent.VmChanged(d.vm(), null));
+                Versioned<VmRecord> before = vms.remove(d.vm());
+                vmChanged(d.vm(), before, null);
             } else if (op instanceof CoordOp.PutHost p) {
                 Versioned<HostRecord> v = new Versioned<>(p.record(), p.expectedVersion() + 1);
                 hosts.put(p.record().id(), v);

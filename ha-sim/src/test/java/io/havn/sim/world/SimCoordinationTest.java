@@ -322,6 +322,7 @@ class SimCoordinationTest {
     void writeCheckingAnOldEpochConflictsAndChangesNothing() {
         Probe p1 = connectAndStart(NODE1);
         Probe p2 = connectAndStart(NODE2);
+        p2.client.scope(io.havn.common.port.ViewScope.WHOLE); // told of every record, not only those naming it
         p1.client.joinElection();
         runFor(100);
         assertEquals(1, claim(p1, 1));
