@@ -110,7 +110,10 @@ final class Fencing {
             }
             boolean isLeader = h.equals(n.view().leader());
             boolean responsible = lead || (isLeader && isDeputy(h, now));
-            boolean needed = needsProof(h);
+            // a deputy that keeps only its own records cannot tell what the leader's records need: it
+            // counts them as needing proof, so a leader that shut down cleanly may be fenced, as one
+            // holding VMs would be; that costs a power-off, never a copy
+            boolean needed = !n.scope().whole() || needsProof(h);
             if (!responsible || (!isLeader && !needed) || (hr.value().shutdown() != null && !needed)) {
                 // not ours to fence, or nothing to recover from it (a host shut down cleanly left nothing
                 // running: fencing it would only keep it from coming back)

@@ -106,9 +106,6 @@ final class Reconciler {
         if (!local.listed() || local.inFlight(vm) != null || n.busy(vm) || refusing.contains(vm)) {
             return; // wait for what is in flight
         }
-        if (!n.scope().known(vm)) {
-            return; // its record is not in yet: neither adopted nor left alone as one not under HA
-        }
         Versioned<VmRecord> vr = n.vm(vm);
         if (vr == null || !vr.value().spec().ha()) {
             return; // not under HA: not ours to touch

@@ -75,6 +75,8 @@ final class OneNodeRig {
     /** Whether the answers to follows wait for {@link #answerFollows()} instead of coming after 2 ms. */
     boolean holdFollows;
     private final List<VmId> followsHeld = new ArrayList<>();
+    /** Whether a switch to the whole state waits for {@link #loadWhole()} instead of loading after 2 ms. */
+    boolean holdWhole;
     /** Local domains defined with libvirt autostart on. */
     final Set<VmId> autostartOn = new java.util.HashSet<>();
 
@@ -256,6 +258,12 @@ final class OneNodeRig {
         }
     }
 
+    /** Passes every record the quorum holds on to the node, then the word that they are in. */
+    void loadWhole() {
+        new ArrayList<>(vms.entrySet()).forEach(e -> driver.handle(new NodeEvent.VmChanged(e.getKey(), e.getValue())));
+        driver.handle(new NodeEvent.ViewLoaded(io.havn.common.port.ViewScope.WHOLE));
+    }
+
     /** Answers the follows held so far with the records as the quorum holds them now (null: none). */
     void answerFollows() {
         List<VmId> now = new ArrayList<>(followsHeld);
@@ -353,13 +361,8 @@ final class OneNodeRig {
             @Override
             public void scope(io.havn.common.port.ViewScope s) {
                 scope = s;
-                if (s == io.havn.common.port.ViewScope.WHOLE) {
-                    // every record the quorum holds, then the word that they are in
-                    clock.schedule(2 * MS, () -> {
-                        new ArrayList<>(vms.entrySet()).forEach(e -> driver.handle(new NodeEvent.VmChanged(e.getKey(),
-                                e.getValue())));
-                        driver.handle(new NodeEvent.ViewLoaded(io.havn.common.port.ViewScope.WHOLE));
-                    });
+                if (s == io.havn.common.port.ViewScope.WHOLE && !holdWhole) {
+                    clock.schedule(2 * MS, OneNodeRig.this::loadWhole);
                 }
             }
 

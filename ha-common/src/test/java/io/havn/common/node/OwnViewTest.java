@@ -105,6 +105,29 @@ class OwnViewTest {
     }
 
     @Test
+    void anElectedHostWhoseRecordsAreSlowToComeInClaimsNoEpochMeanwhile() {
+        OneNodeRig rig = cluster(OWN);
+        start(rig);
+        rig.holdWhole = true;
+        rig.driver.handle(new NodeEvent.LeadershipChanged(true));
+        rig.passMs(3_000, "node2", "node3"); // many rounds of the node's tick, which retries a claim
+        assertFalse(rig.called("claimEpoch"), rig.trail());
+        assertFalse(rig.node.isLeader());
+        rig.loadWhole();
+        assertTrue(rig.called("claimEpoch"), "claimed as soon as every record is in: " + rig.trail());
+    }
+
+    @Test
+    void aRecordThatNamesThisHostIsFollowedEvenWhenNothingOfItRunsHere() {
+        OneNodeRig rig = cluster(OWN);
+        VmId c = new VmId("c");
+        rig.vm(VmRecord.running(spec(c), NODE1, 7), 0); // placed here, not started yet
+        start(rig);
+        assertTrue(rig.followed.contains(c), "a record that stops naming this host while it is cut off must still "
+                + "be passed on at its next session: " + rig.followed);
+    }
+
+    @Test
     void aHostThatStopsLeadingGoesBackToItsOwnRecords() {
         OneNodeRig rig = cluster(OWN);
         start(rig);
