@@ -66,6 +66,7 @@ public final class Bench {
         failover(false);
         falseFailovers();
         speed();
+        views();
         placement();
         Files.createDirectories(dir);
         StringBuilder csv = new StringBuilder("benchmark,metric,value,unit\n");
@@ -313,6 +314,95 @@ public final class Bench {
 
     private static String rate(double r) {
         return r >= 10 ? String.format("%.0f", r) : String.format("%.2f", r);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /**
+     * What each host keeps and what one failover fans out, every host keeping every VM record against
+     * own views ({@code ownViewFromHosts}): a tenth of the hosts lose power at once, fence devices on.
+     * Deliveries are the VM record changes the coordination service passes on (a notice, or a read
+     * after the index named a record), counted once per host; the setup's are left out.
+     */
+    private void views() {
+        int n = quick ? 30 : 100;
+        int perHost = 10;
+        int failing = n / 10;
+        md.append("## What each host keeps, and what a failover fans out\n\n");
+        md.append(String.format("%d hosts, %d VMs each (%d VMs), fence devices; %d hosts lose power at once. "
+                + "A delivery is a VM record change the coordination service passes on to one host.%n%n", n, perHost,
+                n * perHost, failing));
+        md.append("| view | VM records per host: median / max of the others; the leader | VM records written "
+                + "| deliveries | per record written | every VM running again after |\n|---|---|---|---|---|---|\n");
+        for (boolean own : new boolean[] {false, true}) {
+            Map<HostId, HostCapacity> hosts = new LinkedHashMap<>();
+            Map<String, VmDecl> vms = new LinkedHashMap<>();
+            for (int i = 1; i <= n; i++) {
+                hosts.put(new HostId("h" + i), new HostCapacity(64, 262144));
+                for (int k = 0; k < perHost; k++) {
+                    String v = "v" + i + "-" + k;
+                    vms.put(v, new VmDecl(v, new HostId("h" + i), 1, 1024, Priority.MEDIUM, true));
+                }
+            }
+            long crashAt = 10_000;
+            List<io.havn.sim.scenario.Command> crashes = new ArrayList<>();
+            for (int i = n - failing + 1; i <= n; i++) {
+                crashes.add(Commands.parse("crash h" + i));
+            }
+            Scenario s = new Scenario("views-" + (own ? "own" : "whole"), null, 1, null, Fencing.DEVICE, hosts, vms,
+                    Map.of("ownViewFromHosts", own ? 0L : 1_000_000L), List.of(new TimelineEntry(crashAt, crashes)),
+                    List.of(), crashAt + 40_000);
+            ScenarioRunner runner = new ScenarioRunner(s);
+            long[] atSettle = new long[2];
+            RunResult r = runner.runTimed(() -> {
+                atSettle[0] = runner.world().coordination.vmDeliveries();
+                atSettle[1] = runner.world().coordination.vmWrites();
+            });
+            long deliveries = runner.world().coordination.vmDeliveries() - atSettle[0];
+            long writes = runner.world().coordination.vmWrites() - atSettle[1];
+            List<Long> others = new ArrayList<>();
+            long leader = -1;
+            for (io.havn.sim.world.SimHost h : runner.world().hosts()) {
+                if (!h.powered() || !h.daemonRunning()) {
+                    continue;
+                }
+                long held = h.node().clusterState().vms().size();
+                if (h.node().isLeader()) {
+                    leader = held;
+                } else {
+                    others.add(held);
+                }
+            }
+            long worst = -1;
+            boolean all = true;
+            for (VmDecl v : vms.values()) {
+                int host = Integer.parseInt(v.host().value().substring(1));
+                if (host <= n - failing) {
+                    continue;
+                }
+                long back = firstRunningElsewhere(r.trace().spans(), v.name(), v.host().value(), crashAt);
+                if (back < 0) {
+                    all = false;
+                } else {
+                    worst = Math.max(worst, back - crashAt);
+                }
+            }
+            String view = own ? "own" : "whole";
+            String ran = !r.passed() ? "run FAILED: " + r.settleFailure() + " " + r.violation()
+                    : all ? fmt(worst) : "not every VM";
+            md.append(String.format("| %s | %d / %d; %d | %d | %d | %.1f | %s |%n", view, pct(others, 50),
+                    pct(others, 100), leader, writes, deliveries, deliveries / (double) Math.max(1, writes), ran));
+            out.printf("views, %s: records per host median %d max %d, leader %d; %d VM writes, %d deliveries (%.1f per "
+                    + "write); every VM running again after %s%n", view, pct(others, 50), pct(others, 100), leader,
+                    writes, deliveries, deliveries / (double) Math.max(1, writes), ran);
+            row("views-" + view, "records-per-host-median", pct(others, 50), "count");
+            row("views-" + view, "records-leader", leader, "count");
+            row("views-" + view, "deliveries-per-record-written", deliveries / (double) Math.max(1, writes), "ratio");
+            if (all && r.passed()) {
+                row("views-" + view, "every-vm-running-again", worst / 1000.0, "s");
+            }
+        }
+        md.append('\n');
     }
 
     // ---------------------------------------------------------------- placement

@@ -67,6 +67,9 @@ public final class SimCoordination {
     /** The live sessions of each host, kept in step with the sessions' live flags. */
     private final Map<HostId, Set<Long>> live = new java.util.HashMap<>();
     private final List<Client> clients = new ArrayList<>();
+    /** VM record changes passed on to clients (each notice or read counts once per client), and VM records written. */
+    private long vmDeliveries;
+    private long vmWrites;
     private Observer observer = ops -> { };
 
     private static final class Session {
@@ -153,6 +156,9 @@ public final class SimCoordination {
         }
 
         void deliver(NodeEvent e) {
+            if (e instanceof NodeEvent.VmChanged) {
+                vmDeliveries++;
+            }
             clock.schedule(2 * net.latencyNanos(), () -> {
                 if (served()) {
                     inbox.accept(e);
@@ -288,6 +294,7 @@ public final class SimCoordination {
          * client is found through the index before it is read.
          */
         void readLater(VmId vm) {
+            vmDeliveries++;
             clock.schedule(4 * net.latencyNanos(), () -> {
                 if (served()) {
                     inbox.accept(new NodeEvent.VmChanged(vm, vms.get(vm)));
@@ -494,6 +501,7 @@ public final class SimCoordination {
      * index ({@code hostvms/<host>}) and reads it then: it gets the record as it is at that read.
      */
     private void vmChanged(VmId vm, Versioned<VmRecord> before, Versioned<VmRecord> after) {
+        vmWrites++;
         NodeEvent e = new NodeEvent.VmChanged(vm, after);
         for (Client c : clients) {
             if (!c.served() || !c.wants(vm, before, after)) {
@@ -547,6 +555,16 @@ public final class SimCoordination {
         if (leads != c.leaderNotified || c.leadershipDropped) {
             c.tellLeadership(leads);
         }
+    }
+
+    /** VM record changes passed on to clients so far: every notice and every read, once per client. */
+    public long vmDeliveries() {
+        return vmDeliveries;
+    }
+
+    /** VM records written (or removed) so far. */
+    public long vmWrites() {
+        return vmWrites;
     }
 
     /** Whether {@code session} of {@code host} is live (has its live node) now. */
