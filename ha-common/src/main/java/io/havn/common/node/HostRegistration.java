@@ -107,7 +107,7 @@ final class HostRegistration {
             n.decide(Kind.ALARM, null, null, "this host may hold no lease now: taking no work");
         }
         if (!ready && lease.registered() && hostWritten && local.listed() && !lease.barred(n.now())
-                && settledLocally()) {
+                && n.scope().settled() && settledLocally()) {
             ready = true;
             n.decide(Kind.READY, null, null, "re-bound and reconciled; taking work");
         }

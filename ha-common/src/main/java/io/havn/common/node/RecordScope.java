@@ -56,6 +56,15 @@ final class RecordScope {
         return asked;
     }
 
+    /**
+     * Whether the view holds what this host asked for: always in OWN (a followed record that has not
+     * come in is judged by {@link #known}); in WHOLE, once every record is in. A host of a small
+     * cluster reports ready only then, so what it shows and checks is the whole state, as it always was.
+     */
+    boolean settled() {
+        return asked != ViewScope.WHOLE || loaded;
+    }
+
     /** Whether the view holds every VM record now. */
     boolean whole() {
         return asked == ViewScope.WHOLE && loaded;
