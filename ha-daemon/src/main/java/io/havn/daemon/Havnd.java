@@ -188,7 +188,6 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
                 java.time.Duration.ofSeconds(30), AdminSocketServer.LIMITS);
         start(cfg, loop, d -> { }, admin::reply);
         closeables.add(admin);
-        admin.reserveFrom(reserve::demand);
         if (metrics != null) {
             admin.onAnswer(metrics::adminAnswered);
             HavnMetrics m = metrics;
@@ -295,7 +294,8 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
             if (id == STOP_REQUEST) {
                 stopAnswer.complete(r);
             } else {
-                replies.reply(id, withRefusals(r, refusals.total()));
+                // assessed first: the refusals' note also rides in the message, which marks a partial answer
+                replies.reply(id, withRefusals(reserve.assessed(r, System.nanoTime()), refusals.total()));
             }
         };
         NodePorts ports = new NodePorts(loop, loop, transport, coordinator, hypervisor, fencer, watchdog, d -> {
@@ -393,14 +393,19 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         }
     }
 
-    /** A status answer says how many records this daemon refused, when it refused any; others pass as they are. */
+    /**
+     * A status answer says how many records this daemon refused, when it refused any (a partial answer
+     * keeps its own note apart, in {@code partialView}); others pass as they are.
+     */
     static io.havn.common.node.AdminReply withRefusals(io.havn.common.node.AdminReply r, long refused) {
-        if (r.state() == null || refused == 0 || r.message() != null) {
+        if (r.state() == null || refused == 0) {
             return r;
         }
-        return new io.havn.common.node.AdminReply(r.ok(), r.code(), refused + (refused == 1 ? " record" : " records")
+        String said = refused + (refused == 1 ? " record" : " records")
                 + " in the coordination service refused: no valid seal of the cluster key (see havnd's log and "
-                + "SECURITY.md)", r.state(), r.from(), r.peers());
+                + "SECURITY.md)";
+        return new io.havn.common.node.AdminReply(r.ok(), r.code(), r.message() == null ? said : r.message() + "; " + said,
+                r.state(), r.from(), r.peers(), r.whatIf(), r.admission(), r.partialView());
     }
 
     /**

@@ -361,4 +361,21 @@ class HavndTest {
             log.detachAppender(seen);
         }
     }
+    @Test
+    void refusedRecordsAreSaidAfterAPartialAnswersNoteAndAWholeAnswerKeepsItsCount() {
+        io.havn.common.model.ClusterState state = new io.havn.common.model.ClusterState(1, null,
+                new java.util.TreeMap<>(), new java.util.TreeMap<>(), new java.util.TreeMap<>());
+        HostId node1 = new HostId("node1");
+        io.havn.common.node.AdminReply partial = io.havn.common.node.AdminReply.ownState(state, node1, List.of(),
+                "node1 keeps only its own VM records");
+        io.havn.common.node.AdminReply said = Havnd.withRefusals(partial, 2);
+        assertTrue(said.partial(), said.toString());
+        assertEquals("node1 keeps only its own VM records", said.partialView(), "the partial note stays as it was");
+        assertEquals("2 records in the coordination service refused: no valid seal of the cluster key (see havnd's "
+                + "log and SECURITY.md)", said.message());
+        io.havn.common.place.Admission.Report count = new io.havn.common.place.Admission.Report(1, 1, false, 2, List.of(), null);
+        io.havn.common.node.AdminReply whole = io.havn.common.node.AdminReply.state(state, node1, List.of(), count);
+        assertEquals(count, Havnd.withRefusals(whole, 1).admission(), "the count taken before stays");
+        assertEquals(whole, Havnd.withRefusals(whole, 0));
+    }
 }

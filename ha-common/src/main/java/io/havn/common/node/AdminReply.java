@@ -11,13 +11,21 @@ import java.util.List;
  * The answer to an admin request: {@code ok}, or an error with a stable {@code code} and a message
  * naming what is wrong. A refused request changed nothing. A status answer carries the answering
  * host's view of the cluster state and of its peers' heartbeats, and how many host failures that
- * state can absorb ({@code admission}); a what-if answer carries its report ({@code whatIf}).
+ * state can absorb ({@code admission}); a what-if answer carries its report ({@code whatIf}). A
+ * status answer from a host that keeps only its own VM records says so in {@code partialView}: its
+ * state holds every host but only that host's VMs.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record AdminReply(boolean ok, String code, String message, ClusterState state, HostId from,
-                         List<PeerStat> peers, WhatIf.Report whatIf, Admission.Report admission) {
+                         List<PeerStat> peers, WhatIf.Report whatIf, Admission.Report admission, String partialView) {
     public AdminReply {
         peers = peers == null ? null : List.copyOf(peers);
+    }
+
+    /** An answer from a host that keeps every VM record. */
+    public AdminReply(boolean ok, String code, String message, ClusterState state, HostId from,
+                      List<PeerStat> peers, WhatIf.Report whatIf, Admission.Report admission) {
+        this(ok, code, message, state, from, peers, whatIf, admission, null);
     }
 
     /** An answer without a what-if report or an admission assessment. */
@@ -38,13 +46,14 @@ public record AdminReply(boolean ok, String code, String message, ClusterState s
      * {@code state} holds every host but only this host's VMs, and {@code note} says so.
      */
     public static AdminReply ownState(ClusterState state, HostId from, List<PeerStat> peers, String note) {
-        return new AdminReply(true, null, java.util.Objects.requireNonNull(note, "note"), state, from, peers);
+        return new AdminReply(true, null, null, state, from, peers, null, null,
+                java.util.Objects.requireNonNull(note, "note"));
     }
 
     /** Whether this is a status answer that holds only the answering host's VMs (see {@link #ownState}). */
     @com.fasterxml.jackson.annotation.JsonIgnore
     public boolean partial() {
-        return state != null && message != null;
+        return partialView != null;
     }
 
     /** A status answer with how many host failures {@code state} can absorb. */

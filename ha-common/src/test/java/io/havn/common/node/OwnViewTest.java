@@ -180,8 +180,8 @@ class OwnViewTest {
         assertNotNull(status);
         assertTrue(status.ok() && status.partial(), status.toString());
         assertEquals(Set.of(A), status.state().vms().keySet());
-        assertTrue(status.message().contains("keeps only the VM records it needs")
-                && status.message().contains("node3"), status.message());
+        assertTrue(status.partialView().contains("keeps only the VM records it needs")
+                && status.partialView().contains("node3"), status.partialView());
 
         rig.driver.handle(new NodeEvent.AdminRequest(2, new AdminCommand.WhatIf(List.of(NODE2))));
         AdminReply whatIf = rig.replies.get(2L);

@@ -444,21 +444,8 @@ public final class AdminSocketServer implements AdminReplies, AutoCloseable {
     public void reply(long requestId, AdminReply reply) {
         CompletableFuture<AdminReply> f = pending.get(requestId);
         if (f != null) {
-            java.util.function.LongFunction<io.havn.common.place.Admission.Report> r = reserve;
-            if (r != null && reply.state() != null && reply.admission() == null) {
-                // the failure reserve is assessed aside (it is too costly for the node's thread): the last one
-                reply = new AdminReply(reply.ok(), reply.code(), reply.message(), reply.state(), reply.from(),
-                        reply.peers(), reply.whatIf(), r.apply(System.nanoTime()));
-            }
             f.complete(reply);
         }
-    }
-
-    private volatile java.util.function.LongFunction<io.havn.common.place.Admission.Report> reserve;
-
-    /** Where status answers take admission control's last count from (see {@code ReserveAssessor.demand}). */
-    public void reserveFrom(java.util.function.LongFunction<io.havn.common.place.Admission.Report> source) {
-        this.reserve = source;
     }
 
     /** Stops serving and removes the socket file, if it is still the one this server bound. */

@@ -14,6 +14,7 @@ import io.havn.common.model.VmSpec;
 import io.havn.common.node.NodeEvent.WriteOutcome;
 import io.havn.common.node.Settings;
 import io.havn.common.port.CoordOp;
+import io.havn.common.port.ViewScope;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -41,8 +42,10 @@ import picocli.CommandLine.Option;
  * ({@link io.havn.daemon.coord.CuratorCoordinator}, one session each) in this JVM against three
  * ZooKeeper servers on this machine ({@link ZkEnsemble}), doing what N havnd do.
  * <ol>
- *   <li>Set-up: each host opens its session, registers its host record and its VMs' records (each
- *       host mirrors them all, as havnd does), and host 1 becomes leader and claims the epoch.</li>
+ *   <li>Set-up: each host opens its session, registers its host record and its VMs' records, and
+ *       host 1 becomes leader, keeps every VM record and claims the epoch. The others keep only the
+ *       records that name them ({@code --view own}, as havnd does from {@code ownViewFromHosts} hosts
+ *       on) or every one ({@code --view whole}, as havnd does below it).</li>
  *   <li>Steady state: every host confirms its session every {@code confirmIntervalMs}, for
  *       {@code --seconds}. Measured: the ensemble's writes per second, each confirmation's latency,
  *       and the longest a host went without a credited confirmation (rule 5's "unconfirmed", and
@@ -82,6 +85,12 @@ public final class CoordLoad implements Callable<Integer> {
 
     @Option(names = "--server-heap", defaultValue = "1g", description = "each ZooKeeper server's -Xmx (default ${DEFAULT-VALUE})")
     String serverHeap;
+
+    @Option(names = "--view", defaultValue = "own", paramLabel = "own|whole",
+            description = "which VM records a host that does not lead keeps: own (those that name it, as in a cluster of "
+                    + "at least ownViewFromHosts hosts) or whole (every one); the leader keeps every one (default "
+                    + "${DEFAULT-VALUE})")
+    String view;
 
     @Option(names = "--dir", description = "the work directory (default: a new temporary one, removed at the end)")
     Path dir;
@@ -124,6 +133,9 @@ public final class CoordLoad implements Callable<Integer> {
         if (failPercent < 1 || failPercent > 49) {
             errors.add("--fail-percent: " + failPercent + " is outside 1..49 (a majority stays)");
         }
+        if (!"own".equals(view) && !"whole".equals(view)) {
+            errors.add("--view: '" + view + "' is neither own nor whole");
+        }
         if (!serverHeap.matches("[1-9][0-9]*[mMgG]")) {
             errors.add("--server-heap: '" + serverHeap + "' is not a size such as 512m or 1g");
         }
@@ -148,10 +160,12 @@ public final class CoordLoad implements Callable<Integer> {
         try (ZkEnsemble zk = ZkEnsemble.start(work, serverHeap)) {
             lines.add("ZooKeeper: " + ZkEnsemble.SERVERS + " servers (separate JVMs, -Xmx" + serverHeap + ", tick "
                     + ZkEnsemble.TICK_MS + " ms, plain connections, data in " + work + "); " + vmsPerHost
-                    + " VMs per host; " + seconds + " s of steady state; " + failPercent + "% of the hosts fail.");
+                    + " VMs per host; " + seconds + " s of steady state; " + failPercent + "% of the hosts fail; the hosts "
+                    + "that do not lead keep " + ("own".equals(view) ? "only the VM records that name them" : "every VM record")
+                    + ".");
             lines.add("");
             lines.add("| hosts | writes/s | confirm p50 | p99 | max | longest unconfirmed | over suspectAfter | over lease | sessions lost "
-                    + "| round: VMs (placements, claims made again) | all claimed | all mirrors show it | CPU meanwhile: servers / hosts | VM deltas fanned out | confirm p99 in round | longest unconfirmed in round | expiry seen | heap per host |");
+                    + "| round: VMs (placements, claims made again) | all claimed | the views that keep it show it | CPU meanwhile: servers / hosts | VM deltas fanned out | confirm p99 in round | longest unconfirmed in round | expiry seen | heap per host |");
             lines.add("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
             lines.forEach(console::println);
             for (int n : hosts) {
@@ -186,6 +200,11 @@ public final class CoordLoad implements Callable<Integer> {
     }
 
     /** One host count's run, in its own cluster (its own chroot), on the shared ensemble. */
+    /** The scope of the hosts that do not lead. */
+    private ViewScope scope() {
+        return "whole".equals(view) ? ViewScope.WHOLE : ViewScope.OWN;
+    }
+
     private final class Run {
         final ZkEnsemble zk;
         final int n;
@@ -277,7 +296,7 @@ public final class CoordLoad implements Callable<Integer> {
                 for (int i = first; i < Math.min(n, first + START_BATCH); i++) {
                     LoadHost h = new LoadHost(HostId.of(String.format(Locale.ROOT, "host%04d", i + 1)),
                             zk.connectString(), (int) settings.sessionTimeoutMs(), cluster, key,
-                            settings.suspectAfterMs(), settings.leaseMs());
+                            settings.suspectAfterMs(), settings.leaseMs(), scope());
                     all.add(h);
                     batch.add(h);
                     h.start();
@@ -303,15 +322,20 @@ public final class CoordLoad implements Callable<Integer> {
             }
             setUpWrites(writes, deadline, "VM records");
             int vms = n * vmsPerHost;
+            LoadHost leader = all.get(0);
+            if (scope() == ViewScope.OWN) {
+                leader.keepEveryRecord(); // the leader keeps every record; it claims its epoch once they are in
+                await(leader.wholeLoaded, deadline, "the leader's whole view");
+            }
             for (LoadHost h : all) {
-                while (h.vms.size() < vms) {
+                int kept = h == leader || scope() == ViewScope.WHOLE ? vms : vmsPerHost;
+                while (h.vms.size() < kept) {
                     if (System.nanoTime() > deadline) {
-                        throw new TimeoutException(h.id + " mirrors " + h.vms.size() + " of " + vms + " VMs");
+                        throw new TimeoutException(h.id + " keeps " + h.vms.size() + " of " + kept + " VMs");
                     }
                     Thread.sleep(50);
                 }
             }
-            LoadHost leader = all.get(0);
             leader.joinElectionAndClaim();
             await(leader.epoch, deadline, "the leader's epoch");
             for (LoadHost h : all) {
@@ -405,10 +429,14 @@ public final class CoordLoad implements Callable<Integer> {
                 }
                 lastClaim = Math.max(lastClaim, at - t0);
             }
-            // every live host's mirror shows each moved VM running on its target (a watch fires once for
-            // changes made before it is set again, so a mirror may take the placement and the claim as one)
+            // every view that keeps a moved VM's record shows it running on its target: every live host's
+            // (whole views), or the leader's and the target's (own views). A watch fires once for changes
+            // made before it is set again, so a view may take the placement and the claim as one
             for (LoadHost h : living) {
                 for (VmId vm : moved) {
+                    if (scope() == ViewScope.OWN && h != leader && h != targets.get(vm)) {
+                        continue;
+                    }
                     while (!runsOn(h.vms.get(vm), targets.get(vm))) {
                         if (System.nanoTime() > deadline) {
                             throw new TimeoutException(h.id + "'s mirror does not show " + vm + " running within "

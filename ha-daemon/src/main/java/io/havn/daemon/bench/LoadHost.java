@@ -7,6 +7,7 @@ import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.port.CoordOp;
+import io.havn.common.port.ViewScope;
 import io.havn.daemon.coord.CuratorCoordinator;
 import io.havn.daemon.coord.RecordSeal;
 import java.util.ArrayList;
@@ -32,6 +33,10 @@ final class LoadHost implements AutoCloseable {
     final CompletableFuture<Long> session = new CompletableFuture<>();
     final CompletableFuture<Long> epoch = new CompletableFuture<>();
     final CompletableFuture<Boolean> leads = new CompletableFuture<>();
+    /** Completes when the coordinator says every VM record is in (after {@link #keepEveryRecord}). */
+    final CompletableFuture<Boolean> wholeLoaded = new CompletableFuture<>();
+    /** Which VM records this host keeps. */
+    private final ViewScope view;
     /** This host's view of the VM records (what StateMirror posted). */
     final Map<VmId, Versioned<VmRecord>> vms = new ConcurrentHashMap<>();
     /** VM deltas posted to this host, in all. */
@@ -61,8 +66,9 @@ final class LoadHost implements AutoCloseable {
     private final long leaseNanos;
 
     LoadHost(HostId id, String connect, int sessionTimeoutMs, String cluster, byte[] clusterKey, long suspectAfterMs,
-             long leaseMs) {
+             long leaseMs, ViewScope view) {
         this.id = id;
+        this.view = view;
         this.suspectNanos = suspectAfterMs * 1_000_000L;
         this.leaseNanos = leaseMs * 1_000_000L;
         this.coordinator = new CuratorCoordinator(connect, sessionTimeoutMs, null, cluster, id,
@@ -71,6 +77,7 @@ final class LoadHost implements AutoCloseable {
 
     void start() {
         coordinator.start();
+        coordinator.scope(view); // OWN: only the records that name this host, as a host of a large cluster keeps
         coordinator.openSession();
     }
 
@@ -93,6 +100,11 @@ final class LoadHost implements AutoCloseable {
         writes.put(t, f);
         coordinator.write(t, ops);
         return f;
+    }
+
+    /** Keeps every VM record from now on, as a leader does; {@link #wholeLoaded} says when they are in. */
+    void keepEveryRecord() {
+        coordinator.scope(ViewScope.WHOLE);
     }
 
     void joinElectionAndClaim() {
@@ -150,6 +162,8 @@ final class LoadHost implements AutoCloseable {
                 }
                 maybeClaim(v.record());
             }
+        } else if (e instanceof NodeEvent.ViewLoaded) {
+            wholeLoaded.complete(true);
         } else if (e instanceof NodeEvent.LiveChanged l) {
             if (l.sessions().isEmpty()) {
                 goneSeen.putIfAbsent(l.host(), now);

@@ -21,7 +21,16 @@ import java.util.OptionalLong;
  * epoch                        persistent; its znode version is the epoch, its data the leader's name
  * cluster                      persistent, JSON ClusterRecord (disarmed, shutdown policy), written by
  *                              the leader; absent until first written: the defaults hold
+ * hostvms/&lt;host&gt;              persistent parent, created by the host's session before it is live
+ * hostvms/&lt;host&gt;/&lt;vm&gt;-&lt;seq&gt;   persistent sequential, no data: a hint that vms/&lt;vm&gt; came to name
+ *                              the host (owner or target), created in the multi that wrote it so
  * </pre>
+ *
+ * <p>The index {@code hostvms} lets a host that keeps only its own VM records
+ * ({@link io.havn.common.port.ViewScope#OWN}) find them without reading every record. An entry is
+ * only a hint: the record itself says whether it names the host, and only the host itself deletes
+ * its entries, once a read of the record shows it names the host no more. Sequential names mean a
+ * create never collides with an entry not yet deleted, so the multi that carries it cannot fail on it.
  */
 final class CoordPaths {
     static final String HOSTS = "/hosts";
@@ -32,8 +41,10 @@ final class CoordPaths {
     static final String EPOCH = "/epoch";
     /** The cluster record: not a base node, since "absent" is a state of its own (the defaults, version NEW). */
     static final String CLUSTER = "/cluster";
+    /** The index of VM records by the hosts they name. */
+    static final String HOSTVMS = "/hostvms";
     /** The nodes every session makes sure exist before it reads the state. */
-    static final List<String> BASE = List.of(HOSTS, VMS, REQUESTS, LIVE, LEADER, EPOCH);
+    static final List<String> BASE = List.of(HOSTS, VMS, REQUESTS, LIVE, LEADER, EPOCH, HOSTVMS);
 
     /** ZooKeeper appends ten digits to a sequential node's name. */
     private static final int SEQUENCE_DIGITS = 10;
@@ -59,6 +70,34 @@ final class CoordPaths {
 
     static String live(HostId host, long session) {
         return liveDir(host) + "/" + sessionName(session);
+    }
+
+    /** The index entries of {@code host}: the parent of its {@code <vm>-<seq>} entries. */
+    static String hostVmsDir(HostId host) {
+        return HOSTVMS + "/" + host.value();
+    }
+
+    /** The path to create (sequentially) for an index entry saying {@code vm}'s record names {@code host}. */
+    static String indexPrefix(HostId host, VmId vm) {
+        return hostVmsDir(host) + "/" + vm.value() + "-";
+    }
+
+    /** The VM an index entry's name stands for, or empty for a name this adapter did not write. */
+    static Optional<VmId> parseIndexEntry(String name) {
+        int seqStart = name.length() - SEQUENCE_DIGITS;
+        if (seqStart < 2 || name.charAt(seqStart - 1) != '-') {
+            return Optional.empty();
+        }
+        for (int i = seqStart; i < name.length(); i++) {
+            if (!Character.isDigit(name.charAt(i))) {
+                return Optional.empty();
+            }
+        }
+        try {
+            return Optional.of(new VmId(name.substring(0, seqStart - 1)));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
     }
 
     static String sessionName(long session) {
@@ -112,11 +151,11 @@ final class CoordPaths {
         return EPOCH.equals(path) || CLUSTER.equals(path) || isChild(path, HOSTS) || isChild(path, VMS) || isChild(path, REQUESTS);
     }
 
-    /** Whether {@code path} is a node whose children the mirror watches. */
+    /** Whether {@code path} is a node whose children the mirror watches (of the index, only its own host's). */
     static boolean isChildrenPath(String path) {
         return HOSTS.equals(path) || VMS.equals(path) || REQUESTS.equals(path) || LIVE.equals(path)
                 || LEADER.equals(path)
-                || isChild(path, LIVE);
+                || isChild(path, LIVE) || isChild(path, HOSTVMS);
     }
 
     /** Whether {@code path} is exactly one level below {@code dir}. */

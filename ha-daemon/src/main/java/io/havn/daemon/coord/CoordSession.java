@@ -1,9 +1,15 @@
 package io.havn.daemon.coord;
 
 import io.havn.common.model.HostId;
+import io.havn.common.model.Versioned;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmRecord;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.port.CoordOp;
+import io.havn.common.port.ViewScope;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.utils.ThreadUtils;
 import org.apache.zookeeper.CreateMode;
@@ -23,7 +29,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Phases: CONNECTING until the handle first connects (the session id and the timeout the
  * ensemble negotiated are known), LOADING while
- * it makes sure the base nodes exist and reads the whole state, STARTED once it posted that state
+ * it makes sure the base nodes (and this host's index parent) exist and reads the state in scope,
+ * STARTED once it posted that state
  * and {@code SessionStarted}, ENDED when ZooKeeper said it expired, when it found its live node
  * deleted (evicted), or when the coordinator abandoned it.
  *
@@ -34,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * <p>The framework decides nothing about the session ({@link SessionFramework}); the election and
  * epoch are in {@link Election}, writes in {@link Multi}.
  */
-final class CoordSession implements StateMirror.Owner {
+final class CoordSession implements StateMirror.Owner, IndexRepair.Session {
     private static final Logger log = LoggerFactory.getLogger(CoordSession.class);
     private static final byte[] EMPTY = new byte[0];
 
@@ -46,6 +53,7 @@ final class CoordSession implements StateMirror.Owner {
     private final CuratorFramework client;
     private final StateMirror mirror;
     private final Election election;
+    private final IndexRepair indexRepair;
 
     private Phase phase = Phase.CONNECTING;
     private long id;
@@ -53,6 +61,8 @@ final class CoordSession implements StateMirror.Owner {
     private long negotiatedTimeoutMs;
     private boolean liveCreated;
     private boolean leaderNotified;
+    /** The hosts whose index parent {@code hostvms/<host>} is known to exist: a write naming one needs it. */
+    private final Set<HostId> indexParents = new HashSet<>();
 
     CoordSession(CuratorCoordinator owner) {
         this.owner = owner;
@@ -61,8 +71,9 @@ final class CoordSession implements StateMirror.Owner {
                 e -> owner.execute(() -> connectionEvent(e)),
                 () -> owner.execute(this::abandonedByCurator));
         this.client = SessionFramework.build(owner.settings(), factory);
-        this.mirror = new StateMirror(this, owner.seal(), owner.refusals(), host.value());
+        this.mirror = new StateMirror(this, owner.seal(), owner.refusals(), host, owner.scope(), owner.followed());
         this.election = new Election(this, mirror, host);
+        this.indexRepair = new IndexRepair(this, host.value(), mirror::namedHosts);
     }
 
     void start() {
@@ -126,20 +137,23 @@ final class CoordSession implements StateMirror.Owner {
     }
 
     /**
-     * Makes sure the base nodes exist, then starts the load. Runs off the loop thread: the first
-     * operation of a namespaced framework creates the namespace in the foreground.
+     * Makes sure the base nodes exist, and this host's index parent {@code hostvms/<host>}, then
+     * starts the load. The parent comes before the session can be live: a leader's write that checks
+     * this session's live node and names this host, and so creates an index entry under it, always
+     * finds it. Runs off the loop thread: the first operation of a namespaced framework creates the
+     * namespace in the foreground.
      */
     private void ensureBase() {
         try {
             for (String path : CoordPaths.BASE) {
-                try {
-                    client.create().creatingParentsIfNeeded().withMode(CreateMode.PERSISTENT).forPath(path, EMPTY);
-                } catch (KeeperException.NodeExistsException e) {
-                    // there already
-                }
+                ensure(path);
             }
+            ensure(CoordPaths.hostVmsDir(host));
             warnIfOpen();
-            onLoop(mirror::load);
+            onLoop(() -> {
+                indexParents.add(host);
+                mirror.load();
+            });
         } catch (Exception e) {
             ThreadUtils.checkInterrupted(e);
             if (e instanceof KeeperException.NoAuthException) {
@@ -150,6 +164,14 @@ final class CoordSession implements StateMirror.Owner {
                 log.debug("{}: creating the base nodes failed ({}); trying again", host, e.toString());
             }
             later(() -> owner.blocking(this::ensureBase));
+        }
+    }
+
+    private void ensure(String path) throws Exception {
+        try {
+            client.create().creatingParentsIfNeeded().withMode(CreateMode.PERSISTENT).forPath(path, EMPTY);
+        } catch (KeeperException.NodeExistsException e) {
+            // there already
         }
     }
 
@@ -187,6 +209,21 @@ final class CoordSession implements StateMirror.Owner {
         electionChanged();
         log.info("{}: session {} started, timeout {} ms", host, CoordPaths.sessionName(id), negotiatedTimeoutMs);
         owner.post(new NodeEvent.SessionStarted(id, negotiatedTimeoutMs));
+    }
+
+    @Override
+    public void wholeLoaded() {
+        repairIndex();
+    }
+
+    /**
+     * Gives the records that lack index entries theirs ({@link IndexRepair}), once a session, from
+     * the session that leads the election and keeps every record.
+     */
+    private void repairIndex() {
+        if (phase == Phase.STARTED && election.leads() && mirror.wholeLoaded()) {
+            indexRepair.runOnce();
+        }
     }
 
     private void expired() {
@@ -272,6 +309,21 @@ final class CoordSession implements StateMirror.Owner {
         return owner.seal();
     }
 
+    /** The VM record the mirror keeps for {@code vm}, or null: what a write's index entries are worked out against. */
+    Versioned<VmRecord> keptVm(VmId vm) {
+        return mirror.vm(vm);
+    }
+
+    /** Whether {@code host}'s index parent is known to exist in this session. */
+    boolean hasIndexParent(HostId host) {
+        return indexParents.contains(host);
+    }
+
+    /** {@code host}'s index parent exists (it was created, or found there). */
+    void indexParentMade(HostId host) {
+        indexParents.add(host);
+    }
+
     /** Whether the record now stored at {@code path} was refused by this session's mirror. */
     boolean refusedNow(String path) {
         return mirror.refusedNow(path);
@@ -310,6 +362,7 @@ final class CoordSession implements StateMirror.Owner {
                     CoordPaths.sessionName(id));
             owner.post(new NodeEvent.LeadershipChanged(leads));
         }
+        repairIndex();
     }
 
     // ---------------------------------------------------------------- the port's operations
@@ -384,5 +437,15 @@ final class CoordSession implements StateMirror.Owner {
 
     void write(long token, List<CoordOp> ops, Answer answer) {
         Multi.run(this, token, ops, answer);
+    }
+
+    /** Which VM records the mirror reads from now on ({@link StateMirror#scope}). */
+    void scope(ViewScope s) {
+        mirror.scope(s);
+    }
+
+    /** The VMs the mirror follows from now on ({@link StateMirror#follow}). */
+    void follow(Set<VmId> vms) {
+        mirror.follow(vms);
     }
 }

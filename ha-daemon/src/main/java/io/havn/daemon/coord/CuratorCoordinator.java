@@ -1,12 +1,15 @@
 package io.havn.daemon.coord;
 
 import io.havn.common.model.HostId;
+import io.havn.common.model.VmId;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.node.NodeEvent.WriteOutcome;
 import io.havn.common.port.CoordOp;
 import io.havn.common.port.Coordinator;
+import io.havn.common.port.ViewScope;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -30,9 +33,9 @@ import org.slf4j.LoggerFactory;
  * {@link Multi}.
  *
  * <p>Sessions: {@link #openSession()} builds a new CuratorFramework with exactly one ZooKeeper
- * handle. Once connected, the session makes sure the base nodes exist, reads the whole state with
- * watches, posts it as deltas (EpochChanged, HostChanged, LiveChanged, VmChanged, and
- * LeadershipChanged if it already leads), then {@code SessionStarted(id, timeoutMs)} with ZooKeeper's
+ * handle. Once connected, the session makes sure the base nodes exist, reads the state with
+ * watches, posts it as deltas (EpochChanged, HostChanged, LiveChanged, VmChanged, ViewLoaded in
+ * WHOLE, and LeadershipChanged if it already leads), then {@code SessionStarted(id, timeoutMs)} with ZooKeeper's
  * session id and the session timeout the ensemble negotiated (the servers clamp the one asked for
  * to their minSessionTimeout and maxSessionTimeout; a difference is logged as a warning); afterwards
  * it posts each change as a delta. When ZooKeeper reports the session expired, or a
@@ -40,6 +43,11 @@ import org.slf4j.LoggerFactory;
  * {@code LeadershipChanged(false)} if it led, then {@code SessionEnded(id)}; the next
  * {@code openSession()} starts a new session. Nothing is posted because of a (re)connection: only
  * a successful write, {@code Confirmed(token, true)}, confirms anything.
+ *
+ * <p>VM records: the state read holds every host, presence, request and the epoch, but of the VM
+ * records only those in scope ({@link #scope}, OWN to begin with: the records that name this host,
+ * found through the index {@code hostvms/<host>}, and the followed ones). Every write that puts a
+ * VM record also indexes it, in the same multi, under each host it comes to name ({@link Multi}).
  *
  * <p>Requests: each of {@link #confirm}, {@link #claimEpoch} and {@link #write} gets exactly one
  * answer, the ensemble's or, when none comes within {@link #REQUEST_TIMEOUT_MS} (or there is no
@@ -78,6 +86,10 @@ public final class CuratorCoordinator implements Coordinator, AutoCloseable {
 
     // loop-confined
     private CoordSession current;
+    /** The scope asked for last; each new session starts in it. */
+    private ViewScope scope = ViewScope.OWN;
+    /** The VMs followed, as given last; each new session reads them. */
+    private Set<VmId> followed = Set.of();
 
     /**
      * @param connectString      ZooKeeper's "host:port,host:port" list
@@ -197,6 +209,31 @@ public final class CuratorCoordinator implements Coordinator, AutoCloseable {
         });
     }
 
+    @Override
+    public void scope(ViewScope s) {
+        Objects.requireNonNull(s, "scope");
+        submit(() -> {
+            if (s == scope) {
+                return;
+            }
+            scope = s;
+            if (current != null && !current.ended()) {
+                current.scope(s);
+            }
+        });
+    }
+
+    @Override
+    public void follow(Set<VmId> vms) {
+        Set<VmId> copy = Set.copyOf(vms);
+        submit(() -> {
+            followed = copy;
+            if (current != null && !current.ended()) {
+                current.follow(copy);
+            }
+        });
+    }
+
     /**
      * Stops: abandons the session (it expires in the ensemble one session timeout later), closes
      * its framework and stops the threads; posts nothing more. Idempotent.
@@ -246,6 +283,16 @@ public final class CuratorCoordinator implements Coordinator, AutoCloseable {
 
     CoordSettings settings() {
         return settings;
+    }
+
+    /** The scope a new session starts in. Loop thread only. */
+    ViewScope scope() {
+        return scope;
+    }
+
+    /** The VMs a new session follows. Loop thread only. */
+    Set<VmId> followed() {
+        return followed;
     }
 
     /** Posts an event to the node, unless the coordinator is closed. Loop thread only. */

@@ -2,13 +2,19 @@ package io.havn.daemon.coord;
 
 import io.havn.common.model.HostId;
 import io.havn.common.model.Json;
+import io.havn.common.model.Versioned;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmRecord;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.node.NodeEvent.WriteOutcome;
 import io.havn.common.port.CoordOp;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.api.CuratorEvent;
 import org.apache.curator.framework.api.transaction.CuratorOp;
@@ -43,6 +49,16 @@ import org.slf4j.LoggerFactory;
  *       the write makes, 0 or the expected version + 1;</li>
  *   <li>{@code DeleteVm(v, n)}: delete at version n.</li>
  * </ul>
+ *
+ * <p>Each {@code PutVm} also creates, in the same multi, one index entry
+ * {@code hostvms/<h>/<vm>-<seq>} (persistent sequential, no data) for each host h that the new
+ * record names and the previous version did not: the version the session's mirror keeps at
+ * exactly the expected version, or, when it keeps another or none (or the put creates), every
+ * host the record names. So the write and its hints stand or fall together, and a host that keeps
+ * only its own records finds every one that comes to name it. Entries are hints (a duplicate is
+ * harmless), never deleted here: a missing one would fail the whole write. Their parents must
+ * exist: each host's session makes its own before it is live, and a write naming a host whose
+ * parent this session has not seen yet makes it first, as for CheckSessionGone.
  *
  * <p>ZooKeeper reads version -1 as "any version", while the port's versions are exact (NEW, -1,
  * only means "absent" for a put). A check or delete naming a negative version, or a put naming a
@@ -84,30 +100,34 @@ final class Multi {
                 return;
             }
         }
-        Set<HostId> parents = parentsNeeded(ops);
+        Map<String, HostId> parents = parentsNeeded(session, ops);
         if (parents.isEmpty()) {
             send(session, token, ops, answer);
             return;
         }
         int[] missing = {parents.size()};
         boolean[] failed = {false};
-        for (HostId h : parents) {
+        for (Map.Entry<String, HostId> p : parents.entrySet()) {
             try {
                 session.client().create().creatingParentsIfNeeded().withMode(CreateMode.PERSISTENT)
                         .inBackground((c, e) -> session.reply(() -> {
                             Code code = Code.get(e.getResultCode());
-                            failed[0] |= code != Code.OK && code != Code.NODEEXISTS;
+                            boolean made = code == Code.OK || code == Code.NODEEXISTS;
+                            failed[0] |= !made;
+                            if (made && p.getValue() != null) {
+                                session.indexParentMade(p.getValue());
+                            }
                             if (--missing[0] > 0) {
                                 return;
                             }
                             if (failed[0]) {
                                 answer.complete(new NodeEvent.WriteDone(token, WriteOutcome.FAILED,
-                                        "cannot create the live parents of " + parents));
+                                        "cannot create the parents " + parents.keySet()));
                             } else {
                                 send(session, token, ops, answer);
                             }
                         }))
-                        .forPath(CoordPaths.liveDir(h), new byte[0]);
+                        .forPath(p.getKey(), new byte[0]);
             } catch (Exception e) {
                 ThreadUtils.checkInterrupted(e);
                 answer.complete(new NodeEvent.WriteDone(token, WriteOutcome.FAILED, e.toString()));
@@ -118,7 +138,7 @@ final class Multi {
 
     private static void send(CoordSession session, long token, List<CoordOp> ops, Answer answer) {
         try {
-            Multi m = of(session.client(), session.seal(), ops);
+            Multi m = of(session.client(), session.seal(), ops, session::keptVm);
             session.client().transaction()
                     .inBackground((c, e) -> session.reply(() -> {
                         NodeEvent.WriteDone done = m.done(token, e);
@@ -171,13 +191,48 @@ final class Multi {
         return null;
     }
 
-    /** The hosts whose {@code live/<host>} parent must exist before the multi (CheckSessionGone). */
-    private static Set<HostId> parentsNeeded(List<CoordOp> ops) {
-        Set<HostId> out = new LinkedHashSet<>();
+    /**
+     * The parents that must exist before the multi, each with the host whose index parent it is (null
+     * for a live parent): {@code live/<host>} for CheckSessionGone, and {@code hostvms/<host>} of
+     * every host a put record names whose parent this session has not seen yet (every one it names,
+     * not just those indexed: the mirror may move on before the multi is made).
+     */
+    private static Map<String, HostId> parentsNeeded(CoordSession session, List<CoordOp> ops) {
+        Map<String, HostId> out = new LinkedHashMap<>();
         for (CoordOp op : ops) {
             if (op instanceof CoordOp.CheckSessionGone g) {
-                out.add(g.host());
+                out.put(CoordPaths.liveDir(g.host()), null);
+            } else if (op instanceof CoordOp.PutVm p) {
+                for (HostId h : named(p.record())) {
+                    if (!session.hasIndexParent(h)) {
+                        out.put(CoordPaths.hostVmsDir(h), h);
+                    }
+                }
             }
+        }
+        return out;
+    }
+
+    /** The hosts {@code r} names: owner, then migration target. */
+    private static Set<HostId> named(VmRecord r) {
+        Set<HostId> out = new LinkedHashSet<>();
+        if (r.owner() != null) {
+            out.add(r.owner());
+        }
+        if (r.target() != null) {
+            out.add(r.target());
+        }
+        return out;
+    }
+
+    /**
+     * The hosts to index {@code put} under: those its record names that {@code kept}, the record the
+     * mirror keeps, does not, when kept at exactly the expected version; else every host it names.
+     */
+    static Set<HostId> indexed(CoordOp.PutVm put, Versioned<VmRecord> kept) {
+        Set<HostId> out = named(put.record());
+        if (put.expectedVersion() != CoordOp.NEW && kept != null && kept.version() == put.expectedVersion()) {
+            out.removeIf(kept.value()::namesHost);
         }
         return out;
     }
@@ -214,8 +269,12 @@ final class Multi {
         return null;
     }
 
-    /** Translates {@code ops}, none of which {@link #neverHolds}; records are sealed for the version they make. */
-    private static Multi of(CuratorFramework client, RecordSeal seal, List<CoordOp> ops) throws Exception {
+    /**
+     * Translates {@code ops}, none of which {@link #neverHolds}; records are sealed for the version
+     * they make, and VM records indexed against the versions {@code kept} gives.
+     */
+    private static Multi of(CuratorFramework client, RecordSeal seal, List<CoordOp> ops,
+                            Function<VmId, Versioned<VmRecord>> kept) throws Exception {
         TransactionOp t = client.transactionOp();
         List<CuratorOp> out = new ArrayList<>();
         List<CoordOp> origins = new ArrayList<>();
@@ -239,6 +298,10 @@ final class Multi {
                 out.add(put(t, seal, CoordPaths.CLUSTER, Json.toBytes(p.record()), p.expectedVersion()));
             } else if (op instanceof CoordOp.PutVm p) {
                 out.add(put(t, seal, CoordPaths.vm(p.record().id()), Json.toBytes(p.record()), p.expectedVersion()));
+                for (HostId h : indexed(p, kept.apply(p.record().id()))) {
+                    out.add(t.create().withMode(CreateMode.PERSISTENT_SEQUENTIAL)
+                            .forPath(CoordPaths.indexPrefix(h, p.record().id()), new byte[0]));
+                }
             } else if (op instanceof CoordOp.PutHost p) {
                 out.add(put(t, seal, CoordPaths.host(p.record().id()), Json.toBytes(p.record()), p.expectedVersion()));
             } else if (op instanceof CoordOp.DeleteVm d) {

@@ -9,6 +9,7 @@ import io.havn.common.model.VmId;
 import io.havn.common.model.VmRecord;
 import io.havn.common.node.ChangeRequest;
 import io.havn.common.node.NodeEvent;
+import io.havn.common.port.ViewScope;
 import io.havn.daemon.coord.CoordPaths.ElectionEntry;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -59,6 +60,15 @@ import org.slf4j.LoggerFactory;
  * ({@link RecordRefusals}). So is a request that appears again where one was removed. The
  * epoch's number is its znode version, which ZooKeeper itself checks in every leader write, so a
  * bad seal there withholds only the leader's name.
+ *
+ * <p>VM records are read as far as the scope goes ({@link MirrorScope}). In WHOLE, as every other
+ * kind: the children of {@code vms} and each record, and once a switch to WHOLE has read them all,
+ * {@code ViewLoaded}. In OWN, the children of {@code vms} are not watched: the index entries of
+ * this host ({@code hostvms/<host>}) say which records to read, and a record is kept (and watched)
+ * while it names this host or is followed. A change that makes a record name this host no more is
+ * passed on, then the record is forgotten: its last watch fires once more at most, and is not set
+ * again. In either scope the followed VMs are read one by one, with an exists watch on those that
+ * have no record, and this host's spent index entries are deleted.
  */
 final class StateMirror {
     private static final Logger log = LoggerFactory.getLogger(StateMirror.class);
@@ -80,6 +90,9 @@ final class StateMirror {
 
         /** The first complete read of the state is done; {@link #snapshot()} is ready. */
         void loaded();
+
+        /** A switch to WHOLE has read every VM record ({@link #wholeLoaded()} holds now). */
+        void wholeLoaded();
     }
 
     /** A record as read, with the zxids that order its versions and tell a re-created node apart. */
@@ -90,6 +103,9 @@ final class StateMirror {
     private final RecordSeal seal;
     private final RecordRefusals refusals;
     private final String host;
+    /** This host's index parent, {@code hostvms/<host>}: its children say which records name it. */
+    private final String index;
+    private final MirrorScope scope;
     private final CuratorWatcher watcher = this::watched;
     /** For each data path whose stored version is refused, that version's mzxid: refused once each. */
     private final Map<String, Long> refused = new HashMap<>();
@@ -106,27 +122,112 @@ final class StateMirror {
     private HostId epochLeader;
 
     private int outstanding;
+    private boolean started;
     private boolean loaded;
 
-    StateMirror(Owner owner, RecordSeal seal, RecordRefusals refusals, String host) {
+    /**
+     * @param scope    which VM records to read, as the coordinator was last asked ({@link #scope})
+     * @param followed the VMs followed besides those whose records name this host ({@link #follow})
+     */
+    StateMirror(Owner owner, RecordSeal seal, RecordRefusals refusals, HostId self, ViewScope scope,
+                Set<VmId> followed) {
         this.owner = owner;
         this.seal = Objects.requireNonNull(seal, "seal");
         this.refusals = Objects.requireNonNull(refusals, "refusals");
-        this.host = host;
+        this.host = self.value();
+        this.index = CoordPaths.hostVmsDir(self);
+        this.scope = new MirrorScope(self, scope, followed);
     }
 
-    /** Starts the initial load: every node of the state, with its watch. */
+    /** Starts the initial load: every node of the state in scope, with its watch. */
     void load() {
+        started = true;
         readData(CoordPaths.EPOCH);
         readData(CoordPaths.CLUSTER);
         readChildren(CoordPaths.HOSTS);
-        readChildren(CoordPaths.VMS);
+        if (scope.whole()) {
+            readChildren(CoordPaths.VMS);
+        }
         readChildren(CoordPaths.REQUESTS);
         readChildren(CoordPaths.LIVE);
         readChildren(CoordPaths.LEADER);
+        readChildren(index);
+        for (VmId v : scope.followed()) {
+            readData(CoordPaths.vm(v));
+        }
     }
 
-    /** The whole state as deltas, in the order the simulated coordinator gives it. */
+    /**
+     * Reads the VM records of {@code s} from now on. A switch to WHOLE passes on the records kept,
+     * reads the others, passes each on as it comes and then says {@code ViewLoaded}; before the
+     * initial load is over, the load takes it in (and the snapshot says ViewLoaded). A switch to
+     * OWN passes nothing on and forgets the records no longer needed.
+     */
+    void scope(ViewScope s) {
+        if (!scope.set(s)) {
+            return;
+        }
+        if (s == ViewScope.OWN) {
+            for (VmId v : new ArrayList<>(vms.keySet())) {
+                forgetUnlessKept(v);
+            }
+            return;
+        }
+        if (!started) {
+            return; // the load reads in the scope it finds
+        }
+        if (loaded) {
+            scope.loadWhole();
+            vms.forEach((v, e) -> emit(new NodeEvent.VmChanged(v, e.record())));
+        }
+        readChildren(CoordPaths.VMS);
+    }
+
+    /**
+     * Follows {@code vms} from now on. Each VM newly followed is read, and, once the initial load
+     * is over, answered by one VmChanged with its record or null (before, the snapshot answers);
+     * a VM no longer followed is forgotten if its record does not name this host.
+     */
+    void follow(Set<VmId> vms) {
+        Set<VmId> before = scope.followed();
+        for (VmId v : scope.follow(vms, loaded)) {
+            if (started) {
+                readData(CoordPaths.vm(v));
+            }
+        }
+        for (VmId v : before) {
+            if (!vms.contains(v)) {
+                forgetUnlessKept(v);
+            }
+        }
+    }
+
+    /** Whether every VM record is kept: in WHOLE, with the records all read. */
+    boolean wholeLoaded() {
+        return loaded && scope.whole() && !scope.loadingWhole();
+    }
+
+    /** The VMs whose kept records name each host, as owner or migration target. */
+    Map<HostId, Set<VmId>> namedHosts() {
+        Map<HostId, Set<VmId>> out = new HashMap<>();
+        vms.forEach((v, e) -> {
+            VmRecord r = e.record().value();
+            for (HostId h : new HostId[] {r.owner(), r.target()}) {
+                if (h != null) {
+                    out.computeIfAbsent(h, k -> new HashSet<>()).add(v);
+                }
+            }
+        });
+        return out;
+    }
+
+    /** The VM record kept for {@code vm}, as last verified, or null. */
+    Versioned<VmRecord> vm(VmId vm) {
+        Entry<VmRecord> e = vms.get(vm);
+        return e == null ? null : e.record();
+    }
+
+    /** The state in scope as deltas, in the order the simulated coordinator gives it. */
     List<NodeEvent> snapshot() {
         List<NodeEvent> out = new ArrayList<>();
         out.add(new NodeEvent.EpochChanged(Math.max(0, epoch), epochLeader));
@@ -140,6 +241,14 @@ final class StateMirror {
             out.add(new NodeEvent.LiveChanged(h, liveSessions(h)));
         }
         vms.forEach((v, e) -> out.add(new NodeEvent.VmChanged(v, e.record())));
+        for (VmId v : scope.followed()) {
+            if (!vms.containsKey(v)) {
+                out.add(new NodeEvent.VmChanged(v, null)); // followed, and no record (or none verified)
+            }
+        }
+        if (scope.whole()) {
+            out.add(new NodeEvent.ViewLoaded(ViewScope.WHOLE));
+        }
         requests.forEach((r, e) -> out.add(new NodeEvent.RequestChanged(r, e.record())));
         return out;
     }
@@ -177,6 +286,9 @@ final class StateMirror {
 
     private void readData(String path) {
         outstanding++;
+        if (CoordPaths.isChild(path, CoordPaths.VMS)) {
+            scope.issued(path);
+        }
         issueData(path);
     }
 
@@ -192,14 +304,46 @@ final class StateMirror {
     }
 
     private void issueData(String path) {
+        long stamp = scope.stamp();
         try {
             owner.client().getData().usingWatcher(watcher)
-                    .inBackground((c, e) -> owner.onLoop(() -> dataRead(path, e)))
+                    .inBackground((c, e) -> owner.onLoop(() -> dataRead(path, e, stamp)))
                     .forPath(path);
         } catch (Exception e) {
             ThreadUtils.checkInterrupted(e);
             failed(path, () -> issueData(path), e.toString());
         }
+    }
+
+    /**
+     * A followed VM has no record: as for the cluster record, an exists watch stands in for the
+     * data watch, within the same outstanding read, so that its creation is seen in either scope.
+     */
+    private void issueVmExists(String path, VmId vm) {
+        long stamp = scope.stamp();
+        try {
+            owner.client().checkExists().usingWatcher(watcher)
+                    .inBackground((c, e) -> owner.onLoop(() -> vmExists(path, vm, e, stamp)))
+                    .forPath(path);
+        } catch (Exception e) {
+            ThreadUtils.checkInterrupted(e);
+            failed(path, () -> issueVmExists(path, vm), e.toString());
+        }
+    }
+
+    private void vmExists(String path, VmId vm, CuratorEvent e, long stamp) {
+        Code code = Code.get(e.getResultCode());
+        if (code == Code.OK) {
+            issueData(path); // created between the two reads: read it (and watch its data)
+            return;
+        }
+        if (code != Code.NONODE) {
+            failed(path, () -> issueVmExists(path, vm), String.valueOf(code));
+            return;
+        }
+        vmRead(vm, path, null, null, stamp);
+        arrived(path);
+        done();
     }
 
     /**
@@ -253,6 +397,15 @@ final class StateMirror {
             return; // connection events: the session handles those
         }
         owner.onLoop(() -> {
+            if (CoordPaths.VMS.equals(path) && !scope.whole()) {
+                return; // left from a time in WHOLE: OWN does not list every VM
+            }
+            if (CoordPaths.isChild(path, CoordPaths.VMS)) {
+                VmId v = id(CoordPaths.name(path), VmId::new);
+                if (v == null || !scope.reads(v, vms.containsKey(v))) {
+                    return; // a forgotten record's last watch: it is not set again
+                }
+            }
             if (CoordPaths.isChildrenPath(path)) {
                 readChildren(path);
             } else if (CoordPaths.isDataPath(path)) {
@@ -265,6 +418,12 @@ final class StateMirror {
 
     private void childrenRead(String path, CuratorEvent e) {
         Code code = Code.get(e.getResultCode());
+        if (code == Code.NONODE && index.equals(path)) {
+            // made before the session started, and deleted since (by hand): made again, then listed
+            remakeIndex();
+            failed(path, () -> issueChildren(path), String.valueOf(code));
+            return;
+        }
         if (code != Code.OK && code != Code.NONODE) {
             failed(path, () -> issueChildren(path), String.valueOf(code));
             return;
@@ -274,7 +433,14 @@ final class StateMirror {
             recordsListed(names, hosts, HostId::new, CoordPaths.HOSTS,
                     h -> new NodeEvent.HostChanged(h, null));
         } else if (CoordPaths.VMS.equals(path)) {
-            recordsListed(names, vms, VmId::new, CoordPaths.VMS, v -> new NodeEvent.VmChanged(v, null));
+            if (scope.whole()) {
+                recordsListed(names, vms, VmId::new, CoordPaths.VMS, v -> new NodeEvent.VmChanged(v, null));
+            }
+            arrived(path);
+        } else if (index.equals(path)) {
+            for (VmId v : scope.listed(names)) {
+                readData(CoordPaths.vm(v)); // also where a spent entry is found, and deleted
+            }
         } else if (CoordPaths.REQUESTS.equals(path)) {
             recordsListed(names, requests, ChangeRequest::checkId, CoordPaths.REQUESTS,
                     r -> new NodeEvent.RequestChanged(r, null));
@@ -373,7 +539,7 @@ final class StateMirror {
         }
     }
 
-    private void dataRead(String path, CuratorEvent e) {
+    private void dataRead(String path, CuratorEvent e, long stamp) {
         Code code = Code.get(e.getResultCode());
         if (code != Code.OK && code != Code.NONODE) {
             failed(path, () -> issueData(path), String.valueOf(code));
@@ -402,11 +568,128 @@ final class StateMirror {
             }
         } else {
             VmId v = id(CoordPaths.name(path), VmId::new);
-            if (v != null) {
-                recordRead(vms, v, path, data, stat, VmRecord.class, NodeEvent.VmChanged::new);
+            if (v != null && stat == null && scope.follows(v)) {
+                issueVmExists(path, v); // this read goes on until the exists watch is set
+                return;
             }
+            if (v != null) {
+                vmRead(v, path, data, stat, stamp);
+            }
+            arrived(path);
         }
         done();
+    }
+
+    /**
+     * A VM record read (null {@code stat}: absent) by a read issued with {@code stamp}. Passed on
+     * when the scope takes the change ({@link MirrorScope#passes}), kept while the scope keeps it;
+     * sealed and refused as every record. A verified record (or the absence of one) that does not
+     * name this host spends this host's index entries for it that were listed before the read.
+     */
+    private void vmRead(VmId v, String path, byte[] data, Stat stat, long stamp) {
+        Entry<VmRecord> old = vms.get(v);
+        boolean told = false;
+        if (stat == null) {
+            refused.remove(path);
+            if (old != null) {
+                vms.remove(v);
+                emit(new NodeEvent.VmChanged(v, null));
+                told = true;
+            }
+            deleteSpent(v, stamp);
+        } else if (old != null && old.czxid() == stat.getCzxid() && old.mzxid() >= stat.getMzxid()) {
+            if (!scope.names(old.record().value())) {
+                deleteSpent(v, stamp); // nothing new, but entries listed since may be spent
+            }
+        } else {
+            told = vmVersionRead(v, old, path, data, stat, stamp);
+        }
+        if (scope.answered(v) && !told) {
+            // a newly followed VM is answered whatever the read found: the record kept, or none
+            Entry<VmRecord> now = vms.get(v);
+            emit(new NodeEvent.VmChanged(v, now == null ? null : now.record()));
+        }
+    }
+
+    /** A new version of a VM record; whether a VmChanged was passed on. */
+    private boolean vmVersionRead(VmId v, Entry<VmRecord> old, String path, byte[] data, Stat stat, long stamp) {
+        byte[] payload = opened(path, data, stat, old != null
+                ? "the node keeps its last verified version " + old.record().version() : "it is not passed on");
+        if (payload == null) {
+            return false; // refused: nothing is known of it, not even whether it still names this host
+        }
+        VmRecord value;
+        try {
+            value = Json.fromJson(payload, VmRecord.class);
+        } catch (IllegalArgumentException ex) {
+            log.warn("ignoring {} at version {}: {}", path, stat.getVersion(), ex.getMessage());
+            return false;
+        }
+        boolean told = false;
+        if (old != null && old.czxid() != stat.getCzxid()) {
+            // deleted and created again between two reads: say so, versions start again at 0
+            vms.remove(v);
+            emit(new NodeEvent.VmChanged(v, null));
+            told = true;
+        }
+        if (scope.passes(v, old == null ? null : old.record().value(), value)) {
+            Versioned<VmRecord> vr = new Versioned<>(value, stat.getVersion());
+            vms.put(v, new Entry<>(vr, stat.getCzxid(), stat.getMzxid()));
+            emit(new NodeEvent.VmChanged(v, vr));
+            told = true;
+        }
+        forgetUnlessKept(v);
+        if (!scope.names(value)) {
+            deleteSpent(v, stamp);
+        }
+        return told;
+    }
+
+    /** Drops the record of {@code vm} unless the scope keeps it; nothing is passed on. */
+    private void forgetUnlessKept(VmId vm) {
+        Entry<VmRecord> e = vms.get(vm);
+        if (e != null && !scope.keeps(vm, e.record().value())) {
+            vms.remove(vm);
+            refused.remove(CoordPaths.vm(vm));
+        }
+    }
+
+    /**
+     * Deletes this host's index entries for {@code vm} that a read with {@code stamp} showed spent.
+     * Best effort: one that survives is listed again, and read again, at the next change of the index.
+     */
+    private void deleteSpent(VmId vm, long stamp) {
+        for (String name : scope.spent(vm, stamp)) {
+            String path = index + "/" + name;
+            try {
+                owner.client().delete().inBackground((c, e) -> {
+                    Code code = Code.get(e.getResultCode());
+                    if (code != Code.OK && code != Code.NONODE) {
+                        log.debug("{}: deleting the spent index entry {} failed ({})", host, path, code);
+                    }
+                }).forPath(path);
+            } catch (Exception e) {
+                ThreadUtils.checkInterrupted(e);
+                log.debug("{}: deleting the spent index entry {} failed ({})", host, path, e.toString());
+            }
+        }
+    }
+
+    private void remakeIndex() {
+        try {
+            owner.client().create().creatingParentsIfNeeded().inBackground().forPath(index, new byte[0]);
+        } catch (Exception e) {
+            ThreadUtils.checkInterrupted(e);
+            log.debug("{}: making {} again failed ({})", host, index, e.toString());
+        }
+    }
+
+    /** A read that a loading switch to WHOLE waited for came back: once the last has, every record is in. */
+    private void arrived(String path) {
+        if (scope.arrived(path)) {
+            emit(new NodeEvent.ViewLoaded(ViewScope.WHOLE));
+            owner.wholeLoaded();
+        }
     }
 
     private interface Change<K, T> {

@@ -33,6 +33,10 @@ import java.util.SortedSet;
  * and guest monitor when any VM has them), and what needs attention.
  * Only text comes out of here; the I/O is the caller's. The {@code from} and {@code peers} of an
  * answer are shown when the daemon sends them and left out when it does not.
+ *
+ * <p>A status answer with {@code partialView} comes from a host that keeps only its own VM
+ * records, so the VMs listed are only that host's. Its note stands on one line above the VM table,
+ * wherever the table is printed. A note in {@code message} (records refused) goes under "Needs attention".
  */
 final class StatusView {
     /** Fields a newer daemon may add are skipped, not fatal: the operator still gets a view. */
@@ -46,6 +50,8 @@ final class StatusView {
     private final JsonNode peers;
     /** What the answering daemon adds to its answer (records it refused), or null. */
     private final String note;
+    /** Why the VMs listed are only the answering host's, for a partial answer; null for a whole one. */
+    private final String partial;
     /**
      * The answer's {@code admission} field, the report of {@code io.havn.common.place.Admission}
      * (tolerated, wanted, strict, shortfall), or null when the daemon sends none. Read as JSON so
@@ -53,11 +59,13 @@ final class StatusView {
      */
     private final JsonNode admission;
 
-    private StatusView(ClusterState state, String from, JsonNode peers, String note, JsonNode admission) {
+    private StatusView(ClusterState state, String from, JsonNode peers, String note, String partial,
+                       JsonNode admission) {
         this.state = state;
         this.from = from;
         this.peers = peers;
         this.note = note;
+        this.partial = partial;
         this.admission = admission;
     }
 
@@ -78,10 +86,12 @@ final class StatusView {
         JsonNode from = answer.get("from");
         JsonNode peers = answer.get("peers");
         JsonNode note = answer.get("message");
+        JsonNode partial = answer.get("partialView");
         JsonNode admission = answer.get("admission");
         return new StatusView(state, from == null || from.isNull() ? null : from.asText(),
                 peers == null || !peers.isObject() ? null : peers,
                 note == null || !note.isTextual() ? null : note.asText(),
+                partial == null || !partial.isTextual() ? null : partial.asText(),
                 admission == null || !admission.isObject() ? null : admission);
     }
 
@@ -111,6 +121,9 @@ final class StatusView {
         b.append("\n\nHosts:\n");
         b.append(state.hosts().isEmpty() ? "  none\n" : hostTable().render("  "));
         b.append("\nVMs:\n");
+        if (partial != null) {
+            b.append("  ").append(partialLine()).append('\n');
+        }
         b.append(state.vms().isEmpty() ? "  none\n" : vmTable().render("  "));
         b.append("\nNeeds attention:\n");
         List<String> attention = attention();
@@ -189,9 +202,14 @@ final class StatusView {
         return hostTable().render("");
     }
 
-    /** The VMs table alone. */
+    /** The VMs table alone, under the note of a partial answer. */
     String vms() {
-        return vmTable().render("");
+        return (partial == null ? "" : partialLine() + "\n") + vmTable().render("");
+    }
+
+    /** The note of a partial answer on one line, with who sent it. */
+    private String partialLine() {
+        return DomainPolicy.printable("PARTIAL: " + (from == null ? "" : from + ": ") + partial);
     }
 
     private Table hostTable() {

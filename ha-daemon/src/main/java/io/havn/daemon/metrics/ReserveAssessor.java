@@ -1,6 +1,7 @@
 package io.havn.daemon.metrics;
 
 import io.havn.common.model.ClusterState;
+import io.havn.common.node.AdminReply;
 import io.havn.common.place.Admission;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -15,8 +16,8 @@ import org.slf4j.LoggerFactory;
  * hosts under thousands of rules one assessment costs up to a second of CPU, which the node's thread
  * (heartbeats, the leader's round) must never wait for. The node's thread offers its snapshots; one
  * is assessed at a time, at most once per interval, on the leader (whose gauges the alert reads) and
- * on a host whose status was asked for in the last minute; gauges and status answers read the last
- * result.
+ * on a host whose status was asked for in the last minute, unless its answer was partial (it keeps
+ * only its own VM records, {@link #assessed}); gauges and status answers read the last result.
  */
 public final class ReserveAssessor implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ReserveAssessor.class);
@@ -83,6 +84,25 @@ public final class ReserveAssessor implements AutoCloseable {
     public Admission.Report demand(long nowNanos) {
         demandedAt = nowNanos == 0 ? 1 : nowNanos;
         return last.get();
+    }
+
+    /**
+     * A status answer with the last assessment, which keeps this host assessing for a minute
+     * ({@link #demand}). A partial answer, from a host that keeps only its own VM records, passes as
+     * it is: what this host offers now is part of the state, and a count on it would be wrong, so it
+     * stops assessing on demand at once (a demand of less than a minute ago would otherwise go on).
+     * As the leader it keeps every record, and assesses as before. Other answers pass as they are.
+     */
+    public AdminReply assessed(AdminReply r, long nowNanos) {
+        if (r.state() == null || r.admission() != null) {
+            return r;
+        }
+        if (r.partial()) {
+            demandedAt = 0;
+            return r;
+        }
+        return new AdminReply(r.ok(), r.code(), r.message(), r.state(), r.from(), r.peers(), r.whatIf(),
+                demand(nowNanos), r.partialView());
     }
 
     @Override

@@ -201,6 +201,8 @@ class ClusterRecordZnodeTest {
         coordinators.add(c);
         c.start();
         p.attach(c, c::close);
+        // every VM record, as the leader keeps them: what is refused does not depend on the scope
+        c.scope(io.havn.common.port.ViewScope.WHOLE);
         c.openSession();
         await(p, 0, NodeEvent.SessionStarted.class, s -> true);
         long t = p.confirm();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havn.common.model.HostId;
+import io.havn.common.model.VmId;
 import io.havn.daemon.coord.CoordPaths.ElectionEntry;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -35,9 +36,24 @@ class CoordPathsTest {
     }
 
     @Test
+    void indexEntriesReadBackAsTheirVmWhateverItsName() {
+        for (String vm : new String[] {"vm1", "6f1c2a8e-1b2d-4c3e-9f00-0123456789ab", "a", "x-0000000001"}) {
+            String name = CoordPaths.name(CoordPaths.indexPrefix(new HostId("node1"), new VmId(vm))) + "0000000042";
+            assertEquals(Optional.of(new VmId(vm)), CoordPaths.parseIndexEntry(name), name);
+        }
+        for (String name : new String[] {"vm1", "vm1-000000004x", "-0000000042", "0000000042", "vm 1-0000000042", ""}) {
+            assertEquals(Optional.empty(), CoordPaths.parseIndexEntry(name), name);
+        }
+        assertEquals("/hostvms/node1/vm1-", CoordPaths.indexPrefix(new HostId("node1"), new VmId("vm1")));
+    }
+
+    @Test
     void pathsKnowWhatTheMirrorWatches() {
         assertTrue(CoordPaths.isChildrenPath("/live/node1"));
         assertTrue(CoordPaths.isChildrenPath("/leader"));
+        assertTrue(CoordPaths.isChildrenPath("/hostvms/node1"));
+        assertFalse(CoordPaths.isChildrenPath("/hostvms/node1/vm1-0000000001"));
+        assertFalse(CoordPaths.isDataPath("/hostvms/node1/vm1-0000000001"), "entries have no data to watch");
         assertFalse(CoordPaths.isChildrenPath("/live/node1/1000"));
         assertTrue(CoordPaths.isDataPath("/vms/vm1"));
         assertTrue(CoordPaths.isDataPath("/epoch"));

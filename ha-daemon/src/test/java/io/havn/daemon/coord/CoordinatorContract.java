@@ -27,10 +27,12 @@ import io.havn.common.node.NodeEvent.LiveChanged;
 import io.havn.common.node.NodeEvent.RequestChanged;
 import io.havn.common.node.NodeEvent.SessionEnded;
 import io.havn.common.node.NodeEvent.SessionStarted;
+import io.havn.common.node.NodeEvent.ViewLoaded;
 import io.havn.common.node.NodeEvent.VmChanged;
 import io.havn.common.node.NodeEvent.WriteDone;
 import io.havn.common.node.NodeEvent.WriteOutcome;
 import io.havn.common.port.CoordOp;
+import io.havn.common.port.ViewScope;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -50,6 +52,9 @@ import org.junit.jupiter.api.TestInfo;
  * <p>Bounds are generous for a healthy service and are the only waits: the real harness returns
  * as soon as the awaited event arrives. Where the two services may order things differently
  * (who learns of an expiry first), the contract asserts only what both guarantee.
+ *
+ * <p>A client starts in {@link ViewScope#OWN}: a test whose client must see the VM records of
+ * others asks for {@link ViewScope#WHOLE} ({@link #startedWhole}), as a leader does.
  */
 abstract class CoordinatorContract {
     static final HostId NODE1 = new HostId("node1");
@@ -108,17 +113,21 @@ abstract class CoordinatorContract {
         assertEquals(1, claim(p1));
 
         Probe p2 = h.connect(NODE2);
+        p2.coordinator().scope(ViewScope.WHOLE);
         p2.coordinator().openSession();
         int started = awaitIndex(p2, 0, SessionStarted.class, x -> true, START_MS);
         int epoch = p2.indexOf(0, EpochChanged.class, e -> e.equals(new EpochChanged(1, NODE1)));
         int host = p2.indexOf(0, HostChanged.class, e -> e.equals(new HostChanged(NODE1, new Versioned<>(host1, 0))));
         int live = p2.indexOf(0, LiveChanged.class, e -> e.equals(new LiveChanged(NODE1, Set.of(s1))));
         int vm = p2.indexOf(0, VmChanged.class, e -> e.equals(new VmChanged(vm1.id(), new Versioned<>(vm1, 0))));
-        for (int i : new int[] {epoch, host, live, vm}) {
+        int loaded = p2.indexOf(0, ViewLoaded.class, e -> e.scope() == ViewScope.WHOLE);
+        for (int i : new int[] {epoch, host, live, vm, loaded}) {
             assertTrue(i >= 0 && i < started, "node2 must be told the whole state before SessionStarted: " + p2);
         }
+        assertTrue(vm < loaded, "every record comes before ViewLoaded: " + p2);
         h.pass(GAP_MS);
         assertEquals(1, p2.all(0, SessionStarted.class).size(), "one SessionStarted: " + p2);
+        assertEquals(1, p2.all(0, ViewLoaded.class).size(), "one ViewLoaded: " + p2);
         assertFalse(p2.has(0, LeadershipChanged.class, LeadershipChanged::leader), "node2 never joined: " + p2);
     }
 
@@ -176,7 +185,7 @@ abstract class CoordinatorContract {
     @Test
     void compareAndSetConflictsChangeNothing() {
         Probe p1 = started(NODE1);
-        Probe p2 = started(NODE2);
+        Probe p2 = startedWhole(NODE2);
         long s1 = p1.session();
         HostRecord host1 = hostRecord(NODE1);
         VmRecord v0 = vm("vm1", NODE1, s1);
@@ -268,7 +277,7 @@ abstract class CoordinatorContract {
     @Test
     void sessionChecksFollowPresence() {
         Probe p1 = started(NODE1);
-        Probe p2 = started(NODE2);
+        Probe p2 = startedWhole(NODE2);
         long s1 = p1.session();
         int mark = p2.mark();
 
@@ -370,7 +379,7 @@ abstract class CoordinatorContract {
 
     @Test
     void oneServerCrashKeepsTheServiceAndEverySession() {
-        Probe[] ps = {started(NODE1), started(NODE2), started(NODE3)};
+        Probe[] ps = {started(NODE1), startedWhole(NODE2), started(NODE3)};
         for (Probe p : ps) {
             confirmOk(p);
         }
@@ -457,10 +466,199 @@ abstract class CoordinatorContract {
         assertTrue(epoch == 2 || epoch == 3, "node1 still leads after the outage: claimed " + epoch);
     }
 
+    // ---------------------------------------------------------------- the scope of VM records
+
+    @Test
+    void aClientStartsInOwnAndIsPassedOnOnlyTheRecordsThatNameIt() {
+        Probe p1 = started(NODE1);
+        Probe p2 = started(NODE2);
+        long s1 = p1.session();
+        VmRecord mine = vm("a", NODE1, s1);
+        VmRecord theirs = vm("b", NODE2, p2.session());
+        VmRecord nobodys = vm("c", NODE3, s1);
+        VmRecord coming = vm("d", NODE1, s1).migratingTo(NODE2, p2.session());
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(mine, CoordOp.NEW)));
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(theirs, CoordOp.NEW)));
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(nobodys, CoordOp.NEW)));
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(coming, CoordOp.NEW)));
+
+        await(p1, 0, VmChanged.class, e -> e.equals(new VmChanged(mine.id(), new Versioned<>(mine, 0))), ANSWER_MS);
+        await(p2, 0, VmChanged.class, e -> e.equals(new VmChanged(theirs.id(), new Versioned<>(theirs, 0))), ANSWER_MS);
+        await(p2, 0, VmChanged.class, e -> e.equals(new VmChanged(coming.id(), new Versioned<>(coming, 0))),
+                ANSWER_MS); // named as the migration target
+        await(p1, 0, VmChanged.class, e -> e.equals(new VmChanged(coming.id(), new Versioned<>(coming, 0))), ANSWER_MS);
+        h.pass(GAP_MS);
+        assertFalse(p1.has(0, VmChanged.class, e -> e.vm().equals(theirs.id()) || e.vm().equals(nobodys.id())),
+                "node1 was passed on a record that does not name it: " + p1);
+        assertFalse(p2.has(0, VmChanged.class, e -> e.vm().equals(mine.id()) || e.vm().equals(nobodys.id())),
+                "node2 was passed on a record that does not name it: " + p2);
+        assertFalse(p1.has(0, ViewLoaded.class, x -> true) || p2.has(0, ViewLoaded.class, x -> true),
+                "ViewLoaded is for WHOLE only: " + p1 + " / " + p2);
+    }
+
+    @Test
+    void aRecordThatStopsNamingTheHostIsPassedOnOnceMoreAndAgainWhenItNamesItAgain() {
+        Probe p1 = started(NODE1);
+        Probe p2 = started(NODE2);
+        long s1 = p1.session();
+        VmRecord here = vm("a", NODE2, p2.session());
+        VmRecord moved = vm("a", NODE3, s1);
+        VmRecord changedThere = moved.withPhase(VmPhase.RUNNING, "a change on node3");
+        VmRecord back = vm("a", NODE2, p2.session()).withPhase(VmPhase.RUNNING, "back on node2");
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(here, CoordOp.NEW)));
+        await(p2, 0, VmChanged.class, e -> e.equals(new VmChanged(here.id(), new Versioned<>(here, 0))), ANSWER_MS);
+
+        int mark = p2.mark();
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(moved, 0)));
+        await(p2, mark, VmChanged.class, e -> e.equals(new VmChanged(here.id(), new Versioned<>(moved, 1))), ANSWER_MS);
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(changedThere, 1)));
+        h.pass(GAP_MS);
+        assertEquals(1, p2.all(mark, VmChanged.class).size(), "the move away is passed on once, then nothing: " + p2);
+
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(back, 2)));
+        await(p2, mark, VmChanged.class, e -> e.equals(new VmChanged(here.id(), new Versioned<>(back, 3))), ANSWER_MS);
+    }
+
+    @Test
+    void aFollowedVmIsAnsweredWithItsRecordOrNoneAndItsChangesArePassedOn() {
+        Probe p1 = started(NODE1);
+        Probe p2 = started(NODE2);
+        long s1 = p1.session();
+        VmRecord a = vm("a", NODE1, s1);
+        VmRecord a1 = a.withPhase(VmPhase.RUNNING, "changed on node1");
+        VmRecord z = vm("z", NODE3, s1);
+        VmId missing = new VmId("z");
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(a, CoordOp.NEW)));
+
+        int mark = p2.mark();
+        p2.coordinator().follow(Set.of(a.id(), missing));
+        await(p2, mark, VmChanged.class, e -> e.equals(new VmChanged(a.id(), new Versioned<>(a, 0))), ANSWER_MS);
+        await(p2, mark, VmChanged.class, e -> e.equals(new VmChanged(missing, null)), ANSWER_MS);
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(a1, 0)));
+        await(p2, mark, VmChanged.class, e -> e.equals(new VmChanged(a.id(), new Versioned<>(a1, 1))), ANSWER_MS);
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(z, CoordOp.NEW)));
+        await(p2, mark, VmChanged.class, e -> e.equals(new VmChanged(missing, new Versioned<>(z, 0))), ANSWER_MS);
+
+        // following the same set again asks for nothing; no longer followed, a VM's changes are not passed on
+        p2.coordinator().follow(Set.of(a.id(), missing));
+        p2.coordinator().follow(Set.of(missing));
+        int after = p2.mark();
+        confirmOk(p2); // the follows are in before this answer
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(a1.withPhase(VmPhase.RUNNING, "again"), 1)));
+        h.pass(GAP_MS);
+        assertFalse(p2.has(after, VmChanged.class, e -> e.vm().equals(a.id())), "a is not followed any more: " + p2);
+        assertEquals(1, p2.all(mark, VmChanged.class).stream().filter(e -> e.equals(new VmChanged(missing, null))).count(),
+                "each VM newly followed is answered once: " + p2);
+    }
+
+    @Test
+    void wholePassesOnEveryRecordThenSaysSoAndKeepsPassingThemOn() {
+        Probe p1 = started(NODE1);
+        Probe p2 = started(NODE2);
+        long s1 = p1.session();
+        VmRecord a = vm("a", NODE1, s1);
+        VmRecord b = vm("b", NODE3, s1);
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(a, CoordOp.NEW)));
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(b, CoordOp.NEW)));
+        h.pass(GAP_MS);
+        assertFalse(p2.has(0, VmChanged.class, e -> true), "node2 is in OWN: " + p2);
+
+        int mark = p2.mark();
+        p2.coordinator().scope(ViewScope.WHOLE);
+        int loaded = awaitIndex(p2, mark, ViewLoaded.class, e -> e.scope() == ViewScope.WHOLE, ANSWER_MS);
+        int ia = p2.indexOf(mark, VmChanged.class, e -> e.equals(new VmChanged(a.id(), new Versioned<>(a, 0))));
+        int ib = p2.indexOf(mark, VmChanged.class, e -> e.equals(new VmChanged(b.id(), new Versioned<>(b, 0))));
+        assertTrue(ia >= 0 && ia < loaded && ib >= 0 && ib < loaded, "every record before ViewLoaded: " + p2);
+
+        VmRecord c = vm("c", NODE3, s1);
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(c, CoordOp.NEW)));
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(a.withPhase(VmPhase.RUNNING, "changed"), 0)));
+        await(p2, loaded, VmChanged.class, e -> e.equals(new VmChanged(c.id(), new Versioned<>(c, 0))), ANSWER_MS);
+        await(p2, loaded, VmChanged.class, e -> e.vm().equals(a.id()) && e.record() != null
+                && e.record().version() == 1, ANSWER_MS);
+        p2.coordinator().scope(ViewScope.WHOLE); // asked again: nothing more to say
+        h.pass(GAP_MS);
+        assertEquals(1, p2.all(mark, ViewLoaded.class).size(), "one ViewLoaded per switch: " + p2);
+    }
+
+    @Test
+    void backInOwnTheRecordsOfOthersAreNoLongerPassedOn() {
+        Probe p1 = started(NODE1);
+        Probe p2 = startedWhole(NODE2);
+        long s1 = p1.session();
+        VmRecord a = vm("a", NODE1, s1);
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(a, CoordOp.NEW)));
+        await(p2, 0, VmChanged.class, e -> e.equals(new VmChanged(a.id(), new Versioned<>(a, 0))), ANSWER_MS);
+
+        int mark = p2.mark();
+        p2.coordinator().scope(ViewScope.OWN);
+        confirmOk(p2); // the switch is in before this answer
+        h.pass(GAP_MS);
+        assertFalse(p2.has(mark, VmChanged.class, e -> true), "a switch to OWN passes nothing on: " + p2);
+        VmRecord b = vm("b", NODE2, p2.session());
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(a.withPhase(VmPhase.RUNNING, "changed"), 0)));
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(vm("c", NODE3, s1), CoordOp.NEW)));
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(b, CoordOp.NEW)));
+        await(p2, mark, VmChanged.class, e -> e.equals(new VmChanged(b.id(), new Versioned<>(b, 0))), ANSWER_MS);
+        h.pass(GAP_MS);
+        assertFalse(p2.has(mark, VmChanged.class, e -> !e.vm().equals(b.id())),
+                "only node2's own record is passed on in OWN: " + p2);
+        assertFalse(p2.has(mark, ViewLoaded.class, x -> true), "no ViewLoaded in OWN: " + p2);
+    }
+
+    @Test
+    void aNewSessionPassesOnTheFollowedRecordsAgainAndInWholeSaysSoBeforeItStarts() {
+        Probe p1 = started(NODE1);
+        Probe own = started(NODE2);
+        Probe whole = startedWhole(NODE3);
+        long s1 = p1.session();
+        VmRecord a = vm("a", NODE1, s1);
+        VmId missing = new VmId("z");
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(a, CoordOp.NEW)));
+        for (Probe p : List.of(own, whole)) {
+            p.coordinator().follow(Set.of(a.id(), missing));
+            await(p, 0, VmChanged.class, e -> e.equals(new VmChanged(missing, null)), ANSWER_MS);
+        }
+
+        for (Probe p : List.of(own, whole)) {
+            long before = p.session();
+            int mark = p.mark();
+            h.expire(p);
+            await(p, mark, SessionEnded.class, e -> e.session() == before, h.sessionTimeoutMs() + 6_000);
+            int reopen = p.mark();
+            p.coordinator().openSession();
+            int started = awaitIndex(p, reopen, SessionStarted.class, x -> true, START_MS);
+            int ia = p.indexOf(reopen, VmChanged.class, e -> e.equals(new VmChanged(a.id(), new Versioned<>(a, 0))));
+            int iz = p.indexOf(reopen, VmChanged.class, e -> e.equals(new VmChanged(missing, null)));
+            assertTrue(ia >= 0 && ia < started && iz >= 0 && iz < started,
+                    p.host + ": the followed records again before SessionStarted: " + p);
+            int loaded = p.indexOf(reopen, ViewLoaded.class, e -> e.scope() == ViewScope.WHOLE);
+            if (p == whole) {
+                assertTrue(loaded > ia && loaded < started, "WHOLE: ViewLoaded after the records, before "
+                        + "SessionStarted: " + p);
+            } else {
+                assertEquals(-1, loaded, "OWN: no ViewLoaded: " + p);
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     Probe started(HostId host) {
+        return started(host, ViewScope.OWN);
+    }
+
+    /** Started in WHOLE: it is passed on every VM record, as a leader is. */
+    Probe startedWhole(HostId host) {
+        return started(host, ViewScope.WHOLE);
+    }
+
+    /** Started with {@code scope} asked for before its session opens (OWN is where a client starts anyway). */
+    Probe started(HostId host, ViewScope scope) {
         Probe p = h.connect(host);
+        if (scope != ViewScope.OWN) {
+            p.coordinator().scope(scope);
+        }
         p.coordinator().openSession();
         SessionStarted s = await(p, 0, SessionStarted.class, x -> true, START_MS);
         // asked for within the servers' bounds: the ensemble gives what was asked for

@@ -9,10 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
 import io.havn.common.model.Json;
+import io.havn.common.model.Versioned;
+import io.havn.common.model.VmId;
+import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
 import io.havn.common.node.NodeEvent;
 import io.havn.common.node.NodeEvent.LeadershipChanged;
 import io.havn.common.node.NodeEvent.LiveChanged;
+import io.havn.common.node.NodeEvent.VmChanged;
 import io.havn.common.node.NodeEvent.WriteOutcome;
 import io.havn.common.port.CoordOp;
 import java.nio.charset.StandardCharsets;
@@ -27,8 +31,10 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.api.CuratorWatcher;
 import org.apache.curator.retry.RetryNTimes;
 import org.apache.curator.test.InstanceSpec;
 import org.apache.curator.test.KillSession;
@@ -54,9 +60,9 @@ import org.junit.jupiter.api.Test;
  * The coordinator contract on a real three-server ZooKeeper ensemble (curator-test's
  * TestingCluster, shared by the class; each test has its own cluster name, so its own chroot),
  * reached as havnd reaches it: over TLS with a member's certificate ({@link TlsEnsemble}). Plus
- * what only the real adapter has: the znode layout, the ACL that keeps everyone but the members
- * out, and closing without ending the session. Real time; every wait is a bounded wait on the
- * event queue.
+ * what only the real adapter has: the znode layout, the index of VM records by host, the ACL that
+ * keeps everyone but the members out, and closing without ending the session. Real time; every
+ * wait is a bounded wait on the event queue (or on a watch of the znodes looked at).
  */
 class CuratorCoordinatorTest extends CoordinatorContract {
     static final int SESSION_TIMEOUT_MS = 3_000;
@@ -152,8 +158,9 @@ class CuratorCoordinatorTest extends CoordinatorContract {
         }
         try (CuratorFramework member = raw(name, null)) {
             assertTrue(member.getData().forPath("/vms/vm1").length > 0);
+            String entry = "/hostvms/node1/" + member.getChildren().forPath("/hostvms/node1").get(0);
             for (String path : List.of("/", "/hosts", "/vms", "/requests", "/live", "/leader", "/epoch", "/cluster", "/vms/vm1",
-                    "/live/node1", CoordPaths.live(NODE1, p1.session()))) {
+                    "/live/node1", CoordPaths.live(NODE1, p1.session()), "/hostvms", "/hostvms/node1", entry)) {
                 assertEquals(List.of(new ACL(ZooDefs.Perms.ALL, new Id("x509", TlsEnsemble.MEMBER))),
                         member.getACL().forPath(path), path);
             }
@@ -298,6 +305,161 @@ class CuratorCoordinatorTest extends CoordinatorContract {
             NodeEvent.SessionStarted started = (NodeEvent.SessionStarted) e;
             assertEquals(4_000, started.timeoutMs(), "the ensemble's 4 s, which the lease must fit in: " + started);
             assertEquals(4_000, c.zooKeeper().getSessionTimeout(), "what the client holds");
+        }
+    }
+
+    // ---------------------------------------------------------------- the index of VM records by host
+
+    @Test
+    void aPutIndexesItsRecordUnderEachHostItComesToNameInTheSameMulti() throws Exception {
+        // a writer in WHOLE, as the leader is, that the records never name: it deletes none of their entries
+        Probe p9 = startedWhole(NODE9);
+        long s9 = p9.session();
+        VmRecord a = vm("a", NODE1, s9).migratingTo(NODE2, 77);
+        assertEquals(WriteOutcome.OK, write(p9, new CoordOp.PutVm(a, CoordOp.NEW)));
+        try (CuratorFramework raw = raw(h().cluster, null)) {
+            assertEquals(List.of("a"), indexed(raw, NODE1), "the owner");
+            assertEquals(List.of("a"), indexed(raw, NODE2), "the migration target");
+            String entry = "/hostvms/node1/" + raw.getChildren().forPath("/hostvms/node1").get(0);
+            assertEquals(0, raw.getData().forPath(entry).length, "an entry is only a name");
+            assertEquals(0, raw.checkExists().forPath(entry).getEphemeralOwner(), "and outlives sessions");
+
+            // a write that fails writes no entry either
+            VmRecord b = vm("b", NODE3, s9);
+            assertEquals(WriteOutcome.CONFLICT, write(p9, new CoordOp.PutVm(a.withPhase(VmPhase.MIGRATING, "x"), 5)));
+            assertEquals(WriteOutcome.CONFLICT, write(p9, new CoordOp.PutVm(b, CoordOp.NEW),
+                    new CoordOp.PutVm(a.withPhase(VmPhase.MIGRATING, "y"), 7)));
+            assertEquals(WriteOutcome.CONFLICT, write(p9, new CoordOp.CheckEpoch(3), new CoordOp.PutVm(b, CoordOp.NEW)));
+            assertEquals(List.of("a"), indexed(raw, NODE1));
+            assertEquals(List.of("a"), indexed(raw, NODE2));
+            assertEquals(List.of(), indexed(raw, NODE3), "no entry for a record that was not written");
+
+            // against the version the writer keeps: a host already named gets no second entry, a new one gets one
+            await(p9, 0, VmChanged.class, e -> e.equals(new VmChanged(a.id(), new Versioned<>(a, 0))), ANSWER_MS);
+            VmRecord same = a.withPhase(VmPhase.MIGRATING, "the same hosts");
+            assertEquals(WriteOutcome.OK, write(p9, new CoordOp.PutVm(same, 0)));
+            await(p9, 0, VmChanged.class, e -> e.equals(new VmChanged(a.id(), new Versioned<>(same, 1))), ANSWER_MS);
+            VmRecord moved = vm("a", NODE3, s9);
+            assertEquals(WriteOutcome.OK, write(p9, new CoordOp.PutVm(moved, 1)));
+            assertEquals(List.of("a"), indexed(raw, NODE1));
+            assertEquals(List.of("a"), indexed(raw, NODE2));
+            assertEquals(List.of("a"), indexed(raw, NODE3));
+
+            // a writer that does not keep the version it writes over indexes every host named: a harmless duplicate
+            Probe p8 = started(new io.havn.common.model.HostId("node8"));
+            assertEquals(WriteOutcome.OK, write(p8, new CoordOp.PutVm(moved.withPhase(VmPhase.RUNNING, "z"), 2)));
+            assertEquals(List.of("a", "a"), indexed(raw, NODE3));
+        }
+    }
+
+    @Test
+    void aHostDeletesItsOwnSpentEntriesOnlyOnceTheRecordNamesItNoMore() throws Exception {
+        Probe p1 = started(NODE1);
+        Probe p9 = startedWhole(NODE9);
+        long s9 = p9.session();
+        VmRecord a = vm("a", NODE1, s9);
+        VmRecord c = vm("c", NODE1, s9);
+        assertEquals(WriteOutcome.OK, write(p9, new CoordOp.PutVm(a, CoordOp.NEW)));
+        assertEquals(WriteOutcome.OK, write(p9, new CoordOp.PutVm(c, CoordOp.NEW)));
+        await(p1, 0, VmChanged.class, e -> e.equals(new VmChanged(a.id(), new Versioned<>(a, 0))), ANSWER_MS);
+        await(p1, 0, VmChanged.class, e -> e.equals(new VmChanged(c.id(), new Versioned<>(c, 0))), ANSWER_MS);
+        try (CuratorFramework raw = raw(h().cluster, null)) {
+            // entries whose VM has no record: node1 deletes its own, and never another host's
+            raw.create().withMode(CreateMode.PERSISTENT_SEQUENTIAL).forPath("/hostvms/node1/ghost-");
+            raw.create().creatingParentsIfNeeded().withMode(CreateMode.PERSISTENT_SEQUENTIAL)
+                    .forPath("/hostvms/node2/ghost-");
+            awaitIndexed(raw, NODE1, List.of("a", "c"));
+
+            await(p9, 0, VmChanged.class, e -> e.equals(new VmChanged(a.id(), new Versioned<>(a, 0))), ANSWER_MS);
+            VmRecord moved = vm("a", NODE2, s9);
+            assertEquals(WriteOutcome.OK, write(p9, new CoordOp.PutVm(moved, 0)));
+            await(p1, 0, VmChanged.class, e -> e.equals(new VmChanged(a.id(), new Versioned<>(moved, 1))), ANSWER_MS);
+            awaitIndexed(raw, NODE1, List.of("c"));
+            assertEquals(List.of("a", "ghost"), indexed(raw, NODE2), "node2's entries are node2's to delete");
+        }
+    }
+
+    @Test
+    void aLeaderWriteToALiveTargetFindsItsIndexParentAndTheTargetIsPassedOnTheRecord() throws Exception {
+        Probe p2 = started(NODE2);
+        long s2 = p2.session();
+        try (CuratorFramework raw = raw(h().cluster, null)) {
+            assertTrue(raw.checkExists().forPath("/hostvms/node2") != null, "made before the session can be live");
+        }
+        confirmOk(p2);
+        Probe p1 = startedWhole(NODE1);
+        p1.coordinator().joinElection();
+        await(p1, 0, LeadershipChanged.class, LeadershipChanged::leader, ANSWER_MS);
+        assertEquals(1, claim(p1));
+
+        VmRecord placed = vm("a", NODE1, p1.session()).placedOn(NODE2, s2, 0, List.of());
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.CheckEpoch(1), new CoordOp.CheckSessionLive(NODE2, s2),
+                new CoordOp.PutVm(placed, CoordOp.NEW)));
+        await(p2, 0, VmChanged.class, e -> e.equals(new VmChanged(placed.id(), new Versioned<>(placed, 0))), ANSWER_MS);
+        // a host that never had a session: its parent is made before the multi
+        VmRecord elsewhere = vm("b", NODE9, 99);
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.CheckEpoch(1), new CoordOp.PutVm(elsewhere, CoordOp.NEW)));
+        try (CuratorFramework raw = raw(h().cluster, null)) {
+            assertEquals(List.of("a"), indexed(raw, NODE2));
+            assertEquals(List.of("b"), indexed(raw, NODE9));
+        }
+    }
+
+    @Test
+    void aRecordWithoutAnEntryIsIndexedByTheLeaderSoTheHostItNamesFindsIt() throws Exception {
+        Probe p2 = started(NODE2);
+        VmRecord old = vm("a", NODE2, p2.session());
+        try (CuratorFramework raw = raw(h().cluster, null)) {
+            // as written before the index existed: sealed, with no entry
+            raw.create().forPath("/vms/a", h().seal.seal("/vms/a", 0, Json.toBytes(old)));
+        }
+        confirmOk(p2);
+        h.pass(GAP_MS);
+        assertFalse(p2.has(0, VmChanged.class, e -> e.vm().equals(old.id())), "no entry, nothing found: " + p2);
+
+        Probe p1 = startedWhole(NODE1);
+        p1.coordinator().joinElection();
+        await(p1, 0, LeadershipChanged.class, LeadershipChanged::leader, ANSWER_MS);
+        await(p2, 0, VmChanged.class, e -> e.equals(new VmChanged(old.id(), new Versioned<>(old, 0))), ANSWER_MS);
+        try (CuratorFramework raw = raw(h().cluster, null)) {
+            assertEquals(List.of("a"), indexed(raw, NODE2), "one entry, and the leader adds none where there is one");
+        }
+    }
+
+    /** The VMs of {@code host}'s index entries, in name order (one per entry). */
+    private static List<String> indexed(CuratorFramework raw, io.havn.common.model.HostId host) throws Exception {
+        if (raw.checkExists().forPath(CoordPaths.hostVmsDir(host)) == null) {
+            return List.of();
+        }
+        return vmsOf(raw.getChildren().forPath(CoordPaths.hostVmsDir(host)));
+    }
+
+    private static List<String> vmsOf(List<String> entries) {
+        return entries.stream().map(n -> CoordPaths.parseIndexEntry(n).map(VmId::value).orElse("?" + n)).sorted()
+                .toList();
+    }
+
+    /** Waits, on a watch of the index with a bound, until {@code host}'s entries stand for exactly {@code vms}. */
+    private static void awaitIndexed(CuratorFramework raw, io.havn.common.model.HostId host, List<String> vms)
+            throws Exception {
+        awaitChildren(raw, CoordPaths.hostVmsDir(host), names -> vmsOf(names).equals(vms), ANSWER_MS);
+    }
+
+    /** Lists {@code path} with a watch until {@code ok} holds, waiting for each change at most until {@code withinMs} passed. */
+    private static void awaitChildren(CuratorFramework raw, String path, Predicate<List<String>> ok, long withinMs)
+            throws Exception {
+        BlockingQueue<Object> changed = new LinkedBlockingQueue<>();
+        CuratorWatcher w = changed::add;
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(withinMs);
+        while (true) {
+            List<String> now = raw.getChildren().usingWatcher(w).forPath(path);
+            if (ok.test(now)) {
+                return;
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0 || changed.poll(left, TimeUnit.NANOSECONDS) == null) {
+                throw new AssertionError(path + " is still " + now + " after " + withinMs + " ms");
+            }
         }
     }
 

@@ -110,6 +110,26 @@ class RecordSealingTest {
     }
 
     @Test
+    void aHostWithItsOwnViewRefusesAForgedMoveAwayAndKeepsItsRecordAndItsIndexEntry() throws Exception {
+        Probe p3 = started(NODE3, io.havn.common.port.ViewScope.OWN);
+        VmRecord genuine = CoordinatorContract.vm("vm1", NODE3, p3.session());
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(genuine, CoordOp.NEW)));
+        await(p3, VmChanged.class, v -> v.record() != null && v.record().value().equals(genuine));
+
+        // unsealed, and naming node1 alone: were it believed, node3 would forget the VM and its entry
+        raw.setData().forPath("/vms/vm1", Json.toBytes(CoordinatorContract.vm("vm1", NODE1, p1.session())));
+        int mark = p3.mark();
+        VmRecord marker = CoordinatorContract.vm("vm9", NODE3, p3.session());
+        assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(marker, CoordOp.NEW)));
+        assertTrue(awaitUntil(() -> p3.has(mark, VmChanged.class, v -> v.vm().equals(marker.id()))), "" + p3);
+
+        assertFalse(p3.has(mark, VmChanged.class, v -> v.vm().equals(genuine.id())), "the forgery reached the node: " + p3);
+        assertEquals(1, refused(p3, Kind.VM, Refusal.UNSIGNED));
+        assertEquals(1, raw.getChildren().forPath("/hostvms/node3").stream().filter(n -> n.startsWith("vm1-")).count(),
+                "node3's entry stands: only a verified record that names it no more spends it");
+    }
+
+    @Test
     void aWriteOnTheRefusedRecordConflictsAndIsAnsweredNoSoonerThanARetryInterval() throws Exception {
         VmRecord genuine = CoordinatorContract.vm("vm1", NODE1, p1.session());
         assertEquals(WriteOutcome.OK, write(p1, new CoordOp.PutVm(genuine, CoordOp.NEW)));
@@ -221,12 +241,18 @@ class RecordSealingTest {
     // ---------------------------------------------------------------- helpers
 
     private Probe started(HostId host) {
+        // every VM record, as the leader keeps them: what is refused does not depend on the scope
+        return started(host, io.havn.common.port.ViewScope.WHOLE);
+    }
+
+    private Probe started(HostId host, io.havn.common.port.ViewScope scope) {
         Probe p = new Probe(host);
         CuratorCoordinator c = new CuratorCoordinator(server.getConnectString(), 5_000, null, cluster, host,
                 RecordSeal.fromClusterKey(cluster, CuratorCoordinatorTest.KEY), arrivals.sinkOf(p));
         coordinators.add(c);
         c.start();
         p.attach(c, c::close);
+        c.scope(scope);
         c.openSession();
         await(p, NodeEvent.SessionStarted.class, s -> true);
         long t = p.confirm();

@@ -164,6 +164,8 @@ class RecordSignerTest {
                 arrivals.sinkOf(p));
         coordinator.start();
         p.attach(coordinator, coordinator::close);
+        // every VM record, as the leader keeps them: the upgrade is about seals, whatever the scope
+        coordinator.scope(io.havn.common.port.ViewScope.WHOLE);
         coordinator.openSession();
         await(p, NodeEvent.SessionStarted.class, x -> true);
         return p;

@@ -27,7 +27,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A real admin socket in front of a stand-in node: status is answered with {@link #state}, every
+ * A real admin socket in front of a stand-in node: status is answered with {@link #state} (as node2's
+ * partial answer with {@link #partialNote} when that is set), every
  * other command with {@link #reply} (or not at all while {@link #silent}), and every command that
  * reached the node is kept in {@link #seen}.
  */
@@ -44,6 +45,8 @@ final class FakeDaemon implements AutoCloseable {
     final List<AdminCommand> seen = new CopyOnWriteArrayList<>();
     final Path socket;
     volatile ClusterState state = cluster();
+    /** The note of a partial status answer, or null for a whole one. */
+    volatile String partialNote;
     volatile AdminReply reply = AdminReply.ok("accepted");
     volatile boolean silent;
     private final AdminSocketServer server;
@@ -57,7 +60,10 @@ final class FakeDaemon implements AutoCloseable {
             seen.add(r.command());
             if (r.command() instanceof AdminCommand.Status) {
                 ClusterState now = state;
-                CompletableFuture.runAsync(() -> s[0].reply(r.requestId(), AdminReply.state(now, null, null)));
+                String note = partialNote;
+                AdminReply answer = note == null ? AdminReply.state(now, null, null)
+                        : AdminReply.ownState(now, NODE2, null, note);
+                CompletableFuture.runAsync(() -> s[0].reply(r.requestId(), answer));
             } else if (!silent) {
                 AdminReply answer = reply;
                 CompletableFuture.runAsync(() -> s[0].reply(r.requestId(), answer));

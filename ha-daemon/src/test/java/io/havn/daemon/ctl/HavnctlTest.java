@@ -291,6 +291,31 @@ class HavnctlTest {
                 StatusView.of(answer).attention().toString());
         assertTrue(StatusView.of(answer).render().contains("  node2: 1 record in the coordination service refused\n"),
                 StatusView.of(answer).render());
+        assertFalse(StatusView.of(answer).render().contains("PARTIAL"), "a note of refusals says nothing of a partial "
+                + "view: " + StatusView.of(answer).render());
+    }
+
+    @Test
+    void aPartialAnswerSaysSoOnOneLineAboveTheVmTable() {
+        daemon.partialNote = "host node2 keeps only the VM records it needs (the cluster has 3 hosts; "
+                + "ownViewFromHosts is 2); the VMs listed are only those of node2; the leader, node1, keeps every "
+                + "VM record";
+        String line = "PARTIAL: node2: " + daemon.partialNote;
+        Result vms = havnctl("vms");
+        assertEquals(0, vms.code(), vms.toString());
+        assertEquals(line, vms.lines().get(0), vms.out());
+        assertTrue(vms.lines().get(1).startsWith("NAME "), vms.out());
+
+        Result status = havnctl("status");
+        assertEquals(0, status.code(), status.toString());
+        List<String> lines = status.lines();
+        int table = lines.indexOf("VMs:");
+        assertTrue(table > 0, status.out());
+        assertEquals("  " + line, lines.get(table + 1), "right under the title, above the table: " + status.out());
+        assertTrue(lines.get(table + 2).trim().startsWith("NAME "), status.out());
+
+        daemon.partialNote = "one\nline";
+        assertEquals("PARTIAL: node2: one\\u000aline", havnctl("vms").lines().get(0), "never more than one line");
     }
 
     /** The fake cluster with node1 in maintenance. */

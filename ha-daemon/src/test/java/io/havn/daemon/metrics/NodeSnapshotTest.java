@@ -1,7 +1,9 @@
 package io.havn.daemon.metrics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 
 import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.ClusterState;
@@ -16,6 +18,7 @@ import io.havn.common.model.VmId;
 import io.havn.common.model.VmPhase;
 import io.havn.common.model.VmRecord;
 import io.havn.common.model.VmSpec;
+import io.havn.common.node.AdminReply;
 import java.util.List;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
@@ -96,5 +99,38 @@ class NodeSnapshotTest {
         assertEquals(new NodeSnapshot.FailureReserve(1, 1), NodeSnapshot.reserve(a.demand(20_000_000_000L)));
         a.offer(state, false, 25_000_000_000L);
         assertEquals(1, queued.size(), "a follower whose status was asked for assesses too");
+    }
+    @Test
+    void aPartialStatusAnswerIsNotAssessedAndEndsTheAssessingItsHostWasAskedFor() {
+        List<Runnable> queued = new java.util.ArrayList<>();
+        ReserveAssessor a = new ReserveAssessor(10_000, queued::add);
+        java.util.SortedMap<HostId, HostRecord> hosts = new TreeMap<>();
+        for (HostId h : List.of(NODE1, NODE2)) {
+            hosts.put(h, new HostRecord(h, new HostCapacity(8, 8192), null, null, HostAdminState.ACTIVE, false));
+        }
+        java.util.SortedMap<VmId, VmRecord> vms = new TreeMap<>();
+        vms.put(new VmId("a"), VmRecord.running(spec("a", true), NODE1, 5));
+        ClusterState state = new ClusterState(3, NODE2, hosts, new TreeMap<>(), vms, ClusterRecord.DEFAULT
+                .withPlacement(PlacementPolicy.EMPTY.withAdmission(1, false, null)));
+
+        // a whole answer asks for the count: this follower assesses its snapshots for a minute
+        AdminReply whole = a.assessed(AdminReply.state(state, NODE1, List.of()), 1_000_000_000L);
+        assertNull(whole.admission(), "none finished yet");
+        a.offer(state, false, 2_000_000_000L);
+        assertEquals(1, queued.size());
+        queued.remove(0).run();
+        assertNotNull(a.last());
+        assertEquals(a.last(), a.assessed(AdminReply.state(state, NODE1, List.of()), 3_000_000_000L).admission(),
+                "the count rides with a whole answer");
+
+        // the host now keeps only its own records: its answer is left as it is, and it stops assessing
+        AdminReply partial = AdminReply.ownState(state, NODE1, List.of(), "node1 keeps only its own VM records");
+        assertSame(partial, a.assessed(partial, 4_000_000_000L), "no count on part of the state");
+        a.offer(state, false, 30_000_000_000L);
+        assertEquals(0, queued.size(), "the demand of a moment ago ended with the partial answer");
+        a.offer(state, true, 30_000_000_000L);
+        assertEquals(1, queued.size(), "as the leader it keeps every record, and assesses");
+        AdminReply ok = AdminReply.ok("done");
+        assertSame(ok, a.assessed(ok, 5_000_000_000L), "not a status answer");
     }
 }
