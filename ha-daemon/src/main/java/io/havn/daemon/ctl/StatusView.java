@@ -44,6 +44,8 @@ final class StatusView {
             .without(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     private static final Set<VmPhase> ATTENTION = Set.of(VmPhase.RECOVERING, VmPhase.ERROR);
     private static final String NONE = "-";
+    /** What a partial answer cannot say of a host other than the one that sent it. */
+    private static final String UNKNOWN = "?";
 
     private final ClusterState state;
     private final String from;
@@ -249,9 +251,16 @@ final class StatusView {
             if (peers != null) {
                 cells.add(heartbeat(h.id()));
             }
-            cells.add(free.cpus() + " of " + cap.cpus());
-            cells.add(memory(free.memoryMiB(), cap.memoryMiB()));
-            cells.add(names.containsKey(h.id()) ? String.join(", ", names.get(h.id())) : NONE);
+            if (partial != null && !h.id().value().equals(from)) {
+                // a partial answer holds only the answering host's VMs: another host's use is not known here
+                cells.add(UNKNOWN);
+                cells.add(UNKNOWN);
+                cells.add(UNKNOWN);
+            } else {
+                cells.add(free.cpus() + " of " + cap.cpus());
+                cells.add(memory(free.memoryMiB(), cap.memoryMiB()));
+                cells.add(names.containsKey(h.id()) ? String.join(", ", names.get(h.id())) : NONE);
+            }
             if (storage) {
                 cells.add(datastores(h));
             }

@@ -313,6 +313,11 @@ class HavnctlTest {
         assertTrue(table > 0, status.out());
         assertEquals("  " + line, lines.get(table + 1), "right under the title, above the table: " + status.out());
         assertTrue(lines.get(table + 2).trim().startsWith("NAME "), status.out());
+        // another host's free capacity and VMs are not known to a host that keeps only its own records
+        String node1 = lines.stream().filter(l -> l.trim().startsWith("node1 ")).findFirst().orElseThrow();
+        assertTrue(node1.matches(".*\\s\\?\\s+\\?\\s+\\?(\\s.*|$)"), "unknown, not free: " + status.out());
+        String node2 = lines.stream().filter(l -> l.trim().startsWith("node2 ")).findFirst().orElseThrow();
+        assertFalse(node2.contains("?"), "the answering host's own figures stand: " + status.out());
 
         daemon.partialNote = "one\nline";
         assertEquals("PARTIAL: node2: one\\u000aline", havnctl("vms").lines().get(0), "never more than one line");
