@@ -165,11 +165,14 @@ public final class Node {
             c.scope().onSessionStarted();
             agent.onSessionStarted(e.session(), e.timeoutMs());
         } else if (event instanceof NodeEvent.SessionEnded e) {
+            c.scope().onSuccessor(false);
             agent.onSessionEnded(e.session());
         } else if (event instanceof NodeEvent.Confirmed e) {
             agent.onConfirmed(e.token(), e.ok());
         } else if (event instanceof NodeEvent.LeadershipChanged e) {
             manager.onLeadership(e.leader());
+        } else if (event instanceof NodeEvent.SuccessorChanged e) {
+            c.scope().onSuccessor(e.next());
         } else if (event instanceof NodeEvent.EpochClaimed e) {
             manager.onEpochClaimed(e.token(), e.epoch());
         } else if (event instanceof NodeEvent.WriteDone e) {

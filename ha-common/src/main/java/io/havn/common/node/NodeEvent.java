@@ -59,6 +59,14 @@ public sealed interface NodeEvent {
 
     record LeadershipChanged(boolean leader) implements NodeEvent { }
 
+    /**
+     * Whether this session is next in the election's line, right behind the leader ({@code next}):
+     * the host that leads when the leader's entry goes. It keeps every VM record, so that it can
+     * claim its epoch at once when it comes to lead. Told when it changes, and false when the
+     * session ends.
+     */
+    record SuccessorChanged(boolean next) implements NodeEvent { }
+
     /** The result of claimEpoch: the new epoch, or a failure ({@code epoch <= 0}). */
     record EpochClaimed(long token, long epoch) implements NodeEvent { }
 

@@ -12,8 +12,10 @@ import java.util.Set;
 /**
  * Which VM records this node keeps ({@link ViewScope}), and whose records it follows.
  *
- * <p>It keeps every record ({@link ViewScope#WHOLE}) while it leads or is elected to, and while the
- * cluster has fewer hosts than {@link Settings#ownViewFromHosts()}; otherwise only its own
+ * <p>It keeps every record ({@link ViewScope#WHOLE}) while it leads or is elected to, while it is
+ * next in the election's line (the successor: it leads when the leader's entry goes, and can then
+ * claim its epoch at once instead of loading every record first), and while the cluster has fewer
+ * hosts than {@link Settings#ownViewFromHosts()}; otherwise only its own
  * ({@link ViewScope#OWN}): the records that name it, and those of the domains it holds or has a
  * hypervisor call in flight for. It follows both: the coordinator finds a record that comes to name
  * this host by itself, but a record that stopped naming it while this host was cut off would
@@ -43,6 +45,8 @@ final class RecordScope {
     private boolean loaded;
     /** Whether a session's state has come in: before it the number of hosts is not known. */
     private boolean sessionSeen;
+    /** Whether this session is next in the election's line. */
+    private boolean successor;
     private Set<VmId> followed = Set.of();
     /** Followed VMs whose record (or its absence) has not come back yet. */
     private final Set<VmId> unanswered = new HashSet<>();
@@ -83,6 +87,11 @@ final class RecordScope {
         sessionSeen = true;
     }
 
+    /** Whether this session is next in the election's line now. */
+    void onSuccessor(boolean next) {
+        successor = next;
+    }
+
     /**
      * Asks for the scope this node needs now, and follows the VMs it holds and those whose records name
      * it; {@code leading}: it leads or is elected to.
@@ -112,7 +121,7 @@ final class RecordScope {
         if (!sessionSeen) {
             return;
         }
-        ViewScope want = leading || n.view().hostIds().size() < n.settings().ownViewFromHosts()
+        ViewScope want = leading || successor || n.view().hostIds().size() < n.settings().ownViewFromHosts()
                 ? ViewScope.WHOLE : ViewScope.OWN;
         if (want != asked) {
             asked = want;

@@ -8,7 +8,8 @@ import java.util.Set;
 /**
  * The coordination service (ZooKeeper through Curator in the daemon). Every call returns at once;
  * results and changes come back to the node as events: {@code SessionStarted}, {@code SessionEnded},
- * {@code Confirmed}, {@code LeadershipChanged}, {@code EpochClaimed}, {@code WriteDone}, and the
+ * {@code Confirmed}, {@code LeadershipChanged}, {@code SuccessorChanged} (next in the election's
+ * line, or no longer), {@code EpochClaimed}, {@code WriteDone}, and the
  * state deltas ({@code VmChanged}, {@code HostChanged}, {@code LiveChanged}, {@code EpochChanged}).
  *
  * <p>A session is a ZooKeeper session: ephemeral presence ends when it expires. The adapter must

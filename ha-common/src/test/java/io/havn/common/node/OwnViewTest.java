@@ -128,6 +128,27 @@ class OwnViewTest {
     }
 
     @Test
+    void theHostNextInLineKeepsEveryRecordSoItClaimsItsEpochAtOnceWhenItComesToLead() {
+        OneNodeRig rig = cluster(OWN);
+        start(rig);
+        rig.driver.handle(new NodeEvent.SuccessorChanged(true));
+        assertEquals(ViewScope.WHOLE, rig.scope, "the successor keeps every record before it is elected");
+        rig.passMs(100, "node2", "node3");
+        assertEquals(Set.of(A, B), rig.node.clusterState().vms().keySet());
+        rig.holdWhole = true; // nothing more to load: were it asked again, it would wait
+        rig.driver.handle(new NodeEvent.LeadershipChanged(true));
+        assertTrue(rig.called("claimEpoch"), "claimed at once, with no load to wait for: " + rig.trail());
+
+        OneNodeRig other = cluster(OWN);
+        start(other);
+        other.driver.handle(new NodeEvent.SuccessorChanged(true));
+        other.passMs(100, "node2", "node3");
+        other.driver.handle(new NodeEvent.SuccessorChanged(false));
+        assertEquals(ViewScope.OWN, other.scope, "no longer next in line: back to its own records");
+        assertEquals(Set.of(A), other.node.clusterState().vms().keySet());
+    }
+
+    @Test
     void aHostThatStopsLeadingGoesBackToItsOwnRecords() {
         OneNodeRig rig = cluster(OWN);
         start(rig);

@@ -61,6 +61,8 @@ final class CoordSession implements StateMirror.Owner, IndexRepair.Session {
     private long negotiatedTimeoutMs;
     private boolean liveCreated;
     private boolean leaderNotified;
+    /** Whether the node was last told this session is next in the election's line. */
+    private boolean successorNotified;
     /** The hosts whose index parent {@code hostvms/<host>} is known to exist: a write naming one needs it. */
     private final Set<HostId> indexParents = new HashSet<>();
 
@@ -265,6 +267,7 @@ final class CoordSession implements StateMirror.Owner, IndexRepair.Session {
             leaderNotified = false;
             owner.post(new NodeEvent.LeadershipChanged(false));
         }
+        successorNotified = false; // the node forgets it at the session's end
         owner.post(new NodeEvent.SessionEnded(id));
     }
 
@@ -361,6 +364,11 @@ final class CoordSession implements StateMirror.Owner, IndexRepair.Session {
             log.info("{}: {} the election in session {}", host, leads ? "leads" : "no longer leads",
                     CoordPaths.sessionName(id));
             owner.post(new NodeEvent.LeadershipChanged(leads));
+        }
+        boolean next = election.next();
+        if (next != successorNotified) {
+            successorNotified = next;
+            owner.post(new NodeEvent.SuccessorChanged(next));
         }
         repairIndex();
     }

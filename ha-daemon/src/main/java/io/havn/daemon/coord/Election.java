@@ -46,6 +46,12 @@ final class Election {
         return mirror.first().map(e -> e.session() == session.id()).orElse(false);
     }
 
+    /** Whether this session is next in the line, right behind the leader, as far as the mirror knows. */
+    boolean next() {
+        List<ElectionEntry> line = mirror.election();
+        return line.size() > 1 && line.get(1).session() == session.id();
+    }
+
     void join() {
         wanted = true;
         enter();

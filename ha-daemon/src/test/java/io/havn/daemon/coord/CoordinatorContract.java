@@ -183,6 +183,31 @@ abstract class CoordinatorContract {
     }
 
     @Test
+    void theSessionNextInLineIsToldItIsTheSuccessorUntilItLeadsOrFallsBack() {
+        Probe p1 = started(NODE1);
+        Probe p2 = started(NODE2);
+        Probe p3 = started(NODE3);
+        p1.coordinator().joinElection();
+        await(p1, 0, LeadershipChanged.class, LeadershipChanged::leader, ANSWER_MS);
+        p2.coordinator().joinElection();
+        await(p2, 0, NodeEvent.SuccessorChanged.class, NodeEvent.SuccessorChanged::next, ANSWER_MS);
+        p3.coordinator().joinElection();
+        confirmOk(p3);
+        h.pass(GAP_MS);
+        assertFalse(p1.has(0, NodeEvent.SuccessorChanged.class, NodeEvent.SuccessorChanged::next), "node1 leads: " + p1);
+        assertFalse(p3.has(0, NodeEvent.SuccessorChanged.class, NodeEvent.SuccessorChanged::next),
+                "node3 is third: " + p3);
+
+        // the leader resigns: node2 leads and is successor no more, node3 moves up, node1 goes to the back
+        int m2 = p2.mark();
+        int m3 = p3.mark();
+        p1.coordinator().resign();
+        await(p2, m2, LeadershipChanged.class, LeadershipChanged::leader, ANSWER_MS);
+        await(p2, m2, NodeEvent.SuccessorChanged.class, s -> !s.next(), ANSWER_MS);
+        await(p3, m3, NodeEvent.SuccessorChanged.class, NodeEvent.SuccessorChanged::next, ANSWER_MS);
+    }
+
+    @Test
     void compareAndSetConflictsChangeNothing() {
         Probe p1 = started(NODE1);
         Probe p2 = startedWhole(NODE2);

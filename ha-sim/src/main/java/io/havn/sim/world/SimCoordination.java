@@ -124,6 +124,8 @@ public final class SimCoordination {
         boolean leaderNotified;
         /** The last leadership notice was dropped on the way: it is told again on re-attach. */
         boolean leadershipDropped;
+        /** Whether the daemon was last told it is next in the election's line. */
+        boolean successorNotified;
         /** Which VM records this client passes on ({@link ViewScope}); it starts in OWN, as the port says. */
         ViewScope scope = ViewScope.OWN;
         /** The VMs it follows besides those whose records name it. */
@@ -432,6 +434,7 @@ public final class SimCoordination {
             c.expiryReported = false;
             c.leaderNotified = false;
             c.leadershipDropped = false;
+            c.successorNotified = false; // the node forgets it at the session's end
             c.session = new Session(nextSession++, c, now);
             sessions.put(c.session.id, c.session);
             sendFullState(c);
@@ -483,6 +486,16 @@ public final class SimCoordination {
             if (leads != c.leaderNotified) {
                 c.tellLeadership(leads);
             }
+            tellSuccessor(c);
+        }
+    }
+
+    /** Tells a client whether it is next in the election's line, when that changed. */
+    private void tellSuccessor(Client c) {
+        boolean next = c.session != null && !c.session.expired && election.size() > 1 && election.get(1) == c.session.id;
+        if (next != c.successorNotified) {
+            c.successorNotified = next;
+            c.deliver(new NodeEvent.SuccessorChanged(next));
         }
     }
 
@@ -555,6 +568,7 @@ public final class SimCoordination {
         if (leads != c.leaderNotified || c.leadershipDropped) {
             c.tellLeadership(leads);
         }
+        tellSuccessor(c);
     }
 
     /** VM record changes passed on to clients so far: every notice and every read, once per client. */
