@@ -43,7 +43,8 @@ import picocli.CommandLine.Option;
  * ZooKeeper servers on this machine ({@link ZkEnsemble}), doing what N havnd do.
  * <ol>
  *   <li>Set-up: each host opens its session, registers its host record and its VMs' records, and
- *       host 1 becomes leader, keeps every VM record and claims the epoch. The others keep only the
+ *       host 1 becomes leader, keeps every VM record and claims the epoch; host 2, next in line, keeps
+ *       every record too. The others keep only the
  *       records that name them ({@code --view own}, as havnd does from {@code ownViewFromHosts} hosts
  *       on) or every one ({@code --view whole}, as havnd does below it).</li>
  *   <li>Steady state: every host confirms its session every {@code confirmIntervalMs}, for
@@ -331,9 +332,11 @@ public final class CoordLoad implements Callable<Integer> {
                 await(leader.wholeLoaded, deadline, "the leader's whole view");
                 console.printf(Locale.ROOT, "  (%d hosts: the leader's whole view, %d VM records, loaded in %.0f ms)%n", n,
                         leader.vms.size(), (System.nanoTime() - t0) / 1e6);
+                all.get(1).keepEveryRecord(); // the host next in line to lead keeps every record too, as havnd's does
+                await(all.get(1).wholeLoaded, deadline, "the successor's whole view");
             }
             for (LoadHost h : all) {
-                int kept = h == leader || scope() == ViewScope.WHOLE ? vms : vmsPerHost;
+                int kept = h == leader || h == all.get(1) || scope() == ViewScope.WHOLE ? vms : vmsPerHost;
                 while (h.vms.size() < kept) {
                     if (System.nanoTime() > deadline) {
                         throw new TimeoutException(h.id + " keeps " + h.vms.size() + " of " + kept + " VMs");
@@ -439,7 +442,7 @@ public final class CoordLoad implements Callable<Integer> {
             // made before it is set again, so a view may take the placement and the claim as one
             for (LoadHost h : living) {
                 for (VmId vm : moved) {
-                    if (scope() == ViewScope.OWN && h != leader && h != targets.get(vm)) {
+                    if (scope() == ViewScope.OWN && h != leader && h != all.get(1) && h != targets.get(vm)) {
                         continue;
                     }
                     while (!runsOn(h.vms.get(vm), targets.get(vm))) {
