@@ -355,10 +355,12 @@ public final class CoordLoad implements Callable<Integer> {
             int dead = Math.max(1, n * failPercent / 100);
             List<LoadHost> victims = new ArrayList<>();
             List<LoadHost> living = new ArrayList<>();
-            int stride = (n - 1) / dead;
+            // neither the leader (host 1) nor the host next in line (host 2) is among them: the round
+            // measures the leader's work with its successor in place
+            int stride = Math.max(1, (n - 2) / dead);
             for (int i = 0; i < n; i++) {
                 LoadHost h = all.get(i);
-                if (i != 0 && (i - 1) % stride == 0 && victims.size() < dead) {
+                if (i > 1 && (i - 2) % stride == 0 && victims.size() < dead) {
                     victims.add(h);
                 } else {
                     living.add(h);
