@@ -55,11 +55,6 @@ final class RecordScope {
         this.n = context;
     }
 
-    /** The scope asked of the coordinator now. */
-    ViewScope asked() {
-        return asked;
-    }
-
     /**
      * Whether the view holds what this host asked for: always in OWN (a followed record that has not
      * come in is judged by {@link #known}); in WHOLE, once every record is in. A host of a small
