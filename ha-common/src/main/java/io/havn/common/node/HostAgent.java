@@ -234,13 +234,14 @@ final class HostAgent implements Manager.Host, AdminHandler.Host, ShuttingDown.H
         events.onDomainsListed(list);
     }
 
-    /** The record of {@code vm} came in, or its absence ({@code vm} null: every record is in). */
+    /** The record of {@code vm} came in, or its absence. */
     void onRecord(VmId vm) {
-        if (vm == null) {
-            events.onRecords();
-        } else {
-            events.onRecord(vm);
-        }
+        events.onRecord(vm);
+    }
+
+    /** Every VM record is in. */
+    void onRecords() {
+        events.onRecords();
     }
 
     void onDomainChanged(NodeEvent.DomainChanged e) {

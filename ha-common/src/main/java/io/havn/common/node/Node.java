@@ -185,7 +185,7 @@ public final class Node {
             manager.onVmChanged(e.vm(), now);
         } else if (event instanceof NodeEvent.ViewLoaded e) {
             c.scope().onLoaded(e.scope());
-            agent.onRecord(null);
+            agent.onRecords();
             manager.onViewLoaded();
             agent.reconcileAll();
         } else if (event instanceof NodeEvent.RequestChanged e) {
