@@ -298,7 +298,24 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
                 replies.reply(id, withRefusals(reserve.assessed(r, System.nanoTime()), refusals.total()));
             }
         };
-        NodePorts ports = new NodePorts(loop, loop, transport, coordinator, hypervisor, fencer, watchdog, d -> {
+        // heartbeats go out on the transport; the peers they go to (the node's monitors) are also the
+        // peers havn-signal signals
+        io.havn.common.port.Transport heartbeats = new io.havn.common.port.Transport() {
+            @Override
+            public void send(HostId to, io.havn.common.node.Heartbeat heartbeat) {
+                transport.send(to, heartbeat);
+            }
+
+            @Override
+            public void monitors(List<HostId> monitors) {
+                try {
+                    peersIo.execute(() -> signalPeers.monitors(monitors));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // stopping: the signal sender keeps the list it last read
+                }
+            }
+        };
+        NodePorts ports = new NodePorts(loop, loop, heartbeats, coordinator, hypervisor, fencer, watchdog, d -> {
             log.record(d);
             if (m != null) {
                 m.record(d);

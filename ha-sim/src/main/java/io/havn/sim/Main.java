@@ -137,15 +137,21 @@ public final class Main implements Callable<Integer> {
                         + "cluster (ownViewFromHosts 0; default ${DEFAULT-VALUE}; the schedule is the same either way)")
         double ownView;
 
+        @Option(names = "--monitors", defaultValue = "" + Fuzz.DEFAULT_MONITORS_CHANCE, paramLabel = "SHARE",
+                description = "the share of seeds, 0 to 1, whose hosts heartbeat only two monitors each and gossip "
+                        + "health, as in a cluster larger than monitors + 1 hosts (default ${DEFAULT-VALUE}; the "
+                        + "schedule is the same either way)")
+        double monitors;
+
         @Override
         public Integer call() throws Exception {
             if (seeds < 1 || hosts < 2 || vms < 1 || !(rules >= 0 && rules <= 1) || !(storage >= 0 && storage <= 1)
-                    || !(ownView >= 0 && ownView <= 1)) {
-                System.err.println("error: --seeds must be >= 1, --hosts >= 2, --vms >= 1, --rules, --storage and "
-                        + "--own-view between 0 and 1");
+                    || !(ownView >= 0 && ownView <= 1) || !(monitors >= 0 && monitors <= 1)) {
+                System.err.println("error: --seeds must be >= 1, --hosts >= 2, --vms >= 1, --rules, --storage, "
+                        + "--own-view and --monitors between 0 and 1");
                 return 2;
             }
-            return new Fuzz(hosts, vms, out, System.out, rules, storage, ownView).run(from, seeds) ? 0 : 1;
+            return new Fuzz(hosts, vms, out, System.out, rules, storage, ownView, monitors).run(from, seeds) ? 0 : 1;
         }
     }
 

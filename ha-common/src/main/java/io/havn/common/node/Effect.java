@@ -37,6 +37,16 @@ public sealed interface Effect {
         }
     }
 
+    /**
+     * The peers this host heartbeats now, its monitors ({@link Monitors}), in name order; emitted
+     * when they change. The host's signal sender signals the same peers.
+     */
+    record MonitorsChanged(List<HostId> peers) implements Effect {
+        public MonitorsChanged {
+            peers = List.copyOf(peers);
+        }
+    }
+
     // ---- the coordinator
 
     /** Open a new coordination session (answered by {@link NodeEvent.SessionStarted}). */

@@ -57,7 +57,7 @@ final class FailoverTimings {
         boolean byDevice = hr != null && hr.value().offByFenceDevice();
         Decision.Proof how = proof.get(0) instanceof CoordOp.CheckSessionGone ? Decision.Proof.SESSION_EXPIRED
                 : byDevice ? Decision.Proof.FENCE_DEVICE : Decision.Proof.OPERATOR;
-        long heard = live.peers().lastArrival(from);
+        long heard = live.peers().lastWord(from);
         failovers.put(vm, new Failover(from, heard, suspectedAt.applyAsLong(from), now, how));
     }
 

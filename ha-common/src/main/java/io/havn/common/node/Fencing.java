@@ -89,7 +89,7 @@ final class Fencing {
                     suspectedAt.remove(h);
                 }
                 n.decide(suspected ? Kind.SUSPECT : Kind.UNSUSPECT, null, h,
-                        String.format("phi %.1f", live.peers().phi(h, now)));
+                        live.peers().detail(h, now));
             }
             if (suspected) {
                 suspects.add(h);

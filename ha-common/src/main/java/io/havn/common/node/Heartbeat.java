@@ -19,9 +19,11 @@ import java.util.Objects;
  * @param echoNanos      the receiver's {@code sentNanos} last seen by the sender, or {@link #NO_ECHO}
  * @param unconfirmedMs  how long the sender has gone without a confirmation, capped; {@link #NEVER} if never
  * @param frozen         the sender has frozen (rule 5)
+ * @param digest         what the sender passes on of every host's health, or null: sent only while hosts
+ *                       heartbeat their monitors rather than all to all ({@link Monitors})
  */
 public record Heartbeat(HostId from, long incarnation, long sequence, long epoch, long sentNanos, long echoNanos,
-                        int unconfirmedMs, boolean frozen) {
+                        int unconfirmedMs, boolean frozen, HealthDigest digest) {
     public static final long NO_ECHO = Long.MIN_VALUE;
     public static final int NEVER = Integer.MAX_VALUE;
 
@@ -32,10 +34,16 @@ public record Heartbeat(HostId from, long incarnation, long sequence, long epoch
         }
     }
 
+    /** A heartbeat with no digest. */
+    public Heartbeat(HostId from, long incarnation, long sequence, long epoch, long sentNanos, long echoNanos,
+                     int unconfirmedMs, boolean frozen) {
+        this(from, incarnation, sequence, epoch, sentNanos, echoNanos, unconfirmedMs, frozen, null);
+    }
+
     /** A heartbeat of incarnation 0 (tests). */
     public Heartbeat(HostId from, long sequence, long epoch, long sentNanos, long echoNanos, int unconfirmedMs,
                      boolean frozen) {
-        this(from, 0, sequence, epoch, sentNanos, echoNanos, unconfirmedMs, frozen);
+        this(from, 0, sequence, epoch, sentNanos, echoNanos, unconfirmedMs, frozen, null);
     }
 
     /** Whether this heartbeat comes after {@code earlier} of the same sender: a later incarnation, or a later send. */

@@ -163,7 +163,7 @@ final class Leadership {
 
     /** How long a leader goes on without hearing a healthy majority before it hands over: the settle time. */
     private long handOverAfterMs() {
-        return n.settings().settleMs();
+        return live.settleMs();
     }
 
     /** Whether another registered host holds a live session (someone else could lead). */

@@ -47,13 +47,29 @@ final class Liveness {
      */
     String aliveApart(HostId h, long now) {
         String why = signals.alive(h, now);
-        return why != null ? why : datastores.alive(h, now);
+        if (why == null) {
+            why = datastores.alive(h, now);
+        }
+        if (why == null && peers.aliveApartPassedOn(h, Long.MIN_VALUE, now)) {
+            why = "a peer passed on that its signal or storage heartbeat showed it alive at most "
+                    + peers.apartAgeMs(h, now) + " ms ago";
+        }
+        return why;
     }
 
-    /** Whether a signal apart from {@code h}'s daemon arrived at or after {@code t} and shows it alive now. */
+    /** Whether this host's own signal or storage view shows {@code h} alive now (what it passes on to peers). */
+    boolean aliveApartHere(HostId h, long now) {
+        return signals.alive(h, now) != null || datastores.alive(h, now) != null;
+    }
+
+    /**
+     * Whether a signal apart from {@code h}'s daemon arrived at or after {@code t} and shows it alive now,
+     * or a peer passed on such a sign from {@code t} or later.
+     */
     boolean aliveApartSince(HostId h, long t, long now) {
         return signals.lastArrival(h) >= t && signals.alive(h, now) != null
-                || datastores.lastAdvance(h) >= t && datastores.alive(h, now) != null;
+                || datastores.lastAdvance(h) >= t && datastores.alive(h, now) != null
+                || peers.aliveApartPassedOn(h, t, now);
     }
 
     /** Rule 5's count now, from this node's view: every peer's health, and its own once it votes. */
@@ -101,6 +117,11 @@ final class Liveness {
 
     /** Whether a strict majority has been healthy continuously for the settle time (rule 5). */
     boolean settled(long now) {
-        return healthySince != Long.MIN_VALUE && now - healthySince >= Peers.ms(c.settings().settleMs());
+        return healthySince != Long.MIN_VALUE && now - healthySince >= Peers.ms(settleMs());
+    }
+
+    /** The settle time now: two windows of what counts for rule 5 (heartbeat or gossip timeouts) plus W. */
+    long settleMs() {
+        return c.settings().settleMs(peers.gossiped());
     }
 }

@@ -244,7 +244,8 @@ public final class Node {
         if (lastHeartbeatSent == Long.MIN_VALUE
                 || now - lastHeartbeatSent >= Peers.ms(c.settings().heartbeatIntervalMs())) {
             lastHeartbeatSent = now;
-            peers.sendAll(c::emit, now, c.view().epoch(), agent.unconfirmedMs(now), agent.frozen());
+            peers.sendAll(c::emit, now, c.view().epoch(), agent.unconfirmedMs(now), agent.frozen(),
+                    liveness::aliveApartHere);
         }
         liveness.tick(now);
         datastores.checkShared(now);

@@ -84,6 +84,8 @@ public final class NodeDriver {
             for (int i = 0; i < e.to().size(); i++) {
                 ports.transport().send(e.to().get(i), e.heartbeats().get(i));
             }
+        } else if (effect instanceof Effect.MonitorsChanged e) {
+            ports.transport().monitors(e.peers());
         } else if (effect instanceof Effect.Record e) {
             ports.decisions().record(e.decision());
         } else if (effect instanceof Effect.Write e) {

@@ -21,6 +21,12 @@ import java.util.Map;
  * <p>{@code ownViewFromHosts}: from this many registered hosts on, a host that does not lead keeps
  * only the VM records it needs (those that name it and those of the domains it holds,
  * {@link io.havn.common.port.ViewScope#OWN}); below it, every host keeps them all. 0: never all.
+ *
+ * <p>{@code monitors}: how many peers each host exchanges heartbeats with (its monitors, chosen by
+ * {@link Monitors}); a cluster of at most {@code monitors + 1} hosts heartbeats all to all, as does
+ * 0. {@code gossipTimeoutMs}: in a larger cluster, how old (counted conservatively) what a host said
+ * of itself may be, passed on from peer to peer, and still count for rule 5; a host nothing newer
+ * was heard of is suspected (SAFETY.md, "Monitors and gossiped health").
  */
 public record Settings(
         long tickMs,
@@ -50,7 +56,9 @@ public record Settings(
         long storageIntervalMs,
         long storageTimeoutMs,
         long storageResumeRetryMs,
-        int ownViewFromHosts) {
+        int ownViewFromHosts,
+        int monitors,
+        long gossipTimeoutMs) {
     /** The furthest ahead a restart window may keep the watchdog armed: the petter refuses deadlines beyond it. */
     public static final long MAX_RESTART_WINDOW_MS = 300_000;
 
@@ -58,7 +66,8 @@ public record Settings(
     /** DESIGN.md's defaults. */
     public static Settings defaults() {
         return new Settings(100, 200, 1000, 500, 10_000, 6_000, 3_000, 1_000, 1_500, 8.0, 100, 100, 1_000,
-                1, 2, 2, 600_000, 60_000, 4, 5_000, 10_000, 5_000, 60_000, 600_000, 1_000, 5_000, 5_000, 100);
+                1, 2, 2, 600_000, 60_000, 4, 5_000, 10_000, 5_000, 60_000, 600_000, 1_000, 5_000, 5_000, 100,
+                8, 2_500);
     }
 
     /** The clock-rate drift F + W must leave below T: 5% of T, at least 500 ms. */
@@ -87,10 +96,27 @@ public record Settings(
         return lease;
     }
 
-    /** How long a strict majority must have been healthy before the cluster fences or restarts. */
+    /**
+     * How long a strict majority must have been healthy before the cluster fences or restarts, while
+     * every host heartbeats every other: two heartbeat timeouts plus W. With monitors, see
+     * {@link #settleMs(boolean)}.
+     */
     @JsonIgnore
     public long settleMs() {
         return 2 * heartbeatTimeoutMs + watchdogMs;
+    }
+
+    /**
+     * The settle time when health is {@code gossiped} (each host heartbeats only its monitors): two
+     * gossip timeouts plus W, since what counts may be that old; otherwise {@link #settleMs()}.
+     */
+    public long settleMs(boolean gossiped) {
+        return gossiped ? 2 * gossipTimeoutMs + watchdogMs : settleMs();
+    }
+
+    /** How long what a host said of itself counts for rule 5: a heartbeat timeout, or the gossip timeout when gossiped. */
+    public long healthWindowMs(boolean gossiped) {
+        return gossiped ? gossipTimeoutMs : heartbeatTimeoutMs;
     }
 
     /** Returns these settings, or throws IllegalArgumentException naming every bad key. */
@@ -146,6 +172,14 @@ public record Settings(
             errors.add("leaseMs + watchdogMs (" + (leaseMs + watchdogMs) + ") must stay below sessionTimeoutMs ("
                     + sessionTimeoutMs + ") by the drift margin of " + driftMarginMs()
                     + " ms, or a host could still run a VM after its session expired");
+        }
+        notNegative(errors, "monitors", monitors);
+        if (monitors == 1) {
+            errors.add("monitors must be 0 (all to all) or at least 2, got 1");
+        }
+        if (gossipTimeoutMs < heartbeatTimeoutMs || gossipTimeoutMs > HealthDigest.MAX_AGE_MS) {
+            errors.add("gossipTimeoutMs must be between heartbeatTimeoutMs (" + heartbeatTimeoutMs + ") and "
+                    + HealthDigest.MAX_AGE_MS + ", got " + gossipTimeoutMs);
         }
         if (tickMs > heartbeatIntervalMs) {
             errors.add("tickMs (" + tickMs + ") must not exceed heartbeatIntervalMs (" + heartbeatIntervalMs + ")");

@@ -9,4 +9,11 @@ import io.havn.common.node.Heartbeat;
  */
 public interface Transport {
     void send(HostId to, Heartbeat heartbeat);
+
+    /**
+     * The peers this host heartbeats from now on (its monitors), in name order: an adapter with a
+     * signal sender apart from the daemon has it signal the same peers. Nothing to do otherwise.
+     */
+    default void monitors(java.util.List<HostId> peers) {
+    }
 }

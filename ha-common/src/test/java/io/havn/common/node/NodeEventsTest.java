@@ -311,7 +311,7 @@ class NodeEventsTest {
         clock.advance(300 * MS);
         send(new NodeEvent.HeartbeatReceived(new Heartbeat(two, 21, 1, t + 21 * 200 * MS,
                 sent().get(two).sentNanos(), 10, false), readAt));
-        assertEquals(readAt, node.peers.lastArrival(two), "the arrival is the read, not the node's turn");
+        assertEquals(readAt, node.peers.lastWord(two), "the arrival is the read, not the node's turn");
 
         // read 4 s ago and only handled now: node2 really was silent, and the late turn does not hide it
         long silentFrom = clock.nanos();
@@ -323,12 +323,12 @@ class NodeEventsTest {
         // a stamp ahead of the node's clock counts as now; one before the last arrival as the last arrival
         send(new NodeEvent.HeartbeatReceived(new Heartbeat(two, 23, 1, t + 23 * 200 * MS,
                 sent().get(two).sentNanos(), 10, false), clock.nanos() + 5_000 * MS));
-        assertEquals(clock.nanos(), node.peers.lastArrival(two), "never in the future of the node's clock");
+        assertEquals(clock.nanos(), node.peers.lastWord(two), "never in the future of the node's clock");
         long last = clock.nanos();
         clock.advance(100 * MS);
         send(new NodeEvent.HeartbeatReceived(new Heartbeat(two, 24, 1, t + 24 * 200 * MS,
                 sent().get(two).sentNanos(), 10, false), last - 1_000 * MS));
-        assertEquals(last, node.peers.lastArrival(two), "never before the last arrival");
+        assertEquals(last, node.peers.lastWord(two), "never before the last arrival");
     }
 
     @Test

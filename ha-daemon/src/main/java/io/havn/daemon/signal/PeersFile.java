@@ -134,6 +134,8 @@ public final class PeersFile {
         private final Map<HostId, String> peers = new TreeMap<>();
         private boolean written;
         private boolean failing;
+        /** The peers havnd heartbeats (its monitors): the only ones listed; null until havnd names them (every peer). */
+        private java.util.Set<HostId> monitors;
 
         /** Publishes to {@code file} the peers of {@code self}. */
         public Publisher(Path file, HostId self) {
@@ -177,11 +179,28 @@ public final class PeersFile {
             }
         }
 
+        /**
+         * havnd heartbeats {@code peers} from now on (its monitors): the file lists only those, so the
+         * signal sender's cost per host does not grow with the cluster either.
+         */
+        public synchronized void monitors(java.util.List<HostId> peers) {
+            java.util.Set<HostId> next = java.util.Set.copyOf(peers);
+            if (!next.equals(monitors) || failing) {
+                monitors = next;
+                write();
+            }
+        }
+
         private void write() {
             try {
-                AtomicFile.replace(file, render(peers), Durability.VOLATILE);
+                Map<HostId, String> listed = peers;
+                if (monitors != null) {
+                    listed = new TreeMap<>(peers);
+                    listed.keySet().retainAll(monitors);
+                }
+                AtomicFile.replace(file, render(listed), Durability.VOLATILE);
                 if (failing || !written) {
-                    LOG.info("signal peers: {} lists {} peer(s)", file, peers.size());
+                    LOG.info("signal peers: {} lists {} peer(s)", file, listed.size());
                 }
                 written = true;
                 failing = false;

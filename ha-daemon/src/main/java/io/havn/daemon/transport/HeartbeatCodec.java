@@ -1,6 +1,7 @@
 package io.havn.daemon.transport;
 
 import io.havn.common.model.HostId;
+import io.havn.common.node.HealthDigest;
 import io.havn.common.node.Heartbeat;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -35,8 +36,15 @@ import javax.crypto.spec.SecretKeySpec;
  *   echoNanos      8 bytes
  *   unconfirmedMs  4 bytes, >= 0
  *   frozen         1 byte, 0 or 1
+ *   [digest]       only when the heartbeat carries one (hosts heartbeat their monitors):
+ *     hosts        2 bytes, 1-{@value #MAX_DIGEST_HOSTS}
+ *     members      8 bytes   the hash of the hosts it indexes
+ *     entries      2 bytes per host
  *   tag           32 bytes   HMAC-SHA256(cluster key, every byte before the tag)
  * </pre>
+ * A heartbeat without a digest is byte for byte what it was before digests existed, so daemons of
+ * both kinds heartbeat each other in a cluster small enough to heartbeat all to all; in a larger
+ * one, a daemon that knows no digest refuses the heartbeats that carry one (MALFORMED).
  * The receiver's name is authenticated, so a datagram cannot be replayed to another host; the
  * cluster id is authenticated, so it cannot be replayed into another cluster that shares the key.
  *
@@ -60,7 +68,11 @@ public final class HeartbeatCodec {
     /** Magic, version, three length bytes, four longs, an int, the frozen flag and the tag. */
     private static final int FIXED_BYTES = 2 + 1 + 3 + 5 * Long.BYTES + Integer.BYTES + 1 + TAG_BYTES;
     static final int MIN_DATAGRAM_BYTES = FIXED_BYTES + 3;
-    public static final int MAX_DATAGRAM_BYTES = FIXED_BYTES + MAX_CLUSTER_ID_BYTES + 2 * MAX_HOST_BYTES;
+    /** The most hosts a digest may speak of: a datagram of about 4 KiB. */
+    public static final int MAX_DIGEST_HOSTS = 2048;
+    private static final int BASE_FIELD_BYTES = 5 * Long.BYTES + Integer.BYTES + 1;
+    public static final int MAX_DATAGRAM_BYTES = FIXED_BYTES + MAX_CLUSTER_ID_BYTES + 2 * MAX_HOST_BYTES
+            + Short.BYTES + Long.BYTES + 2 * MAX_DIGEST_HOSTS;
     private static final int MAX_KEY_FILE_BYTES = 4096;
     private static final String HMAC = "HmacSHA256";
 
@@ -141,11 +153,20 @@ public final class HeartbeatCodec {
     public byte[] encode(HostId to, Heartbeat heartbeat) {
         Objects.requireNonNull(to, "to");
         Objects.requireNonNull(heartbeat, "heartbeat");
-        ByteBuffer b = head(MAGIC_1, VERSION, heartbeat.from(), to, 5 * Long.BYTES + Integer.BYTES + 1);
+        HealthDigest digest = heartbeat.digest();
+        if (digest != null && digest.hosts() > MAX_DIGEST_HOSTS) {
+            throw new IllegalArgumentException("a digest of " + digest.hosts() + " hosts; at most " + MAX_DIGEST_HOSTS
+                    + " fit a heartbeat");
+        }
+        int digestBytes = digest == null ? 0 : Short.BYTES + Long.BYTES + digest.bytes().length;
+        ByteBuffer b = head(MAGIC_1, VERSION, heartbeat.from(), to, BASE_FIELD_BYTES + digestBytes);
         b.putLong(heartbeat.incarnation()).putLong(heartbeat.sequence()).putLong(heartbeat.epoch())
                 .putLong(heartbeat.sentNanos()).putLong(heartbeat.echoNanos());
         b.putInt(heartbeat.unconfirmedMs());
         b.put((byte) (heartbeat.frozen() ? 1 : 0));
+        if (digest != null) {
+            b.putShort((short) digest.hosts()).putLong(digest.members()).put(digest.bytes());
+        }
         return seal(b);
     }
 
@@ -163,11 +184,12 @@ public final class HeartbeatCodec {
     }
 
     private Decoded decodeChecked(byte[] d) {
-        Opened o = open(d, MAGIC_1, VERSION, 5 * Long.BYTES + Integer.BYTES + 1);
+        Opened o = open(d, MAGIC_1, VERSION, BASE_FIELD_BYTES, false);
         if (o.rejected() != null) {
             return o.rejected();
         }
-        ByteBuffer b = ByteBuffer.wrap(d, o.fieldsAt(), d.length - TAG_BYTES - o.fieldsAt());
+        int fields = d.length - TAG_BYTES - o.fieldsAt();
+        ByteBuffer b = ByteBuffer.wrap(d, o.fieldsAt(), fields);
         long incarnation = b.getLong();
         long sequence = b.getLong();
         long epoch = b.getLong();
@@ -178,8 +200,22 @@ public final class HeartbeatCodec {
         if (unconfirmedMs < 0 || (frozen != 0 && frozen != 1)) {
             return Rejected.of(Reason.MALFORMED);
         }
+        HealthDigest digest = null;
+        if (fields > BASE_FIELD_BYTES) {
+            if (fields < BASE_FIELD_BYTES + Short.BYTES + Long.BYTES) {
+                return Rejected.of(Reason.MALFORMED);
+            }
+            int hosts = b.getShort() & 0xffff;
+            long members = b.getLong();
+            if (hosts == 0 || hosts > MAX_DIGEST_HOSTS || b.remaining() != 2 * hosts) {
+                return Rejected.of(Reason.MALFORMED);
+            }
+            byte[] entries = new byte[2 * hosts];
+            b.get(entries);
+            digest = new HealthDigest(members, entries);
+        }
         return new Ok(o.to(), new Heartbeat(o.from(), incarnation, sequence, epoch, sentNanos, echoNanos,
-                unconfirmedMs, frozen == 1));
+                unconfirmedMs, frozen == 1, digest));
     }
 
     // ---------------------------------------------------------------- the envelope every kind shares
@@ -230,6 +266,11 @@ public final class HeartbeatCodec {
      * class comment for why the cluster id comes before the tag.
      */
     Opened open(byte[] d, byte magic1, byte version, int fieldBytes) {
+        return open(d, magic1, version, fieldBytes, true);
+    }
+
+    /** As above; unless {@code exact}, at least {@code fieldBytes} may remain (the kind's decoder checks the rest). */
+    Opened open(byte[] d, byte magic1, byte version, int fieldBytes, boolean exact) {
         if (d[0] != MAGIC_0 || d[1] != magic1) {
             return Opened.refused(Reason.BAD_MAGIC);
         }
@@ -261,7 +302,7 @@ public final class HeartbeatCodec {
         }
         pos += 1 + to.value().length();
         // a sender with the key but another layout (a bug, or a version that forgot to bump) ends here
-        if (bodyBytes - pos != fieldBytes) {
+        if (exact ? bodyBytes - pos != fieldBytes : bodyBytes - pos < fieldBytes) {
             return Opened.refused(Reason.MALFORMED);
         }
         return new Opened(null, from, to, pos);

@@ -72,7 +72,7 @@ public final class NettyTransport implements Transport, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
 
     /** Well above the largest heartbeat; a longer datagram arrives cut short and fails the tag. */
-    private static final int RECEIVE_BUFFER_BYTES = 1024;
+    private static final int RECEIVE_BUFFER_BYTES = HeartbeatCodec.MAX_DATAGRAM_BYTES + 1;
     /** The socket's receive buffer asked of the kernel by default (heartbeat.receiveBufferBytes). */
     public static final int DEFAULT_SOCKET_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
     /** One heartbeat interval's burst to 1,000 peers fits below the high mark. */

@@ -68,6 +68,23 @@ class PeersFileTest {
     }
 
     @Test
+    void onceHavndNamesItsMonitorsOnlyThoseAreListed() throws IOException {
+        HostId d = new HostId("kvm-d");
+        PeersFile.Publisher p = new PeersFile.Publisher(file(), SELF);
+        p.start();
+        p.changed(B, record(B, "10.0.0.2:7405"));
+        p.changed(C, record(C, "10.0.0.3:7405"));
+        p.changed(d, record(d, "10.0.0.4:7405"));
+        assertEquals("kvm-b 10.0.0.2:7405\nkvm-c 10.0.0.3:7405\nkvm-d 10.0.0.4:7405\n", text(), "every peer at first");
+        p.monitors(List.of(B, d));
+        assertEquals("kvm-b 10.0.0.2:7405\nkvm-d 10.0.0.4:7405\n", text());
+        p.changed(C, record(C, "10.0.0.33:7405")); // not a monitor: still not listed
+        assertEquals("kvm-b 10.0.0.2:7405\nkvm-d 10.0.0.4:7405\n", text());
+        p.monitors(List.of(C));
+        assertEquals("kvm-c 10.0.0.33:7405\n", text());
+    }
+
+    @Test
     void aRestartedHavndStartsFromTheListItFindsSoTheFileNeverEmpties() throws IOException {
         Files.writeString(file(), "kvm-b 10.0.0.2:7405\nkvm-c 10.0.0.3:7405\nkvm-a 10.0.0.1:7405\nnonsense\n");
         PeersFile.Publisher p = new PeersFile.Publisher(file(), SELF);

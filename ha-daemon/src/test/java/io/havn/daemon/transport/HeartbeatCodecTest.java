@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havn.common.model.HostId;
+import io.havn.common.node.HealthDigest;
 import io.havn.common.node.Heartbeat;
 import io.havn.daemon.transport.HeartbeatCodec.Ok;
 import io.havn.daemon.transport.HeartbeatCodec.Reason;
@@ -60,7 +61,8 @@ class HeartbeatCodecTest {
         HeartbeatCodec wide = new HeartbeatCodec(id, KEY);
         Heartbeat hb = new Heartbeat(A, 9, 9, 9, 9, 9, false);
         byte[] datagram = wide.encode(B, hb);
-        assertEquals(HeartbeatCodec.MAX_DATAGRAM_BYTES - 2 * 63 + A.value().length() + B.value().length(), datagram.length);
+        assertEquals(HeartbeatCodec.MAX_DATAGRAM_BYTES - 2 * 63 + A.value().length() + B.value().length()
+                - (2 + 8 + 2 * HeartbeatCodec.MAX_DIGEST_HOSTS), datagram.length, "the longest heartbeat without a digest");
         assertEquals(new Ok(B, hb), wide.decode(datagram));
     }
 
@@ -103,6 +105,36 @@ class HeartbeatCodecTest {
     }
 
     /** A peer holding the key but writing nonsense (a bug) gets MALFORMED, never an exception. */
+    @Test
+    void aDigestRoundTripsUpToTheMostHostsAndItsLayoutIsChecked() throws IOException {
+        for (int hosts : new int[] {1, 1000, HeartbeatCodec.MAX_DIGEST_HOSTS}) {
+            byte[] entries = new byte[2 * hosts];
+            for (int i = 0; i < entries.length; i++) {
+                entries[i] = (byte) (i * 37);
+            }
+            Heartbeat hb = new Heartbeat(A, 9, 4, 2, 100, 90, 120, false, new HealthDigest(0x0123456789abcdefL, entries));
+            byte[] datagram = codec.encode(B, hb);
+            assertTrue(datagram.length <= HeartbeatCodec.MAX_DATAGRAM_BYTES, "datagram of " + datagram.length + " bytes");
+            assertEquals(new Ok(B, hb), codec.decode(datagram), "a digest of " + hosts + " hosts");
+        }
+        assertThrows(IllegalArgumentException.class, () -> codec.encode(B, new Heartbeat(A, 9, 4, 2, 100, 90, 120, false,
+                new HealthDigest(1, new byte[2 * HeartbeatCodec.MAX_DIGEST_HOSTS + 2]))));
+        for (int[] bad : new int[][] {{0, 0}, {3, 4}, {3, 8}, {HeartbeatCodec.MAX_DIGEST_HOSTS + 1, 2 * (HeartbeatCodec.MAX_DIGEST_HOSTS + 1)}}) {
+            ByteArrayOutputStream body = new ByteArrayOutputStream();
+            body.write(layout(2, CLUSTER, "kvm-a", "kvm-b", 1, 1, 1, 1, 1, 0, 0));
+            DataOutputStream out = new DataOutputStream(body);
+            out.writeShort(bad[0]);
+            out.writeLong(42);
+            out.write(new byte[bad[1]]);
+            assertEquals(new Rejected(Reason.MALFORMED), codec.decode(signed(KEY, body.toByteArray())),
+                    "a digest saying " + bad[0] + " hosts with " + bad[1] + " bytes");
+        }
+        ByteArrayOutputStream cut = new ByteArrayOutputStream();
+        cut.write(layout(2, CLUSTER, "kvm-a", "kvm-b", 1, 1, 1, 1, 1, 0, 0));
+        cut.write(new byte[] {0, 1, 0, 0, 0});
+        assertEquals(new Rejected(Reason.MALFORMED), codec.decode(signed(KEY, cut.toByteArray())), "a digest cut short");
+    }
+
     @Test
     void authenticDatagramsWithBadFieldsAreMalformed() throws IOException {
         assertEquals(new Rejected(Reason.MALFORMED), codec.decode(signed(KEY, layout(2, CLUSTER, "kvm-a", "kvm-b", 1, 1, 1, 1, 1, 2, 0))),

@@ -68,6 +68,13 @@ public final class Fuzz {
      * a cluster of at least {@code ownViewFromHosts} hosts), unless told otherwise.
      */
     public static final double DEFAULT_OWN_VIEW_CHANCE = 0.5;
+    /**
+     * The share of seeds whose hosts heartbeat only two monitors each and gossip health, as in a
+     * cluster larger than {@code monitors + 1} hosts, unless told otherwise.
+     */
+    public static final double DEFAULT_MONITORS_CHANCE = 0.5;
+    /** The {@code monitors} setting of a seed that gossips health: two, so that five hosts do not heartbeat all to all. */
+    static final int FUZZ_MONITORS = 2;
 
     private final int hosts;
     private final int vms;
@@ -76,6 +83,7 @@ public final class Fuzz {
     private final double rulesChance;
     private final double storageChance;
     private final double ownViewChance;
+    private final double monitorsChance;
 
     public Fuzz(int hosts, int vms, Path out, PrintStream log) {
         this(hosts, vms, out, log, DEFAULT_RULES_CHANCE);
@@ -94,6 +102,16 @@ public final class Fuzz {
     /** {@code ownViewChance}: the share of seeds (0 to 1) whose hosts keep only their own VM records. */
     public Fuzz(int hosts, int vms, Path out, PrintStream log, double rulesChance, double storageChance,
                 double ownViewChance) {
+        this(hosts, vms, out, log, rulesChance, storageChance, ownViewChance, DEFAULT_MONITORS_CHANCE);
+    }
+
+    /** {@code monitorsChance}: the share of seeds (0 to 1) whose hosts heartbeat two monitors each and gossip health. */
+    public Fuzz(int hosts, int vms, Path out, PrintStream log, double rulesChance, double storageChance,
+                double ownViewChance, double monitorsChance) {
+        if (!(monitorsChance >= 0 && monitorsChance <= 1)) {
+            throw new IllegalArgumentException("the share of seeds with monitors must be between 0 and 1, got "
+                    + monitorsChance);
+        }
         if (!(ownViewChance >= 0 && ownViewChance <= 1)) {
             throw new IllegalArgumentException("the share of seeds with own views must be between 0 and 1, got "
                     + ownViewChance);
@@ -112,22 +130,28 @@ public final class Fuzz {
         this.rulesChance = rulesChance;
         this.storageChance = storageChance;
         this.ownViewChance = ownViewChance;
+        this.monitorsChance = monitorsChance;
     }
 
     /** Runs seeds {@code from} .. {@code from + count - 1}; returns whether all passed. */
     public boolean run(long from, int count) throws IOException {
         log.printf("fuzz: seeds %d..%d, %d hosts, %d VMs, rules in %.0f%% of seeds, storage in %.0f%%, own views in "
-                + "%.0f%%%n", from, from + count - 1, hosts, vms, rulesChance * 100, storageChance * 100, ownViewChance * 100);
+                + "%.0f%%, monitors in %.0f%%%n", from, from + count - 1, hosts, vms, rulesChance * 100,
+                storageChance * 100, ownViewChance * 100, monitorsChance * 100);
         long start = System.nanoTime();
         int failures = 0;
         int ruled = 0;
         int stored = 0;
         int own = 0;
+        int gossiped = 0;
         long events = 0;
         for (long seed = from; seed < from + count; seed++) {
-            Scenario s = generate(seed, hosts, vms, rulesChance, storageChance, ownViewChance);
+            Scenario s = generate(seed, hosts, vms, rulesChance, storageChance, ownViewChance, monitorsChance);
             if (s.settings().containsKey(OWN_VIEW_SETTING)) {
                 own++;
+            }
+            if (s.settings().containsKey(MONITORS_SETTING)) {
+                gossiped++;
             }
             if (!s.placement().isEmpty()) {
                 ruled++;
@@ -150,7 +174,8 @@ public final class Fuzz {
             }
         }
         log.printf("fuzz: %d seeds, %d failed, %d events, %.1f s wall (%d seeds with placement rules, %d with storage, "
-                + "%d with own views)%n", count, failures, events, (System.nanoTime() - start) / 1e9, ruled, stored, own);
+                + "%d with own views, %d with monitors)%n", count, failures, events, (System.nanoTime() - start) / 1e9,
+                ruled, stored, own, gossiped);
         return failures == 0;
     }
 
@@ -171,13 +196,22 @@ public final class Fuzz {
 
     /** The setting a seed with own views sets to 0: every host but the leader keeps only its own VM records. */
     static final String OWN_VIEW_SETTING = "ownViewFromHosts";
+    /** The setting a seed with monitors sets to {@link #FUZZ_MONITORS}. */
+    static final String MONITORS_SETTING = "monitors";
+
+    /** The scenario of one seed, with the default share of seeds that gossip health. */
+    public static Scenario generate(long seed, int hostCount, int vmCount, double rulesChance, double storageChance,
+                                    double ownViewChance) {
+        return generate(seed, hostCount, vmCount, rulesChance, storageChance, ownViewChance, DEFAULT_MONITORS_CHANCE);
+    }
 
     /**
      * The scenario of one seed; {@code rulesChance} draw a placement policy, {@code storageChance} storage,
-     * {@code ownViewChance} hosts that keep only their own VM records (a stream of its own: the schedule is the same).
+     * {@code ownViewChance} hosts that keep only their own VM records (a stream of its own: the schedule is the same),
+     * {@code monitorsChance} hosts that heartbeat two monitors each and gossip health (a stream of its own too).
      */
     public static Scenario generate(long seed, int hostCount, int vmCount, double rulesChance, double storageChance,
-                                    double ownViewChance) {
+                                    double ownViewChance, double monitorsChance) {
         SplittableRandom rnd = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + 1);
         Map<HostId, HostCapacity> hosts = new LinkedHashMap<>();
         List<String> names = new ArrayList<>();
@@ -236,8 +270,14 @@ public final class Fuzz {
             storage.draw(byTime);
         }
         SplittableRandom vr = new SplittableRandom(seed * 0xA0761D6478BD642FL + 0xE7037ED1A0B428DBL);
-        Map<String, Object> settings = vr.nextDouble() < ownViewChance ? Map.of(OWN_VIEW_SETTING, (Object) 0L)
-                : Map.of();
+        Map<String, Object> settings = new java.util.TreeMap<>();
+        if (vr.nextDouble() < ownViewChance) {
+            settings.put(OWN_VIEW_SETTING, 0L);
+        }
+        SplittableRandom mr = new SplittableRandom(seed * 0x94D049BB133111EBL + 0xBF58476D1CE4E5B9L);
+        if (mr.nextDouble() < monitorsChance) {
+            settings.put(MONITORS_SETTING, (long) FUZZ_MONITORS);
+        }
         List<TimelineEntry> timeline = new ArrayList<>();
         byTime.forEach((t, cs) -> timeline.add(new TimelineEntry(t, List.copyOf(cs))));
         List<Expectation> expect = new ArrayList<>();
@@ -264,8 +304,9 @@ public final class Fuzz {
         }
         return new Scenario("fuzz-seed-" + seed, "generated by ha-sim fuzz from seed " + seed
                 + " (" + hostCount + " hosts, " + vmCount + " VMs" + (rules == null ? "" : ", placement rules")
-                + (settings.isEmpty() ? "" : ", own views") + ")",
-                seed, null, fence ? Fencing.DEVICE : Fencing.NONE, hosts, vms, settings, timeline, expect,
+                + (settings.containsKey(OWN_VIEW_SETTING) ? ", own views" : "")
+                + (settings.containsKey(MONITORS_SETTING) ? ", " + FUZZ_MONITORS + " monitors each" : "") + ")",
+                seed, null, fence ? Fencing.DEVICE : Fencing.NONE, hosts, vms, java.util.Collections.unmodifiableMap(settings), timeline, expect,
                 (HEAL_AT_S + LIVENESS_BOUND_S + 10) * 1000L, zkMax, rules == null ? PlacementPolicy.EMPTY : rules.policy,
                 storage == null ? List.of() : storage.datastores);
     }

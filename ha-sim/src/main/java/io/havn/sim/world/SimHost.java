@@ -57,6 +57,11 @@ public final class SimHost {
     boolean guardRunning = true;
     /** Whether this host's signal sender runs ({@link SimSignals}); it does unless a test stops it. */
     boolean signalRunning = true;
+    /**
+     * The peers its signal sender signals: the monitors its daemon last announced (the peers file
+     * havnd writes); kept when the daemon stops, as the file is.
+     */
+    java.util.List<io.havn.common.model.HostId> signalPeers = java.util.List.of();
     /** The last sequence its signal sender used (its incarnation is {@link #boots}). */
     long signalSequence;
     /** The datastores this host has lost its path to (its storage heartbeat fails there, its guests pause). */

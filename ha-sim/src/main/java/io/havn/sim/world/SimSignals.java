@@ -38,8 +38,9 @@ final class SimSignals {
             }
             HostSignal s = signal(from, now);
             NodeEvent e = new NodeEvent.SignalReceived(s);
-            for (SimHost dest : world.hosts()) {
-                if (dest != from && world.net.delivers(from.name, dest.name)) {
+            for (io.havn.common.model.HostId peer : from.signalPeers) {
+                SimHost dest = world.host(peer);
+                if (dest != null && dest != from && world.net.delivers(from.name, dest.name)) {
                     to.add(dest);
                     what.add(e);
                 }

@@ -44,6 +44,13 @@ public final class SimTransport implements Transport, AutoCloseable {
         from.transport = this;
     }
 
+    @Override
+    public void monitors(java.util.List<HostId> peers) {
+        if (!closed) {
+            from.signalPeers = peers;
+        }
+    }
+
     /**
      * What travels: a heartbeat ({@code null} for bytes that are none), sealed with the cluster's
      * key or not, and the host it is addressed to.

@@ -1,0 +1,198 @@
+package io.havn.common.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.havn.common.model.HostId;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Health passed on from peer to peer (SAFETY.md, "Monitors and gossiped health"): one node's
+ * {@link Peers} among eight hosts with two monitors each, so it heartbeats two and hears of the
+ * others only through them.
+ */
+class PeersGossipTest {
+    private static final long MS = 1_000_000L;
+    private static final HostId ME = new HostId("node1");
+    private static final Settings SETTINGS = Settings.defaults().with(Map.of("monitors", 2));
+    private static final long T0 = 1_000 * MS;
+
+    private final Peers peers = new Peers(ME, 1, SETTINGS);
+    private final List<Effect> out = new ArrayList<>();
+    private final List<HostId> all = new ArrayList<>();
+    private final java.util.Set<HostId> apartHere = new java.util.HashSet<>();
+
+    PeersGossipTest() {
+        for (int i = 1; i <= 8; i++) {
+            HostId h = new HostId("node" + i);
+            all.add(h);
+            peers.add(h, 0);
+        }
+    }
+
+    private Effect.Send round(long now) {
+        int before = out.size();
+        peers.sendAll(out::add, now, 1, 0, false, (h, t) -> apartHere.contains(h));
+        for (int i = out.size() - 1; i >= before; i--) {
+            if (out.get(i) instanceof Effect.Send s) {
+                return s;
+            }
+        }
+        throw new AssertionError("no round sent");
+    }
+
+    private HostId monitor() {
+        return Monitors.of(all, ME, 2).get(0);
+    }
+
+    private HostId notAMonitor() {
+        List<HostId> mine = Monitors.of(all, ME, 2);
+        for (HostId h : all) {
+            if (!h.equals(ME) && !mine.contains(h)) {
+                return h;
+            }
+        }
+        throw new AssertionError();
+    }
+
+    /** A digest as {@code from} would send it: {@code said} of each host (null: nothing), ages in ms. */
+    private HealthDigest digest(Map<HostId, Integer> healthyAgeMs, Map<HostId, Integer> lostAgeMs,
+                                Map<HostId, Integer> apartAgeMs) {
+        List<HostId> members = new ArrayList<>(all);
+        members.sort(java.util.Comparator.comparing(HostId::value));
+        byte[] e = new byte[2 * members.size()];
+        for (int i = 0; i < members.size(); i++) {
+            HostId h = members.get(i);
+            e[2 * i] = healthyAgeMs.containsKey(h) ? HealthDigest.statementOf(true, healthyAgeMs.get(h) * MS)
+                    : lostAgeMs.containsKey(h) ? HealthDigest.statementOf(false, lostAgeMs.get(h) * MS) : HealthDigest.NONE;
+            e[2 * i + 1] = apartAgeMs.containsKey(h) ? HealthDigest.apartOf(apartAgeMs.get(h) * MS) : HealthDigest.NONE;
+        }
+        return new HealthDigest(Monitors.membersHash(members), e);
+    }
+
+    private void hear(HostId from, long seq, long echo, HealthDigest d, long now) {
+        assertTrue(peers.received(new Heartbeat(from, 1, seq, 1, now, echo, 0, false, d), now, now));
+    }
+
+    @Test
+    void aHostHeartbeatsOnlyItsMonitorsAnnouncesThemOnceAndPassesOnItsOwnStatement() {
+        Effect.Send s = round(T0);
+        assertEquals(Monitors.of(all, ME, 2), s.to());
+        assertTrue(s.to().size() < 7, "not every peer: " + s.to());
+        assertTrue(peers.gossiped());
+        List<Effect.MonitorsChanged> told = out.stream().filter(Effect.MonitorsChanged.class::isInstance)
+                .map(Effect.MonitorsChanged.class::cast).toList();
+        assertEquals(List.of(new Effect.MonitorsChanged(s.to())), told);
+        round(T0 + 200 * MS);
+        assertEquals(1, out.stream().filter(Effect.MonitorsChanged.class::isInstance).count(), "told once");
+        HealthDigest d = s.heartbeats().get(0).digest();
+        int me = 0; // node1 sorts first
+        assertTrue(HealthDigest.known(d.statement(me)) && HealthDigest.healthy(d.statement(me)));
+        assertEquals(0, HealthDigest.ageNanos(d.statement(me)));
+        assertFalse(HealthDigest.known(d.statement(1)), "nothing known of the others yet");
+    }
+
+    @Test
+    void aStatementPassedOnIsAgedFromTheEchoAndCountsForTheGossipTimeout() {
+        round(T0);
+        HostId far = notAMonitor();
+        // the monitor echoes our round at T0 and passes on that `far` said it was healthy 300 ms before sending
+        long arrive = T0 + 150 * MS;
+        hear(monitor(), 1, T0, digest(Map.of(far, 300), Map.of(), Map.of()), arrive);
+        assertEquals(Peers.Health.HEALTHY, peers.health(far, arrive));
+        long madeNoEarlier = T0 - 300 * MS;
+        long window = SETTINGS.gossipTimeoutMs() * MS;
+        assertEquals(Peers.Health.HEALTHY, peers.health(far, madeNoEarlier + window - 1));
+        assertEquals(Peers.Health.UNKNOWN, peers.health(far, madeNoEarlier + window));
+        assertFalse(peers.suspected(far, madeNoEarlier + window));
+        assertTrue(peers.suspected(far, madeNoEarlier + window + 1), "nothing newer for the gossip timeout");
+        assertTrue(peers.heardSince(far, madeNoEarlier));
+        assertFalse(peers.heardSince(far, madeNoEarlier + 1), "it may have been said before then");
+    }
+
+    @Test
+    void theNewestStatementWinsWhicheverPathItCameBy() {
+        round(T0);
+        List<HostId> mine = Monitors.of(all, ME, 2);
+        HostId far = notAMonitor();
+        hear(mine.get(0), 1, T0, digest(Map.of(), Map.of(far, 100), Map.of()), T0 + 100 * MS);
+        assertEquals(Peers.Health.LOST, peers.health(far, T0 + 100 * MS));
+        // an older healthy statement by another path does not undo it
+        hear(mine.get(1), 1, T0, digest(Map.of(far, 400), Map.of(), Map.of()), T0 + 110 * MS);
+        assertEquals(Peers.Health.LOST, peers.health(far, T0 + 110 * MS));
+        // a newer one does
+        hear(mine.get(1), 2, T0, digest(Map.of(far, 50), Map.of(), Map.of()), T0 + 120 * MS);
+        assertEquals(Peers.Health.HEALTHY, peers.health(far, T0 + 120 * MS));
+    }
+
+    @Test
+    void aDigestOfOtherHostsOrWithNoEchoIsIgnored() {
+        round(T0);
+        HostId far = notAMonitor();
+        HealthDigest good = digest(Map.of(far, 0), Map.of(), Map.of());
+        hear(monitor(), 1, T0, new HealthDigest(good.members() + 1, good.bytes()), T0 + 10 * MS);
+        assertEquals(Peers.Health.UNKNOWN, peers.health(far, T0 + 10 * MS), "another set of hosts");
+        hear(monitor(), 2, Heartbeat.NO_ECHO, good, T0 + 20 * MS);
+        assertEquals(Peers.Health.UNKNOWN, peers.health(far, T0 + 20 * MS), "no echo: no bound on its age");
+        hear(monitor(), 3, T0, good, T0 + 30 * MS);
+        assertEquals(Peers.Health.HEALTHY, peers.health(far, T0 + 30 * MS));
+    }
+
+    @Test
+    void whatOthersPassOnOfThisHostIsNotTaken() {
+        round(T0);
+        hear(monitor(), 1, T0, digest(Map.of(), Map.of(ME, 0), Map.of(ME, 0)), T0 + 10 * MS);
+        assertEquals(Peers.Health.UNKNOWN, peers.health(ME, T0 + 10 * MS));
+        assertFalse(peers.aliveApartPassedOn(ME, Long.MIN_VALUE, T0 + 10 * MS));
+    }
+
+    @Test
+    void aSignOfLifeApartFromTheDaemonIsPassedOnAndAged() {
+        round(T0);
+        HostId far = notAMonitor();
+        hear(monitor(), 1, T0, digest(Map.of(), Map.of(), Map.of(far, 200)), T0 + 10 * MS);
+        long at = T0 - 200 * MS;
+        assertTrue(peers.aliveApartPassedOn(far, at, T0 + 10 * MS));
+        assertFalse(peers.aliveApartPassedOn(far, at + 1, T0 + 10 * MS), "not provably after");
+        assertFalse(peers.aliveApartPassedOn(far, Long.MIN_VALUE, at + SETTINGS.gossipTimeoutMs() * MS));
+        // and this host passes it on, older by the time since
+        HealthDigest d = round(T0 + 100 * MS).heartbeats().get(0).digest();
+        int i = all.stream().sorted(java.util.Comparator.comparing(HostId::value)).toList().indexOf(far);
+        assertEquals(300 * MS, HealthDigest.ageNanos(d.apart(i)));
+        apartHere.add(far);
+        d = round(T0 + 200 * MS).heartbeats().get(0).digest();
+        assertEquals(0, HealthDigest.ageNanos(d.apart(i)), "seen here: passed on as new");
+    }
+
+    @Test
+    void agesAreRoundedUpSoNothingIsTakenForNewerThanItIs() {
+        assertEquals(25 * MS, HealthDigest.ageNanos(HealthDigest.statementOf(true, 1)));
+        assertEquals(25 * MS, HealthDigest.ageNanos(HealthDigest.statementOf(false, 25 * MS)));
+        assertEquals(50 * MS, HealthDigest.ageNanos(HealthDigest.apartOf(25 * MS + 1)));
+        assertFalse(HealthDigest.healthy(HealthDigest.statementOf(false, 0)));
+        assertTrue(HealthDigest.healthy(HealthDigest.statementOf(true, HealthDigest.MAX_AGE_MS * MS)));
+        assertEquals(HealthDigest.NONE, HealthDigest.statementOf(false, (HealthDigest.MAX_AGE_MS + 1) * MS));
+        assertEquals(HealthDigest.NONE, HealthDigest.apartOf((HealthDigest.MAX_AGE_MS + 1) * MS));
+    }
+
+    @Test
+    void aSmallClusterHeartbeatsAllToAllWithNoDigestAndTheHeartbeatTimeout() {
+        Peers small = new Peers(ME, 1, SETTINGS);
+        for (int i = 1; i <= 3; i++) {
+            small.add(new HostId("node" + i), 0);
+        }
+        List<Effect> o = new ArrayList<>();
+        small.sendAll(o::add, T0, 1, 0, false, (h, t) -> false);
+        Effect.Send s = (Effect.Send) o.stream().filter(Effect.Send.class::isInstance).findFirst().orElseThrow();
+        assertEquals(2, s.to().size());
+        assertNull(s.heartbeats().get(0).digest());
+        assertFalse(small.gossiped());
+        assertEquals(SETTINGS.settleMs(), SETTINGS.settleMs(false));
+        assertEquals(2 * SETTINGS.gossipTimeoutMs() + SETTINGS.watchdogMs(), SETTINGS.settleMs(true));
+    }
+}
