@@ -165,9 +165,14 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--quick", description = "fewer seeds and shorter runs (for tests)")
         boolean quick;
 
+        @Option(names = "--only", split = ",", paramLabel = "SECTION", description = "run only these sections: "
+                + "${COMPLETION-CANDIDATES} (default: all)")
+        List<Bench.Section> only;
+
         @Override
         public Integer call() throws Exception {
-            new Bench(quick, System.out).run(out);
+            new Bench(quick, System.out).run(out, only == null || only.isEmpty()
+                    ? java.util.EnumSet.allOf(Bench.Section.class) : java.util.EnumSet.copyOf(only));
             return 0;
         }
     }

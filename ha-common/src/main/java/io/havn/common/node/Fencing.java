@@ -124,7 +124,7 @@ final class Fencing {
                 continue;
             }
             long back = n.view().liveSince(h, n.view().liveSession(h));
-            if (back > suspectedAt(h) && now - back < Peers.ms(n.settings().heartbeatTimeoutMs()
+            if (back > suspectedAt(h) && now - back < Peers.ms(n.settings().healthWindowMs(live.peers().gossiped())
                     + n.settings().suspectAfterMs())) {
                 continue; // it came back in a new session since it fell silent: its heartbeats are on their way
             }

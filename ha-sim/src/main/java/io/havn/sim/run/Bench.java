@@ -59,15 +59,36 @@ public final class Bench {
         this.out = out;
     }
 
+    /** The sections of the bench, in the order they run. */
+    public enum Section { failover, falsefailovers, speed, views, monitors, placement }
+
     public void run(Path dir) throws IOException {
+        run(dir, java.util.EnumSet.allOf(Section.class));
+    }
+
+    /** Runs {@code sections} only. */
+    public void run(Path dir, java.util.Set<Section> sections) throws IOException {
         md.append("# ha-sim bench\n\n");
         md.append(quick ? "Quick mode (fewer seeds, shorter runs).\n\n" : "");
-        failover(true);
-        failover(false);
-        falseFailovers();
-        speed();
-        views();
-        placement();
+        if (sections.contains(Section.failover)) {
+            failover(true);
+            failover(false);
+        }
+        if (sections.contains(Section.falsefailovers)) {
+            falseFailovers();
+        }
+        if (sections.contains(Section.speed)) {
+            speed();
+        }
+        if (sections.contains(Section.views)) {
+            views();
+        }
+        if (sections.contains(Section.monitors)) {
+            monitors();
+        }
+        if (sections.contains(Section.placement)) {
+            placement();
+        }
         Files.createDirectories(dir);
         StringBuilder csv = new StringBuilder("benchmark,metric,value,unit\n");
         for (String[] r : rows) {
@@ -407,6 +428,150 @@ public final class Bench {
             }
         }
         md.append('\n');
+    }
+
+    // ---------------------------------------------------------------- monitors
+
+    /**
+     * What failure detection costs each host and how fast it finds a failure, every host heartbeating
+     * every other against monitors with gossiped health ({@code monitors}): datagrams each host sends
+     * a second while idle (heartbeats, and its signal sender's signals), the bytes a heartbeat's digest
+     * adds, the simulator's speed meanwhile, then 4% of the hosts losing power at once (fence devices on).
+     * Then 1 s daemon stalls and 2% loss, to count false failovers.
+     */
+    private void monitors() {
+        int[][] cases = quick ? new int[][] {{30, 0}, {30, 8}} : new int[][] {{100, 0}, {100, 8}, {1000, 8}};
+        md.append("## Failure detection: all to all against monitors\n\n");
+        md.append("Two VMs per host, fence devices. Idle: 20 simulated s after the cluster settled. Then 4% of the hosts "
+                + "lose power at once. Datagrams are counted as sent, per host and second.\n\n");
+        md.append("| hosts | monitors | heartbeats / host / s | signals / host / s | digest bytes per heartbeat "
+                + "| simulated s per wall s, idle | every VM running again: p50 / p99 / max |\n"
+                + "|---|---|---|---|---|---|---|\n");
+        for (int[] c : cases) {
+            int n = c[0];
+            int monitors = c[1];
+            int failing = Math.max(1, n * 4 / 100);
+            Map<HostId, HostCapacity> hosts = new LinkedHashMap<>();
+            Map<String, VmDecl> vms = new LinkedHashMap<>();
+            for (int i = 1; i <= n; i++) {
+                hosts.put(new HostId("h" + i), new HostCapacity(64, 262144));
+                for (int k = 0; k < 2; k++) {
+                    String v = "v" + i + "-" + k;
+                    vms.put(v, new VmDecl(v, new HostId("h" + i), 1, 1024, Priority.MEDIUM, true));
+                }
+            }
+            long crashAt = 20_000;
+            List<io.havn.sim.scenario.Command> crashes = new ArrayList<>();
+            for (int i = n - failing + 1; i <= n; i++) {
+                crashes.add(Commands.parse("crash h" + i));
+            }
+            Scenario s = new Scenario("monitors-" + n + "-" + monitors, null, 1, null, Fencing.DEVICE, hosts, vms,
+                    Map.of("monitors", (long) monitors), List.of(new TimelineEntry(crashAt, crashes)), List.of(),
+                    crashAt + 30_000);
+            ScenarioRunner runner = new ScenarioRunner(s);
+            io.havn.sim.world.SimWorld w = runner.world();
+            long[] at = new long[8];
+            RunResult r = runner.runTimed(() -> {
+                at[0] = System.nanoTime();
+                at[1] = w.heartbeatsSent;
+                at[2] = w.signalsSent;
+                at[3] = w.digestHostsSent;
+                // just before the crash: the idle window's end
+                w.clock.schedule((crashAt - 1) * 1_000_000L, () -> {
+                    at[4] = System.nanoTime();
+                    at[5] = w.heartbeatsSent;
+                    at[6] = w.signalsSent;
+                    at[7] = w.digestHostsSent;
+                });
+            });
+            double idleS = (crashAt - 1) / 1000.0;
+            double beats = (at[5] - at[1]) / (double) n / idleS;
+            double signals = (at[6] - at[2]) / (double) n / idleS;
+            double digestBytes = at[5] == at[1] ? 0 : 2.0 * (at[7] - at[3]) / (at[5] - at[1]);
+            double speed = idleS / ((at[4] - at[0]) / 1e9);
+            List<Long> back = new ArrayList<>();
+            boolean all = true;
+            for (VmDecl v : vms.values()) {
+                int host = Integer.parseInt(v.host().value().substring(1));
+                if (host <= n - failing) {
+                    continue;
+                }
+                long t = firstRunningElsewhere(r.trace().spans(), v.name(), v.host().value(), crashAt);
+                if (t < 0) {
+                    all = false;
+                } else {
+                    back.add(t - crashAt);
+                }
+            }
+            String ran = !r.passed() ? "run FAILED: " + r.settleFailure() + " " + r.violation()
+                    : !all ? "not every VM" : fmt(pct(back, 50)) + " / " + fmt(pct(back, 99)) + " / " + fmt(pct(back, 100));
+            String label = monitors == 0 ? "all to all" : String.valueOf(monitors);
+            md.append(String.format("| %d | %s | %.1f | %.1f | %.0f | %s | %s |%n", n, label, beats, signals, digestBytes,
+                    rate(speed), ran));
+            out.printf("monitors, %d hosts, %s: %.1f heartbeats and %.1f signals per host per s, %.0f digest bytes per "
+                    + "heartbeat, %s simulated s per wall s idle; %d hosts lost: every VM running again %s%n", n, label,
+                    beats, signals, digestBytes, rate(speed), failing, ran);
+            String name = "monitors-" + n + "-hosts-" + (monitors == 0 ? "all" : monitors);
+            row(name, "heartbeats-per-host-per-second", beats, "count");
+            row(name, "signals-per-host-per-second", signals, "count");
+            row(name, "sim-seconds-per-wall-second-idle", speed, "ratio");
+            if (all && r.passed()) {
+                row(name, "every-vm-running-again-p99", pct(back, 99) / 1000.0, "s");
+            }
+        }
+        md.append('\n');
+        falseFailoversAtScale(quick ? 30 : 1000, quick ? 20 : 60);
+    }
+
+    /**
+     * False failovers with monitors at {@code n} hosts: 2% loss throughout, and 1 s daemon stalls
+     * (the JVM and its ZooKeeper pings stopped) on random hosts, each host once per 100 s on average
+     * (every 100 ms at 1,000 hosts).
+     */
+    private void falseFailoversAtScale(int n, long seconds) {
+        Map<HostId, HostCapacity> hosts = new LinkedHashMap<>();
+        Map<String, VmDecl> vms = new LinkedHashMap<>();
+        for (int i = 1; i <= n; i++) {
+            hosts.put(new HostId("h" + i), new HostCapacity(64, 262144));
+            String v = "v" + i;
+            vms.put(v, new VmDecl(v, new HostId("h" + i), 1, 1024, Priority.MEDIUM, true));
+        }
+        SplittableRandom rnd = new SplittableRandom(7);
+        List<TimelineEntry> timeline = new ArrayList<>();
+        timeline.add(new TimelineEntry(1_000, List.of(Commands.parse("loss 2%"))));
+        int stalls = 0;
+        long every = Math.max(1, 100_000 / n);
+        for (long t = 2_000; t < seconds * 1000 - 5_000; t += every) {
+            timeline.add(new TimelineEntry(t, List.of(Commands.parse("pause h" + (1 + rnd.nextInt(n)) + " 1000ms"))));
+            stalls++;
+        }
+        Scenario s = new Scenario("false-failovers-monitors-" + n, null, 7, null, Fencing.DEVICE, hosts, vms,
+                Map.of(), timeline, List.of(), seconds * 1000);
+        ScenarioRunner runner = new ScenarioRunner(s);
+        long[] counts = new long[4];
+        runner.world().listen(new io.havn.sim.world.SimWorld.Listener() {
+            @Override
+            public void decision(Decision d) {
+                switch (d.kind()) {
+                    case FENCE_START -> counts[0]++;
+                    case SELF_FENCE -> counts[1]++;
+                    case PLACE -> counts[2]++;
+                    case SUSPECT -> counts[3]++;
+                    default -> { }
+                }
+            }
+        });
+        RunResult r = runner.run();
+        md.append(String.format("%d hosts, monitors (the default, 8), %d s: 2%% loss throughout and %d daemon stalls of "
+                + "1 s (one every %d ms, on a random host): %d suspicions, %d fence starts, %d self-fences, "
+                + "%d restarts%s.%n%n", n, seconds, stalls, every, counts[3], counts[0], counts[1], counts[2],
+                r.passed() ? "" : " (run FAILED: " + r.settleFailure() + " " + r.violation() + ")"));
+        out.printf("false failovers with monitors at %d hosts under 1 s stalls and 2%% loss: %d suspicions, fence %d, "
+                + "self-fence %d, restarts %d%s%n", n, counts[3], counts[0], counts[1], counts[2],
+                r.passed() ? "" : " (run failed)");
+        row("false-failovers-monitors-" + n, "fence-starts", counts[0], "count");
+        row("false-failovers-monitors-" + n, "self-fences", counts[1], "count");
+        row("false-failovers-monitors-" + n, "restarts", counts[2], "count");
     }
 
     // ---------------------------------------------------------------- placement

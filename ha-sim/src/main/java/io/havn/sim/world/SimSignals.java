@@ -38,6 +38,7 @@ final class SimSignals {
             }
             HostSignal s = signal(from, now);
             NodeEvent e = new NodeEvent.SignalReceived(s);
+            world.signalsSent += from.signalPeers.size();
             for (io.havn.common.model.HostId peer : from.signalPeers) {
                 SimHost dest = world.host(peer);
                 if (dest != null && dest != from && world.net.delivers(from.name, dest.name)) {

@@ -91,13 +91,21 @@ public final class SimTransport implements Transport, AutoCloseable {
     @Override
     public void send(HostId to, Heartbeat heartbeat) {
         SimHost dest = world.host(to);
-        if (closed || dest == null || from.incarnation != incarnation || !world.net.delivers(from.name, dest.name)) {
+        if (closed || from.incarnation != incarnation) {
+            return;
+        }
+        world.heartbeatsSent++;
+        if (heartbeat.digest() != null) {
+            world.digestHostsSent += heartbeat.digest().hosts();
+        }
+        if (dest == null || !world.net.delivers(from.name, dest.name)) {
             return;
         }
         long now = world.clock.nanos();
         Batch b = from.outgoing;
         if (b == null || b.at != now) {
-            Batch fresh = new Batch(now, world.hostCount());
+            // sized as the last round was (a host heartbeats the same peers round after round)
+            Batch fresh = new Batch(now, b == null ? Math.min(16, world.hostCount()) : Math.max(4, b.size));
             from.outgoing = fresh;
             world.clock.schedule(world.net.latencyNanos(), () -> deliver(fresh));
             b = fresh;

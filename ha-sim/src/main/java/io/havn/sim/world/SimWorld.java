@@ -78,6 +78,12 @@ public final class SimWorld {
             DomainPolicy.DEFAULT_EMULATORS);
     public final SimNetwork net;
     public final SimCoordination coordination;
+    /** Heartbeat datagrams sent by every daemon since the start (lost ones too). */
+    public long heartbeatsSent;
+    /** The hosts the digests of those heartbeats spoke of, summed (two bytes each on the wire). */
+    public long digestHostsSent;
+    /** Signal datagrams sent by every host's signal sender since the start. */
+    public long signalsSent;
     private final Map<HostId, SimHost> hosts = new LinkedHashMap<>();
     private final Map<VmId, Integer> failStarts = new HashMap<>();
     private final Map<VmId, Integer> failMigrations = new HashMap<>();

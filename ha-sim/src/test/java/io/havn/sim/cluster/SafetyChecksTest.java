@@ -16,11 +16,13 @@ import io.havn.common.node.AdminCommand;
 import io.havn.common.node.AdminReply;
 import io.havn.common.node.Decision;
 import io.havn.common.node.NodeEvent;
+import io.havn.common.node.Settings;
 import io.havn.common.port.CoordOp;
 import io.havn.common.port.DomainState;
 import io.havn.sim.world.SimCoordination;
 import io.havn.sim.world.SimWorld;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -234,6 +236,34 @@ class SafetyChecksTest {
                 + "before a strict majority has been healthy for the settle time\n" + c.trail());
         c.awaitMs(20_000, () -> c.whereRunning("a").size() == 1 && c.whereRunning("b").size() == 1,
                 "after the settle time both VMs run again");
+    }
+
+    @Test
+    void withMonitorsAMajorityThatComesBackWaitsTwoGossipTimeoutsPlusWBeforeItFencesOrRestarts() {
+        // five hosts heartbeating two monitors each (a ring: node1-node4-node2-node3-node5-node1), so
+        // health is passed on and may be a gossip timeout old
+        TestCluster c = new TestCluster(Settings.defaults().with(Map.of("monitors", 2)));
+        for (int i = 1; i <= 5; i++) {
+            c.addHost("node" + i, true);
+        }
+        c.addRunningVm("a", "node2", Priority.MEDIUM);
+        c.addRunningVm("b", "node3", Priority.MEDIUM);
+        c.start();
+        c.isolate("node2");
+        c.isolate("node3");
+        c.isolate("node4");
+        c.runMs(20_000); // node1 and node5 are no majority; the others' sessions expire meanwhile
+        assertEquals(0, c.count(d -> d.kind() == Decision.Kind.FENCE_START) + placements(c), c.trail());
+        c.reconnect("node4"); // node1, node4 and node5: a majority again, from now on at the earliest
+        int from = c.decisions().size();
+        assertTrue(c.settings.settleMs(true) > c.settings.settleMs(), "the longer settle time is what is checked");
+        c.runMs(c.settings.settleMs(true) - 500);
+        assertEquals(0, c.count(d -> d.kind() == Decision.Kind.FENCE_START), "no fencing before a strict majority has "
+                + "been healthy for two gossip timeouts plus W\n" + c.trail());
+        assertEquals(List.of(), c.since(from, Decision.Kind.PLACE, "a"), c.trail());
+        assertEquals(List.of(), c.since(from, Decision.Kind.PLACE, "b"), c.trail());
+        c.awaitMs(20_000, () -> c.whereRunning("a").size() == 1 && c.whereRunning("b").size() == 1
+                && !c.runsOn("a", "node2") && !c.runsOn("b", "node3"), "after the settle time both VMs run again");
     }
 
     // ---------------------------------------------------------------- rule 7: listings and reconciliation
