@@ -115,6 +115,18 @@ public abstract class TransportContract extends PortContract<TransportContract.S
     }
 
     @Test
+    void aHeartbeatWithTheLargestDigestArrivesWhole() throws Exception {
+        byte[] entries = new byte[2 * HeartbeatCodec.MAX_DIGEST_HOSTS];
+        for (int i = 0; i < entries.length; i++) {
+            entries[i] = (byte) (i % 251);
+        }
+        Heartbeat big = new Heartbeat(A, 9, 1, 12, 5_000, 4_000, 0, false,
+                new io.havn.common.node.HealthDigest(0x5eedL, entries));
+        subject().transport(A).send(B, big);
+        assertEquals(big, arrives(B), "a digest of " + HeartbeatCodec.MAX_DIGEST_HOSTS + " hosts, every byte");
+    }
+
+    @Test
     void aHeartbeatArrivesOnceAndOnlyAtTheNamedPeer() throws Exception {
         Heartbeat toB = beat(A);
         subject().transport(A).send(B, toB);
