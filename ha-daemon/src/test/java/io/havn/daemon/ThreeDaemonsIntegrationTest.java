@@ -48,7 +48,8 @@ import org.junit.jupiter.api.io.TempDir;
  * own private libvirt test-driver hypervisor (it vanishes with its daemon, as at power loss). A
  * daemon is stopped abruptly and the others restart its VMs; it comes back empty; then the leader
  * is stopped and a new one takes over and restarts its VMs (two of three hosts are a majority). A VM is started on a new host only once the host that ran
- * it is gone, so it never runs on two hypervisors.
+ * it is gone, so it never runs on two hypervisors. A second test runs four daemons that heartbeat
+ * two monitors each and pass health on over the same real parts.
  */
 class ThreeDaemonsIntegrationTest {
     private static final long BOUND_S = 60;
@@ -140,13 +141,18 @@ class ThreeDaemonsIntegrationTest {
     }
 
     private void boot(String host, TestingServer zk, Path dir, Path key) throws Exception {
+        boot(host, zk, dir, key, "");
+    }
+
+    /** Boots {@code host}; {@code moreSettings} is added to the settings map ("" or ", key: value..."). */
+    private void boot(String host, TestingServer zk, Path dir, Path key, String moreSettings) throws Exception {
         // a 4 s session timeout, and a lease and watchdog that fit in it, so that failover is quick
         int metricsPort = freeTcpPort();
         metricsPorts.put(host, metricsPort);
         HavnConfig cfg = DaemonFixture.config("it3", host, zk.getConnectString(), 4_000, dir, key, """
-                settings: {leaseMs: 2000, watchdogMs: 1000, suspectAfterMs: 1000, graceMs: 500}
+                settings: {leaseMs: 2000, watchdogMs: 1000, suspectAfterMs: 1000, graceMs: 500%s}
                 metrics: {bind: "127.0.0.1:%d"}
-                """.formatted(metricsPort));
+                """.formatted(moreSettings, metricsPort));
         configs.put(host, cfg);
         Havnd h = new Havnd();
         daemons.put(host, h);
@@ -317,6 +323,79 @@ class ThreeDaemonsIntegrationTest {
                     await(s -> s.decision().kind() == Decision.Kind.START && v.equals(s.decision().vm())
                             && !s.host().value().equals("node1"), v + " restarts away from the old leader");
                 }
+                synchronized (violations) {
+                    assertTrue(violations.isEmpty(), violations + tail());
+                }
+            } finally {
+                for (String h : new ArrayList<>(daemons.keySet())) {
+                    stop(h);
+                }
+            }
+        }
+    }
+
+    /**
+     * Four daemons heartbeating two monitors each (node1 heartbeats node3 and node4): node1 hears of
+     * node2 only through the health they pass on over real Netty, counts it healthy, lists only its
+     * monitors for its signal sender, and restarts node2's VM once node2 dies.
+     */
+    @Test
+    void fourDaemonsWithTwoMonitorsEachPassHealthOnAndFailOver(@TempDir Path dir) throws Exception {
+        List<HostId> four = List.of(new HostId("node1"), new HostId("node2"), new HostId("node3"), new HostId("node4"));
+        assertEquals(List.of(new HostId("node3"), new HostId("node4")),
+                io.havn.common.node.Monitors.of(four, new HostId("node1"), 2));
+        String monitors = ", monitors: 2, gossipTimeoutMs: 1500";
+        try (TestingServer zk = new TestingServer(true)) {
+            Path key = DaemonFixture.clusterKey(dir);
+            try {
+                boot("node1", zk, dir, key, monitors);
+                await(s -> s.decision().kind() == Decision.Kind.LEADER_ELECTED, "node1 leads");
+                for (String h : List.of("node2", "node3", "node4")) {
+                    boot(h, zk, dir, key, monitors);
+                }
+                Set<String> ready = new java.util.HashSet<>();
+                while (ready.size() < 4) {
+                    ready.add(await(s -> s.decision().kind() == Decision.Kind.READY
+                            && !ready.contains(s.host().value()), "every daemon ready").host().value());
+                }
+                // node2 is no monitor of node1: healthy in node1's eyes through what node3 and node4 pass on
+                scrapeUntil("node1", e -> value(e, "havn_hosts", "state", "live") == 4
+                        && value(e, "havn_peer_healthy", "peer", "node2") == 1, "node1 counts node2 healthy");
+                Path peers = PeersFile.beside(DaemonFixture.watchdogState(dir, "node1"));
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
+                List<String> listed = Files.readAllLines(peers);
+                while (listed.size() != 2 && System.nanoTime() < deadline) {
+                    CountDownLatch written = new CountDownLatch(1);
+                    loops.get("node1").schedule(TimeUnit.MILLISECONDS.toNanos(200), written::countDown);
+                    assertTrue(written.await(BOUND_S, TimeUnit.SECONDS));
+                    listed = Files.readAllLines(peers);
+                }
+                assertEquals(List.of("node3", "node4"), listed.stream().map(l -> l.split(" ")[0]).toList(),
+                        "the signal sender signals node1's monitors only: " + peers);
+
+                List<VmId> vms = new ArrayList<>();
+                for (int i = 1; i <= 3; i++) {
+                    String uuid = "0d9e4a52-6a4f-4c4b-8f0e-00000000004" + i;
+                    VmSpec spec = new VmSpec(new VmId(uuid), "vm4" + i, 1, 128, Priority.MEDIUM, true,
+                            domain("vm4" + i, uuid));
+                    vms.add(spec.id());
+                    loops.get("node2").post(new NodeEvent.AdminRequest(40 + i, new AdminCommand.VmAdd(spec)));
+                    AdminReply r = replies.poll(BOUND_S, TimeUnit.SECONDS);
+                    assertNotNull(r);
+                    assertTrue(r.ok(), r.toString());
+                }
+                Set<VmId> started = new java.util.HashSet<>();
+                while (started.size() < 3) {
+                    started.add(await(s -> s.decision().kind() == Decision.Kind.START
+                            && !started.contains(s.decision().vm()), "all three VMs start").decision().vm());
+                }
+                // a host other than the leader dies with its hypervisor
+                VmId moved = vms.stream().filter(v -> !"node1".equals(runningOn.get(v))).findFirst()
+                        .orElseThrow(() -> new AssertionError("every VM was placed on the leader: " + runningOn));
+                String victim = runningOn.get(moved);
+                stop(victim);
+                await(s -> s.decision().kind() == Decision.Kind.START && moved.equals(s.decision().vm())
+                        && !s.host().value().equals(victim), moved + " restarts away from " + victim);
                 synchronized (violations) {
                     assertTrue(violations.isEmpty(), violations + tail());
                 }
