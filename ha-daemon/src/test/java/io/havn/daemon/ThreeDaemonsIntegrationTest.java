@@ -229,6 +229,30 @@ class ThreeDaemonsIntegrationTest {
         loops.remove(host);
     }
 
+    /**
+     * Adds three VMs (vm{@code tag}1 to vm{@code tag}3) through {@code via}'s admin port, each accepted,
+     * and waits until all three have started; returns them.
+     */
+    private List<VmId> addThreeVmsAndAwaitTheirStart(String via, int tag) throws InterruptedException {
+        List<VmId> vms = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            String uuid = "0d9e4a52-6a4f-4c4b-8f0e-0000000000" + tag + i;
+            String name = "vm" + (tag == 0 ? "" : String.valueOf(tag)) + i;
+            VmSpec spec = new VmSpec(new VmId(uuid), name, 1, 128, Priority.MEDIUM, true, domain(name, uuid));
+            vms.add(spec.id());
+            loops.get(via).post(new NodeEvent.AdminRequest(10 * tag + i, new AdminCommand.VmAdd(spec)));
+            AdminReply r = replies.poll(BOUND_S, TimeUnit.SECONDS);
+            assertNotNull(r);
+            assertTrue(r.ok(), r.toString());
+        }
+        Set<VmId> started = new java.util.HashSet<>();
+        while (started.size() < 3) {
+            started.add(await(s -> s.decision().kind() == Decision.Kind.START
+                    && !started.contains(s.decision().vm()), "all three VMs start").decision().vm());
+        }
+        return vms;
+    }
+
     private static String otherThan(String a, String b) {
         for (String h : List.of("node1", "node2", "node3")) {
             if (!h.equals(a) && !h.equals(b)) {
@@ -253,22 +277,7 @@ class ThreeDaemonsIntegrationTest {
                             && !ready.contains(s.host().value()), "every daemon ready").host().value());
                 }
                 theSignalSendersPeersAreListedAndItsSignalsTaken(dir);
-                List<VmId> vms = new ArrayList<>();
-                for (int i = 1; i <= 3; i++) {
-                    String uuid = "0d9e4a52-6a4f-4c4b-8f0e-00000000000" + i;
-                    VmSpec spec = new VmSpec(new VmId(uuid), "vm" + i, 1, 128, Priority.MEDIUM, true,
-                            domain("vm" + i, uuid));
-                    vms.add(spec.id());
-                    loops.get("node1").post(new NodeEvent.AdminRequest(i, new AdminCommand.VmAdd(spec)));
-                    AdminReply r = replies.poll(BOUND_S, TimeUnit.SECONDS);
-                    assertNotNull(r);
-                    assertTrue(r.ok(), r.toString());
-                }
-                Set<VmId> started = new java.util.HashSet<>();
-                while (started.size() < 3) {
-                    started.add(await(s -> s.decision().kind() == Decision.Kind.START
-                            && !started.contains(s.decision().vm()), "all three VMs start").decision().vm());
-                }
+                List<VmId> vms = addThreeVmsAndAwaitTheirStart("node1", 0);
                 // a daemon that is not the leader dies with its hypervisor
                 String victim = runningOn.get(vms.get(0)).equals("node1") ? runningOn.get(vms.get(1)) : runningOn.get(vms.get(0));
                 if (victim.equals("node1")) {
@@ -373,22 +382,7 @@ class ThreeDaemonsIntegrationTest {
                 assertEquals(List.of("node3", "node4"), listed.stream().map(l -> l.split(" ")[0]).toList(),
                         "the signal sender signals node1's monitors only: " + peers);
 
-                List<VmId> vms = new ArrayList<>();
-                for (int i = 1; i <= 3; i++) {
-                    String uuid = "0d9e4a52-6a4f-4c4b-8f0e-00000000004" + i;
-                    VmSpec spec = new VmSpec(new VmId(uuid), "vm4" + i, 1, 128, Priority.MEDIUM, true,
-                            domain("vm4" + i, uuid));
-                    vms.add(spec.id());
-                    loops.get("node2").post(new NodeEvent.AdminRequest(40 + i, new AdminCommand.VmAdd(spec)));
-                    AdminReply r = replies.poll(BOUND_S, TimeUnit.SECONDS);
-                    assertNotNull(r);
-                    assertTrue(r.ok(), r.toString());
-                }
-                Set<VmId> started = new java.util.HashSet<>();
-                while (started.size() < 3) {
-                    started.add(await(s -> s.decision().kind() == Decision.Kind.START
-                            && !started.contains(s.decision().vm()), "all three VMs start").decision().vm());
-                }
+                List<VmId> vms = addThreeVmsAndAwaitTheirStart("node2", 4);
                 // a host other than the leader dies with its hypervisor
                 VmId moved = vms.stream().filter(v -> !"node1".equals(runningOn.get(v))).findFirst()
                         .orElseThrow(() -> new AssertionError("every VM was placed on the leader: " + runningOn));

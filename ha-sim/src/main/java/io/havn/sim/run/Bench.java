@@ -360,20 +360,10 @@ public final class Bench {
                 + "| VM records written "
                 + "| deliveries | per record written | every VM running again after |\n|---|---|---|---|---|---|---|\n");
         for (boolean own : new boolean[] {false, true}) {
-            Map<HostId, HostCapacity> hosts = new LinkedHashMap<>();
-            Map<String, VmDecl> vms = new LinkedHashMap<>();
-            for (int i = 1; i <= n; i++) {
-                hosts.put(new HostId("h" + i), new HostCapacity(64, 262144));
-                for (int k = 0; k < perHost; k++) {
-                    String v = "v" + i + "-" + k;
-                    vms.put(v, new VmDecl(v, new HostId("h" + i), 1, 1024, Priority.MEDIUM, true));
-                }
-            }
+            Map<HostId, HostCapacity> hosts = hosts(n);
+            Map<String, VmDecl> vms = vms(n, perHost);
             long crashAt = 10_000;
-            List<io.havn.sim.scenario.Command> crashes = new ArrayList<>();
-            for (int i = n - failing + 1; i <= n; i++) {
-                crashes.add(Commands.parse("crash h" + i));
-            }
+            List<io.havn.sim.scenario.Command> crashes = crashes(n, failing);
             Scenario s = new Scenario("views-" + (own ? "own" : "whole"), null, 1, null, Fencing.DEVICE, hosts, vms,
                     Map.of("ownViewFromHosts", own ? 0L : 1_000_000L), List.of(new TimelineEntry(crashAt, crashes)),
                     List.of(), crashAt + 40_000);
@@ -398,20 +388,9 @@ public final class Bench {
                     others.add(held);
                 }
             }
-            long worst = -1;
-            boolean all = true;
-            for (VmDecl v : vms.values()) {
-                int host = Integer.parseInt(v.host().value().substring(1));
-                if (host <= n - failing) {
-                    continue;
-                }
-                long back = firstRunningElsewhere(r.trace().spans(), v.name(), v.host().value(), crashAt);
-                if (back < 0) {
-                    all = false;
-                } else {
-                    worst = Math.max(worst, back - crashAt);
-                }
-            }
+            List<Long> recovered = recoveries(r, vms, n - failing, crashAt);
+            boolean all = recovered != null;
+            long worst = all && !recovered.isEmpty() ? pct(recovered, 100) : -1;
             String view = own ? "own" : "whole";
             String ran = !r.passed() ? "run FAILED: " + r.settleFailure() + " " + r.violation()
                     : all ? fmt(worst) : "not every VM";
@@ -454,20 +433,10 @@ public final class Bench {
             int n = c[0];
             int monitors = c[1];
             int failing = Math.max(1, n * 4 / 100);
-            Map<HostId, HostCapacity> hosts = new LinkedHashMap<>();
-            Map<String, VmDecl> vms = new LinkedHashMap<>();
-            for (int i = 1; i <= n; i++) {
-                hosts.put(new HostId("h" + i), new HostCapacity(64, 262144));
-                for (int k = 0; k < 2; k++) {
-                    String v = "v" + i + "-" + k;
-                    vms.put(v, new VmDecl(v, new HostId("h" + i), 1, 1024, Priority.MEDIUM, true));
-                }
-            }
+            Map<HostId, HostCapacity> hosts = hosts(n);
+            Map<String, VmDecl> vms = vms(n, 2);
             long crashAt = 20_000;
-            List<io.havn.sim.scenario.Command> crashes = new ArrayList<>();
-            for (int i = n - failing + 1; i <= n; i++) {
-                crashes.add(Commands.parse("crash h" + i));
-            }
+            List<io.havn.sim.scenario.Command> crashes = crashes(n, failing);
             Scenario s = new Scenario("monitors-" + n + "-" + monitors, null, 1, null, Fencing.DEVICE, hosts, vms,
                     Map.of("monitors", (long) monitors), List.of(new TimelineEntry(crashAt, crashes)), List.of(),
                     crashAt + 30_000);
@@ -492,20 +461,8 @@ public final class Bench {
             double signals = (at[6] - at[2]) / (double) n / idleS;
             double digestBytes = at[5] == at[1] ? 0 : 2.0 * (at[7] - at[3]) / (at[5] - at[1]);
             double speed = idleS / ((at[4] - at[0]) / 1e9);
-            List<Long> back = new ArrayList<>();
-            boolean all = true;
-            for (VmDecl v : vms.values()) {
-                int host = Integer.parseInt(v.host().value().substring(1));
-                if (host <= n - failing) {
-                    continue;
-                }
-                long t = firstRunningElsewhere(r.trace().spans(), v.name(), v.host().value(), crashAt);
-                if (t < 0) {
-                    all = false;
-                } else {
-                    back.add(t - crashAt);
-                }
-            }
+            List<Long> back = recoveries(r, vms, n - failing, crashAt);
+            boolean all = back != null;
             String ran = !r.passed() ? "run FAILED: " + r.settleFailure() + " " + r.violation()
                     : !all ? "not every VM" : fmt(pct(back, 50)) + " / " + fmt(pct(back, 99)) + " / " + fmt(pct(back, 100));
             String label = monitors == 0 ? "all to all" : String.valueOf(monitors);
@@ -531,13 +488,8 @@ public final class Bench {
      * (every 100 ms at 1,000 hosts).
      */
     private void falseFailoversAtScale(int n, long seconds) {
-        Map<HostId, HostCapacity> hosts = new LinkedHashMap<>();
-        Map<String, VmDecl> vms = new LinkedHashMap<>();
-        for (int i = 1; i <= n; i++) {
-            hosts.put(new HostId("h" + i), new HostCapacity(64, 262144));
-            String v = "v" + i;
-            vms.put(v, new VmDecl(v, new HostId("h" + i), 1, 1024, Priority.MEDIUM, true));
-        }
+        Map<HostId, HostCapacity> hosts = hosts(n);
+        Map<String, VmDecl> vms = vms(n, 1);
         SplittableRandom rnd = new SplittableRandom(7);
         List<TimelineEntry> timeline = new ArrayList<>();
         timeline.add(new TimelineEntry(1_000, List.of(Commands.parse("loss 2%"))));
@@ -583,6 +535,55 @@ public final class Bench {
         row("false-failovers-monitors-" + n, "fence-starts", counts[0], "count");
         row("false-failovers-monitors-" + n, "self-fences", counts[1], "count");
         row("false-failovers-monitors-" + n, "restarts", counts[2], "count");
+    }
+
+    /** Hosts h1..h{@code n}, 64 cpus and 256 GiB each. */
+    private static Map<HostId, HostCapacity> hosts(int n) {
+        Map<HostId, HostCapacity> hosts = new LinkedHashMap<>();
+        for (int i = 1; i <= n; i++) {
+            hosts.put(new HostId("h" + i), new HostCapacity(64, 262144));
+        }
+        return hosts;
+    }
+
+    /** {@code perHost} VMs on each of h1..h{@code n}, named v{host}-{k}. */
+    private static Map<String, VmDecl> vms(int n, int perHost) {
+        Map<String, VmDecl> vms = new LinkedHashMap<>();
+        for (int i = 1; i <= n; i++) {
+            for (int k = 0; k < perHost; k++) {
+                String v = "v" + i + "-" + k;
+                vms.put(v, new VmDecl(v, new HostId("h" + i), 1, 1024, Priority.MEDIUM, true));
+            }
+        }
+        return vms;
+    }
+
+    /** The power loss of the last {@code failing} of h1..h{@code n}. */
+    private static List<io.havn.sim.scenario.Command> crashes(int n, int failing) {
+        List<io.havn.sim.scenario.Command> crashes = new ArrayList<>();
+        for (int i = n - failing + 1; i <= n; i++) {
+            crashes.add(Commands.parse("crash h" + i));
+        }
+        return crashes;
+    }
+
+    /**
+     * How long after {@code crashAt} each VM of the hosts after h{@code lastAlive} ran again
+     * elsewhere, in ms; null if one never did.
+     */
+    private static List<Long> recoveries(RunResult r, Map<String, VmDecl> vms, int lastAlive, long crashAt) {
+        List<Long> back = new ArrayList<>();
+        for (VmDecl v : vms.values()) {
+            if (Integer.parseInt(v.host().value().substring(1)) <= lastAlive) {
+                continue;
+            }
+            long t = firstRunningElsewhere(r.trace().spans(), v.name(), v.host().value(), crashAt);
+            if (t < 0) {
+                return null;
+            }
+            back.add(t - crashAt);
+        }
+        return back;
     }
 
     // ---------------------------------------------------------------- placement
