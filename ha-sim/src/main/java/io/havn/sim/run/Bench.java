@@ -422,19 +422,22 @@ public final class Bench {
      * Then 1 s daemon stalls and 2% loss, to count false failovers.
      */
     private void monitors() {
-        int[][] cases = quick ? new int[][] {{30, 0}, {30, 8}} : new int[][] {{100, 0}, {100, 8}, {1000, 8}};
+        // hosts, monitors (0: all to all), VMs per host
+        int[][] cases = quick ? new int[][] {{30, 0, 2}, {30, 8, 2}}
+                : new int[][] {{100, 0, 2}, {100, 8, 2}, {1000, 8, 2}, {1000, 8, 50}};
         md.append("## Failure detection: all to all against monitors\n\n");
-        md.append("Two VMs per host, fence devices. Idle: 20 simulated s after the cluster settled. Then 4% of the hosts "
+        md.append("Fence devices. Idle: 20 simulated s after the cluster settled. Then 4% of the hosts "
                 + "lose power at once. Datagrams are counted as sent, per host and second.\n\n");
-        md.append("| hosts | monitors | heartbeats / host / s | signals / host / s | digest bytes per heartbeat "
+        md.append("| hosts | VMs | monitors | heartbeats / host / s | signals / host / s | digest bytes per heartbeat "
                 + "| simulated s per wall s, idle | every VM running again: p50 / p99 / max |\n"
-                + "|---|---|---|---|---|---|---|\n");
+                + "|---|---|---|---|---|---|---|---|\n");
         for (int[] c : cases) {
             int n = c[0];
             int monitors = c[1];
+            int perHost = c[2];
             int failing = Math.max(1, n * 4 / 100);
             Map<HostId, HostCapacity> hosts = hosts(n);
-            Map<String, VmDecl> vms = vms(n, 2);
+            Map<String, VmDecl> vms = vms(n, perHost);
             long crashAt = 20_000;
             List<io.havn.sim.scenario.Command> crashes = crashes(n, failing);
             Scenario s = new Scenario("monitors-" + n + "-" + monitors, null, 1, null, Fencing.DEVICE, hosts, vms,
@@ -466,12 +469,12 @@ public final class Bench {
             String ran = !r.passed() ? "run FAILED: " + r.settleFailure() + " " + r.violation()
                     : !all ? "not every VM" : fmt(pct(back, 50)) + " / " + fmt(pct(back, 99)) + " / " + fmt(pct(back, 100));
             String label = monitors == 0 ? "all to all" : String.valueOf(monitors);
-            md.append(String.format("| %d | %s | %.1f | %.1f | %.0f | %s | %s |%n", n, label, beats, signals, digestBytes,
-                    rate(speed), ran));
-            out.printf("monitors, %d hosts, %s: %.1f heartbeats and %.1f signals per host per s, %.0f digest bytes per "
-                    + "heartbeat, %s simulated s per wall s idle; %d hosts lost: every VM running again %s%n", n, label,
-                    beats, signals, digestBytes, rate(speed), failing, ran);
-            String name = "monitors-" + n + "-hosts-" + (monitors == 0 ? "all" : monitors);
+            md.append(String.format("| %d | %d | %s | %.1f | %.1f | %.0f | %s | %s |%n", n, vms.size(), label, beats,
+                    signals, digestBytes, rate(speed), ran));
+            out.printf("monitors, %d hosts, %d VMs, %s: %.1f heartbeats and %.1f signals per host per s, %.0f digest bytes per "
+                    + "heartbeat, %s simulated s per wall s idle; %d hosts lost: every VM running again %s%n", n,
+                    vms.size(), label, beats, signals, digestBytes, rate(speed), failing, ran);
+            String name = "monitors-" + n + "-hosts-" + vms.size() + "-vms-" + (monitors == 0 ? "all" : monitors);
             row(name, "heartbeats-per-host-per-second", beats, "count");
             row(name, "signals-per-host-per-second", signals, "count");
             row(name, "sim-seconds-per-wall-second-idle", speed, "ratio");
