@@ -168,6 +168,22 @@ public final class SimCoordination {
             });
         }
 
+        /**
+         * The quorum's answer {@code e} to a request, on its way back: a client no longer served when
+         * it would arrive never gets it, and answers {@code failure} itself once the request times
+         * out, as the real adapter does (every request gets exactly one answer; a failure means "not
+         * known to have happened", and the request may have been applied).
+         */
+        void answer(NodeEvent e, NodeEvent failure) {
+            clock.schedule(2 * net.latencyNanos(), () -> {
+                if (served()) {
+                    inbox.accept(e);
+                } else if (!closed) {
+                    clock.schedule(REQUEST_TIMEOUT_NANOS, () -> fail(failure));
+                }
+            });
+        }
+
         /** Sends a request; {@code apply} runs at the quorum, or {@code onTimeout} reports a failure. */
         private void request(Runnable apply, Runnable onTimeout) {
             if (closed) {
@@ -200,7 +216,7 @@ public final class SimCoordination {
             request(() -> {
                 boolean was = session.live;
                 session.live = true;
-                deliver(new NodeEvent.Confirmed(token, true));
+                answer(new NodeEvent.Confirmed(token, true), new NodeEvent.Confirmed(token, false));
                 if (!was) {
                     live.computeIfAbsent(host, h -> new java.util.TreeSet<>()).add(session.id);
                     liveChanged(host);
@@ -241,12 +257,12 @@ public final class SimCoordination {
         public void claimEpoch(long token) {
             request(() -> {
                 if (election.isEmpty() || election.get(0) != session.id) {
-                    deliver(new NodeEvent.EpochClaimed(token, -1));
+                    answer(new NodeEvent.EpochClaimed(token, -1), new NodeEvent.EpochClaimed(token, -1));
                     return;
                 }
                 epoch++;
                 epochLeader = host;
-                deliver(new NodeEvent.EpochClaimed(token, epoch));
+                answer(new NodeEvent.EpochClaimed(token, epoch), new NodeEvent.EpochClaimed(token, -1));
                 broadcast(new NodeEvent.EpochChanged(epoch, host));
             }, () -> fail(new NodeEvent.EpochClaimed(token, -1)));
         }
@@ -306,7 +322,8 @@ public final class SimCoordination {
 
         @Override
         public void write(long token, List<CoordOp> ops) {
-            request(() -> deliver(new NodeEvent.WriteDone(token, apply(ops), null)),
+            request(() -> answer(new NodeEvent.WriteDone(token, apply(ops), null),
+                            new NodeEvent.WriteDone(token, WriteOutcome.FAILED, "no answer from the ensemble")),
                     () -> fail(new NodeEvent.WriteDone(token, WriteOutcome.FAILED, "no answer from the ensemble")));
         }
     }
