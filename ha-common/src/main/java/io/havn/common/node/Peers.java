@@ -34,8 +34,6 @@ final class Peers {
         /** The echo delay of the last heartbeat, or -1 before the first echo. */
         long echoDelay = -1;
         boolean suspected;
-        /** Whether this host heartbeats it (it is one of this host's monitors). */
-        boolean monitor;
         /** The earliest its newest statement of itself that reached here can have been made; MIN_VALUE if none did. */
         long saidAt = Long.MIN_VALUE;
         /** What that statement said: healthy (confirmed within suspectAfter, not frozen), or lost. */
@@ -141,13 +139,8 @@ final class Peers {
         java.util.List<HostId> mine = Monitors.of(ids, self, settings.monitors());
         gossiped = !Monitors.allToAll(ids.size() + 1, settings.monitors());
         java.util.List<Peer> chosen = new java.util.ArrayList<>(mine.size());
-        for (Peer p : ordered) {
-            p.monitor = false;
-        }
         for (HostId h : mine) {
-            Peer p = peers.get(h);
-            p.monitor = true;
-            chosen.add(p);
+            chosen.add(peers.get(h));
         }
         monitorPeers = chosen;
         idsSent = java.util.List.copyOf(mine);
@@ -213,9 +206,10 @@ final class Peers {
         p.last = hb;
         p.lastArrival = at;
         p.echoDelay = hb.echoNanos() == Heartbeat.NO_ECHO ? -1 : at - hb.echoNanos();
-        if (hb.echoNanos() != Heartbeat.NO_ECHO) {
-            // what it says of itself was said after it got our heartbeat it echoes
-            long echo = Math.min(hb.echoNanos(), now);
+        if (hb.echoNanos() != Heartbeat.NO_ECHO && hb.echoNanos() <= now) {
+            // what it says of itself was said after it got our heartbeat it echoes (an echo ahead of
+            // this clock is of a send before the clock began again, a reboot: it bounds nothing)
+            long echo = hb.echoNanos();
             said(p, echo, hb.unconfirmedMs() <= settings.suspectAfterMs() && !hb.frozen());
             HealthDigest d = hb.digest();
             if (gossiped && d != null && d.members() == membersHash && d.hosts() == members.length) {
@@ -371,7 +365,8 @@ final class Peers {
             return Health.UNKNOWN;
         }
         Heartbeat hb = p.last;
-        if (hb.echoNanos() == Heartbeat.NO_ECHO || now - hb.echoNanos() >= ms(settings.heartbeatTimeoutMs())) {
+        if (hb.echoNanos() == Heartbeat.NO_ECHO || hb.echoNanos() > now
+                || now - hb.echoNanos() >= ms(settings.heartbeatTimeoutMs())) {
             return Health.UNKNOWN;
         }
         return hb.unconfirmedMs() <= settings.suspectAfterMs() && !hb.frozen() ? Health.HEALTHY : Health.LOST;

@@ -144,6 +144,21 @@ class PeersGossipTest {
     }
 
     @Test
+    void anEchoAheadOfThisHostsClockBoundsNothing() {
+        round(T0);
+        HostId far = notAMonitor();
+        // an echo of a send this clock never made: one from before it began again (a reboot)
+        hear(monitor(), 1, T0 + 5_000 * MS, digest(Map.of(far, 0), Map.of(), Map.of()), T0 + 10 * MS);
+        assertEquals(Peers.Health.UNKNOWN, peers.health(far, T0 + 10 * MS));
+        assertEquals(Peers.Health.UNKNOWN, peers.health(monitor(), T0 + 10 * MS));
+        Peers small = new Peers(ME, 1, SETTINGS.with(Map.of("monitors", 0)));
+        small.add(new HostId("node2"), 0);
+        assertTrue(small.received(new Heartbeat(new HostId("node2"), 1, 1, 1, T0, T0 + 5_000 * MS, 0, false),
+                T0, T0));
+        assertEquals(Peers.Health.UNKNOWN, small.health(new HostId("node2"), T0), "all to all alike");
+    }
+
+    @Test
     void whatOthersPassOnOfThisHostIsNotTaken() {
         round(T0);
         hear(monitor(), 1, T0, digest(Map.of(), Map.of(ME, 0), Map.of(ME, 0)), T0 + 10 * MS);
