@@ -41,6 +41,12 @@ final class QemuIoSlots implements SlotIo {
     private volatile Process current;
     /** Set by {@link #abort} while a call runs: its process was killed from outside. */
     private volatile boolean aborted;
+    /** Guards the hand-over between a call and {@link #abort}: {@link #inCall} and {@link #abortAsked}. */
+    private final Object calls = new Object();
+    /** Whether a call runs (from before its process starts to its end). */
+    private boolean inCall;
+    /** Whether {@link #abort} came during the call, perhaps before its process was known to it. */
+    private boolean abortAsked;
 
     /**
      * @param qemuIo    the qemu-io program
@@ -100,6 +106,21 @@ final class QemuIoSlots implements SlotIo {
             throw new IOException("the qemu-io of an earlier round (pid " + earlier.pid() + ") has not ended since "
                     + "it was killed: the datastore hangs; no other is started until it ends");
         }
+        synchronized (calls) {
+            inCall = true;
+            abortAsked = false;
+            aborted = false;
+        }
+        try {
+            return runStarted(commands);
+        } finally {
+            synchronized (calls) {
+                inCall = false;
+            }
+        }
+    }
+
+    private String runStarted(List<String> commands) throws IOException {
         Process p;
         try {
             p = new ProcessBuilder(command(commands)).redirectErrorStream(true)
@@ -109,8 +130,14 @@ final class QemuIoSlots implements SlotIo {
             throw new IOException("cannot run " + qemuIo + " (Debian: qemu-utils, and qemu-block-extra for iscsi:// "
                     + "and nfs://): " + e.getMessage(), e);
         }
-        aborted = false;
-        current = p;
+        synchronized (calls) {
+            current = p;
+            if (abortAsked) {
+                // an abort came while the process was starting: it is for this call
+                aborted = true;
+                p.destroyForcibly();
+            }
+        }
         try {
             if (!p.waitFor(timeoutMs, TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
@@ -155,10 +182,15 @@ final class QemuIoSlots implements SlotIo {
 
     @Override
     public void abort() {
-        Process p = current;
-        if (p != null && p.isAlive()) {
-            aborted = true;
-            p.destroyForcibly();
+        synchronized (calls) {
+            if (inCall) {
+                abortAsked = true;
+            }
+            Process p = current;
+            if (p != null && p.isAlive()) {
+                aborted = true;
+                p.destroyForcibly();
+            }
         }
     }
 
