@@ -16,6 +16,12 @@ final class Liveness {
     /** This host's rule 5 x: time since its last confirmation (from its lease). */
     private final LongToIntFunction selfUnconfirmedMs;
     private long healthySince = Long.MIN_VALUE;
+    /**
+     * Whether health was gossiped at any tick of the current healthy streak: then what counted may
+     * have been a gossip timeout old, and the streak must last the longer settle time, even if the
+     * cluster now heartbeats all to all.
+     */
+    private boolean gossipedInStreak;
     /** Since when this node has not seen a strict majority healthy (MIN_VALUE while it does). */
     private long unhealthySince = Long.MIN_VALUE;
 
@@ -106,7 +112,9 @@ final class Liveness {
             unhealthySince = Long.MIN_VALUE;
             if (healthySince == Long.MIN_VALUE) {
                 healthySince = now;
+                gossipedInStreak = false;
             }
+            gossipedInStreak |= peers.gossiped();
         }
     }
 
@@ -120,8 +128,11 @@ final class Liveness {
         return healthySince != Long.MIN_VALUE && now - healthySince >= Peers.ms(settleMs());
     }
 
-    /** The settle time now: two windows of what counts for rule 5 (heartbeat or gossip timeouts) plus W. */
+    /**
+     * The settle time now: two windows of what counts for rule 5 (heartbeat or gossip timeouts) plus
+     * W; the gossip timeout's if health is gossiped now or was at any tick of the healthy streak.
+     */
     long settleMs() {
-        return c.settings().settleMs(peers.gossiped());
+        return c.settings().settleMs(peers.gossiped() || gossipedInStreak);
     }
 }

@@ -331,11 +331,6 @@ final class Peers {
         return true;
     }
 
-    double phi(HostId h, long now) {
-        Peer p = peers.get(h);
-        return p == null ? 0 : p.detector.phi(now);
-    }
-
     /** Why {@code h} is suspected or not, for the decision log: its phi, or how old the newest word of it is. */
     String detail(HostId h, long now) {
         Peer p = peers.get(h);

@@ -126,4 +126,48 @@ class GossipedHealthTest {
         assertFalse(rig.called("fence node2"), "its host is alive by its signal, passed on\n" + rig.trail());
         assertTrue(rig.decided(Decision.Kind.HOLD_OFF), rig.trail());
     }
+
+    @Test
+    void aHealthyStreakBegunWithGossipedHealthLastsTheLongerSettleTimeOnceTheClusterHeartbeatsAllToAll() {
+        OneNodeRig r = new OneNodeRig("node1", DomainPolicy.none(), SETTINGS);
+        r.host("node1", null, false, 0);
+        r.host("node2", null, false, 0);
+        r.host("node3", null, false, 0);
+        r.host("node4", "ipmi-node4", false, 0);
+        r.vm(VmRecord.running(new VmSpec(new VmId("b"), "b", 1, 512, io.havn.common.model.Priority.MEDIUM, true,
+                "<domain type='kvm'><name>b</name></domain>"), new HostId("node4"), 11), 0);
+        r.start(7);
+        r.live("node2", 5L);
+        r.live("node3", 9L);
+        r.live("node4", 11L);
+        r.lead(1);
+        // four hosts, two monitors each: node1 hears node3 and node4, and of node2 through them
+        long begun = r.clock.nanos();
+        for (int t = 0; t < 3; t++) {
+            r.clock.advance(100 * MS);
+            byte[] e = new byte[2 * MEMBERS.size()];
+            for (int i = 0; i < MEMBERS.size(); i++) {
+                e[2 * i] = HealthDigest.statementOf(true, 0);
+                e[2 * i + 1] = HealthDigest.NONE;
+            }
+            HealthDigest d = new HealthDigest(Monitors.membersHash(MEMBERS.stream().map(HostId::new).toList()), e);
+            for (String p : List.of("node3", "node4")) {
+                Heartbeat ours = r.sent.get(new HostId(p));
+                // incarnation 0, as the rig's own heartbeats that follow
+                r.driver.handle(new NodeEvent.HeartbeatReceived(new Heartbeat(new HostId(p), 0, ++sequence, 1,
+                        r.clock.nanos(), ours == null ? Heartbeat.NO_ECHO : ours.sentNanos(), 0, false, d),
+                        r.clock.nanos()));
+            }
+        }
+        // node2 leaves the cluster: three hosts heartbeat all to all from now on, node4 falls silent
+        r.driver.handle(new NodeEvent.HostChanged(new HostId("node2"), null));
+        long checked = begun + (SETTINGS.settleMs(true) - 500) * MS;
+        while (r.clock.nanos() < checked) {
+            r.passMs(100, "node3");
+        }
+        assertFalse(r.called("fence node4"), "the streak began with gossiped health: it must last two gossip "
+                + "timeouts plus W, not two heartbeat timeouts plus W\n" + r.trail());
+        r.passMs(2_000, "node3");
+        assertTrue(r.called("fence node4"), "and then node4 is fenced\n" + r.trail());
+    }
 }
