@@ -236,27 +236,11 @@ public final class Bench {
             Scenario s = new Scenario("false-failovers-" + condition, null, 42, null, Fencing.DEVICE, fiveHosts(),
                     tenVms(), Map.of(), timeline, List.of(), minutes * 60_000);
             ScenarioRunner runner = new ScenarioRunner(s);
-            long[] counts = new long[4];
-            runner.world().listen(new io.havn.sim.world.SimWorld.Listener() {
-                @Override
-                public void decision(Decision d) {
-                    switch (d.kind()) {
-                        case FENCE_START -> counts[0]++;
-                        case SELF_FENCE -> counts[1]++;
-                        case PLACE -> counts[2]++;
-                        default -> { }
-                    }
-                }
-
-                @Override
-                public void domain(HostId host, VmId vm, io.havn.common.port.DomainState before,
-                                   io.havn.common.port.DomainState after, String cause) {
-                    if (before == io.havn.common.port.DomainState.RUNNING && after == null) {
-                        counts[3]++;
-                    }
-                }
-            });
+            DecisionCounts seen = new DecisionCounts(null);
+            runner.world().listen(seen);
             RunResult r = runner.run();
+            long[] counts = {seen.of(Decision.Kind.FENCE_START), seen.of(Decision.Kind.SELF_FENCE),
+                    seen.of(Decision.Kind.PLACE), seen.vmStops};
             String label = labels.get(condition);
             md.append(String.format("| %s%s | %d | %d | %d | %d |%n", label, r.passed() ? "" : " (run FAILED)",
                     counts[0], counts[1], counts[2], counts[3]));
@@ -505,27 +489,13 @@ public final class Bench {
         Scenario s = new Scenario("false-failovers-monitors-" + n, null, 7, null, Fencing.DEVICE, hosts, vms,
                 Map.of(), timeline, List.of(), seconds * 1000);
         ScenarioRunner runner = new ScenarioRunner(s);
-        long[] counts = new long[6];
-        HostId leader = hosts.keySet().iterator().next(); // the first to join the election leads throughout
-        runner.world().listen(new io.havn.sim.world.SimWorld.Listener() {
-            @Override
-            public void decision(Decision d) {
-                switch (d.kind()) {
-                    case FENCE_START -> counts[0]++;
-                    case SELF_FENCE -> counts[1]++;
-                    case PLACE -> counts[2]++;
-                    case SUSPECT -> {
-                        counts[3]++;
-                        if (d.host().equals(leader)) {
-                            counts[4]++;
-                        }
-                    }
-                    case HOLD_OFF -> counts[5]++;
-                    default -> { }
-                }
-            }
-        });
+        // the first to join the election leads throughout
+        DecisionCounts seen = new DecisionCounts(hosts.keySet().iterator().next());
+        runner.world().listen(seen);
         RunResult r = runner.run();
+        long[] counts = {seen.of(Decision.Kind.FENCE_START), seen.of(Decision.Kind.SELF_FENCE),
+                seen.of(Decision.Kind.PLACE), seen.of(Decision.Kind.SUSPECT), seen.leaderSuspicions,
+                seen.of(Decision.Kind.HOLD_OFF)};
         md.append(String.format("%d hosts, monitors (the default, 8), %d s: 2%% loss throughout and %d daemon stalls of "
                 + "1 s (one every %d ms, on a random host): %d fence starts, %d self-fences, %d restarts%s. "
                 + "Suspicions: %d in all hosts' logs, %d by the leader; %d fences held off for a live signal.%n%n", n,
@@ -538,6 +508,39 @@ public final class Bench {
         row("false-failovers-monitors-" + n, "fence-starts", counts[0], "count");
         row("false-failovers-monitors-" + n, "self-fences", counts[1], "count");
         row("false-failovers-monitors-" + n, "restarts", counts[2], "count");
+    }
+
+    /** Counts a run's decisions by kind, the suspicions of one host apart, and running VMs that stopped. */
+    private static final class DecisionCounts implements io.havn.sim.world.SimWorld.Listener {
+        private final java.util.EnumMap<Decision.Kind, Long> byKind = new java.util.EnumMap<>(Decision.Kind.class);
+        private final HostId leader;
+        long leaderSuspicions;
+        long vmStops;
+
+        /** {@code leader}: the host whose suspicions are counted apart, or null. */
+        DecisionCounts(HostId leader) {
+            this.leader = leader;
+        }
+
+        long of(Decision.Kind kind) {
+            return byKind.getOrDefault(kind, 0L);
+        }
+
+        @Override
+        public void decision(Decision d) {
+            byKind.merge(d.kind(), 1L, Long::sum);
+            if (d.kind() == Decision.Kind.SUSPECT && d.host().equals(leader)) {
+                leaderSuspicions++;
+            }
+        }
+
+        @Override
+        public void domain(HostId host, VmId vm, io.havn.common.port.DomainState before,
+                           io.havn.common.port.DomainState after, String cause) {
+            if (before == io.havn.common.port.DomainState.RUNNING && after == null) {
+                vmStops++;
+            }
+        }
     }
 
     /** Hosts h1..h{@code n}, 64 cpus and 256 GiB each. */
