@@ -60,6 +60,7 @@ final class Datastores {
     private final Map<String, Signals> beats = new HashMap<>();
     /** Per datastore and peer: since when both say they reach it (for the not-shared check). */
     private final Map<String, Map<HostId, Long>> bothSince = new HashMap<>();
+    private Signals.UntilChanged untilChanged = (h, until) -> { };
     /** Alarms raised and not yet cleared, so that each is said once. */
     private final Set<String> alarmed = new HashSet<>();
 
@@ -109,8 +110,11 @@ final class Datastores {
         // after a storage timeout); and a host that self-fences at its lease's end says so (released)
         // in its next slot, up to two intervals later: its armed deadline counts that much longer
         long twoIntervals = 2 * n.settings().storageIntervalMs();
-        Signals signals = beats.computeIfAbsent(d, k -> new Signals(twoIntervals, twoIntervals,
-                "its storage heartbeat on " + k));
+        Signals signals = beats.computeIfAbsent(d, k -> {
+            Signals fresh = new Signals(twoIntervals, twoIntervals, "its storage heartbeat on " + k);
+            fresh.onUntilChanged((h, until) -> untilChanged.changed(h, aliveUntil(h)));
+            return fresh;
+        });
         for (HostSignal s : e.slots()) {
             if (s.from().equals(n.self())) {
                 continue;
@@ -179,6 +183,20 @@ final class Datastores {
             }
         }
         return null;
+    }
+
+    /** Until when (exclusive) {@code h}'s storage heartbeat on some datastore shows it alive: {@link #alive} is non-null exactly before. */
+    long aliveUntil(HostId h) {
+        long until = Long.MIN_VALUE;
+        for (Signals s : beats.values()) {
+            until = Math.max(until, s.aliveUntil(h));
+        }
+        return until;
+    }
+
+    /** Tells {@code to}, from now on, {@link #aliveUntil} of each host whose slot advanced. */
+    void onUntilChanged(Signals.UntilChanged to) {
+        this.untilChanged = java.util.Objects.requireNonNull(to, "to");
     }
 
     /** When {@code h}'s slot last advanced on any datastore, MIN_VALUE if never. */

@@ -79,24 +79,20 @@ final class Fencing {
     }
 
     void duty(long now) {
-        List<HostId> suspects = new ArrayList<>();
-        for (HostId h : live.peers().ids()) {
-            boolean suspected = live.peers().suspected(h, now);
-            if (live.peers().changeSuspicion(h, suspected)) {
-                if (suspected) {
-                    suspectedAt.put(h, now);
-                } else {
-                    suspectedAt.remove(h);
-                }
-                n.decide(suspected ? Kind.SUSPECT : Kind.UNSUSPECT, null, h,
-                        live.peers().detail(h, now));
-            }
+        Peers peers = live.peers();
+        List<HostId> suspects = peers.suspects(now, (h, suspected) -> {
             if (suspected) {
-                suspects.add(h);
+                suspectedAt.put(h, now);
             } else {
-                fences.remove(h);
-                heldOff.remove(h);
+                suspectedAt.remove(h);
             }
+            n.decide(suspected ? Kind.SUSPECT : Kind.UNSUSPECT, null, h, peers.detail(h, now));
+        });
+        if (!fences.isEmpty()) {
+            fences.keySet().removeIf(h -> peers.tracks(h) && !suspects.contains(h));
+        }
+        if (!heldOff.isEmpty()) {
+            heldOff.removeIf(h -> peers.tracks(h) && !suspects.contains(h));
         }
         if (suspects.isEmpty() || !host.leaseValid(now) || !live.settled(now)) {
             return; // rule 5: only with a strict majority healthy for the settle time

@@ -63,11 +63,6 @@ final class Liveness {
         return why;
     }
 
-    /** Whether this host's own signal or storage view shows {@code h} alive now (what it passes on to peers). */
-    boolean aliveApartHere(HostId h, long now) {
-        return signals.alive(h, now) != null || datastores.alive(h, now) != null;
-    }
-
     /**
      * Whether a signal apart from {@code h}'s daemon arrived at or after {@code t} and shows it alive now,
      * or a peer passed on such a sign from {@code t} or later.

@@ -87,8 +87,8 @@ final class LocalDomains {
      * started by libvirt's autostart when the host boots), and every VM with a call in flight.
      */
     Set<VmId> held() {
-        if (ops.isEmpty() && defined.isEmpty()) {
-            return domains.keySet();
+        if (ops.isEmpty() && (defined.isEmpty() || domains.keySet().containsAll(defined))) {
+            return domains.keySet(); // the common case, every tick: no set made
         }
         Set<VmId> all = new HashSet<>(domains.keySet());
         all.addAll(defined);

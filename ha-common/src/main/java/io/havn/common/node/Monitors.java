@@ -40,13 +40,65 @@ public final class Monitors {
         TreeSet<HostId> all = new TreeSet<>(Comparator.comparing(HostId::value));
         all.addAll(hosts);
         all.add(self);
-        if (allToAll(all.size(), monitors)) {
-            List<HostId> out = new ArrayList<>(all);
-            out.remove(self);
+        List<HostId> sorted = new ArrayList<>(all);
+        return of(sorted, sorted.indexOf(self), monitors);
+    }
+
+    /**
+     * The monitors of {@code all.get(self)}, in name order, where {@code all} is every host in name
+     * order (as {@link HostId#compareTo} orders them), without duplicates.
+     */
+    static List<HostId> of(List<HostId> all, int self, int monitors) {
+        int n = all.size();
+        List<HostId> out = new ArrayList<>(Math.min(n, Math.max(monitors, 0) + 8));
+        if (allToAll(n, monitors)) {
+            for (int i = 0; i < n; i++) {
+                if (i != self) {
+                    out.add(all.get(i));
+                }
+            }
             return out;
         }
-        int n = all.size();
-        HostId[] ring = all.toArray(new HostId[0]);
+        for (int k : graph(all, monitors)[self]) {
+            out.add(all.get(k));
+        }
+        return out;
+    }
+
+    /** A set of hosts and the monitors setting: what the links depend on. */
+    private record Members(List<HostId> hosts, int monitors) { }
+
+    /**
+     * The last graphs drawn, by the hosts they were drawn for: every host of a cluster draws the same
+     * one, and one daemon draws it again only when the hosts change, so a few suffice (the simulator
+     * runs many hosts in one process; what each gets is the same as drawing it anew).
+     */
+    private static final java.util.Map<Members, int[][]> GRAPHS = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<Members, int[][]> eldest) {
+            return size() > 8;
+        }
+    };
+
+    /** Every host's monitors, as indices into {@code all} (name order), each row in name order. */
+    private static int[][] graph(List<HostId> all, int monitors) {
+        Members key = new Members(all, monitors);
+        synchronized (GRAPHS) {
+            int[][] g = GRAPHS.get(key);
+            if (g != null) {
+                return g;
+            }
+        }
+        int[][] g = draw(all.toArray(new HostId[0]), monitors);
+        synchronized (GRAPHS) {
+            GRAPHS.put(new Members(List.copyOf(all), monitors), g);
+        }
+        return g;
+    }
+
+    /** Draws the links among {@code ring} (every host, in name order): ring neighbours and chords, both ways. */
+    private static int[][] draw(HostId[] ring, int monitors) {
+        int n = ring.length;
         long[] hash = new long[n];
         Integer[] order = new Integer[n];
         for (int i = 0; i < n; i++) {
@@ -55,12 +107,6 @@ public final class Monitors {
         }
         Arrays.sort(order, (a, b) -> hash[a] != hash[b] ? Long.compareUnsigned(hash[a], hash[b])
                 : ring[a].value().compareTo(ring[b].value()));
-        int me = -1;
-        for (int k = 0; k < n; k++) {
-            if (ring[order[k]].equals(self)) {
-                me = k;
-            }
-        }
         // chords land on the owners of points spread over the ring, VIRTUAL per host, so that every
         // host is the end of about as many chords as it starts
         long[] vpoints = new long[n * VIRTUAL];
@@ -79,23 +125,29 @@ public final class Monitors {
             vpoints[i] = vhash[vorder[i]];
             owner[i] = vorder[i] / VIRTUAL;
         }
-        TreeSet<HostId> out = new TreeSet<>(Comparator.comparing(HostId::value));
-        out.add(ring[order[(me + 1) % n]]);
-        out.add(ring[order[(me + n - 1) % n]]);
+        List<TreeSet<Integer>> links = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            links.add(new TreeSet<>());
+        }
         int chords = monitors / 2 - 1;
         for (int k = 0; k < n; k++) {
+            link(links, order[k], order[(k + 1) % n]);
             String name = ring[order[k]].value();
             for (int c = 1; c <= chords; c++) {
-                int to = chord(vpoints, owner, n, k, hash(name, c));
-                if (k == me) {
-                    out.add(ring[order[to]]);
-                } else if (to == me) {
-                    out.add(ring[order[k]]);
-                }
+                link(links, order[k], order[chord(vpoints, owner, n, k, hash(name, c))]);
             }
         }
-        out.remove(self);
-        return new ArrayList<>(out);
+        int[][] g = new int[n][];
+        for (int i = 0; i < n; i++) {
+            links.get(i).remove(i);
+            g[i] = links.get(i).stream().mapToInt(Integer::intValue).toArray();
+        }
+        return g;
+    }
+
+    private static void link(List<TreeSet<Integer>> links, int a, int b) {
+        links.get(a).add(b);
+        links.get(b).add(a);
     }
 
     /**

@@ -70,6 +70,9 @@ public final class Node {
         // each part gets the others only as the calls it needs, bound to the part when called
         signals = new Signals(settings);
         datastores = new Datastores(c);
+        // what a round passes on of each peer's life apart from its daemon, kept beside its gossiped health
+        signals.onUntilChanged(peers::signalUntil);
+        datastores.onUntilChanged(peers::storageUntil);
         liveness = new Liveness(c, peers, signals, datastores, this::selfUnconfirmedMs);
         agent = new HostAgent(c, liveness::majorityLost, this::sessionEnded, datastores);
         admin = new AdminHandler(c, liveness, agent, this::evictAll);
@@ -199,7 +202,7 @@ public final class Node {
                 signals.remove(e.host());
                 datastores.remove(e.host());
             } else {
-                peers.add(e.host(), now);
+                addPeer(e.host(), now);
             }
         } else if (event instanceof NodeEvent.ClusterChanged e) {
             view.putCluster(e.record());
@@ -222,7 +225,8 @@ public final class Node {
         } else if (event instanceof NodeEvent.AdminRequest e) {
             admin.handle(e.requestId(), e.command(), e.caller());
         }
-        if (!(event instanceof NodeEvent.HeartbeatReceived) && !stopped) {
+        // a heartbeat or a signal changes neither what this host holds nor whether it leads
+        if (!(event instanceof NodeEvent.HeartbeatReceived) && !(event instanceof NodeEvent.SignalReceived) && !stopped) {
             c.scope().update(manager.elected(), agent.held());
         }
     }
@@ -244,8 +248,7 @@ public final class Node {
         if (lastHeartbeatSent == Long.MIN_VALUE
                 || now - lastHeartbeatSent >= Peers.ms(c.settings().heartbeatIntervalMs())) {
             lastHeartbeatSent = now;
-            peers.sendAll(c::emit, now, c.view().epoch(), agent.unconfirmedMs(now), agent.frozen(),
-                    liveness::aliveApartHere);
+            peers.sendAll(c::emit, now, c.view().epoch(), agent.unconfirmedMs(now), agent.frozen());
         }
         liveness.tick(now);
         datastores.checkShared(now);
@@ -257,6 +260,13 @@ public final class Node {
         c.scope().update(manager.elected(), agent.held());
         scheduleTick();
         return c.drain();
+    }
+
+    /** Tracks {@code h} as a peer, with what its signal and storage heartbeat already showed here. */
+    private void addPeer(HostId h, long now) {
+        peers.add(h, now);
+        peers.signalUntil(h, signals.aliveUntil(h));
+        peers.storageUntil(h, datastores.aliveUntil(h));
     }
 
     private void onHeartbeat(Heartbeat hb, long arrivedNanos, long now) {
@@ -271,7 +281,7 @@ public final class Node {
     }
 
     private void onWriteDone(NodeEvent.WriteDone e) {
-        List<CoordOp> ops = c.writeDone(e.token(), e.outcome(), h -> peers.add(h, c.now()));
+        List<CoordOp> ops = c.writeDone(e.token(), e.outcome(), h -> addPeer(h, c.now()));
         if (ops == null) {
             return;
         }

@@ -20,29 +20,20 @@ final class Peers {
     /** A peer's health as rule 5 counts it. */
     enum Health { HEALTHY, LOST, UNKNOWN }
 
-    /** Whether this host's own signal sender or storage heartbeat shows a peer alive now, as judged here. */
-    interface AliveApart {
-        boolean here(HostId h, long now);
-    }
-
     private static final class Peer {
         final HostId id;
+        /** Where its gossiped health lives in the per-slot arrays (its place in name order since the last {@link #repack}). */
+        int slot;
         PhiAccrualDetector detector;
         final long trackedSince;
         Heartbeat last;
         long lastArrival = Long.MIN_VALUE;
         /** The echo delay of the last heartbeat, or -1 before the first echo. */
         long echoDelay = -1;
-        boolean suspected;
-        /** The earliest its newest statement of itself that reached here can have been made; MIN_VALUE if none did. */
-        long saidAt = Long.MIN_VALUE;
-        /** What that statement said: healthy (confirmed within suspectAfter, not frozen), or lost. */
-        boolean saidHealthy;
-        /** The earliest the newest sign of it alive apart from its daemon, passed on by a peer, can have been; MIN_VALUE if none. */
-        long apartAt = Long.MIN_VALUE;
 
-        Peer(HostId id, PhiAccrualDetector detector, long trackedSince) {
+        Peer(HostId id, int slot, PhiAccrualDetector detector, long trackedSince) {
             this.id = id;
+            this.slot = slot;
             this.detector = detector;
             this.trackedSince = trackedSince;
         }
@@ -55,6 +46,8 @@ final class Peers {
     /** The peers in name order, for deterministic iteration. */
     private final java.util.List<HostId> ids = new java.util.ArrayList<>();
     private final java.util.List<Peer> ordered = new java.util.ArrayList<>();
+    /** The peers' slots, in name order (as {@link #ordered}). */
+    private int[] orderedSlots = new int[0];
     private long sequence;
     /** The monitors in name order, as the last round was sent to them; null after the peers change. */
     private java.util.List<HostId> idsSent;
@@ -63,9 +56,32 @@ final class Peers {
     private java.util.List<HostId> announced = java.util.List.of();
     /** Whether health is gossiped: this host heartbeats only its monitors, not every peer. */
     private boolean gossiped;
-    /** Every registered host and this one, in name order, as a digest indexes them; null at self. */
-    private Peer[] members = new Peer[0];
+    /** Every registered host and this one, in name order, as a digest indexes them: each one's slot, -1 at self. */
+    private int[] memberSlots = new int[0];
     private long membersHash;
+
+    // What a round reads and writes for every host, kept per slot in flat arrays rather than in each
+    // peer's object, so that a digest is taken in and made in one pass over a few arrays (1,000 hosts).
+    // A slot is a peer's while it is tracked; a freed one is reused.
+    /** The earliest its newest statement of itself that reached here can have been made; MIN_VALUE if none did. */
+    private long[] saidAt = new long[0];
+    /** What that statement said: healthy (confirmed within suspectAfter, not frozen), or lost. */
+    private boolean[] saidHealthy = new boolean[0];
+    /** The earliest the newest sign of it alive apart from its daemon, passed on by a peer, can have been; MIN_VALUE if none. */
+    private long[] apartAt = new long[0];
+    /** Until when this host's own view of its signal shows it alive (Signals#aliveUntil); MIN_VALUE: not now. */
+    private long[] signalUntil = new long[0];
+    /** Until when this host's own view of its storage heartbeat shows it alive (Datastores#aliveUntil). */
+    private long[] storageUntil = new long[0];
+    /** Since when it has been tracked. */
+    private long[] trackedSince = new long[0];
+    /** Whether it was suspected at the last pass of {@link #suspects}. */
+    private boolean[] suspectedLast = new boolean[0];
+    /** Who it is. */
+    private HostId[] slotIds = new HostId[0];
+    private int[] freeSlots = new int[0];
+    private int freeCount;
+    private int slotsUsed;
 
     Peers(HostId self, long incarnation, Settings settings) {
         this.self = self;
@@ -78,11 +94,18 @@ final class Peers {
         if (host.equals(self) || peers.containsKey(host)) {
             return;
         }
-        Peer p = new Peer(host, detector(), now);
+        Peer p = new Peer(host, takeSlot(), detector(), now);
+        trackedSince[p.slot] = now;
+        slotIds[p.slot] = host;
         peers.put(host, p);
         int at = -java.util.Collections.binarySearch(ids, host) - 1;
         ids.add(at, host);
         ordered.add(at, p);
+        int[] slots = new int[orderedSlots.length + 1];
+        System.arraycopy(orderedSlots, 0, slots, 0, at);
+        slots[at] = p.slot;
+        System.arraycopy(orderedSlots, at, slots, at + 1, orderedSlots.length - at);
+        orderedSlots = slots;
         idsSent = null;
     }
 
@@ -95,9 +118,107 @@ final class Peers {
     void remove(HostId host) {
         Peer p = peers.remove(host);
         if (p != null) {
-            ids.remove(host);
-            ordered.remove(p);
+            int at = ordered.indexOf(p);
+            ids.remove(at);
+            ordered.remove(at);
+            int[] slots = new int[orderedSlots.length - 1];
+            System.arraycopy(orderedSlots, 0, slots, 0, at);
+            System.arraycopy(orderedSlots, at + 1, slots, at, slots.length - at);
+            orderedSlots = slots;
+            slotIds[p.slot] = null;
             idsSent = null;
+            if (freeCount == freeSlots.length) {
+                freeSlots = java.util.Arrays.copyOf(freeSlots, Math.max(4, 2 * freeCount));
+            }
+            freeSlots[freeCount++] = p.slot;
+        }
+    }
+
+    /**
+     * Moves every peer's slot to its place in name order, so that a digest (in name order) is read and
+     * written in one sequential pass over each array, not scattered over them in the order peers came.
+     */
+    private void repack() {
+        int n = ordered.size();
+        int cap = Math.max(8, saidAt.length);
+        long[] said = new long[cap];
+        boolean[] healthy = new boolean[cap];
+        long[] apart = new long[cap];
+        long[] signal = new long[cap];
+        long[] storage = new long[cap];
+        long[] tracked = new long[cap];
+        boolean[] suspectedNow = new boolean[cap];
+        HostId[] who = new HostId[cap];
+        for (int k = 0; k < n; k++) {
+            Peer p = ordered.get(k);
+            int old = p.slot;
+            said[k] = saidAt[old];
+            healthy[k] = saidHealthy[old];
+            apart[k] = apartAt[old];
+            signal[k] = signalUntil[old];
+            storage[k] = storageUntil[old];
+            tracked[k] = trackedSince[old];
+            suspectedNow[k] = suspectedLast[old];
+            who[k] = slotIds[old];
+            p.slot = k;
+            orderedSlots[k] = k;
+        }
+        saidAt = said;
+        saidHealthy = healthy;
+        apartAt = apart;
+        signalUntil = signal;
+        storageUntil = storage;
+        trackedSince = tracked;
+        suspectedLast = suspectedNow;
+        slotIds = who;
+        slotsUsed = n;
+        freeCount = 0;
+    }
+
+    /** A slot for a new peer, every field of it at "nothing known". */
+    private int takeSlot() {
+        int slot;
+        if (freeCount > 0) {
+            slot = freeSlots[--freeCount];
+        } else {
+            slot = slotsUsed++;
+            if (slot == saidAt.length) {
+                int n = Math.max(8, 2 * slot);
+                saidAt = java.util.Arrays.copyOf(saidAt, n);
+                saidHealthy = java.util.Arrays.copyOf(saidHealthy, n);
+                apartAt = java.util.Arrays.copyOf(apartAt, n);
+                signalUntil = java.util.Arrays.copyOf(signalUntil, n);
+                storageUntil = java.util.Arrays.copyOf(storageUntil, n);
+                trackedSince = java.util.Arrays.copyOf(trackedSince, n);
+                suspectedLast = java.util.Arrays.copyOf(suspectedLast, n);
+                slotIds = java.util.Arrays.copyOf(slotIds, n);
+            }
+        }
+        saidAt[slot] = Long.MIN_VALUE;
+        saidHealthy[slot] = false;
+        apartAt[slot] = Long.MIN_VALUE;
+        signalUntil[slot] = Long.MIN_VALUE;
+        storageUntil[slot] = Long.MIN_VALUE;
+        suspectedLast[slot] = false;
+        return slot;
+    }
+
+    /**
+     * Until when (exclusive) this host's own view of {@code h}'s signal shows it alive apart from its
+     * daemon ({@link Signals#aliveUntil}), as it changed; what a round passes on. Ignored for a host not tracked.
+     */
+    void signalUntil(HostId h, long until) {
+        Peer p = peers.get(h);
+        if (p != null) {
+            signalUntil[p.slot] = until;
+        }
+    }
+
+    /** As {@link #signalUntil}, for {@code h}'s storage heartbeat ({@link Datastores#aliveUntil}). */
+    void storageUntil(HostId h, long until) {
+        Peer p = peers.get(h);
+        if (p != null) {
+            storageUntil[p.slot] = until;
         }
     }
 
@@ -115,8 +236,7 @@ final class Peers {
      * Sends a heartbeat to every monitor (every peer in a small cluster), each echoing the last one
      * that peer sent us; with monitors, each carries the digest of every host's health.
      */
-    void sendAll(java.util.function.Consumer<Effect> out, long now, long epoch, int unconfirmedMs, boolean frozen,
-                 AliveApart apart) {
+    void sendAll(java.util.function.Consumer<Effect> out, long now, long epoch, int unconfirmedMs, boolean frozen) {
         if (idsSent == null) {
             arrange(out);
         }
@@ -124,7 +244,7 @@ final class Peers {
             return;
         }
         HealthDigest digest = gossiped
-                ? digest(now, unconfirmedMs <= settings.suspectAfterMs() && !frozen, apart) : null;
+                ? digest(now, unconfirmedMs <= settings.suspectAfterMs() && !frozen) : null;
         Heartbeat[] beats = new Heartbeat[monitorPeers.size()];
         for (int i = 0; i < beats.length; i++) {
             Peer p = monitorPeers.get(i);
@@ -136,7 +256,21 @@ final class Peers {
 
     /** Works out the monitors again (the peers changed), and announces them when they differ. */
     private void arrange(java.util.function.Consumer<Effect> out) {
-        java.util.List<HostId> mine = Monitors.of(ids, self, settings.monitors());
+        repack();
+        java.util.List<HostId> all = new java.util.ArrayList<>(ids.size() + 1);
+        memberSlots = new int[ids.size() + 1];
+        int at = -java.util.Collections.binarySearch(ids, self) - 1;
+        for (int i = 0, k = 0; i < memberSlots.length; i++) {
+            if (i == at) {
+                all.add(self);
+                memberSlots[i] = -1;
+            } else {
+                Peer p = ordered.get(k++);
+                all.add(p.id);
+                memberSlots[i] = p.slot;
+            }
+        }
+        java.util.List<HostId> mine = Monitors.of(all, at, settings.monitors());
         gossiped = !Monitors.allToAll(ids.size() + 1, settings.monitors());
         java.util.List<Peer> chosen = new java.util.ArrayList<>(mine.size());
         for (HostId h : mine) {
@@ -144,14 +278,6 @@ final class Peers {
         }
         monitorPeers = chosen;
         idsSent = java.util.List.copyOf(mine);
-        java.util.List<HostId> all = new java.util.ArrayList<>(ids.size() + 1);
-        members = new Peer[ids.size() + 1];
-        int at = -java.util.Collections.binarySearch(ids, self) - 1;
-        for (int i = 0, k = 0; i < members.length; i++) {
-            HostId h = i == at ? self : ids.get(k++);
-            all.add(h);
-            members[i] = i == at ? null : peers.get(h);
-        }
         membersHash = Monitors.membersHash(all);
         if (!idsSent.equals(announced)) {
             announced = idsSent;
@@ -160,27 +286,35 @@ final class Peers {
     }
 
     /** What this host passes on now of every host's health: its own statement, and the newest of each peer's. */
-    private HealthDigest digest(long now, boolean selfHealthy, AliveApart apart) {
-        byte[] e = new byte[2 * members.length];
-        for (int i = 0; i < members.length; i++) {
-            Peer p = members[i];
-            if (p == null) {
+    private HealthDigest digest(long now, boolean selfHealthy) {
+        int[] slots = memberSlots;
+        byte[] e = new byte[2 * slots.length];
+        for (int i = 0; i < slots.length; i++) {
+            int s = slots[i];
+            if (s < 0) {
                 e[2 * i] = HealthDigest.statementOf(selfHealthy, 0);
                 e[2 * i + 1] = HealthDigest.NONE;
                 continue;
             }
-            e[2 * i] = p.saidAt == Long.MIN_VALUE ? HealthDigest.NONE
-                    : HealthDigest.statementOf(p.saidHealthy, now - p.saidAt);
-            e[2 * i + 1] = apart.here(p.id, now) ? HealthDigest.apartOf(0)
-                    : p.apartAt == Long.MIN_VALUE ? HealthDigest.NONE : HealthDigest.apartOf(now - p.apartAt);
+            long said = saidAt[s];
+            e[2 * i] = said == Long.MIN_VALUE ? HealthDigest.NONE : HealthDigest.statementOf(saidHealthy[s], now - said);
+            e[2 * i + 1] = now < signalUntil[s] || now < storageUntil[s] ? HealthDigest.apartOf(0)
+                    : apartAt[s] == Long.MIN_VALUE ? HealthDigest.NONE : HealthDigest.apartOf(now - apartAt[s]);
         }
         return new HealthDigest(membersHash, e);
     }
 
     /** Adds each peer's health now to {@code votes}. */
     void vote(Quorum.Tally votes, long now) {
-        for (Peer p : ordered) {
-            votes.add(health(p, now));
+        if (gossiped) {
+            int[] slots = orderedSlots;
+            for (int s : slots) {
+                votes.add(gossipedHealth(s, now));
+            }
+            return;
+        }
+        for (int i = 0; i < ordered.size(); i++) {
+            votes.add(health(ordered.get(i), now));
         }
     }
 
@@ -210,9 +344,9 @@ final class Peers {
             // what it says of itself was said after it got our heartbeat it echoes (an echo ahead of
             // this clock is of a send before the clock began again, a reboot: it bounds nothing)
             long echo = hb.echoNanos();
-            said(p, echo, hb.unconfirmedMs() <= settings.suspectAfterMs() && !hb.frozen());
+            said(p.slot, echo, hb.unconfirmedMs() <= settings.suspectAfterMs() && !hb.frozen());
             HealthDigest d = hb.digest();
-            if (gossiped && d != null && d.members() == membersHash && d.hosts() == members.length) {
+            if (gossiped && d != null && d.members() == membersHash && d.hosts() == memberSlots.length) {
                 passedOn(d, echo);
             }
         }
@@ -221,30 +355,31 @@ final class Peers {
 
     /** Takes what a peer passed on, sent after {@code echo}: each statement made no earlier than echo minus its age. */
     private void passedOn(HealthDigest d, long echo) {
-        for (int i = 0; i < members.length; i++) {
-            Peer q = members[i];
-            if (q == null) {
+        int[] slots = memberSlots;
+        for (int i = 0; i < slots.length; i++) {
+            int s = slots[i];
+            if (s < 0) {
                 continue; // what others say of this host: it knows better
             }
             byte b = d.statement(i);
             if (HealthDigest.known(b)) {
-                said(q, echo - HealthDigest.ageNanos(b), HealthDigest.healthy(b));
+                said(s, echo - HealthDigest.ageNanos(b), HealthDigest.healthy(b));
             }
             byte a = d.apart(i);
             if (HealthDigest.known(a)) {
                 long t = echo - HealthDigest.ageNanos(a);
-                if (t > q.apartAt) {
-                    q.apartAt = t;
+                if (t > apartAt[s]) {
+                    apartAt[s] = t;
                 }
             }
         }
     }
 
-    /** Takes a statement of {@code p} made no earlier than {@code at}, if it is newer than the one held. */
-    private static void said(Peer p, long at, boolean healthy) {
-        if (at > p.saidAt) {
-            p.saidAt = at;
-            p.saidHealthy = healthy;
+    /** Takes a statement of the peer in {@code slot} made no earlier than {@code at}, if it is newer than the one held. */
+    private void said(int slot, long at, boolean healthy) {
+        if (at > saidAt[slot]) {
+            saidAt[slot] = at;
+            saidHealthy[slot] = healthy;
         }
     }
 
@@ -278,7 +413,7 @@ final class Peers {
     }
 
     private long lastWord(Peer p) {
-        return gossiped ? Math.max(p.lastArrival, p.saidAt) : p.lastArrival;
+        return gossiped ? Math.max(p.lastArrival, saidAt[p.slot]) : p.lastArrival;
     }
 
     /**
@@ -287,14 +422,17 @@ final class Peers {
      */
     boolean aliveApartPassedOn(HostId h, long since, long now) {
         Peer p = peers.get(h);
-        return p != null && p.apartAt != Long.MIN_VALUE && p.apartAt >= since
-                && now - p.apartAt < ms(settings.gossipTimeoutMs());
+        if (p == null) {
+            return false;
+        }
+        long at = apartAt[p.slot];
+        return at != Long.MIN_VALUE && at >= since && now - at < ms(settings.gossipTimeoutMs());
     }
 
     /** How old, at most, the newest sign of {@code h} alive apart from its daemon passed on is, in ms; -1 if none. */
     long apartAgeMs(HostId h, long now) {
         Peer p = peers.get(h);
-        return p == null || p.apartAt == Long.MIN_VALUE ? -1 : (now - p.apartAt) / 1_000_000L;
+        return p == null || apartAt[p.slot] == Long.MIN_VALUE ? -1 : (now - apartAt[p.slot]) / 1_000_000L;
     }
 
     /**
@@ -305,15 +443,12 @@ final class Peers {
      */
     boolean suspected(HostId h, long now) {
         Peer p = peers.get(h);
-        if (p == null) {
-            return false;
-        }
+        return p != null && suspected(p, now);
+    }
+
+    private boolean suspected(Peer p, long now) {
         if (gossiped) {
-            if (p.saidAt == Long.MIN_VALUE) {
-                return now - p.trackedSince > ms(settings.phiAcceptablePauseMs() + 2 * settings.heartbeatTimeoutMs()
-                        + settings.gossipTimeoutMs());
-            }
-            return now - p.saidAt > ms(settings.gossipTimeoutMs());
+            return gossipSuspected(p.slot, now);
         }
         if (p.last == null) {
             return now - p.trackedSince > ms(settings.phiAcceptablePauseMs() + 2 * settings.heartbeatTimeoutMs());
@@ -321,14 +456,52 @@ final class Peers {
         return !p.detector.isAvailable(now, settings.phiThreshold());
     }
 
-    /** Updates and returns the remembered suspicion, so callers can report transitions once. */
-    boolean changeSuspicion(HostId h, boolean suspected) {
-        Peer p = peers.get(h);
-        if (p == null || p.suspected == suspected) {
-            return false;
+    /** Reports a peer whose suspicion changed at this round of {@link #suspects}. */
+    interface SuspicionChanged {
+        void changed(HostId h, boolean suspected);
+    }
+
+    /**
+     * Every peer's suspicion now, in one pass: each one that changed since the last pass is remembered
+     * and reported to {@code changed}, in name order; returns the suspects, in name order.
+     */
+    java.util.List<HostId> suspects(long now, SuspicionChanged changed) {
+        java.util.List<HostId> out = null;
+        int[] slots = orderedSlots;
+        for (int i = 0; i < slots.length; i++) {
+            int slot = slots[i];
+            boolean s = gossiped ? gossipSuspected(slot, now) : suspected(ordered.get(i), now);
+            if (suspectedLast[slot] != s) {
+                suspectedLast[slot] = s;
+                changed.changed(slotIds[slot], s);
+            }
+            if (s) {
+                if (out == null) {
+                    out = new java.util.ArrayList<>();
+                }
+                out.add(slotIds[slot]);
+            }
         }
-        p.suspected = suspected;
-        return true;
+        return out == null ? java.util.List.of() : out;
+    }
+
+    /**
+     * With gossiped health, whether the peer in {@code slot} is suspected: nothing it said of itself
+     * newer than the gossip timeout has reached here, or, never heard of, it has been tracked longer
+     * than a pause, two heartbeat timeouts and the gossip timeout.
+     */
+    private boolean gossipSuspected(int slot, long now) {
+        long said = saidAt[slot];
+        if (said == Long.MIN_VALUE) {
+            return now - trackedSince[slot] > ms(settings.phiAcceptablePauseMs() + 2 * settings.heartbeatTimeoutMs()
+                    + settings.gossipTimeoutMs());
+        }
+        return now - said > ms(settings.gossipTimeoutMs());
+    }
+
+    /** Whether {@code h} is a peer tracked here. */
+    boolean tracks(HostId h) {
+        return peers.containsKey(h);
     }
 
     /** Why {@code h} is suspected or not, for the decision log: its phi, or how old the newest word of it is. */
@@ -338,8 +511,9 @@ final class Peers {
             return "not a peer";
         }
         if (gossiped) {
-            return p.saidAt == Long.MIN_VALUE ? "nothing heard of it"
-                    : "newest word of it at most " + (now - p.saidAt) / 1_000_000L + " ms old";
+            long said = saidAt[p.slot];
+            return said == Long.MIN_VALUE ? "nothing heard of it"
+                    : "newest word of it at most " + (now - said) / 1_000_000L + " ms old";
         }
         return String.format("phi %.1f", p.detector.phi(now));
     }
@@ -351,10 +525,7 @@ final class Peers {
 
     private Health health(Peer p, long now) {
         if (p != null && gossiped) {
-            if (p.saidAt == Long.MIN_VALUE || now - p.saidAt >= ms(settings.gossipTimeoutMs())) {
-                return Health.UNKNOWN;
-            }
-            return p.saidHealthy ? Health.HEALTHY : Health.LOST;
+            return gossipedHealth(p.slot, now);
         }
         if (p == null || p.last == null) {
             return Health.UNKNOWN;
@@ -365,6 +536,15 @@ final class Peers {
             return Health.UNKNOWN;
         }
         return hb.unconfirmedMs() <= settings.suspectAfterMs() && !hb.frozen() ? Health.HEALTHY : Health.LOST;
+    }
+
+    /** With gossiped health, the health of the peer in {@code slot}: its newest statement, while younger than the gossip timeout. */
+    private Health gossipedHealth(int slot, long now) {
+        long said = saidAt[slot];
+        if (said == Long.MIN_VALUE || now - said >= ms(settings.gossipTimeoutMs())) {
+            return Health.UNKNOWN;
+        }
+        return saidHealthy[slot] ? Health.HEALTHY : Health.LOST;
     }
 
     /**

@@ -34,6 +34,13 @@ final class Signals {
      */
     private final long slackMs;
     private final Map<HostId, Last> last = new HashMap<>();
+    /** Told, on every signal taken, until when it shows its host alive ({@link #aliveUntil}). */
+    private UntilChanged untilChanged = (h, until) -> { };
+
+    /** Hears until when a host's last signal shows it alive, each time that signal changes. */
+    interface UntilChanged {
+        void changed(HostId h, long until);
+    }
 
     /** The signal senders' signals, counting for a heartbeat timeout. */
     Signals(Settings settings) {
@@ -53,11 +60,36 @@ final class Signals {
     void advanced(HostSignal s, long now) {
         Last l = last.get(s.from());
         if (l == null) {
-            last.put(s.from(), new Last(s, now));
+            l = new Last(s, now);
+            last.put(s.from(), l);
         } else {
             l.signal = s;
             l.arrival = now;
         }
+        untilChanged.changed(s.from(), until(l));
+    }
+
+    /** Tells {@code to}, from now on, until when each host's signal shows it alive whenever it changes. */
+    void onUntilChanged(UntilChanged to) {
+        this.untilChanged = java.util.Objects.requireNonNull(to, "to");
+    }
+
+    /**
+     * Until when (exclusive) {@code h}'s last signal shows it alive, MIN_VALUE if it does not: while
+     * {@code now < aliveUntil(h)}, {@link #alive} names a reason, and never after.
+     */
+    long aliveUntil(HostId h) {
+        Last l = last.get(h);
+        return l == null ? Long.MIN_VALUE : until(l);
+    }
+
+    private long until(Last l) {
+        long heard = l.arrival + Peers.ms(timeoutMs);
+        return switch (l.signal.guard()) {
+            case RELEASED -> heard;
+            case ARMED -> Math.min(heard, l.arrival + Peers.ms(l.signal.remainingMs() + slackMs));
+            case LAPSED -> Long.MIN_VALUE;
+        };
     }
 
     /** Takes a signal; returns false if it was ignored (not after the last one taken from its host). */

@@ -25,7 +25,6 @@ class PeersGossipTest {
     private final Peers peers = new Peers(ME, 1, SETTINGS);
     private final List<Effect> out = new ArrayList<>();
     private final List<HostId> all = new ArrayList<>();
-    private final java.util.Set<HostId> apartHere = new java.util.HashSet<>();
 
     PeersGossipTest() {
         for (int i = 1; i <= 8; i++) {
@@ -37,7 +36,7 @@ class PeersGossipTest {
 
     private Effect.Send round(long now) {
         int before = out.size();
-        peers.sendAll(out::add, now, 1, 0, false, (h, t) -> apartHere.contains(h));
+        peers.sendAll(out::add, now, 1, 0, false);
         for (int i = out.size() - 1; i >= before; i--) {
             if (out.get(i) instanceof Effect.Send s) {
                 return s;
@@ -179,9 +178,14 @@ class PeersGossipTest {
         HealthDigest d = round(T0 + 100 * MS).heartbeats().get(0).digest();
         int i = all.stream().sorted(java.util.Comparator.comparing(HostId::value)).toList().indexOf(far);
         assertEquals(300 * MS, HealthDigest.ageNanos(d.apart(i)));
-        apartHere.add(far);
+        peers.signalUntil(far, T0 + 250 * MS);
         d = round(T0 + 200 * MS).heartbeats().get(0).digest();
-        assertEquals(0, HealthDigest.ageNanos(d.apart(i)), "seen here: passed on as new");
+        assertEquals(0, HealthDigest.ageNanos(d.apart(i)), "its signal seen here: passed on as new");
+        d = round(T0 + 250 * MS).heartbeats().get(0).digest();
+        assertEquals(450 * MS, HealthDigest.ageNanos(d.apart(i)), "no longer: the newest passed on, older");
+        peers.storageUntil(far, T0 + 251 * MS);
+        d = round(T0 + 250 * MS + 1).heartbeats().get(0).digest();
+        assertEquals(0, HealthDigest.ageNanos(d.apart(i)), "its storage heartbeat seen here: passed on as new");
     }
 
     @Test
@@ -202,7 +206,7 @@ class PeersGossipTest {
             small.add(new HostId("node" + i), 0);
         }
         List<Effect> o = new ArrayList<>();
-        small.sendAll(o::add, T0, 1, 0, false, (h, t) -> false);
+        small.sendAll(o::add, T0, 1, 0, false);
         Effect.Send s = (Effect.Send) o.stream().filter(Effect.Send.class::isInstance).findFirst().orElseThrow();
         assertEquals(2, s.to().size());
         assertNull(s.heartbeats().get(0).digest());
