@@ -190,7 +190,7 @@ public final class CoordLoad implements Callable<Integer> {
      * Waits until the sessions a run before abandoned have expired (no ephemeral node is left), so
      * that each run has the ensemble to itself.
      */
-    private static void awaitNoSessionsLeft(ZkEnsemble zk) throws Exception {
+    static void awaitNoSessionsLeft(ZkEnsemble zk) throws Exception {
         long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
         while (zk.sum("zk_ephemerals_count") > 0) {
             if (System.nanoTime() > deadline) {

@@ -116,6 +116,15 @@ final class ZkEnsemble implements AutoCloseable {
         return total;
     }
 
+    /** The servers' resident memory now, in all (bytes; VmRSS of each server process, 0 where it cannot be read). */
+    long rssBytes() {
+        long total = 0;
+        for (Process p : servers) {
+            total += ScaleRun.rssOf(Path.of("/proc", Long.toString(p.pid()), "status"));
+        }
+        return total;
+    }
+
     /** Server {@code i}'s answer to a four-letter word ({@code srvr}, {@code mntr}), or null if it does not answer. */
     String ask(int i, String word) {
         try (Socket s = new Socket()) {
