@@ -244,7 +244,7 @@ public final class ScaleRun implements Callable<Integer> {
                   double idleCorePerHost, double idleCoreJvm, double idleCoreServers, double heartbeatsPerHostPerSecond,
                   long rssPerHost, long heapPerHost, long rssJvm, long rssServers, int threads,
                   Map<String, Double> coreByThreadKind, long recoveryP50, long recoveryMax, long recoveryAll,
-                  Map<Decision.Proof, Integer> proofs, List<String> violations, int liveHostsFenced,
+                  Map<Decision.Proof, Integer> proofs, List<String> violations, int liveHostsFenced, int fencedInSetUp,
                   int leasesHeld, int liveHosts, long lapsed, long suspectsIdle, List<String> recordMismatches,
                   Map<VmId, Set<HostId>> killedVmHolders, long closeNanos, List<String> noted) {
 
@@ -267,9 +267,9 @@ public final class ScaleRun implements Callable<Integer> {
                     .append(String.format(Locale.ROOT, " %.1f%%", 100 * v)));
             String m = fence ? "with fence devices" : "without fence devices";
             n.add(String.format(Locale.ROOT, "%s: idle CPU of this JVM by thread kind (%% of one core, all hosts): %s; "
-                    + "%d threads; JVM RSS %.0f MiB, the three servers' RSS %.0f MiB; suspicions while idle: %d; the "
-                    + "killed hosts' parts closed in %s", m, t, threads, mib(rssJvm), mib(rssServers), suspectsIdle,
-                    CoordLoad.ms(closeNanos)));
+                    + "%d threads; JVM RSS %.0f MiB, the three servers' RSS %.0f MiB; suspicions while idle: %d; live "
+                    + "hosts fenced during the set-up: %d; the killed hosts' parts closed in %s", m, t, threads,
+                    mib(rssJvm), mib(rssServers), suspectsIdle, fencedInSetUp, CoordLoad.ms(closeNanos)));
             for (String v : violations) {
                 n.add(m + ": VIOLATION " + v);
             }
@@ -350,28 +350,25 @@ public final class ScaleRun implements Callable<Integer> {
                     all.put(id, new ScaleHost(id, world, zk.connectString(), cluster, key, settings,
                             world.fenceDevice(id), hw, world::decided, this::fencedAlive, all::get));
                 }
-                int started = Math.min(hosts, first + START_BATCH);
-                // the next batch once this one has its sessions, as daemons that start over a minute
-                if (!world.await(() -> world.sessionsStarted() >= started, deadline)) {
-                    throw new TimeoutException("only " + world.sessionsStarted() + " of " + started
-                            + " hosts opened a session within " + SETUP_BOUND);
+                // the next batch once this one is ready (or gone), as daemons that start over a few minutes
+                if (!world.await(() -> world.readyHosts() == world.poweredCount() - (hosts - all.size()), deadline)) {
+                    throw new TimeoutException(world.readyHosts() + " of " + all.size() + " hosts started are ready "
+                            + "within " + SETUP_BOUND + "; noted: " + world.noted());
                 }
             }
-            if (!world.await(() -> world.readyHosts() == hosts && world.leader() != null, deadline)) {
-                throw new TimeoutException(world.readyHosts() + " of " + hosts + " hosts ready, leader "
-                        + world.leader() + ", within " + SETUP_BOUND + "; noted: " + world.noted());
+            List<VmId> every = new ArrayList<>();
+            vmsOf.values().forEach(every::addAll);
+            if (!world.await(() -> world.readyHosts() == world.poweredCount() && world.leader() != null
+                    && world.eachRunsOnce(every), deadline)) {
+                throw new TimeoutException(world.readyHosts() + " of " + world.poweredCount() + " powered hosts ready, "
+                        + "leader " + world.leader() + ", every VM running once: " + world.eachRunsOnce(every)
+                        + ", within " + SETUP_BOUND + "; noted: " + world.noted());
             }
             long setup = System.nanoTime() - t0;
-            for (HostId id : ids) {
-                for (VmId vm : vmsOf.get(id)) {
-                    if (!world.runs(id, vm)) {
-                        throw new IllegalStateException(vm + " does not run on " + id + " after the set-up but on "
-                                + world.holders(vm) + "; noted: " + world.noted());
-                    }
-                }
-            }
-            console.printf(Locale.ROOT, "  (%s fence devices: %d hosts ready in %.1f s, leader %s)%n", fence ? "with"
-                    : "without", hosts, setup / 1e9, world.leader());
+            int fencedInSetUp = world.liveHostsFenced();
+            console.printf(Locale.ROOT, "  (%s fence devices: %d hosts ready in %.1f s, leader %s, %d live hosts fenced "
+                    + "meanwhile)%n", fence ? "with" : "without", world.readyHosts(), setup / 1e9, world.leader(),
+                    fencedInSetUp);
             if (settleSeconds > 0) {
                 Thread.sleep(settleSeconds * 1_000L); // not a synchronisation: the idle window begins after it
             }
@@ -472,7 +469,7 @@ public final class ScaleRun implements Callable<Integer> {
                     sent / (window / 1e9) / hosts, Math.max(0, rssJvm - baseRss) / hosts,
                     Math.max(0, heap - baseHeap) / hosts, rssJvm, rssServers, threadCount, byKind,
                     CoordLoad.pct(each, 50), each.isEmpty() ? -1 : each.get(each.size() - 1), allUp, proofs,
-                    world.violations(), world.liveHostsFenced(), leases, liveHosts, lapsed, suspectsIdle, mismatches,
+                    world.violations(), world.liveHostsFenced() - fencedInSetUp, fencedInSetUp, leases, liveHosts, lapsed, suspectsIdle, mismatches,
                     holders, closed, noted);
         }
 
@@ -527,6 +524,7 @@ public final class ScaleRun implements Callable<Integer> {
             int dead = killed();
             List<HostId> candidates = new ArrayList<>(ids);
             candidates.remove(leader);
+            candidates.removeIf(h -> !world.powered(h));
             List<HostId> out = new ArrayList<>();
             double stride = candidates.size() / (double) dead;
             for (int i = 0; i < dead; i++) {

@@ -79,6 +79,29 @@ final class ScaleWorld {
         });
     }
 
+    /** How many machines have power. */
+    int poweredCount() {
+        return read(() -> (int) machines.values().stream().filter(m -> m.powered).count());
+    }
+
+    /** Whether each of {@code vms} runs on exactly one powered host, and is nowhere else. */
+    boolean eachRunsOnce(java.util.Collection<VmId> vms) {
+        return read(() -> {
+            Map<VmId, Integer> seen = new HashMap<>();
+            for (Machine m : machines.values()) {
+                if (m.powered) {
+                    m.domains.forEach((vm, st) -> seen.merge(vm, st == DomainState.RUNNING ? 1 : 1000, Integer::sum));
+                }
+            }
+            for (VmId vm : vms) {
+                if (seen.getOrDefault(vm, 0) != 1) {
+                    return false;
+                }
+            }
+            return true;
+        });
+    }
+
     /** The fence device wired to {@code host}, or null. */
     String fenceDevice(HostId host) {
         return read(() -> {
