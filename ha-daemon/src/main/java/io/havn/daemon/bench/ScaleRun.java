@@ -204,7 +204,7 @@ public final class ScaleRun implements Callable<Integer> {
                     Settings.defaults().monitors(), Settings.defaults().sessionTimeoutMs(), startMs, fenceMs,
                     idleSeconds, settleSeconds, killed(), mib(baseRss), mib(baseHeap)));
             lines.add("");
-            lines.add("| fence devices | hosts | VMs | killed (VMs) | set-up | idle CPU per host | JVM CPU | servers' CPU "
+            lines.add("| fence devices | hosts (running when idle) | VMs | killed (VMs) | set-up | idle CPU per host | JVM CPU | servers' CPU "
                     + "| heartbeats/s per host | RSS per host | heap per host | recovery p50 | max | all running | proofs "
                     + "| violations | live hosts fenced | leases held | lapsed/self-fenced |");
             lines.add("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
@@ -242,7 +242,7 @@ public final class ScaleRun implements Callable<Integer> {
     /** What one run measured. Times in ns, memory in bytes, CPU as a share of one core (1.0 = a core). */
     record Result(boolean fence, int hosts, int vms, int killed, int killedVms, long setupNanos,
                   double idleCorePerHost, double idleCoreJvm, double idleCoreServers, double heartbeatsPerHostPerSecond,
-                  long rssPerHost, long heapPerHost, long rssJvm, long rssServers, int threads,
+                  long rssPerHost, long heapPerHost, int runningIdle, long rssJvm, long rssServers, int threads,
                   Map<String, Double> coreByThreadKind, long recoveryP50, long recoveryMax, long recoveryAll,
                   Map<Decision.Proof, Integer> proofs, List<String> violations, int liveHostsFenced, int fencedInSetUp,
                   int leasesHeld, int liveHosts, long lapsed, long suspectsIdle, List<String> recordMismatches,
@@ -252,9 +252,9 @@ public final class ScaleRun implements Callable<Integer> {
             StringBuilder p = new StringBuilder();
             proofs.forEach((k, v) -> p.append(p.length() == 0 ? "" : ", ").append(v).append(' ')
                     .append(k.name().toLowerCase(Locale.ROOT).replace('_', '-')));
-            return String.format(Locale.ROOT, "| %s | %d | %d | %d (%d) | %.0f s | %.2f%% | %.0f%% | %.0f%% | %.1f "
+            return String.format(Locale.ROOT, "| %s | %d (%d) | %d | %d (%d) | %.0f s | %.2f%% | %.0f%% | %.0f%% | %.1f "
                             + "| %.1f MiB | %.2f MiB | %s | %s | %s | %s | %d | %d | %d of %d | %d |",
-                    fence ? "yes" : "no", hosts, vms, killed, killedVms, setupNanos / 1e9, 100 * idleCorePerHost,
+                    fence ? "yes" : "no", hosts, runningIdle, vms, killed, killedVms, setupNanos / 1e9, 100 * idleCorePerHost,
                     100 * idleCoreJvm, 100 * idleCoreServers, heartbeatsPerHostPerSecond, mib(rssPerHost),
                     mib(heapPerHost), CoordLoad.ms(recoveryP50), CoordLoad.ms(recoveryMax), CoordLoad.ms(recoveryAll),
                     p.length() == 0 ? "none" : p, violations.size(), liveHostsFenced, leasesHeld, liveHosts, lapsed);
@@ -389,6 +389,8 @@ public final class ScaleRun implements Callable<Integer> {
             Map<String, Double> byKind = byKind(threads, threadCpu0, window);
             long suspectsIdle = world.count(Decision.Kind.SUSPECT) - suspect0;
             int threadCount = threads.getThreadCount();
+            // per host: of the hosts that run (a host fenced during the set-up has its parts closed)
+            int running = world.poweredCount();
             long rssJvm = rss();
             long heap = usedHeap();
             long rssServers = zk.rssBytes();
@@ -465,9 +467,9 @@ public final class ScaleRun implements Callable<Integer> {
             }
             long lapsed = world.count(Decision.Kind.LEASE_LAPSED) + world.count(Decision.Kind.SELF_FENCE) - lapsed0;
             return new Result(fence, hosts, hosts * vmsPerHost, victims.size(), lost.size(), setup,
-                    cpu / (double) window / hosts, cpu / (double) window, server / (double) window,
-                    sent / (window / 1e9) / hosts, Math.max(0, rssJvm - baseRss) / hosts,
-                    Math.max(0, heap - baseHeap) / hosts, rssJvm, rssServers, threadCount, byKind,
+                    cpu / (double) window / running, cpu / (double) window, server / (double) window,
+                    sent / (window / 1e9) / running, Math.max(0, rssJvm - baseRss) / running,
+                    Math.max(0, heap - baseHeap) / running, running, rssJvm, rssServers, threadCount, byKind,
                     CoordLoad.pct(each, 50), each.isEmpty() ? -1 : each.get(each.size() - 1), allUp, proofs,
                     world.violations(), world.liveHostsFenced() - fencedInSetUp, fencedInSetUp, leases, liveHosts, lapsed, suspectsIdle, mismatches,
                     holders, closed, noted);
