@@ -138,14 +138,14 @@ final class ScaleHost {
     }
 
     /**
-     * What is left of a host whose power is gone: the socket is closed, the ZooKeeper session
-     * abandoned (the ensemble expires it a session timeout later), the loop stopped.
+     * What is left of a host whose power is gone: the ZooKeeper session abandoned (the ensemble
+     * expires it a session timeout later), the loop stopped, the socket closed.
      */
     void close() {
         dead = true;
-        transport.close();
-        coordinator.close();
+        coordinator.close(); // first: the session is left to expire from now on, as a machine's death leaves it
         loop.close();
+        transport.close(); // last: the node's thread may be sending as its power goes
     }
 
     private void remember(HostRecord h) {

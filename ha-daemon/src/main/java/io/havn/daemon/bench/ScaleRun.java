@@ -189,6 +189,8 @@ public final class ScaleRun implements Callable<Integer> {
         }
         // Curator reports every abandoned session's background retries giving up: that is the power loss
         ((Logger) LoggerFactory.getLogger("org.apache.curator")).setLevel(Level.OFF);
+        // and Netty a heartbeat sent as its host's socket closed
+        ((Logger) LoggerFactory.getLogger("io.netty")).setLevel(Level.OFF);
         results.clear();
         boolean temporary = dir == null;
         Path work = temporary ? Files.createTempDirectory("havn-scale-run") : Files.createDirectories(dir);
