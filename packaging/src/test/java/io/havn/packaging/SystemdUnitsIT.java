@@ -77,6 +77,8 @@ class SystemdUnitsIT {
         assertEquals(List.of("256M"), havnd.get("MemoryMin"), "its memory kept from reclaim");
         assertTrue(String.join(" ", havnd.get("Environment")).contains("-XX:MaxGCPauseMillis=50"), "short pauses");
         assertTrue(String.join(" ", havnd.get("Environment")).contains("-XX:+ExitOnOutOfMemoryError"));
+        assertTrue(String.join(" ", havnd.get("Environment")).contains("-Xms64m -Xmx512m"),
+                "a bounded heap: the initial one, touched at start, is not 1/64 of the machine's memory");
         assertTrue(havnd.get("Environment").contains("HAVN_CDS_DIR=/var/lib/havn"),
                 "class-data sharing in the state directory: a restart after a crash starts sooner");
         assertTrue(havnd.get("StateDirectory").contains("havn"), "where the archive is written");

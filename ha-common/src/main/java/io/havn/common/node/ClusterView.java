@@ -31,6 +31,8 @@ final class ClusterView {
     private long epoch;
     private HostId leader;
     private final TreeMap<HostId, Versioned<HostRecord>> hosts = new TreeMap<>();
+    /** The same host records, for lookups (every tick reads some): the tree is for iteration in name order. */
+    private final java.util.HashMap<HostId, Versioned<HostRecord>> hostIndex = new java.util.HashMap<>();
     /** The cluster record; null while none is written (then the defaults hold). */
     private Versioned<ClusterRecord> cluster;
     private final Set<HostId> recordedOff = new HashSet<>();
@@ -40,6 +42,8 @@ final class ClusterView {
     private final Map<HostId, RestartSeen> restartSeen = new HashMap<>();
     private final TreeMap<HostId, Set<Long>> live = new TreeMap<>();
     private final TreeMap<VmId, Versioned<VmRecord>> vms = new TreeMap<>();
+    /** The same VM records, for lookups. */
+    private final java.util.HashMap<VmId, Versioned<VmRecord>> vmIndex = new java.util.HashMap<>();
     private final Map<HostId, SortedSet<VmId>> byHost = new HashMap<>();
     private final TreeMap<String, Versioned<ChangeRequest>> requests = new TreeMap<>();
     /** When this node first saw each live session of each host. */
@@ -65,7 +69,7 @@ final class ClusterView {
     }
 
     Versioned<VmRecord> vm(VmId id) {
-        return vms.get(id);
+        return vmIndex.get(id);
     }
 
     Collection<Versioned<VmRecord>> vms() {
@@ -98,7 +102,7 @@ final class ClusterView {
     Map<HostId, HostCapacity> free(Collection<HostId> ids) {
         Map<HostId, HostCapacity> free = new HashMap<>();
         for (HostId h : ids) {
-            free.put(h, hosts.get(h).value().capacity());
+            free.put(h, hostIndex.get(h).value().capacity());
         }
         for (Versioned<VmRecord> vr : vms.values()) {
             VmRecord r = vr.value();
@@ -132,10 +136,11 @@ final class ClusterView {
 
     /** Applies a record unless the view already has a newer version; returns whether it applied. */
     boolean putVm(VmId id, Versioned<VmRecord> rec) {
-        Versioned<VmRecord> old = vms.get(id);
+        Versioned<VmRecord> old = vmIndex.get(id);
         if (rec == null) {
             if (old != null) {
                 vms.remove(id);
+                vmIndex.remove(id);
                 unindex(id, old.value());
             }
             return old != null;
@@ -147,6 +152,7 @@ final class ClusterView {
             unindex(id, old.value());
         }
         vms.put(id, rec);
+        vmIndex.put(id, rec);
         index(id, rec.value());
         return true;
     }
@@ -188,7 +194,7 @@ final class ClusterView {
 
     /** Where a VM holds capacity now, for the rules: its owner, and its target while it migrates. */
     java.util.List<HostId> hostsOf(VmId vm) {
-        Versioned<VmRecord> vr = vms.get(vm);
+        Versioned<VmRecord> vr = vmIndex.get(vm);
         if (vr == null || !vr.value().phase().holdsCapacity()) {
             return java.util.List.of();
         }
@@ -236,7 +242,7 @@ final class ClusterView {
     }
 
     Versioned<HostRecord> host(HostId id) {
-        return hosts.get(id);
+        return hostIndex.get(id);
     }
 
     Collection<Versioned<HostRecord>> hosts() {
@@ -248,16 +254,18 @@ final class ClusterView {
     }
 
     boolean putHost(HostId id, Versioned<HostRecord> rec, long now) {
-        Versioned<HostRecord> old = hosts.get(id);
+        Versioned<HostRecord> old = hostIndex.get(id);
         if (rec == null) {
             recordedOff.remove(id);
             restartSeen.remove(id);
+            hostIndex.remove(id);
             return hosts.remove(id) != null;
         }
         if (old != null && old.version() > rec.version()) {
             return false;
         }
         hosts.put(id, rec);
+        hostIndex.put(id, rec);
         HostRecord.PlannedRestart restart = rec.value().restart();
         RestartSeen seen = restartSeen.get(id);
         if (restart != null && (seen == null || !seen.restart().equals(restart))) {

@@ -15,6 +15,8 @@ import io.havn.common.port.CoordOp;
 import io.havn.common.port.DomainState;
 import io.havn.common.port.Hypervisor;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -93,8 +95,16 @@ final class Reconciler {
 
     /** Re-examines every VM this host runs or whose record names it. */
     void reconcileAll() {
-        Set<VmId> all = new TreeSet<>(local.domains().keySet());
-        all.addAll(n.view().vmsOf(n.self()));
+        Set<VmId> here = local.domains().keySet(); // in name order
+        Set<VmId> named = n.view().vmsOf(n.self());
+        Collection<VmId> all;
+        if (here.containsAll(named)) {
+            all = new ArrayList<>(here); // the common case, every tick: the names in order, no tree made
+        } else {
+            Set<VmId> both = new TreeSet<>(here);
+            both.addAll(named);
+            all = both;
+        }
         for (VmId vm : all) {
             reconcile(vm);
         }

@@ -58,7 +58,10 @@ final class Signals {
      * storage slot's counter advanced).
      */
     void advanced(HostSignal s, long now) {
-        Last l = last.get(s.from());
+        advanced(last.get(s.from()), s, now);
+    }
+
+    private void advanced(Last l, HostSignal s, long now) {
         if (l == null) {
             l = new Last(s, now);
             last.put(s.from(), l);
@@ -98,7 +101,7 @@ final class Signals {
         if (l != null && !s.isAfter(l.signal)) {
             return false;
         }
-        advanced(s, now);
+        advanced(l, s, now);
         return true;
     }
 

@@ -39,6 +39,8 @@ final class ExpectationJudge {
         RunResult.Outcome outcome();
     }
 
+    private final java.util.Map<String, VmId> vmIds = new java.util.HashMap<>();
+
     Tracker tracker(Expectation e) {
         if (e.fact() instanceof Fact.Downtime d) {
             return new DowntimeTracker(e, new VmId(d.vm()), d.maxMs());
@@ -50,36 +52,41 @@ final class ExpectationJudge {
         return (nanos - settledAt) / 1e9;
     }
 
+    /** The VM named {@code name}, made once: a fact is judged at every event, and a name is checked when made. */
+    private VmId vm(String name) {
+        return vmIds.computeIfAbsent(name, VmId::new);
+    }
+
     boolean holds(Fact f) {
         if (f instanceof Fact.Running x) {
-            return world.runningOn(new VmId(x.vm())).size() == 1;
+            return world.runningOn(vm(x.vm())).size() == 1;
         } else if (f instanceof Fact.RunningOn x) {
-            Set<HostId> on = world.runningOn(new VmId(x.vm()));
+            Set<HostId> on = world.runningOn(vm(x.vm()));
             return on.size() == 1 && x.hosts().containsAll(on);
         } else if (f instanceof Fact.RunningNotOn x) {
-            Set<HostId> on = world.runningOn(new VmId(x.vm()));
+            Set<HostId> on = world.runningOn(vm(x.vm()));
             return on.size() == 1 && on.stream().noneMatch(x.hosts()::contains);
         } else if (f instanceof Fact.Stopped x) {
-            return world.runningOn(new VmId(x.vm())).isEmpty();
+            return world.runningOn(vm(x.vm())).isEmpty();
         } else if (f instanceof Fact.InError x) {
             return ScenarioRunner.phase(world, x.vm()) == VmPhase.ERROR;
         } else if (f instanceof Fact.Recovering x) {
             return ScenarioRunner.phase(world, x.vm()) == VmPhase.RECOVERING;
         } else if (f instanceof Fact.Paused x) {
-            return !world.storagePausedOn(new VmId(x.vm())).isEmpty();
+            return !world.storagePausedOn(vm(x.vm())).isEmpty();
         } else if (f instanceof Fact.Boots x) {
-            return world.boots(new VmId(x.vm())) == x.count();
+            return world.boots(vm(x.vm())) == x.count();
         } else if (f instanceof Fact.Frozen x) {
             return ScenarioRunner.phase(world, x.vm()) == VmPhase.FROZEN;
         } else if (f instanceof Fact.Apart x) {
-            Set<HostId> both = new java.util.HashSet<>(world.runningOn(new VmId(x.vm())));
-            both.retainAll(world.runningOn(new VmId(x.other())));
+            Set<HostId> both = new java.util.HashSet<>(world.runningOn(vm(x.vm())));
+            both.retainAll(world.runningOn(vm(x.other())));
             return both.isEmpty();
         } else if (f instanceof Fact.With x) {
-            Set<HostId> a = world.runningOn(new VmId(x.vm()));
-            return a.size() == 1 && a.equals(world.runningOn(new VmId(x.other())));
+            Set<HostId> a = world.runningOn(vm(x.vm()));
+            return a.size() == 1 && a.equals(world.runningOn(vm(x.other())));
         } else if (f instanceof Fact.OnGroup x) {
-            Set<HostId> on = world.runningOn(new VmId(x.vm()));
+            Set<HostId> on = world.runningOn(vm(x.vm()));
             Set<HostId> group = world.coordination.cluster().placement().groups().get(x.group());
             return on.size() == 1 && group != null && group.containsAll(on);
         } else if (f instanceof Fact.Fenced x) {
@@ -97,11 +104,19 @@ final class ExpectationJudge {
         throw new IllegalArgumentException("fact " + f.text() + " is judged only at the end");
     }
 
+    /** Whether {@code f} depends on nothing but where VMs run (and its own constant hosts). */
+    private static boolean onlyWhereVmsRun(Fact f) {
+        return f instanceof Fact.Running || f instanceof Fact.RunningOn || f instanceof Fact.RunningNotOn
+                || f instanceof Fact.Stopped || f instanceof Fact.Apart || f instanceof Fact.With;
+    }
+
     private final class FactTracker implements Tracker {
         private final Expectation e;
         private Boolean verdict;
         private String detail = "";
         private long holdsSince = Long.MIN_VALUE;
+        /** {@link SimWorld#domainChanges} at the last look, for a fact that depends on where VMs run alone. */
+        private long seenChanges = -1;
 
         FactTracker(Expectation e) {
             this.e = e;
@@ -120,6 +135,13 @@ final class ExpectationJudge {
 
         @Override
         public void observe(long now) {
+            if (onlyWhereVmsRun(e.fact())) {
+                long changes = world.domainChanges();
+                if (changes == seenChanges) {
+                    return; // no domain changed since the last look: the fact says what it said then
+                }
+                seenChanges = changes;
+            }
             switch (e.when()) {
                 case BY -> {
                     boolean h = holds(e.fact());

@@ -38,6 +38,7 @@ final class Invariants {
     private final long outsideGraceNanos;
     private final Consumer<String> trail;
     private final Map<VmId, Set<HostId>> runningOn = new HashMap<>();
+    private long domainChanges;
     /** Copies started behind havn's back, by host and VM, and since when: havn must remove them within a bound. */
     private final Map<String, Long> outsideCopies = new HashMap<>();
     private final Set<VmId> everRecorded = new HashSet<>();
@@ -94,8 +95,14 @@ final class Invariants {
 
     // ---------------------------------------------------------------- the hypervisors
 
+    /** How many domain changes there have been: where VMs run changes only with it. */
+    long domainChanges() {
+        return domainChanges;
+    }
+
     /** A domain of {@code vm} on {@code h} changed to {@code state} (null: gone). */
     void domainChanged(SimHost h, VmId vm, DomainState state) {
+        domainChanges++;
         Set<HostId> on = runningOn.computeIfAbsent(vm, k -> new HashSet<>());
         Set<HostId> paused = storagePausedOn.computeIfAbsent(vm, k -> new HashSet<>());
         if (state == DomainState.PAUSED_STORAGE) {

@@ -837,6 +837,11 @@ public final class SimWorld {
         return invariants.runningOn(vm);
     }
 
+    /** A count that grows with every domain change: while it stands still, {@link #runningOn} says the same of every VM. */
+    public long domainChanges() {
+        return invariants.domainChanges();
+    }
+
     public boolean isLeader(HostId id) {
         SimHost h = hosts.get(id);
         return h != null && h.daemonRunning() && h.node.isLeader();
