@@ -127,7 +127,7 @@ class MainTest {
         for (String heading : List.of("# ha-sim bench",
                 "## Host crash to its VMs running elsewhere, with a fence device",
                 "## Host crash to its VMs running elsewhere, without a fence device (session expiry)",
-                "## False failovers", "## Simulation speed", "## Placement for a 40-host failure")) {
+                "## False failovers", "## Simulation speed", "## Fuzzing at scale", "## Placement for a 40-host failure")) {
             assertTrue(md.lines().anyMatch(l -> l.equals(heading)), "results.md lacks '" + heading + "':\n" + md);
         }
         assertTrue(md.contains("Quick mode"), md);
@@ -135,12 +135,13 @@ class MainTest {
         List<String> csv = Files.readAllLines(out.resolve("results.csv"), StandardCharsets.UTF_8);
         assertEquals("benchmark,metric,value,unit", csv.get(0));
         for (String bench : List.of("failover-fence-device", "failover-session-expiry", "false-failovers-pauses",
-                "false-failovers-loss", "speed-10-hosts", "speed-100-hosts", "placement-40-of-1000-hosts")) {
+                "false-failovers-loss", "speed-10-hosts", "speed-100-hosts", "fuzz-30-hosts", "placement-40-of-1000-hosts")) {
             assertTrue(csv.stream().anyMatch(l -> l.startsWith(bench + ",")), "results.csv lacks " + bench + ":\n" + csv);
         }
         for (String line : csv.subList(1, csv.size())) {
             assertEquals(4, line.split(",", -1).length, "malformed CSV row: " + line);
         }
+        assertTrue(csv.contains("fuzz-30-hosts,seeds-failed,0.000,count"), "every seed at 30 hosts passed:\n" + csv);
         assertTrue(c.out().contains("wrote " + out.resolve("results.md")), c.both());
     }
 }

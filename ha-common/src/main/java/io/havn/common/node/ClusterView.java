@@ -298,7 +298,7 @@ final class ClusterView {
 
     /** Whether the cluster state records {@code host} as powered off (by a fence device or an operator). */
     boolean recordedOff(HostId host) {
-        return recordedOff.contains(host);
+        return !recordedOff.isEmpty() && recordedOff.contains(host); // asked at every heartbeat; almost always empty
     }
 
     Set<Long> live(HostId host) {

@@ -62,7 +62,7 @@ final class Peers {
 
     // What a round reads and writes for every host, kept per slot in flat arrays rather than in each
     // peer's object, so that a digest is taken in and made in one pass over a few arrays (1,000 hosts).
-    // A slot is a peer's while it is tracked; a freed one is reused.
+    // A slot is a peer's while it is tracked; one left by a peer that went is reused only at the next repack.
     /** The earliest its newest statement of itself that reached here can have been made; MIN_VALUE if none did. */
     private long[] saidAt = new long[0];
     /** What that statement said: healthy (confirmed within suspectAfter, not frozen), or lost. */
@@ -79,8 +79,6 @@ final class Peers {
     private boolean[] suspectedLast = new boolean[0];
     /** Who it is. */
     private HostId[] slotIds = new HostId[0];
-    private int[] freeSlots = new int[0];
-    private int freeCount;
     private int slotsUsed;
 
     Peers(HostId self, long incarnation, Settings settings) {
@@ -127,10 +125,9 @@ final class Peers {
             orderedSlots = slots;
             slotIds[p.slot] = null;
             idsSent = null;
-            if (freeCount == freeSlots.length) {
-                freeSlots = java.util.Arrays.copyOf(freeSlots, Math.max(4, 2 * freeCount));
-            }
-            freeSlots[freeCount++] = p.slot;
+            // its slot is not given to another peer before the next repack: until then a digest of the
+            // hosts as they were may still be taken in (arranged for them), and what it says of this host
+            // must land where nobody reads it, never on a peer that came since
         }
     }
 
@@ -172,27 +169,21 @@ final class Peers {
         suspectedLast = suspectedNow;
         slotIds = who;
         slotsUsed = n;
-        freeCount = 0;
     }
 
     /** A slot for a new peer, every field of it at "nothing known". */
     private int takeSlot() {
-        int slot;
-        if (freeCount > 0) {
-            slot = freeSlots[--freeCount];
-        } else {
-            slot = slotsUsed++;
-            if (slot == saidAt.length) {
-                int n = Math.max(8, 2 * slot);
-                saidAt = java.util.Arrays.copyOf(saidAt, n);
-                saidHealthy = java.util.Arrays.copyOf(saidHealthy, n);
-                apartAt = java.util.Arrays.copyOf(apartAt, n);
-                signalUntil = java.util.Arrays.copyOf(signalUntil, n);
-                storageUntil = java.util.Arrays.copyOf(storageUntil, n);
-                trackedSince = java.util.Arrays.copyOf(trackedSince, n);
-                suspectedLast = java.util.Arrays.copyOf(suspectedLast, n);
-                slotIds = java.util.Arrays.copyOf(slotIds, n);
-            }
+        int slot = slotsUsed++;
+        if (slot == saidAt.length) {
+            int n = Math.max(8, 2 * slot);
+            saidAt = java.util.Arrays.copyOf(saidAt, n);
+            saidHealthy = java.util.Arrays.copyOf(saidHealthy, n);
+            apartAt = java.util.Arrays.copyOf(apartAt, n);
+            signalUntil = java.util.Arrays.copyOf(signalUntil, n);
+            storageUntil = java.util.Arrays.copyOf(storageUntil, n);
+            trackedSince = java.util.Arrays.copyOf(trackedSince, n);
+            suspectedLast = java.util.Arrays.copyOf(suspectedLast, n);
+            slotIds = java.util.Arrays.copyOf(slotIds, n);
         }
         saidAt[slot] = Long.MIN_VALUE;
         saidHealthy[slot] = false;

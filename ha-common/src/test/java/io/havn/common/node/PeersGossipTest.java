@@ -115,6 +115,29 @@ class PeersGossipTest {
     }
 
     @Test
+    void aDigestOfTheHostsAsTheyWereSaysNothingOfAPeerThatCameSinceInTheSamePlace() {
+        round(T0);
+        HostId gone = notAMonitor();
+        HostId monitor = monitor();
+        peers.remove(gone);
+        HostId newcomer = new HostId("node9");
+        peers.add(newcomer, T0);
+        // before this host's next round arranges for the new set, its monitor, still arranged for the old
+        // one, passes on that `gone` was healthy just now: it must not count for anybody else
+        Map<HostId, Integer> healthy = new java.util.HashMap<>();
+        healthy.put(gone, 0);
+        healthy.put(monitor, 0);
+        long now = T0 + 10 * MS;
+        hear(monitor, 1, T0, digest(healthy, Map.of(), Map.of()), now);
+        assertEquals(Peers.Health.UNKNOWN, peers.health(newcomer, now), "nothing was said of node9");
+        assertEquals(Peers.Health.UNKNOWN, peers.health(gone, now), "no longer a peer");
+        assertEquals(Peers.Health.HEALTHY, peers.health(monitor, now), "the rest of the digest still counts");
+        round(T0 + 200 * MS); // arranged for the new set: the old digest no longer matches
+        hear(monitor, 2, T0 + 200 * MS, digest(healthy, Map.of(), Map.of()), T0 + 210 * MS);
+        assertEquals(Peers.Health.UNKNOWN, peers.health(newcomer, T0 + 210 * MS));
+    }
+
+    @Test
     void theNewestStatementWinsWhicheverPathItCameBy() {
         round(T0);
         List<HostId> mine = Monitors.of(all, ME, 2);
