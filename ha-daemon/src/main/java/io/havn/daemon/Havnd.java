@@ -488,7 +488,8 @@ public final class Havnd implements Callable<Integer>, AutoCloseable {
         loop.schedule(SAMPLE_NANOS, () -> sample(loop, node, m, refusals));
     }
 
-    private static void remember(Map<HostId, InetSocketAddress> peers, HostRecord h) {
+    /** Records in {@code peers} the heartbeat address a host record names, if it names a usable one. */
+    public static void remember(Map<HostId, InetSocketAddress> peers, HostRecord h) {
         if (h.address() == null) {
             return;
         }

@@ -636,7 +636,8 @@ public final class CoordLoad implements Callable<Integer> {
         return v >= 100 ? String.format(Locale.ROOT, "%.0f ms", v) : String.format(Locale.ROOT, "%.1f ms", v);
     }
 
-    private static long usedHeap() {
+    /** The heap in use after a few collections (bytes): what is live, near enough. */
+    static long usedHeap() {
         Runtime rt = Runtime.getRuntime();
         for (int i = 0; i < 3; i++) {
             System.gc();
@@ -644,7 +645,8 @@ public final class CoordLoad implements Callable<Integer> {
         return rt.totalMemory() - rt.freeMemory();
     }
 
-    private static void deleteTree(Path root) throws IOException {
+    /** Removes {@code root} and everything below it, if it is there. */
+    static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root)) {
             return;
         }

@@ -149,18 +149,7 @@ final class ScaleHost {
     }
 
     private void remember(HostRecord h) {
-        if (h.address() == null) {
-            return;
-        }
-        int colon = h.address().lastIndexOf(':');
-        if (colon > 0) {
-            try {
-                peers.put(h.id(), new InetSocketAddress(h.address().substring(0, colon),
-                        Integer.parseInt(h.address().substring(colon + 1))));
-            } catch (IllegalArgumentException e) {
-                // an unusable address: that peer is not heartbeated, as in havnd
-            }
-        }
+        io.havn.daemon.Havnd.remember(peers, h); // as havnd learns its peers' addresses
     }
 
     /** Runs {@code r} on the hardware after {@code ms}, unless this host has lost its power meanwhile. */

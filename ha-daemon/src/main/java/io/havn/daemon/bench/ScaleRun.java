@@ -197,7 +197,7 @@ public final class ScaleRun implements Callable<Integer> {
         List<String> lines = new ArrayList<>();
         try (ZkEnsemble zk = ZkEnsemble.start(work, serverHeap)) {
             long baseRss = rss();
-            long baseHeap = usedHeap();
+            long baseHeap = CoordLoad.usedHeap();
             lines.add(String.format(Locale.ROOT, "ZooKeeper: %d servers (separate JVMs, -Xmx%s, tick %d ms); %d hosts in "
                     + "this JVM (%d cores available), %d HA VMs each; default settings (monitors %d, session timeout %d ms); "
                     + "simulated start %d ms, fence %d ms; idle window %d s after %d s of settling; %d hosts lose power. "
@@ -232,7 +232,7 @@ public final class ScaleRun implements Callable<Integer> {
             }
         } finally {
             if (temporary) {
-                deleteTree(work);
+                CoordLoad.deleteTree(work);
             }
         }
         if (out != null) {
@@ -394,7 +394,7 @@ public final class ScaleRun implements Callable<Integer> {
             // per host: of the hosts that run (a host fenced during the set-up has its parts closed)
             int running = world.poweredCount();
             long rssJvm = rss();
-            long heap = usedHeap();
+            long heap = CoordLoad.usedHeap();
             long rssServers = zk.rssBytes();
 
             // ---- power loss
@@ -668,26 +668,7 @@ public final class ScaleRun implements Callable<Integer> {
         return 0;
     }
 
-    private static long usedHeap() {
-        Runtime rt = Runtime.getRuntime();
-        for (int i = 0; i < 3; i++) {
-            System.gc();
-        }
-        return rt.totalMemory() - rt.freeMemory();
-    }
-
     static double mib(long bytes) {
         return bytes / 1048576.0;
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (var walk = Files.walk(root)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }
