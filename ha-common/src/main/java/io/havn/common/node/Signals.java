@@ -86,6 +86,11 @@ final class Signals {
         return l == null ? Long.MIN_VALUE : until(l);
     }
 
+    /**
+     * Until when (exclusive) the signal {@code l} shows its host alive: for a heartbeat timeout after it
+     * arrived, and, armed, no longer than the deadline it stated (counted from the arrival, so never
+     * earlier than the host's own deadline); never, lapsed.
+     */
     private long until(Last l) {
         long heard = l.arrival + Peers.ms(timeoutMs);
         return switch (l.signal.guard()) {
@@ -129,18 +134,12 @@ final class Signals {
      */
     String alive(HostId h, long now) {
         Last l = last.get(h);
-        if (l == null || now - l.arrival >= Peers.ms(timeoutMs)) {
+        if (l == null || now >= until(l)) {
             return null;
         }
         HostSignal s = l.signal;
-        return switch (s.guard()) {
-            case RELEASED -> what + " says it runs and guards no HA VM";
-            case ARMED -> {
-                long left = l.arrival + Peers.ms(s.remainingMs() + slackMs) - now;
-                yield left > 0 ? what + " says it runs, its watchdog armed for another " + left / 1_000_000L + " ms"
-                        : null;
-            }
-            case LAPSED -> null;
-        };
+        return s.guard() == HostSignal.Guard.RELEASED ? what + " says it runs and guards no HA VM"
+                : what + " says it runs, its watchdog armed for another "
+                        + (l.arrival + Peers.ms(s.remainingMs() + slackMs) - now) / 1_000_000L + " ms";
     }
 }
