@@ -2,6 +2,7 @@ package io.havn.common.node;
 
 import io.havn.common.model.ClusterRecord;
 import io.havn.common.model.ClusterState;
+import io.havn.common.model.DesiredState;
 import io.havn.common.model.HostCapacity;
 import io.havn.common.model.HostId;
 import io.havn.common.model.HostRecord;
@@ -45,6 +46,19 @@ final class ClusterView {
     /** The same VM records, for lookups. */
     private final java.util.HashMap<VmId, Versioned<VmRecord>> vmIndex = new java.util.HashMap<>();
     private final Map<HostId, SortedSet<VmId>> byHost = new HashMap<>();
+    /** By host: the cpus and MiB the VMs holding capacity there take, and how many records those are ({@link #count}). */
+    private final Map<HostId, long[]> held = new HashMap<>();
+    private static final int CPUS = 0;
+    private static final int MIB = 1;
+    private static final int RECORDS = 2;
+    /** The {@link #steady} VM records by owner and owner's session. */
+    private final Map<HostId, Map<Long, SortedSet<VmId>>> steady = new HashMap<>();
+    /** The HA VM records that are not {@link #steady}. */
+    private final Set<VmId> unsteady = new HashSet<>();
+    /** See {@link #hostsChanged}. */
+    private long hostsChanged;
+    /** The records in phase MIGRATING. */
+    private int migrating;
     private final TreeMap<String, Versioned<ChangeRequest>> requests = new TreeMap<>();
     /** When this node first saw each live session of each host. */
     private final Map<HostId, Map<Long, Long>> liveSince = new HashMap<>();
@@ -102,30 +116,47 @@ final class ClusterView {
     Map<HostId, HostCapacity> free(Collection<HostId> ids) {
         Map<HostId, HostCapacity> free = new HashMap<>();
         for (HostId h : ids) {
-            free.put(h, hostIndex.get(h).value().capacity());
-        }
-        for (Versioned<VmRecord> vr : vms.values()) {
-            VmRecord r = vr.value();
-            if (!r.phase().holdsCapacity()) {
-                continue;
-            }
-            free.computeIfPresent(r.owner(), (h, c) -> c.minus(r.spec().cpus(), r.spec().memoryMiB()));
-            if (r.phase() == VmPhase.MIGRATING) {
-                free.computeIfPresent(r.target(), (h, c) -> c.minus(r.spec().cpus(), r.spec().memoryMiB()));
-            }
+            HostCapacity c = hostIndex.get(h).value().capacity();
+            long[] u = held.get(h);
+            // each VM's share taken off in turn, never below zero, is all their shares taken off at once
+            free.put(h, u == null ? c : new HostCapacity((int) Math.max(0, c.cpus() - u[CPUS]),
+                    Math.max(0, c.memoryMiB() - u[MIB])));
         }
         return free;
     }
 
     /** The live migrations in flight. */
     int migrating() {
-        int n = 0;
-        for (Versioned<VmRecord> vr : vms.values()) {
-            if (vr.value().phase() == VmPhase.MIGRATING) {
-                n++;
-            }
-        }
-        return n;
+        return migrating;
+    }
+
+    /**
+     * Whether the leader's round has nothing to do for {@code r} while its owner's session is live,
+     * not recorded off and not draining: an HA VM running where it should, with no move asked.
+     */
+    static boolean steady(VmRecord r) {
+        return r.spec().ha() && r.phase() == VmPhase.RUNNING && r.desired() != DesiredState.STOPPED
+                && r.move() == null && r.owner() != null;
+    }
+
+    /**
+     * The HA VMs that are not {@link #steady}, in id order, and the steady ones that the state of
+     * their owner's session may call for: of a host recorded off, of a session no longer live, of a
+     * draining host. The leader's round looks at these and passes over the others, which it has
+     * nothing to do for (SAFETY.md, "Own views").
+     */
+    java.util.SortedSet<VmId> needingARound() {
+        java.util.SortedSet<VmId> out = new TreeSet<>(unsteady);
+        steady.forEach((h, sessions) -> {
+            Versioned<HostRecord> hr = hostIndex.get(h);
+            boolean off = hr != null && hr.value().offConfirmed();
+            sessions.forEach((session, ids) -> {
+                if (off || !isLive(h, session) || hr != null && hr.value().draining(session)) {
+                    out.addAll(ids);
+                }
+            });
+        });
+        return out;
     }
 
     /** The VMs whose record names {@code host} as owner or target, in id order. */
@@ -158,6 +189,13 @@ final class ClusterView {
     }
 
     private void index(VmId id, VmRecord r) {
+        count(r, 1);
+        if (steady(r)) {
+            steady.computeIfAbsent(r.owner(), h -> new HashMap<>())
+                    .computeIfAbsent(r.ownerSession(), k -> new TreeSet<>()).add(id);
+        } else if (r.spec().ha()) {
+            unsteady.add(id);
+        }
         if (r.owner() != null) {
             byHost.computeIfAbsent(r.owner(), h -> new TreeSet<>()).add(id);
         }
@@ -167,6 +205,20 @@ final class ClusterView {
     }
 
     private void unindex(VmId id, VmRecord r) {
+        count(r, -1);
+        if (steady(r)) {
+            Map<Long, SortedSet<VmId>> sessions = steady.get(r.owner());
+            SortedSet<VmId> s = sessions.get(r.ownerSession());
+            s.remove(id);
+            if (s.isEmpty()) {
+                sessions.remove(r.ownerSession());
+                if (sessions.isEmpty()) {
+                    steady.remove(r.owner());
+                }
+            }
+        } else {
+            unsteady.remove(id);
+        }
         for (HostId h : new HostId[] {r.owner(), r.target()}) {
             if (h != null) {
                 SortedSet<VmId> s = byHost.get(h);
@@ -177,6 +229,38 @@ final class ClusterView {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * What the VMs holding capacity take of each host, and the migrations in flight, kept as records
+     * come and go ({@code sign} 1 as a record enters the view, -1 as it leaves), so that the leader's
+     * round does not sum every record again: its owner for a phase that holds capacity, and its
+     * target too while it migrates.
+     */
+    private void count(VmRecord r, int sign) {
+        if (r.phase() == VmPhase.MIGRATING) {
+            migrating += sign;
+        }
+        if (!r.phase().holdsCapacity()) {
+            return;
+        }
+        take(r.owner(), r.spec(), sign);
+        if (r.phase() == VmPhase.MIGRATING) {
+            take(r.target(), r.spec(), sign);
+        }
+    }
+
+    private void take(HostId h, VmSpec spec, int sign) {
+        if (h == null) {
+            return;
+        }
+        long[] u = held.computeIfAbsent(h, k -> new long[3]);
+        u[CPUS] += sign * (long) spec.cpus();
+        u[MIB] += sign * spec.memoryMiB();
+        u[RECORDS] += sign;
+        if (u[RECORDS] == 0) {
+            held.remove(h);
         }
     }
 
@@ -253,8 +337,14 @@ final class ClusterView {
         return hosts.keySet();
     }
 
+    /** A count that moves whenever a host record comes, changes or goes (a stamp to compare, not a size). */
+    long hostsChanged() {
+        return hostsChanged;
+    }
+
     boolean putHost(HostId id, Versioned<HostRecord> rec, long now) {
         Versioned<HostRecord> old = hostIndex.get(id);
+        hostsChanged++;
         if (rec == null) {
             recordedOff.remove(id);
             restartSeen.remove(id);

@@ -63,6 +63,8 @@ final class Datastores {
     private Signals.UntilChanged untilChanged = (h, until) -> { };
     /** Alarms raised and not yet cleared, so that each is said once. */
     private final Set<String> alarmed = new HashSet<>();
+    /** {@link ClusterView#hostsChanged} when {@link #checkCluster} last looked. */
+    private long clusterChecked = -1;
 
     Datastores(NodeContext context) {
         this.n = context;
@@ -267,6 +269,11 @@ final class Datastores {
      * (its VMs stay where they are, paused or not: no host could run them). Said once per loss.
      */
     void checkCluster() {
+        long stamp = n.view().hostsChanged();
+        if (stamp == clusterChecked) {
+            return; // what it finds depends on the host records alone, and none changed since
+        }
+        clusterChecked = stamp;
         Map<String, Boolean> any = new TreeMap<>();
         for (HostId h : n.view().hostIds()) {
             Versioned<HostRecord> hr = n.view().host(h);

@@ -118,6 +118,12 @@ final class Moves {
         return p == null ? null : new Recovery.Pending(vr, p, Set.of(), null, 0, List.of());
     }
 
+    /** Adds to {@code ids} the VMs a drain keeps track of (each is looked at in every round, until it forgets them). */
+    void tracked(java.util.Collection<VmId> ids) {
+        ids.addAll(drains.keySet());
+        ids.addAll(reportedStuck);
+    }
+
     /**
      * Executes an operator's move request, or drains a host in maintenance; a drain whose migration
      * failed is tried again after a wait that doubles with each failure (from {@link #RETRY_BASE_MS}

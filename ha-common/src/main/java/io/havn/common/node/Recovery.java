@@ -96,11 +96,17 @@ final class Recovery {
     void recover(long now) {
         moves.pruneReleased();
         pruneStartRetries();
-        Map<HostId, Long> eligible = eligible(now);
+        java.util.SortedSet<VmId> ids = needingARound();
+        // with no VM to look at, the hosts that may take VMs and their room go unread: asking is all it costs
+        Map<HostId, Long> eligible = ids.isEmpty() ? Map.of() : eligible(now);
         int migrating = n.view().migrating();
-        Map<HostId, HostCapacity> free = n.view().free(eligible.keySet());
+        Map<HostId, HostCapacity> free = ids.isEmpty() ? Map.of() : n.view().free(eligible.keySet());
         List<Pending> pending = new ArrayList<>();
-        for (Versioned<VmRecord> vr : n.view().vms()) {
+        for (VmId id : ids) {
+            Versioned<VmRecord> vr = n.view().vm(id);
+            if (vr == null) {
+                continue;
+            }
             VmRecord r = vr.value();
             if (n.busy(r.id()) || !r.spec().ha()) {
                 continue;
@@ -143,6 +149,21 @@ final class Recovery {
         }
         List<Pending> ready = held(pending, now);
         place(ready, heldBack(pending, ready), eligible, free);
+    }
+
+    /**
+     * The VMs this round looks at, in id order: every one it can have anything to do for. Those the
+     * view does not count {@link ClusterView#steady} or whose owner's session calls for a look
+     * ({@link ClusterView#needingARound}), those a drain keeps track of, and those that may fail back.
+     * Every other VM is an HA VM running on a live session of a host not recorded off and not
+     * draining, with no move asked: for it the round would find no proof ({@link Fencing#proof} of
+     * a live session, or none bound), no drain, no move and no failback, and would do nothing.
+     */
+    private java.util.SortedSet<VmId> needingARound() {
+        java.util.SortedSet<VmId> ids = n.view().needingARound();
+        moves.tracked(ids);
+        ids.addAll(n.view().rules().failingBack());
+        return ids;
     }
 
     /**

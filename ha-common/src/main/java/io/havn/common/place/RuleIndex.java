@@ -28,6 +28,8 @@ public final class RuleIndex {
     /** For each VM that waits for others: the rules it waits by. */
     private final Map<VmId, List<Rule.After>> waits = new HashMap<>();
     private final Map<VmId, Long> delays = new HashMap<>();
+    /** The VMs a rule that fails back places, in id order. */
+    private final java.util.SortedSet<VmId> failingBack = new java.util.TreeSet<>();
 
     public RuleIndex(PlacementPolicy policy) {
         this.policy = policy;
@@ -45,6 +47,8 @@ public final class RuleIndex {
                 for (VmId v : a.vms()) {
                     waits.computeIfAbsent(v, k -> new ArrayList<>()).add(a);
                 }
+            } else if (r instanceof Rule.OnHosts o && o.failback()) {
+                failingBack.addAll(o.vms());
             } else if (r instanceof Rule.StartDelay d) {
                 for (VmId v : d.vms()) {
                     delays.merge(v, d.delayMs(), Math::max);
@@ -159,12 +163,12 @@ public final class RuleIndex {
 
     /** Whether {@code vm} has a host rule with failback. */
     public boolean failsBack(VmId vm) {
-        for (Rule r : rulesOf(vm)) {
-            if (r instanceof Rule.OnHosts o && o.failback()) {
-                return true;
-            }
-        }
-        return false;
+        return failingBack.contains(vm);
+    }
+
+    /** The VMs that fail back ({@link #failsBack}), in id order; not to be changed. */
+    public java.util.SortedSet<VmId> failingBack() {
+        return Collections.unmodifiableSortedSet(failingBack);
     }
 
     /**
