@@ -425,6 +425,33 @@ class ManagerPathsTest {
                         + where + "\n" + c.trail());
     }
 
+    @Test
+    void aDrainEndedAndBegunAgainTriesAtOnceNotAfterTheWaitTheEarlierDrainHadReached() {
+        TestCluster c = cluster(HOSTS3);
+        c.addRunningVm("a", "node2", Priority.MEDIUM);
+        c.start();
+        c.runMs(2_000);
+        int from = c.decisions().size();
+
+        c.failMigrations("a", 4);
+        ok(c, c.adminAndWait("node1", new AdminCommand.Maintenance(new HostId("node2"), true)));
+        c.stepUntil(30_000, () -> c.since(from, Decision.Kind.DRAIN_BLOCKED, "a").size() >= 4, () -> { },
+                "four drain migrations of a failed (the next one waits about 8 s)");
+        ok(c, c.adminAndWait("node1", new AdminCommand.Maintenance(new HostId("node2"), false)));
+        c.runMs(500);
+        assertTrue(c.runsOn("a", "node2"), "a stays on node2 when its maintenance ends\n" + c.trail());
+
+        // the leader's rounds saw node2 active, with a running there: that drain is over and forgotten
+        int again = c.decisions().size();
+        ok(c, c.adminAndWait("node1", new AdminCommand.Maintenance(new HostId("node2"), true)));
+        c.stepUntil(2_000, () -> !c.since(again, Decision.Kind.MIGRATE, "a").isEmpty(), () -> { },
+                "the new drain migrates a at once, not after the wait of the drain before");
+        assertEquals(List.of(), c.since(again, Decision.Kind.DRAIN_BLOCKED, "a"),
+                "the new drain reports none of the earlier one's failures\n" + c.trail());
+        c.stepUntil(10_000, () -> c.runsNotOn("a", "node2") && phase(c, "a") == VmPhase.RUNNING, () -> { },
+                "a drained off node2");
+    }
+
     // ------------------------------------------------------------------ failed migration
 
     @Test
