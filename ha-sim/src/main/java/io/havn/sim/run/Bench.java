@@ -697,10 +697,35 @@ public final class Bench {
         out.printf("placement with %d rules: leader round %.1f ms (%d placed, %d held or blocked), policy check %.1f ms,"
                 + " cluster record %d bytes%n", rules.rules().size(), ruledRound, ruledWrites, held, check, bytes);
         row("placement-40-of-1000-hosts", "leader-round", round, "ms");
+        idleLeader(hostCount, perHost);
         row("placement-40-of-1000-hosts", "placement-only", place, "ms");
         row("placement-40-of-1000-hosts-5000-rules", "leader-round", ruledRound, "ms");
         row("placement-40-of-1000-hosts-5000-rules", "policy-check", check, "ms");
         row("placement-40-of-1000-hosts-5000-rules", "cluster-record", bytes, "bytes");
+    }
+
+    /**
+     * The leader's tick with nothing to do, at 1,000 hosts and 50,000 VMs: every peer heartbeats it
+     * and every confirmation is answered (outside the time counted), and it runs its ticks, 10 a
+     * second. The mean over the last four fifths (the first warm the JIT) is its idle cost.
+     */
+    private void idleLeader(int hostCount, int perHost) {
+        int ticks = quick ? 200 : 1_500;
+        PlacementRig rig = new PlacementRig(hostCount, perHost, 0, null);
+        long[] t = rig.idleTicks(ticks);
+        long[] counted = Arrays.copyOfRange(t, ticks / 5, ticks);
+        double meanMs = Arrays.stream(counted).average().orElse(0) / 1e6;
+        Arrays.sort(counted);
+        double p99 = counted[(int) (counted.length * 0.99)] / 1e6;
+        double core = meanMs * 10 / 1000 * 100; // 10 ticks a second
+        md.append(String.format("The leader idle, at %d hosts and %d VMs: each tick %.3f ms on average (p99 %.3f ms), "
+                + "%.2f%% of a core at its 10 ticks a second (%d ticks counted; every peer's heartbeat and every "
+                + "confirmation handled outside the time counted).%n%n", hostCount, hostCount * perHost, meanMs, p99,
+                core, counted.length));
+        out.printf("idle leader at %d hosts, %d VMs: tick %.3f ms mean, p99 %.3f ms, %.2f%% of a core%n", hostCount,
+                hostCount * perHost, meanMs, p99, core);
+        row("idle-leader-1000-hosts-50000-vms", "tick-mean", meanMs, "ms");
+        row("idle-leader-1000-hosts-50000-vms", "core", core, "percent");
     }
 
     private static double median(long[] nanos) {
@@ -934,6 +959,45 @@ public final class Bench {
                 r.run();
             }
             return System.nanoTime() - t0;
+        }
+
+        /**
+         * Runs {@code ticks} idle ticks, 100 ms apart: before each, every other host's heartbeat and
+         * the answer to the node's last confirmation (not counted). Returns each tick's wall time.
+         */
+        long[] idleTicks(int ticks) {
+            long[] took = new long[ticks];
+            long answered = -1;
+            int writesBefore = written.size();
+            for (int i = 0; i < ticks; i++) {
+                now += 100_000_000L;
+                for (int h = 2; h <= hostCount; h++) {
+                    driver.handle(new NodeEvent.HeartbeatReceived(new Heartbeat(new HostId("h" + h), i + 2, 1, now,
+                            now, 0, false), now));
+                }
+                if (confirmToken != answered) {
+                    answered = confirmToken;
+                    driver.handle(new NodeEvent.Confirmed(confirmToken, true));
+                }
+                List<Runnable> due = new ArrayList<>(timers);
+                timers.clear();
+                long t0 = System.nanoTime();
+                for (Runnable r : due) {
+                    r.run();
+                }
+                took[i] = System.nanoTime() - t0;
+            }
+            for (List<CoordOp> ops : written.subList(writesBefore, written.size())) {
+                for (CoordOp op : ops) {
+                    if (op instanceof CoordOp.PutVm) {
+                        throw new IllegalStateException("the idle leader wrote a VM record: " + op);
+                    }
+                }
+            }
+            if (!node.isLeader()) {
+                throw new IllegalStateException("the idle leader rig's node lost leadership");
+            }
+            return took;
         }
 
         int placements() {
