@@ -137,6 +137,77 @@ class PeersGossipTest {
         assertEquals(Peers.Health.UNKNOWN, peers.health(newcomer, T0 + 210 * MS));
     }
 
+    /** The entries of {@code d}'s hosts {@code from} to {@code to} (exclusive), as a run of its own. */
+    private static HealthDigest run(HealthDigest d, int from, int to) {
+        return new HealthDigest(d.members(), from, java.util.Arrays.copyOfRange(d.bytes(), 2 * from, 2 * to));
+    }
+
+    @Test
+    void inAClusterLargerThanADigestEachMonitorGetsTheRunsInTurnAndTheMonitorsOfARoundDifferentOnes() {
+        Peers p = new Peers(ME, 1, SETTINGS.with(Map.of("digestHosts", 3)));
+        for (HostId h : all) {
+            p.add(h, 0);
+        }
+        List<Effect> sent = new ArrayList<>();
+        java.util.Map<HostId, java.util.Set<Integer>> offsets = new java.util.HashMap<>();
+        for (int r = 0; r < 3; r++) {
+            sent.clear();
+            p.sendAll(sent::add, T0 + r * 200 * MS, 1, 0, false);
+            Effect.Send s = sent.stream().filter(Effect.Send.class::isInstance).map(Effect.Send.class::cast)
+                    .findFirst().orElseThrow();
+            java.util.Set<Integer> thisRound = new java.util.HashSet<>();
+            for (int i = 0; i < s.to().size(); i++) {
+                HealthDigest d = s.heartbeats().get(i).digest();
+                // eight hosts in runs of at most three: three runs, of 2, 3 and 3 hosts
+                assertTrue(d.hosts() >= 2 && d.hosts() <= 3, "a run of " + d.hosts());
+                assertTrue(List.of(0, 2, 5).contains(d.offset()), "a run from " + d.offset());
+                assertEquals(d.offset() == 0 ? 2 : 3, d.hosts());
+                thisRound.add(d.offset());
+                offsets.computeIfAbsent(s.to().get(i), h -> new java.util.HashSet<>()).add(d.offset());
+            }
+            assertEquals(s.to().size(), thisRound.size(), "the monitors of a round get different runs");
+        }
+        for (java.util.Set<Integer> got : offsets.values()) {
+            assertEquals(java.util.Set.of(0, 2, 5), got, "each monitor got every run in three rounds");
+        }
+        // this host's own statement is in the run that holds its place, and only there
+        HealthDigest first = ((Effect.Send) sent.stream().filter(Effect.Send.class::isInstance).findFirst()
+                .orElseThrow()).heartbeats().get(0).digest();
+        if (first.offset() == 0) {
+            assertTrue(HealthDigest.known(first.statement(0)) && HealthDigest.healthy(first.statement(0)));
+        }
+    }
+
+    @Test
+    void aRunSpeaksOfTheHostsAtItsPlaceInNameOrderAndOfNoOther() {
+        round(T0);
+        List<HostId> sorted = new ArrayList<>(all);
+        sorted.sort(java.util.Comparator.comparing(HostId::value));
+        List<HostId> mine = Monitors.of(all, ME, 2);
+        List<HostId> others = sorted.stream().filter(h -> !h.equals(ME) && !mine.contains(h)).toList();
+        HostId low = others.get(0);
+        HostId high = others.get(others.size() - 1);
+        int at = sorted.indexOf(high);
+        HealthDigest whole = digest(Map.of(high, 0), Map.of(low, 0), Map.of());
+        long now = T0 + 10 * MS;
+        // the run of the hosts from `high` on: what it says is of `high`, not of the host first in name order
+        hear(monitor(), 1, T0, run(whole, at, sorted.size()), now);
+        assertEquals(Peers.Health.HEALTHY, peers.health(high, now));
+        assertEquals(Peers.Health.UNKNOWN, peers.health(low, now), "said by no run taken yet");
+        hear(monitor(), 2, T0, run(whole, 0, at), now);
+        assertEquals(Peers.Health.LOST, peers.health(low, now));
+        // a run longer than the hosts from its place on says nothing at all
+        byte[] e = new byte[2 * (sorted.size() - at + 1)];
+        java.util.Arrays.fill(e, HealthDigest.NONE);
+        e[0] = HealthDigest.statementOf(false, 0);
+        long later = T0 + 3_000 * MS; // what was said above has aged out
+        hear(monitor(), 3, T0 + 2_900 * MS, new HealthDigest(whole.members(), at, e), later);
+        assertEquals(Peers.Health.UNKNOWN, peers.health(high, later), "a run past the last host is ignored");
+        hear(monitor(), 4, T0 + 2_900 * MS, new HealthDigest(whole.members(), at,
+                java.util.Arrays.copyOf(e, e.length - 2)), later);
+        assertEquals(Peers.Health.LOST, peers.health(high, later), "the same run, ending at the last host");
+    }
+
     @Test
     void theNewestStatementWinsWhicheverPathItCameBy() {
         round(T0);
