@@ -179,6 +179,17 @@ class PeersGossipTest {
     }
 
     @Test
+    void digestHostsOutsideTwoTo2048IsRefusedNamingIt() {
+        for (int bad : new int[] {1, 0, HealthDigest.MAX_HOSTS + 1}) {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> Settings.defaults().with(Map.of("digestHosts", bad)));
+            assertTrue(e.getMessage().contains("digestHosts must be between 2 and 2048, got " + bad), e.getMessage());
+        }
+        assertEquals(2, Settings.defaults().with(Map.of("digestHosts", 2)).digestHosts());
+        assertEquals(HealthDigest.MAX_HOSTS, Settings.defaults().with(Map.of("digestHosts", 2048)).digestHosts());
+    }
+
+    @Test
     void aRunSpeaksOfTheHostsAtItsPlaceInNameOrderAndOfNoOther() {
         round(T0);
         List<HostId> sorted = new ArrayList<>(all);
