@@ -19,7 +19,7 @@ public final class HealthDigest {
     public static final int UNIT_MS = 25;
     /** The oldest age a digest can say. */
     public static final int MAX_AGE_MS = 126 * UNIT_MS;
-    /** The most hosts one digest may speak of. */
+    /** The most hosts a heartbeat's digest may speak of (its last one's place, plus one; the wire's bound). */
     public static final int MAX_HOSTS = 2048;
     /** A byte that says nothing is known. */
     public static final byte NONE = (byte) 0xFF;
@@ -43,9 +43,8 @@ public final class HealthDigest {
             throw new IllegalArgumentException("a digest has two bytes per host, got "
                     + (entries == null ? "none" : entries.length));
         }
-        if (offset < 0 || offset + entries.length / 2 > MAX_HOSTS) {
-            throw new IllegalArgumentException("a digest speaks of hosts 0 to " + (MAX_HOSTS - 1) + " in name order, "
-                    + "got " + offset + " to " + (offset + entries.length / 2 - 1));
+        if (offset < 0) {
+            throw new IllegalArgumentException("a digest's first host has a place from 0 on, got " + offset);
         }
         this.members = members;
         this.offset = offset;

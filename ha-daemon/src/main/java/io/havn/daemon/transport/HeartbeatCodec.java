@@ -161,9 +161,10 @@ public final class HeartbeatCodec {
         Objects.requireNonNull(to, "to");
         Objects.requireNonNull(heartbeat, "heartbeat");
         HealthDigest digest = heartbeat.digest();
-        if (digest != null && digest.hosts() > MAX_DIGEST_HOSTS) {
-            throw new IllegalArgumentException("a digest of " + digest.hosts() + " hosts; at most " + MAX_DIGEST_HOSTS
-                    + " fit a heartbeat");
+        if (digest != null && digest.offset() + digest.hosts() > MAX_DIGEST_HOSTS) {
+            throw new IllegalArgumentException("a digest of hosts " + digest.offset() + " to "
+                    + (digest.offset() + digest.hosts() - 1) + "; a heartbeat speaks of the first " + MAX_DIGEST_HOSTS
+                    + " at most");
         }
         int digestBytes = digest == null ? 0
                 : (digest.offset() == 0 ? Short.BYTES : 2 * Short.BYTES) + Long.BYTES + digest.bytes().length;

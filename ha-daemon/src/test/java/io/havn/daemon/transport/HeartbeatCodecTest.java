@@ -172,6 +172,8 @@ class HeartbeatCodecTest {
         }
         assertThrows(IllegalArgumentException.class, () -> codec.encode(B, new Heartbeat(A, 9, 4, 2, 100, 90, 120, false,
                 new HealthDigest(1, new byte[2 * HeartbeatCodec.MAX_DIGEST_HOSTS + 2]))));
+        assertThrows(IllegalArgumentException.class, () -> codec.encode(B, new Heartbeat(A, 9, 4, 2, 100, 90, 120, false,
+                new HealthDigest(1, HeartbeatCodec.MAX_DIGEST_HOSTS - 1, new byte[4]))), "a run past the last place");
         for (int[] bad : new int[][] {{0, 0}, {3, 4}, {3, 8}, {HeartbeatCodec.MAX_DIGEST_HOSTS + 1, 2 * (HeartbeatCodec.MAX_DIGEST_HOSTS + 1)}}) {
             ByteArrayOutputStream body = new ByteArrayOutputStream();
             body.write(layout(2, CLUSTER, "kvm-a", "kvm-b", 1, 1, 1, 1, 1, 0, 0));
