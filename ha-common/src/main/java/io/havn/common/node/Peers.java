@@ -49,8 +49,6 @@ final class Peers {
     /** The peers' slots, in name order (as {@link #ordered}). */
     private int[] orderedSlots = new int[0];
     private long sequence;
-    /** The rounds of heartbeats sent, to hand each monitor the runs of a digest in turn. */
-    private long rounds;
     /** The monitors in name order, as the last round was sent to them; null after the peers change. */
     private java.util.List<HostId> idsSent;
     private java.util.List<Peer> monitorPeers = java.util.List.of();
@@ -236,16 +234,12 @@ final class Peers {
         if (monitorPeers.isEmpty()) {
             return;
         }
-        HealthDigest[] digests = gossiped
-                ? digests(now, unconfirmedMs <= settings.suspectAfterMs() && !frozen) : null;
-        long round = rounds++;
+        HealthDigest digest = gossiped
+                ? digest(now, unconfirmedMs <= settings.suspectAfterMs() && !frozen) : null;
         Heartbeat[] beats = new Heartbeat[monitorPeers.size()];
         for (int i = 0; i < beats.length; i++) {
             Peer p = monitorPeers.get(i);
             long echo = p.last == null ? Heartbeat.NO_ECHO : p.last.sentNanos();
-            // in a cluster whose digest comes in runs, each monitor gets the next run each round, and
-            // the monitors of one round get different runs
-            HealthDigest digest = digests == null ? null : digests[(int) ((round + i) % digests.length)];
             beats[i] = new Heartbeat(self, incarnation, ++sequence, epoch, now, echo, unconfirmedMs, frozen, digest);
         }
         out.accept(new Effect.Send(idsSent, java.util.Collections.unmodifiableList(java.util.Arrays.asList(beats))));
@@ -282,42 +276,23 @@ final class Peers {
         }
     }
 
-    /**
-     * What this host passes on now of every host's health, in runs of at most {@code digestHosts}
-     * hosts, of sizes as near equal as can be, in name order: one run, the whole digest, in a
-     * cluster no larger.
-     */
-    private HealthDigest[] digests(long now, boolean selfHealthy) {
-        int n = memberSlots.length;
-        int runs = (n + settings.digestHosts() - 1) / settings.digestHosts();
-        HealthDigest[] out = new HealthDigest[runs];
-        for (int r = 0; r < runs; r++) {
-            out[r] = digest(now, selfHealthy, (int) ((long) n * r / runs), (int) ((long) n * (r + 1) / runs));
-        }
-        return out;
-    }
-
-    /**
-     * What this host passes on now of the health of the hosts {@code from} to {@code to}
-     * (exclusive) in name order: its own statement, and the newest of each peer's.
-     */
-    private HealthDigest digest(long now, boolean selfHealthy, int from, int to) {
+    /** What this host passes on now of every host's health: its own statement, and the newest of each peer's. */
+    private HealthDigest digest(long now, boolean selfHealthy) {
         int[] slots = memberSlots;
-        byte[] e = new byte[2 * (to - from)];
-        for (int i = from; i < to; i++) {
+        byte[] e = new byte[2 * slots.length];
+        for (int i = 0; i < slots.length; i++) {
             int s = slots[i];
-            int at = 2 * (i - from);
             if (s < 0) {
-                e[at] = HealthDigest.statementOf(selfHealthy, 0);
-                e[at + 1] = HealthDigest.NONE;
+                e[2 * i] = HealthDigest.statementOf(selfHealthy, 0);
+                e[2 * i + 1] = HealthDigest.NONE;
                 continue;
             }
             long said = saidAt[s];
-            e[at] = said == Long.MIN_VALUE ? HealthDigest.NONE : HealthDigest.statementOf(saidHealthy[s], now - said);
-            e[at + 1] = now < signalUntil[s] || now < storageUntil[s] ? HealthDigest.apartOf(0)
+            e[2 * i] = said == Long.MIN_VALUE ? HealthDigest.NONE : HealthDigest.statementOf(saidHealthy[s], now - said);
+            e[2 * i + 1] = now < signalUntil[s] || now < storageUntil[s] ? HealthDigest.apartOf(0)
                     : apartAt[s] == Long.MIN_VALUE ? HealthDigest.NONE : HealthDigest.apartOf(now - apartAt[s]);
         }
-        return new HealthDigest(membersHash, from, e);
+        return new HealthDigest(membersHash, e);
     }
 
     /** Adds each peer's health now to {@code votes}. */
@@ -362,22 +337,18 @@ final class Peers {
             long echo = hb.echoNanos();
             said(p.slot, echo, hb.unconfirmedMs() <= settings.suspectAfterMs() && !hb.frozen());
             HealthDigest d = hb.digest();
-            if (gossiped && d != null && d.members() == membersHash && d.offset() + d.hosts() <= memberSlots.length) {
+            if (gossiped && d != null && d.members() == membersHash && d.hosts() == memberSlots.length) {
                 passedOn(d, echo);
             }
         }
         return true;
     }
 
-    /**
-     * Takes what a peer passed on, sent after {@code echo}: each statement made no earlier than echo
-     * minus its age, of the host at its place in name order (the digest's offset on).
-     */
+    /** Takes what a peer passed on, sent after {@code echo}: each statement made no earlier than echo minus its age. */
     private void passedOn(HealthDigest d, long echo) {
         int[] slots = memberSlots;
-        int first = d.offset();
-        for (int i = 0; i < d.hosts(); i++) {
-            int s = slots[first + i];
+        for (int i = 0; i < slots.length; i++) {
+            int s = slots[i];
             if (s < 0) {
                 continue; // what others say of this host: it knows better
             }
