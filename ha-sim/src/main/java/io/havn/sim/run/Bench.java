@@ -951,9 +951,14 @@ public final class Bench {
         /** Runs the node's next timer (its tick: the manager's round) and returns its wall time. */
         long timeLeaderRound() {
             now += 100_000_000L;
+            System.gc(); // keep the rig's own garbage out of the timed round
+            return runDueTimers();
+        }
+
+        /** Runs the timers due (the node's tick) and returns their wall time. */
+        private long runDueTimers() {
             List<Runnable> due = new ArrayList<>(timers);
             timers.clear();
-            System.gc(); // keep the rig's own garbage out of the timed round
             long t0 = System.nanoTime();
             for (Runnable r : due) {
                 r.run();
@@ -979,13 +984,7 @@ public final class Bench {
                     answered = confirmToken;
                     driver.handle(new NodeEvent.Confirmed(confirmToken, true));
                 }
-                List<Runnable> due = new ArrayList<>(timers);
-                timers.clear();
-                long t0 = System.nanoTime();
-                for (Runnable r : due) {
-                    r.run();
-                }
-                took[i] = System.nanoTime() - t0;
+                took[i] = runDueTimers();
             }
             for (List<CoordOp> ops : written.subList(writesBefore, written.size())) {
                 for (CoordOp op : ops) {
