@@ -143,15 +143,22 @@ public final class Main implements Callable<Integer> {
                         + "schedule is the same either way)")
         double monitors;
 
+        @Option(names = "--runs", defaultValue = "" + Fuzz.DEFAULT_RUNS_CHANCE, paramLabel = "SHARE",
+                description = "the share of the seeds with monitors, 0 to 1, whose digests go in runs of two hosts, "
+                        + "as in a cluster larger than digestHosts (default ${DEFAULT-VALUE}; the schedule is the same "
+                        + "either way)")
+        double runs;
+
         @Override
         public Integer call() throws Exception {
             if (seeds < 1 || hosts < 2 || vms < 1 || !(rules >= 0 && rules <= 1) || !(storage >= 0 && storage <= 1)
-                    || !(ownView >= 0 && ownView <= 1) || !(monitors >= 0 && monitors <= 1)) {
+                    || !(ownView >= 0 && ownView <= 1) || !(monitors >= 0 && monitors <= 1) || !(runs >= 0 && runs <= 1)) {
                 System.err.println("error: --seeds must be >= 1, --hosts >= 2, --vms >= 1, --rules, --storage, "
-                        + "--own-view and --monitors between 0 and 1");
+                        + "--own-view, --monitors and --runs between 0 and 1");
                 return 2;
             }
-            return new Fuzz(hosts, vms, out, System.out, rules, storage, ownView, monitors).run(from, seeds) ? 0 : 1;
+            return new Fuzz(hosts, vms, out, System.out, rules, storage, ownView, monitors, runs).run(from, seeds)
+                    ? 0 : 1;
         }
     }
 

@@ -10,32 +10,54 @@ import java.util.Arrays;
  * most, the newest sign was that the host's own signal sender or storage heartbeat showed it alive
  * apart from its daemon. Ages are counted in {@link #UNIT_MS} steps and rounded up, so a receiver
  * never takes a statement for newer than it is. {@code members} is {@link Monitors#membersHash} of
- * the hosts the sender indexed: a receiver that sees other hosts ignores the digest.
+ * the hosts the sender indexed: a receiver that sees other hosts ignores the digest. A digest may
+ * speak of a run of those hosts only, from the one at {@code offset} in name order (a cluster of
+ * more than {@code digestHosts} hosts, Settings): it then says nothing of the others.
  */
 public final class HealthDigest {
     /** The step ages are counted in. */
     public static final int UNIT_MS = 25;
     /** The oldest age a digest can say. */
     public static final int MAX_AGE_MS = 126 * UNIT_MS;
+    /** The most hosts a heartbeat's digest may speak of (its last one's place, plus one; the wire's bound). */
+    public static final int MAX_HOSTS = 2048;
     /** A byte that says nothing is known. */
     public static final byte NONE = (byte) 0xFF;
     private static final int LOST = 0x80;
 
     private final long members;
+    private final int offset;
     private final byte[] entries;
 
     /** A digest of {@code entries} (two per host, in name order; not copied: the caller hands it over). */
     public HealthDigest(long members, byte[] entries) {
+        this(members, 0, entries);
+    }
+
+    /**
+     * A digest of the hosts from the one at {@code offset} in name order on: {@code entries} (two per
+     * host; not copied: the caller hands it over).
+     */
+    public HealthDigest(long members, int offset, byte[] entries) {
         if (entries == null || entries.length % 2 != 0) {
             throw new IllegalArgumentException("a digest has two bytes per host, got "
                     + (entries == null ? "none" : entries.length));
         }
+        if (offset < 0) {
+            throw new IllegalArgumentException("a digest's first host has a place from 0 on, got " + offset);
+        }
         this.members = members;
+        this.offset = offset;
         this.entries = entries;
     }
 
     public long members() {
         return members;
+    }
+
+    /** The place, in name order, of the first host it speaks of. */
+    public int offset() {
+        return offset;
     }
 
     /** How many hosts it speaks of. */
@@ -48,7 +70,7 @@ public final class HealthDigest {
         return entries;
     }
 
-    /** The statement byte of host {@code i}. */
+    /** The statement byte of its {@code i}-th host (the host at {@code offset + i} in name order). */
     byte statement(int i) {
         return entries[2 * i];
     }
@@ -96,16 +118,17 @@ public final class HealthDigest {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof HealthDigest d && d.members == members && Arrays.equals(d.entries, entries);
+        return o instanceof HealthDigest d && d.members == members && d.offset == offset
+                && Arrays.equals(d.entries, entries);
     }
 
     @Override
     public int hashCode() {
-        return Long.hashCode(members) * 31 + Arrays.hashCode(entries);
+        return (Long.hashCode(members) * 31 + offset) * 31 + Arrays.hashCode(entries);
     }
 
     @Override
     public String toString() {
-        return "HealthDigest[members=" + Long.toHexString(members) + ", hosts=" + hosts() + "]";
+        return "HealthDigest[members=" + Long.toHexString(members) + ", offset=" + offset + ", hosts=" + hosts() + "]";
     }
 }

@@ -51,6 +51,8 @@ final class Peers {
     private long sequence;
     /** The monitors in name order, as the last round was sent to them; null after the peers change. */
     private java.util.List<HostId> idsSent;
+    /** Whom a round's heartbeats go to, one per run of the digest: each monitor as many times, in a row. */
+    private java.util.List<HostId> sendTo = java.util.List.of();
     private java.util.List<Peer> monitorPeers = java.util.List.of();
     /** The monitors last announced ({@link Effect.MonitorsChanged}); none at first. */
     private java.util.List<HostId> announced = java.util.List.of();
@@ -225,7 +227,8 @@ final class Peers {
 
     /**
      * Sends a heartbeat to every monitor (every peer in a small cluster), each echoing the last one
-     * that peer sent us; with monitors, each carries the digest of every host's health.
+     * that peer sent us; with monitors, each carries the digest of every host's health, or, in a
+     * cluster of more than digestHosts hosts, one heartbeat per run of it to every monitor.
      */
     void sendAll(java.util.function.Consumer<Effect> out, long now, long epoch, int unconfirmedMs, boolean frozen) {
         if (idsSent == null) {
@@ -234,15 +237,23 @@ final class Peers {
         if (monitorPeers.isEmpty()) {
             return;
         }
-        HealthDigest digest = gossiped
-                ? digest(now, unconfirmedMs <= settings.suspectAfterMs() && !frozen) : null;
-        Heartbeat[] beats = new Heartbeat[monitorPeers.size()];
-        for (int i = 0; i < beats.length; i++) {
+        HealthDigest[] digests = gossiped
+                ? digests(now, unconfirmedMs <= settings.suspectAfterMs() && !frozen) : null;
+        // every monitor gets every run of the digest every round, so that no link passes on any host's
+        // health less often than a whole digest would; the runs of one round share their send time
+        // and follow each other in sequence, as any receiver takes them
+        int runs = digests == null ? 1 : digests.length;
+        Heartbeat[] beats = new Heartbeat[monitorPeers.size() * runs];
+        for (int i = 0, k = 0; i < monitorPeers.size(); i++) {
             Peer p = monitorPeers.get(i);
             long echo = p.last == null ? Heartbeat.NO_ECHO : p.last.sentNanos();
-            beats[i] = new Heartbeat(self, incarnation, ++sequence, epoch, now, echo, unconfirmedMs, frozen, digest);
+            for (int r = 0; r < runs; r++) {
+                HealthDigest digest = digests == null ? null : digests[r];
+                beats[k++] = new Heartbeat(self, incarnation, ++sequence, epoch, now, echo, unconfirmedMs, frozen, digest);
+            }
         }
-        out.accept(new Effect.Send(idsSent, java.util.Collections.unmodifiableList(java.util.Arrays.asList(beats))));
+        out.accept(new Effect.Send(runs == 1 ? idsSent : sendTo,
+                java.util.Collections.unmodifiableList(java.util.Arrays.asList(beats))));
     }
 
     /** Works out the monitors again (the peers changed), and announces them when they differ. */
@@ -269,6 +280,14 @@ final class Peers {
         }
         monitorPeers = chosen;
         idsSent = java.util.List.copyOf(mine);
+        int runs = gossiped ? runs(memberSlots.length) : 1;
+        java.util.List<HostId> to = new java.util.ArrayList<>(idsSent.size() * runs);
+        for (HostId h : idsSent) {
+            for (int r = 0; r < runs; r++) {
+                to.add(h);
+            }
+        }
+        sendTo = java.util.List.copyOf(to);
         membersHash = Monitors.membersHash(all);
         if (!idsSent.equals(announced)) {
             announced = idsSent;
@@ -276,23 +295,47 @@ final class Peers {
         }
     }
 
-    /** What this host passes on now of every host's health: its own statement, and the newest of each peer's. */
-    private HealthDigest digest(long now, boolean selfHealthy) {
+    /** How many runs a digest of {@code n} hosts comes in: one, unless there are more than digestHosts. */
+    private int runs(int n) {
+        return (n + settings.digestHosts() - 1) / settings.digestHosts();
+    }
+
+    /**
+     * What this host passes on now of every host's health, in runs of at most {@code digestHosts}
+     * hosts, of sizes as near equal as can be, in name order: one run, the whole digest, in a
+     * cluster no larger.
+     */
+    private HealthDigest[] digests(long now, boolean selfHealthy) {
+        int n = memberSlots.length;
+        int runs = runs(n);
+        HealthDigest[] out = new HealthDigest[runs];
+        for (int r = 0; r < runs; r++) {
+            out[r] = digest(now, selfHealthy, (int) ((long) n * r / runs), (int) ((long) n * (r + 1) / runs));
+        }
+        return out;
+    }
+
+    /**
+     * What this host passes on now of the health of the hosts {@code from} to {@code to}
+     * (exclusive) in name order: its own statement, and the newest of each peer's.
+     */
+    private HealthDigest digest(long now, boolean selfHealthy, int from, int to) {
         int[] slots = memberSlots;
-        byte[] e = new byte[2 * slots.length];
-        for (int i = 0; i < slots.length; i++) {
+        byte[] e = new byte[2 * (to - from)];
+        for (int i = from; i < to; i++) {
             int s = slots[i];
+            int at = 2 * (i - from);
             if (s < 0) {
-                e[2 * i] = HealthDigest.statementOf(selfHealthy, 0);
-                e[2 * i + 1] = HealthDigest.NONE;
+                e[at] = HealthDigest.statementOf(selfHealthy, 0);
+                e[at + 1] = HealthDigest.NONE;
                 continue;
             }
             long said = saidAt[s];
-            e[2 * i] = said == Long.MIN_VALUE ? HealthDigest.NONE : HealthDigest.statementOf(saidHealthy[s], now - said);
-            e[2 * i + 1] = now < signalUntil[s] || now < storageUntil[s] ? HealthDigest.apartOf(0)
+            e[at] = said == Long.MIN_VALUE ? HealthDigest.NONE : HealthDigest.statementOf(saidHealthy[s], now - said);
+            e[at + 1] = now < signalUntil[s] || now < storageUntil[s] ? HealthDigest.apartOf(0)
                     : apartAt[s] == Long.MIN_VALUE ? HealthDigest.NONE : HealthDigest.apartOf(now - apartAt[s]);
         }
-        return new HealthDigest(membersHash, e);
+        return new HealthDigest(membersHash, from, e);
     }
 
     /** Adds each peer's health now to {@code votes}. */
@@ -327,7 +370,9 @@ final class Peers {
             p.detector = detector(); // a restarted daemon: its old arrival times say nothing now
         }
         long at = Math.min(now, Math.max(arrivedNanos, p.lastArrival));
-        p.detector.heartbeat(at);
+        if (p.last == null || hb.incarnation() != p.last.incarnation() || hb.sentNanos() != p.last.sentNanos()) {
+            p.detector.heartbeat(at); // once a round: a later run of the digest sent with it is no new arrival
+        }
         p.last = hb;
         p.lastArrival = at;
         p.echoDelay = hb.echoNanos() == Heartbeat.NO_ECHO ? -1 : at - hb.echoNanos();
@@ -337,18 +382,22 @@ final class Peers {
             long echo = hb.echoNanos();
             said(p.slot, echo, hb.unconfirmedMs() <= settings.suspectAfterMs() && !hb.frozen());
             HealthDigest d = hb.digest();
-            if (gossiped && d != null && d.members() == membersHash && d.hosts() == memberSlots.length) {
+            if (gossiped && d != null && d.members() == membersHash && d.offset() + d.hosts() <= memberSlots.length) {
                 passedOn(d, echo);
             }
         }
         return true;
     }
 
-    /** Takes what a peer passed on, sent after {@code echo}: each statement made no earlier than echo minus its age. */
+    /**
+     * Takes what a peer passed on, sent after {@code echo}: each statement made no earlier than echo
+     * minus its age, of the host at its place in name order (the digest's offset on).
+     */
     private void passedOn(HealthDigest d, long echo) {
         int[] slots = memberSlots;
-        for (int i = 0; i < slots.length; i++) {
-            int s = slots[i];
+        int first = d.offset();
+        for (int i = 0; i < d.hosts(); i++) {
+            int s = slots[first + i];
             if (s < 0) {
                 continue; // what others say of this host: it knows better
             }

@@ -26,7 +26,10 @@ import java.util.Map;
  * {@link Monitors}); a cluster of at most {@code monitors + 1} hosts heartbeats all to all, as does
  * 0. {@code gossipTimeoutMs}: in a larger cluster, how old (counted conservatively) what a host said
  * of itself may be, passed on from peer to peer, and still count for rule 5; a host nothing newer
- * was heard of is suspected (SAFETY.md, "Monitors and gossiped health").
+ * was heard of is suspected (SAFETY.md, "Monitors and gossiped health"). {@code digestHosts}: the
+ * most hosts one heartbeat's digest speaks of; in a larger cluster a round sends every monitor one
+ * heartbeat per run of them, so that a heartbeat fits one Ethernet frame (576 by default: at most 1,437 bytes
+ * with the longest cluster id and host names; 2,048 sends every digest whole).
  */
 public record Settings(
         long tickMs,
@@ -58,7 +61,8 @@ public record Settings(
         long storageResumeRetryMs,
         int ownViewFromHosts,
         int monitors,
-        long gossipTimeoutMs) {
+        long gossipTimeoutMs,
+        int digestHosts) {
     /** The furthest ahead a restart window may keep the watchdog armed: the petter refuses deadlines beyond it. */
     public static final long MAX_RESTART_WINDOW_MS = 300_000;
 
@@ -67,7 +71,7 @@ public record Settings(
     public static Settings defaults() {
         return new Settings(100, 200, 1000, 500, 10_000, 6_000, 3_000, 1_000, 1_500, 8.0, 100, 100, 1_000,
                 1, 2, 2, 600_000, 60_000, 4, 5_000, 10_000, 5_000, 60_000, 600_000, 1_000, 5_000, 5_000, 100,
-                8, 2_500);
+                8, 2_500, 576);
     }
 
     /** The clock-rate drift F + W must leave below T: 5% of T, at least 500 ms. */
@@ -180,6 +184,9 @@ public record Settings(
         if (gossipTimeoutMs < heartbeatTimeoutMs || gossipTimeoutMs > HealthDigest.MAX_AGE_MS) {
             errors.add("gossipTimeoutMs must be between heartbeatTimeoutMs (" + heartbeatTimeoutMs + ") and "
                     + HealthDigest.MAX_AGE_MS + ", got " + gossipTimeoutMs);
+        }
+        if (digestHosts < 2 || digestHosts > HealthDigest.MAX_HOSTS) {
+            errors.add("digestHosts must be between 2 and " + HealthDigest.MAX_HOSTS + ", got " + digestHosts);
         }
         if (tickMs > heartbeatIntervalMs) {
             errors.add("tickMs (" + tickMs + ") must not exceed heartbeatIntervalMs (" + heartbeatIntervalMs + ")");

@@ -137,6 +137,122 @@ class PeersGossipTest {
         assertEquals(Peers.Health.UNKNOWN, peers.health(newcomer, T0 + 210 * MS));
     }
 
+    /** The entries of {@code d}'s hosts {@code from} to {@code to} (exclusive), as a run of its own. */
+    private static HealthDigest run(HealthDigest d, int from, int to) {
+        return new HealthDigest(d.members(), from, java.util.Arrays.copyOfRange(d.bytes(), 2 * from, 2 * to));
+    }
+
+    @Test
+    void inAClusterLargerThanADigestEveryMonitorGetsEveryRunEveryRoundInARowAtOneSendTime() {
+        Peers p = new Peers(ME, 1, SETTINGS.with(Map.of("digestHosts", 3)));
+        for (HostId h : all) {
+            p.add(h, 0);
+        }
+        List<HostId> mine = Monitors.of(all, ME, 2);
+        List<Effect> sent = new ArrayList<>();
+        long lastSequence = Long.MIN_VALUE;
+        for (int r = 0; r < 3; r++) {
+            sent.clear();
+            long now = T0 + r * 200 * MS;
+            p.sendAll(sent::add, now, 1, 0, false);
+            Effect.Send s = sent.stream().filter(Effect.Send.class::isInstance).map(Effect.Send.class::cast)
+                    .findFirst().orElseThrow();
+            // eight hosts in runs of at most three: three runs, of 2, 3 and 3 hosts, to each monitor in a row
+            assertEquals(3 * mine.size(), s.to().size(), "every run to every monitor: " + s.to());
+            for (int m = 0; m < mine.size(); m++) {
+                for (int k = 0; k < 3; k++) {
+                    int i = 3 * m + k;
+                    assertEquals(mine.get(m), s.to().get(i));
+                    Heartbeat hb = s.heartbeats().get(i);
+                    HealthDigest d = hb.digest();
+                    assertEquals(List.of(0, 2, 5).get(k), d.offset(), "run " + k + " of round " + r);
+                    assertEquals(k == 0 ? 2 : 3, d.hosts());
+                    assertEquals(now, hb.sentNanos(), "the runs of a round share their send time");
+                    assertTrue(hb.sequence() > lastSequence, "numbered in a row");
+                    lastSequence = hb.sequence();
+                }
+            }
+        }
+        // this host's own statement is in the run that holds its place (node1 is first in name order)
+        HealthDigest first = ((Effect.Send) sent.stream().filter(Effect.Send.class::isInstance).findFirst()
+                .orElseThrow()).heartbeats().get(0).digest();
+        assertEquals(0, first.offset());
+        assertTrue(HealthDigest.known(first.statement(0)) && HealthDigest.healthy(first.statement(0)));
+    }
+
+    @Test
+    void theRunsOfARoundAreAllTakenInTheirOrderAndCountAsOneArrival() {
+        // a detector that allows no pause, so that its phi follows the intervals it saw
+        Peers peers = new Peers(ME, 1, SETTINGS.with(Map.of("phiAcceptablePauseMs", 0, "phiMinStdDevMs", 10)));
+        for (HostId h : all) {
+            peers.add(h, 0);
+        }
+        peers.sendAll(x -> { }, T0, 1, 0, false);
+        List<HostId> sorted = new ArrayList<>(all);
+        sorted.sort(java.util.Comparator.comparing(HostId::value));
+        HealthDigest whole = digest(Map.of(notAMonitor(), 0), Map.of(), Map.of());
+        int half = sorted.size() / 2;
+        HostId m = monitor();
+        long sent = T0 + 5 * MS;
+        // rounds every 200 ms, each in two runs: both taken, the earlier-numbered one after the later refused
+        for (int r = 0; r < 10; r++) {
+            long at = T0 + r * 200 * MS;
+            long send = sent + r * 200 * MS;
+            assertTrue(peers.received(new Heartbeat(m, 1, 10 * r + 1, 1, send, T0, 0, false, run(whole, 0, half)), at, at));
+            long next = at + MS; // the next datagram arrives a little later
+            assertTrue(peers.received(new Heartbeat(m, 1, 10 * r + 2, 1, send, T0, 0, false,
+                    run(whole, half, sorted.size())), next, next), "the next run of the same round");
+            assertFalse(peers.received(new Heartbeat(m, 1, 10 * r + 1, 1, send, T0, 0, false, run(whole, 0, half)),
+                    next, next), "a run of the round numbered before the last taken");
+        }
+        // the detector saw one arrival every 200 ms: 150 ms after the last is no silence (phi near 0); had
+        // each run counted, intervals of 1 and 199 ms (a mean of 100) would make phi about 0.5
+        long now = T0 + 9 * 200 * MS + 150 * MS;
+        PeerStat st = peers.stats(now).stream().filter(x -> x.host().equals(m)).findFirst().orElseThrow();
+        assertTrue(st.phi() < 0.1, "phi " + st.phi());
+    }
+
+    @Test
+    void digestHostsOutsideTwoTo2048IsRefusedNamingIt() {
+        for (int bad : new int[] {1, 0, HealthDigest.MAX_HOSTS + 1}) {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> Settings.defaults().with(Map.of("digestHosts", bad)));
+            assertTrue(e.getMessage().contains("digestHosts must be between 2 and 2048, got " + bad), e.getMessage());
+        }
+        assertEquals(2, Settings.defaults().with(Map.of("digestHosts", 2)).digestHosts());
+        assertEquals(HealthDigest.MAX_HOSTS, Settings.defaults().with(Map.of("digestHosts", 2048)).digestHosts());
+    }
+
+    @Test
+    void aRunSpeaksOfTheHostsAtItsPlaceInNameOrderAndOfNoOther() {
+        round(T0);
+        List<HostId> sorted = new ArrayList<>(all);
+        sorted.sort(java.util.Comparator.comparing(HostId::value));
+        List<HostId> mine = Monitors.of(all, ME, 2);
+        List<HostId> others = sorted.stream().filter(h -> !h.equals(ME) && !mine.contains(h)).toList();
+        HostId low = others.get(0);
+        HostId high = others.get(others.size() - 1);
+        int at = sorted.indexOf(high);
+        HealthDigest whole = digest(Map.of(high, 0), Map.of(low, 0), Map.of());
+        long now = T0 + 10 * MS;
+        // the run of the hosts from `high` on: what it says is of `high`, not of the host first in name order
+        hear(monitor(), 1, T0, run(whole, at, sorted.size()), now);
+        assertEquals(Peers.Health.HEALTHY, peers.health(high, now));
+        assertEquals(Peers.Health.UNKNOWN, peers.health(low, now), "said by no run taken yet");
+        hear(monitor(), 2, T0, run(whole, 0, at), now);
+        assertEquals(Peers.Health.LOST, peers.health(low, now));
+        // a run longer than the hosts from its place on says nothing at all
+        byte[] e = new byte[2 * (sorted.size() - at + 1)];
+        java.util.Arrays.fill(e, HealthDigest.NONE);
+        e[0] = HealthDigest.statementOf(false, 0);
+        long later = T0 + 3_000 * MS; // what was said above has aged out
+        hear(monitor(), 3, T0 + 2_900 * MS, new HealthDigest(whole.members(), at, e), later);
+        assertEquals(Peers.Health.UNKNOWN, peers.health(high, later), "a run past the last host is ignored");
+        hear(monitor(), 4, T0 + 2_900 * MS, new HealthDigest(whole.members(), at,
+                java.util.Arrays.copyOf(e, e.length - 2)), later);
+        assertEquals(Peers.Health.LOST, peers.health(high, later), "the same run, ending at the last host");
+    }
+
     @Test
     void theNewestStatementWinsWhicheverPathItCameBy() {
         round(T0);

@@ -106,6 +106,10 @@ public final class ScaleRun implements Callable<Integer> {
             description = "how long the failover may take before the run fails (default ${DEFAULT-VALUE})")
     int recoveryBoundSeconds;
 
+    @Option(names = "--digest-hosts", description = "the setting digestHosts: the most hosts one heartbeat's digest "
+            + "speaks of (default: the setting's default); below the host count, digests go in runs")
+    Integer digestHosts;
+
     @Option(names = "--server-heap", defaultValue = "512m", description = "each ZooKeeper server's -Xmx (default ${DEFAULT-VALUE})")
     String serverHeap;
 
@@ -164,6 +168,9 @@ public final class ScaleRun implements Callable<Integer> {
         if (recoveryBoundSeconds < 10) {
             errors.add("--recovery-bound-seconds: at least 10");
         }
+        if (digestHosts != null && (digestHosts < 2 || digestHosts > io.havn.common.node.HealthDigest.MAX_HOSTS)) {
+            errors.add("--digest-hosts: " + digestHosts + " is outside 2.." + io.havn.common.node.HealthDigest.MAX_HOSTS);
+        }
         if (!serverHeap.matches("[1-9][0-9]*[mMgG]")) {
             errors.add("--server-heap: '" + serverHeap + "' is not a size such as 512m or 1g");
         }
@@ -199,11 +206,13 @@ public final class ScaleRun implements Callable<Integer> {
             long baseRss = rss();
             long baseHeap = CoordLoad.usedHeap();
             lines.add(String.format(Locale.ROOT, "ZooKeeper: %d servers (separate JVMs, -Xmx%s, tick %d ms); %d hosts in "
-                    + "this JVM (%d cores available), %d HA VMs each; default settings (monitors %d, session timeout %d ms); "
+                    + "this JVM (%d cores available), %d HA VMs each; default settings (monitors %d, session timeout %d ms, "
+                    + "digests of at most %d hosts a heartbeat); "
                     + "simulated start %d ms, fence %d ms; idle window %d s after %d s of settling; %d hosts lose power. "
                     + "This JVM before any host: RSS %.0f MiB, heap after GC %.1f MiB.", ZkEnsemble.SERVERS, serverHeap,
                     ZkEnsemble.TICK_MS, hosts, Runtime.getRuntime().availableProcessors(), vmsPerHost,
-                    Settings.defaults().monitors(), Settings.defaults().sessionTimeoutMs(), startMs, fenceMs,
+                    Settings.defaults().monitors(), Settings.defaults().sessionTimeoutMs(),
+                    digestHosts == null ? Settings.defaults().digestHosts() : digestHosts, startMs, fenceMs,
                     idleSeconds, settleSeconds, killed(), mib(baseRss), mib(baseHeap)));
             lines.add("");
             lines.add("| fence devices | hosts (running when idle) | VMs | killed (VMs) | set-up | idle CPU per host | JVM CPU | servers' CPU "
@@ -290,7 +299,8 @@ public final class ScaleRun implements Callable<Integer> {
         final boolean fence;
         final long baseRss;
         final long baseHeap;
-        final Settings settings = Settings.defaults();
+        final Settings settings = digestHosts == null ? Settings.defaults()
+                : Settings.defaults().with(java.util.Map.of("digestHosts", digestHosts));
         final String cluster;
         final ScheduledThreadPoolExecutor hardware = new ScheduledThreadPoolExecutor(2, daemon("scale-hardware"));
         final ExecutorService closer = Executors.newFixedThreadPool(16, daemon("scale-closer"));

@@ -37,14 +37,19 @@ import javax.crypto.spec.SecretKeySpec;
  *   unconfirmedMs  4 bytes, >= 0
  *   frozen         1 byte, 0 or 1
  *   [digest]       only when the heartbeat carries one (hosts heartbeat their monitors):
- *     hosts        2 bytes, 1-{@value #MAX_DIGEST_HOSTS}
+ *     hosts        2 bytes, 1-{@value #MAX_DIGEST_HOSTS}; with the top bit set (0x8000), a run
+ *                  of the hosts that does not begin with the first:
+ *     [offset]     2 bytes, 1-2047, only then: the place of the run's first host in name order
  *     members      8 bytes   the hash of the hosts it indexes
  *     entries      2 bytes per host
  *   tag           32 bytes   HMAC-SHA256(cluster key, every byte before the tag)
  * </pre>
  * A heartbeat without a digest is byte for byte what it was before digests existed, so daemons of
  * both kinds heartbeat each other in a cluster small enough to heartbeat all to all; in a larger
- * one, a daemon that knows no digest refuses the heartbeats that carry one (MALFORMED).
+ * one, a daemon that knows no digest refuses the heartbeats that carry one (MALFORMED). Likewise a
+ * digest that begins with the first host is what it was before runs existed; a daemon that knows no
+ * runs refuses a heartbeat with a run that begins further on (a cluster of more than
+ * {@code digestHosts} hosts).
  * The receiver's name is authenticated, so a datagram cannot be replayed to another host; the
  * cluster id is authenticated, so it cannot be replayed into another cluster that shares the key.
  *
@@ -69,10 +74,12 @@ public final class HeartbeatCodec {
     private static final int FIXED_BYTES = 2 + 1 + 3 + 5 * Long.BYTES + Integer.BYTES + 1 + TAG_BYTES;
     static final int MIN_DATAGRAM_BYTES = FIXED_BYTES + 3;
     /** The most hosts a digest may speak of: a datagram of about 4 KiB. */
-    public static final int MAX_DIGEST_HOSTS = 2048;
+    public static final int MAX_DIGEST_HOSTS = HealthDigest.MAX_HOSTS;
+    /** The top bit of a digest's host count: a run that does not begin with the first host, whose offset follows. */
+    private static final int RUN = 0x8000;
     private static final int BASE_FIELD_BYTES = 5 * Long.BYTES + Integer.BYTES + 1;
     public static final int MAX_DATAGRAM_BYTES = FIXED_BYTES + MAX_CLUSTER_ID_BYTES + 2 * MAX_HOST_BYTES
-            + Short.BYTES + Long.BYTES + 2 * MAX_DIGEST_HOSTS;
+            + 2 * Short.BYTES + Long.BYTES + 2 * MAX_DIGEST_HOSTS;
     private static final int MAX_KEY_FILE_BYTES = 4096;
     private static final String HMAC = "HmacSHA256";
 
@@ -154,18 +161,25 @@ public final class HeartbeatCodec {
         Objects.requireNonNull(to, "to");
         Objects.requireNonNull(heartbeat, "heartbeat");
         HealthDigest digest = heartbeat.digest();
-        if (digest != null && digest.hosts() > MAX_DIGEST_HOSTS) {
-            throw new IllegalArgumentException("a digest of " + digest.hosts() + " hosts; at most " + MAX_DIGEST_HOSTS
-                    + " fit a heartbeat");
+        if (digest != null && digest.offset() + digest.hosts() > MAX_DIGEST_HOSTS) {
+            throw new IllegalArgumentException("a digest of hosts " + digest.offset() + " to "
+                    + (digest.offset() + digest.hosts() - 1) + "; a heartbeat speaks of the first " + MAX_DIGEST_HOSTS
+                    + " at most");
         }
-        int digestBytes = digest == null ? 0 : Short.BYTES + Long.BYTES + digest.bytes().length;
+        int digestBytes = digest == null ? 0
+                : (digest.offset() == 0 ? Short.BYTES : 2 * Short.BYTES) + Long.BYTES + digest.bytes().length;
         ByteBuffer b = head(MAGIC_1, VERSION, heartbeat.from(), to, BASE_FIELD_BYTES + digestBytes);
         b.putLong(heartbeat.incarnation()).putLong(heartbeat.sequence()).putLong(heartbeat.epoch())
                 .putLong(heartbeat.sentNanos()).putLong(heartbeat.echoNanos());
         b.putInt(heartbeat.unconfirmedMs());
         b.put((byte) (heartbeat.frozen() ? 1 : 0));
         if (digest != null) {
-            b.putShort((short) digest.hosts()).putLong(digest.members()).put(digest.bytes());
+            if (digest.offset() == 0) {
+                b.putShort((short) digest.hosts());
+            } else {
+                b.putShort((short) (RUN | digest.hosts())).putShort((short) digest.offset());
+            }
+            b.putLong(digest.members()).put(digest.bytes());
         }
         return seal(b);
     }
@@ -206,13 +220,24 @@ public final class HeartbeatCodec {
                 return Rejected.of(Reason.MALFORMED);
             }
             int hosts = b.getShort() & 0xffff;
+            int offset = 0;
+            if ((hosts & RUN) != 0) {
+                hosts &= ~RUN;
+                if (b.remaining() < Short.BYTES + Long.BYTES) {
+                    return Rejected.of(Reason.MALFORMED);
+                }
+                offset = b.getShort() & 0xffff;
+                if (offset == 0) {
+                    return Rejected.of(Reason.MALFORMED); // a run from the first host has the plain form
+                }
+            }
             long members = b.getLong();
-            if (hosts == 0 || hosts > MAX_DIGEST_HOSTS || b.remaining() != 2 * hosts) {
+            if (hosts == 0 || offset + hosts > MAX_DIGEST_HOSTS || b.remaining() != 2 * hosts) {
                 return Rejected.of(Reason.MALFORMED);
             }
             byte[] entries = new byte[2 * hosts];
             b.get(entries);
-            digest = new HealthDigest(members, entries);
+            digest = new HealthDigest(members, offset, entries);
         }
         return new Ok(o.to(), new Heartbeat(o.from(), incarnation, sequence, epoch, sentNanos, echoNanos,
                 unconfirmedMs, frozen == 1, digest));

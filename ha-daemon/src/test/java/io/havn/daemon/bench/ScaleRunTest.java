@@ -30,10 +30,10 @@ class ScaleRunTest {
     @Test
     void badOptionsAreNamedAndNothingRuns() {
         List<String> errors = parsed("--hosts", "2", "--vms-per-host", "0", "--kill-percent", "50", "--fencing",
-                "maybe", "--server-heap", "lots").check();
+                "maybe", "--digest-hosts", "1", "--server-heap", "lots").check();
         assertEquals(List.of("--hosts: 2 is outside 3..1000", "--vms-per-host: 0 is outside 1..50",
                 "--kill-percent: 50 is outside 1..49 (a majority stays)", "--fencing: 'maybe' is neither with nor without",
-                "--server-heap: 'lots' is not a size such as 512m or 1g"), errors);
+                "--digest-hosts: 1 is outside 2..2048", "--server-heap: 'lots' is not a size such as 512m or 1g"), errors);
         assertEquals(List.of(), parsed().check(), "the defaults are good");
         assertEquals(20, parsed().killed(), "10% of 200 hosts");
         assertEquals(2, parsed("--hosts", "12", "--kill-percent", "17").killed());
@@ -49,8 +49,10 @@ class ScaleRunTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ScaleRun run = new ScaleRun(new PrintStream(out, true, StandardCharsets.UTF_8));
         Path results = dir.resolve("results.md");
-        // 12 hosts: more than monitors + 1, so each heartbeats its 8 monitors and health is gossiped
+        // 12 hosts: more than monitors + 1, so each heartbeats its 8 monitors and health is gossiped; and
+        // more than digestHosts 4, so the digests go in three runs over the real transports
         int code = new CommandLine(run).execute("--hosts", "12", "--vms-per-host", "2", "--kill-percent", "17",
+                "--digest-hosts", "4",
                 "--fencing", "with", "--settle-seconds", "0", "--idle-seconds", "8", "--fence-ms", "200",
                 "--start-ms", "100", "--server-heap", "256m", "--recovery-bound-seconds", "40",
                 "--dir", dir.resolve("work").toString(), "--out", results.toString());

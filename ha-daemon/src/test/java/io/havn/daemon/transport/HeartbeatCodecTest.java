@@ -62,7 +62,7 @@ class HeartbeatCodecTest {
         Heartbeat hb = new Heartbeat(A, 9, 9, 9, 9, 9, false);
         byte[] datagram = wide.encode(B, hb);
         assertEquals(HeartbeatCodec.MAX_DATAGRAM_BYTES - 2 * 63 + A.value().length() + B.value().length()
-                - (2 + 8 + 2 * HeartbeatCodec.MAX_DIGEST_HOSTS), datagram.length, "the longest heartbeat without a digest");
+                - (2 + 2 + 8 + 2 * HeartbeatCodec.MAX_DIGEST_HOSTS), datagram.length, "the longest heartbeat without a digest");
         assertEquals(new Ok(B, hb), wide.decode(datagram));
     }
 
@@ -106,6 +106,59 @@ class HeartbeatCodecTest {
 
     /** A peer holding the key but writing nonsense (a bug) gets MALFORMED, never an exception. */
     @Test
+    void aRunOfADigestRoundTripsAndOneFromTheFirstHostHasThePlainLayout() throws IOException {
+        byte[] entries = new byte[2 * 500];
+        for (int i = 0; i < entries.length; i++) {
+            entries[i] = (byte) (i * 31);
+        }
+        for (int offset : new int[] {1, 500, HeartbeatCodec.MAX_DIGEST_HOSTS - 500}) {
+            Heartbeat hb = new Heartbeat(A, 9, 4, 2, 100, 90, 120, false, new HealthDigest(7L, offset, entries));
+            assertEquals(new Ok(B, hb), codec.decode(codec.encode(B, hb)), "a run from host " + offset);
+        }
+        // from the first host: the layout a daemon that knows no runs reads
+        Heartbeat first = new Heartbeat(A, 9, 4, 2, 100, 90, 120, false, new HealthDigest(7L, 0, entries));
+        ByteArrayOutputStream plain = new ByteArrayOutputStream();
+        plain.write(layout(2, CLUSTER, "kvm-a", "kvm-b", 4, 2, 100, 90, 120, 0, 0));
+        DataOutputStream out = new DataOutputStream(plain);
+        out.writeShort(500);
+        out.writeLong(7L);
+        out.write(entries);
+        // (layout writes the incarnation this test class uses; the heartbeat's is 9)
+        byte[] expected = codec.encode(B, first);
+        assertEquals(new Ok(B, first), codec.decode(expected));
+        assertEquals(plain.size() + HeartbeatCodec.TAG_BYTES, expected.length, "no offset field");
+        int digestAt = expected.length - HeartbeatCodec.TAG_BYTES - entries.length - Long.BYTES - Short.BYTES;
+        assertEquals(500, ((expected[digestAt] & 0xff) << 8) | (expected[digestAt + 1] & 0xff), "the plain host count");
+        // a run marked as one that begins further on, but from the first host, or past the most hosts: refused
+        for (int[] bad : new int[][] {{0, 3}, {HeartbeatCodec.MAX_DIGEST_HOSTS - 2, 3}}) {
+            ByteArrayOutputStream body = new ByteArrayOutputStream();
+            body.write(layout(2, CLUSTER, "kvm-a", "kvm-b", 1, 1, 1, 1, 1, 0, 0));
+            DataOutputStream o = new DataOutputStream(body);
+            o.writeShort(0x8000 | bad[1]);
+            o.writeShort(bad[0]);
+            o.writeLong(42);
+            o.write(new byte[2 * bad[1]]);
+            assertEquals(new Rejected(Reason.MALFORMED), codec.decode(signed(KEY, body.toByteArray())),
+                    "a run of " + bad[1] + " hosts from " + bad[0]);
+        }
+        ByteArrayOutputStream cut = new ByteArrayOutputStream();
+        cut.write(layout(2, CLUSTER, "kvm-a", "kvm-b", 1, 1, 1, 1, 1, 0, 0));
+        cut.write(new byte[] {(byte) 0x80, 1, 0});
+        assertEquals(new Rejected(Reason.MALFORMED), codec.decode(signed(KEY, cut.toByteArray())), "an offset cut short");
+    }
+
+    @Test
+    void aHeartbeatWithTheDefaultRunOfADigestFitsOneEthernetFrame() {
+        // the longest cluster id and host names; UDP over IPv6 carries 1,452 bytes in a 1,500-byte frame
+        HeartbeatCodec longest = new HeartbeatCodec("c".repeat(HeartbeatCodec.MAX_CLUSTER_ID_BYTES), KEY);
+        int hosts = io.havn.common.node.Settings.defaults().digestHosts();
+        Heartbeat hb = new Heartbeat(new HostId("a".repeat(63)), 9, 4, 2, 100, 90, 120, false,
+                new HealthDigest(7L, 1, new byte[2 * hosts]));
+        int bytes = longest.encode(new HostId("b".repeat(63)), hb).length;
+        assertTrue(bytes <= 1452, "a heartbeat of " + bytes + " bytes");
+    }
+
+    @Test
     void aDigestRoundTripsUpToTheMostHostsAndItsLayoutIsChecked() throws IOException {
         for (int hosts : new int[] {1, 1000, HeartbeatCodec.MAX_DIGEST_HOSTS}) {
             byte[] entries = new byte[2 * hosts];
@@ -119,6 +172,8 @@ class HeartbeatCodecTest {
         }
         assertThrows(IllegalArgumentException.class, () -> codec.encode(B, new Heartbeat(A, 9, 4, 2, 100, 90, 120, false,
                 new HealthDigest(1, new byte[2 * HeartbeatCodec.MAX_DIGEST_HOSTS + 2]))));
+        assertThrows(IllegalArgumentException.class, () -> codec.encode(B, new Heartbeat(A, 9, 4, 2, 100, 90, 120, false,
+                new HealthDigest(1, HeartbeatCodec.MAX_DIGEST_HOSTS - 1, new byte[4]))), "a run past the last place");
         for (int[] bad : new int[][] {{0, 0}, {3, 4}, {3, 8}, {HeartbeatCodec.MAX_DIGEST_HOSTS + 1, 2 * (HeartbeatCodec.MAX_DIGEST_HOSTS + 1)}}) {
             ByteArrayOutputStream body = new ByteArrayOutputStream();
             body.write(layout(2, CLUSTER, "kvm-a", "kvm-b", 1, 1, 1, 1, 1, 0, 0));

@@ -73,6 +73,8 @@ public final class Fuzz {
      * cluster larger than {@code monitors + 1} hosts, unless told otherwise.
      */
     public static final double DEFAULT_MONITORS_CHANCE = 0.5;
+    /** The share of the seeds with monitors whose digests go in runs of two hosts ({@link #RUNS_SETTING}). */
+    public static final double DEFAULT_RUNS_CHANCE = 0.5;
     /** The {@code monitors} setting of a seed that gossips health: two, so that five hosts do not heartbeat all to all. */
     static final int FUZZ_MONITORS = 2;
 
@@ -84,6 +86,7 @@ public final class Fuzz {
     private final double storageChance;
     private final double ownViewChance;
     private final double monitorsChance;
+    private final double runsChance;
 
     public Fuzz(int hosts, int vms, Path out, PrintStream log) {
         this(hosts, vms, out, log, DEFAULT_RULES_CHANCE);
@@ -108,6 +111,16 @@ public final class Fuzz {
     /** {@code monitorsChance}: the share of seeds (0 to 1) whose hosts heartbeat two monitors each and gossip health. */
     public Fuzz(int hosts, int vms, Path out, PrintStream log, double rulesChance, double storageChance,
                 double ownViewChance, double monitorsChance) {
+        this(hosts, vms, out, log, rulesChance, storageChance, ownViewChance, monitorsChance, DEFAULT_RUNS_CHANCE);
+    }
+
+    /** {@code runsChance}: the share of the seeds with monitors (0 to 1) whose digests go in runs of two hosts. */
+    public Fuzz(int hosts, int vms, Path out, PrintStream log, double rulesChance, double storageChance,
+                double ownViewChance, double monitorsChance, double runsChance) {
+        if (!(runsChance >= 0 && runsChance <= 1)) {
+            throw new IllegalArgumentException("the share of seeds with digests in runs must be between 0 and 1, got "
+                    + runsChance);
+        }
         if (!(monitorsChance >= 0 && monitorsChance <= 1)) {
             throw new IllegalArgumentException("the share of seeds with monitors must be between 0 and 1, got "
                     + monitorsChance);
@@ -131,6 +144,7 @@ public final class Fuzz {
         this.storageChance = storageChance;
         this.ownViewChance = ownViewChance;
         this.monitorsChance = monitorsChance;
+        this.runsChance = runsChance;
     }
 
     /** Runs seeds {@code from} .. {@code from + count - 1}; returns whether all passed. */
@@ -144,14 +158,18 @@ public final class Fuzz {
         int stored = 0;
         int own = 0;
         int gossiped = 0;
+        int inRuns = 0;
         long events = 0;
         for (long seed = from; seed < from + count; seed++) {
-            Scenario s = generate(seed, hosts, vms, rulesChance, storageChance, ownViewChance, monitorsChance);
+            Scenario s = generate(seed, hosts, vms, rulesChance, storageChance, ownViewChance, monitorsChance, runsChance);
             if (s.settings().containsKey(OWN_VIEW_SETTING)) {
                 own++;
             }
             if (s.settings().containsKey(MONITORS_SETTING)) {
                 gossiped++;
+            }
+            if (s.settings().containsKey(RUNS_SETTING)) {
+                inRuns++;
             }
             if (!s.placement().isEmpty()) {
                 ruled++;
@@ -174,8 +192,8 @@ public final class Fuzz {
             }
         }
         log.printf("fuzz: %d seeds, %d failed, %d events, %.1f s wall (%d seeds with placement rules, %d with storage, "
-                + "%d with own views, %d with monitors)%n", count, failures, events, (System.nanoTime() - start) / 1e9,
-                ruled, stored, own, gossiped);
+                + "%d with own views, %d with monitors, %d of them with digests in runs)%n", count, failures, events,
+                (System.nanoTime() - start) / 1e9, ruled, stored, own, gossiped, inRuns);
         return failures == 0;
     }
 
@@ -198,6 +216,8 @@ public final class Fuzz {
     static final String OWN_VIEW_SETTING = "ownViewFromHosts";
     /** The setting a seed with monitors sets to {@link #FUZZ_MONITORS}. */
     static final String MONITORS_SETTING = "monitors";
+    /** The setting a seed with monitors and digests in runs sets to 2. */
+    static final String RUNS_SETTING = "digestHosts";
 
     /** The scenario of one seed, with the default share of seeds that gossip health. */
     public static Scenario generate(long seed, int hostCount, int vmCount, double rulesChance, double storageChance,
@@ -212,6 +232,16 @@ public final class Fuzz {
      */
     public static Scenario generate(long seed, int hostCount, int vmCount, double rulesChance, double storageChance,
                                     double ownViewChance, double monitorsChance) {
+        return generate(seed, hostCount, vmCount, rulesChance, storageChance, ownViewChance, monitorsChance,
+                DEFAULT_RUNS_CHANCE);
+    }
+
+    /**
+     * As above; of the seeds with monitors, {@code runsChance} send their digests in runs of two hosts
+     * ({@code digestHosts} 2: at five hosts, three runs), drawn after the monitors from their stream.
+     */
+    public static Scenario generate(long seed, int hostCount, int vmCount, double rulesChance, double storageChance,
+                                    double ownViewChance, double monitorsChance, double runsChance) {
         SplittableRandom rnd = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + 1);
         Map<HostId, HostCapacity> hosts = new LinkedHashMap<>();
         List<String> names = new ArrayList<>();
@@ -277,6 +307,9 @@ public final class Fuzz {
         SplittableRandom mr = new SplittableRandom(seed * 0x94D049BB133111EBL + 0xBF58476D1CE4E5B9L);
         if (mr.nextDouble() < monitorsChance) {
             settings.put(MONITORS_SETTING, (long) FUZZ_MONITORS);
+            if (mr.nextDouble() < runsChance) {
+                settings.put(RUNS_SETTING, 2L);
+            }
         }
         List<TimelineEntry> timeline = new ArrayList<>();
         byTime.forEach((t, cs) -> timeline.add(new TimelineEntry(t, List.copyOf(cs))));
@@ -305,7 +338,8 @@ public final class Fuzz {
         return new Scenario("fuzz-seed-" + seed, "generated by ha-sim fuzz from seed " + seed
                 + " (" + hostCount + " hosts, " + vmCount + " VMs" + (rules == null ? "" : ", placement rules")
                 + (settings.containsKey(OWN_VIEW_SETTING) ? ", own views" : "")
-                + (settings.containsKey(MONITORS_SETTING) ? ", " + FUZZ_MONITORS + " monitors each" : "") + ")",
+                + (settings.containsKey(MONITORS_SETTING) ? ", " + FUZZ_MONITORS + " monitors each" : "")
+                + (settings.containsKey(RUNS_SETTING) ? ", digests in runs of two hosts" : "") + ")",
                 seed, null, fence ? Fencing.DEVICE : Fencing.NONE, hosts, vms, java.util.Collections.unmodifiableMap(settings), timeline, expect,
                 (HEAL_AT_S + LIVENESS_BOUND_S + 10) * 1000L, zkMax, rules == null ? PlacementPolicy.EMPTY : rules.policy,
                 storage == null ? List.of() : storage.datastores);
