@@ -417,16 +417,20 @@ final class Recovery {
             return;
         }
         Map<VmId, Pending> byVm = new HashMap<>();
+        for (Pending p : pending) {
+            byVm.put(p.vr().value().id(), p);
+        }
+        Map<VmId, HostCapacity> partners = keepRoomForHeldPartners(byVm, heldBack, free);
         List<Placement.Request> requests = new ArrayList<>(pending.size());
         for (Pending p : pending) {
             VmRecord r = p.vr().value();
-            byVm.put(r.id(), p);
             Set<HostId> excluded = excludedFor(p, heldBack);
             if (p.avoid() != null) {
                 excluded = new HashSet<>(excluded);
                 excluded.add(p.avoid());
             }
-            requests.add(new Placement.Request(r.id(), r.spec().priority(), r.spec().cpus(), r.spec().memoryMiB(),
+            HostCapacity d = demand(r, partners);
+            requests.add(new Placement.Request(r.id(), r.spec().priority(), d.cpus(), d.memoryMiB(),
                     excluded, p.preferred()));
         }
         Planner planner = new Planner(n.view().rules());
@@ -439,14 +443,15 @@ final class Recovery {
         for (Pending p : pending) {
             VmRecord r = p.vr().value();
             if (p.avoid() != null && !chosen.containsKey(r.id())) {
-                retry.add(new Placement.Request(r.id(), r.spec().priority(), r.spec().cpus(), r.spec().memoryMiB(),
+                HostCapacity d = demand(r, partners);
+                retry.add(new Placement.Request(r.id(), r.spec().priority(), d.cpus(), d.memoryMiB(),
                         excludedFor(p, heldBack), p.preferred()));
             }
         }
         if (!retry.isEmpty()) {
             chosen.forEach((vm, h) -> {
-                VmRecord r = byVm.get(vm).vr().value();
-                free.put(h, free.get(h).minus(r.spec().cpus(), r.spec().memoryMiB()));
+                HostCapacity d = demand(byVm.get(vm).vr().value(), partners);
+                free.put(h, free.get(h).minus(d.cpus(), d.memoryMiB()));
             });
             Map<VmId, HostId> first = Map.copyOf(chosen);
             Planner.Plan again = planner.place(retry, hosts(eligible, free),
@@ -522,6 +527,59 @@ final class Recovery {
             }
             leadership.leaderWrite(writes, List.copyOf(checks));
         }
+    }
+
+    /**
+     * Keeps room for the hard together partners held back this round (a start delay, an order rule),
+     * which will have to follow their group: on the host the rest of the group holds, taken off
+     * {@code free} so that no VM placed now takes it; where none of the group holds a host yet, as
+     * demand added to the first of the group placed now (returned, by VM), so that the host it takes
+     * has room for the held ones too. Without it, a VM placed while its partner waits could fill the
+     * one host the partner may then go to, and the partner would wait for good.
+     */
+    private Map<VmId, HostCapacity> keepRoomForHeldPartners(Map<VmId, Pending> ready, Map<VmId, Pending> heldBack,
+                                                           Map<HostId, HostCapacity> free) {
+        if (heldBack.isEmpty()) {
+            return Map.of();
+        }
+        io.havn.common.place.RuleIndex rules = n.view().rules();
+        Map<VmId, HostCapacity> extra = new HashMap<>();
+        for (VmId held : new java.util.TreeSet<>(heldBack.keySet())) {
+            VmRecord r = heldBack.get(held).vr().value();
+            HostId anchor = null;
+            boolean split = false;
+            VmId first = null;
+            for (VmId o : rules.togetherWith(held)) {
+                if (heldBack.containsKey(o)) {
+                    continue;
+                }
+                if (ready.containsKey(o)) {
+                    first = first == null || o.compareTo(first) < 0 ? o : first;
+                    continue;
+                }
+                for (HostId h : n.hostsForRules(o)) {
+                    split |= anchor != null && !anchor.equals(h);
+                    anchor = anchor == null ? h : anchor;
+                }
+            }
+            if (anchor != null) {
+                HostCapacity c = free.get(anchor);
+                if (c != null && !split) {
+                    free.put(anchor, c.minus(r.spec().cpus(), r.spec().memoryMiB()));
+                }
+            } else if (first != null) {
+                extra.merge(first, new HostCapacity(r.spec().cpus(), r.spec().memoryMiB()),
+                        (a, b) -> a.plus(b.cpus(), b.memoryMiB()));
+            }
+        }
+        return extra;
+    }
+
+    /** What placing {@code r}'s VM asks of a host: its own size, plus the room kept for held partners it leads. */
+    private static HostCapacity demand(VmRecord r, Map<VmId, HostCapacity> partners) {
+        HostCapacity own = new HostCapacity(r.spec().cpus(), r.spec().memoryMiB());
+        HostCapacity more = partners.get(r.id());
+        return more == null ? own : own.plus(more.cpus(), more.memoryMiB());
     }
 
     /** The placement of {@code p}'s VM on {@code h} in session {@code s}, as one record of a leader write. */

@@ -150,6 +150,59 @@ class PlacementRulesTest {
                 .owner(), rig.trail());
     }
 
+    /** db1, which app's hard together rule binds, in {@code cpus} cpus instead of one, on node2 as before. */
+    private static void db1Of(OneNodeRig rig, int cpus) {
+        rig.vm(VmRecord.running(new VmSpec(new VmId("db1"), "db1", cpus, 512, Priority.MEDIUM, true,
+                "<domain type='kvm'><name>db1</name></domain>"), NODE2, 5), rig.vms.get(new VmId("db1")).version() + 1);
+    }
+
+    @Test
+    void aTogetherVmPlacedWhileItsPartnerWaitsGoesWhereThereIsRoomForThePartnerToo() {
+        PlacementPolicy p = PlacementPolicy.EMPTY
+                .withRule(new Rule.Together("pair", vms("app", "db1"), true, null))
+                .withRule(new Rule.StartDelay("later", vms("db1"), 20_000));
+        OneNodeRig rig = cluster(p);
+        // node3, the roomiest, has 7 cpus free (db2 runs there): db1's 7, or app's 1, not both; node1 has 8
+        db1Of(rig, 7);
+        node2Dies(rig);
+        assertEquals(NODE1, firstWrite(rig, "app", VmPhase.PLACED).orElseThrow(() -> new AssertionError(rig.trail()))
+                .owner(), "app goes where db1 fits beside it, not to the roomier node3\n" + rig.trail());
+        rig.passMs(20_000, "node3");
+        assertEquals(NODE1, firstWrite(rig, "db1", VmPhase.PLACED).orElseThrow(() -> new AssertionError(rig.trail()))
+                .owner(), rig.trail());
+    }
+
+    @Test
+    void theRoomOfAPartnerThatWaitsIsKeptOnTheHostItsGroupRunsOn() {
+        // app already runs on node1; node2 runs db1 (7 cpus) and web (1 cpu), which may run on node1 only
+        PlacementPolicy p = PlacementPolicy.EMPTY.withGroup("one", java.util.Set.of(NODE1))
+                .withRule(new Rule.Together("pair", vms("app", "db1"), true, null))
+                .withRule(new Rule.StartDelay("later", vms("db1"), 20_000))
+                .withRule(new Rule.OnHosts("pin", vms("web"), List.of("one"), true, false));
+        OneNodeRig rig = new OneNodeRig("node1");
+        rig.host("node1", null, false, 0);
+        rig.host("node2", "ipmi-node2", false, 0);
+        rig.host("node3", null, false, 0);
+        rig.host(new HostRecord(NODE3, new HostCapacity(8, 65536), null, null, HostAdminState.ACTIVE, false), 1);
+        rig.vm(VmRecord.running(new VmSpec(new VmId("db1"), "db1", 7, 512, Priority.MEDIUM, true,
+                "<domain type='kvm'><name>db1</name></domain>"), NODE2, 5), 0);
+        rig.vm(VmRecord.running(spec("web"), NODE2, 5), 0);
+        rig.vm(VmRecord.running(spec("app"), NODE1, 7), 0);
+        rig.domains.put(new VmId("app"), io.havn.common.port.DomainState.RUNNING);
+        rig.cluster(ClusterRecord.DEFAULT.withPlacement(p), 0);
+        rig.start(7);
+        rig.live("node2", 5L);
+        rig.live("node3", 9L);
+        rig.lead(1);
+        rig.passMs(OneNodeRig.settings().settleMs() + 1_000, "node2", "node3");
+        node2Dies(rig);
+        // node1 has 7 cpus beside app: kept for db1, which waits out its delay, so web may not take one
+        assertFalse(firstWrite(rig, "web", VmPhase.PLACED).isPresent(), rig.trail());
+        rig.passMs(20_000, "node3");
+        assertEquals(NODE1, firstWrite(rig, "db1", VmPhase.PLACED).orElseThrow(() -> new AssertionError(rig.trail()))
+                .owner(), rig.trail());
+    }
+
     @Test
     void theVmsOfAHardTogetherRulePlacedInOneRoundAreWrittenInOneMultiOpAllOrNone() {
         OneNodeRig rig = cluster(PlacementPolicy.EMPTY.withRule(new Rule.Together("pair", vms("app", "db1"), true, null)));
