@@ -141,7 +141,7 @@ final class Moves {
         if (owner == null || !owner.value().draining(r.ownerSession())) {
             reportedStuck.remove(r.id());
             drains.remove(r.id());
-            return failback(vr, eligible, free, now);
+            return failback(vr, eligible, free, now) || rejoin(vr, eligible, free, now);
         }
         Drain d = drains.get(r.id());
         if (d == null || !d.from.equals(r.owner())) {
@@ -255,6 +255,96 @@ final class Moves {
         leadership.leaderWrite(vr, r.migratingTo(target, s), withReach(r, target, new CoordOp.CheckSessionLive(target, s)),
                 Kind.MIGRATE, target, "failback to a more preferred host (rules "
                         + String.join(", ", plan.rules().getOrDefault(r.id(), List.of())) + ")");
+        return true;
+    }
+
+    /** How often the leader looks for hard together groups whose VMs run on more than one host. */
+    static final long REJOIN_SCAN_MS = 5_000;
+    /** When the leader looks for split groups next. */
+    private long rejoinScanAt = Long.MIN_VALUE;
+    /** When each VM that was migrated to rejoin its group may be tried again. */
+    private final Map<VmId, Long> rejoinNotBefore = new HashMap<>();
+
+    /**
+     * Adds to {@code ids}, every {@link #REJOIN_SCAN_MS}, the VMs of each hard together group that
+     * runs on more than one host with none of it migrating (a drain ended half done, a migration that
+     * failed for one VM of the group and not for the other), so that the round looks at them and
+     * those away from the group's host rejoin it ({@link #rejoin}).
+     */
+    void split(java.util.Collection<VmId> ids, long now) {
+        if (now < rejoinScanAt) {
+            return;
+        }
+        rejoinScanAt = now + Peers.ms(REJOIN_SCAN_MS);
+        io.havn.common.place.RuleIndex rules = n.view().rules();
+        rejoinNotBefore.keySet().removeIf(v -> rules.togetherWith(v).size() < 2);
+        for (Set<VmId> group : rules.togetherGroups()) {
+            Map<HostId, List<VmId>> at = placesOf(group);
+            if (at != null && at.size() > 1) {
+                ids.addAll(group);
+            }
+        }
+    }
+
+    /**
+     * Where the VMs of {@code group} run, by host (each host's VMs in id order; hosts in name order);
+     * null while one of them is on two hosts (migrating). A VM on no host (being placed) is left out:
+     * it follows the others.
+     */
+    private Map<HostId, List<VmId>> placesOf(Set<VmId> group) {
+        Map<HostId, List<VmId>> at = new java.util.TreeMap<>();
+        for (VmId v : new java.util.TreeSet<>(group)) {
+            List<HostId> hs = hostsOf(v);
+            if (hs.size() > 1) {
+                return null;
+            }
+            if (hs.size() == 1) {
+                at.computeIfAbsent(hs.get(0), h -> new ArrayList<>()).add(v);
+            }
+        }
+        return at;
+    }
+
+    /**
+     * A VM of a hard together group that runs on more than one host, with none of it migrating, is
+     * migrated to the group's host: the one that runs the most of the group, then the one that runs
+     * the first of it in id order, among those that take VMs other than by recovery. It goes only
+     * where it has room and breaks no other hard rule, and tries again at most once per
+     * {@link #FAILBACK_WAIT_MS}. Returns whether it started a migration.
+     */
+    private boolean rejoin(Versioned<VmRecord> vr, Map<HostId, Long> eligible, Map<HostId, HostCapacity> free,
+                           long now) {
+        VmRecord r = vr.value();
+        io.havn.common.place.RuleIndex rules = n.view().rules();
+        Set<VmId> group = rules.togetherWith(r.id());
+        Long notBefore = rejoinNotBefore.get(r.id());
+        if (group.size() < 2 || (notBefore != null && now < notBefore)) {
+            return false;
+        }
+        Map<HostId, List<VmId>> at = placesOf(group);
+        if (at == null || at.size() < 2 || !at.containsKey(r.owner())) {
+            return false;
+        }
+        Map<HostId, Long> takers = takers(eligible);
+        HostId target = at.keySet().stream().filter(takers::containsKey)
+                .min(java.util.Comparator.comparingInt((HostId h) -> -at.get(h).size())
+                        .thenComparing(h -> at.get(h).get(0)))
+                .orElse(null);
+        if (target == null || target.equals(r.owner())) {
+            return false;
+        }
+        String breaks = new Planner(rules).breaks(r.id(), target, v -> group.contains(v) ? List.of(target) : hostsOf(v));
+        HostCapacity room = free.get(target);
+        if (breaks != null || room == null || !room.fits(r.spec().cpus(), r.spec().memoryMiB())
+                || n.view().notReaching(r.spec().datastores()).contains(target)) {
+            return false;
+        }
+        rejoinNotBefore.put(r.id(), now + Peers.ms(FAILBACK_WAIT_MS));
+        free.put(target, room.minus(r.spec().cpus(), r.spec().memoryMiB()));
+        long s = takers.get(target);
+        leadership.leaderWrite(vr, r.migratingTo(target, s), withReach(r, target, new CoordOp.CheckSessionLive(target, s)),
+                Kind.MIGRATE, target, "rejoins its hard together group on " + target + " (" + String.join(", ",
+                        at.get(target).stream().map(VmId::value).toList()) + " run there)");
         return true;
     }
 

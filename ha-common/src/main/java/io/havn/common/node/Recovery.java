@@ -96,7 +96,7 @@ final class Recovery {
     void recover(long now) {
         moves.pruneReleased();
         pruneStartRetries();
-        java.util.SortedSet<VmId> ids = needingARound();
+        java.util.SortedSet<VmId> ids = needingARound(now);
         // with no VM to look at, the hosts that may take VMs and their room go unread: asking is all it costs
         Map<HostId, Long> eligible = ids.isEmpty() ? Map.of() : eligible(now);
         int migrating = n.view().migrating();
@@ -154,14 +154,17 @@ final class Recovery {
     /**
      * The VMs this round looks at, in id order: every one it can have anything to do for. Those the
      * view does not count {@link ClusterView#steady} or whose owner's session calls for a look
-     * ({@link ClusterView#needingARound}), those a drain keeps track of, and those that may fail back.
+     * ({@link ClusterView#needingARound}), those a drain keeps track of, those that may fail back, and,
+     * every {@link Moves#REJOIN_SCAN_MS}, those of a hard together group split over two hosts.
      * Every other VM is an HA VM running on a live session of a host not recorded off and not
      * draining, with no move asked: for it the round would find no proof ({@link Fencing#proof} of
-     * a live session, or none bound), no drain, no move and no failback, and would do nothing.
+     * a live session, or none bound), no drain, no move and no failback, and would do nothing (a split
+     * group's rejoin waits for the next look).
      */
-    private java.util.SortedSet<VmId> needingARound() {
+    private java.util.SortedSet<VmId> needingARound(long now) {
         java.util.SortedSet<VmId> ids = n.view().needingARound();
         moves.tracked(ids);
+        moves.split(ids, now);
         ids.addAll(n.view().rules().failingBack());
         return ids;
     }

@@ -25,6 +25,8 @@ public final class RuleIndex {
     private final Map<VmId, List<Rule>> byVm = new HashMap<>();
     /** For each VM bound by a hard together rule: every VM it must share a host with, itself included. */
     private final Map<VmId, Set<VmId>> together = new HashMap<>();
+    /** The groups of VMs hard together rules bind, each once. */
+    private final List<Set<VmId>> groups = new ArrayList<>();
     /** For each VM that waits for others: the rules it waits by. */
     private final Map<VmId, List<Rule.After>> waits = new HashMap<>();
     private final Map<VmId, Long> delays = new HashMap<>();
@@ -61,6 +63,7 @@ public final class RuleIndex {
         }
         for (Set<VmId> c : components.values()) {
             Set<VmId> frozen = Collections.unmodifiableSet(c);
+            groups.add(frozen);
             for (VmId v : c) {
                 together.put(v, frozen);
             }
@@ -109,6 +112,11 @@ public final class RuleIndex {
     public Set<VmId> togetherWith(VmId vm) {
         Set<VmId> s = together.get(vm);
         return s == null ? Set.of(vm) : s;
+    }
+
+    /** The groups of VMs that hard together rules bind: each VM of a group must share a host with the others. */
+    public List<Set<VmId>> togetherGroups() {
+        return Collections.unmodifiableList(groups);
     }
 
     /** The dependency rules {@code vm} waits by. */

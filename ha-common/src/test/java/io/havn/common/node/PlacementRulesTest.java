@@ -18,6 +18,7 @@ import io.havn.common.model.VmRecord;
 import io.havn.common.model.VmSpec;
 import io.havn.common.port.CoordOp;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -201,6 +202,64 @@ class PlacementRulesTest {
         rig.passMs(20_000, "node3");
         assertEquals(NODE1, firstWrite(rig, "db1", VmPhase.PLACED).orElseThrow(() -> new AssertionError(rig.trail()))
                 .owner(), rig.trail());
+    }
+
+    /** Leader node1 with node2 (session 5) and node3 (9) live; {@code where} says which VM runs where. */
+    private static OneNodeRig runningSplit(PlacementPolicy p, Map<String, HostId> where) {
+        OneNodeRig rig = new OneNodeRig("node1");
+        rig.host("node1", null, false, 0);
+        rig.host("node2", null, false, 0);
+        rig.host("node3", null, false, 0);
+        where.forEach((vm, h) -> rig.vm(VmRecord.running(spec(vm), h, h.equals(NODE2) ? 5 : 9), 0));
+        rig.cluster(ClusterRecord.DEFAULT.withPlacement(p), 0);
+        rig.start(7);
+        rig.live("node2", 5L);
+        rig.live("node3", 9L);
+        rig.lead(1);
+        rig.passMs(OneNodeRig.settings().settleMs() + 1_000, "node2", "node3");
+        return rig;
+    }
+
+    @Test
+    void aHardTogetherGroupSplitOverTwoHostsGathersOnTheHostOfItsFirstVmWhenTheyHoldAsMany() {
+        OneNodeRig rig = runningSplit(PlacementPolicy.EMPTY.withRule(new Rule.Together("pair", vms("app", "db1"), true,
+                null)), Map.of("app", NODE2, "db1", NODE3));
+        rig.passMs(Moves.REJOIN_SCAN_MS + 1_000, "node2", "node3");
+        VmRecord m = firstWrite(rig, "db1", VmPhase.MIGRATING).orElseThrow(() -> new AssertionError(rig.trail()));
+        assertEquals(NODE2, m.target(), rig.trail());
+        assertFalse(firstWrite(rig, "app", VmPhase.MIGRATING).isPresent(), rig.trail());
+        assertTrue(rig.decisions.stream().anyMatch(d -> d.kind() == Decision.Kind.MIGRATE
+                && d.vm().value().equals("db1") && d.detail().contains("rejoins its hard together group on node2")),
+                rig.trail());
+    }
+
+    @Test
+    void aHardTogetherGroupSplitOverTwoHostsGathersWhereMostOfItRuns() {
+        OneNodeRig rig = runningSplit(PlacementPolicy.EMPTY.withRule(new Rule.Together("three", vms("app", "db1", "db2"),
+                true, null)), Map.of("app", NODE2, "db1", NODE3, "db2", NODE3));
+        rig.passMs(Moves.REJOIN_SCAN_MS + 1_000, "node2", "node3");
+        VmRecord m = firstWrite(rig, "app", VmPhase.MIGRATING).orElseThrow(() -> new AssertionError(rig.trail()));
+        assertEquals(NODE3, m.target(), "two of three run on node3, though app comes first\n" + rig.trail());
+        assertFalse(firstWrite(rig, "db1", VmPhase.MIGRATING).isPresent(), rig.trail());
+        assertFalse(firstWrite(rig, "db2", VmPhase.MIGRATING).isPresent(), rig.trail());
+    }
+
+    @Test
+    void aVmOfASplitGroupRejoinsOnlyWhereItHasRoomAndBreaksNoOtherHardRule() {
+        // db1 may not run beside web, which runs on node2, where the pair gathers (app comes first)
+        OneNodeRig apart = runningSplit(PlacementPolicy.EMPTY
+                .withRule(new Rule.Together("pair", vms("app", "db1"), true, null))
+                .withRule(new Rule.Apart("away", vms("db1", "web"), true, null)),
+                Map.of("app", NODE2, "db1", NODE3, "web", NODE2));
+        apart.passMs(Moves.REJOIN_SCAN_MS + 1_000, "node2", "node3");
+        assertFalse(firstWrite(apart, "db1", VmPhase.MIGRATING).isPresent(), apart.trail());
+        // db1 needs 8 cpus, node2 has 7 beside app
+        OneNodeRig full = runningSplit(PlacementPolicy.EMPTY.withRule(new Rule.Together("pair", vms("app", "db1"), true,
+                null)), Map.of("app", NODE2));
+        full.vm(VmRecord.running(new VmSpec(new VmId("db1"), "db1", 8, 512, Priority.MEDIUM, true,
+                "<domain type='kvm'><name>db1</name></domain>"), NODE3, 9), 0);
+        full.passMs(Moves.REJOIN_SCAN_MS + 1_000, "node2", "node3");
+        assertFalse(firstWrite(full, "db1", VmPhase.MIGRATING).isPresent(), full.trail());
     }
 
     @Test
