@@ -486,9 +486,19 @@ abstract class CoordinatorContract {
                 "node1 was reported not live: " + p2);
         // The claim made as the quorum went was answered -1, "not known to have happened": a server
         // that logged it before it noticed the loss may commit it once the quorum is back (ZAB keeps
-        // a logged proposal of the server with the newest history), and the next claim is then 3.
+        // a logged proposal of the server with the newest history), and the next claim is then 3. A
+        // claim just after the quorum is back may fail too (its connection still settling, on a busy
+        // machine), answered -1 with the same uncertainty: node1 tries again, as a leader does, and
+        // each such try may have taken a number.
+        int failed = 0;
         long epoch = claim(p1);
-        assertTrue(epoch == 2 || epoch == 3, "node1 still leads after the outage: claimed " + epoch);
+        while (epoch == -1 && failed < 10) {
+            failed++;
+            h.pass(500);
+            epoch = claim(p1);
+        }
+        assertTrue(epoch >= 2 && epoch <= 3 + failed, "node1 still leads after the outage: claimed " + epoch
+                + " after " + failed + " failed claims: " + p1);
     }
 
     // ---------------------------------------------------------------- the scope of VM records
