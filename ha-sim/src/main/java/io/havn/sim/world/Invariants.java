@@ -179,8 +179,9 @@ final class Invariants {
     /**
      * No HA VM is stopped except by fencing, an admin request, a clean host shutdown or its own
      * crash: a running copy that the record still gives to this host may be killed only by a host
-     * that has self-fenced or recorded that the session it is bound to shuts the host down, or
-     * because the operator stopped or is relocating it.
+     * that has self-fenced or recorded that the session it is bound to shuts the host down, by a
+     * daemon that found it bound to an earlier daemon's session past the deadline that daemon left
+     * on the watchdog, or because the operator stopped or is relocating it.
      */
     void beforeKill(SimHost h, VmId vm, String how) {
         if (h.domains.get(vm) != DomainState.RUNNING || guestHung.test(vm)) {
@@ -198,7 +199,12 @@ final class Invariants {
         Versioned<HostRecord> hr = coordination.host(h.id);
         boolean shuttingDown = hr != null && hr.value().shuttingDown(h.id.equals(r.owner()) ? r.ownerSession()
                 : r.targetSession());
-        if (mine && !admin && !fenced && !shuttingDown) {
+        // a copy bound to a session of an earlier daemon of this host runs only until the deadline that
+        // daemon left armed on the watchdog (SAFETY.md, "A copy bound to an earlier session"): the
+        // world's own record of that deadline, not the node's
+        long bound = h.id.equals(r.owner()) ? r.ownerSession() : r.targetSession();
+        boolean lapsed = bound != 0 && bound < h.bootedAtSession && clock.nanos() >= h.inheritedUntil;
+        if (mine && !admin && !fenced && !shuttingDown && !lapsed) {
             violate("needless kill: " + h.name + " " + how + "s " + vm + ", which its record gives to it ("
                     + r.phase().name().toLowerCase() + "), without fencing or an admin request");
         }

@@ -598,6 +598,11 @@ public final class SimCoordination {
         return vmWrites;
     }
 
+    /** The id the next session opened will have: every session opened so far has a lower one. */
+    long nextSessionId() {
+        return nextSession;
+    }
+
     /** Whether {@code session} of {@code host} is live (has its live node) now. */
     public boolean isLive(HostId host, long session) {
         return sessionLive(host, session);

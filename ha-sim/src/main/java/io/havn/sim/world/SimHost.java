@@ -31,6 +31,10 @@ public final class SimHost {
     final Map<VmId, VmSpec> specs = new HashMap<>();
     boolean watchdogArmed;
     long watchdogDeadline = Long.MIN_VALUE;
+    /** The first session id the running daemon can have been given: a lower one is an earlier daemon's. */
+    long bootedAtSession;
+    /** The deadline an earlier daemon left armed on the watchdog when this one started; MIN_VALUE if none. */
+    long inheritedUntil = Long.MIN_VALUE;
     int fencedCount;
     int watchdogResets;
     SimTransport.Batch outgoing;

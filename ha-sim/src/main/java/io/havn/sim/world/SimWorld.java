@@ -194,6 +194,8 @@ public final class SimWorld {
         }
         h.incarnation++;
         int inc = h.incarnation;
+        h.bootedAtSession = coordination.nextSessionId();
+        h.inheritedUntil = h.watchdogArmed && h.watchdogDeadline > clock.nanos() ? h.watchdogDeadline : Long.MIN_VALUE;
         Consumer<NodeEvent> inbox = e -> deliver(h, inc, () -> h.driver.handle(e));
         h.client = coordination.connect(id, inbox);
         h.client.paused = () -> clock.nanos() < h.pausedUntil;
