@@ -276,13 +276,22 @@ final class ClusterView {
         return rules;
     }
 
-    /** Where a VM holds capacity now, for the rules: its owner, and its target while it migrates. */
+    /**
+     * Where a VM holds capacity now, for the rules: its owner, and its target while it migrates; once
+     * its source released it after a migration, its target, where its copy is.
+     */
     java.util.List<HostId> hostsOf(VmId vm) {
         Versioned<VmRecord> vr = vmIndex.get(vm);
-        if (vr == null || !vr.value().phase().holdsCapacity()) {
+        if (vr == null) {
             return java.util.List.of();
         }
         VmRecord r = vr.value();
+        if (r.phase() == VmPhase.RELEASED && r.target() != null) {
+            return java.util.List.of(r.target()); // its migrated copy is there, for the target to claim
+        }
+        if (!r.phase().holdsCapacity()) {
+            return java.util.List.of();
+        }
         return r.phase() == VmPhase.MIGRATING && r.target() != null ? java.util.List.of(r.owner(), r.target())
                 : java.util.List.of(r.owner());
     }

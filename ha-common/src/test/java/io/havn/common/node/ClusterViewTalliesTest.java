@@ -35,6 +35,23 @@ class ClusterViewTalliesTest {
     private static final int HOSTS = 5;
 
     @Test
+    void aVmItsSourceReleasedAfterAMigrationIsOnItsTargetForTheRules() {
+        ClusterView view = new ClusterView();
+        VmId v = new VmId("web");
+        HostId source = new HostId("h1");
+        HostId target = new HostId("h2");
+        VmRecord running = VmRecord.running(new VmSpec(v, "web", 1, 512, Priority.MEDIUM, true,
+                "<domain type='kvm'><name>web</name></domain>"), source, 1);
+        view.putVm(v, new Versioned<>(running, 1));
+        assertEquals(List.of(source), view.hostsOf(v));
+        view.putVm(v, new Versioned<>(running.migratingTo(target, 2), 2));
+        assertEquals(List.of(source, target), view.hostsOf(v));
+        // the source released it: its copy is on the target, which is to claim it; nothing is left on the source
+        view.putVm(v, new Versioned<>(running.migratingTo(target, 2).withPhase(VmPhase.RELEASED, "migrated to h2"), 3));
+        assertEquals(List.of(target), view.hostsOf(v), "a hard apart partner placed now must keep off the target");
+    }
+
+    @Test
     void theTalliesKeptAsRecordsChangeAreWhatCountingEveryRecordGives() {
         Random rnd = new Random(20261207L);
         ClusterView view = new ClusterView();

@@ -399,6 +399,10 @@ final class Invariants {
             return null;
         }
         VmRecord r = vr.value();
+        if (r.phase() == VmPhase.RELEASED) {
+            // released by its source after a migration: its copy is on the target, which is to claim it
+            return h.equals(r.target()) ? "released by " + r.owner() + " to " + h : null;
+        }
         if (!r.phase().holdsCapacity()) {
             return null;
         }
