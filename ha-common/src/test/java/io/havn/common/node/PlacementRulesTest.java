@@ -131,24 +131,31 @@ class PlacementRulesTest {
         assertTrue(firstWrite(rig, "app", VmPhase.PLACED).isPresent(), rig.trail());
     }
 
+    /** app and db1 bound by a hard together rule, db1 placed 20 s after it needs a host. */
+    private static final PlacementPolicy PAIR_DB1_LATER = PlacementPolicy.EMPTY
+            .withRule(new Rule.Together("pair", vms("app", "db1"), true, null))
+            .withRule(new Rule.StartDelay("later", vms("db1"), 20_000));
+
+    /** Where the leader first placed {@code vm}. */
+    private static HostId placedOn(OneNodeRig rig, String vm) {
+        return firstWrite(rig, vm, VmPhase.PLACED).orElseThrow(() -> new AssertionError(vm + " never placed\n"
+                + rig.trail())).owner();
+    }
+
     @Test
     void aTogetherVmPlacedWhileItsPartnerWaitsGoesOnlyWhereThePartnerCanFollow() {
-        PlacementPolicy p = PlacementPolicy.EMPTY
-                .withRule(new Rule.Together("pair", vms("app", "db1"), true, null))
-                .withRule(new Rule.StartDelay("later", vms("db1"), 20_000));
-        OneNodeRig rig = cluster(p);
+        OneNodeRig rig = cluster(PAIR_DB1_LATER);
         // db1 lives on vmstore, which node3 (the roomiest host) has lost; app needs no datastore
         rig.vm(VmRecord.running(spec("db1").withStorage(List.of("vmstore"), null, null), NODE2, 5),
                 rig.vms.get(new VmId("db1")).version() + 1);
         rig.host(new HostRecord(NODE3, new HostCapacity(8, 65536), null, null, HostAdminState.ACTIVE, false)
                 .withDatastores(java.util.Map.of("vmstore", false)), 2);
         node2Dies(rig);
-        assertEquals(NODE1, firstWrite(rig, "app", VmPhase.PLACED).orElseThrow(() -> new AssertionError(rig.trail()))
-                .owner(), "app goes where db1 can follow, not to the roomier node3\n" + rig.trail());
+        assertEquals(NODE1, placedOn(rig, "app"), "app goes where db1 can follow, not to the roomier node3\n"
+                + rig.trail());
         assertFalse(firstWrite(rig, "db1", VmPhase.PLACED).isPresent(), rig.trail());
         rig.passMs(20_000, "node3");
-        assertEquals(NODE1, firstWrite(rig, "db1", VmPhase.PLACED).orElseThrow(() -> new AssertionError(rig.trail()))
-                .owner(), rig.trail());
+        assertEquals(NODE1, placedOn(rig, "db1"), rig.trail());
     }
 
     /** db1, which app's hard together rule binds, in {@code cpus} cpus instead of one, on node2 as before. */
@@ -159,18 +166,14 @@ class PlacementRulesTest {
 
     @Test
     void aTogetherVmPlacedWhileItsPartnerWaitsGoesWhereThereIsRoomForThePartnerToo() {
-        PlacementPolicy p = PlacementPolicy.EMPTY
-                .withRule(new Rule.Together("pair", vms("app", "db1"), true, null))
-                .withRule(new Rule.StartDelay("later", vms("db1"), 20_000));
-        OneNodeRig rig = cluster(p);
+        OneNodeRig rig = cluster(PAIR_DB1_LATER);
         // node3, the roomiest, has 7 cpus free (db2 runs there): db1's 7, or app's 1, not both; node1 has 8
         db1Of(rig, 7);
         node2Dies(rig);
-        assertEquals(NODE1, firstWrite(rig, "app", VmPhase.PLACED).orElseThrow(() -> new AssertionError(rig.trail()))
-                .owner(), "app goes where db1 fits beside it, not to the roomier node3\n" + rig.trail());
+        assertEquals(NODE1, placedOn(rig, "app"), "app goes where db1 fits beside it, not to the roomier node3\n"
+                + rig.trail());
         rig.passMs(20_000, "node3");
-        assertEquals(NODE1, firstWrite(rig, "db1", VmPhase.PLACED).orElseThrow(() -> new AssertionError(rig.trail()))
-                .owner(), rig.trail());
+        assertEquals(NODE1, placedOn(rig, "db1"), rig.trail());
     }
 
     @Test
@@ -180,37 +183,33 @@ class PlacementRulesTest {
                 .withRule(new Rule.Together("pair", vms("app", "db1"), true, null))
                 .withRule(new Rule.StartDelay("later", vms("db1"), 20_000))
                 .withRule(new Rule.OnHosts("pin", vms("web"), List.of("one"), true, false));
+        OneNodeRig rig = leading(p, List.of(
+                VmRecord.running(new VmSpec(new VmId("db1"), "db1", 7, 512, Priority.MEDIUM, true,
+                        "<domain type='kvm'><name>db1</name></domain>"), NODE2, 5),
+                VmRecord.running(spec("web"), NODE2, 5), VmRecord.running(spec("app"), NODE1, 7)));
+        node2Dies(rig);
+        // node1 has 7 cpus beside app: kept for db1, which waits out its delay, so web may not take one
+        assertFalse(firstWrite(rig, "web", VmPhase.PLACED).isPresent(), rig.trail());
+        rig.passMs(20_000, "node3");
+        assertEquals(NODE1, placedOn(rig, "db1"), rig.trail());
+    }
+
+    /**
+     * Leader node1 (session 7, with nothing of its own) with node2 (5, fenceable) and node3 (9, four
+     * times the memory) live, running {@code records} (node1's own domains running too).
+     */
+    private static OneNodeRig leading(PlacementPolicy p, List<VmRecord> records) {
         OneNodeRig rig = new OneNodeRig("node1");
         rig.host("node1", null, false, 0);
         rig.host("node2", "ipmi-node2", false, 0);
         rig.host("node3", null, false, 0);
         rig.host(new HostRecord(NODE3, new HostCapacity(8, 65536), null, null, HostAdminState.ACTIVE, false), 1);
-        rig.vm(VmRecord.running(new VmSpec(new VmId("db1"), "db1", 7, 512, Priority.MEDIUM, true,
-                "<domain type='kvm'><name>db1</name></domain>"), NODE2, 5), 0);
-        rig.vm(VmRecord.running(spec("web"), NODE2, 5), 0);
-        rig.vm(VmRecord.running(spec("app"), NODE1, 7), 0);
-        rig.domains.put(new VmId("app"), io.havn.common.port.DomainState.RUNNING);
-        rig.cluster(ClusterRecord.DEFAULT.withPlacement(p), 0);
-        rig.start(7);
-        rig.live("node2", 5L);
-        rig.live("node3", 9L);
-        rig.lead(1);
-        rig.passMs(OneNodeRig.settings().settleMs() + 1_000, "node2", "node3");
-        node2Dies(rig);
-        // node1 has 7 cpus beside app: kept for db1, which waits out its delay, so web may not take one
-        assertFalse(firstWrite(rig, "web", VmPhase.PLACED).isPresent(), rig.trail());
-        rig.passMs(20_000, "node3");
-        assertEquals(NODE1, firstWrite(rig, "db1", VmPhase.PLACED).orElseThrow(() -> new AssertionError(rig.trail()))
-                .owner(), rig.trail());
-    }
-
-    /** Leader node1 with node2 (session 5) and node3 (9) live; {@code where} says which VM runs where. */
-    private static OneNodeRig runningSplit(PlacementPolicy p, Map<String, HostId> where) {
-        OneNodeRig rig = new OneNodeRig("node1");
-        rig.host("node1", null, false, 0);
-        rig.host("node2", null, false, 0);
-        rig.host("node3", null, false, 0);
-        where.forEach((vm, h) -> rig.vm(VmRecord.running(spec(vm), h, h.equals(NODE2) ? 5 : 9), 0));
+        for (VmRecord r : records) {
+            rig.vm(r, 0);
+            if (r.owner().equals(NODE1)) {
+                rig.domains.put(r.id(), io.havn.common.port.DomainState.RUNNING);
+            }
+        }
         rig.cluster(ClusterRecord.DEFAULT.withPlacement(p), 0);
         rig.start(7);
         rig.live("node2", 5L);
@@ -218,6 +217,12 @@ class PlacementRulesTest {
         rig.lead(1);
         rig.passMs(OneNodeRig.settings().settleMs() + 1_000, "node2", "node3");
         return rig;
+    }
+
+    /** As {@link #leading}, with each VM named in {@code where} running on the host it names. */
+    private static OneNodeRig runningSplit(PlacementPolicy p, Map<String, HostId> where) {
+        return leading(p, new java.util.TreeMap<>(where).entrySet().stream()
+                .map(e -> VmRecord.running(spec(e.getKey()), e.getValue(), e.getValue().equals(NODE2) ? 5 : 9)).toList());
     }
 
     @Test
