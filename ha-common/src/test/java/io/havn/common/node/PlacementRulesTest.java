@@ -178,19 +178,22 @@ class PlacementRulesTest {
 
     @Test
     void theRoomOfAPartnerThatWaitsIsKeptOnTheHostItsGroupRunsOn() {
-        // app already runs on node1; node2 runs db1 (7 cpus) and web (1 cpu), which may run on node1 only
-        PlacementPolicy p = PlacementPolicy.EMPTY.withGroup("one", java.util.Set.of(NODE1))
-                .withRule(new Rule.Together("pair", vms("app", "db1"), true, null))
-                .withRule(new Rule.StartDelay("later", vms("db1"), 20_000))
+        // node2 runs app, db1 (7 cpus) and web, which may run on node1 only and waits 5 s; db1 waits 20 s.
+        // node3 has 7 cpus beside db2, so app goes to node1 with room for db1 (8 cpus in all)
+        PlacementPolicy p = PAIR_DB1_LATER.withGroup("one", java.util.Set.of(NODE1))
+                .withRule(new Rule.StartDelay("soon", vms("web"), 5_000))
                 .withRule(new Rule.OnHosts("pin", vms("web"), List.of("one"), true, false));
         OneNodeRig rig = leading(p, List.of(
                 VmRecord.running(new VmSpec(new VmId("db1"), "db1", 7, 512, Priority.MEDIUM, true,
                         "<domain type='kvm'><name>db1</name></domain>"), NODE2, 5),
-                VmRecord.running(spec("web"), NODE2, 5), VmRecord.running(spec("app"), NODE1, 7)));
+                VmRecord.running(spec("app"), NODE2, 5), VmRecord.running(spec("web"), NODE2, 5),
+                VmRecord.running(spec("db2"), NODE3, 9)));
         node2Dies(rig);
-        // node1 has 7 cpus beside app: kept for db1, which waits out its delay, so web may not take one
+        assertEquals(NODE1, placedOn(rig, "app"), rig.trail());
+        rig.passMs(8_000, "node3");
+        // web's delay is over while db1 still waits: node1's 7 cpus beside app are db1's, not web's
         assertFalse(firstWrite(rig, "web", VmPhase.PLACED).isPresent(), rig.trail());
-        rig.passMs(20_000, "node3");
+        rig.passMs(15_000, "node3");
         assertEquals(NODE1, placedOn(rig, "db1"), rig.trail());
     }
 
