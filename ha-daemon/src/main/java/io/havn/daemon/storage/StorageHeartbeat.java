@@ -133,7 +133,27 @@ public final class StorageHeartbeat implements AutoCloseable {
         datastores.forEach(DatastoreHeartbeat::close);
         ios.forEach(SlotIo::close);
         ioThreads.forEach(ExecutorService::shutdownNow);
+        // a round under way ends before close returns, so that nothing of this heartbeat touches its
+        // files afterwards; bounded, since a round stuck on a hung datastore must not hold the shutdown
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_WAIT_MS);
+        List<ExecutorService> all = new ArrayList<>(ioThreads);
+        all.add(ticker);
+        for (ExecutorService e : all) {
+            try {
+                if (!e.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                    LOG.warn("storage heartbeat: a thread still runs {} ms after close (a round stuck on its datastore)",
+                            CLOSE_WAIT_MS);
+                    return;
+                }
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
+
+    /** How long {@link #close} waits for a round under way to end. */
+    static final long CLOSE_WAIT_MS = 2_000;
 
     private static Thread daemon(Runnable r, String name) {
         Thread t = new Thread(r, name);
